@@ -1,0 +1,26 @@
+# Two commands do all set-up: `make demo` and `make test`.
+# uv is used from PATH, else installed once into .tools/ with the machine's Python 3.11+.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: env demo test lint bench walkthrough
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+env: $(UV)
+	$(UV) sync --locked --all-groups
+
+demo: env
+	$(UV) run onceonly demo
+
+walkthrough: env
+	$(UV) run onceonly walkthrough
+
+test: env
+	$(UV) run ruff check src tests benchmarks
+	$(UV) run pytest $(PYTEST_ARGS)
+
+bench: env
+	$(UV) run python -m benchmarks

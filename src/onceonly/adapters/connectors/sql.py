@@ -1,0 +1,81 @@
+"""The SQL connector: reads one person's fields from a provider's own store.
+
+A store is the provider's own database (its own SQLite file, or its own PostgreSQL
+schema). The exchange reads only the columns a permitted request needs, by the provider's
+own identifier for the person, and keeps nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, Date, Engine, Integer, MetaData, String, Table, select
+
+from onceonly.adapters.db.engine import make_engine
+
+_TYPES = {"string": String, "integer": Integer, "boolean": Boolean, "date": Date, "list": JSON}
+
+
+def store_table(metadata: MetaData, config: Mapping[str, Any]) -> Table:
+    """A provider store's table as a connector config describes it: the provider's key
+    column and one typed column per field (`columns` maps field name to catalogue type)."""
+    return Table(
+        config["table"],
+        metadata,
+        Column(config["key"], String(64), primary_key=True),
+        *(Column(name, _TYPES[kind]()) for name, kind in config["columns"].items()),
+        schema=config.get("schema"),
+    )
+
+
+class SqlConnector:
+    def __init__(self, engine: Engine, config: Mapping[str, Any]) -> None:
+        self.engine = engine
+        self.table = store_table(MetaData(), config)
+        self.key = self.table.c[config["key"]]
+        self.columns = frozenset(config["columns"])
+
+    def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
+        unknown = set(fields) - self.columns
+        if unknown:
+            raise KeyError(f"store has no columns {sorted(unknown)}")
+        query = select(*(self.table.c[name] for name in fields)).where(self.key == local_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        # Released values must be JSON: dates travel as ISO 8601 strings.
+        return {
+            name: value.isoformat() if isinstance(value, date) else value
+            for name, value in zip(fields, row, strict=True)
+        }
+
+
+class SqlConnectors:
+    """Connectors by dataset; one engine per store URL, shared by its datasets."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+        self._connectors: dict[tuple[str, str], SqlConnector] = {}
+        self._lock = threading.Lock()
+
+    def for_dataset(self, dataset_id: str, config: Mapping[str, Any]) -> SqlConnector:
+        if config.get("kind") != "sql":
+            raise ValueError(f"dataset {dataset_id}: no connector for kind {config.get('kind')!r}")
+        cache_key = (dataset_id, json.dumps(config, sort_keys=True))
+        connector = self._connectors.get(cache_key)
+        if connector is None:
+            with self._lock:
+                engine = self._engines.get(config["url"])
+                if engine is None:
+                    engine = self._engines[config["url"]] = make_engine(config["url"])
+                connector = self._connectors[cache_key] = SqlConnector(engine, config)
+        return connector
+
+    def dispose(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()

@@ -1,0 +1,413 @@
+"""Repositories and the unit of work over SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.engine import WRITE
+from onceonly.domain.agreements import (
+    Agreement,
+    AgreementStatus,
+    FieldGrant,
+    LegalBasis,
+    PrivacyAssessment,
+    Risk,
+    Transition,
+)
+from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
+from onceonly.domain.errors import conflict
+from onceonly.domain.organisations import Organisation, Principal, Role
+from onceonly.services.ports import AuditEntry, ResolvedSubject
+
+
+def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
+    return [
+        {
+            "name": f.name,
+            "type": f.type.value,
+            "sensitivity": f.sensitivity.value,
+            "source": f.source.value,
+            "description": f.description,
+        }
+        for f in fields
+    ]
+
+
+def _dataset(row: Any) -> Dataset:
+    return Dataset(
+        id=row.id,
+        provider_id=row.provider_id,
+        title=row.title,
+        subject_scheme=row.subject_scheme,
+        fields=tuple(
+            FieldSpec(
+                name=f["name"],
+                type=FieldType(f["type"]),
+                sensitivity=Sensitivity(f["sensitivity"]),
+                source=SourceLabel(f["source"]),
+                description=f.get("description", ""),
+            )
+            for f in row.fields
+        ),
+    )
+
+
+def assessment_to_json(a: PrivacyAssessment | None) -> dict[str, str] | None:
+    if a is None:
+        return None
+    return {
+        "risk": a.risk.value,
+        "summary": a.summary,
+        "assessed_by": a.assessed_by,
+        "assessed_on": a.assessed_on.isoformat(),
+    }
+
+
+def _assessment(data: Mapping[str, str] | None) -> PrivacyAssessment | None:
+    if data is None:
+        return None
+    return PrivacyAssessment(
+        risk=Risk(data["risk"]),
+        summary=data["summary"],
+        assessed_by=data["assessed_by"],
+        assessed_on=date.fromisoformat(data["assessed_on"]),
+    )
+
+
+def _agreement(row: Any, history: tuple[Transition, ...] = ()) -> Agreement:
+    return Agreement(
+        id=row.id,
+        provider_id=row.provider_id,
+        consumer_id=row.consumer_id,
+        dataset_id=row.dataset_id,
+        grants=tuple(FieldGrant(**g) for g in row.grants),
+        purpose_code=row.purpose_code,
+        purpose_text=row.purpose_text,
+        legal_basis=LegalBasis(row.legal_basis),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        max_queries_per_day=row.max_queries_per_day,
+        retention_days=row.retention_days,
+        assessment=_assessment(row.assessment),
+        special_category=row.special_category,
+        status=AgreementStatus(row.status),
+        approvals=tuple(row.approvals),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        version=row.version,
+        history=history,
+    )
+
+
+def _agreement_values(a: Agreement) -> dict[str, Any]:
+    return {
+        "provider_id": a.provider_id,
+        "consumer_id": a.consumer_id,
+        "dataset_id": a.dataset_id,
+        "grants": [{"name": g.name, "source": g.source, "transform": g.transform}
+                   for g in a.grants],
+        "purpose_code": a.purpose_code,
+        "purpose_text": a.purpose_text,
+        "legal_basis": a.legal_basis.value,
+        "valid_from": a.valid_from,
+        "valid_until": a.valid_until,
+        "max_queries_per_day": a.max_queries_per_day,
+        "retention_days": a.retention_days,
+        "assessment": assessment_to_json(a.assessment),
+        "special_category": a.special_category,
+        "status": a.status.value,
+        "approvals": list(a.approvals),
+        "created_by": a.created_by,
+        "created_at": a.created_at,
+    }
+
+
+class SqlAgreements:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None:
+        row = self.conn.execute(
+            select(t.agreements).where(t.agreements.c.id == agreement_id)
+        ).first()
+        if row is None:
+            return None
+        return _agreement(row, self._history(agreement_id) if with_history else ())
+
+    def _history(self, agreement_id: int) -> tuple[Transition, ...]:
+        rows = self.conn.execute(
+            select(t.agreement_transitions)
+            .where(t.agreement_transitions.c.agreement_id == agreement_id)
+            .order_by(t.agreement_transitions.c.id)
+        )
+        return tuple(
+            Transition(
+                at=r.at,
+                actor_id=r.actor_id,
+                actor_org=r.actor_org,
+                action=r.action,
+                from_status=AgreementStatus(r.from_status) if r.from_status else None,
+                to_status=AgreementStatus(r.to_status),
+                reason=r.reason,
+            )
+            for r in rows
+        )
+
+    def add(self, agreement: Agreement) -> int:
+        new_id = self.conn.execute(
+            insert(t.agreements).values(**_agreement_values(agreement), version=1)
+            .returning(t.agreements.c.id)
+        ).scalar_one()
+        self._record_history(new_id, agreement.history)
+        return int(new_id)
+
+    def save(self, agreement: Agreement) -> None:
+        """Write the new state if nobody moved the agreement since it was read."""
+        assert agreement.id is not None
+        result = self.conn.execute(
+            update(t.agreements)
+            .where(t.agreements.c.id == agreement.id, t.agreements.c.version == agreement.version)
+            .values(
+                status=agreement.status.value,
+                approvals=list(agreement.approvals),
+                version=agreement.version + 1,
+            )
+        )
+        if result.rowcount != 1:
+            raise conflict(
+                "concurrent_update",
+                "the agreement changed while this request was being made; read it and retry",
+            )
+        self._record_history(agreement.id, agreement.history[-1:])
+
+    def _record_history(self, agreement_id: int, steps: tuple[Transition, ...]) -> None:
+        if not steps:
+            return
+        self.conn.execute(
+            insert(t.agreement_transitions),
+            [
+                {
+                    "agreement_id": agreement_id,
+                    "at": s.at,
+                    "actor_id": s.actor_id,
+                    "actor_org": s.actor_org,
+                    "action": s.action,
+                    "from_status": s.from_status.value if s.from_status else None,
+                    "to_status": s.to_status.value,
+                    "reason": s.reason,
+                }
+                for s in steps
+            ],
+        )
+
+    def list_for(self, org_id: str | None) -> list[Agreement]:
+        query = select(t.agreements).order_by(t.agreements.c.id)
+        if org_id is not None:
+            query = query.where(
+                (t.agreements.c.provider_id == org_id) | (t.agreements.c.consumer_id == org_id)
+            )
+        return [_agreement(row) for row in self.conn.execute(query)]
+
+
+class SqlCatalogue:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def organisation(self, org_id: str) -> Organisation | None:
+        row = self.conn.execute(
+            select(t.organisations).where(t.organisations.c.id == org_id)
+        ).first()
+        if row is None:
+            return None
+        systems = self.conn.execute(
+            select(t.systems.c.id).where(t.systems.c.org_id == org_id).order_by(t.systems.c.id)
+        ).scalars()
+        return Organisation(row.id, row.name, tuple(systems))
+
+    def organisations(self) -> list[Organisation]:
+        systems: dict[str, list[str]] = {}
+        for sid, org in self.conn.execute(
+            select(t.systems.c.id, t.systems.c.org_id).order_by(t.systems.c.id)
+        ):
+            systems.setdefault(org, []).append(sid)
+        return [
+            Organisation(r.id, r.name, tuple(systems.get(r.id, ())))
+            for r in self.conn.execute(select(t.organisations).order_by(t.organisations.c.id))
+        ]
+
+    def dataset(self, dataset_id: str) -> Dataset | None:
+        row = self.conn.execute(select(t.datasets).where(t.datasets.c.id == dataset_id)).first()
+        return None if row is None else _dataset(row)
+
+    def datasets(self) -> list[Dataset]:
+        rows = self.conn.execute(select(t.datasets).order_by(t.datasets.c.id))
+        return [_dataset(r) for r in rows]
+
+    def connector_config(self, dataset_id: str) -> Mapping[str, Any]:
+        return self.conn.execute(
+            select(t.datasets.c.connector).where(t.datasets.c.id == dataset_id)
+        ).scalar_one()
+
+
+class SqlPersonIndex:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def known_scheme(self, scheme: str) -> bool:
+        return self.conn.execute(
+            select(t.identifier_schemes.c.code).where(t.identifier_schemes.c.code == scheme)
+        ).first() is not None
+
+    def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
+        given = t.person_links
+        target = aliased(t.person_links)
+        row = self.conn.execute(
+            select(given.c.person_key, target.c.value)
+            .select_from(
+                given.outerjoin(
+                    target,
+                    and_(target.c.person_key == given.c.person_key,
+                         target.c.scheme == target_scheme),
+                )
+            )
+            .where(given.c.scheme == scheme, given.c.value == value)
+            .limit(1)
+        ).first()
+        return None if row is None else ResolvedSubject(row[0], row[1])
+
+
+class SqlPrincipals:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
+        row = self.conn.execute(
+            select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
+            .join(t.api_tokens, t.api_tokens.c.principal_id == t.principals.c.id)
+            .where(t.api_tokens.c.digest == digest)
+        ).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)
+
+    def token_state(self, digest: str, now: datetime) -> str:
+        row = self.conn.execute(
+            select(t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
+            .where(t.api_tokens.c.digest == digest)
+        ).first()
+        if row is None:
+            return "unknown"
+        if row.revoked_at is not None:
+            return "revoked"
+        return "expired" if row.expires_at <= now else "live"
+
+
+class SqlUsage:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def queries_on(self, agreement_id: int, day: date) -> int:
+        count = self.conn.execute(
+            select(t.query_usage.c.count).where(
+                t.query_usage.c.agreement_id == agreement_id, t.query_usage.c.day == day
+            )
+        ).scalar()
+        return int(count or 0)
+
+    def reserve(self, agreement_id: int, day: date, limit: int) -> bool:
+        # A conditional increment is atomic on both backends: two racing requests cannot both
+        # take the last query of the day.
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(
+            dialect_insert(t.query_usage)
+            .values(agreement_id=agreement_id, day=day, count=0)
+            .on_conflict_do_nothing()
+        )
+        result = self.conn.execute(
+            update(t.query_usage)
+            .where(
+                t.query_usage.c.agreement_id == agreement_id,
+                t.query_usage.c.day == day,
+                t.query_usage.c.count < limit,
+            )
+            .values(count=t.query_usage.c.count + 1)
+        )
+        return result.rowcount == 1
+
+
+class SqlAuditLog:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(self, entry: AuditEntry, at: datetime) -> int:
+        seq = self.conn.execute(
+            insert(t.audit_log)
+            .values(
+                at=at,
+                action=entry.action,
+                outcome=entry.outcome,
+                reason=entry.reason,
+                actor_id=entry.actor_id,
+                org_id=entry.org_id,
+                agreement_id=entry.agreement_id,
+                provider_id=entry.provider_id,
+                purpose=entry.purpose,
+                person_key=entry.person_key,
+                fields=list(entry.fields),
+                values_hash=entry.values_hash,
+                detail=dict(entry.detail),
+            )
+            .returning(t.audit_log.c.seq)
+        ).scalar_one()
+        return int(seq)
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.audit_log)).scalar_one())
+
+
+class SqlUnitOfWork:
+    """One transaction. `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self.engine = engine
+        self.write = write
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()
+        if self.write:
+            conn = conn.execution_options(**{WRITE: True})
+        self.conn = conn
+        self.tx = conn.begin()
+        self.agreements = SqlAgreements(conn)
+        self.catalogue = SqlCatalogue(conn)
+        self.people = SqlPersonIndex(conn)
+        self.principals = SqlPrincipals(conn)
+        self.usage = SqlUsage(conn)
+        self.audit = SqlAuditLog(conn)
+        return self
+
+    def commit(self) -> None:
+        self.tx.commit()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.tx.is_active:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)

@@ -1,0 +1,201 @@
+"""The exchange's own tables. No person attributes live here: the person index holds
+identifiers only, the audit log holds field names and hashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the exchange stores UTC only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+systems = Table(
+    "systems",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("private_jwk", JSON, nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("person_key", String(64), nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("principal_id", String(64), ForeignKey("principals.id"), nullable=False, index=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+identifier_schemes = Table(
+    "identifier_schemes",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("issuer_id", String(64), ForeignKey("organisations.id"), nullable=False),
+)
+
+# Which schemes an organisation knows people by (its own, or one it is given to use).
+organisation_schemes = Table(
+    "organisation_schemes",
+    metadata,
+    Column("org_id", String(64), ForeignKey("organisations.id"), primary_key=True),
+    Column("scheme", String(32), ForeignKey("identifier_schemes.code"), primary_key=True),
+)
+
+# The person index: links between identifiers only, no attributes.
+person_links = Table(
+    "person_links",
+    metadata,
+    Column("scheme", String(32), ForeignKey("identifier_schemes.code"), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("person_key", String(64), nullable=False),
+    Index("ix_person_links_person", "person_key", "scheme"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(100), ForeignKey("systems.id"), primary_key=True),
+    Column("provider_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("subject_scheme", String(32), ForeignKey("identifier_schemes.code"), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("connector", JSON, nullable=False),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("consumer_id", String(64), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("dataset_id", String(100), ForeignKey("datasets.id"), nullable=False),
+    Column("grants", JSON, nullable=False),
+    Column("purpose_code", String(64), nullable=False),
+    Column("purpose_text", Text, nullable=False),
+    Column("legal_basis", String(32), nullable=False),
+    Column("valid_from", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+    Column("max_queries_per_day", Integer, nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("assessment", JSON, nullable=True),
+    Column("special_category", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("approvals", JSON, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_agreements_provider", "provider_id"),
+)
+
+agreement_transitions = Table(
+    "agreement_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_org", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+query_usage = Table(
+    "query_usage",
+    metadata,
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Append-only (triggers in the migration refuse UPDATE and DELETE).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(64), nullable=True),
+    Column("actor_id", String(64), nullable=True),
+    Column("org_id", String(64), nullable=True),
+    Column("agreement_id", Integer, nullable=True, index=True),
+    Column("provider_id", String(64), nullable=True),
+    Column("purpose", String(64), nullable=True),
+    Column("person_key", String(64), nullable=True, index=True),
+    Column("fields", JSON, nullable=False),
+    Column("values_hash", String(64), nullable=True),
+    Column("detail", JSON, nullable=False),
+)

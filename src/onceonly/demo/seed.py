@@ -1,0 +1,234 @@
+"""Builds the demo world (SCENARIO.md) into an exchange database and the providers' stores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from onceonly.adapters.connectors.sql import store_table
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.db.repository import dataset_fields_to_json
+from onceonly.adapters.keystore import add_signing_key
+from onceonly.bootstrap import Exchange
+from onceonly.crypto.tokens import new_token, token_digest
+from onceonly.demo.population import Pools, links, make_person, store_rows
+from onceonly.demo.world import (
+    AGREEMENTS,
+    DATASETS,
+    EXCHANGE_ORG,
+    ORG_SCHEMES,
+    ORGANISATIONS,
+    SCHEMES,
+)
+from onceonly.domain.agreements import PrivacyAssessment
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.agreements import DraftCommand
+
+SEED = 20_071_120  # the day the discs went missing
+# People are generated as of a fixed day, so the same seed gives the same people every day.
+REFERENCE_DAY = date(2026, 11, 1)
+CHUNK = 5_000
+TOKEN_DAYS = 365
+
+
+class WorldExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Account:
+    label: str
+    principal: Principal
+    token: str
+
+
+@dataclass
+class World:
+    accounts: list[Account]
+    people: int
+    citizen_ids: dict[str, str]
+
+    def token(self, label: str) -> str:
+        return next(a.token for a in self.accounts if a.label == label)
+
+
+def slug(org_id: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", org_id.lower())
+
+
+def store_config(exchange_url: str, dataset_id: str, store_prefix: str) -> dict[str, object]:
+    """Where a provider keeps its records: its own SQLite file beside the exchange's, or
+    its own schema in the same PostgreSQL database."""
+    ds = next(d for d in DATASETS if d.id == dataset_id)
+    url = make_url(exchange_url)
+    config: dict[str, object] = {
+        "kind": "sql",
+        "table": ds.table,
+        "key": ds.scheme,
+        "columns": {f.name: f.type.value for f in ds.fields},
+    }
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database or ".").resolve().parent / "stores"
+        config["url"] = f"sqlite:///{folder / (slug(ds.provider_id) + '.sqlite')}"
+    else:
+        config["url"] = url.render_as_string(hide_password=False)
+        config["schema"] = f"{store_prefix}_{slug(ds.provider_id)}"
+    return config
+
+
+def _issue(conn: object, principal: Principal, now: datetime) -> str:
+    token = new_token()
+    conn.execute(insert(t.api_tokens).values(  # type: ignore[attr-defined]
+        digest=token_digest(token), principal_id=principal.id, issued_at=now,
+        expires_at=now + timedelta(days=TOKEN_DAYS)))
+    return token
+
+
+def build_world(
+    exchange: Exchange,
+    url: str,
+    *,
+    people: int = 10_000,
+    seed: int = SEED,
+    store_prefix: str = "store",
+    progress: Callable[[int], None] | None = None,
+) -> World:
+    engine = exchange.engine
+    upgrade(engine)
+    with engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(t.organisations)).scalar_one():
+            raise WorldExists("this database already holds a world; use a fresh one")
+    now = exchange.clock.now()
+    accounts = _organisations_and_accounts(engine, url, store_prefix, now)
+    citizen_ids = _population(engine, url, store_prefix, people, seed, progress)
+    # The citizen account is the first living adult: their identifiers are printed for the demo.
+    citizen = next(a for a in accounts if a.label == "citizen")
+    with engine.begin() as conn:
+        conn.execute(t.principals.update().where(t.principals.c.id == citizen.principal.id)
+                     .values(person_key=citizen_ids["person_key"]))
+    _agreements(exchange, accounts, now)
+    return World(accounts, people, citizen_ids)
+
+
+def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
+                                now: datetime) -> list[Account]:
+    accounts: list[Account] = []
+    providers = {d.provider_id for d in DATASETS}
+    consumers = {a.consumer for a in AGREEMENTS}
+    with engine.begin() as conn:
+        for org_id, name, systems in ORGANISATIONS:
+            conn.execute(insert(t.organisations).values(id=org_id, name=name))
+            for code, title in systems:
+                conn.execute(insert(t.systems).values(id=f"{org_id}/{code}", org_id=org_id,
+                                                      title=title))
+            add_signing_key(conn, org_id, now)
+        for code, name, issuer in SCHEMES:
+            conn.execute(insert(t.identifier_schemes).values(code=code, name=name,
+                                                             issuer_id=issuer))
+        for org_id, schemes in ORG_SCHEMES.items():
+            for scheme in schemes:
+                conn.execute(insert(t.organisation_schemes).values(org_id=org_id, scheme=scheme))
+        for ds in DATASETS:
+            conn.execute(insert(t.datasets).values(
+                id=ds.id, provider_id=ds.provider_id, title=ds.title, subject_scheme=ds.scheme,
+                fields=dataset_fields_to_json(ds.fields),
+                connector=store_config(url, ds.id, store_prefix)))
+
+        def account(label: str, org_id: str, role: Role, name: str) -> None:
+            principal = Principal(f"{slug(org_id)}.{label.split(':')[0]}", name, org_id, role)
+            conn.execute(insert(t.principals).values(
+                id=principal.id, name=name, org_id=org_id, role=role.value, person_key=None))
+            accounts.append(Account(label, principal, _issue(conn, principal, now)))
+
+        for org_id, name, _ in ORGANISATIONS:
+            if org_id in consumers:
+                account(f"officer:{org_id}", org_id, Role.OFFICER, f"Officer at {name}")
+            if org_id in providers:
+                account(f"guardian:{org_id}", org_id, Role.GUARDIAN, f"Data guardian, {name}")
+        account("guardian-2:NHS/NHSE", "NHS/NHSE", Role.GUARDIAN,
+                "Second data guardian, NHS England")
+        account("manager", EXCHANGE_ORG, Role.MANAGER, "Service manager")
+        account("admin", EXCHANGE_ORG, Role.ADMIN, "Exchange administrator")
+        account("citizen", EXCHANGE_ORG, Role.CITIZEN, "Citizen")
+    return accounts
+
+
+def _population(engine: Engine, url: str, store_prefix: str, people: int, seed: int,
+                progress: Callable[[int], None] | None) -> dict[str, str]:
+    stores: dict[str, tuple[Engine, object]] = {}
+    engines: dict[str, Engine] = {}
+    for ds in DATASETS:
+        config = store_config(url, ds.id, store_prefix)
+        store_engine = engines.get(config["url"]) or make_engine(str(config["url"]))
+        engines[str(config["url"])] = store_engine
+        metadata = MetaData()
+        table = store_table(metadata, config)
+        with store_engine.begin() as conn:
+            if config.get("schema"):
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"'))
+            table.drop(conn, checkfirst=True)
+            metadata.create_all(conn)
+        stores[ds.id] = (store_engine, table)
+
+    pools = Pools.make(seed)
+    citizen: dict[str, str] = {}
+    for start in range(0, people, CHUNK):
+        batch = [make_person(seed, i, pools, REFERENCE_DAY)
+                 for i in range(start, min(start + CHUNK, people))]
+        rows: dict[str, list[dict[str, object]]] = {ds.id: [] for ds in DATASETS}
+        link_rows: list[dict[str, str]] = []
+        for person in batch:
+            for dataset_id, row in store_rows(person, REFERENCE_DAY).items():
+                rows[dataset_id].append(row)
+            link_rows.extend({"scheme": s, "value": v, "person_key": person.person_key}
+                             for s, v in links(person))
+            if not citizen and person.date_of_death is None and person.age_on(REFERENCE_DAY) >= 30 \
+                    and {"nino", "driver", "ctr", "northbank"} <= person.ids.keys():
+                citizen = {"person_key": person.person_key, "name": person.full_name,
+                           **person.ids}
+        for dataset_id, dataset_rows in rows.items():
+            store_engine, table = stores[dataset_id]
+            if dataset_rows:
+                with store_engine.begin() as conn:
+                    conn.execute(insert(table), dataset_rows)  # type: ignore[arg-type]
+        with engine.begin() as conn:
+            conn.execute(insert(t.person_links), link_rows)
+        if progress:
+            progress(len(batch))
+    for store_engine in engines.values():
+        store_engine.dispose()
+    return citizen
+
+
+def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> None:
+    by_label = {a.label: a.principal for a in accounts}
+    for spec in AGREEMENTS:
+        provider = spec.dataset.rsplit("/", 1)[0]
+        officer = by_label[f"officer:{spec.consumer}"]
+        draft = exchange.agreements.draft(officer, DraftCommand(
+            dataset_id=spec.dataset,
+            grants=list(spec.grants),
+            purpose_code=spec.purpose,
+            purpose_text=spec.purpose_text,
+            legal_basis=spec.basis,
+            valid_from=now - timedelta(minutes=1),
+            valid_until=now + spec.duration,
+            max_queries_per_day=spec.per_day,
+            retention_days=spec.retention_days,
+            assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
+                                         officer.name, now.date()),
+        ))
+        assert draft.id == spec.number, "demo agreements are numbered as in SCENARIO.md"
+        exchange.agreements.transition(officer, spec.number, "submit", "ready for decision")
+        for approver in spec.approvers:
+            guardian = by_label[f"{approver}:{provider}"]
+            exchange.agreements.transition(guardian, spec.number, "approve",
+                                           "assessment reviewed; purpose and fields justified")

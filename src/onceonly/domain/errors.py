@@ -1,0 +1,43 @@
+"""Errors the domain raises. Each carries a machine-readable code and a human detail;
+entry points map the kind to a transport status (HTTP 4xx, CLI exit 2)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    INVALID = "invalid"  # the request itself is malformed or breaks a rule
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # valid request, but the object's state forbids it
+    LIMITED = "limited"  # a use limit is spent for now
+
+
+class DomainError(Exception):
+    def __init__(self, kind: ErrorKind, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.kind = kind
+        self.code = code
+        self.detail = detail
+
+
+def invalid(code: str, detail: str) -> DomainError:
+    return DomainError(ErrorKind.INVALID, code, detail)
+
+
+def forbidden(code: str, detail: str) -> DomainError:
+    return DomainError(ErrorKind.FORBIDDEN, code, detail)
+
+
+def not_found(code: str, detail: str) -> DomainError:
+    return DomainError(ErrorKind.NOT_FOUND, code, detail)
+
+
+def conflict(code: str, detail: str) -> DomainError:
+    return DomainError(ErrorKind.CONFLICT, code, detail)
+
+
+def unauthenticated(code: str, detail: str) -> DomainError:
+    return DomainError(ErrorKind.UNAUTHENTICATED, code, detail)

@@ -1,0 +1,223 @@
+"""The HTTP API (FastAPI, OpenAPI 3.1 at /openapi.json). Thin: parse, call a use case, answer."""
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.crypto.canonical import canonical_json
+from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessment
+from onceonly.domain.errors import DomainError, ErrorKind, forbidden
+from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.transforms import TRANSFORMS
+from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
+from onceonly.entrypoints.api.schemas import (
+    AgreementIn,
+    AgreementOut,
+    CatalogueOut,
+    DatasetOut,
+    FieldOut,
+    OrganisationOut,
+    Problem,
+    QueryIn,
+    ReasonIn,
+    ReleaseOut,
+    TransformOut,
+)
+from onceonly.services.agreements import DraftCommand
+from onceonly.services.auth import authenticate
+from onceonly.services.queries import QueryCommand, QueryRefused
+
+SIGNATURE_HEADER = "Onceonly-Signature"
+
+STATUS = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.LIMITED: 429,
+}
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem} for status in (401, 403, 404, 409, 413, 422, 429)
+}
+
+log = structlog.get_logger("onceonly.api")
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"code": code, "detail": detail, **extra}, status, headers=headers)
+
+
+def create_app(exchange: Exchange) -> FastAPI:
+    app = FastAPI(
+        title="onceonly",
+        version="0.1.0",
+        summary="Secure data exchange for the public sector: data as a service, not copies.",
+        openapi_url="/openapi.json",
+        responses=ERRORS,
+    )
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(BodyLimit)
+    app.state.exchange = exchange
+    bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
+
+    def current_principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        token = credentials.credentials if credentials else None
+        return authenticate(exchange.uows, exchange.clock, token)
+
+    Caller = Annotated[Principal, Depends(current_principal)]
+
+    @app.exception_handler(DomainError)
+    def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        log.info("refused", path=request.url.path, code=error.code)
+        return problem(STATUS[error.kind], error.code, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = error.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(422, "malformed_json", "the body is not valid JSON")
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:10]
+        )
+        fields = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+        return problem(422, "invalid_request", detail, errors=fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return problem(error.status_code, codes.get(error.status_code, "http_error"),
+                       str(error.detail))
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        with exchange.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def prometheus(caller: Caller) -> Response:
+        if caller.role not in (Role.MANAGER, Role.ADMIN):
+            raise forbidden("role_not_allowed", "service figures are for managers and admins")
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/.well-known/jwks.json", tags=["keys"])
+    def jwks() -> dict[str, Any]:
+        return exchange.keys.jwks()
+
+    @app.get("/v1/catalogue", response_model=CatalogueOut, tags=["catalogue"])
+    def catalogue() -> CatalogueOut:
+        with exchange.uows() as uow:
+            orgs = uow.catalogue.organisations()
+            datasets = uow.catalogue.datasets()
+        return CatalogueOut(
+            organisations=[OrganisationOut(id=o.id, name=o.name, systems=list(o.systems))
+                           for o in orgs],
+            datasets=[
+                DatasetOut(
+                    id=d.id, provider=d.provider_id, title=d.title,
+                    subject_scheme=d.subject_scheme,
+                    fields=[FieldOut(name=f.name, type=f.type.value,
+                                     sensitivity=f.sensitivity.value, source=f.source.value,
+                                     description=f.description) for f in d.fields],
+                )
+                for d in datasets
+            ],
+            transforms=[TransformOut(name=t.name, derived=t.derived, description=t.description)
+                        for t in TRANSFORMS.values()],
+        )
+
+    @app.post(
+        "/v1/queries",
+        response_model=ReleaseOut,
+        tags=["queries"],
+        responses={200: {"headers": {SIGNATURE_HEADER: {
+            "description": "detached JWS (RFC 7515 appendix F, EdDSA) over the RFC 8785 "
+                           "canonical JSON of the body; keys at /.well-known/jwks.json",
+            "schema": {"type": "string"}}}}},
+    )
+    def query(body: QueryIn, caller: Caller) -> Response:
+        command = QueryCommand(
+            agreement_id=body.agreement_id,
+            scheme=body.subject.scheme,
+            value=body.subject.value,
+            fields=tuple(body.fields),
+            purpose=body.purpose,
+        )
+        try:
+            release = exchange.queries.query(caller, command)
+        except QueryRefused as refusal:
+            metrics.decisions.labels("deny", refusal.code).inc()
+            raise
+        metrics.decisions.labels("permit", "").inc()
+        payload = canonical_json(release.body())
+        signature, _ = exchange.keys.sign_for(release.provider_id, payload)
+        return Response(payload, media_type="application/json",
+                        headers={SIGNATURE_HEADER: signature})
+
+    @app.post("/v1/agreements", status_code=201, response_model=AgreementOut,
+              tags=["agreements"])
+    def create_agreement(body: AgreementIn, caller: Caller) -> AgreementOut:
+        assessment = body.privacy_assessment
+        agreement = exchange.agreements.draft(caller, DraftCommand(
+            dataset_id=body.dataset_id,
+            grants=[FieldGrant(g.name, g.source, g.transform) for g in body.fields],
+            purpose_code=body.purpose.code,
+            purpose_text=body.purpose.text,
+            legal_basis=body.legal_basis,
+            valid_from=body.valid_from,
+            valid_until=body.valid_until,
+            max_queries_per_day=body.max_queries_per_day,
+            retention_days=body.retention_days,
+            assessment=None if assessment is None else PrivacyAssessment(
+                assessment.risk, assessment.summary, assessment.assessed_by,
+                assessment.assessed_on),
+        ))
+        return AgreementOut.of(agreement, exchange.clock.now())
+
+    @app.get("/v1/agreements", response_model=list[AgreementOut], tags=["agreements"])
+    def list_agreements(caller: Caller) -> list[AgreementOut]:
+        now = exchange.clock.now()
+        return [AgreementOut.of(a, now) for a in exchange.agreements.list(caller)]
+
+    @app.get("/v1/agreements/{agreement_id}", response_model=AgreementOut, tags=["agreements"])
+    def get_agreement(agreement_id: int, caller: Caller) -> AgreementOut:
+        return AgreementOut.of(exchange.agreements.get(caller, agreement_id),
+                               exchange.clock.now())
+
+    for action in TRANSITIONS:
+        _add_transition_route(app, exchange, action, Caller)
+
+    return app
+
+
+def _add_transition_route(app: FastAPI, exchange: Exchange, action: str, caller_type: Any) -> None:
+    def transition(agreement_id: int, body: ReasonIn, caller: caller_type) -> AgreementOut:
+        moved = exchange.agreements.transition(caller, agreement_id, action, body.reason)
+        return AgreementOut.of(moved, exchange.clock.now())
+
+    app.post(
+        f"/v1/agreements/{{agreement_id}}/{action}",
+        response_model=AgreementOut,
+        tags=["agreements"],
+        name=f"{action}_agreement",
+        summary=f"{action.capitalize()} an agreement (with a reason)",
+    )(transition)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and `onceonly serve`: ONCEONLY_DATABASE_URL decides."""
+    return create_app(bootstrap())

@@ -1,0 +1,177 @@
+"""The API's request and response bodies (OpenAPI 3.1 comes from these)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from onceonly.domain.agreements import Agreement, LegalBasis, Risk
+
+FieldName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+PurposeCode = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    code: str = Field(description="machine-readable reason, e.g. field_not_in_agreement")
+    detail: str = Field(description="what went wrong and what to do")
+
+
+class SubjectIn(Strict):
+    scheme: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$",
+                                       examples=["nino"])]
+    value: Annotated[StrictStr, Field(min_length=1, max_length=64, examples=["QQ123456C"])]
+
+
+class QueryIn(Strict):
+    agreement_id: Annotated[StrictInt, Field(gt=0)]
+    subject: SubjectIn
+    fields: Annotated[list[FieldName], Field(min_length=1, max_length=64)]
+    purpose: PurposeCode
+
+
+class ReleaseOut(BaseModel):
+    release_id: str
+    agreement_id: int
+    subject: SubjectIn
+    data: dict[str, Any]
+    released_at: datetime
+
+
+class GrantIn(Strict):
+    name: FieldName
+    source: FieldName
+    transform: Annotated[StrictStr, Field(default="as_is", max_length=64)]
+
+
+class PurposeIn(Strict):
+    code: PurposeCode
+    text: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+
+
+class AssessmentIn(Strict):
+    risk: Risk
+    summary: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
+    assessed_by: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    assessed_on: date
+
+
+class AgreementIn(Strict):
+    dataset_id: Annotated[StrictStr, Field(max_length=100, examples=["GOV/HMRC/income"])]
+    fields: Annotated[list[GrantIn], Field(min_length=1, max_length=64)]
+    purpose: PurposeIn
+    legal_basis: LegalBasis
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    max_queries_per_day: Annotated[StrictInt, Field(ge=1, le=10_000_000)]
+    retention_days: Annotated[StrictInt, Field(ge=0, le=36_500)]
+    privacy_assessment: AssessmentIn | None = None
+
+
+class ReasonIn(Strict):
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+
+
+class TransitionOut(BaseModel):
+    at: datetime
+    actor: str
+    organisation: str
+    action: str
+    from_status: str | None
+    to_status: str
+    reason: str
+
+
+class AgreementOut(BaseModel):
+    id: int
+    provider: str
+    consumer: str
+    dataset_id: str
+    fields: list[GrantIn]
+    purpose: PurposeIn
+    legal_basis: LegalBasis
+    valid_from: datetime
+    valid_until: datetime
+    max_queries_per_day: int
+    retention_days: int
+    privacy_assessment: AssessmentIn | None
+    status: str = Field(description="stored lifecycle status")
+    state: str = Field(description="what applies now: active, pending, expired, or the status")
+    approvals: list[str]
+    approvals_required: int
+    history: list[TransitionOut]
+
+    @classmethod
+    def of(cls, a: Agreement, now: datetime) -> AgreementOut:
+        assert a.id is not None
+        return cls(
+            id=a.id,
+            provider=a.provider_id,
+            consumer=a.consumer_id,
+            dataset_id=a.dataset_id,
+            fields=[GrantIn(name=g.name, source=g.source, transform=g.transform)
+                    for g in a.grants],
+            purpose=PurposeIn(code=a.purpose_code, text=a.purpose_text),
+            legal_basis=a.legal_basis,
+            valid_from=a.valid_from,
+            valid_until=a.valid_until,
+            max_queries_per_day=a.max_queries_per_day,
+            retention_days=a.retention_days,
+            privacy_assessment=None if a.assessment is None else AssessmentIn(
+                risk=a.assessment.risk,
+                summary=a.assessment.summary,
+                assessed_by=a.assessment.assessed_by,
+                assessed_on=a.assessment.assessed_on,
+            ),
+            status=a.status.value,
+            state=a.state_at(now),
+            approvals=list(a.approvals),
+            approvals_required=a.approvals_required,
+            history=[
+                TransitionOut(
+                    at=h.at, actor=h.actor_id, organisation=h.actor_org, action=h.action,
+                    from_status=h.from_status.value if h.from_status else None,
+                    to_status=h.to_status.value, reason=h.reason,
+                )
+                for h in a.history
+            ],
+        )
+
+
+class FieldOut(BaseModel):
+    name: str
+    type: str
+    sensitivity: str
+    source: str
+    description: str
+
+
+class DatasetOut(BaseModel):
+    id: str
+    provider: str
+    title: str
+    subject_scheme: str
+    fields: list[FieldOut]
+
+
+class OrganisationOut(BaseModel):
+    id: str
+    name: str
+    systems: list[str]
+
+
+class TransformOut(BaseModel):
+    name: str
+    derived: bool
+    description: str
+
+
+class CatalogueOut(BaseModel):
+    organisations: list[OrganisationOut]
+    datasets: list[DatasetOut]
+    transforms: list[TransformOut]

@@ -1,0 +1,252 @@
+"""The command line (Typer). Thin: parse, call, print. Bad input exits 2 with a message."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError
+
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.migrate import upgrade
+from onceonly.config import DEFAULT_DATA_DIR, database_url
+from onceonly.crypto.tokens import new_token, token_digest
+from onceonly.domain.errors import DomainError
+from onceonly.domain.organisations import Role, parse_org_id
+
+app = typer.Typer(help="onceonly: tell government once; share data as a service.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The exchange database.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+console = Console()
+errors = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: "
+                     "ONCEONLY_DATABASE_URL, else SQLite in ./onceonly-data)")]
+DEMO_DIR = DEFAULT_DATA_DIR / "demo"
+
+
+def fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply the schema migrations (Alembic) to the exchange database."""
+    url = database_url(db)
+    try:
+        upgrade(make_engine(url))
+    except (OperationalError, ValueError) as exc:
+        fail(f"cannot migrate {url}: {exc}")
+    console.print(f"database at {url} is up to date")
+
+
+@token_app.command("issue")
+def token_issue(
+    org: Annotated[str, typer.Option(help="organisation id, e.g. GOV/DWP")],
+    role: Annotated[Role, typer.Option(help="role of the token's holder")],
+    db: DbOption = None,
+    person: Annotated[str | None, typer.Option(
+        help="for a citizen: one of their identifiers as SCHEME:VALUE")] = None,
+    name: Annotated[str | None, typer.Option(help="holder's name")] = None,
+    days: Annotated[int, typer.Option(min=1, max=366, help="days until it expires")] = 30,
+) -> None:
+    """Issue an API token; the token is printed as the last word."""
+    from onceonly.adapters.clock import SystemClock
+    from onceonly.adapters.db.repository import SqlAuditLog
+    from onceonly.services.ports import AuditEntry
+
+    try:
+        parse_org_id(org)
+    except DomainError as error:
+        fail(error.detail)
+    if (role is Role.CITIZEN) != (person is not None):
+        fail("--person is required for a citizen token, and only for one")
+    engine = make_engine(database_url(db))
+    now = SystemClock().now()
+    with engine.begin() as conn:
+        if conn.execute(select(t.organisations.c.id).where(t.organisations.c.id == org)).first() \
+                is None:
+            fail(f"no organisation {org} in this exchange")
+        person_key = None
+        if person is not None:
+            scheme, _, value = person.partition(":")
+            person_key = conn.execute(select(t.person_links.c.person_key).where(
+                t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
+            if person_key is None:
+                fail(f"no person with identifier {person} in the index")
+        principal_id = f"{org.lower().replace('/', '_')}.{role.value}.{new_token()[3:11]}"
+        conn.execute(insert(t.principals).values(
+            id=principal_id, name=name or f"{role.value} at {org}", org_id=org,
+            role=role.value, person_key=person_key))
+        token = new_token()
+        conn.execute(insert(t.api_tokens).values(
+            digest=token_digest(token), principal_id=principal_id, issued_at=now,
+            expires_at=now + timedelta(days=days)))
+        SqlAuditLog(conn).record(AuditEntry("token.issue", "done", None, org,
+                                            detail={"principal": principal_id,
+                                                    "role": role.value, "days": days}), now)
+    console.print(f"issued a {role.value} token for {org}, valid {days} days: {token}",
+                  soft_wrap=True)
+
+
+@app.command()
+def people(
+    org: Annotated[str, typer.Option(help="organisation whose identifiers to print")],
+    db: DbOption = None,
+    n: Annotated[int, typer.Option("-n", min=1, max=10_000, help="how many")] = 10,
+) -> None:
+    """Print identifiers of demo people as 'SCHEME VALUE' lines, to try queries with."""
+    engine = make_engine(database_url(db))
+    with engine.connect() as conn:
+        schemes = conn.execute(select(t.organisation_schemes.c.scheme)
+                               .where(t.organisation_schemes.c.org_id == org)).scalars().all()
+        if not schemes:
+            fail(f"{org} names nobody by an identifier here; try GOV/DWP or GOV/DVLA")
+        rows = conn.execute(
+            select(t.person_links.c.scheme, t.person_links.c.value)
+            .where(t.person_links.c.scheme.in_(schemes))
+            .order_by(t.person_links.c.scheme, t.person_links.c.value).limit(n))
+        for scheme, value in rows:
+            print(scheme, value)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+) -> None:
+    """Run the API server (several workers share the database and hold no private state)."""
+    import os
+
+    import uvicorn
+
+    from onceonly.logging import configure_logging
+
+    os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
+    configure_logging()
+    uvicorn.run("onceonly.entrypoints.api.app:app_from_env", factory=True, host=host,
+                port=port, workers=workers, access_log=False, log_level="warning")
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    people: Annotated[int, typer.Option(min=1, max=5_000_000, help="synthetic people")] = 10_000,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    seed_only: Annotated[bool, typer.Option(help="build the world, do not serve")] = False,
+) -> None:
+    """Build the demo world (SCENARIO.md) and serve it, printing a token for each role."""
+    from onceonly.bootstrap import bootstrap
+    from onceonly.demo.seed import WorldExists, build_world
+
+    if db is None:
+        shutil.rmtree(DEMO_DIR, ignore_errors=True)  # the default demo is rebuilt every time
+        db = f"sqlite:///{(DEMO_DIR / 'exchange.sqlite').resolve()}"
+    exchange = bootstrap(db)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("building the demo world", total=people)
+            world = build_world(exchange, db, people=people,
+                                progress=lambda n: bar.advance(task, n))
+    except WorldExists as exc:
+        fail(f"{exc}: {db}")
+    finally:
+        exchange.close()
+    _print_world(world, host, port, db)
+    if not seed_only:
+        serve(db=db, host=host, port=port)
+
+
+def _print_world(world, host: str, port: int, db: str) -> None:
+    table = Table(title="Demo accounts (one API token each; also in tokens.txt)")
+    table.add_column("role")
+    table.add_column("who")
+    table.add_column("token", overflow="fold")
+    lines = []
+    for account in world.accounts:
+        table.add_row(account.label, account.principal.name, account.token)
+        lines.append(f"{account.label}\t{account.token}")
+    console.print(table)
+    tokens_file = Path(DEMO_DIR if "demo" in db else ".") / "tokens.txt"
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text("\n".join(lines) + "\n")
+    c = world.citizen_ids
+    console.print(f"\nThe citizen account is [bold]{c['name']}[/bold]: NINO {c['nino']}, "
+                  f"driver number {c['driver']}, council tax ref {c['ctr']}.")
+    base = f"http://{host}:{port}"
+    dwp, bank = world.token("officer:GOV/DWP"), world.token("officer:COM/NORTHBANK")
+    guardian = world.token("guardian:GOV/HMRC")
+
+    def curl(path: str, token: str, body: str) -> str:
+        return (f"curl -s {base}{path} -H 'Authorization: Bearer {token}' \\\n"
+                f"    -H 'Content-Type: application/json' -d '{body}'")
+
+    def query(agreement: int, field: str, purpose: str) -> str:
+        return (f'{{"agreement_id": {agreement}, "subject": {{"scheme": "nino", '
+                f'"value": "{c["nino"]}"}}, "fields": ["{field}"], "purpose": "{purpose}"}}')
+
+    console.print(f"""
+Try (database: {db}):
+
+  # the catalogue, and the keys that sign every answer
+  curl -s {base}/v1/catalogue
+  curl -s {base}/.well-known/jwks.json
+
+  # DWP asks HMRC for an income band (agreement 1) -- never the income itself
+  {curl("/v1/queries", dwp, query(1, "income_band", "benefit-entitlement"))}
+
+  # Northbank is refused: the legal basis is consent and none was given
+  {curl("/v1/queries", bank, query(4, "income_band", "mortgage-affordability"))}
+
+  # HMRC's guardian revokes agreement 1; DWP's next query is refused
+  {curl("/v1/agreements/1/revoke", guardian, '{"reason": "trying it out"}')}
+
+  # more people to ask about, and the whole story scripted
+  uv run onceonly people --db {db} --org GOV/DWP -n 5
+  uv run onceonly walkthrough
+
+API documentation: {base}/docs   OpenAPI 3.1: {base}/openapi.json
+""", soft_wrap=True, highlight=False)
+
+
+@app.command()
+def walkthrough(db: DbOption = None) -> None:
+    """Tell the scripted story on a fresh demo world; exit 1 if any step misbehaves."""
+    import logging
+
+    from onceonly.demo.walkthrough import run_walkthrough
+    from onceonly.logging import configure_logging
+
+    configure_logging(logging.WARNING)  # the story prints each refusal itself
+    if not run_walkthrough(db, console):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Use cases for agreements: draft, read, and every lifecycle step, each audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from onceonly.domain import agreements as lifecycle
+from onceonly.domain.agreements import Agreement, FieldGrant, LegalBasis, PrivacyAssessment
+from onceonly.domain.errors import DomainError, invalid, not_found
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.audit import refuse
+from onceonly.services.ports import AuditEntry, Clock, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class DraftCommand:
+    dataset_id: str
+    grants: list[FieldGrant]
+    purpose_code: str
+    purpose_text: str
+    legal_basis: LegalBasis
+    valid_from: datetime
+    valid_until: datetime
+    max_queries_per_day: int
+    retention_days: int
+    assessment: PrivacyAssessment | None
+
+
+def _entry(actor: Principal, action: str, outcome: str, agreement_id: int | None,
+           provider_id: str | None, purpose: str | None, reason: str | None,
+           detail: dict[str, str]) -> AuditEntry:
+    return AuditEntry(
+        action=f"agreement.{action}",
+        outcome=outcome,
+        actor_id=actor.id,
+        org_id=actor.org_id,
+        reason=reason,
+        agreement_id=agreement_id,
+        provider_id=provider_id,
+        purpose=purpose,
+        detail=detail,
+    )
+
+
+class AgreementService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uows = uows
+        self.clock = clock
+
+    def draft(self, actor: Principal, cmd: DraftCommand) -> Agreement:
+        now = self.clock.now()
+        try:
+            with self.uows(write=True) as uow:
+                dataset = uow.catalogue.dataset(cmd.dataset_id)
+                if dataset is None:
+                    raise invalid("unknown_dataset",
+                                  f"no dataset {cmd.dataset_id!r} in the catalogue")
+                agreement = lifecycle.draft_agreement(
+                    actor=actor,
+                    dataset=dataset,
+                    consumer_id=actor.org_id,
+                    grants=cmd.grants,
+                    purpose_code=cmd.purpose_code,
+                    purpose_text=cmd.purpose_text,
+                    legal_basis=cmd.legal_basis,
+                    valid_from=cmd.valid_from,
+                    valid_until=cmd.valid_until,
+                    max_queries_per_day=cmd.max_queries_per_day,
+                    retention_days=cmd.retention_days,
+                    assessment=cmd.assessment,
+                    now=now,
+                )
+                agreement.id = uow.agreements.add(agreement)
+                uow.audit.record(
+                    _entry(actor, "create", "done", agreement.id, agreement.provider_id,
+                           agreement.purpose_code, None, {"dataset": agreement.dataset_id}),
+                    now,
+                )
+                uow.commit()
+        except DomainError as error:
+            entry = _entry(actor, "create", "deny", None, None, None, error.code,
+                           {"dataset": cmd.dataset_id})
+            refuse(self.uows, self.clock, entry, error)
+        return agreement
+
+    def get(self, actor: Principal, agreement_id: int) -> Agreement:
+        with self.uows() as uow:
+            agreement = uow.agreements.get(agreement_id, with_history=True)
+        if agreement is None or not _may_see(actor, agreement):
+            # The same answer for "missing" and "not yours": ids reveal nothing.
+            raise not_found("agreement_unknown", f"no agreement {agreement_id} visible to you")
+        return agreement
+
+    def list(self, actor: Principal) -> list[Agreement]:
+        everyone = actor.role in (Role.MANAGER, Role.ADMIN)
+        with self.uows() as uow:
+            return uow.agreements.list_for(None if everyone else actor.org_id)
+
+    def transition(self, actor: Principal, agreement_id: int, action: str,
+                   reason: str) -> Agreement:
+        step = lifecycle.TRANSITIONS.get(action)
+        if step is None:
+            raise invalid("unknown_action", f"no lifecycle action {action!r}")
+        now = self.clock.now()
+        visible: Agreement | None = None
+        try:
+            with self.uows(write=True) as uow:
+                agreement = uow.agreements.get(agreement_id, with_history=True)
+                if agreement is None or not _may_see(actor, agreement):
+                    raise not_found("agreement_unknown",
+                                    f"no agreement {agreement_id} visible to you")
+                visible = agreement
+                moved = step(agreement, actor, reason, now)
+                uow.agreements.save(moved)
+                last = moved.history[-1]
+                uow.audit.record(
+                    _entry(actor, action, "done", agreement_id, moved.provider_id,
+                           moved.purpose_code, None,
+                           {"from": agreement.status.value, "to": last.to_status.value,
+                            "why": last.reason}),
+                    now,
+                )
+                uow.commit()
+        except DomainError as error:
+            entry = _entry(actor, action, "deny", visible.id if visible else None,
+                           visible.provider_id if visible else None,
+                           visible.purpose_code if visible else None, error.code,
+                           {"requested_agreement": str(agreement_id)})
+            refuse(self.uows, self.clock, entry, error)
+        moved.version += 1
+        return moved
+
+
+def _may_see(actor: Principal, agreement: Agreement) -> bool:
+    return actor.role in (Role.MANAGER, Role.ADMIN) or actor.org_id in (
+        agreement.provider_id,
+        agreement.consumer_id,
+    )

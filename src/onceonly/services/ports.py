@@ -1,0 +1,125 @@
+"""The ports the use cases need. Adapters implement them; tests pass real ones or fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from onceonly.domain.agreements import Agreement
+from onceonly.domain.catalogue import Dataset
+from onceonly.domain.organisations import Organisation, Principal
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited event. Field names and hashes only: never a personal value."""
+
+    action: str  # query.decision, agreement.approve, token.issue, ...
+    outcome: str  # permit, deny, done
+    actor_id: str | None
+    org_id: str | None
+    reason: str | None = None
+    agreement_id: int | None = None
+    provider_id: str | None = None
+    purpose: str | None = None
+    person_key: str | None = None
+    fields: tuple[str, ...] = ()
+    values_hash: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditEntry, at: datetime) -> int:
+        """Append an entry within the current unit of work; return its sequence number."""
+        ...
+
+
+class AgreementRepository(Protocol):
+    def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None: ...
+    def add(self, agreement: Agreement) -> int: ...
+    def save(self, agreement: Agreement) -> None:
+        """Persist a transition; raises a conflict if someone else moved it first."""
+        ...
+    def list_for(self, org_id: str | None) -> list[Agreement]: ...
+
+
+class CatalogueRepository(Protocol):
+    def organisation(self, org_id: str) -> Organisation | None: ...
+    def organisations(self) -> list[Organisation]: ...
+    def dataset(self, dataset_id: str) -> Dataset | None: ...
+    def datasets(self) -> list[Dataset]: ...
+    def connector_config(self, dataset_id: str) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedSubject:
+    person_key: str
+    provider_value: str | None  # the provider's own identifier for the person, if it has one
+
+
+class PersonIndex(Protocol):
+    def known_scheme(self, scheme: str) -> bool: ...
+    def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None: ...
+
+
+class Principals(Protocol):
+    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
+        """The principal holding a live token with this digest, else None."""
+        ...
+    def token_state(self, digest: str, now: datetime) -> str:
+        """'live', 'expired', 'revoked' or 'unknown': why a token was refused."""
+        ...
+
+
+class Usage(Protocol):
+    def queries_on(self, agreement_id: int, day: date) -> int: ...
+    def reserve(self, agreement_id: int, day: date, limit: int) -> bool:
+        """Atomically count one more query if under the limit; False if the limit is reached."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    agreements: AgreementRepository
+    catalogue: CatalogueRepository
+    people: PersonIndex
+    principals: Principals
+    usage: Usage
+    audit: AuditLog
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+
+
+class ProviderConnector(Protocol):
+    """Reads one person's fields from a provider's own store (SQL now; HTTP admits the same)."""
+
+    def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None: ...
+
+
+class Connectors(Protocol):
+    def for_dataset(self, dataset_id: str, config: Mapping[str, Any]) -> ProviderConnector: ...
+
+
+class ConsentRegistry(Protocol):
+    def has_consent(
+        self, person_key: str, consumer_id: str, purpose: str, fields: Sequence[str], now: datetime
+    ) -> bool: ...
+
+
+class Signer(Protocol):
+    def sign_for(self, org_id: str, payload: bytes) -> tuple[str, str]:
+        """A detached JWS over `payload` with the organisation's active key, and its kid."""
+        ...
+
+    def jwks(self) -> dict[str, Any]: ...

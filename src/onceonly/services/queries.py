@@ -1,0 +1,180 @@
+"""The governed per-person query: decide, read only what is allowed, minimise, audit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+
+from onceonly.crypto.canonical import sha256_hex
+from onceonly.domain.agreements import LegalBasis
+from onceonly.domain.errors import DomainError, ErrorKind, invalid
+from onceonly.domain.organisations import Principal
+from onceonly.domain.policy import Circumstances, Deny, QueryRequest, Reason, decide
+from onceonly.domain.transforms import TRANSFORMS
+from onceonly.services.audit import refuse
+from onceonly.services.ports import (
+    AuditEntry,
+    Clock,
+    Connectors,
+    ConsentRegistry,
+    UnitOfWorkFactory,
+)
+
+# How each refusal reaches the caller: who may not ask is forbidden, what does not exist
+# is not found, a spent limit is limited.
+_KIND = {
+    Reason.AGREEMENT_UNKNOWN: ErrorKind.NOT_FOUND,
+    Reason.SUBJECT_UNKNOWN: ErrorKind.NOT_FOUND,
+    Reason.QUOTA_EXCEEDED: ErrorKind.LIMITED,
+}
+
+
+class QueryRefused(DomainError):
+    def __init__(self, deny: Deny) -> None:
+        super().__init__(_KIND.get(deny.reason, ErrorKind.FORBIDDEN), deny.reason.value,
+                         deny.detail)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryCommand:
+    agreement_id: int
+    scheme: str
+    value: str
+    fields: tuple[str, ...]
+    purpose: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    release_id: str
+    agreement_id: int
+    provider_id: str
+    subject: dict[str, str]
+    data: dict[str, Any]
+    released_at: datetime
+    audit_seq: int
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "release_id": self.release_id,
+            "agreement_id": self.agreement_id,
+            "subject": self.subject,
+            "data": self.data,
+            "released_at": self.released_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+class QueryService:
+    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors,
+                 consents: ConsentRegistry, clock: Clock) -> None:
+        self.uows = uows
+        self.connectors = connectors
+        self.consents = consents
+        self.clock = clock
+
+    def query(self, officer: Principal, cmd: QueryCommand) -> Release:
+        if not cmd.fields:
+            raise invalid("no_fields", "name at least one field to receive")
+        if len(set(cmd.fields)) != len(cmd.fields):
+            raise invalid("duplicate_field", "a field is named twice")
+        now = self.clock.now()
+        request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
+
+        # Read phase: no write lock while deciding.
+        with self.uows() as uow:
+            agreement = uow.agreements.get(cmd.agreement_id)
+            if agreement is None:
+                self._deny(officer, cmd, None, None,
+                           Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
+            if not uow.people.known_scheme(cmd.scheme):
+                raise invalid("unknown_scheme", f"no identifier scheme {cmd.scheme!r}")
+            dataset = uow.catalogue.dataset(agreement.dataset_id)
+            assert dataset is not None  # agreements reference datasets by foreign key
+            subject = uow.people.resolve(cmd.scheme, cmd.value, dataset.subject_scheme)
+            person_key = subject.person_key if subject else None
+            consent = (
+                agreement.legal_basis is LegalBasis.CONSENT
+                and person_key is not None
+                and self.consents.has_consent(person_key, agreement.consumer_id,
+                                              agreement.purpose_code, cmd.fields, now)
+            )
+            facts = Circumstances(
+                now=now,
+                subject_known=subject is not None and subject.provider_value is not None,
+                consent_given=consent,
+                queries_today=uow.usage.queries_on(agreement.id, now.date()),
+            )
+            decision = decide(request, agreement, facts)
+            connector_config = uow.catalogue.connector_config(dataset.id)
+        if isinstance(decision, Deny):
+            self._deny(officer, cmd, agreement.provider_id, person_key, decision)
+
+        # The provider's store: only the source fields the permitted grants need.
+        sources = sorted({grant.source for grant in decision.grants})
+        assert subject is not None and subject.provider_value is not None
+        record = self.connectors.for_dataset(dataset.id, connector_config).fetch(
+            subject.provider_value, sources
+        )
+        if record is None:
+            self._deny(officer, cmd, agreement.provider_id, person_key,
+                       Deny(Reason.SUBJECT_UNKNOWN, "the provider holds no record of this person"))
+        today = now.date()
+        data = {
+            grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], today)
+            for grant in decision.grants
+        }
+
+        release_id = str(uuid.uuid4())
+        with self.uows(write=True) as uow:
+            reserved = uow.usage.reserve(agreement.id, today, agreement.max_queries_per_day)
+            if reserved:
+                seq = uow.audit.record(
+                    AuditEntry(
+                        action="query.release",
+                        outcome="permit",
+                        actor_id=officer.id,
+                        org_id=officer.org_id,
+                        agreement_id=agreement.id,
+                        provider_id=agreement.provider_id,
+                        purpose=cmd.purpose,
+                        person_key=person_key,
+                        fields=cmd.fields,
+                        # The hash lets a consumer prove what it received; values stay out.
+                        values_hash=sha256_hex({"release_id": release_id, "data": data}),
+                        detail={"release_id": release_id},
+                    ),
+                    now,
+                )
+                uow.commit()
+        if not reserved:  # another request took the day's last query since we decided
+            self._deny(officer, cmd, agreement.provider_id, person_key,
+                       Deny(Reason.QUOTA_EXCEEDED,
+                            f"the agreement allows {agreement.max_queries_per_day} queries a day"))
+        return Release(
+            release_id=release_id,
+            agreement_id=agreement.id,
+            provider_id=agreement.provider_id,
+            subject={"scheme": cmd.scheme, "value": cmd.value},
+            data=data,
+            released_at=now,
+            audit_seq=seq,
+        )
+
+    def _deny(self, officer: Principal, cmd: QueryCommand, provider_id: str | None,
+              person_key: str | None, deny: Deny) -> NoReturn:
+        entry = AuditEntry(
+            action="query.decision",
+            outcome="deny",
+            actor_id=officer.id,
+            org_id=officer.org_id,
+            reason=deny.reason.value,
+            agreement_id=cmd.agreement_id if provider_id else None,
+            provider_id=provider_id,
+            purpose=cmd.purpose,
+            person_key=person_key,
+            fields=cmd.fields,
+            detail={"requested_agreement": str(cmd.agreement_id)},
+        )
+        refuse(self.uows, self.clock, entry, QueryRefused(deny))
