@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from functools import cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,6 +37,7 @@ class Pools:
     practices: list[str]
 
     @classmethod
+    @cache
     def make(cls, seed: int) -> Pools:
         fake = Faker("en_GB")
         fake.seed_instance(seed)
