@@ -1,0 +1,59 @@
+"""Signing and canonical JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks, verify_detached
+from onceonly.crypto.tokens import new_token, token_digest
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_canonical_json_is_stable_under_reordering(value):
+    again = json.loads(json.dumps(value, sort_keys=False))
+    assert canonical_json(again) == canonical_json(value)
+
+
+def test_canonical_json_sorts_keys_and_drops_whitespace():
+    assert canonical_json({"b": 1, "a": [True, None]}) == b'{"a":[true,null],"b":1}'
+
+
+def test_detached_signature_round_trip_and_tamper():
+    key = SigningKey.generate("GOV/HMRC")
+    other = SigningKey.generate("GOV/DWP")
+    payload = canonical_json({"data": {"income_band": "0-12570"}})
+    signature = key.sign_detached(payload)
+    header, empty, _ = signature.split(".")
+    assert empty == ""
+    keys = jwks([key.public_jwk(), other.public_jwk()])
+    assert verify_detached(signature, payload, keys) == key.kid
+    with pytest.raises(SignatureInvalid):
+        verify_detached(signature, payload.replace(b"0-12570", b"125141+"), keys)
+    with pytest.raises(SignatureInvalid):
+        verify_detached(signature, payload, jwks([other.public_jwk()]))
+    with pytest.raises(SignatureInvalid):
+        verify_detached("not.a-jws", payload, keys)
+
+
+def test_public_jwk_has_no_private_part():
+    public = SigningKey.generate("GOV/HMRC").public_jwk()
+    assert "d" not in public
+    assert public["kty"] == "OKP" and public["crv"] == "Ed25519" and public["alg"] == "EdDSA"
+
+
+def test_tokens_are_random_and_stored_only_as_digests():
+    a, b = new_token(), new_token()
+    assert a != b and a.startswith("oo_") and len(a) > 40
+    assert token_digest(a) != a and len(token_digest(a)) == 64
