@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
-from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.db.migrate import current_revision, upgrade
+from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import DEFAULT_DATA_DIR, database_url
-from onceonly.crypto.tokens import new_token, token_digest
 from onceonly.domain.errors import DomainError
-from onceonly.domain.organisations import Role, parse_org_id
+from onceonly.domain.organisations import Role
+from onceonly.services.tokens import issue_token
 
 app = typer.Typer(help="onceonly: tell government once; share data as a service.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -41,6 +41,22 @@ DEMO_DIR = DEFAULT_DATA_DIR / "demo"
 def fail(message: str) -> NoReturn:
     errors.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
+
+
+def open_exchange(db: str | None) -> Exchange:
+    """The exchange at --db, or a clear message if it cannot be reached or is not set up."""
+    url = database_url(db)
+    exchange = bootstrap(url)
+    try:
+        revision = current_revision(exchange.engine)
+    except OperationalError as exc:
+        exchange.close()
+        fail(f"cannot open the database {url}: {exc.orig}")
+    if revision is None:
+        exchange.close()
+        fail(f"the database {url} is not set up: run `onceonly db upgrade --db {url}` "
+             "or `onceonly demo --db URL`")
+    return exchange
 
 
 def _progress() -> Progress:
@@ -70,40 +86,14 @@ def token_issue(
     days: Annotated[int, typer.Option(min=1, max=366, help="days until it expires")] = 30,
 ) -> None:
     """Issue an API token; the token is printed as the last word."""
-    from onceonly.adapters.clock import SystemClock
-    from onceonly.adapters.db.repository import SqlAuditLog
-    from onceonly.services.ports import AuditEntry
-
+    exchange = open_exchange(db)
     try:
-        parse_org_id(org)
+        _, token = issue_token(exchange.uows, exchange.clock, org_id=org, role=role,
+                               name=name, person=person, days=days)
     except DomainError as error:
         fail(error.detail)
-    if (role is Role.CITIZEN) != (person is not None):
-        fail("--person is required for a citizen token, and only for one")
-    engine = make_engine(database_url(db))
-    now = SystemClock().now()
-    with engine.begin() as conn:
-        if conn.execute(select(t.organisations.c.id).where(t.organisations.c.id == org)).first() \
-                is None:
-            fail(f"no organisation {org} in this exchange")
-        person_key = None
-        if person is not None:
-            scheme, _, value = person.partition(":")
-            person_key = conn.execute(select(t.person_links.c.person_key).where(
-                t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
-            if person_key is None:
-                fail(f"no person with identifier {person} in the index")
-        principal_id = f"{org.lower().replace('/', '_')}.{role.value}.{new_token()[3:11]}"
-        conn.execute(insert(t.principals).values(
-            id=principal_id, name=name or f"{role.value} at {org}", org_id=org,
-            role=role.value, person_key=person_key))
-        token = new_token()
-        conn.execute(insert(t.api_tokens).values(
-            digest=token_digest(token), principal_id=principal_id, issued_at=now,
-            expires_at=now + timedelta(days=days)))
-        SqlAuditLog(conn).record(AuditEntry("token.issue", "done", None, org,
-                                            detail={"principal": principal_id,
-                                                    "role": role.value, "days": days}), now)
+    finally:
+        exchange.close()
     console.print(f"issued a {role.value} token for {org}, valid {days} days: {token}",
                   soft_wrap=True)
 
@@ -115,8 +105,8 @@ def people(
     n: Annotated[int, typer.Option("-n", min=1, max=10_000, help="how many")] = 10,
 ) -> None:
     """Print identifiers of demo people as 'SCHEME VALUE' lines, to try queries with."""
-    engine = make_engine(database_url(db))
-    with engine.connect() as conn:
+    exchange = open_exchange(db)
+    with exchange.engine.connect() as conn:
         schemes = conn.execute(select(t.organisation_schemes.c.scheme)
                                .where(t.organisation_schemes.c.org_id == org)).scalars().all()
         if not schemes:
@@ -127,6 +117,7 @@ def people(
             .order_by(t.person_links.c.scheme, t.person_links.c.value).limit(n))
         for scheme, value in rows:
             print(scheme, value)
+    exchange.close()
 
 
 @app.command()
@@ -143,6 +134,7 @@ def serve(
 
     from onceonly.logging import configure_logging
 
+    open_exchange(db).close()  # fail here, clearly, rather than in every worker
     os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
     configure_logging()
     uvicorn.run("onceonly.entrypoints.api.app:app_from_env", factory=True, host=host,
@@ -158,7 +150,6 @@ def demo(
     seed_only: Annotated[bool, typer.Option(help="build the world, do not serve")] = False,
 ) -> None:
     """Build the demo world (SCENARIO.md) and serve it, printing a token for each role."""
-    from onceonly.bootstrap import bootstrap
     from onceonly.demo.seed import WorldExists, build_world
 
     if db is None:
@@ -179,19 +170,25 @@ def demo(
         serve(db=db, host=host, port=port)
 
 
+def _tokens_file(db: str) -> Path:
+    """Beside the SQLite database; in ./onceonly-data for a server database."""
+    url = make_url(db)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return Path(url.database).resolve().parent / "tokens.txt"
+    return DEFAULT_DATA_DIR / "tokens.txt"
+
+
 def _print_world(world, host: str, port: int, db: str) -> None:
-    table = Table(title="Demo accounts (one API token each; also in tokens.txt)")
-    table.add_column("role")
-    table.add_column("who")
-    table.add_column("token", overflow="fold")
-    lines = []
-    for account in world.accounts:
-        table.add_row(account.label, account.principal.name, account.token)
-        lines.append(f"{account.label}\t{account.token}")
-    console.print(table)
-    tokens_file = Path(DEMO_DIR if "demo" in db else ".") / "tokens.txt"
+    tokens_file = _tokens_file(db)
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
-    tokens_file.write_text("\n".join(lines) + "\n")
+    tokens_file.write_text("".join(f"{a.label}\t{a.token}\n" for a in world.accounts))
+    tokens_file.chmod(0o600)
+    console.print(f"\n[bold]Demo accounts[/bold], one API token each (also in {tokens_file}):")
+    width = max(len(a.label) for a in world.accounts)
+    for account in world.accounts:
+        # Unwrapped, so a token can be copied from any terminal.
+        console.print(f"  {account.label:<{width}}  {account.token}  [dim]"
+                      f"{account.principal.name}[/dim]", soft_wrap=True, highlight=False)
     c = world.citizen_ids
     console.print(f"\nThe citizen account is [bold]{c['name']}[/bold]: NINO {c['nino']}, "
                   f"driver number {c['driver']}, council tax ref {c['ctr']}.")

@@ -266,6 +266,10 @@ class SqlPersonIndex:
             select(t.identifier_schemes.c.code).where(t.identifier_schemes.c.code == scheme)
         ).first() is not None
 
+    def person_key(self, scheme: str, value: str) -> str | None:
+        return self.conn.execute(select(t.person_links.c.person_key).where(
+            t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
+
     def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
         given = t.person_links
         target = aliased(t.person_links)
@@ -297,6 +301,17 @@ class SqlPrincipals:
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
         return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)
+
+    def add(self, principal: Principal) -> None:
+        self.conn.execute(insert(t.principals).values(
+            id=principal.id, name=principal.name, org_id=principal.org_id,
+            role=principal.role.value, person_key=principal.person_key))
+
+    def add_token(self, digest: str, principal_id: str, issued_at: datetime,
+                  expires_at: datetime) -> None:
+        self.conn.execute(insert(t.api_tokens).values(
+            digest=digest, principal_id=principal_id, issued_at=issued_at,
+            expires_at=expires_at))
 
     def token_state(self, digest: str, now: datetime) -> str:
         row = self.conn.execute(

@@ -1,0 +1,44 @@
+"""Issuing API tokens: a new principal for an organisation and role, and its token."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from onceonly.crypto.tokens import new_token, token_digest
+from onceonly.domain.errors import invalid, not_found
+from onceonly.domain.organisations import Principal, Role, parse_org_id
+from onceonly.services.ports import AuditEntry, Clock, UnitOfWorkFactory
+
+
+def issue_token(uows: UnitOfWorkFactory, clock: Clock, *, org_id: str, role: Role,
+                name: str | None = None, person: str | None = None,
+                days: int = 30) -> tuple[Principal, str]:
+    """Returns the principal and the token; only the token's digest is stored."""
+    parse_org_id(org_id)
+    if (role is Role.CITIZEN) != (person is not None):
+        raise invalid("person_required",
+                      "a citizen token names the person (SCHEME:VALUE), and only a citizen's")
+    if not 1 <= days <= 366:
+        raise invalid("invalid_expiry", "a token lives between 1 and 366 days")
+    now = clock.now()
+    with uows(write=True) as uow:
+        if uow.catalogue.organisation(org_id) is None:
+            raise not_found("unknown_organisation", f"no organisation {org_id} in this exchange")
+        person_key = None
+        if person is not None:
+            scheme, _, value = person.partition(":")
+            person_key = uow.people.person_key(scheme, value)
+            if person_key is None:
+                raise not_found("subject_unknown", f"no person with identifier {person}")
+        slug = org_id.lower().replace("/", "_")
+        principal = Principal(f"{slug}.{role.value}.{secrets.token_hex(4)}",
+                              name or f"{role.value} at {org_id}", org_id, role, person_key)
+        uow.principals.add(principal)
+        token = new_token()
+        uow.principals.add_token(token_digest(token), principal.id, now, now + timedelta(days=days))
+        uow.audit.record(AuditEntry("token.issue", "done", None, org_id,
+                                    detail={"principal": principal.id, "role": role.value,
+                                            "days": days}), now)
+        uow.commit()
+    return principal, token
