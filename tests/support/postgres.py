@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +78,8 @@ def _run(cmd: list[str], user: str | None) -> None:
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
 
-def _start_throwaway() -> Throwaway:
-    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+def _start_throwaway(find_bin: Callable[[str], str | None] = _bin) -> Throwaway:
+    initdb, pg_ctl = find_bin("initdb"), find_bin("pg_ctl")
     if not initdb or not pg_ctl:
         raise NoPostgres(HOW_TO_GET_ONE)
     user = None
