@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -38,19 +39,31 @@ class BodyLimit:
                 await _problem(send, 413, "body_too_large", detail)
                 return
         seen = 0
+        tripped = False
+        responded = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, tripped
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    tripped = True
                     raise _TooLarge
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+        async def guarded(message: Message) -> None:
+            # FastAPI turns an error while reading the body into its own 400; once the
+            # limit has tripped, what the app says is dropped and the 413 is sent instead.
+            nonlocal responded
+            if tripped:
+                return
+            responded = responded or message["type"] == "http.response.start"
+            await send(message)
+
+        with contextlib.suppress(_TooLarge):
+            await self.app(scope, limited, guarded)
+        if tripped and not responded:
             await _problem(send, 413, "body_too_large", detail)
 
 
