@@ -326,6 +326,7 @@ def test_request_without_a_token_is_refused(api: Api, headers: dict[str, str]) -
     assert_problem(response, 401, "token_missing")
     assert response.headers["www-authenticate"] == "Bearer"
     assert_unchanged(api, was)
+    assert_denial_audited(api, was, "token_missing", "auth")
 
 
 def test_unknown_token_is_refused_and_audited(api: Api) -> None:
@@ -539,8 +540,10 @@ def test_special_category_data_with_a_lower_risk_assessment_cannot_be_submitted(
 
 @pytest.mark.parametrize("label", ["officer:COM/ACME", "guardian:GOV/DVLA"])
 def test_another_organisations_agreement_is_not_found(api: Api, label: str) -> None:
+    was = before(api)
     seen = api.client.get("/v1/agreements/1", headers=api.auth(label))
     assert_problem(seen, 404, "agreement_unknown")
+    assert_denial_audited(api, was, "agreement_unknown", "agreement.read")
     missing = api.client.get("/v1/agreements/999999", headers=api.auth(label))
     assert_problem(missing, 404, "agreement_unknown")  # existing and missing look the same
     listed = api.client.get("/v1/agreements", headers=api.auth(label))
@@ -732,9 +735,11 @@ def metric(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: s
 )
 def test_metrics_are_for_managers(api: Api, label: str | None, status: int,
                                   code: str) -> None:
+    was = before(api)
     response = api.client.get("/metrics", headers=api.auth(label) if label else {})
     assert_problem(response, status, code)
     assert "onceonly_" not in response.text
+    assert_denial_audited(api, was, code, "auth" if label is None else "metrics.read")
 
 
 def test_metrics_count_decisions_and_requests(api: Api) -> None:

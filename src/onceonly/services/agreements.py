@@ -89,7 +89,10 @@ class AgreementService:
             agreement = uow.agreements.get(agreement_id, with_history=True)
         if agreement is None or not _may_see(actor, agreement):
             # The same answer for "missing" and "not yours": ids reveal nothing.
-            raise not_found("agreement_unknown", f"no agreement {agreement_id} visible to you")
+            refuse(self.uows, self.clock,
+                   _entry(actor, "read", "deny", None, None, None, "agreement_unknown",
+                          {"requested_agreement": str(agreement_id)}),
+                   not_found("agreement_unknown", f"no agreement {agreement_id} visible to you"))
         return agreement
 
     def list(self, actor: Principal) -> list[Agreement]:

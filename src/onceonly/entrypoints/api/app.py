@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessment
-from onceonly.domain.errors import DomainError, ErrorKind, forbidden
+from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
@@ -31,7 +31,7 @@ from onceonly.entrypoints.api.schemas import (
     TransformOut,
 )
 from onceonly.services.agreements import DraftCommand
-from onceonly.services.auth import authenticate
+from onceonly.services.auth import authenticate, require_role
 from onceonly.services.queries import QueryCommand, QueryRefused
 
 SIGNATURE_HEADER = "Onceonly-Signature"
@@ -110,8 +110,8 @@ def create_app(exchange: Exchange) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def prometheus(caller: Caller) -> Response:
-        if caller.role not in (Role.MANAGER, Role.ADMIN):
-            raise forbidden("role_not_allowed", "service figures are for managers and admins")
+        require_role(exchange.uows, exchange.clock, caller, {Role.MANAGER, Role.ADMIN},
+                     "metrics.read")
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/.well-known/jwks.json", tags=["keys"])
