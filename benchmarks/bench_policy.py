@@ -20,7 +20,10 @@ What it measures
       * Casbin, indexed: ``casbin.FastEnforcer`` with its policy cache keyed on the agreement
         id, so only that agreement's line is evaluated (Casbin's best case).
 
-    Each call is timed on its own with ``time.perf_counter_ns()`` after a warm-up. Request
+    Each call is timed on its own with ``time.perf_counter_ns()`` after a warm-up, and the
+    engines take turns (ten rounds, a tenth of each engine's requests per round) so that
+    background noise on the machine falls on all of them alike; the garbage collector is off
+    while timing, as in ``timeit``. Request
     objects in each engine's own format are built before timing; what is timed is the call a
     caller would make (for Cedar that includes cedarpy's JSON encoding of the context and
     decoding of the answer, which its public API always does). The "empty call" row is the
@@ -49,8 +52,8 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import casbin
@@ -93,6 +96,8 @@ FIELD_NAMES = (
     "phone", "student_loan_status", "property_title", "electoral_ward",
 )
 
+ROUNDS = 10  # engines take turns, a tenth of their requests at a time
+
 NON_OFFICER_ROLES = tuple(role for role in Role if role is not Role.OFFICER)
 
 OUTCOME_WEIGHTS: dict[Reason | None, float] = {
@@ -117,14 +122,6 @@ class Case:
     request: QueryRequest
     facts: Circumstances
     expected: Reason | None  # None: permit
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    engine: str
-    samples_ns: list[int]
-    permitted: list[bool]
-    note: str = ""
 
 
 # --------------------------------------------------------------------------- data
@@ -429,22 +426,143 @@ def casbin_request(case: Case) -> tuple:
     )
 
 
+# --------------------------------------------------------------------------- engines
+
+
+@dataclass(slots=True)
+class Engine:
+    """One way of deciding: the call to time, its arguments per request, what it answered."""
+
+    name: str
+    call: Callable
+    arguments: list[tuple]
+    cases: list[Case]  # the requests it answers: the whole workload or an even sample of it
+    permitted: Callable[[object], bool]  # reads permit/deny from one of its answers
+    note: str = ""
+    explain: Callable[[list], str] | None = None  # a note drawn from its answers, if any
+    samples_ns: list[int] = field(default_factory=list)
+    results: list = field(default_factory=list)
+
+    def answers(self) -> list[bool]:
+        return [self.permitted(result) for result in self.results]
+
+
+def empty_call_engine(cases: list[Case]) -> Engine:
+    def nothing(request, agreement, facts):
+        return None
+
+    return Engine(
+        "(empty call: timer floor)", nothing, [(c.request, c.agreement, c.facts) for c in cases],
+        cases, lambda _: None,
+    )
+
+
+def onceonly_engine(cases: list[Case]) -> Engine:
+    return Engine(
+        "onceonly decide", decide, [(c.request, c.agreement, c.facts) for c in cases],
+        cases, lambda decision: decision.permitted,
+    )
+
+
+def cedar_engine(
+    cases: list[Case], agreements: list[Agreement], whole_set: bool, note: str = ""
+) -> Engine:
+    """Whole set: every agreement's policy in one PolicySet. Otherwise one PolicySet each."""
+    started = time.perf_counter()
+    if whole_set:
+        policy_set = cedarpy.PolicySet.from_str("".join(cedar_policies(a) for a in agreements))
+        sets_for = dict.fromkeys((a.id for a in agreements), policy_set)
+        print(f"  parsed the whole Cedar policy set in {time.perf_counter() - started:.2f} s")
+    else:
+        sets_for = {a.id: cedarpy.PolicySet.from_str(cedar_policies(a)) for a in agreements}
+        print(f"  parsed {len(sets_for):,} one-agreement Cedar policy sets in "
+              f"{time.perf_counter() - started:.2f} s")
+    entities = cedarpy.Entities.from_json_str("[]")
+    return Engine(
+        "Cedar, whole set" if whole_set else "Cedar, best case (1 policy)",
+        cedarpy.is_authorized,
+        [(cedar_request(c), sets_for[c.agreement.id], entities) for c in cases],
+        cases,
+        lambda result: result.allowed,
+        note,
+        cedar_self_reported,
+    )
+
+
+def cedar_self_reported(results: list[cedarpy.AuthzResult]) -> str:
+    """Cedar's own per-request metrics: where the time inside the Rust call went."""
+
+    def median_of(key: str) -> float:
+        values = sorted(r.metrics[key] for r in results)
+        return values[len(values) // 2]
+
+    return (
+        "Cedar's own metrics, median µs: build_request "
+        f"{median_of('build_request_duration_micros'):g}, authz "
+        f"{median_of('authz_duration_micros'):g}"
+    )
+
+
+def casbin_engine(
+    cases: list[Case], agreements: list[Agreement], indexed: bool, note: str = ""
+) -> Engine:
+    started = time.perf_counter()
+    enforcer = build_casbin_enforcer(agreements, indexed)
+    print(f"  loaded the Casbin {'FastEnforcer' if indexed else 'Enforcer'} in "
+          f"{time.perf_counter() - started:.2f} s")
+    return Engine(
+        "Casbin, indexed (FastEnforcer)" if indexed else "Casbin, all lines (Enforcer)",
+        enforcer.enforce,
+        [casbin_request(c) for c in cases],
+        cases,
+        bool,
+        note,
+    )
+
+
 # --------------------------------------------------------------------------- timing
 
 
-def time_calls(call: Callable, argument_lists: Sequence[tuple], warm_up: int) -> tuple[list, list]:
-    """Time each call on its own; return (nanoseconds per call, each call's result)."""
-    for arguments in argument_lists[:warm_up]:
-        call(*arguments)
-    samples = [0] * len(argument_lists)
-    results = [None] * len(argument_lists)
+def warm_up(engine: Engine, count: int) -> None:
+    for arguments in engine.arguments[:count]:
+        engine.call(*arguments)
+
+
+def time_calls(engine: Engine, first: int, stop: int) -> None:
+    """Time each of the engine's calls in [first, stop) on its own, keeping what it answered."""
+    call = engine.call
     clock = time.perf_counter_ns
-    for i, arguments in enumerate(argument_lists):
+    samples = engine.samples_ns
+    results = engine.results
+    for arguments in engine.arguments[first:stop]:
         start = clock()
         result = call(*arguments)
-        samples[i] = clock() - start
-        results[i] = result
-    return samples, results
+        samples.append(clock() - start)
+        results.append(result)
+
+
+def time_in_rounds(engines: list[Engine], rounds: int) -> None:
+    """Each engine takes the next slice of its requests in turn, `rounds` times over.
+
+    On a noisy machine this spreads every engine across the whole run, so a burst of
+    background load falls on all of them rather than on whichever ran at that moment.
+    The garbage collector is off meanwhile, as in `timeit`: otherwise a collection caused by
+    one engine's garbage is charged to whichever call happens to trigger it.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        for round_number in range(rounds):
+            for engine in engines:
+                count = len(engine.arguments)
+                time_calls(
+                    engine, count * round_number // rounds, count * (round_number + 1) // rounds
+                )
+    finally:
+        gc.enable()
+    for engine in engines:
+        if engine.explain is not None:
+            engine.note = "; ".join(p for p in (engine.note, engine.explain(engine.results)) if p)
 
 
 def evenly_spaced(items: list, count: int) -> list:
@@ -471,91 +589,21 @@ def summarise(samples_ns: list[int]) -> dict[str, float]:
     }
 
 
-def check_against_decide(engine: str, cases: list[Case], permitted: list[bool]) -> int:
+def check_against_decide(engine: Engine) -> int:
     """Count disagreements with `decide` on permit/deny, printing the first few."""
     mismatches = [
         (case, answer)
-        for case, answer in zip(cases, permitted, strict=True)
+        for case, answer in zip(engine.cases, engine.answers(), strict=True)
         if answer != (case.expected is None)
     ]
     for case, answer in mismatches[:10]:
         print(
-            f"  MISMATCH {engine}: agreement {case.agreement.id} expected "
+            f"  MISMATCH {engine.name}: agreement {case.agreement.id} expected "
             f"{case.expected.value if case.expected else 'permit'}, "
             f"engine said {'permit' if answer else 'deny'}: "
             f"{case.request} {case.facts}"
         )
     return len(mismatches)
-
-
-# --------------------------------------------------------------------------- engines
-
-
-def run_nothing(cases: list[Case], warm_up: int) -> Timing:
-    def nothing(request, agreement, facts):
-        return None
-
-    samples, _ = time_calls(nothing, [(c.request, c.agreement, c.facts) for c in cases], warm_up)
-    return Timing("(empty call: timer floor)", samples, [c.expected is None for c in cases])
-
-
-def run_onceonly(cases: list[Case], warm_up: int) -> Timing:
-    samples, results = time_calls(
-        decide, [(c.request, c.agreement, c.facts) for c in cases], warm_up
-    )
-    return Timing("onceonly decide", samples, [r.permitted for r in results])
-
-
-def run_cedar_whole_set(
-    cases: list[Case], agreements: list[Agreement], warm_up: int, note: str
-) -> Timing:
-    started = time.perf_counter()
-    policy_set = cedarpy.PolicySet.from_str("".join(cedar_policies(a) for a in agreements))
-    print(f"  parsed the whole Cedar policy set in {time.perf_counter() - started:.2f} s")
-    entities = cedarpy.Entities.from_json_str("[]")
-    arguments = [(cedar_request(c), policy_set, entities) for c in cases]
-    samples, results = time_calls(cedarpy.is_authorized, arguments, warm_up)
-    note = "; ".join(part for part in (note, cedar_self_reported(results)) if part)
-    return Timing("Cedar, whole set", samples, [r.allowed for r in results], note)
-
-
-def run_cedar_best_case(cases: list[Case], agreements: list[Agreement], warm_up: int) -> Timing:
-    started = time.perf_counter()
-    policy_sets = {a.id: cedarpy.PolicySet.from_str(cedar_policies(a)) for a in agreements}
-    print(f"  parsed {len(policy_sets):,} one-agreement Cedar policy sets in "
-          f"{time.perf_counter() - started:.2f} s")
-    entities = cedarpy.Entities.from_json_str("[]")
-    arguments = [(cedar_request(c), policy_sets[c.agreement.id], entities) for c in cases]
-    samples, results = time_calls(cedarpy.is_authorized, arguments, warm_up)
-    return Timing(
-        "Cedar, best case (1 policy)", samples, [r.allowed for r in results],
-        cedar_self_reported(results),
-    )
-
-
-def cedar_self_reported(results: list[cedarpy.AuthzResult]) -> str:
-    """Cedar's own per-request metrics: where the time inside the Rust call went."""
-    def median_of(key: str) -> float:
-        values = sorted(r.metrics[key] for r in results)
-        return values[len(values) // 2]
-
-    return (
-        "Cedar's own metrics, median µs: build_request "
-        f"{median_of('build_request_duration_micros'):g}, authz "
-        f"{median_of('authz_duration_micros'):g}"
-    )
-
-
-def run_casbin(
-    cases: list[Case], agreements: list[Agreement], warm_up: int, indexed: bool, note: str = ""
-) -> Timing:
-    started = time.perf_counter()
-    enforcer = build_casbin_enforcer(agreements, indexed)
-    print(f"  loaded the Casbin {'FastEnforcer' if indexed else 'Enforcer'} in "
-          f"{time.perf_counter() - started:.2f} s")
-    samples, results = time_calls(enforcer.enforce, [casbin_request(c) for c in cases], warm_up)
-    engine = "Casbin, indexed (FastEnforcer)" if indexed else "Casbin, all lines (Enforcer)"
-    return Timing(engine, samples, [bool(r) for r in results], note)
 
 
 # --------------------------------------------------------------------------- report
@@ -581,32 +629,32 @@ def print_environment() -> None:
     print(f"pycasbin   {importlib.metadata.version('pycasbin')}")
 
 
-def print_table(timings: list[Timing]) -> None:
+def print_table(engines: list[Engine]) -> None:
     header = (
         f"{'engine':<32} {'calls':>7} {'p50 µs':>10} {'p90 µs':>10} {'p99 µs':>10} "
         f"{'mean µs':>10}"
     )
     print(header)
     print("-" * len(header))
-    for timing in timings:
-        s = summarise(timing.samples_ns)
+    for engine in engines:
+        s = summarise(engine.samples_ns)
         print(
-            f"{timing.engine:<32} {len(timing.samples_ns):>7,} {s['p50']:>10.2f} "
+            f"{engine.name:<32} {len(engine.samples_ns):>7,} {s['p50']:>10.2f} "
             f"{s['p90']:>10.2f} {s['p99']:>10.2f} {s['mean']:>10.2f}"
         )
-    notes = [f"  {t.engine}: {t.note}" for t in timings if t.note]
+    notes = [f"  {e.name}: {e.note}" for e in engines if e.note]
     if notes:
         print("notes:")
         print("\n".join(notes))
 
 
-def print_ratios(baseline: Timing, others: list[Timing]) -> None:
+def print_ratios(baseline: Engine, others: list[Engine]) -> None:
     base = summarise(baseline.samples_ns)
     print(f"{'ratio to onceonly decide':<44} {'p50':>9} {'p99':>9} {'mean':>9}")
     for other in others:
         s = summarise(other.samples_ns)
         print(
-            f"{other.engine + ' / onceonly':<44} {s['p50'] / base['p50']:>8.1f}x "
+            f"{other.name + ' / onceonly':<44} {s['p50'] / base['p50']:>8.1f}x "
             f"{s['p99'] / base['p99']:>8.1f}x {s['mean'] / base['mean']:>8.1f}x"
         )
 
@@ -625,13 +673,25 @@ def parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def sample_note(sample: list[Case], cases: list[Case], what: str) -> str:
+    if len(sample) < len(cases):
+        return f"sampled {len(sample):,} of {len(cases):,} requests (every k-th); {what}"
+    return what
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unavailable"
+
+
 def main() -> int:
     args = parse_arguments()
     agreement_count = args.agreements or (500 if args.quick else 10_000)
     request_count = args.requests or (1_000 if args.quick else 20_000)
     cedar_whole_count = args.cedar_whole_sample or (request_count if args.quick else 2_000)
     casbin_scan_count = args.casbin_scan_sample or (100 if args.quick else 500)
-    warm_up = min(1_000, request_count // 10)
 
     print(__doc__.split("\n\n")[0].strip())
     print_environment()
@@ -651,43 +711,39 @@ def main() -> int:
 
     cedar_sample = evenly_spaced(cases, cedar_whole_count)
     casbin_scan_sample = evenly_spaced(cases, casbin_scan_count)
-    scan_warm_up = min(20, casbin_scan_count // 10)
 
-    gc.collect()
-    print("timing ...")
-    floor = run_nothing(cases, warm_up)
-    onceonly = run_onceonly(cases, warm_up)
-    cedar_best = run_cedar_best_case(cases, agreements, warm_up)
-    cedar_note = (
-        f"sampled {len(cedar_sample):,} of {len(cases):,} requests (every k-th)"
-        if len(cedar_sample) < len(cases) else ""
-    )
-    cedar_whole = run_cedar_whole_set(
-        cedar_sample, agreements, min(warm_up, len(cedar_sample) // 10), cedar_note
-    )
-    casbin_fast = run_casbin(cases, agreements, warm_up, indexed=True)
-    casbin_scan = run_casbin(
-        casbin_scan_sample, agreements, scan_warm_up, indexed=False,
-        note=f"sampled {len(casbin_scan_sample):,} of {len(cases):,} requests (every k-th); "
-        f"each call scans up to {statuses['approved']:,} policy lines",
-    )
+    print("building engines ...")
+    floor = empty_call_engine(cases)
+    onceonly = onceonly_engine(cases)
+    cedar_best = cedar_engine(cases, agreements, whole_set=False)
+    cedar_whole = cedar_engine(cedar_sample, agreements, whole_set=True, note=sample_note(
+        cedar_sample, cases, f"each call evaluates {statuses['approved']:,} policies"))
+    casbin_fast = casbin_engine(cases, agreements, indexed=True)
+    casbin_scan = casbin_engine(casbin_scan_sample, agreements, indexed=False, note=sample_note(
+        casbin_scan_sample, cases, f"each call scans up to {statuses['approved']:,} lines"))
+    engines = [floor, onceonly, cedar_best, cedar_whole, casbin_fast, casbin_scan]
+
+    for engine in engines:
+        warm_up(engine, max(1, len(engine.arguments) // 20))
+    print(f"timing in {ROUNDS} interleaved rounds ... (load average before: "
+          f"{load_average()})")
+    started = time.perf_counter()
+    time_in_rounds(engines, ROUNDS)
+    print(f"  took {time.perf_counter() - started:.0f} s (load average after: {load_average()})")
 
     print()
     print("agreement with decide (permit/deny):")
     total_mismatches = 0
-    checks = [
-        (onceonly, cases), (cedar_best, cases), (cedar_whole, cedar_sample),
-        (casbin_fast, cases), (casbin_scan, casbin_scan_sample),
-    ]
-    for timing, checked in checks:
-        mismatches = check_against_decide(timing.engine, checked, timing.permitted)
+    for engine in engines[1:]:
+        mismatches = check_against_decide(engine)
         total_mismatches += mismatches
-        print(f"  {timing.engine:<32} {len(checked) - mismatches:>7,} of {len(checked):>7,} agree")
+        checked = len(engine.cases)
+        print(f"  {engine.name:<32} {checked - mismatches:>7,} of {checked:>7,} agree")
 
     print()
-    print_table([floor, onceonly, cedar_best, cedar_whole, casbin_fast, casbin_scan])
+    print_table(engines)
     print()
-    print_ratios(onceonly, [cedar_best, cedar_whole, casbin_fast, casbin_scan])
+    print_ratios(onceonly, engines[2:])
     if total_mismatches:
         print(f"\nFAILED: {total_mismatches} answers disagree with decide")
         return 1
