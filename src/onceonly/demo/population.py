@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-from functools import cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 from faker import Faker
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, func, insert, select, text
+from sqlalchemy import Connection, Engine, MetaData, Table, func, insert, select
 from sqlalchemy.engine import make_url
 
 from onceonly.adapters.connectors.sql import store_table
@@ -35,7 +36,8 @@ from onceonly.services.agreements import DraftCommand
 SEED = 20_071_120  # the day the discs went missing
 # People are generated as of a fixed day, so the same seed gives the same people every day.
 REFERENCE_DAY = date(2026, 11, 1)
-CHUNK = 5_000
+CHUNK = 20_000  # people per transaction while building
+BULK_CACHE_KIB = 16 * 1024  # SQLite page cache per store connection while building
 TOKEN_DAYS = 365
 
 
@@ -92,16 +94,26 @@ def _issue(conn: object, principal: Principal, now: datetime) -> str:
     return token
 
 
+def default_store_prefix(exchange_url: str) -> str:
+    """Stores are named after the exchange's own PostgreSQL schema (its search_path), so two
+    exchanges in one database never share or drop each other's stores; else 'store'."""
+    options = make_url(exchange_url).query.get("options", "")
+    options = options if isinstance(options, str) else " ".join(options)
+    found = re.search(r"search_path\s*=\s*\"?([A-Za-z0-9_]+)", options)
+    return found.group(1) if found else "store"
+
+
 def build_world(
     exchange: Exchange,
     url: str,
     *,
     people: int = 10_000,
     seed: int = SEED,
-    store_prefix: str = "store",
+    store_prefix: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> World:
     engine = exchange.engine
+    store_prefix = store_prefix or default_store_prefix(url)
     upgrade(engine)
     with engine.connect() as conn:
         if conn.execute(select(func.count()).select_from(t.organisations)).scalar_one():
@@ -161,50 +173,99 @@ def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
     return accounts
 
 
+class _BulkInsert:
+    """Rows for one table, written with the driver's own executemany.
+
+    Each value is encoded once, by its column type's own bind processor (lists become JSON
+    text, dates ISO text on SQLite), exactly as SQLAlchemy would; what this skips is
+    SQLAlchemy's per-row statement machinery, which dominates a million-person build.
+    """
+
+    def __init__(self, conn: Connection, table: Table) -> None:
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.conn = conn
+        self.names = [column.name for column in table.columns]
+        self.sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+                    f"({', '.join(quote(name) for name in self.names)}) "
+                    f"VALUES ({', '.join(mark for _ in self.names)})")
+        self.encoders = [
+            (i, encode) for i, column in enumerate(table.columns)
+            if (encode := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        self.rows: list[tuple[object, ...]] = []
+
+    def add(self, values: Mapping[str, object]) -> None:
+        row = [values[name] for name in self.names]
+        for i, encode in self.encoders:
+            row[i] = encode(row[i])
+        self.rows.append(tuple(row))
+
+    def flush(self) -> None:
+        """Write the rows gathered so far in one transaction."""
+        if self.rows:
+            with self.conn.begin():
+                self.conn.exec_driver_sql(self.sql, self.rows)  # type: ignore[arg-type]
+            self.rows = []
+
+
 def _population(engine: Engine, url: str, store_prefix: str, people: int, seed: int,
                 progress: Callable[[int], None] | None) -> dict[str, str]:
-    stores: dict[str, tuple[Engine, object]] = {}
-    engines: dict[str, Engine] = {}
-    for ds in DATASETS:
-        config = store_config(url, ds.id, store_prefix)
-        store_engine = engines.get(config["url"]) or make_engine(str(config["url"]))
-        engines[str(config["url"])] = store_engine
-        metadata = MetaData()
-        table = store_table(metadata, config)
-        with store_engine.begin() as conn:
-            if config.get("schema"):
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"'))
-            table.drop(conn, checkfirst=True)
-            metadata.create_all(conn)
-        stores[ds.id] = (store_engine, table)
-
     pools = Pools.make(seed)
     citizen: dict[str, str] = {}
-    for start in range(0, people, CHUNK):
-        batch = [make_person(seed, i, pools, REFERENCE_DAY)
-                 for i in range(start, min(start + CHUNK, people))]
-        rows: dict[str, list[dict[str, object]]] = {ds.id: [] for ds in DATASETS}
-        link_rows: list[dict[str, str]] = []
-        for person in batch:
-            for dataset_id, row in store_rows(person, REFERENCE_DAY).items():
-                rows[dataset_id].append(row)
-            link_rows.extend({"scheme": s, "value": v, "person_key": person.person_key}
-                             for s, v in links(person))
-            if not citizen and person.date_of_death is None and person.age_on(REFERENCE_DAY) >= 30 \
-                    and {"nino", "driver", "ctr", "northbank"} <= person.ids.keys():
-                citizen = {"person_key": person.person_key, "name": person.full_name,
-                           **person.ids}
-        for dataset_id, dataset_rows in rows.items():
-            store_engine, table = stores[dataset_id]
-            if dataset_rows:
-                with store_engine.begin() as conn:
-                    conn.execute(insert(table), dataset_rows)  # type: ignore[arg-type]
-        with engine.begin() as conn:
-            conn.execute(insert(t.person_links), link_rows)
-        if progress:
-            progress(len(batch))
-    for store_engine in engines.values():
-        store_engine.dispose()
+    with ExitStack() as stack:
+        stores: dict[str, _BulkInsert] = {}
+        engines: dict[str, Engine] = {}
+        for ds in DATASETS:
+            config = store_config(url, ds.id, store_prefix)
+            store_url = str(config["url"])
+            if store_url not in engines:
+                engines[store_url] = make_engine(store_url)
+                stack.callback(engines[store_url].dispose)
+            conn = stack.enter_context(engines[store_url].connect())
+            metadata = MetaData()
+            table = store_table(metadata, config)
+            with conn.begin():
+                if conn.dialect.name == "sqlite":
+                    # A bigger page cache for the load only (these connections are not
+                    # reused): the DVLA store's key arrives in random order.
+                    conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+                if config.get("schema"):
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"')
+                table.drop(conn, checkfirst=True)
+                metadata.create_all(conn)
+            stores[ds.id] = _BulkInsert(conn, table)
+
+        exchange_conn = stack.enter_context(engine.connect())
+        person_links = _BulkInsert(exchange_conn, t.person_links)
+        # The person index's lookup by person arrives in random (hashed) order: maintaining
+        # it row by row rewrites most of its pages on every chunk. Build it once at the end.
+        by_person = next(i for i in t.person_links.indexes if i.name == "ix_person_links_person")
+        with exchange_conn.begin():
+            by_person.drop(exchange_conn)
+
+        for start in range(0, people, CHUNK):
+            end = min(start + CHUNK, people)
+            for index in range(start, end):
+                person = make_person(seed, index, pools, REFERENCE_DAY)
+                for dataset_id, row in store_rows(person, REFERENCE_DAY).items():
+                    stores[dataset_id].add(row)
+                key = person.person_key
+                for scheme, value in links(person):
+                    person_links.add({"scheme": scheme, "value": value, "person_key": key})
+                if not citizen and person.date_of_death is None \
+                        and person.age_on(REFERENCE_DAY) >= 30 \
+                        and {"nino", "driver", "ctr", "northbank"} <= person.ids.keys():
+                    citizen = {"person_key": key, "name": person.full_name, **person.ids}
+            for store in stores.values():
+                store.flush()
+            person_links.flush()
+            if progress:
+                progress(end - start)
+
+        with exchange_conn.begin():
+            by_person.create(exchange_conn)
     return citizen
 
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
@@ -43,10 +43,28 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _check_database(url: str) -> None:
+    """Fail with a message unless `url` names a database of a supported kind that answers."""
+    try:
+        engine = make_engine(url)
+    except (ValueError, ArgumentError) as exc:  # not a URL, or not a database we support
+        fail(f"cannot open the database {url}: {exc}")
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        fail(f"cannot open the database {url}: {exc.orig}")
+    finally:
+        engine.dispose()
+
+
 def open_exchange(db: str | None) -> Exchange:
     """The exchange at --db, or a clear message if it cannot be reached or is not set up."""
     url = database_url(db)
-    exchange = bootstrap(url)
+    try:
+        exchange = bootstrap(url)
+    except (ValueError, ArgumentError) as exc:  # not a URL, or not a database we support
+        fail(f"cannot open the database {url}: {exc}")
     try:
         revision = current_revision(exchange.engine)
     except OperationalError as exc:
@@ -70,7 +88,7 @@ def db_upgrade(db: DbOption = None) -> None:
     url = database_url(db)
     try:
         upgrade(make_engine(url))
-    except (OperationalError, ValueError) as exc:
+    except (OperationalError, ValueError, ArgumentError) as exc:
         fail(f"cannot migrate {url}: {exc}")
     console.print(f"database at {url} is up to date")
 
@@ -155,6 +173,7 @@ def demo(
     if db is None:
         shutil.rmtree(DEMO_DIR, ignore_errors=True)  # the default demo is rebuilt every time
         db = f"sqlite:///{(DEMO_DIR / 'exchange.sqlite').resolve()}"
+    _check_database(db)
     exchange = bootstrap(db)
     try:
         with _progress() as bar:
@@ -233,11 +252,18 @@ def walkthrough(db: DbOption = None) -> None:
     """Tell the scripted story on a fresh demo world; exit 1 if any step misbehaves."""
     import logging
 
+    from onceonly.demo.seed import WorldExists
     from onceonly.demo.walkthrough import run_walkthrough
     from onceonly.logging import configure_logging
 
+    if db is not None:
+        _check_database(db)
     configure_logging(logging.WARNING)  # the story prints each refusal itself
-    if not run_walkthrough(db, console):
+    try:
+        passed = run_walkthrough(db, console)
+    except WorldExists as exc:
+        fail(f"{exc}: {db}")
+    if not passed:
         raise typer.Exit(1)
 
 

@@ -88,11 +88,12 @@ class QueryService:
             if agreement is None:
                 self._deny(officer, cmd, None, None,
                            Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
-            if not uow.people.known_scheme(cmd.scheme):
-                raise invalid("unknown_scheme", f"no identifier scheme {cmd.scheme!r}")
             dataset = uow.catalogue.dataset(agreement.dataset_id)
             assert dataset is not None  # agreements reference datasets by foreign key
             subject = uow.people.resolve(cmd.scheme, cmd.value, dataset.subject_scheme)
+            # An unknown scheme resolves nobody; only then is it worth asking which it was.
+            if subject is None and not uow.people.known_scheme(cmd.scheme):
+                raise invalid("unknown_scheme", f"no identifier scheme {cmd.scheme!r}")
             person_key = subject.person_key if subject else None
             consent = (
                 agreement.legal_basis is LegalBasis.CONSENT

@@ -13,7 +13,20 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Date, Engine, Integer, MetaData, String, Table, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Engine,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    bindparam,
+    select,
+)
 
 from onceonly.adapters.db.engine import make_engine
 
@@ -38,14 +51,22 @@ class SqlConnector:
         self.table = store_table(MetaData(), config)
         self.key = self.table.c[config["key"]]
         self.columns = frozenset(config["columns"])
+        # One statement per set of fields asked for, built once: building a statement on
+        # every read costs more than running it.
+        self._selects: dict[tuple[str, ...], Select[Any]] = {}
 
     def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
         unknown = set(fields) - self.columns
         if unknown:
             raise KeyError(f"store has no columns {sorted(unknown)}")
-        query = select(*(self.table.c[name] for name in fields)).where(self.key == local_id)
+        wanted = tuple(fields)
+        query = self._selects.get(wanted)
+        if query is None:
+            query = self._selects[wanted] = select(
+                *(self.table.c[name] for name in wanted)
+            ).where(self.key == bindparam("local_id"))
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(query, {"local_id": local_id}).first()
         if row is None:
             return None
         # Released values must be JSON: dates travel as ISO 8601 strings.

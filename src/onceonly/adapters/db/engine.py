@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 WRITE = "onceonly_write"
+
+# SQLite lets one writer in at a time, and a writer that finds the lock taken sleeps and
+# polls (1, 2, 5, ... up to 100 ms a nap), so under load writers queue slowly and unfairly.
+# Writers in one process queue on this lock instead and are woken as soon as the one before
+# them is done; between processes SQLite's own lock and busy timeout still decide.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_lock(engine: Engine) -> threading.Lock | None:
+    """The lock this process's writers to a SQLite engine queue on; None for PostgreSQL."""
+    return _SQLITE_WRITERS.get(engine)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -32,6 +45,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     options: dict[str, Any] = {"pool_size": 8, "max_overflow": 8}
     options.update(kwargs)
     engine = create_engine(url, connect_args={"timeout": 30}, **options)
+    _SQLITE_WRITERS[engine] = threading.Lock()
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.engine import WRITE
+from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.domain.agreements import (
     Agreement,
     AgreementStatus,
@@ -26,6 +27,58 @@ from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity
 from onceonly.domain.errors import conflict
 from onceonly.domain.organisations import Organisation, Principal, Role
 from onceonly.services.ports import AuditEntry, ResolvedSubject
+
+# The statements every governed query runs, built once with bound parameters: building a
+# Core statement (and its cache key) on every call costs several times more than running it.
+_AGREEMENT_BY_ID = select(t.agreements).where(t.agreements.c.id == bindparam("agreement_id"))
+_DATASET_BY_ID = select(t.datasets).where(t.datasets.c.id == bindparam("dataset_id"))
+_CONNECTOR_BY_DATASET = select(t.datasets.c.connector).where(
+    t.datasets.c.id == bindparam("dataset_id"))
+_SCHEME = select(t.identifier_schemes.c.code).where(
+    t.identifier_schemes.c.code == bindparam("scheme"))
+_TARGET_LINK = aliased(t.person_links)
+_RESOLVE = (
+    select(t.person_links.c.person_key, _TARGET_LINK.c.value)
+    .select_from(
+        t.person_links.outerjoin(
+            _TARGET_LINK,
+            and_(_TARGET_LINK.c.person_key == t.person_links.c.person_key,
+                 _TARGET_LINK.c.scheme == bindparam("target_scheme")),
+        )
+    )
+    .where(t.person_links.c.scheme == bindparam("scheme"),
+           t.person_links.c.value == bindparam("value"))
+    .limit(1)
+)
+_PRINCIPAL_BY_TOKEN = (
+    select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
+    .join(t.api_tokens, t.api_tokens.c.principal_id == t.principals.c.id)
+    .where(t.api_tokens.c.digest == bindparam("digest"))
+)
+_USAGE_ON = select(t.query_usage.c.count).where(
+    t.query_usage.c.agreement_id == bindparam("agreement_id"),
+    t.query_usage.c.day == bindparam("day"),
+)
+_AUDIT_INSERT = insert(t.audit_log).returning(t.audit_log.c.seq)
+
+WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout
+
+
+def _reserve_statement(dialect_insert: Any) -> Any:
+    """Take one of the day's queries if any is left: insert the day's row with a count of
+    one, or add one to it while it is under the limit, in one atomic statement. A row comes
+    back only if a query was taken."""
+    statement = dialect_insert(t.query_usage).values(
+        agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=1)
+    return statement.on_conflict_do_update(
+        index_elements=[t.query_usage.c.agreement_id, t.query_usage.c.day],
+        set_={"count": t.query_usage.c.count + 1},
+        where=t.query_usage.c.count < bindparam("limit"),
+    ).returning(t.query_usage.c.count)
+
+
+_RESERVE = {"postgresql": _reserve_statement(pg_insert),
+            "sqlite": _reserve_statement(sqlite_insert)}
 
 
 def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
@@ -135,9 +188,7 @@ class SqlAgreements:
         self.conn = conn
 
     def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None:
-        row = self.conn.execute(
-            select(t.agreements).where(t.agreements.c.id == agreement_id)
-        ).first()
+        row = self.conn.execute(_AGREEMENT_BY_ID, {"agreement_id": agreement_id}).first()
         if row is None:
             return None
         return _agreement(row, self._history(agreement_id) if with_history else ())
@@ -220,6 +271,9 @@ class SqlAgreements:
 class SqlCatalogue:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Connector configs of the dataset rows read in this transaction: a query reads
+        # the dataset and then its connector, and the row holds both.
+        self._connectors: dict[str, Mapping[str, Any]] = {}
 
     def organisation(self, org_id: str) -> Organisation | None:
         row = self.conn.execute(
@@ -244,17 +298,21 @@ class SqlCatalogue:
         ]
 
     def dataset(self, dataset_id: str) -> Dataset | None:
-        row = self.conn.execute(select(t.datasets).where(t.datasets.c.id == dataset_id)).first()
-        return None if row is None else _dataset(row)
+        row = self.conn.execute(_DATASET_BY_ID, {"dataset_id": dataset_id}).first()
+        if row is None:
+            return None
+        self._connectors[row.id] = row.connector
+        return _dataset(row)
 
     def datasets(self) -> list[Dataset]:
         rows = self.conn.execute(select(t.datasets).order_by(t.datasets.c.id))
         return [_dataset(r) for r in rows]
 
     def connector_config(self, dataset_id: str) -> Mapping[str, Any]:
-        return self.conn.execute(
-            select(t.datasets.c.connector).where(t.datasets.c.id == dataset_id)
-        ).scalar_one()
+        known = self._connectors.get(dataset_id)
+        if known is not None:
+            return known
+        return self.conn.execute(_CONNECTOR_BY_DATASET, {"dataset_id": dataset_id}).scalar_one()
 
 
 class SqlPersonIndex:
@@ -262,28 +320,15 @@ class SqlPersonIndex:
         self.conn = conn
 
     def known_scheme(self, scheme: str) -> bool:
-        return self.conn.execute(
-            select(t.identifier_schemes.c.code).where(t.identifier_schemes.c.code == scheme)
-        ).first() is not None
+        return self.conn.execute(_SCHEME, {"scheme": scheme}).first() is not None
 
     def person_key(self, scheme: str, value: str) -> str | None:
         return self.conn.execute(select(t.person_links.c.person_key).where(
             t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
 
     def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
-        given = t.person_links
-        target = aliased(t.person_links)
         row = self.conn.execute(
-            select(given.c.person_key, target.c.value)
-            .select_from(
-                given.outerjoin(
-                    target,
-                    and_(target.c.person_key == given.c.person_key,
-                         target.c.scheme == target_scheme),
-                )
-            )
-            .where(given.c.scheme == scheme, given.c.value == value)
-            .limit(1)
+            _RESOLVE, {"scheme": scheme, "value": value, "target_scheme": target_scheme}
         ).first()
         return None if row is None else ResolvedSubject(row[0], row[1])
 
@@ -293,11 +338,7 @@ class SqlPrincipals:
         self.conn = conn
 
     def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
-        row = self.conn.execute(
-            select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
-            .join(t.api_tokens, t.api_tokens.c.principal_id == t.principals.c.id)
-            .where(t.api_tokens.c.digest == digest)
-        ).first()
+        row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
         return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)
@@ -331,31 +372,20 @@ class SqlUsage:
 
     def queries_on(self, agreement_id: int, day: date) -> int:
         count = self.conn.execute(
-            select(t.query_usage.c.count).where(
-                t.query_usage.c.agreement_id == agreement_id, t.query_usage.c.day == day
-            )
+            _USAGE_ON, {"agreement_id": agreement_id, "day": day}
         ).scalar()
         return int(count or 0)
 
     def reserve(self, agreement_id: int, day: date, limit: int) -> bool:
-        # A conditional increment is atomic on both backends: two racing requests cannot both
+        # A conditional upsert is atomic on both backends: two racing requests cannot both
         # take the last query of the day.
-        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        self.conn.execute(
-            dialect_insert(t.query_usage)
-            .values(agreement_id=agreement_id, day=day, count=0)
-            .on_conflict_do_nothing()
-        )
-        result = self.conn.execute(
-            update(t.query_usage)
-            .where(
-                t.query_usage.c.agreement_id == agreement_id,
-                t.query_usage.c.day == day,
-                t.query_usage.c.count < limit,
-            )
-            .values(count=t.query_usage.c.count + 1)
-        )
-        return result.rowcount == 1
+        if limit < 1:
+            return False
+        taken = self.conn.execute(
+            _RESERVE[self.conn.dialect.name],
+            {"agreement_id": agreement_id, "day": day, "limit": limit},
+        ).first()
+        return taken is not None
 
 
 class SqlAuditLog:
@@ -364,23 +394,22 @@ class SqlAuditLog:
 
     def record(self, entry: AuditEntry, at: datetime) -> int:
         seq = self.conn.execute(
-            insert(t.audit_log)
-            .values(
-                at=at,
-                action=entry.action,
-                outcome=entry.outcome,
-                reason=entry.reason,
-                actor_id=entry.actor_id,
-                org_id=entry.org_id,
-                agreement_id=entry.agreement_id,
-                provider_id=entry.provider_id,
-                purpose=entry.purpose,
-                person_key=entry.person_key,
-                fields=list(entry.fields),
-                values_hash=entry.values_hash,
-                detail=dict(entry.detail),
-            )
-            .returning(t.audit_log.c.seq)
+            _AUDIT_INSERT,
+            {
+                "at": at,
+                "action": entry.action,
+                "outcome": entry.outcome,
+                "reason": entry.reason,
+                "actor_id": entry.actor_id,
+                "org_id": entry.org_id,
+                "agreement_id": entry.agreement_id,
+                "provider_id": entry.provider_id,
+                "purpose": entry.purpose,
+                "person_key": entry.person_key,
+                "fields": list(entry.fields),
+                "values_hash": entry.values_hash,
+                "detail": dict(entry.detail),
+            },
         ).scalar_one()
         return int(seq)
 
@@ -389,18 +418,28 @@ class SqlAuditLog:
 
 
 class SqlUnitOfWork:
-    """One transaction. `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+    """One transaction. `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE),
+    after queueing behind this process's other writers (see engine.sqlite_writer_lock)."""
 
     def __init__(self, engine: Engine, *, write: bool = False) -> None:
         self.engine = engine
         self.write = write
+        self._queue: threading.Lock | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
-        conn = self.engine.connect()
-        if self.write:
-            conn = conn.execution_options(**{WRITE: True})
-        self.conn = conn
-        self.tx = conn.begin()
+        queue = sqlite_writer_lock(self.engine) if self.write else None
+        # The wait is bounded like SQLite's busy timeout; past it, SQLite's lock decides.
+        if queue is not None and queue.acquire(timeout=WRITER_QUEUE_TIMEOUT):
+            self._queue = queue
+        try:
+            conn = self.engine.connect()
+            if self.write:
+                conn = conn.execution_options(**{WRITE: True})
+            self.conn = conn
+            self.tx = conn.begin()
+        except BaseException:
+            self._leave_queue()
+            raise
         self.agreements = SqlAgreements(conn)
         self.catalogue = SqlCatalogue(conn)
         self.people = SqlPersonIndex(conn)
@@ -417,7 +456,15 @@ class SqlUnitOfWork:
             if self.tx.is_active:
                 self.tx.rollback()
         finally:
-            self.conn.close()
+            try:
+                self.conn.close()
+            finally:
+                self._leave_queue()
+
+    def _leave_queue(self) -> None:
+        if self._queue is not None:
+            self._queue, queue = None, self._queue
+            queue.release()
 
 
 class SqlUnitOfWorkFactory:

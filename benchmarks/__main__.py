@@ -1,0 +1,78 @@
+"""Run the benchmarks: `uv run python -m benchmarks [policy|http|scale ...] [--quick]`.
+
+    policy  the in-process policy decision against Cedar and Casbin (benchmarks/bench_policy.py,
+            run as its own process: it needs the `bench` dependency group)
+    http    the governed query over HTTP against an ungoverned read of the same record, on
+            SQLite and PostgreSQL, driven by wrk (benchmarks/bench_http.py)
+    scale   the demo world with 1,000,000 people: build time, memory, size on disk, and the
+            server's memory (benchmarks/bench_scale.py)
+
+With no name, all three run in that order. `--quick` is passed to each: a smoke run of a
+few seconds to a few minutes instead of the full figures. Raw outputs are written to
+benchmarks/results/ (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks import machine_header
+
+HERE = Path(__file__).resolve().parent
+NAMES = ("policy", "http", "scale")
+
+
+def run_policy(quick: bool) -> int:
+    if importlib.util.find_spec("cedarpy") is None or importlib.util.find_spec("casbin") is None:
+        print("the policy benchmark needs the bench group: uv run --group bench python -m "
+              "benchmarks policy", file=sys.stderr)
+        return 2
+    command = [sys.executable, str(HERE / "bench_policy.py"), *(["--quick"] if quick else [])]
+    print(f"$ {' '.join(command)}", flush=True)
+    return subprocess.run(command, cwd=HERE.parent).returncode
+
+
+def run_http(quick: bool) -> int:
+    from benchmarks import bench_http
+
+    return bench_http.main(["--quick"] if quick else [])
+
+
+def run_scale(quick: bool) -> int:
+    from benchmarks import bench_scale
+
+    return bench_scale.main(["--quick"] if quick else [])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
+        epilog="Each benchmark also runs alone: python -m benchmarks.bench_http --help, "
+               "python -m benchmarks.bench_scale --help, python benchmarks/bench_policy.py --help")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"any of {', '.join(NAMES)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="short smoke runs")
+    args = parser.parse_args()
+    unknown = [name for name in args.names if name not in NAMES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(NAMES)}")
+    names = args.names or list(NAMES)
+    print(machine_header(f"benchmarks: {', '.join(names)}"), flush=True)
+    runners = {"policy": run_policy, "http": run_http, "scale": run_scale}
+    failed = []
+    for name in names:
+        print(f"\n### {name}\n", flush=True)
+        if runners[name](args.quick) != 0:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

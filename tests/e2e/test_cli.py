@@ -1,0 +1,408 @@
+"""The command line as a user runs it: real processes, real databases, real exit codes.
+
+Fast argument-validation cases run in-process with Typer's CliRunner, on the same database
+the real processes built; everything else is a subprocess.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import func, inspect, select, text
+from typer.testing import CliRunner
+
+from onceonly.adapters.clock import SystemClock
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.migrate import current_revision, upgrade
+from onceonly.bootstrap import bootstrap
+from onceonly.demo.walkthrough import run_walkthrough
+from onceonly.domain.organisations import Role
+from onceonly.entrypoints.cli import app
+from onceonly.services.auth import authenticate
+from onceonly.services.queries import QueryCommand
+
+TOKEN = re.compile(r"oo_[A-Za-z0-9_-]{43}")
+ONCEONLY = Path(sys.executable).with_name("onceonly")  # the installed console script
+
+
+def cli(*args: str, cwd: Path, script: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a process of its own: `python -m onceonly.entrypoints.cli`, or the
+    installed `onceonly` script."""
+    command = [str(ONCEONLY)] if script else [sys.executable, "-m", "onceonly.entrypoints.cli"]
+    env = {k: v for k, v in os.environ.items() if k != "ONCEONLY_DATABASE_URL"}
+    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def flat(output: str) -> str:
+    """Rich wraps long messages at the terminal width: compare with whitespace collapsed."""
+    return " ".join(output.split())
+
+
+def counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                    for table in t.metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+# --- db upgrade ---------------------------------------------------------------------------
+
+def test_db_upgrade_creates_every_table_and_is_repeatable(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh' / 'exchange.sqlite'}"
+
+    first = cli("db", "upgrade", "--db", url, cwd=tmp_path, script=True)
+
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in flat(first.stdout)
+    engine = make_engine(url)
+    try:
+        assert set(inspect(engine).get_table_names()) == set(t.metadata.tables) \
+            | {"alembic_version"}
+        assert current_revision(engine) == "0001"
+        again = CliRunner().invoke(app, ["db", "upgrade", "--db", url])
+        assert again.exit_code == 0, again.output
+        assert current_revision(engine) == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_refuses_an_unsupported_database_url(tmp_path):
+    result = CliRunner().invoke(app, ["db", "upgrade", "--db", "mysql://nobody@nowhere/x"])
+    assert result.exit_code == 2
+    assert "unsupported database" in flat(result.stderr)
+
+
+# --- demo --seed-only ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> tuple[str, Path, subprocess.CompletedProcess[str]]:
+    """`onceonly demo --seed-only --people 200` on a fresh SQLite file, run once per module."""
+    folder = tmp_path_factory.mktemp("seeded")
+    url = f"sqlite:///{folder / 'exchange.sqlite'}"
+    result = cli("demo", "--seed-only", "--people", "200", "--db", url, cwd=folder)
+    return url, folder, result
+
+
+def test_demo_seed_only_builds_the_world_and_prints_a_token_per_role(seeded):
+    url, folder, result = seeded
+
+    assert result.returncode == 0, result.stderr
+    written = dict(line.split("\t") for line in
+                   (folder / "tokens.txt").read_text().splitlines())
+    assert {"officer:GOV/DWP", "guardian:GOV/HMRC", "manager", "admin", "citizen"} \
+        <= written.keys()
+    assert set(TOKEN.findall(result.stdout)) == set(written.values())  # printed whole
+    assert "The citizen account is" in flat(result.stdout)
+    assert counts(url)["person_links"] >= 200
+    exchange = bootstrap(url)
+    try:
+        for label, token in written.items():
+            principal = authenticate(exchange.uows, SystemClock(), token)
+            assert principal.role.value == label.split(":")[0].removesuffix("-2"), label
+    finally:
+        exchange.close()
+
+
+def test_demo_again_on_a_world_exits_2_and_changes_nothing(seeded):
+    url, folder, first = seeded
+    assert first.returncode == 0, first.stderr
+    before = counts(url)
+    tokens_before = (folder / "tokens.txt").read_text()
+
+    again = cli("demo", "--seed-only", "--people", "50", "--db", url, cwd=folder)
+
+    assert again.returncode == 2
+    assert "already holds a world" in flat(again.stderr)
+    assert "Traceback" not in again.stderr
+    assert counts(url) == before
+    assert (folder / "tokens.txt").read_text() == tokens_before
+
+
+# --- token issue --------------------------------------------------------------------------
+
+def test_token_issue_prints_a_working_token_as_the_last_word(seeded):
+    url, folder, first = seeded
+    assert first.returncode == 0, first.stderr
+
+    result = cli("token", "issue", "--db", url, "--org", "GOV/DWP", "--role", "officer",
+                 "--name", "Test Officer", cwd=folder)
+
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.split()[-1]
+    assert TOKEN.fullmatch(token), result.stdout
+    exchange = bootstrap(url)
+    try:
+        principal = authenticate(exchange.uows, SystemClock(), token)
+        assert (principal.org_id, principal.role, principal.name) \
+            == ("GOV/DWP", Role.OFFICER, "Test Officer")
+        # The new officer can use DWP's agreement 1 straight away.
+        with exchange.engine.connect() as conn:
+            nino = conn.execute(select(t.person_links.c.value)
+                                .where(t.person_links.c.scheme == "nino").limit(1)).scalar_one()
+        release = exchange.queries.query(principal, QueryCommand(
+            agreement_id=1, scheme="nino", value=nino, fields=("income_band",),
+            purpose="benefit-entitlement"))
+        assert set(release.data) == {"income_band"}
+        # Issuing is audited, without the token itself.
+        with exchange.engine.connect() as conn:
+            issued = conn.execute(select(t.audit_log)
+                                  .where(t.audit_log.c.action == "token.issue")
+                                  .order_by(t.audit_log.c.seq.desc())).first()
+        assert (issued.org_id, issued.detail["role"]) == ("GOV/DWP", "officer")
+        assert token not in str(issued.detail)
+    finally:
+        exchange.close()
+
+
+def test_citizen_token_names_its_person(seeded):
+    url, folder, first = seeded
+    assert first.returncode == 0, first.stderr
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        link = conn.execute(select(t.person_links).where(t.person_links.c.scheme == "nino")
+                            .limit(1)).one()
+    engine.dispose()
+
+    result = CliRunner().invoke(app, ["token", "issue", "--db", url, "--org", "GOV/EXCHANGE",
+                                      "--role", "citizen", "--person", f"nino:{link.value}"])
+
+    assert result.exit_code == 0, result.output
+    exchange = bootstrap(url)
+    try:
+        principal = authenticate(exchange.uows, SystemClock(), result.stdout.split()[-1])
+        assert (principal.role, principal.person_key) == (Role.CITIZEN, link.person_key)
+    finally:
+        exchange.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--org", "GOV/NOWHERE", "--role", "officer"], "no organisation GOV/NOWHERE"),
+        (["--org", "gov-dwp", "--role", "officer"], "is not an organisation id"),
+        (["--org", "GOV/DWP/benefits", "--role", "officer"], "is not an organisation id"),
+        (["--org", "GOV/EXCHANGE", "--role", "citizen"], "a citizen token names the person"),
+        (["--org", "GOV/DWP", "--role", "officer", "--person", "nino:AA000001A"],
+         "and only a citizen's"),
+        (["--org", "GOV/EXCHANGE", "--role", "citizen", "--person", "nino:ZZ999999Z"],
+         "no person with identifier nino:ZZ999999Z"),
+        (["--org", "GOV/EXCHANGE", "--role", "citizen", "--person", "garbage"],
+         "no person with identifier garbage"),
+        (["--org", "GOV/DWP", "--role", "emperor"], "'emperor' is not one of"),
+        (["--org", "GOV/DWP", "--role", "officer", "--days", "0"], "--days"),
+        (["--role", "officer"], "Missing option '--org'"),
+    ],
+)
+def test_token_issue_bad_input_exits_2_with_a_message_and_changes_nothing(seeded, args,
+                                                                          message):
+    url, _, first = seeded
+    assert first.returncode == 0, first.stderr
+    before = counts(url)
+
+    result = CliRunner().invoke(app, ["token", "issue", "--db", url, *args])
+
+    assert result.exit_code == 2, result.output
+    assert message in flat(result.stderr), result.stderr
+    assert TOKEN.search(result.output) is None
+    assert counts(url) == before
+
+
+# --- people -------------------------------------------------------------------------------
+
+def test_people_prints_identifier_lines(seeded):
+    url, folder, first = seeded
+    assert first.returncode == 0, first.stderr
+
+    result = cli("people", "--db", url, "--org", "GOV/DWP", "-n", "5", cwd=folder)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    assert all(re.fullmatch(r"nino [A-Z]{2}\d{6}[A-D]", line) for line in lines), lines
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            known = set(conn.execute(select(t.person_links.c.value)
+                                     .where(t.person_links.c.scheme == "nino")).scalars())
+    finally:
+        engine.dispose()
+    assert {line.split()[1] for line in lines} <= known
+
+
+def test_people_names_each_scheme_an_organisation_uses(seeded):
+    url, _, first = seeded
+    assert first.returncode == 0, first.stderr
+
+    result = CliRunner().invoke(app, ["people", "--db", url, "--org", "GOV/DVLA", "-n", "3"])
+
+    assert result.exit_code == 0, result.output
+    assert {line.split()[0] for line in result.stdout.splitlines()} <= {"driver", "vrm"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--org", "COM/UNKNOWN"], "COM/UNKNOWN names nobody"),
+        (["--org", "GOV/DWP", "-n", "0"], "-n"),
+    ],
+)
+def test_people_bad_input_exits_2(seeded, args, message):
+    url, _, first = seeded
+    assert first.returncode == 0, first.stderr
+
+    result = CliRunner().invoke(app, ["people", "--db", url, *args])
+
+    assert result.exit_code == 2, result.output
+    assert message in flat(result.stderr)
+    assert result.stdout == ""
+
+
+# --- walkthrough --------------------------------------------------------------------------
+
+def test_walkthrough_passes_on_a_fresh_sqlite_world(tmp_path):
+    result = cli("walkthrough", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "walkthrough passed" in result.stdout
+    assert "✗" not in result.stdout
+
+
+def test_walkthrough_passes_on_a_fresh_postgres_schema(tmp_path, postgres_url,
+                                                       postgres_server):
+    result = cli("walkthrough", "--db", postgres_url, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "walkthrough passed" in result.stdout
+    # The world went into the schema it was given, with the provider stores beside it.
+    schema = postgres_url.rsplit("%3D", 1)[1]
+    engine = make_engine(postgres_server)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text(
+                f'SELECT count(*) FROM "{schema}".organisations')).scalar_one() > 0
+            stores = set(conn.execute(text(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                {"p": f"{schema}\\_%"}).scalars())
+    finally:
+        engine.dispose()
+    assert f"{schema}_gov_hmrc" in stores, stores
+
+
+REVOCATION_IGNORED = (
+    "CREATE TRIGGER broken_revocation AFTER UPDATE OF status ON agreements "
+    "WHEN NEW.status = 'revoked' "
+    "BEGIN UPDATE agreements SET status = 'approved' WHERE id = NEW.id; END"
+)
+
+
+def broken_database(folder: Path) -> str:
+    """A migrated, empty exchange whose database quietly undoes every revocation: the
+    kind of misbehaviour the walkthrough exists to catch. No production code is touched."""
+    url = f"sqlite:///{folder / 'broken.sqlite'}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text(REVOCATION_IGNORED))
+    finally:
+        engine.dispose()
+    return url
+
+
+def test_walkthrough_reports_a_misbehaving_step_and_returns_false(tmp_path):
+    out = io.StringIO()
+
+    passed = run_walkthrough(broken_database(tmp_path), Console(file=out, width=200),
+                             people=200)
+
+    story = out.getvalue()
+    assert passed is False
+    assert "walkthrough FAILED" in story
+    assert "walkthrough passed" not in story
+    revoke_step = story.split("HMRC's guardian revokes agreement 1", 1)[1]
+    assert revoke_step.lstrip().startswith("✗"), story
+    assert "expected refusal agreement_not_active, but the query was answered" in revoke_step
+    # Every other step still behaved: exactly one failure.
+    assert story.count("✗") == 1, story
+
+
+def test_walkthrough_exits_non_zero_when_a_step_misbehaves(tmp_path):
+    result = cli("walkthrough", "--db", broken_database(tmp_path), cwd=tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "walkthrough FAILED" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("url", [
+    "mysql://nobody@nowhere/exchange",
+    "not a database url",
+    "postgresql+psycopg://nobody@127.0.0.1:1/exchange",  # nothing listens on port 1
+], ids=["unsupported", "malformed", "unreachable"])
+@pytest.mark.parametrize("command", [
+    ["db", "upgrade"],
+    ["token", "issue", "--org", "GOV/DWP", "--role", "officer"],
+    ["people", "--org", "GOV/DWP"],
+    ["demo", "--seed-only", "--people", "5"],
+    ["walkthrough"],
+], ids=lambda c: c[0])
+def test_an_unusable_database_url_exits_2_with_a_message(command, url):
+    result = CliRunner().invoke(app, [*command, "--db", url])
+
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert f"{url}" in flat(result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_walkthrough_on_a_database_that_holds_a_world_exits_2(seeded):
+    url, folder, first = seeded
+    assert first.returncode == 0, first.stderr
+    before = counts(url)
+
+    result = cli("walkthrough", "--db", url, cwd=folder)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "already holds a world" in flat(result.stderr)
+    assert "Traceback" not in result.stderr
+    assert counts(url) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["token", "issue", "--org", "GOV/DWP", "--role", "officer"],
+    ["people", "--org", "GOV/DWP"],
+])
+def test_commands_on_a_database_that_is_not_set_up_exit_2(tmp_path, command):
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+
+    result = CliRunner().invoke(app, [*command, "--db", url])
+
+    assert result.exit_code == 2, result.output
+    assert "is not set up" in flat(result.stderr)
+    assert result.stdout == ""
+    engine = make_engine(url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_unknown_role_is_rejected_by_the_real_process_too(tmp_path):
+    result = cli("token", "issue", "--org", "GOV/DWP", "--role", "emperor",
+                 "--db", f"sqlite:///{tmp_path / 'none.sqlite'}", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "emperor" in result.stderr
+    assert not (tmp_path / "none.sqlite").exists()
+

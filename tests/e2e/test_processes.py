@@ -1,0 +1,260 @@
+"""Revocation and suspension take effect on every server process at once.
+
+Real `onceonly serve` processes (separate interpreters, no shared memory) share one
+database: a guardian's decision made through one process refuses the very next query
+through another. PostgreSQL (the production shape) and SQLite (one file, two processes).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from onceonly.adapters.db.engine import make_engine
+from onceonly.bootstrap import bootstrap
+from onceonly.client import ExchangeError, OnceonlyClient
+from onceonly.demo.seed import World, build_world
+
+PEOPLE = 60
+START_TIMEOUT = 120.0  # a loaded machine imports slowly
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def start_server(db_url: str, log: Path, *extra: str) -> Server:
+    """`onceonly serve` in a process (and session) of its own; returns once it is started."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onceonly.entrypoints.cli", "serve", "--db", db_url,
+             "--host", "127.0.0.1", "--port", str(port), *extra],
+            stdout=out, stderr=subprocess.STDOUT, cwd=log.parent, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return Server(process, f"http://127.0.0.1:{port}", log)
+
+
+def wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if server.process.poll() is not None:
+            raise AssertionError(f"server exited with {server.process.returncode}:\n"
+                                 f"{server.log_text()}")
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=2).json() == {"status": "ok"}:
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server did not answer /healthz in {START_TIMEOUT}s:\n"
+                                 f"{server.log_text()}")
+        time.sleep(0.1)
+
+
+def stop(server: Server) -> None:
+    """End the server we started and any workers of its own: the signal goes to the process
+    group it leads (its own session), sent while the leader is not yet reaped, so the
+    group id cannot belong to anyone else."""
+    if server.process.poll() is not None:
+        return
+    os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=15)
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[Callable[..., list[Server]]]:
+    started: list[Server] = []
+
+    def launch(db_url: str, count: int, *extra: str) -> list[Server]:
+        new = [start_server(db_url, tmp_path / f"server-{len(started) + i}.log", *extra)
+               for i in range(count)]
+        started.extend(new)
+        for server in new:
+            wait_healthy(server)
+        return new
+
+    try:
+        yield launch
+    finally:
+        for server in started:
+            stop(server)
+
+
+@pytest.fixture(scope="module")
+def pg_world(postgres_server: str) -> Iterator[tuple[str, World]]:
+    """One demo world in a fresh schema, shared by the module's PostgreSQL tests."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres_server)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{postgres_server}?options=-csearch_path%3D{schema}"
+    exchange = bootstrap(url)
+    try:
+        world = build_world(exchange, url, people=PEOPLE, store_prefix=schema)
+    finally:
+        exchange.close()
+    yield url, world
+    with admin.begin() as conn:
+        rows = conn.execute(text(
+            "SELECT nspname FROM pg_namespace WHERE nspname = :s OR nspname LIKE :p"
+        ), {"s": schema, "p": f"{schema}\\_%"})
+        for (name,) in rows.fetchall():
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_servers(pg_world: tuple[str, World], tmp_path_factory) -> Iterator[list[Server]]:
+    """Two server processes on the module's PostgreSQL world."""
+    url, _ = pg_world
+    folder = tmp_path_factory.mktemp("pg-servers")
+    pair = [start_server(url, folder / f"server-{i}.log") for i in range(2)]
+    try:
+        for server in pair:
+            wait_healthy(server)
+        yield pair
+    finally:
+        for server in pair:
+            stop(server)
+
+
+def sqlite_world(tmp_path: Path) -> tuple[str, World]:
+    url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
+    exchange = bootstrap(url)
+    try:
+        return url, build_world(exchange, url, people=PEOPLE)
+    finally:
+        exchange.close()
+
+
+def client(server: Server, world: World, label: str) -> OnceonlyClient:
+    return OnceonlyClient(server.base_url, token=world.token(label))
+
+
+def ask_income_band(dwp: OnceonlyClient, world: World):
+    return dwp.query(1, "nino", world.citizen_ids["nino"], ["income_band"],
+                     "benefit-entitlement")
+
+
+def ask_universal_credit(council: OnceonlyClient, world: World):
+    return council.query(2, "nino", world.citizen_ids["nino"], ["receives_universal_credit"],
+                         "council-tax-reduction")
+
+
+def refused(action) -> ExchangeError:
+    with pytest.raises(ExchangeError) as refusal:
+        action()
+    return refusal.value
+
+
+def assert_revocation_crosses_processes(a: Server, b: Server, world: World) -> None:
+    dwp = client(a, world, "officer:GOV/DWP")
+    hmrc_guardian = client(b, world, "guardian:GOV/HMRC")
+    try:
+        permitted = ask_income_band(dwp, world)
+        assert set(permitted.data) == {"income_band"}
+
+        moved = hmrc_guardian.transition(1, "revoke", "contract ended: revoke on every process")
+        assert moved["status"] == "revoked"
+
+        refusal = refused(lambda: ask_income_band(dwp, world))
+        assert (refusal.status, refusal.code) == (403, "agreement_not_active")
+        assert "revoked" in refusal.detail
+        # Process A also reads the revoked state when asked directly.
+        assert dwp.with_token(world.token("guardian:GOV/HMRC")).agreement(1)["status"] \
+            == "revoked"
+    finally:
+        dwp.close()
+        hmrc_guardian.close()
+
+
+def test_revocation_through_one_process_refuses_the_next_query_on_another_postgres(
+        pg_world, pg_servers):
+    _, world = pg_world
+    a, b = pg_servers
+    assert_revocation_crosses_processes(a, b, world)
+
+
+def test_suspension_and_resumption_cross_processes_postgres(pg_world, pg_servers):
+    _, world = pg_world
+    a, b = pg_servers
+    council = client(a, world, "officer:LA/NORTHSHIRE")
+    dwp_guardian = client(b, world, "guardian:GOV/DWP")
+    try:
+        assert set(ask_universal_credit(council, world).data) == {"receives_universal_credit"}
+
+        assert dwp_guardian.transition(2, "suspend", "anomaly under review")["status"] \
+            == "suspended"
+        refusal = refused(lambda: ask_universal_credit(council, world))
+        assert (refusal.status, refusal.code) == (403, "agreement_not_active")
+        assert "suspended" in refusal.detail
+
+        assert dwp_guardian.transition(2, "resume", "anomaly explained")["status"] == "approved"
+        assert set(ask_universal_credit(council, world).data) == {"receives_universal_credit"}
+    finally:
+        council.close()
+        dwp_guardian.close()
+
+
+def test_revocation_crosses_processes_on_one_sqlite_file(tmp_path, servers):
+    url, world = sqlite_world(tmp_path)
+    a, b = servers(url, 2)
+    assert_revocation_crosses_processes(a, b, world)
+
+
+def test_serve_with_two_workers_answers_and_shares_decisions(tmp_path, servers):
+    url, world = sqlite_world(tmp_path)
+    (server,) = servers(url, 1, "--workers", "2")
+    dwp = client(server, world, "officer:GOV/DWP")
+    try:
+        # Several connections, so both workers are likely to serve some; every one answers.
+        for _ in range(6):
+            with httpx.Client(base_url=server.base_url) as fresh:
+                assert fresh.get("/healthz").json() == {"status": "ok"}
+        assert set(ask_income_band(dwp, world).data) == {"income_band"}
+        guardian = client(server, world, "guardian:GOV/HMRC")
+        try:
+            guardian.transition(1, "revoke", "workers share the database")
+        finally:
+            guardian.close()
+        for _ in range(4):
+            with httpx.Client(base_url=server.base_url) as fresh:
+                answer = fresh.post("/v1/queries", headers={
+                    "Authorization": f"Bearer {world.token('officer:GOV/DWP')}"}, json={
+                    "agreement_id": 1,
+                    "subject": {"scheme": "nino", "value": world.citizen_ids["nino"]},
+                    "fields": ["income_band"], "purpose": "benefit-entitlement"})
+            assert answer.status_code == 403
+            assert answer.json()["code"] == "agreement_not_active"
+    finally:
+        dwp.close()
