@@ -7,23 +7,21 @@ agreement's state draft agreements of their own, and those that move the clock p
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from onceonly.adapters.clock import MovableClock
-from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.demo.seed import World, build_world
 from onceonly.domain.organisations import Principal
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
-from tests.conftest import WORLD_PEOPLE, store_prefix
+from tests.conftest import WORLD_PEOPLE
+from tests.support.postgres import fresh_schema
 
 
 @dataclass
@@ -50,19 +48,8 @@ def module_db_url(request: pytest.FixtureRequest,
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'exchange.sqlite'}"
         return
-    server: str = request.getfixturevalue("postgres_server")
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{server}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        rows = conn.execute(text(
-            "SELECT nspname FROM pg_namespace WHERE nspname = :s OR nspname LIKE :p"
-        ), {"s": schema, "p": f"{schema}\\_%"})
-        for (name,) in rows.fetchall():
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
+    with fresh_schema(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +58,7 @@ def api(module_db_url: str) -> Iterator[Api]:
     clock = MovableClock()
     exchange = bootstrap(module_db_url, clock=clock)
     upgrade(exchange.engine)
-    world = build_world(exchange, module_db_url, people=WORLD_PEOPLE,
-                        store_prefix=store_prefix(module_db_url))
+    world = build_world(exchange, module_db_url, people=WORLD_PEOPLE)
     with running(create_app(exchange)) as base, \
             httpx.Client(base_url=base, timeout=30) as client:
         yield Api(client, world, exchange, clock, base)

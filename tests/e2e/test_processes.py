@@ -13,19 +13,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from onceonly.adapters.db.engine import make_engine
 from onceonly.bootstrap import bootstrap
 from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.demo.seed import World, build_world
+from tests.support.postgres import fresh_schema
 
 PEOPLE = 60
 START_TIMEOUT = 120.0  # a loaded machine imports slowly
@@ -113,24 +111,13 @@ def servers(tmp_path: Path) -> Iterator[Callable[..., list[Server]]]:
 @pytest.fixture(scope="module")
 def pg_world(postgres_server: str) -> Iterator[tuple[str, World]]:
     """One demo world in a fresh schema, shared by the module's PostgreSQL tests."""
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(postgres_server)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_server}?options=-csearch_path%3D{schema}"
-    exchange = bootstrap(url)
-    try:
-        world = build_world(exchange, url, people=PEOPLE, store_prefix=schema)
-    finally:
-        exchange.close()
-    yield url, world
-    with admin.begin() as conn:
-        rows = conn.execute(text(
-            "SELECT nspname FROM pg_namespace WHERE nspname = :s OR nspname LIKE :p"
-        ), {"s": schema, "p": f"{schema}\\_%"})
-        for (name,) in rows.fetchall():
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
+    with fresh_schema(postgres_server) as url:
+        exchange = bootstrap(url)
+        try:
+            world = build_world(exchange, url, people=PEOPLE)
+        finally:
+            exchange.close()
+        yield url, world
 
 
 @pytest.fixture(scope="module")

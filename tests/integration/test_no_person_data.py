@@ -38,7 +38,6 @@ from onceonly.demo.seed import World, build_world
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.services.ports import AuditEntry
-from tests.conftest import store_prefix
 
 PEOPLE = 300
 VOCABULARY = 12  # a string field with at most this many distinct values is vocabulary
@@ -197,7 +196,7 @@ def identifiers_by_scheme(exchange: Exchange) -> dict[str, list[str]]:
 
 @pytest.fixture
 def big_world(exchange: Exchange, db_url: str) -> World:
-    return build_world(exchange, db_url, people=PEOPLE, store_prefix=store_prefix(db_url))
+    return build_world(exchange, db_url, people=PEOPLE)
 
 
 def test_the_exchange_database_holds_no_person_attributes(exchange, big_world, clock):

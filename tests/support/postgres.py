@@ -15,11 +15,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import sqlalchemy
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 HOW_TO_GET_ONE = (
@@ -124,3 +127,23 @@ def find_postgres() -> tuple[str, Throwaway | None]:
         return DEFAULT_URL, None
     throwaway = _start_throwaway()
     return throwaway.url, throwaway
+
+
+@contextmanager
+def fresh_schema(server_url: str) -> Iterator[str]:
+    """A schema of its own on the server, as a database URL whose search_path names it.
+    Dropped afterwards with every schema named after it (the provider stores)."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{server_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            rows = conn.execute(sqlalchemy.text(
+                "SELECT nspname FROM pg_namespace WHERE nspname = :s OR nspname LIKE :p"
+            ), {"s": schema, "p": f"{schema}\\_%"})
+            for (name,) in rows.fetchall():
+                conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
