@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -154,12 +153,6 @@ def make_person(seed: int, index: int, pools: Pools, today: date) -> Person:
     if age >= 18 and rng.random() < 0.15:
         ids["northbank"] = f"NB{index:09d}"
     return person
-
-
-def population(seed: int, count: int, today: date, start: int = 0) -> Iterator[Person]:
-    pools = Pools.make(seed)
-    for index in range(start, count):
-        yield make_person(seed, index, pools, today)
 
 
 def _income(person: Person, age: int) -> int:
