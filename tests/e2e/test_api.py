@@ -18,7 +18,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from onceonly.adapters.db import tables as t
 from onceonly.crypto.tokens import new_token, token_digest
@@ -205,6 +205,9 @@ def test_malformed_json_is_refused_unaudited(api: Api) -> None:
         pytest.param({"fields": []}, "fields", id="empty-fields"),
         pytest.param({"fields": ["Income Band"]}, "fields", id="bad-field-name"),
         pytest.param({"subject": {"scheme": "nino"}}, "value", id="subject-without-value"),
+        pytest.param({"subject": {"scheme": "nino", "value": "AB\u0000"}}, "value",
+                     id="nul-byte-in-identifier"),
+        pytest.param({"agreement_id": 2**40}, "agreement_id", id="agreement-id-too-large"),
     ],
 )
 def test_invalid_query_body_is_refused_unaudited(api: Api, change: dict[str, Any],
@@ -223,6 +226,28 @@ def test_invalid_query_body_is_refused_unaudited(api: Api, change: dict[str, Any
     assert any(loc in [str(p) for p in e["loc"]] for e in problem["errors"]), problem
     assert_unchanged(api, was)
     assert_not_audited(api, was)
+
+
+def test_body_that_is_not_utf8_is_malformed(api: Api) -> None:
+    was = before(api)
+    response = api.client.post("/v1/queries", content=b'{"agreement_id": \xff}',
+                               headers={**api.auth(DWP_OFFICER),
+                                        "Content-Type": "application/json"})
+    assert_problem(response, 422, "malformed_json")
+    assert_unchanged(api, was)
+
+
+@pytest.mark.parametrize("path", ["/v1/agreements/4398046511104",
+                                  "/v1/agreements/4398046511104/revoke"])
+def test_agreement_ids_beyond_the_database_range_are_invalid(api: Api, path: str) -> None:
+    was = before(api)
+    headers = api.auth("guardian:GOV/HMRC")
+    if path.endswith("/revoke"):
+        response = api.client.post(path, headers=headers, json={"reason": "x"})
+    else:
+        response = api.client.get(path, headers=headers)
+    assert_problem(response, 422, "invalid_request")
+    assert_unchanged(api, was)
 
 
 def test_body_that_is_not_an_object_is_refused(api: Api) -> None:
@@ -375,6 +400,42 @@ def test_demo_token_expires_after_token_days(api: Api) -> None:
     assert_denial_audited(api, was, "token_expired", "auth")
     # With the clock back, the same token works again.
     assert query(api, DWP_OFFICER, income_query(api)).status_code == 200
+
+
+def test_token_revoked_in_the_database_is_refused_on_the_next_query(api: Api) -> None:
+    token = new_token()
+    now = api.clock.now()
+    with api.exchange.engine.begin() as conn:
+        conn.execute(insert(t.api_tokens).values(
+            digest=token_digest(token), principal_id=api.principal(DWP_OFFICER).id,
+            issued_at=now, expires_at=now + timedelta(days=1)))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.client.post("/v1/queries", json=income_query(api),
+                           headers=headers).status_code == 200
+    with api.exchange.engine.begin() as conn:
+        conn.execute(update(t.api_tokens).where(t.api_tokens.c.digest == token_digest(token))
+                     .values(revoked_at=now))
+    was = before(api)
+
+    response = api.client.post("/v1/queries", json=income_query(api), headers=headers)
+
+    assert_problem(response, 401, "token_revoked")
+    assert_unchanged(api, was)
+    assert_denial_audited(api, was, "token_revoked", "auth")
+
+
+@pytest.mark.parametrize("token", [None, "unknown"], ids=["no-token", "unknown-token"])
+def test_a_bad_token_is_refused_before_the_body_is_judged(api: Api, token: str | None) -> None:
+    headers = {"Authorization": f"Bearer {new_token()}"} if token else {}
+    body = income_query(api, fields=[])
+    was = before(api)
+
+    response = api.client.post("/v1/queries", json=body, headers=headers)
+
+    code = "token_invalid" if token else "token_missing"
+    assert_problem(response, 401, code)
+    assert_unchanged(api, was)
+    assert_denial_audited(api, was, code, "auth")
 
 
 # --- agreements ---------------------------------------------------------------------------

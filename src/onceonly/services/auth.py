@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NoReturn
+
 from onceonly.crypto.tokens import token_digest
-from onceonly.domain.errors import forbidden, unauthenticated
+from onceonly.domain.errors import DomainError, forbidden, unauthenticated
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWorkFactory
+from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
 
 _REFUSALS = {
     "missing": ("token_missing", "send 'Authorization: Bearer <token>'"),
@@ -16,21 +20,46 @@ _REFUSALS = {
 }
 
 
-def authenticate(uows: UnitOfWorkFactory, clock: Clock, token: str | None) -> Principal:
-    now = clock.now()
+@dataclass(frozen=True, slots=True)
+class AuthRefusal:
+    """Why a token was refused: the audit entry to record and the error to raise."""
+
+    entry: AuditEntry
+    error: DomainError
+
+    def audit_and_raise(self, uows: UnitOfWorkFactory, clock: Clock) -> NoReturn:
+        refuse(uows, clock, self.entry, self.error)
+
+
+def identify(uow: UnitOfWork | None, token: str | None, now: datetime) -> Principal | AuthRefusal:
+    """The principal holding `token`, read within `uow` (a transaction the caller has open),
+    or why it is refused. Reads the token afresh: a revoked or expired token is refused on
+    the very next request. Without a token nothing is read, and `uow` may be None."""
     digest = token_digest(token) if token else None
     state = "missing"
     if digest is not None:
-        with uows() as uow:
-            principal = uow.principals.by_token_digest(digest, now)
-            if principal is not None:
-                return principal
-            state = uow.principals.token_state(digest, now)
+        assert uow is not None
+        principal = uow.principals.by_token_digest(digest, now)
+        if principal is not None:
+            return principal
+        state = uow.principals.token_state(digest, now)
     code, detail = _REFUSALS.get(state, _REFUSALS["unknown"])
     # Only a digest prefix: enough to correlate attempts, useless to replay.
     detail_seen = {"token_digest_prefix": digest[:12]} if digest else {}
-    refuse(uows, clock, AuditEntry("auth", "deny", None, None, reason=code, detail=detail_seen),
-           unauthenticated(code, detail))
+    return AuthRefusal(AuditEntry("auth", "deny", None, None, reason=code, detail=detail_seen),
+                       unauthenticated(code, detail))
+
+
+def authenticate(uows: UnitOfWorkFactory, clock: Clock, token: str | None) -> Principal:
+    now = clock.now()
+    if token:
+        with uows() as uow:
+            found = identify(uow, token, now)
+    else:
+        found = identify(None, token, now)
+    if isinstance(found, Principal):
+        return found
+    found.audit_and_raise(uows, clock)
 
 
 def require_role(uows: UnitOfWorkFactory, clock: Clock, principal: Principal,

@@ -40,8 +40,21 @@ class AuditLog(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AgreementSource:
+    """An agreement with what a query needs of its dataset: the identifier scheme the
+    provider knows people by, and the connector config of the provider's store."""
+
+    agreement: Agreement
+    subject_scheme: str
+    connector: Mapping[str, Any]
+
+
 class AgreementRepository(Protocol):
     def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None: ...
+    def with_source(self, agreement_id: int) -> AgreementSource | None:
+        """The agreement (without history) and its dataset's subject scheme and connector."""
+        ...
     def add(self, agreement: Agreement) -> int: ...
     def save(self, agreement: Agreement) -> None:
         """Persist a transition; raises a conflict if someone else moved it first."""

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
 from onceonly.crypto.canonical import sha256_hex
-from onceonly.domain.agreements import LegalBasis
+from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.errors import DomainError, ErrorKind, invalid
 from onceonly.domain.organisations import Principal
-from onceonly.domain.policy import Circumstances, Deny, QueryRequest, Reason, decide
+from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.services.audit import refuse
+from onceonly.services.auth import AuthRefusal, identify
 from onceonly.services.ports import (
     AuditEntry,
     Clock,
     Connectors,
     ConsentRegistry,
+    ResolvedSubject,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 
@@ -75,47 +79,35 @@ class QueryService:
         self.clock = clock
 
     def query(self, officer: Principal, cmd: QueryCommand) -> Release:
-        if not cmd.fields:
-            raise invalid("no_fields", "name at least one field to receive")
-        if len(set(cmd.fields)) != len(cmd.fields):
-            raise invalid("duplicate_field", "a field is named twice")
-        now = self.clock.now()
-        request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
+        """The query by a principal the caller has already authenticated."""
+        return self._query(lambda _uow, _now: officer, cmd)
 
+    def query_with_token(self, token: str | None, cmd: QueryCommand) -> Release:
+        """Authenticate the bearer token and decide in the same read transaction. The token
+        is read afresh like the agreement, so a revoked or expired token is refused on the
+        very next request; a refused token is audited exactly as `authenticate` audits it."""
+        return self._query(lambda uow, now: identify(uow, token, now), cmd)
+
+    def _query(self, caller: Callable[[UnitOfWork, datetime], Principal | AuthRefusal],
+               cmd: QueryCommand) -> Release:
+        now = self.clock.now()
         # Read phase: no write lock while deciding.
         with self.uows() as uow:
-            agreement = uow.agreements.get(cmd.agreement_id)
-            if agreement is None:
-                self._deny(officer, cmd, None, None,
-                           Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
-            dataset = uow.catalogue.dataset(agreement.dataset_id)
-            assert dataset is not None  # agreements reference datasets by foreign key
-            subject = uow.people.resolve(cmd.scheme, cmd.value, dataset.subject_scheme)
-            # An unknown scheme resolves nobody; only then is it worth asking which it was.
-            if subject is None and not uow.people.known_scheme(cmd.scheme):
-                raise invalid("unknown_scheme", f"no identifier scheme {cmd.scheme!r}")
-            person_key = subject.person_key if subject else None
-            consent = (
-                agreement.legal_basis is LegalBasis.CONSENT
-                and person_key is not None
-                and self.consents.has_consent(person_key, agreement.consumer_id,
-                                              agreement.purpose_code, cmd.fields, now)
-            )
-            facts = Circumstances(
-                now=now,
-                subject_known=subject is not None and subject.provider_value is not None,
-                consent_given=consent,
-                queries_today=uow.usage.queries_on(agreement.id, now.date()),
-            )
-            decision = decide(request, agreement, facts)
-            connector_config = uow.catalogue.connector_config(dataset.id)
+            found = caller(uow, now)
+            if isinstance(found, Principal):
+                read = self._read_phase(uow, found, cmd, now)
+        if isinstance(found, AuthRefusal):
+            found.audit_and_raise(self.uows, self.clock)
+        officer = found
+        agreement, subject, decision, connector_config = read
+        person_key = subject.person_key if subject else None
         if isinstance(decision, Deny):
             self._deny(officer, cmd, agreement.provider_id, person_key, decision)
 
         # The provider's store: only the source fields the permitted grants need.
         sources = sorted({grant.source for grant in decision.grants})
         assert subject is not None and subject.provider_value is not None
-        record = self.connectors.for_dataset(dataset.id, connector_config).fetch(
+        record = self.connectors.for_dataset(agreement.dataset_id, connector_config).fetch(
             subject.provider_value, sources
         )
         if record is None:
@@ -162,6 +154,38 @@ class QueryService:
             released_at=now,
             audit_seq=seq,
         )
+
+    def _read_phase(self, uow: UnitOfWork, officer: Principal, cmd: QueryCommand,
+                    now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
+                                            Mapping[str, Any]]:
+        if not cmd.fields:
+            raise invalid("no_fields", "name at least one field to receive")
+        if len(set(cmd.fields)) != len(cmd.fields):
+            raise invalid("duplicate_field", "a field is named twice")
+        request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
+        source = uow.agreements.with_source(cmd.agreement_id)
+        if source is None:
+            self._deny(officer, cmd, None, None,
+                       Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
+        agreement = source.agreement
+        subject = uow.people.resolve(cmd.scheme, cmd.value, source.subject_scheme)
+        # An unknown scheme resolves nobody; only then is it worth asking which it was.
+        if subject is None and not uow.people.known_scheme(cmd.scheme):
+            raise invalid("unknown_scheme", f"no identifier scheme {cmd.scheme!r}")
+        person_key = subject.person_key if subject else None
+        consent = (
+            agreement.legal_basis is LegalBasis.CONSENT
+            and person_key is not None
+            and self.consents.has_consent(person_key, agreement.consumer_id,
+                                          agreement.purpose_code, cmd.fields, now)
+        )
+        facts = Circumstances(
+            now=now,
+            subject_known=subject is not None and subject.provider_value is not None,
+            consent_given=consent,
+            queries_today=uow.usage.queries_on(agreement.id, now.date()),
+        )
+        return agreement, subject, decide(request, agreement, facts), source.connector
 
     def _deny(self, officer: Principal, cmd: QueryCommand, provider_id: str | None,
               person_key: str | None, deny: Deny) -> NoReturn:

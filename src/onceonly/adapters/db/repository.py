@@ -26,11 +26,16 @@ from onceonly.domain.agreements import (
 from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import conflict
 from onceonly.domain.organisations import Organisation, Principal, Role
-from onceonly.services.ports import AuditEntry, ResolvedSubject
+from onceonly.services.ports import AgreementSource, AuditEntry, ResolvedSubject
 
 # The statements every governed query runs, built once with bound parameters: building a
 # Core statement (and its cache key) on every call costs several times more than running it.
 _AGREEMENT_BY_ID = select(t.agreements).where(t.agreements.c.id == bindparam("agreement_id"))
+_AGREEMENT_SOURCE_BY_ID = (
+    select(t.agreements, t.datasets.c.subject_scheme, t.datasets.c.connector)
+    .join(t.datasets, t.datasets.c.id == t.agreements.c.dataset_id)
+    .where(t.agreements.c.id == bindparam("agreement_id"))
+)
 _DATASET_BY_ID = select(t.datasets).where(t.datasets.c.id == bindparam("dataset_id"))
 _CONNECTOR_BY_DATASET = select(t.datasets.c.connector).where(
     t.datasets.c.id == bindparam("dataset_id"))
@@ -192,6 +197,12 @@ class SqlAgreements:
         if row is None:
             return None
         return _agreement(row, self._history(agreement_id) if with_history else ())
+
+    def with_source(self, agreement_id: int) -> AgreementSource | None:
+        row = self.conn.execute(_AGREEMENT_SOURCE_BY_ID, {"agreement_id": agreement_id}).first()
+        if row is None:
+            return None
+        return AgreementSource(_agreement(row), row.subject_scheme, row.connector)
 
     def _history(self, agreement_id: int) -> tuple[Transition, ...]:
         rows = self.conn.execute(

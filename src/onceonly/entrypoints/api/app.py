@@ -2,7 +2,7 @@
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +18,7 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
+    MAX_AGREEMENT_ID,
     AgreementIn,
     AgreementOut,
     CatalogueOut,
@@ -35,6 +36,7 @@ from onceonly.services.auth import authenticate, require_role
 from onceonly.services.queries import QueryCommand, QueryRefused
 
 SIGNATURE_HEADER = "Onceonly-Signature"
+AgreementIdPath = Annotated[int, Path(gt=0, le=MAX_AGREEMENT_ID)]
 
 STATUS = {
     ErrorKind.INVALID: 422,
@@ -80,6 +82,19 @@ def create_app(exchange: Exchange) -> FastAPI:
 
     Caller = Annotated[Principal, Depends(current_principal)]
 
+    async def bearer_token(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> str | None:
+        """The bearer token, not yet checked: the use case authenticates it in its own read
+        transaction. Noted on the request so that a body that fails validation is refused
+        for its token first, as on the routes that take a `Caller`."""
+        token = credentials.credentials if credentials else None
+        request.state.unchecked_token = (token,)
+        return token
+
+    BearerToken = Annotated[str | None, Depends(bearer_token)]
+
     @app.exception_handler(DomainError)
     def domain_error(request: Request, error: DomainError) -> JSONResponse:
         log.info("refused", path=request.url.path, code=error.code)
@@ -87,6 +102,12 @@ def create_app(exchange: Exchange) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        unchecked = getattr(request.state, "unchecked_token", None)
+        if unchecked is not None:  # a route that authenticates late: the token goes first
+            try:
+                authenticate(exchange.uows, exchange.clock, unchecked[0])
+            except DomainError as refused:
+                return domain_error(request, refused)
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(422, "malformed_json", "the body is not valid JSON")
@@ -98,6 +119,8 @@ def create_app(exchange: Exchange) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # FastAPI's answer to a body it cannot decode
+            return problem(422, "malformed_json", "the body is not valid UTF-8 JSON")
         codes = {404: "not_found", 405: "method_not_allowed"}
         return problem(error.status_code, codes.get(error.status_code, "http_error"),
                        str(error.detail))
@@ -149,7 +172,7 @@ def create_app(exchange: Exchange) -> FastAPI:
                            "canonical JSON of the body; keys at /.well-known/jwks.json",
             "schema": {"type": "string"}}}}},
     )
-    def query(body: QueryIn, caller: Caller) -> Response:
+    def query(body: QueryIn, token: BearerToken) -> Response:
         command = QueryCommand(
             agreement_id=body.agreement_id,
             scheme=body.subject.scheme,
@@ -158,7 +181,7 @@ def create_app(exchange: Exchange) -> FastAPI:
             purpose=body.purpose,
         )
         try:
-            release = exchange.queries.query(caller, command)
+            release = exchange.queries.query_with_token(token, command)
         except QueryRefused as refusal:
             metrics.decisions.labels("deny", refusal.code).inc()
             raise
@@ -194,7 +217,7 @@ def create_app(exchange: Exchange) -> FastAPI:
         return [AgreementOut.of(a, now) for a in exchange.agreements.list(caller)]
 
     @app.get("/v1/agreements/{agreement_id}", response_model=AgreementOut, tags=["agreements"])
-    def get_agreement(agreement_id: int, caller: Caller) -> AgreementOut:
+    def get_agreement(agreement_id: AgreementIdPath, caller: Caller) -> AgreementOut:
         return AgreementOut.of(exchange.agreements.get(caller, agreement_id),
                                exchange.clock.now())
 
@@ -205,7 +228,8 @@ def create_app(exchange: Exchange) -> FastAPI:
 
 
 def _add_transition_route(app: FastAPI, exchange: Exchange, action: str, caller_type: Any) -> None:
-    def transition(agreement_id: int, body: ReasonIn, caller: caller_type) -> AgreementOut:
+    def transition(agreement_id: AgreementIdPath, body: ReasonIn,
+                   caller: caller_type) -> AgreementOut:
         moved = exchange.agreements.transition(caller, agreement_id, action, body.reason)
         return AgreementOut.of(moved, exchange.clock.now())
 

@@ -10,6 +10,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Str
 from onceonly.domain.agreements import Agreement, LegalBasis, Risk
 
 FieldName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+# Free text: anything printable; a NUL byte is refused (PostgreSQL cannot store one).
+Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
+MAX_AGREEMENT_ID = 2**31 - 1  # agreement ids are positive 32-bit integers in the database
+DatasetId = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2,8}/[A-Z0-9_-]{1,32}/[a-z0-9_-]{1,32}$",
+                                       examples=["GOV/HMRC/income"])]
 PurposeCode = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
 
 
@@ -25,11 +30,13 @@ class Problem(BaseModel):
 class SubjectIn(Strict):
     scheme: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$",
                                        examples=["nino"])]
-    value: Annotated[StrictStr, Field(min_length=1, max_length=64, examples=["QQ123456C"])]
+    value: Annotated[StrictStr, Field(min_length=1, max_length=64,
+                                      pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$",
+                                      examples=["QQ123456C"])]
 
 
 class QueryIn(Strict):
-    agreement_id: Annotated[StrictInt, Field(gt=0)]
+    agreement_id: Annotated[StrictInt, Field(gt=0, le=MAX_AGREEMENT_ID)]
     subject: SubjectIn
     fields: Annotated[list[FieldName], Field(min_length=1, max_length=64)]
     purpose: PurposeCode
@@ -46,23 +53,23 @@ class ReleaseOut(BaseModel):
 class GrantIn(Strict):
     name: FieldName
     source: FieldName
-    transform: Annotated[StrictStr, Field(default="as_is", max_length=64)]
+    transform: Annotated[StrictStr, Field(default="as_is", pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class PurposeIn(Strict):
     code: PurposeCode
-    text: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+    text: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 class AssessmentIn(Strict):
     risk: Risk
-    summary: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
-    assessed_by: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    summary: Annotated[Text, Field(min_length=1, max_length=4000)]
+    assessed_by: Annotated[Text, Field(min_length=1, max_length=200)]
     assessed_on: date
 
 
 class AgreementIn(Strict):
-    dataset_id: Annotated[StrictStr, Field(max_length=100, examples=["GOV/HMRC/income"])]
+    dataset_id: DatasetId
     fields: Annotated[list[GrantIn], Field(min_length=1, max_length=64)]
     purpose: PurposeIn
     legal_basis: LegalBasis
@@ -74,7 +81,7 @@ class AgreementIn(Strict):
 
 
 class ReasonIn(Strict):
-    reason: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 class TransitionOut(BaseModel):
