@@ -8,9 +8,16 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 RESULTS = Path(__file__).resolve().parent / "results"  # gitignored
 
@@ -69,3 +76,40 @@ class Report:
     def close(self) -> None:
         self._file.close()
         print(f"(raw output: {self.path})", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server_process(command: Callable[[int], list[str]], log: Path) -> Iterator[tuple[str, int]]:
+    """Start a server (`command(port)`) on a free loopback port; yield its base URL and pid
+    once /healthz answers; stop it afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log.open("w") as server_log:
+        server = subprocess.Popen(command(port), stdout=server_log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited with {server.returncode}; see {log}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer /healthz within 120 s")
+            time.sleep(0.2)
+        yield base, server.pid
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

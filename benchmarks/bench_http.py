@@ -49,7 +49,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,7 +62,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import Report, machine_header, results_dir
+from benchmarks import Report, machine_header, results_dir, server_process
 
 POSTGRES = os.environ.get("ONCEONLY_BENCH_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -356,42 +355,13 @@ def profile(base: str, pid: int, script: Path, seconds: int, threads: int, conne
 # -- one backend --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server_process(url: str, log: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("w") as server_log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.bench_http", "--serve", url, "--port", str(port)],
-            stdout=server_log, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited with {server.returncode}; see {log}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /healthz within 120 s")
-            time.sleep(0.2)
-        yield base, server.pid
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+def http_server(url: str, log: Path):
+    """This module's own server (the app plus the ungoverned route) for `url`."""
+    return server_process(
+        lambda port: [sys.executable, "-m", "benchmarks.bench_http", "--serve", url,
+                      "--port", str(port)],
+        log,
+    )
 
 
 def check_sample(base: str, world: dict[str, Any]) -> str:
@@ -424,7 +394,7 @@ def run_backend(name: str, database: Any, args: argparse.Namespace,
             governed_lua, raw_lua = scripts / "governed.lua", scripts / "ungoverned.lua"
             governed_lua.write_text(LUA_GOVERNED % values)
             raw_lua.write_text(LUA_UNGOVERNED % values)
-            with server_process(url, results_dir() / f"http-{name}-server.log") as (base, pid):
+            with http_server(url, results_dir() / f"http-{name}-server.log") as (base, pid):
                 out(f"[{name}] {check_sample(base, world)}")
                 wrk = (args.threads, args.connections)
                 # Warm-up: connection pools, page caches, the signing key.

@@ -32,7 +32,6 @@ import os
 import random
 import resource
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -44,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import Report, machine_header, results_dir
+from benchmarks import Report, machine_header, results_dir, server_process
 
 PEER = 10_000
 QUERIES = 300
@@ -110,12 +109,6 @@ def mib(n: float) -> str:
 
 # -- the server -----------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def proc_status(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM of a process, in KiB."""
     found: dict[str, int] = {}
@@ -146,49 +139,27 @@ def sample_ninos(folder: Path, n: int, seed: int = 1) -> list[str]:
 
 def serve_and_query(built: dict[str, Any], folder: Path, queries: int,
                     log: Path) -> dict[str, Any]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     ninos = sample_ninos(folder, queries)
     random.Random(2).shuffle(ninos)
-    with log.open("w") as server_log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "onceonly.entrypoints.cli", "serve", "--db", built["url"],
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=server_log, stderr=subprocess.STDOUT,
-        )
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"the server exited with {server.returncode}; see {log}")
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not answer /healthz within 120 s")
-                time.sleep(0.2)
-            started = proc_status(server.pid)
-            headers = {"Authorization": f"Bearer {built['officer_token']}"}
-            latencies = []
-            statuses: dict[int, int] = {}
-            for nino in ninos:
-                body = {"agreement_id": 1, "subject": {"scheme": "nino", "value": nino},
-                        "fields": ["income_band"], "purpose": "benefit-entitlement"}
-                t0 = time.perf_counter()
-                response = client.post("/v1/queries", json=body, headers=headers)
-                latencies.append(time.perf_counter() - t0)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            after = proc_status(server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+
+    def serve(port: int) -> list[str]:
+        return [sys.executable, "-m", "onceonly.entrypoints.cli", "serve", "--db", built["url"],
+                "--host", "127.0.0.1", "--port", str(port)]
+
+    with server_process(serve, log) as (base, pid), \
+            httpx.Client(base_url=base, timeout=30) as client:
+        started = proc_status(pid)
+        headers = {"Authorization": f"Bearer {built['officer_token']}"}
+        latencies = []
+        statuses: dict[int, int] = {}
+        for nino in ninos:
+            body = {"agreement_id": 1, "subject": {"scheme": "nino", "value": nino},
+                    "fields": ["income_band"], "purpose": "benefit-entitlement"}
+            t0 = time.perf_counter()
+            response = client.post("/v1/queries", json=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        after = proc_status(pid)
     if statuses.get(200, 0) != len(ninos):
         raise RuntimeError(f"expected every query to be answered 200, got {statuses}")
     return {
