@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,10 @@ import pytest
 from onceonly.bootstrap import bootstrap
 from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.demo.seed import World, build_world
-from tests.support.postgres import fresh_schema
+from tests.support.postgres import free_port, fresh_schema
 
 PEOPLE = 60
 START_TIMEOUT = 120.0  # a loaded machine imports slowly
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

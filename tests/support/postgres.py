@@ -56,7 +56,7 @@ def _bin(name: str) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -95,7 +95,7 @@ def _start_throwaway(find_bin: Callable[[str], str | None] = _bin) -> Throwaway:
     folder = Path(tempfile.mkdtemp(prefix="onceonly-pg-"))
     if user:
         shutil.chown(folder, user)
-    port = _free_port()
+    port = free_port()
     try:
         _run([initdb, "-D", str(folder / "data"), "-U", "postgres", "-A", "trust"], user)
         _run([pg_ctl, "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
