@@ -9,11 +9,13 @@ from sqlalchemy import Engine
 from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.connectors.sql import SqlConnectors
 from onceonly.adapters.consent import NoConsentRecorded
+from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
 from onceonly.adapters.keystore import SqlKeyStore
-from onceonly.config import database_url
+from onceonly.config import database_url, operator_org
 from onceonly.services.agreements import AgreementService
+from onceonly.services.audit_log import AuditLogService
 from onceonly.services.ports import Clock, ConsentRegistry
 from onceonly.services.queries import QueryService
 
@@ -27,6 +29,7 @@ class Exchange:
     connectors: SqlConnectors
     agreements: AgreementService
     queries: QueryService
+    audit: AuditLogService
 
     def close(self) -> None:
         self.connectors.dispose()
@@ -44,12 +47,14 @@ def bootstrap(
     clock = clock or SystemClock()
     uows = SqlUnitOfWorkFactory(engine)
     connectors = SqlConnectors()
+    keys = SqlKeyStore(engine)
     return Exchange(
         engine=engine,
         uows=uows,
         clock=clock,
-        keys=SqlKeyStore(engine),
+        keys=keys,
         connectors=connectors,
         agreements=AgreementService(uows, clock),
         queries=QueryService(uows, connectors, consents or NoConsentRecorded(), clock),
+        audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
     )

@@ -1,14 +1,18 @@
-"""A small typed client for the exchange: queries, agreements, and signature checks."""
+"""A small typed client for the exchange: queries, agreements, signature checks, and an
+outside check of the audit log with nothing but the exchange's public keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from onceonly.audit import merkle
+from onceonly.audit.heads import SignedTreeHead, unb64, verify_tree_head
 from onceonly.crypto.canonical import canonical_json
-from onceonly.crypto.signing import verify_detached
+from onceonly.crypto.signing import SignatureInvalid, verify_detached
 
 SIGNATURE_HEADER = "Onceonly-Signature"
 
@@ -31,6 +35,21 @@ class VerifiedRelease:
     data: dict[str, Any]
     released_at: str
     signed_by: str  # kid of the provider key that signed it
+
+
+@dataclass
+class LogCheck:
+    """What an outside check of the audit log found."""
+
+    head: SignedTreeHead | None = None
+    consistent_from: int | None = None  # size of the earlier head proven to be extended
+    sampled: list[int] = field(default_factory=list)  # indexes whose inclusion was proven
+    entries_read: int = 0  # of those, entries whose leaf bytes were also checked
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.head is not None and not self.problems
 
 
 class OnceonlyClient:
@@ -93,6 +112,104 @@ class OnceonlyClient:
     def transition(self, agreement_id: int, action: str, reason: str) -> dict[str, Any]:
         return self._call("POST", f"/v1/agreements/{agreement_id}/{action}",
                           json={"reason": reason}).json()
+
+    # -- the audit log ---------------------------------------------------------------------
+
+    def tree_head(self, jwks: dict[str, Any] | None = None) -> SignedTreeHead:
+        """The latest tree head, returned only if its signature holds."""
+        return verify_tree_head(self._call("GET", "/v1/audit/tree-head").json(),
+                                jwks or self.jwks())
+
+    def audit_entry(self, index: int) -> dict[str, Any]:
+        return self._call("GET", f"/v1/audit/entries/{index}").json()
+
+    def audit_entries(self, provider: str | None = None, before: int | None = None,
+                      limit: int = 50) -> dict[str, Any]:
+        params = {k: v for k, v in
+                  {"provider": provider, "before": before, "limit": limit}.items() if v}
+        return self._call("GET", "/v1/audit/entries", params=params).json()
+
+    def inclusion_proof(self, index: int, tree_size: int | None = None) -> dict[str, Any]:
+        params = {"index": index, **({"tree_size": tree_size} if tree_size else {})}
+        return self._call("GET", "/v1/audit/proof/inclusion", params=params).json()
+
+    def consistency_proof(self, first: int, second: int | None = None) -> dict[str, Any]:
+        params = {"first": first, **({"second": second} if second else {})}
+        return self._call("GET", "/v1/audit/proof/consistency", params=params).json()
+
+    def access_log(self, before: int | None = None, limit: int = 50) -> dict[str, Any]:
+        params = {"limit": limit, **({"before": before} if before else {})}
+        return self._call("GET", "/v1/me/access-log", params=params).json()
+
+    def check_log(self, *, previous: SignedTreeHead | None = None, samples: int = 8,
+                  jwks: dict[str, Any] | None = None,
+                  rng: random.Random | None = None) -> LogCheck:
+        """Check the live log from outside: the tree head's signature; that it extends
+        `previous` (an earlier head this checker kept); and inclusion proofs of sampled
+        entries, the first and the last always among them. Where this client's token may
+        read an entry, its leaf bytes are checked too. Pin `jwks` to trust nothing the
+        server says about its own keys."""
+        check = LogCheck()
+        keys = jwks or self.jwks()
+        try:
+            head = check.head = self.tree_head(keys)
+        except SignatureInvalid as exc:
+            check.problems.append(f"the tree head does not verify: {exc}")
+            return check
+        size, root = head.head.tree_size, head.head.root_hash
+        if previous is not None:
+            self._check_extends(check, previous, size, root)
+        if size == 0:
+            if root != merkle.EMPTY_ROOT:
+                check.problems.append("the empty tree's root is not the hash of nothing")
+            return check
+        rng = rng or random.SystemRandom()
+        picks = {0, size - 1} | {rng.randrange(size) for _ in range(max(samples - 2, 0))}
+        for index in sorted(picks):
+            self._check_inclusion(check, index, size, root)
+        return check
+
+    def _check_extends(self, check: LogCheck, previous: SignedTreeHead, size: int,
+                       root: bytes) -> None:
+        first, first_root = previous.head.tree_size, previous.head.root_hash
+        if first > size:
+            check.problems.append(f"the log shrank: {first} entries before, {size} now")
+        elif first == size:
+            if first_root != root:
+                check.problems.append(f"two different roots for {size} entries: a fork")
+            else:
+                check.consistent_from = first
+        elif first == 0:
+            check.consistent_from = 0
+        else:
+            path = [unb64(h) for h in self.consistency_proof(first, size)["consistency_path"]]
+            if merkle.verify_consistency(first, size, first_root, root, path):
+                check.consistent_from = first
+            else:
+                check.problems.append(f"the tree of {size} entries does not extend the tree "
+                                      f"of {first} seen before")
+
+    def _check_inclusion(self, check: LogCheck, index: int, size: int, root: bytes) -> None:
+        proof = self.inclusion_proof(index, size)
+        leaf_hash = unb64(proof["leaf_hash"])
+        if not merkle.verify_inclusion(leaf_hash, index, size,
+                                       [unb64(h) for h in proof["audit_path"]], root):
+            check.problems.append(f"entry {index}'s inclusion proof does not verify")
+            return
+        check.sampled.append(index)
+        if not self.headers:
+            return  # no token: no entries to read (and no refusals to add to the log)
+        try:
+            entry = self.audit_entry(index)
+        except ExchangeError as refused:
+            if refused.status in (401, 403, 404):
+                return  # not ours to read: its hash is proven all the same
+            raise
+        leaf = unb64(entry["leaf"])
+        if merkle.leaf_hash(leaf) != leaf_hash or canonical_json(entry["entry"]) != leaf:
+            check.problems.append(f"entry {index} as served is not the leaf in the tree")
+        else:
+            check.entries_read += 1
 
     def close(self) -> None:
         self.http.close()

@@ -70,10 +70,10 @@ def test_db_upgrade_creates_every_table_and_is_repeatable(tmp_path):
     try:
         assert set(inspect(engine).get_table_names()) == set(t.metadata.tables) \
             | {"alembic_version"}
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
         again = CliRunner().invoke(app, ["db", "upgrade", "--db", url])
         assert again.exit_code == 0, again.output
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
     finally:
         engine.dispose()
 

@@ -26,9 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.audit import SqlAuditLog
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import alembic_config, current_revision, upgrade
-from onceonly.adapters.db.repository import SqlAuditLog
 from onceonly.services.ports import AuditEntry
 
 
@@ -146,9 +146,13 @@ def test_upgrade_creates_the_append_only_triggers(engine):
 
     found = triggers(engine)
     if engine.dialect.name == "sqlite":
-        assert found == ["audit_log_no_delete", "audit_log_no_update"]
+        assert found == [f"{table}_no_{verb}" for table in APPEND_ONLY
+                         for verb in ("delete", "update")]
     else:
-        assert found == ["audit_log_append_only"]
+        assert found == [f"{table}_append_only" for table in APPEND_ONLY]
+
+
+APPEND_ONLY = ("audit_log", "audit_nodes", "audit_tree_heads")
 
 
 def _audit_row(engine: Engine) -> int:
@@ -163,16 +167,15 @@ def _audit_row(engine: Engine) -> int:
     "statement",
     [
         pytest.param(lambda: update(t.audit_log).values(outcome="deny"), id="update-all"),
-        pytest.param(lambda: update(t.audit_log).where(t.audit_log.c.seq == 1)
+        pytest.param(lambda: update(t.audit_log).where(t.audit_log.c.seq == 0)
                      .values(reason="rewritten"), id="update-one"),
         pytest.param(lambda: delete(t.audit_log), id="delete-all"),
-        pytest.param(lambda: delete(t.audit_log).where(t.audit_log.c.seq == 1), id="delete-one"),
+        pytest.param(lambda: delete(t.audit_log).where(t.audit_log.c.seq == 0), id="delete-one"),
     ],
 )
 def test_the_database_refuses_to_change_the_audit_log(engine, statement):
     upgrade(engine)
-    seq = _audit_row(engine)
-    assert seq == 1
+    assert _audit_row(engine) == 0
     _audit_row(engine)
 
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
@@ -181,9 +184,9 @@ def test_the_database_refuses_to_change_the_audit_log(engine, statement):
     with engine.connect() as conn:
         rows = conn.execute(select(t.audit_log.c.seq, t.audit_log.c.outcome,
                                    t.audit_log.c.reason).order_by(t.audit_log.c.seq)).all()
-    assert [tuple(r) for r in rows] == [(1, "done", "test"), (2, "done", "test")]
+    assert [tuple(r) for r in rows] == [(0, "done", "test"), (1, "done", "test")]
     # Appending still works.
-    assert _audit_row(engine) == 3
+    assert _audit_row(engine) == 2
 
 
 def test_postgres_refuses_truncate_of_the_audit_log(postgres_url):

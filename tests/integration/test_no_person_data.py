@@ -30,8 +30,8 @@ from sqlalchemy import JSON, MetaData, String, Text, inspect, select
 
 from onceonly.adapters.connectors.sql import store_table
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.audit import SqlAuditLog
 from onceonly.adapters.db.engine import make_engine
-from onceonly.adapters.db.repository import SqlAuditLog
 from onceonly.bootstrap import Exchange
 from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.demo.seed import World, build_world

@@ -49,14 +49,17 @@ class SigningKey:
         jwk.update(kid=self.kid, alg=ALG, use="sig", org=self.org_id)
         return jwk
 
-    def sign_detached(self, payload: bytes) -> str:
-        """Compact JWS with the payload part left empty: `header..signature`."""
+    def sign(self, payload: bytes) -> str:
+        """Compact JWS (`header.payload.signature`)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compact = jws.serialize_compact(
+            return jws.serialize_compact(
                 {"alg": ALG, "kid": self.kid}, payload, self.key, algorithms=_ALGS
             )
-        header, _, signature = compact.split(".")
+
+    def sign_detached(self, payload: bytes) -> str:
+        """Compact JWS with the payload part left empty: `header..signature`."""
+        header, _, signature = self.sign(payload).split(".")
         return f"{header}..{signature}"
 
 
@@ -69,11 +72,25 @@ def verify_detached(signature: str, payload: bytes, jwks_document: dict[str, Any
     parts = signature.split(".")
     if len(parts) != 3 or parts[1] != "":
         raise SignatureInvalid("not a detached compact JWS (expected header..signature)")
+    return _verify(signature, jwks_document, payload)[1]
+
+
+def verify_compact(token: str, jwks_document: dict[str, Any]) -> tuple[bytes, str]:
+    """Check a compact JWS against a JWKS; return its payload and the kid that signed it."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[1] == "":
+        raise SignatureInvalid("not a compact JWS (expected header.payload.signature)")
+    return _verify(token, jwks_document, None)
+
+
+def _verify(token: str, jwks_document: dict[str, Any],
+            detached_payload: bytes | None) -> tuple[bytes, str]:
     try:
         keys = KeySet.import_key_set(jwks_document)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            token = jws.deserialize_compact(signature, keys, payload=payload, algorithms=_ALGS)
+            verified = jws.deserialize_compact(token, keys, payload=detached_payload,
+                                               algorithms=_ALGS)
     except (JoseError, ValueError) as exc:
         raise SignatureInvalid(f"signature does not verify: {exc}") from exc
-    return str(token.headers()["kid"])
+    return verified.payload, str(verified.headers()["kid"])

@@ -284,6 +284,7 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             valid_until=now + spec.duration,
             max_queries_per_day=spec.per_day,
             retention_days=spec.retention_days,
+            hidden_days=spec.hidden_days,
             assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
                                          officer.name, now.date()),
         ))

@@ -148,6 +148,7 @@ class DemoAgreement:
     duration: timedelta = timedelta(days=3 * 365)
     per_day: int = 100_000
     retention_days: int = 365
+    hidden_days: int = 0
     approvers: tuple[str, ...] = ("guardian",)
     notes: str = field(default="")
 
@@ -184,7 +185,7 @@ AGREEMENTS: list[DemoAgreement] = [
         5, "POL/MET", "GOV/DVLA/licences",
         (FieldGrant("full_name", "full_name"), FieldGrant("address", "address")),
         "crime-prevention", "Identify the keeper of a vehicle in a criminal investigation",
-        LegalBasis.STATUTORY_DUTY, Risk.MEDIUM, retention_days=730,
+        LegalBasis.STATUTORY_DUTY, Risk.MEDIUM, retention_days=730, hidden_days=90,
         notes="hidden from the citizen's access log for 90 days",
     ),
     DemoAgreement(

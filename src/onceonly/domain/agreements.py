@@ -21,6 +21,9 @@ PURPOSE_CODE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
+MAX_HIDDEN_DAYS = 3 * 365  # the longest an access may stay out of a citizen's view
+
+
 class AgreementStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -87,6 +90,9 @@ class Agreement:
     retention_days: int
     assessment: PrivacyAssessment | None
     special_category: bool = False  # draws on special-category data: needs a high-risk assessment
+    # Days an access stays out of the citizen's access log (an investigation must not be
+    # tipped off); the entry is in the audit tree from the start all the same.
+    hidden_days: int = 0
     status: AgreementStatus = AgreementStatus.DRAFT
     approvals: tuple[str, ...] = ()  # guardians who approved the current submission
     created_by: str = ""
@@ -127,6 +133,7 @@ def draft_agreement(
     retention_days: int,
     assessment: PrivacyAssessment | None,
     now: datetime,
+    hidden_days: int = 0,
 ) -> Agreement:
     """A new draft, checked against the dataset it draws on. Drafted by the consumer."""
     if actor.org_id != consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
@@ -146,6 +153,9 @@ def draft_agreement(
         raise invalid("invalid_limit", "max_queries_per_day must be at least 1")
     if retention_days < 0:
         raise invalid("invalid_retention", "retention_days cannot be negative")
+    if not 0 <= hidden_days <= MAX_HIDDEN_DAYS:
+        raise invalid("invalid_hidden_days",
+                      f"hidden_days must be between 0 and {MAX_HIDDEN_DAYS}")
     _check_grants(grants, dataset)
     agreement = Agreement(
         id=None,
@@ -160,6 +170,7 @@ def draft_agreement(
         valid_until=valid_until,
         max_queries_per_day=max_queries_per_day,
         retention_days=retention_days,
+        hidden_days=hidden_days,
         assessment=assessment,
         special_category=any(
             dataset.field(g.source).sensitivity is Sensitivity.SPECIAL for g in grants

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
-from onceonly.adapters.db.migrate import current_revision, upgrade
+from onceonly.adapters.db.migrate import current_revision, head_revision, upgrade
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import DEFAULT_DATA_DIR, database_url
 from onceonly.domain.errors import DomainError
@@ -27,8 +27,11 @@ app = typer.Typer(help="onceonly: tell government once; share data as a service.
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The exchange database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree).",
+                        no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 errors = Console(stderr=True)
@@ -74,6 +77,10 @@ def open_exchange(db: str | None) -> Exchange:
         exchange.close()
         fail(f"the database {url} is not set up: run `onceonly db upgrade --db {url}` "
              "or `onceonly demo --db URL`")
+    if revision != head_revision():
+        exchange.close()
+        fail(f"the database {url} is at schema revision {revision}, this onceonly needs "
+             f"{head_revision()}: run `onceonly db upgrade --db {url}`")
     return exchange
 
 
@@ -265,6 +272,136 @@ def walkthrough(db: DbOption = None) -> None:
         fail(f"{exc}: {db}")
     if not passed:
         raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Recompute every leaf and the root, check every signed tree head and its consistency
+    with the next; exit 1 naming the first bad index."""
+    from onceonly.services.audit_log import verify_log
+
+    exchange = open_exchange(db)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("verifying the audit log", total=None)
+            result = verify_log(exchange.uows, exchange.keys.jwks(),
+                                progress=lambda done, total: bar.update(task, completed=done,
+                                                                        total=total))
+    finally:
+        exchange.close()
+    if not result.ok:
+        errors.print(f"[red]audit log verification failed at index {result.bad_index}:[/red] "
+                     f"{result.problem}", soft_wrap=True)
+        raise typer.Exit(1)
+    pending = result.entries - result.signed_size
+    console.print(f"verified {result.entries} entries, root {result.root.hex()}", soft_wrap=True)
+    console.print(f"{result.heads} signed tree heads checked; "
+                  f"{pending} entries not yet under a signed head", style="dim")
+
+
+@audit_app.command("integrate")
+def audit_integrate(db: DbOption = None) -> None:
+    """Bring every new entry under a signed tree head now (servers do it every second)."""
+    exchange = open_exchange(db)
+    try:
+        head = exchange.audit.integrate().head
+    except RuntimeError as exc:
+        fail(str(exc))
+    finally:
+        exchange.close()
+    console.print(f"tree head: {head.tree_size} entries, root {head.root_hash.hex()}",
+                  soft_wrap=True)
+
+
+@audit_app.command("proof")
+def audit_proof(
+    index: Annotated[int, typer.Option(min=0, help="the entry's index")],
+    tree_size: Annotated[int | None, typer.Option(
+        min=1, help="the tree to prove it in (default: the latest signed head)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print entry INDEX's inclusion proof (RFC 9162) as JSON, checked against the root."""
+    import json
+
+    from onceonly.audit import merkle
+    from onceonly.audit.heads import b64
+
+    exchange = open_exchange(db)
+    try:
+        head = exchange.audit.tree_head().head
+        proof = exchange.audit.inclusion_proof(index, tree_size)
+        root = (head.root_hash if proof.tree_size == head.tree_size else
+                exchange.audit.root_at(proof.tree_size))
+    except DomainError as error:
+        fail(error.detail)
+    finally:
+        exchange.close()
+    verified = merkle.verify_inclusion(proof.leaf_hash, index, proof.tree_size,
+                                       proof.audit_path, root)
+    print(json.dumps({"leaf_index": index, "tree_size": proof.tree_size,
+                      "leaf_hash": b64(proof.leaf_hash),
+                      "audit_path": [b64(h) for h in proof.audit_path],
+                      "root_hash": b64(root), "verified": verified}, indent=2))
+    if not verified:
+        raise typer.Exit(1)
+
+
+@audit_app.command("check")
+def audit_check(
+    url: Annotated[str, typer.Option(help="the exchange's base URL")],
+    jwks: Annotated[Path | None, typer.Option(
+        help="the exchange's public keys (JWKS file) to pin; default: fetched from the "
+             "server")] = None,
+    state: Annotated[Path | None, typer.Option(
+        help="a file keeping the last tree head seen, to prove the next one extends it")] = None,
+    samples: Annotated[int, typer.Option(min=1, max=1000,
+                                         help="entries whose inclusion to prove")] = 16,
+    token: Annotated[str | None, typer.Option(
+        envvar="ONCEONLY_TOKEN", help="an API token: entries it may read are checked "
+                                      "byte for byte")] = None,
+) -> None:
+    """Verify a live exchange's log from outside, with its public key and its HTTP API."""
+    import json
+
+    import httpx
+
+    from onceonly.audit.heads import verify_tree_head
+    from onceonly.client import ExchangeError, OnceonlyClient
+    from onceonly.crypto.signing import SignatureInvalid
+
+    try:
+        pinned = json.loads(jwks.read_text()) if jwks else None
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the keys in {jwks}: {exc}")
+    client = OnceonlyClient(url, token)
+    try:
+        keys = pinned or client.jwks()
+        previous = None
+        if state is not None and state.exists():
+            try:
+                previous = verify_tree_head(json.loads(state.read_text()), keys)
+            except (OSError, ValueError, SignatureInvalid) as exc:
+                fail(f"the tree head kept in {state} does not verify: {exc}")
+        result = client.check_log(previous=previous, samples=samples, jwks=keys)
+    except (httpx.HTTPError, ExchangeError) as exc:
+        fail(f"cannot check {url}: {exc}")
+    finally:
+        client.close()
+    for problem in result.problems:
+        errors.print(f"[red]problem:[/red] {problem}", soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(1)
+    assert result.head is not None
+    head = result.head.head
+    console.print(f"tree head verified: {head.tree_size} entries, root "
+                  f"{head.root_hash.hex()}", soft_wrap=True)
+    if result.consistent_from is not None:
+        console.print(f"it extends the {result.consistent_from}-entry head seen before")
+    console.print(f"inclusion proven for {len(result.sampled)} sampled entries; "
+                  f"{result.entries_read} of them read and matched byte for byte")
+    if state is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps(result.head.as_json()))
 
 
 def main() -> None:

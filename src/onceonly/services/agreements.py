@@ -25,6 +25,7 @@ class DraftCommand:
     max_queries_per_day: int
     retention_days: int
     assessment: PrivacyAssessment | None
+    hidden_days: int = 0
 
 
 def _entry(actor: Principal, action: str, outcome: str, agreement_id: int | None,
@@ -70,6 +71,7 @@ class AgreementService:
                     retention_days=cmd.retention_days,
                     assessment=cmd.assessment,
                     now=now,
+                    hidden_days=cmd.hidden_days,
                 )
                 agreement.id = uow.agreements.add(agreement)
                 uow.audit.record(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from onceonly.audit.entries import AuditEntry, AuditRecord
+from onceonly.audit.heads import SignedTreeHead
+from onceonly.audit.merkle import Node
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.organisations import Organisation, Principal
@@ -16,27 +19,53 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One audited event. Field names and hashes only: never a personal value."""
-
-    action: str  # query.decision, agreement.approve, token.issue, ...
-    outcome: str  # permit, deny, done
-    actor_id: str | None
-    org_id: str | None
-    reason: str | None = None
-    agreement_id: int | None = None
-    provider_id: str | None = None
-    purpose: str | None = None
-    person_key: str | None = None
-    fields: tuple[str, ...] = ()
-    values_hash: str | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)
-
-
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry, at: datetime) -> int:
-        """Append an entry within the current unit of work; return its sequence number."""
+        """Append an entry within the current unit of work; return its index in the log.
+        Indexes are dense and in commit order: appends queue until the unit of work ends."""
+        ...
+    def size(self) -> int: ...
+    def entries(self, start: int, stop: int) -> list[AuditRecord]:
+        """Entries [start, stop) by index."""
+        ...
+    def entry(self, index: int) -> AuditRecord | None: ...
+    def search(self, search: AuditSearch) -> list[AuditRecord]:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSearch:
+    """Which entries to list, newest first; None means any."""
+
+    limit: int
+    before: int | None = None  # only entries with a smaller index (the next page)
+    provider_id: str | None = None
+    org_id: str | None = None
+    actor_id: str | None = None
+    person_key: str | None = None
+    actions: tuple[str, ...] = ()
+    revealed_at: datetime | None = None  # leave out entries still hidden at this time
+
+
+class AuditTree(Protocol):
+    """The Merkle tree's stored perfect-subtree hashes and its signed heads."""
+
+    def lock(self) -> None:
+        """Hold the right to integrate until the unit of work ends (one integrator at a time)."""
+        ...
+    def read(self, nodes: Sequence[Node]) -> dict[Node, bytes]: ...
+    def add_nodes(self, nodes: Mapping[Node, bytes]) -> None: ...
+    def add_head(self, head: SignedTreeHead) -> None: ...
+    def latest_head(self) -> SignedTreeHead | None: ...
+    def heads(self) -> list[SignedTreeHead]:
+        """Every signed head, smallest first."""
+        ...
+
+
+class Secrets(Protocol):
+    def get(self, name: str) -> bytes:
+        """A secret the exchange generated for itself (e.g. the officer-pseudonym key)."""
         ...
 
 
@@ -108,6 +137,7 @@ class UnitOfWork(Protocol):
     principals: Principals
     usage: Usage
     audit: AuditLog
+    tree: AuditTree
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from onceonly.crypto.canonical import sha256_hex
@@ -102,7 +102,7 @@ class QueryService:
         agreement, subject, decision, connector_config = read
         person_key = subject.person_key if subject else None
         if isinstance(decision, Deny):
-            self._deny(officer, cmd, agreement.provider_id, person_key, decision)
+            self._deny(officer, cmd, agreement, person_key, decision)
 
         # The provider's store: only the source fields the permitted grants need.
         sources = sorted({grant.source for grant in decision.grants})
@@ -111,7 +111,7 @@ class QueryService:
             subject.provider_value, sources
         )
         if record is None:
-            self._deny(officer, cmd, agreement.provider_id, person_key,
+            self._deny(officer, cmd, agreement, person_key,
                        Deny(Reason.SUBJECT_UNKNOWN, "the provider holds no record of this person"))
         today = now.date()
         data = {
@@ -137,12 +137,13 @@ class QueryService:
                         # The hash lets a consumer prove what it received; values stay out.
                         values_hash=sha256_hex({"release_id": release_id, "data": data}),
                         detail={"release_id": release_id},
+                        hidden_until=_hidden_until(agreement, now),
                     ),
                     now,
                 )
                 uow.commit()
         if not reserved:  # another request took the day's last query since we decided
-            self._deny(officer, cmd, agreement.provider_id, person_key,
+            self._deny(officer, cmd, agreement, person_key,
                        Deny(Reason.QUOTA_EXCEEDED,
                             f"the agreement allows {agreement.max_queries_per_day} queries a day"))
         return Release(
@@ -187,8 +188,9 @@ class QueryService:
         )
         return agreement, subject, decide(request, agreement, facts), source.connector
 
-    def _deny(self, officer: Principal, cmd: QueryCommand, provider_id: str | None,
+    def _deny(self, officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
               person_key: str | None, deny: Deny) -> NoReturn:
+        provider_id = agreement.provider_id if agreement else None
         entry = AuditEntry(
             action="query.decision",
             outcome="deny",
@@ -201,5 +203,13 @@ class QueryService:
             person_key=person_key,
             fields=cmd.fields,
             detail={"requested_agreement": str(cmd.agreement_id)},
+            hidden_until=_hidden_until(agreement, self.clock.now()),
         )
         refuse(self.uows, self.clock, entry, QueryRefused(deny))
+
+
+def _hidden_until(agreement: Agreement | None, now: datetime) -> datetime | None:
+    """When an access under this agreement may appear in the citizen's access log."""
+    if agreement is None or not agreement.hidden_days:
+        return None
+    return now + timedelta(days=agreement.hidden_days)

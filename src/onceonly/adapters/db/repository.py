@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.domain.agreements import (
     Agreement,
@@ -26,7 +27,7 @@ from onceonly.domain.agreements import (
 from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import conflict
 from onceonly.domain.organisations import Organisation, Principal, Role
-from onceonly.services.ports import AgreementSource, AuditEntry, ResolvedSubject
+from onceonly.services.ports import AgreementSource, ResolvedSubject
 
 # The statements every governed query runs, built once with bound parameters: building a
 # Core statement (and its cache key) on every call costs several times more than running it.
@@ -64,7 +65,6 @@ _USAGE_ON = select(t.query_usage.c.count).where(
     t.query_usage.c.agreement_id == bindparam("agreement_id"),
     t.query_usage.c.day == bindparam("day"),
 )
-_AUDIT_INSERT = insert(t.audit_log).returning(t.audit_log.c.seq)
 
 WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout
 
@@ -154,6 +154,7 @@ def _agreement(row: Any, history: tuple[Transition, ...] = ()) -> Agreement:
         valid_until=row.valid_until,
         max_queries_per_day=row.max_queries_per_day,
         retention_days=row.retention_days,
+        hidden_days=row.hidden_days,
         assessment=_assessment(row.assessment),
         special_category=row.special_category,
         status=AgreementStatus(row.status),
@@ -179,6 +180,7 @@ def _agreement_values(a: Agreement) -> dict[str, Any]:
         "valid_until": a.valid_until,
         "max_queries_per_day": a.max_queries_per_day,
         "retention_days": a.retention_days,
+        "hidden_days": a.hidden_days,
         "assessment": assessment_to_json(a.assessment),
         "special_category": a.special_category,
         "status": a.status.value,
@@ -399,35 +401,6 @@ class SqlUsage:
         return taken is not None
 
 
-class SqlAuditLog:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def record(self, entry: AuditEntry, at: datetime) -> int:
-        seq = self.conn.execute(
-            _AUDIT_INSERT,
-            {
-                "at": at,
-                "action": entry.action,
-                "outcome": entry.outcome,
-                "reason": entry.reason,
-                "actor_id": entry.actor_id,
-                "org_id": entry.org_id,
-                "agreement_id": entry.agreement_id,
-                "provider_id": entry.provider_id,
-                "purpose": entry.purpose,
-                "person_key": entry.person_key,
-                "fields": list(entry.fields),
-                "values_hash": entry.values_hash,
-                "detail": dict(entry.detail),
-            },
-        ).scalar_one()
-        return int(seq)
-
-    def count(self) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(t.audit_log)).scalar_one())
-
-
 class SqlUnitOfWork:
     """One transaction. `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE),
     after queueing behind this process's other writers (see engine.sqlite_writer_lock)."""
@@ -457,6 +430,7 @@ class SqlUnitOfWork:
         self.principals = SqlPrincipals(conn)
         self.usage = SqlUsage(conn)
         self.audit = SqlAuditLog(conn)
+        self.tree = SqlAuditTree(conn)
         return self
 
     def commit(self) -> None:

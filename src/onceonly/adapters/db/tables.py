@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -147,6 +148,7 @@ agreements = Table(
     Column("valid_until", UTCDateTime, nullable=False),
     Column("max_queries_per_day", Integer, nullable=False),
     Column("retention_days", Integer, nullable=False),
+    Column("hidden_days", Integer, nullable=False, server_default="0"),
     Column("assessment", JSON, nullable=True),
     Column("special_category", Boolean, nullable=False),
     Column("status", String(16), nullable=False),
@@ -198,4 +200,44 @@ audit_log = Table(
     Column("fields", JSON, nullable=False),
     Column("values_hash", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
+    Column("hidden_until", UTCDateTime, nullable=True),
+    Index("ix_audit_log_provider_id_seq", "provider_id", "seq"),
+    Index("ix_audit_log_actor_id_seq", "actor_id", "seq"),
+)
+
+# One row: the next audit index. Appends take its row lock until they commit, so indexes
+# are dense and in commit order, and an integrator never sees a gap it must wait on.
+audit_counter = Table(
+    "audit_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("next_index", BigInteger, nullable=False),
+)
+
+# The Merkle tree's perfect subtrees: (level, index) covers leaves
+# [index * 2**level, (index + 1) * 2**level). Written once by the integrator, never changed.
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True),
+    Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+audit_tree_heads = Table(
+    "audit_tree_heads",
+    metadata,
+    Column("tree_size", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
+# Secrets the exchange made for itself at set-up (the officer-pseudonym key).
+exchange_secrets = Table(
+    "exchange_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
 )

@@ -1,4 +1,6 @@
 """The HTTP API (FastAPI, OpenAPI 3.1 at /openapi.json). Thin: parse, call a use case, answer."""
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import structlog
@@ -11,11 +13,14 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.config import audit_interval
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessment
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
+from onceonly.entrypoints.api.audit_routes import audit_router
+from onceonly.entrypoints.api.background import Periodic
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
@@ -59,9 +64,26 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"code": code, "detail": detail, **extra}, status, headers=headers)
 
 
-def create_app(exchange: Exchange) -> FastAPI:
+def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> FastAPI:
+    """The API over `exchange`. While it serves, new audit entries are brought under a signed
+    tree head every `integrate_every` seconds (default ONCEONLY_AUDIT_INTERVAL; 0: never)."""
+    interval = audit_interval() if integrate_every is None else integrate_every
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        integrator = Periodic("audit-integrator", interval, exchange.audit.integrate)
+        if interval > 0:
+            integrator.start()
+        try:
+            yield
+        finally:
+            if interval > 0:
+                integrator.stop()
+                integrator.run_once()  # leave nothing accepted outside a signed head
+
     app = FastAPI(
         title="onceonly",
+        lifespan=lifespan,
         version="0.1.0",
         summary="Secure data exchange for the public sector: data as a service, not copies.",
         openapi_url="/openapi.json",
@@ -205,6 +227,7 @@ def create_app(exchange: Exchange) -> FastAPI:
             valid_until=body.valid_until,
             max_queries_per_day=body.max_queries_per_day,
             retention_days=body.retention_days,
+            hidden_days=body.hidden_days,
             assessment=None if assessment is None else PrivacyAssessment(
                 assessment.risk, assessment.summary, assessment.assessed_by,
                 assessment.assessed_on),
@@ -223,6 +246,7 @@ def create_app(exchange: Exchange) -> FastAPI:
 
     for action in TRANSITIONS:
         _add_transition_route(app, exchange, action, Caller)
+    app.include_router(audit_router(exchange, Caller))
 
     return app
 

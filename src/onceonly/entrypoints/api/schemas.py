@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from onceonly.domain.agreements import Agreement, LegalBasis, Risk
+from onceonly.domain.agreements import MAX_HIDDEN_DAYS, Agreement, LegalBasis, Risk
 
 FieldName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # Free text: anything printable; a NUL byte is refused (PostgreSQL cannot store one).
@@ -77,6 +77,10 @@ class AgreementIn(Strict):
     valid_until: AwareDatetime
     max_queries_per_day: Annotated[StrictInt, Field(ge=1, le=10_000_000)]
     retention_days: Annotated[StrictInt, Field(ge=0, le=36_500)]
+    hidden_days: Annotated[StrictInt, Field(
+        ge=0, le=MAX_HIDDEN_DAYS,
+        description="days each access stays out of the citizen's access log (it is in the "
+                    "audit tree from the start)")] = 0
     privacy_assessment: AssessmentIn | None = None
 
 
@@ -106,6 +110,7 @@ class AgreementOut(BaseModel):
     valid_until: datetime
     max_queries_per_day: int
     retention_days: int
+    hidden_days: int
     privacy_assessment: AssessmentIn | None
     status: str = Field(description="stored lifecycle status")
     state: str = Field(description="what applies now: active, pending, expired, or the status")
@@ -129,6 +134,7 @@ class AgreementOut(BaseModel):
             valid_until=a.valid_until,
             max_queries_per_day=a.max_queries_per_day,
             retention_days=a.retention_days,
+            hidden_days=a.hidden_days,
             privacy_assessment=None if a.assessment is None else AssessmentIn(
                 risk=a.assessment.risk,
                 summary=a.assessment.summary,
@@ -182,3 +188,60 @@ class CatalogueOut(BaseModel):
     organisations: list[OrganisationOut]
     datasets: list[DatasetOut]
     transforms: list[TransformOut]
+
+
+# -- the audit log ------------------------------------------------------------------------
+
+Base64 = Annotated[str, Field(description="base64 (RFC 4648 §4, padded)")]
+
+
+class TreeHeadOut(BaseModel):
+    tree_size: int
+    root_hash: Base64
+    timestamp: int = Field(description="milliseconds since the Unix epoch")
+    signature: str = Field(description="compact JWS (EdDSA) whose payload is the RFC 8785 JSON "
+                                       "of {tree_size, root_hash, timestamp}; keys at "
+                                       "/.well-known/jwks.json")
+
+
+class AuditEntryOut(BaseModel):
+    index: int
+    entry: dict[str, Any] = Field(description="the entry; its RFC 8785 form is the leaf")
+    leaf: Base64 = Field(description="the leaf bytes the Merkle tree commits to")
+
+
+class AuditPageOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next_before: int | None = Field(description="pass as `before` for the next, older page")
+
+
+class InclusionProofOut(BaseModel):
+    leaf_index: int
+    tree_size: int
+    leaf_hash: Base64
+    audit_path: list[Base64] = Field(description="RFC 9162 §2.1.3.1 PATH(leaf_index, "
+                                                 "D[tree_size])")
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    consistency_path: list[Base64] = Field(description="RFC 9162 §2.1.4.1 PROOF(first, "
+                                                       "D[second])")
+
+
+class AccessOut(BaseModel):
+    index: int = Field(description="the audit entry: check its inclusion proof")
+    at: datetime
+    organisation: str
+    provider: str | None
+    purpose: str | None
+    officer: str | None = Field(description="a pseudonym, stable per officer")
+    fields: list[str]
+    outcome: str = Field(description="released or refused")
+    reason: str | None
+
+
+class AccessLogOut(BaseModel):
+    accesses: list[AccessOut]
+    next_before: int | None

@@ -1,0 +1,87 @@
+"""The audit log over HTTP: signed tree heads and RFC 9162 proofs for anyone; entries for
+those allowed to read them; each citizen's own access log."""
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from onceonly.audit.entries import AuditRecord
+from onceonly.audit.heads import b64
+from onceonly.bootstrap import Exchange
+from onceonly.entrypoints.api.schemas import (
+    AccessLogOut,
+    AccessOut,
+    AuditEntryOut,
+    AuditPageOut,
+    ConsistencyProofOut,
+    InclusionProofOut,
+    TreeHeadOut,
+)
+from onceonly.services.audit_log import MAX_PAGE
+
+MAX_INDEX = 2**53 - 1  # far beyond any log; the largest integer JSON (RFC 8785) holds exactly
+Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]
+OptionalIndex = Annotated[int | None, Query(ge=0, le=MAX_INDEX)]
+Before = Annotated[int | None, Query(ge=1, le=MAX_INDEX,
+                                     description="only entries with a smaller index (paging)")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
+def _entry(record: AuditRecord) -> AuditEntryOut:
+    return AuditEntryOut(index=record.index, entry=record.as_json(), leaf=b64(record.leaf()))
+
+
+def audit_router(exchange: Exchange, caller_type: Any) -> APIRouter:
+    router = APIRouter(tags=["audit"])
+    audit = exchange.audit
+
+    @router.get("/v1/audit/tree-head", response_model=TreeHeadOut)
+    def tree_head() -> dict[str, Any]:
+        """The latest signed tree head. Public: it holds hashes only."""
+        return audit.tree_head().as_json()
+
+    @router.get("/v1/audit/proof/inclusion", response_model=InclusionProofOut)
+    def inclusion(index: Index, tree_size: OptionalIndex = None) -> InclusionProofOut:
+        """The audit path of entry `index` in the tree of `tree_size` entries (default: the
+        latest signed head)."""
+        proof = audit.inclusion_proof(index, tree_size)
+        return InclusionProofOut(leaf_index=proof.leaf_index, tree_size=proof.tree_size,
+                                 leaf_hash=b64(proof.leaf_hash),
+                                 audit_path=[b64(h) for h in proof.audit_path])
+
+    @router.get("/v1/audit/proof/consistency", response_model=ConsistencyProofOut)
+    def consistency(first: Index, second: OptionalIndex = None) -> ConsistencyProofOut:
+        """Proof that the tree of `second` entries (default: the latest signed head) extends
+        the tree of `first` entries."""
+        proof = audit.consistency_proof(first, second)
+        return ConsistencyProofOut(first=proof.first, second=proof.second,
+                                   consistency_path=[b64(h) for h in proof.path])
+
+    @router.get("/v1/audit/entries/{index}", response_model=AuditEntryOut)
+    def entry(index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
+              caller: caller_type) -> AuditEntryOut:
+        return _entry(audit.entry(caller, index))
+
+    @router.get("/v1/audit/entries", response_model=AuditPageOut)
+    def entries(caller: caller_type, provider: Annotated[str | None, Query(
+                    max_length=64, description="the provider whose data the entries are about "
+                                               "(a guardian: their own organisation)")] = None,
+                before: Before = None, limit: Limit = 50) -> AuditPageOut:
+        """Newest first. Guardians read entries about their organisation's data, officers
+        their own actions, administrators any."""
+        page = audit.entries(caller, provider=provider, before=before, limit=limit)
+        return AuditPageOut(entries=[_entry(r) for r in page.records],
+                            next_before=page.next_before)
+
+    @router.get("/v1/me/access-log", response_model=AccessLogOut)
+    def access_log(caller: caller_type, before: Before = None,
+                   limit: Limit = 50) -> AccessLogOut:
+        """Who asked for the signed-in citizen's data, why, and the answer; newest first."""
+        accesses, next_before = audit.access_log(caller, before=before, limit=limit)
+        return AccessLogOut(
+            accesses=[AccessOut(index=a.index, at=a.at, organisation=a.organisation,
+                                provider=a.provider, purpose=a.purpose, officer=a.officer,
+                                fields=list(a.fields), outcome=a.outcome, reason=a.reason)
+                      for a in accesses],
+            next_before=next_before)
+
+    return router

@@ -1,0 +1,314 @@
+"""The tamper-evident audit log: integrate entries into the Merkle tree under signed heads,
+serve proofs, show each reader what they may see, and verify the whole log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from onceonly.audit import merkle
+from onceonly.audit.entries import (
+    ACCESS_ACTIONS,
+    AuditEntry,
+    AuditRecord,
+    may_read,
+    officer_pseudonym,
+)
+from onceonly.audit.heads import SignedTreeHead, TreeHead, verify_tree_head
+from onceonly.crypto.signing import SignatureInvalid
+from onceonly.domain.errors import forbidden, invalid, not_found
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.audit import refuse
+from onceonly.services.auth import require_role
+from onceonly.services.ports import AuditSearch, Clock, Secrets, UnitOfWorkFactory
+
+PSEUDONYM_SECRET = "officer-pseudonym"
+MAX_PAGE = 200
+
+
+class TreeHeadSigner(Protocol):
+    def sign_compact_for(self, org_id: str, payload: bytes) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    audit_path: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    path: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One line of a citizen's access log: who asked for their data, why, and the answer."""
+
+    index: int
+    at: datetime
+    organisation: str
+    provider: str | None
+    purpose: str | None
+    officer: str | None  # a pseudonym, stable per officer
+    fields: tuple[str, ...]
+    outcome: str  # released or refused
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: list[AuditRecord]
+    next_before: int | None  # pass as `before` for the next (older) page
+
+
+class AuditLogService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, signer: TreeHeadSigner,
+                 secrets: Secrets, operator_org: str, batch: int = 4096) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.signer = signer
+        self.secrets = secrets
+        self.operator_org = operator_org
+        self.batch = batch
+
+    # -- integration -----------------------------------------------------------------------
+
+    def integrate(self) -> SignedTreeHead:
+        """Bring every appended entry under a signed tree head, a batch at a time; return
+        the latest head. Safe to run in many processes at once: one integrates, the others
+        find the work done."""
+        while True:
+            with self.uows() as uow:
+                latest = uow.tree.latest_head()
+                size = latest.head.tree_size if latest else 0
+                pending = uow.audit.entries(size, size + self.batch)
+            if latest is not None and not pending:
+                return latest
+            # Hash outside the write lock; indexes are dense, so `pending` starts at `size`.
+            leaves = [merkle.leaf_hash(record.leaf()) for record in pending]
+            with self.uows(write=True) as uow:
+                uow.tree.lock()
+                current = uow.tree.latest_head()
+                if (current.head.tree_size if current else 0) != size:
+                    continue  # another integrator moved first: start again from its head
+                uow.tree.add_nodes(merkle.integrate(size, leaves, uow.tree.read))
+                new_size = size + len(leaves)
+                head = self._sign(TreeHead(new_size, merkle.root_at(new_size, uow.tree.read),
+                                           int(self.clock.now().timestamp() * 1000)))
+                uow.tree.add_head(head)
+                uow.commit()
+            if len(pending) < self.batch:
+                return head
+
+    def _sign(self, head: TreeHead) -> SignedTreeHead:
+        try:
+            signature = self.signer.sign_compact_for(self.operator_org, head.payload())
+        except LookupError as exc:
+            raise RuntimeError(
+                f"cannot sign tree heads: {exc}; set ONCEONLY_OPERATOR_ORG to the exchange "
+                "operator's organisation, which needs a signing key") from exc
+        return SignedTreeHead(head, signature)
+
+    # -- public proofs ---------------------------------------------------------------------
+
+    def tree_head(self) -> SignedTreeHead:
+        with self.uows() as uow:
+            latest = uow.tree.latest_head()
+        return latest if latest is not None else self.integrate()
+
+    def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
+        with self.uows() as uow:
+            size = self._within_head(uow.tree.latest_head(), tree_size, "tree_size")
+            if not 0 <= index < size:
+                raise invalid("index_out_of_range",
+                              f"index must be at least 0 and below tree_size {size}")
+            path = merkle.inclusion_proof(index, size, uow.tree.read)
+            leaf = uow.tree.read([(0, index)])[(0, index)]
+        return InclusionProof(index, size, leaf, path)
+
+    def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
+        with self.uows() as uow:
+            size = self._within_head(uow.tree.latest_head(), second, "second")
+            if not 0 <= first <= size:
+                raise invalid("index_out_of_range", f"first must be between 0 and {size}")
+            path = merkle.consistency_proof(first, size, uow.tree.read) if first else []
+        return ConsistencyProof(first, size, path)
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the first `size` entries, from the stored tree."""
+        with self.uows() as uow:
+            self._within_head(uow.tree.latest_head(), size, "tree_size")
+            return merkle.root_at(size, uow.tree.read)
+
+    @staticmethod
+    def _within_head(latest: SignedTreeHead | None, size: int | None, name: str) -> int:
+        integrated = latest.head.tree_size if latest else 0
+        if size is None:
+            return integrated
+        if size > integrated:
+            raise invalid("beyond_tree_head",
+                          f"{name} {size} is beyond the latest signed tree head "
+                          f"({integrated} entries); fetch /v1/audit/tree-head first")
+        return size
+
+    # -- reading entries -------------------------------------------------------------------
+
+    def entry(self, reader: Principal, index: int) -> AuditRecord:
+        now = self.clock.now()
+        with self.uows() as uow:
+            record = uow.audit.entry(index)
+        if record is None or not may_read(reader, record, now):
+            # The same answer for "missing" and "not yours": indexes reveal nothing.
+            refuse(self.uows, self.clock,
+                   AuditEntry("audit.read", "deny", reader.id, reader.org_id,
+                              reason="entry_not_visible", detail={"index": index}),
+                   not_found("audit_entry_unknown", f"no audit entry {index} you may read"))
+        return record
+
+    def entries(self, reader: Principal, *, provider: str | None, before: int | None,
+                limit: int) -> Page:
+        """Guardians: entries about their organisation's data. Officers: their own.
+        Administrators: any, optionally by provider."""
+        require_role(self.uows, self.clock, reader, {Role.GUARDIAN, Role.OFFICER, Role.ADMIN},
+                     "audit.list")
+        search = AuditSearch(limit=limit, before=before, provider_id=provider)
+        if reader.role is Role.GUARDIAN:
+            if provider not in (None, reader.org_id):
+                refuse(self.uows, self.clock,
+                       AuditEntry("audit.list", "deny", reader.id, reader.org_id,
+                                  reason="not_your_organisation", provider_id=provider),
+                       forbidden("not_your_organisation",
+                                 f"a guardian of {reader.org_id} reads only entries about "
+                                 f"{reader.org_id}'s data"))
+            search = AuditSearch(limit=limit, before=before, provider_id=reader.org_id)
+        elif reader.role is Role.OFFICER:
+            search = AuditSearch(limit=limit, before=before, provider_id=provider,
+                                 actor_id=reader.id)
+        return self._page(search)
+
+    def access_log(self, citizen: Principal, *, before: int | None, limit: int) -> tuple[
+            list[Access], int | None]:
+        """Every decision about the citizen's data, newest first, except those still hidden
+        (an entry under a hidden-until agreement appears once its date has passed)."""
+        require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, "audit.access_log")
+        if citizen.person_key is None:
+            return [], None
+        page = self._page(AuditSearch(limit=limit, before=before, person_key=citizen.person_key,
+                                      actions=ACCESS_ACTIONS, revealed_at=self.clock.now()))
+        key = self.secrets.get(PSEUDONYM_SECRET)
+        return [_access(record, key) for record in page.records], page.next_before
+
+    def _page(self, search: AuditSearch) -> Page:
+        if not 1 <= search.limit <= MAX_PAGE:
+            raise invalid("invalid_limit", f"limit must be between 1 and {MAX_PAGE}")
+        with self.uows() as uow:
+            records = uow.audit.search(search)
+        full = len(records) == search.limit
+        return Page(records, records[-1].index if full and records[-1].index > 0 else None)
+
+
+def _access(record: AuditRecord, pseudonym_key: bytes) -> Access:
+    entry = record.entry
+    return Access(
+        index=record.index,
+        at=record.at,
+        organisation=entry.org_id or "",
+        provider=entry.provider_id,
+        purpose=entry.purpose,
+        officer=officer_pseudonym(pseudonym_key, entry.actor_id),
+        fields=entry.fields,
+        outcome="released" if entry.outcome == "permit" else "refused",
+        reason=entry.reason,
+    )
+
+
+# -- verification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    entries: int
+    root: bytes
+    signed_size: int  # entries under the latest signed tree head
+    heads: int
+    bad_index: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *, chunk: int = 10_000,
+               progress: Callable[[int, int], None] | None = None) -> Verification:
+    """Recompute every leaf and the root from the stored entries, compare each leaf with the
+    tree as integrated, and check every signed tree head: its signature, its root against
+    the entries, and its consistency with the head before it. Names the first bad index."""
+    tree = merkle.MemoryTree()
+    with uows() as uow:  # one read transaction: one consistent snapshot
+        heads = uow.tree.heads()
+        signed_size = heads[-1].head.tree_size if heads else 0
+        total = max(uow.audit.size(), signed_size)
+        for start in range(0, total, chunk):
+            stop = min(start + chunk, total)
+            stored = uow.tree.read([(0, i) for i in range(start, min(stop, signed_size))])
+            leaves = []
+            for record in uow.audit.entries(start, stop):
+                expected = start + len(leaves)
+                if record.index != expected:
+                    return _bad(tree, heads, expected, _MISSING.format(expected))
+                leaf = merkle.leaf_hash(record.leaf())
+                if expected < signed_size and stored.get((0, expected)) != leaf:
+                    return _bad(tree, heads, expected,
+                                f"entry {expected} differs from the entry the tree holds: "
+                                "altered, inserted or moved")
+                leaves.append(leaf)
+            if start + len(leaves) < stop:
+                return _bad(tree, heads, start + len(leaves), _MISSING.format(start + len(leaves)))
+            tree.extend(leaves)
+            if progress:
+                progress(tree.size, total)
+        if uow.audit.entries(total, total + 1):
+            return _bad(tree, heads, total,
+                        f"entry {total} was not appended through the log: its counter stops "
+                        f"at {total}")
+    previous: SignedTreeHead | None = None
+    for signed in heads:
+        head = signed.head
+        try:
+            verify_tree_head(signed.as_json(), jwks)
+        except SignatureInvalid as exc:
+            return _bad(tree, heads, head.tree_size,
+                        f"the tree head of size {head.tree_size} is not validly signed: {exc}")
+        if tree.root(head.tree_size) != head.root_hash:
+            start = previous.head.tree_size if previous else 0
+            return _bad(tree, heads, start,
+                        f"the signed tree head of size {head.tree_size} does not match the "
+                        f"entries: one at or after index {start} and before "
+                        f"{head.tree_size} was changed")
+        if previous is not None and previous.head.tree_size:
+            first = previous.head.tree_size
+            proof = tree.consistency_proof(first, head.tree_size)
+            if not merkle.verify_consistency(first, head.tree_size, previous.head.root_hash,
+                                             head.root_hash, proof):
+                return _bad(tree, heads, first,
+                            f"tree heads {first} and {head.tree_size} are not consistent")
+        previous = signed
+    return Verification(tree.size, tree.root(), signed_size, len(heads))
+
+
+_MISSING = "entry {} is missing: deleted, or the entries after it renumbered"
+
+
+def _bad(tree: merkle.MemoryTree, heads: list[SignedTreeHead], index: int,
+         problem: str) -> Verification:
+    signed = heads[-1].head.tree_size if heads else 0
+    return Verification(tree.size, tree.root(), signed, len(heads), index, problem)
+
