@@ -266,9 +266,11 @@ def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *, chunk: int = 10
                     return _bad(tree, heads, expected, _MISSING.format(expected))
                 leaf = merkle.leaf_hash(record.leaf())
                 if expected < signed_size and stored.get((0, expected)) != leaf:
-                    return _bad(tree, heads, expected,
-                                f"entry {expected} differs from the entry the tree holds: "
-                                "altered, inserted or moved")
+                    return _bad(tree, heads, expected, (
+                        f"entry {expected} differs from the entry the tree holds: altered, "
+                        "inserted or moved" if (0, expected) in stored else
+                        f"the tree holds no leaf for entry {expected}, though a signed head "
+                        "covers it"))
                 leaves.append(leaf)
             if start + len(leaves) < stop:
                 return _bad(tree, heads, start + len(leaves), _MISSING.format(start + len(leaves)))

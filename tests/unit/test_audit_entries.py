@@ -1,0 +1,119 @@
+"""Audit entries (their leaf bytes, who may read them, officer pseudonyms) and signed tree
+heads: pure, no I/O."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from onceonly.audit.entries import AuditEntry, AuditRecord, may_read, officer_pseudonym
+from onceonly.audit.heads import SignedTreeHead, TreeHead, b64, unb64, verify_tree_head
+from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks
+from onceonly.domain.organisations import Principal, Role
+
+AT = datetime(2026, 11, 24, 12, 0, 0, 5, tzinfo=UTC)
+RELEASE = AuditEntry("query.release", "permit", "dwp.officer", "GOV/DWP", agreement_id=1,
+                     provider_id="GOV/HMRC", purpose="benefit-entitlement", person_key="P1",
+                     fields=("income_band",), values_hash="ab" * 32)
+
+
+def test_the_leaf_is_canonical_json_of_the_whole_entry_with_its_index():
+    leaf = AuditRecord(7, AT, RELEASE).leaf()
+    document = json.loads(leaf)
+    assert document["index"] == 7
+    assert document["at"] == "2026-11-24T12:00:00.000005Z"
+    assert document["fields"] == ["income_band"]
+    assert leaf == json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    # The same entry at another index, or a moment later, is another leaf.
+    assert AuditRecord(8, AT, RELEASE).leaf() != leaf
+    assert AuditRecord(7, AT + timedelta(microseconds=1), RELEASE).leaf() != leaf
+
+
+def test_the_time_is_spelt_one_way_whatever_the_zone():
+    elsewhere = AT.astimezone(tz=None).replace(microsecond=5)
+    assert AuditRecord(1, elsewhere, RELEASE).leaf() == AuditRecord(1, AT, RELEASE).leaf()
+
+
+def who(role: Role, org: str = "GOV/HMRC", id_: str = "someone", person: str | None = None):
+    return Principal(id_, "Name", org, role, person_key=person)
+
+
+HIDDEN = AuditEntry("query.release", "permit", "met.officer", "POL/MET", provider_id="GOV/DVLA",
+                    person_key="P1", hidden_until=AT + timedelta(days=90))
+
+
+@pytest.mark.parametrize(("reader", "entry", "now", "allowed"), [
+    (who(Role.CITIZEN, person="P1"), RELEASE, AT, True),
+    (who(Role.CITIZEN, person="P2"), RELEASE, AT, False),
+    (who(Role.CITIZEN, person=None), RELEASE, AT, False),
+    (who(Role.CITIZEN, person="P1"), HIDDEN, AT, False),
+    (who(Role.CITIZEN, person="P1"), HIDDEN, AT + timedelta(days=90), True),
+    (who(Role.OFFICER, "GOV/DWP", "dwp.officer"), RELEASE, AT, True),
+    (who(Role.OFFICER, "GOV/DWP", "dwp.other"), RELEASE, AT, False),
+    (who(Role.GUARDIAN, "GOV/HMRC"), RELEASE, AT, True),  # about HMRC's data
+    (who(Role.GUARDIAN, "GOV/DWP"), RELEASE, AT, True),  # by DWP's officer
+    (who(Role.GUARDIAN, "GOV/DVLA"), RELEASE, AT, False),
+    (who(Role.MANAGER, "GOV/EXCHANGE"), RELEASE, AT, False),
+    (who(Role.ADMIN, "GOV/EXCHANGE"), HIDDEN, AT, True),
+])
+def test_who_may_read_an_entry(reader, entry, now, allowed):
+    assert may_read(reader, AuditRecord(0, AT, entry), now) is allowed
+
+
+def test_officer_pseudonyms_are_stable_keyed_and_reveal_no_name():
+    key = b"k" * 32
+    first = officer_pseudonym(key, "dwp.officer")
+    assert first == officer_pseudonym(key, "dwp.officer")
+    assert first != officer_pseudonym(key, "dwp.other")
+    assert first != officer_pseudonym(b"x" * 32, "dwp.officer")
+    assert first is not None and "dwp" not in first
+    assert officer_pseudonym(key, None) is None
+
+
+KEY = SigningKey.generate("GOV/EXCHANGE")
+KEYS = jwks([KEY.public_jwk()])
+
+
+def signed(head: TreeHead, key: SigningKey = KEY) -> dict:
+    return SignedTreeHead(head, key.sign(head.payload())).as_json()
+
+
+def test_a_signed_tree_head_verifies_and_says_what_it_signed():
+    head = TreeHead(5, b"\x01" * 32, 1_700_000_000_000)
+    assert verify_tree_head(signed(head), KEYS).head == head
+
+
+@pytest.mark.parametrize("change", [
+    {"tree_size": 6},
+    {"root_hash": b64(b"\x02" * 32)},
+    {"timestamp": 1},
+    {"signature": "not.a.jws"},
+    {"signature": None},
+])
+def test_a_tree_head_whose_fields_differ_from_its_signature_fails(change):
+    document = signed(TreeHead(5, b"\x01" * 32, 1_700_000_000_000)) | change
+    with pytest.raises(SignatureInvalid):
+        verify_tree_head(document, KEYS)
+
+
+def test_a_tree_head_signed_by_another_key_fails():
+    other = SigningKey.generate("GOV/EXCHANGE")
+    with pytest.raises(SignatureInvalid):
+        verify_tree_head(signed(TreeHead(1, b"\x01" * 32, 1), other), KEYS)
+
+
+def test_a_signed_payload_that_is_not_canonical_fails():
+    payload = json.dumps({"tree_size": 1, "root_hash": b64(b"\x01" * 32), "timestamp": 1},
+                         indent=1).encode()
+    document = {"tree_size": 1, "root_hash": b64(b"\x01" * 32), "timestamp": 1,
+                "signature": KEY.sign(payload)}
+    with pytest.raises(SignatureInvalid, match="canonical"):
+        verify_tree_head(document, KEYS)
+
+
+@pytest.mark.parametrize("text", ["not base64!", "AQ", "AQ==\n"])
+def test_hashes_from_outside_must_be_strict_base64(text):
+    with pytest.raises(ValueError):
+        unb64(text)
