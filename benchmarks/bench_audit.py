@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 
-from benchmarks import Report, machine_header
+from benchmarks import Report, bench_audit_db, machine_header
 from onceonly.audit.merkle import (
     MemoryTree,
     leaf_hash,
@@ -64,6 +64,7 @@ class Options:
     proof_leaves: int
     proof_calls: int
     proof_repeat: int
+    quick: bool = False
 
 
 Section = Callable[[Report], None]
@@ -77,6 +78,14 @@ def sections(options: Options) -> list[tuple[str, Section]]:
          lambda out: integrate_and_verify(out, options)),
         (f"inclusion proof, in memory, at {options.proof_leaves:,} leaves",
          lambda out: proofs_in_memory(out, options)),
+        ("what the audit append adds to a governed query (in-process)",
+         lambda out: bench_audit_db.append_cost(
+             out, people=500 if options.quick else 5_000,
+             queries=200 if options.quick else 1_000, blocks=4 if options.quick else 6)),
+        (f"proofs read from the database at {options.proof_leaves:,} leaves",
+         lambda out: bench_audit_db.stored_proofs(
+             out, options.proof_leaves, calls=500 if options.quick else 2_000,
+             blocks=2 if options.quick else 3)),
     ]
 
 
@@ -321,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         proof_leaves=args.proof_leaves or (100_000 if args.quick else 10_000_000),
         proof_calls=20_000,
         proof_repeat=5,
+        quick=args.quick,
     )
     out = Report("audit")
     out(machine_header(f"audit: RFC 9162 Merkle tree, {options.entries:,} entries; proofs at "

@@ -7,8 +7,16 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from onceonly.audit.entries import AuditEntry, AuditRecord, may_read, officer_pseudonym
+from onceonly.audit.entries import (
+    AuditEntry,
+    AuditRecord,
+    check_canonical,
+    may_read,
+    officer_pseudonym,
+)
 from onceonly.audit.heads import SignedTreeHead, TreeHead, b64, unb64, verify_tree_head
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks
 from onceonly.domain.organisations import Principal, Role
@@ -117,3 +125,40 @@ def test_a_signed_payload_that_is_not_canonical_fails():
 def test_hashes_from_outside_must_be_strict_base64(text):
     with pytest.raises(ValueError):
         unb64(text)
+
+
+@pytest.mark.parametrize("detail", [
+    {"n": 2**53},
+    {"n": -(2**53)},
+    {"x": float("nan")},
+    {"x": float("inf")},
+    {1: "not a text key"},
+    {"s": "\ud800"},
+    {"nested": [{"deep": {1, 2}}]},
+    {"when": AT},
+])
+def test_an_entry_with_no_canonical_form_is_refused(detail):
+    entry = AuditEntry("x", "done", None, None, detail=detail)
+    with pytest.raises(ValueError):
+        check_canonical(entry)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.text()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(detail=st.dictionaries(st.text(), JSON_VALUES, max_size=5), reason=st.text())
+def test_whatever_the_check_accepts_has_a_leaf(detail, reason):
+    """The check stands in for encoding at append: it must never pass an entry the
+    integrator then cannot encode."""
+    entry = AuditEntry("x", "done", None, None, reason=reason, detail=detail)
+    try:
+        check_canonical(entry)
+    except ValueError:
+        return  # refused at append: fine, nothing reaches the log
+    assert AuditRecord(0, AT, entry).leaf()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,43 @@ class AuditEntry:
     detail: Mapping[str, Any] = field(default_factory=dict)
     # Out of the citizen's access log until then (a police lookup), though in the tree now.
     hidden_until: datetime | None = None
+
+
+MAX_JSON_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are inexact
+
+
+def check_canonical(entry: AuditEntry) -> None:
+    """Raise ValueError unless the entry has an RFC 8785 form, as its leaf will need: text that
+    is valid Unicode, integers a double holds exactly, finite numbers, string keys. A cheap
+    walk over the values, not a full encoding."""
+    for value in (entry.action, entry.outcome, entry.actor_id, entry.org_id, entry.reason,
+                  entry.agreement_id, entry.provider_id, entry.purpose, entry.person_key,
+                  list(entry.fields), entry.values_hash, dict(entry.detail)):
+        _check_json(value)
+
+
+def _check_json(value: Any) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError, a ValueError
+    elif isinstance(value, int):
+        if abs(value) > MAX_JSON_INT:
+            raise ValueError(f"{value} is beyond the integers JSON holds exactly")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a JSON number")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"JSON object keys are text, not {key!r}")
+            _check_json(key)
+            _check_json(item)
+    else:
+        raise ValueError(f"a {type(value).__name__} has no JSON form")
 
 
 def timestamp(at: datetime) -> str:

@@ -3,7 +3,7 @@ serve proofs, show each reader what they may see, and verify the whole log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -129,8 +129,14 @@ class AuditLogService:
             if not 0 <= index < size:
                 raise invalid("index_out_of_range",
                               f"index must be at least 0 and below tree_size {size}")
-            path = merkle.inclusion_proof(index, size, uow.tree.read)
-            leaf = uow.tree.read([(0, index)])[(0, index)]
+            found: dict[merkle.Node, bytes] = {}
+
+            def read_with_leaf(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+                found.update(uow.tree.read([*nodes, (0, index)]))  # one round trip for both
+                return found
+
+            path = merkle.inclusion_proof(index, size, read_with_leaf)
+            leaf = found.get((0, index)) or uow.tree.read([(0, index)])[(0, index)]
         return InclusionProof(index, size, leaf, path)
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:

@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Row,
+    TextClause,
+    bindparam,
+    insert,
+    or_,
+    select,
+    text,
+)
 
 from onceonly.adapters.db import tables as t
-from onceonly.audit.entries import AuditEntry, AuditRecord
+from onceonly.adapters.db.tables import UTCDateTime
+from onceonly.audit.entries import AuditEntry, AuditRecord, check_canonical
 from onceonly.audit.heads import SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
 from onceonly.services.ports import AuditSearch
 
-_TAKE_INDEX = (
-    update(t.audit_counter)
-    .where(t.audit_counter.c.id == 1)
-    .values(next_index=t.audit_counter.c.next_index + 1)
-    .returning(t.audit_counter.c.next_index)
-)
-_INSERT = insert(t.audit_log)
+_COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
+            "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
+            "hidden_until")
+_VALUES = ", ".join(f":{column}" for column in _COLUMNS)
+_INTO = f"INSERT INTO audit_log (seq, {', '.join(_COLUMNS)})"
+_TYPES = (bindparam("at", type_=UTCDateTime), bindparam("hidden_until", type_=UTCDateTime),
+          bindparam("fields", type_=JSON), bindparam("detail", type_=JSON))
+# One statement per append, its index taken from the counter within it. PostgreSQL: the
+# UPDATE waits for the counter's row lock, then reads the latest committed value. SQLite:
+# writers are serialised already, and a trigger (migration 0002) moves the counter on.
+_APPEND = {
+    "postgresql": text(
+        "WITH taken AS (UPDATE audit_counter SET next_index = next_index + 1 WHERE id = 1 "
+        f"RETURNING next_index - 1 AS seq) {_INTO} SELECT seq, {_VALUES} FROM taken "
+        "RETURNING seq").bindparams(*_TYPES),
+    "sqlite": text(
+        f"{_INTO} VALUES ((SELECT next_index FROM audit_counter WHERE id = 1), {_VALUES}) "
+        "RETURNING seq").bindparams(*_TYPES),
+}
 _LOG = t.audit_log.c
 
 
@@ -52,14 +77,13 @@ class SqlAuditLog:
         self.conn = conn
 
     def record(self, entry: AuditEntry, at: datetime) -> int:
-        # The counter's row lock is held until this unit of work ends: appends from every
-        # process take indexes one after another, in the order they commit.
-        index = self.conn.execute(_TAKE_INDEX).scalar_one() - 1
-        # An entry that has no canonical form would stop the integrator for good: refuse it
-        # here, where the append fails with its transaction.
-        AuditRecord(index, at, entry).leaf()
-        self.conn.execute(_INSERT, {
-            "seq": index,
+        # An entry with no canonical form would stop the integrator for good: refuse it here,
+        # where the append fails with its transaction.
+        check_canonical(entry)
+        # The index is taken under a lock held until this unit of work ends (the counter's row
+        # lock, or SQLite's write lock): appends from every process take indexes one after
+        # another, in the order they commit.
+        return int(self.conn.execute(_APPEND[self.conn.dialect.name], {
             "at": at,
             "action": entry.action,
             "outcome": entry.outcome,
@@ -74,8 +98,7 @@ class SqlAuditLog:
             "values_hash": entry.values_hash,
             "detail": dict(entry.detail),
             "hidden_until": entry.hidden_until,
-        })
-        return int(index)
+        }).scalar_one())
 
     def size(self) -> int:
         return int(self.conn.execute(select(t.audit_counter.c.next_index)).scalar_one())
@@ -116,6 +139,15 @@ _NODES = t.audit_nodes.c
 _INTEGRATOR_LOCK = text(
     "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.onceonly.audit'))")
 _HEADS = t.audit_tree_heads
+_LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.tree_size.desc()).limit(1)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_nodes(count: int) -> TextClause:
+    """One statement for `count` nodes, kept per count (a proof reads O(log n) of them):
+    an OR of key lookups, as a row-value IN would make SQLite scan the table."""
+    keys = " OR ".join(f"(level = :l{n} AND idx = :i{n})" for n in range(count))
+    return text(f"SELECT level, idx, hash FROM audit_nodes WHERE {keys}")
 
 
 class SqlAuditTree:
@@ -130,10 +162,11 @@ class SqlAuditTree:
     def read(self, nodes: Sequence[Node]) -> dict[Node, bytes]:
         if not nodes:
             return {}
-        rows = self.conn.execute(
-            select(_NODES.level, _NODES.idx, _NODES.hash)
-            .where(tuple_(_NODES.level, _NODES.idx).in_([tuple(n) for n in nodes])))
-        return {(row.level, row.idx): bytes(row.hash) for row in rows}
+        params = {}
+        for n, (level, idx) in enumerate(nodes):
+            params[f"l{n}"], params[f"i{n}"] = level, idx
+        rows = self.conn.execute(_read_nodes(len(nodes)), params)
+        return {(level, idx): bytes(digest) for level, idx, digest in rows}
 
     def add_nodes(self, nodes: Mapping[Node, bytes]) -> None:
         if nodes:
@@ -148,8 +181,7 @@ class SqlAuditTree:
             signature=signed.signature))
 
     def latest_head(self) -> SignedTreeHead | None:
-        row = self.conn.execute(
-            select(_HEADS).order_by(_HEADS.c.tree_size.desc()).limit(1)).first()
+        row = self.conn.execute(_LATEST_HEAD).first()
         return _head(row) if row else None
 
     def heads(self) -> list[SignedTreeHead]:

@@ -60,6 +60,11 @@ def upgrade() -> None:
     op.bulk_insert(counter, [{'id': 1, 'next_index': count}])
     for table in APPEND_ONLY:
         _make_append_only(table)
+    if op.get_bind().dialect.name == "sqlite":
+        # An append reads the counter in its INSERT; this moves it on (on PostgreSQL the
+        # append's own statement updates it, under the row lock that orders appends).
+        op.execute("CREATE TRIGGER audit_log_counts AFTER INSERT ON audit_log BEGIN "
+                   "UPDATE audit_counter SET next_index = next_index + 1 WHERE id = 1; END")
 
 
 def _renumber_audit_log() -> int:
@@ -101,6 +106,8 @@ def _drop_append_only(table: str) -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER audit_log_counts")
     for table in APPEND_ONLY:
         _drop_append_only(table)
     op.drop_table('exchange_secrets')

@@ -1,0 +1,219 @@
+"""Audit log sections that need the database (run from bench_audit.py's `sections`).
+
+    3. What the audit append adds to a governed query: `QueryService.query` on the demo world,
+       in-process, against the same service whose units of work record nothing (the peer),
+       in alternating blocks, on SQLite and PostgreSQL. Also what integrating the appended
+       entries under a signed head costs per entry (done in the background by each server).
+    4. Inclusion and consistency proofs read from the database at M leaves (default
+       10,000,000): the stored tree (2M - 1 perfect nodes) is loaded in bulk, then
+       `AuditLogService.inclusion_proof` / `consistency_proof` (a read transaction, the head,
+       O(log n) nodes in one statement) for random indexes, beside the cheapest stored read
+       there is, one node by its primary key in its own read transaction (the peer).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from benchmarks import Report
+from benchmarks.bench_http import postgres_database, sqlite_database
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.audit.merkle import MemoryTree, verify_inclusion
+from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.services.queries import QueryCommand, QueryService
+
+BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
+
+
+@contextmanager
+def exchange_on(backend: str) -> Iterator[tuple[Exchange, str, str]]:
+    with BACKENDS[backend]() as (url, store_prefix):
+        exchange = bootstrap(url)
+        try:
+            yield exchange, url, store_prefix
+        finally:
+            exchange.close()
+
+
+def us(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1e6
+
+
+# -- 3. the append's share of a governed query ---------------------------------------------
+
+
+class _RecordsNothing:
+    def record(self, entry: Any, at: datetime) -> int:
+        return -1
+
+
+class _UnauditedUnitOfWork(SqlUnitOfWork):
+    def __enter__(self) -> _UnauditedUnitOfWork:
+        super().__enter__()
+        self.audit = _RecordsNothing()  # type: ignore[assignment]
+        return self
+
+
+def append_cost(out: Report, people: int, queries: int, blocks: int) -> None:
+    from onceonly.demo.seed import build_world
+
+    out(f"   demo world of {people:,} people; {blocks} alternating blocks of {queries:,} "
+        f"queries each way; per-query wall time, median")
+    out()
+    out(f"   {'':<12}{'audited µs':>12}{'unaudited µs':>14}{'append adds':>13}"
+        f"{'integrate µs/entry':>20}")
+    for backend in BACKENDS:
+        with exchange_on(backend) as (exchange, url, store_prefix):
+            world = build_world(exchange, url, people=people, store_prefix=store_prefix)
+            officer = next(a.principal for a in world.accounts if a.label == "officer:GOV/DWP")
+            with exchange.engine.connect() as conn:
+                ninos = conn.execute(select(t.person_links.c.value)
+                                     .where(t.person_links.c.scheme == "nino")).scalars().all()
+            unaudited = QueryService(
+                lambda *, write=False, engine=exchange.engine: _UnauditedUnitOfWork(
+                    engine, write=write),
+                exchange.connectors, exchange.queries.consents, exchange.clock)
+            services = {"audited": exchange.queries, "unaudited": unaudited}
+            times: dict[str, list[float]] = {name: [] for name in services}
+            rng = random.Random(3)
+            exchange.audit.integrate()
+            for block in range(blocks):
+                order = list(services) if block % 2 == 0 else list(reversed(services))
+                for name in order:
+                    for _ in range(queries):
+                        command = QueryCommand(1, "nino", rng.choice(ninos), ("income_band",),
+                                               "benefit-entitlement")
+                        start = time.perf_counter()
+                        services[name].query(officer, command)
+                        times[name].append(time.perf_counter() - start)
+                print(f"   ... {backend} block {block + 1}/{blocks}", file=sys.stderr,
+                      flush=True)
+            with exchange.uows() as uow:
+                pending = uow.audit.size() - uow.tree.latest_head().head.tree_size
+            start = time.perf_counter()
+            exchange.audit.integrate()
+            integrate_us = (time.perf_counter() - start) / pending * 1e6
+        audited, bare = us(times["audited"]), us(times["unaudited"])
+        out(f"   {backend:<12}{audited:>12.0f}{bare:>14.0f}{(audited / bare - 1) * 100:>12.1f}%"
+            f"{integrate_us:>20.1f}")
+    out()
+    out("   target: the append adds at most 10% to a governed query. Integration runs in the")
+    out("   background (each server, every second), not in the query's path.")
+
+
+# -- 4. proofs read from the database --------------------------------------------------------
+
+
+def build_tree(size: int) -> MemoryTree:
+    tree = MemoryTree()
+    chunk = 1_000_000
+    for first in range(0, size, chunk):
+        tree.extend([b"%032d" % i for i in range(first, min(first + chunk, size))])
+    return tree
+
+
+def _node_rows(tree: MemoryTree) -> Iterator[tuple[int, int, bytes]]:
+    for level, hashes in enumerate(tree.levels):
+        for index, digest in enumerate(hashes):
+            yield level, index, digest
+
+
+def load_tree(exchange: Exchange, tree: MemoryTree, progress: Callable[[int], None]) -> None:
+    """Bulk-load every perfect node, and a head for the whole tree (proofs do not read its
+    signature, so it is a placeholder)."""
+    raw = exchange.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if exchange.engine.dialect.name == "sqlite":
+            cursor.execute("BEGIN")  # the driver is in autocommit mode (see engine.py)
+            rows = _node_rows(tree)
+            while chunk := [row for _, row in zip(range(500_000), rows, strict=False)]:
+                cursor.executemany("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                                   chunk)
+                progress(len(chunk))
+        else:
+            with cursor.copy("COPY audit_nodes (level, idx, hash) FROM STDIN") as copy:
+                for n, row in enumerate(_node_rows(tree), start=1):
+                    copy.write_row(row)
+                    if n % 500_000 == 0:
+                        progress(500_000)
+        raw.commit()
+    finally:
+        raw.close()
+    with exchange.engine.begin() as conn:
+        conn.execute(insert(t.audit_tree_heads).values(
+            tree_size=tree.size, root_hash=tree.root(), signature="placeholder",
+            timestamp=int(datetime.now(UTC).timestamp() * 1000)))
+
+
+def stored_proofs(out: Report, leaves: int, calls: int, blocks: int) -> None:
+    started = time.perf_counter()
+    tree = build_tree(leaves)
+    nodes = sum(map(len, tree.levels))
+    out(f"   tree of {leaves:,} leaves ({nodes:,} perfect nodes) built in memory in "
+        f"{time.perf_counter() - started:.0f} s; {calls:,} random proofs per block, "
+        f"{blocks} blocks, per-call wall time, median")
+    out()
+    out(f"   {'':<12}{'load s':>8}{'one node µs':>13}{'inclusion µs':>14}{'consistency µs':>16}"
+        f"{'incl./node':>12}")
+    rng = random.Random(11)
+    for backend in BACKENDS:
+        load_s, figures = _proofs_on(backend, tree, rng, calls, blocks)
+        node, inclusion, consistency = (us(figures[k]) for k in ("node", "inclusion",
+                                                                 "consistency"))
+        out(f"   {backend:<12}{load_s:>8.0f}{node:>13.0f}{inclusion:>14.0f}{consistency:>16.0f}"
+            f"{inclusion / node:>11.2f}x")
+    out()
+    out("   target: an inclusion proof at 10,000,000 entries in at most 1 ms.")
+
+
+def _proofs_on(backend: str, tree: MemoryTree, rng: random.Random, calls: int,
+               blocks: int) -> tuple[float, dict[str, list[float]]]:
+    from onceonly.adapters.db.migrate import upgrade
+
+    leaves, nodes, root = tree.size, sum(map(len, tree.levels)), tree.root()
+    loaded = 0
+
+    def progress(n: int) -> None:
+        nonlocal loaded
+        loaded += n
+        if loaded % 5_000_000 < n:
+            print(f"   ... {backend}: {loaded:,} of {nodes:,} nodes stored", file=sys.stderr,
+                  flush=True)
+
+    with exchange_on(backend) as (exchange, _url, _prefix):
+        upgrade(exchange.engine)
+        start = time.perf_counter()
+        load_tree(exchange, tree, progress)
+        load_s = time.perf_counter() - start
+        audit = exchange.audit
+        for index in (0, leaves // 3, leaves - 1):  # the stored proofs are the real ones
+            proof = audit.inclusion_proof(index)
+            assert proof.audit_path == tree.inclusion_proof(index)
+            assert verify_inclusion(proof.leaf_hash, index, leaves, proof.audit_path, root)
+
+        def one_node(i: int) -> None:
+            with exchange.uows() as uow:
+                uow.tree.read([(0, i)])
+
+        figures: dict[str, list[float]] = {"node": [], "inclusion": [], "consistency": []}
+        runs = {"node": one_node, "inclusion": audit.inclusion_proof,
+                "consistency": lambda i: audit.consistency_proof(i + 1)}
+        for _ in range(blocks):
+            for name, run in runs.items():
+                for _ in range(calls):
+                    i = rng.randrange(leaves - 1)
+                    begin = time.perf_counter()
+                    run(i)
+                    figures[name].append(time.perf_counter() - begin)
+    return load_s, figures
