@@ -23,4 +23,4 @@ test: env
 	$(UV) run pytest $(PYTEST_ARGS)
 
 bench: env
-	$(UV) run python -m benchmarks
+	$(UV) run --group bench python -m benchmarks

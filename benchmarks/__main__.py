@@ -1,4 +1,4 @@
-"""Run the benchmarks: `uv run python -m benchmarks [policy|http|scale ...] [--quick]`.
+"""Run the benchmarks: `uv run --group bench python -m benchmarks [NAME ...] [--quick]`.
 
     policy  the in-process policy decision against Cedar and Casbin (benchmarks/bench_policy.py,
             run as its own process: it needs the `bench` dependency group)
@@ -6,8 +6,12 @@
             SQLite and PostgreSQL, driven by wrk (benchmarks/bench_http.py)
     scale   the demo world with 1,000,000 people: build time, memory, size on disk, and the
             server's memory (benchmarks/bench_scale.py)
+    audit   the Merkle log: integrate and verify 1,000,000 entries against bare hashlib and
+            pymerkle, proofs at 10,000,000 leaves in memory and in the database, and what
+            the audit append adds to a governed query (benchmarks/bench_audit.py; needs the
+            `bench` dependency group)
 
-With no name, all three run in that order. `--quick` is passed to each: a smoke run of a
+With no name, all four run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
 benchmarks/results/ (not committed).
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("policy", "http", "scale")
+NAMES = ("policy", "http", "scale", "audit")
 
 
 def run_policy(quick: bool) -> int:
@@ -34,6 +38,16 @@ def run_policy(quick: bool) -> int:
     command = [sys.executable, str(HERE / "bench_policy.py"), *(["--quick"] if quick else [])]
     print(f"$ {' '.join(command)}", flush=True)
     return subprocess.run(command, cwd=HERE.parent).returncode
+
+
+def run_audit(quick: bool) -> int:
+    if importlib.util.find_spec("pymerkle") is None:
+        print("the audit benchmark needs the bench group: uv run --group bench python -m "
+              "benchmarks audit", file=sys.stderr)
+        return 2
+    from benchmarks import bench_audit
+
+    return bench_audit.main(["--quick"] if quick else [])
 
 
 def run_http(quick: bool) -> int:
@@ -52,7 +66,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
         epilog="Each benchmark also runs alone: python -m benchmarks.bench_http --help, "
-               "python -m benchmarks.bench_scale --help, python benchmarks/bench_policy.py --help")
+               "python -m benchmarks.bench_scale --help, python -m benchmarks.bench_audit --help, "
+               "python benchmarks/bench_policy.py --help")
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"any of {', '.join(NAMES)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="short smoke runs")
@@ -62,7 +77,7 @@ def main() -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(NAMES)}")
     names = args.names or list(NAMES)
     print(machine_header(f"benchmarks: {', '.join(names)}"), flush=True)
-    runners = {"policy": run_policy, "http": run_http, "scale": run_scale}
+    runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)

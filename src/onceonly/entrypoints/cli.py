@@ -220,7 +220,7 @@ def _print_world(world, host: str, port: int, db: str) -> None:
                   f"driver number {c['driver']}, council tax ref {c['ctr']}.")
     base = f"http://{host}:{port}"
     dwp, bank = world.token("officer:GOV/DWP"), world.token("officer:COM/NORTHBANK")
-    guardian = world.token("guardian:GOV/HMRC")
+    guardian, citizen = world.token("guardian:GOV/HMRC"), world.token("citizen")
 
     def curl(path: str, token: str, body: str) -> str:
         return (f"curl -s {base}{path} -H 'Authorization: Bearer {token}' \\\n"
@@ -245,6 +245,12 @@ Try (database: {db}):
 
   # HMRC's guardian revokes agreement 1; DWP's next query is refused
   {curl("/v1/agreements/1/revoke", guardian, '{"reason": "trying it out"}')}
+
+  # the audit log: its signed tree head, and who asked about the citizen, and why
+  curl -s {base}/v1/audit/tree-head
+  curl -s {base}/v1/me/access-log -H 'Authorization: Bearer {citizen}'
+  uv run onceonly audit check --url {base}
+  uv run onceonly audit verify --db {db}
 
   # more people to ask about, and the whole story scripted
   uv run onceonly people --db {db} --org GOV/DWP -n 5
