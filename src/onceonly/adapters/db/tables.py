@@ -193,14 +193,17 @@ audit_log = Table(
     Column("reason", String(64), nullable=True),
     Column("actor_id", String(64), nullable=True),
     Column("org_id", String(64), nullable=True),
-    Column("agreement_id", Integer, nullable=True, index=True),
+    Column("agreement_id", Integer, nullable=True),
     Column("provider_id", String(64), nullable=True),
     Column("purpose", String(64), nullable=True),
-    Column("person_key", String(64), nullable=True, index=True),
+    Column("person_key", String(64), nullable=True),
     Column("fields", JSON, nullable=False),
     Column("values_hash", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
     Column("hidden_until", UTCDateTime, nullable=True),
+    # Newest first for a citizen, a provider's guardian, an officer; no other index, as each
+    # one is written by every append.
+    Index("ix_audit_log_person_key_seq", "person_key", "seq"),
     Index("ix_audit_log_provider_id_seq", "provider_id", "seq"),
     Index("ix_audit_log_actor_id_seq", "actor_id", "seq"),
 )

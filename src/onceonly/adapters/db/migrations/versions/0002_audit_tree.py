@@ -22,6 +22,9 @@ APPEND_ONLY = ("audit_log", "audit_nodes", "audit_tree_heads")
 
 def upgrade() -> None:
     op.add_column('audit_log', sa.Column('hidden_until', UTCDateTime(), nullable=True))
+    op.drop_index('ix_audit_log_agreement_id', table_name='audit_log')
+    op.drop_index('ix_audit_log_person_key', table_name='audit_log')
+    op.create_index('ix_audit_log_person_key_seq', 'audit_log', ['person_key', 'seq'])
     op.create_index('ix_audit_log_provider_id_seq', 'audit_log', ['provider_id', 'seq'])
     op.create_index('ix_audit_log_actor_id_seq', 'audit_log', ['actor_id', 'seq'])
     op.add_column('agreements', sa.Column('hidden_days', sa.Integer(), server_default='0',
@@ -116,6 +119,9 @@ def downgrade() -> None:
     op.drop_table('audit_counter')
     op.drop_index('ix_audit_log_actor_id_seq', table_name='audit_log')
     op.drop_index('ix_audit_log_provider_id_seq', table_name='audit_log')
+    op.drop_index('ix_audit_log_person_key_seq', table_name='audit_log')
+    op.create_index('ix_audit_log_person_key', 'audit_log', ['person_key'])
+    op.create_index('ix_audit_log_agreement_id', 'audit_log', ['agreement_id'])
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.drop_column('hidden_days')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
