@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from onceonly.audit import merkle
-from onceonly.audit.heads import SignedTreeHead, unb64, verify_tree_head
+from onceonly.audit.heads import DEFAULT_LOG_ORG, SignedTreeHead, unb64, verify_tree_head
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
 
@@ -115,10 +115,11 @@ class OnceonlyClient:
 
     # -- the audit log ---------------------------------------------------------------------
 
-    def tree_head(self, jwks: dict[str, Any] | None = None) -> SignedTreeHead:
-        """The latest tree head, returned only if its signature holds."""
+    def tree_head(self, jwks: dict[str, Any] | None = None,
+                  log_org: str = DEFAULT_LOG_ORG) -> SignedTreeHead:
+        """The latest tree head, returned only if the log operator's signature holds."""
         return verify_tree_head(self._call("GET", "/v1/audit/tree-head").json(),
-                                jwks or self.jwks())
+                                self.jwks() if jwks is None else jwks, log_org)
 
     def audit_entry(self, index: int) -> dict[str, Any]:
         return self._call("GET", f"/v1/audit/entries/{index}").json()
@@ -142,17 +143,18 @@ class OnceonlyClient:
         return self._call("GET", "/v1/me/access-log", params=params).json()
 
     def check_log(self, *, previous: SignedTreeHead | None = None, samples: int = 8,
-                  jwks: dict[str, Any] | None = None,
+                  jwks: dict[str, Any] | None = None, log_org: str = DEFAULT_LOG_ORG,
                   rng: random.Random | None = None) -> LogCheck:
         """Check the live log from outside: the tree head's signature; that it extends
         `previous` (an earlier head this checker kept); and inclusion proofs of sampled
         entries, the first and the last always among them. Where this client's token may
         read an entry, its leaf bytes are checked too. Pin `jwks` to trust nothing the
-        server says about its own keys."""
+        server says about its own keys; `log_org` is the organisation whose key signs the
+        log's heads."""
         check = LogCheck()
-        keys = jwks or self.jwks()
+        keys = self.jwks() if jwks is None else jwks
         try:
-            head = check.head = self.tree_head(keys)
+            head = check.head = self.tree_head(keys, log_org)
         except SignatureInvalid as exc:
             check.problems.append(f"the tree head does not verify: {exc}")
             return check
@@ -202,9 +204,9 @@ class OnceonlyClient:
         try:
             entry = self.audit_entry(index)
         except ExchangeError as refused:
-            if refused.status in (401, 403, 404):
+            if refused.status in (403, 404):
                 return  # not ours to read: its hash is proven all the same
-            raise
+            raise  # a refused token, say: the caller must hear of it
         leaf = unb64(entry["leaf"])
         if merkle.leaf_hash(leaf) != leaf_hash or canonical_json(entry["entry"]) != leaf:
             check.problems.append(f"entry {index} as served is not the leaf in the tree")

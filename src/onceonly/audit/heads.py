@@ -41,12 +41,21 @@ class SignedTreeHead:
                 "timestamp": self.head.timestamp, "signature": self.signature}
 
 
-def verify_tree_head(document: dict[str, Any], jwks: dict[str, Any]) -> SignedTreeHead:
-    """Check a tree head as served (its JWS against the keys, and that the JWS says what the
-    plain fields say); raise SignatureInvalid if it does not hold."""
+DEFAULT_LOG_ORG = "GOV/EXCHANGE"
+
+
+def verify_tree_head(document: dict[str, Any], jwks: dict[str, Any],
+                     log_org: str = DEFAULT_LOG_ORG) -> SignedTreeHead:
+    """Check a tree head as served: its JWS against the log operator's keys (in a JWKS that
+    names each key's organisation, only those of `log_org`: a provider's key signs releases,
+    never the log), and that the JWS says what the plain fields say. Raise SignatureInvalid
+    if it does not hold."""
+    keys = [key for key in jwks.get("keys", []) if key.get("org", log_org) == log_org]
+    if not keys:
+        raise SignatureInvalid(f"no key of the log's operator {log_org} to check it with")
     try:
         signature = str(document["signature"])
-        payload, _kid = verify_compact(signature, jwks)
+        payload, _kid = verify_compact(signature, {"keys": keys})
         signed = json.loads(payload)
         head = TreeHead(int(signed["tree_size"]), unb64(signed["root_hash"]),
                         int(signed["timestamp"]))

@@ -228,7 +228,8 @@ def _audit_story(step: Step, world, client: OnceonlyClient, exchange: Exchange,
 
     def verify() -> str:
         exchange.audit.integrate()
-        result = verify_log(exchange.uows, exchange.keys.jwks())
+        result = verify_log(exchange.uows, exchange.keys.jwks(),
+                            log_org=exchange.audit.operator_org)
         if not result.ok:
             raise StepFailed(f"audit verify failed at {result.bad_index}: {result.problem}")
         return f"onceonly audit verify: verified {result.entries} entries, root " \

@@ -9,7 +9,8 @@ from enum import StrEnum
 from onceonly.domain.errors import invalid
 
 # CLASS/CODE, optionally followed by /SUBSYSTEM: GOV/HMRC, GOV/HMRC/income, LA/NORTHSHIRE.
-_ORG_ID = re.compile(r"^[A-Z]{2,8}/[A-Z0-9][A-Z0-9_-]{0,31}$")
+ORG_ID_PATTERN = r"^[A-Z]{2,8}/[A-Z0-9][A-Z0-9_-]{0,31}$"
+_ORG_ID = re.compile(ORG_ID_PATTERN)
 _SYSTEM_ID = re.compile(r"^[A-Z]{2,8}/[A-Z0-9][A-Z0-9_-]{0,31}/[a-z0-9][a-z0-9_-]{0,31}$")
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -42,7 +43,8 @@ DEMO_DIR = DEFAULT_DATA_DIR / "demo"
 
 
 def fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/red] {message}")
+    # Unwrapped, and no markup: paths and JSON in a message are printed as they are.
+    errors.print(Text.assemble(("error: ", "red"), message), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -290,9 +292,9 @@ def audit_verify(db: DbOption = None) -> None:
     try:
         with _progress() as bar:
             task = bar.add_task("verifying the audit log", total=None)
-            result = verify_log(exchange.uows, exchange.keys.jwks(),
-                                progress=lambda done, total: bar.update(task, completed=done,
-                                                                        total=total))
+            result = verify_log(
+                exchange.uows, exchange.keys.jwks(), log_org=exchange.audit.operator_org,
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
     finally:
         exchange.close()
     if not result.ok:
@@ -340,6 +342,8 @@ def audit_proof(
                 exchange.audit.root_at(proof.tree_size))
     except DomainError as error:
         fail(error.detail)
+    except RuntimeError as exc:  # no head yet, and no key to sign one
+        fail(str(exc))
     finally:
         exchange.close()
     verified = merkle.verify_inclusion(proof.leaf_hash, index, proof.tree_size,
@@ -365,6 +369,9 @@ def audit_check(
     token: Annotated[str | None, typer.Option(
         envvar="ONCEONLY_TOKEN", help="an API token: entries it may read are checked "
                                       "byte for byte")] = None,
+    log_org: Annotated[str, typer.Option(
+        envvar="ONCEONLY_OPERATOR_ORG", help="the organisation whose key signs the log's "
+                                             "tree heads")] = "GOV/EXCHANGE",
 ) -> None:
     """Verify a live exchange's log from outside, with its public key and its HTTP API."""
     import json
@@ -379,16 +386,20 @@ def audit_check(
         pinned = json.loads(jwks.read_text()) if jwks else None
     except (OSError, ValueError) as exc:
         fail(f"cannot read the keys in {jwks}: {exc}")
+    if jwks and not (isinstance(pinned, dict) and isinstance(pinned.get("keys"), list)
+                     and pinned["keys"]):
+        fail(f"{jwks} holds no keys: expected a JWKS, {{\"keys\": [...]}}")
     client = OnceonlyClient(url, token)
     try:
-        keys = pinned or client.jwks()
+        keys = pinned if pinned is not None else client.jwks()
         previous = None
         if state is not None and state.exists():
             try:
-                previous = verify_tree_head(json.loads(state.read_text()), keys)
+                previous = verify_tree_head(json.loads(state.read_text()), keys, log_org)
             except (OSError, ValueError, SignatureInvalid) as exc:
                 fail(f"the tree head kept in {state} does not verify: {exc}")
-        result = client.check_log(previous=previous, samples=samples, jwks=keys)
+        result = client.check_log(previous=previous, samples=samples, jwks=keys,
+                                  log_org=log_org)
     except (httpx.HTTPError, ExchangeError) as exc:
         fail(f"cannot check {url}: {exc}")
     finally:

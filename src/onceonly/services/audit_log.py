@@ -16,7 +16,7 @@ from onceonly.audit.entries import (
     may_read,
     officer_pseudonym,
 )
-from onceonly.audit.heads import SignedTreeHead, TreeHead, verify_tree_head
+from onceonly.audit.heads import DEFAULT_LOG_ORG, SignedTreeHead, TreeHead, verify_tree_head
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
@@ -252,7 +252,8 @@ class Verification:
         return self.problem is None
 
 
-def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *, chunk: int = 10_000,
+def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *,
+               log_org: str = DEFAULT_LOG_ORG, chunk: int = 10_000,
                progress: Callable[[int, int], None] | None = None) -> Verification:
     """Recompute every leaf and the root from the stored entries, compare each leaf with the
     tree as integrated, and check every signed tree head: its signature, its root against
@@ -291,7 +292,7 @@ def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *, chunk: int = 10
     for signed in heads:
         head = signed.head
         try:
-            verify_tree_head(signed.as_json(), jwks)
+            verify_tree_head(signed.as_json(), jwks, log_org)
         except SignatureInvalid as exc:
             return _bad(tree, heads, head.tree_size,
                         f"the tree head of size {head.tree_size} is not validly signed: {exc}")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query
 from onceonly.audit.entries import AuditRecord
 from onceonly.audit.heads import b64
 from onceonly.bootstrap import Exchange
+from onceonly.domain.organisations import ORG_ID_PATTERN
 from onceonly.entrypoints.api.schemas import (
     AccessLogOut,
     AccessOut,
@@ -63,8 +64,9 @@ def audit_router(exchange: Exchange, caller_type: Any) -> APIRouter:
 
     @router.get("/v1/audit/entries", response_model=AuditPageOut)
     def entries(caller: caller_type, provider: Annotated[str | None, Query(
-                    max_length=64, description="the provider whose data the entries are about "
-                                               "(a guardian: their own organisation)")] = None,
+                    pattern=ORG_ID_PATTERN,
+                    description="the provider whose data the entries are about (a guardian: "
+                                "their own organisation)")] = None,
                 before: Before = None, limit: Limit = 50) -> AuditPageOut:
         """Newest first. Guardians read entries about their organisation's data, officers
         their own actions, administrators any."""
