@@ -23,6 +23,11 @@ What it measures
        `MemoryTree.inclusion_proof` for 20,000 random indexes, `MemoryTree.consistency_proof`
        for random first sizes against the full tree, and their verification, beside the
        cost of one `hashlib.sha256(65 bytes).digest()` call as the peer.
+    3-5. With the database (benchmarks/bench_audit_db.py): what the audit append adds to a
+       governed query, in-process and over HTTP, on SQLite and PostgreSQL; proofs read from
+       the database at M leaves; and integrate and `audit verify` of N stored entries end
+       to end on SQLite (reading, RFC 8785 encoding, hashing, storing), beside hashlib.
+       PostgreSQL: ONCEONLY_BENCH_POSTGRES_URL, else postgres@127.0.0.1:5432/test.
 
 How to run (pymerkle is in the bench dependency group)
     uv run --group bench python -m benchmarks.bench_audit             # 1,000,000 / 10,000,000
@@ -86,6 +91,8 @@ def sections(options: Options) -> list[tuple[str, Section]]:
          lambda out: bench_audit_db.stored_proofs(
              out, options.proof_leaves, calls=500 if options.quick else 2_000,
              blocks=2 if options.quick else 3)),
+        (f"integrate and verify {options.entries:,} stored entries, end to end (SQLite)",
+         lambda out: bench_audit_db.stored_log(out, options.entries)),
     ]
 
 
@@ -322,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--proof-leaves", type=int,
                         help="default 10,000,000 (100,000 with --quick)")
+    parser.add_argument("--only", type=lambda text: {int(n) for n in text.split(",")},
+                        help="run only these sections, e.g. --only 4,5")
     args = parser.parse_args(argv)
     options = Options(
         entries=args.entries or (50_000 if args.quick else 1_000_000),
@@ -336,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     out(machine_header(f"audit: RFC 9162 Merkle tree, {options.entries:,} entries; proofs at "
                        f"{options.proof_leaves:,} leaves"))
     for number, (title, run) in enumerate(sections(options), start=1):
+        if args.only and number not in args.only:
+            continue
         out()
         out(f"{number}. {title}")
         run(out)

@@ -9,6 +9,9 @@
        `AuditLogService.inclusion_proof` / `consistency_proof` (a read transaction, the head,
        O(log n) nodes in one statement) for random indexes, beside the cheapest stored read
        there is, one node by its primary key in its own read transaction (the peer).
+    5. Integrate and verify N stored entries end to end on SQLite: `AuditLogService.integrate`
+       and `verify_log` (what `onceonly audit verify` runs), beside bare hashlib doing the
+       same number of SHA-256 calls, with the share of RFC 8785 encoding shown.
 """
 
 from __future__ import annotations
@@ -205,15 +208,18 @@ def stored_proofs(out: Report, leaves: int, calls: int, blocks: int) -> None:
         f"{time.perf_counter() - started:.0f} s; {calls:,} random proofs per block, "
         f"{blocks} blocks, per-call wall time, median")
     out()
-    out(f"   {'':<12}{'load s':>8}{'one node µs':>13}{'inclusion µs':>14}{'consistency µs':>16}"
-        f"{'incl./node':>12}")
+    out("   inclusion and consistency at a signed head's size, as a verifier asks; 'latest': "
+        "inclusion at the latest head, read first")
+    out()
+    out(f"   {'':<12}{'load s':>8}{'one node µs':>13}{'inclusion µs':>14}{'latest µs':>11}"
+        f"{'consistency µs':>16}{'incl./node':>12}")
     rng = random.Random(11)
     for backend in BACKENDS:
         load_s, figures = _proofs_on(backend, tree, rng, calls, blocks)
-        node, inclusion, consistency = (us(figures[k]) for k in ("node", "inclusion",
-                                                                 "consistency"))
-        out(f"   {backend:<12}{load_s:>8.0f}{node:>13.0f}{inclusion:>14.0f}{consistency:>16.0f}"
-            f"{inclusion / node:>11.2f}x")
+        node, inclusion, latest, consistency = (
+            us(figures[k]) for k in ("node", "inclusion", "latest", "consistency"))
+        out(f"   {backend:<12}{load_s:>8.0f}{node:>13.0f}{inclusion:>14.0f}{latest:>11.0f}"
+            f"{consistency:>16.0f}{inclusion / node:>11.2f}x")
     out()
     out("   target: an inclusion proof at 10,000,000 entries in at most 1 ms.")
 
@@ -247,9 +253,12 @@ def _proofs_on(backend: str, tree: MemoryTree, rng: random.Random, calls: int,
             with exchange.uows() as uow:
                 uow.tree.read([(0, i)])
 
-        figures: dict[str, list[float]] = {"node": [], "inclusion": [], "consistency": []}
-        runs = {"node": one_node, "inclusion": audit.inclusion_proof,
-                "consistency": lambda i: audit.consistency_proof(i + 1)}
+        figures: dict[str, list[float]] = {"node": [], "inclusion": [], "latest": [],
+                                           "consistency": []}
+        runs = {"node": one_node,
+                "inclusion": lambda i: audit.inclusion_proof(i, leaves),
+                "latest": audit.inclusion_proof,
+                "consistency": lambda i: audit.consistency_proof(i + 1, leaves)}
         for _ in range(blocks):
             for name, run in runs.items():
                 for _ in range(calls):
@@ -258,3 +267,66 @@ def _proofs_on(backend: str, tree: MemoryTree, rng: random.Random, calls: int,
                     run(i)
                     figures[name].append(time.perf_counter() - begin)
     return load_s, figures
+
+
+# -- 5. integrate and verify stored entries, end to end --------------------------------------
+
+
+def stored_log(out: Report, entries: int, batch: int = 10_000) -> None:
+    """The whole path on SQLite: entries read from the database and encoded as RFC 8785
+    leaves, hashed, nodes written, heads signed (integrate) or checked (audit verify)."""
+    from hashlib import sha256
+
+    from onceonly.adapters.keystore import add_signing_key
+    from onceonly.audit.entries import AuditEntry, AuditRecord
+    from onceonly.services.audit_log import verify_log
+
+    with exchange_on("SQLite") as (exchange, _url, _prefix):
+        from onceonly.adapters.db.migrate import upgrade
+
+        upgrade(exchange.engine)
+        now = datetime.now(UTC)
+        with exchange.engine.begin() as conn:
+            conn.execute(insert(t.organisations).values(id="GOV/EXCHANGE", name="Operator"))
+            add_signing_key(conn, "GOV/EXCHANGE", now)
+        sample = [AuditEntry("query.release", "permit", f"officer-{n % 50}", "GOV/DWP",
+                             agreement_id=1, provider_id="GOV/HMRC",
+                             purpose="benefit-entitlement", person_key=f"P{n:07d}",
+                             fields=("income_band",), values_hash=f"{n:064x}",
+                             detail={"release_id": f"{n:032x}"}) for n in range(entries)]
+        started = time.perf_counter()
+        for first in range(0, entries, batch):
+            with exchange.uows(write=True) as uow:
+                for entry in sample[first:first + batch]:
+                    uow.audit.record(entry, now)
+                uow.commit()
+            print(f"   ... {first + batch:,} entries appended", file=sys.stderr, flush=True)
+        append_s = time.perf_counter() - started
+        leaves = [AuditRecord(i, now, e).leaf() for i, e in enumerate(sample[:20_000])]
+        encode_us = _seconds(lambda: [AuditRecord(i, now, e).leaf()
+                                      for i, e in enumerate(sample[:20_000])]) / 20_000 * 1e6
+        hashlib_s = _seconds(lambda: [sha256(b"\x00" + leaf).digest()
+                                      for leaf in leaves * (2 * entries // len(leaves))])
+        integrate_s = _seconds(exchange.audit.integrate)
+        verify = []
+        verify_s = _seconds(lambda: verify.append(verify_log(exchange.uows,
+                                                             exchange.keys.jwks())))
+        assert verify[0].ok and verify[0].entries == entries, verify[0]
+    out(f"   {entries:,} entries appended through SqlAuditLog in {append_s:.0f} s "
+        f"({append_s / entries * 1e6:.0f} µs each, {batch:,} per transaction)")
+    out()
+    out(f"   {'':<58}{'seconds':>9}{'vs hashlib':>12}")
+    out(f"   {'bare hashlib: the same number of SHA-256 calls (the floor)':<58}"
+        f"{hashlib_s:>9.1f}{1:>11.2f}x")
+    out(f"   {'onceonly integrate (read, encode, hash, store, sign)':<58}"
+        f"{integrate_s:>9.1f}{integrate_s / hashlib_s:>11.2f}x")
+    out(f"   {'onceonly audit verify (read, encode, hash, check heads)':<58}"
+        f"{verify_s:>9.1f}{verify_s / hashlib_s:>11.2f}x")
+    out(f"   of which RFC 8785 encoding of each entry (rfc8785, pure Python): "
+        f"{encode_us:.1f} µs per entry, {encode_us * entries / 1e6:.1f} s in all")
+
+
+def _seconds(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start

@@ -20,6 +20,7 @@ from onceonly.audit.entries import AuditEntry
 from onceonly.audit.heads import SignedTreeHead, TreeHead
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.signing import SigningKey
+from onceonly.domain.errors import DomainError
 from onceonly.services.audit_log import AuditLogService, verify_log
 
 OPERATOR = "GOV/EXCHANGE"
@@ -330,3 +331,27 @@ def test_upgrading_renumbers_earlier_entries_densely_from_zero(db_url):
         assert counter == 3
     finally:
         engine.dispose()
+
+
+def test_verify_reads_a_log_longer_than_one_chunk(log):
+    with log.uows(write=True) as uow:
+        for n in range(2_500):
+            uow.audit.record(entry(n), log.clock.now())
+        uow.commit()
+    log.audit.integrate()
+
+    result = verify_log(log.uows, log.keys.jwks(), chunk=1_000)
+
+    assert result.ok, result.problem
+    assert result.entries == 2_500
+
+
+def test_a_proof_for_a_size_beyond_every_signed_head_is_refused(log):
+    append(log, 4)
+    log.audit.integrate()
+    append(log, 2, start=4)  # appended, not yet under a signed head
+
+    with pytest.raises(DomainError) as refused:
+        log.audit.inclusion_proof(0, 6)
+    assert refused.value.code == "beyond_tree_head"
+    assert log.audit.inclusion_proof(0, 4).tree_size == 4

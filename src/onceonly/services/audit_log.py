@@ -22,7 +22,7 @@ from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import AuditSearch, Clock, Secrets, UnitOfWorkFactory
+from onceonly.services.ports import AuditSearch, Clock, Secrets, UnitOfWork, UnitOfWorkFactory
 
 PSEUDONYM_SECRET = "officer-pseudonym"
 MAX_PAGE = 200
@@ -77,6 +77,9 @@ class AuditLogService:
         self.secrets = secrets
         self.operator_org = operator_org
         self.batch = batch
+        # The largest head this process has seen. Heads only grow, so a proof for a size
+        # within it needs no read of the latest head.
+        self._signed_size = 0
 
     # -- integration -----------------------------------------------------------------------
 
@@ -90,7 +93,7 @@ class AuditLogService:
                 size = latest.head.tree_size if latest else 0
                 pending = uow.audit.entries(size, size + self.batch)
             if latest is not None and not pending:
-                return latest
+                return self._seen(latest)
             # Hash outside the write lock; indexes are dense, so `pending` starts at `size`.
             leaves = [merkle.leaf_hash(record.leaf()) for record in pending]
             with self.uows(write=True) as uow:
@@ -105,7 +108,7 @@ class AuditLogService:
                 uow.tree.add_head(head)
                 uow.commit()
             if len(pending) < self.batch:
-                return head
+                return self._seen(head)
 
     def _sign(self, head: TreeHead) -> SignedTreeHead:
         try:
@@ -121,11 +124,15 @@ class AuditLogService:
     def tree_head(self) -> SignedTreeHead:
         with self.uows() as uow:
             latest = uow.tree.latest_head()
-        return latest if latest is not None else self.integrate()
+        return self._seen(latest) if latest is not None else self._seen(self.integrate())
+
+    def _seen(self, head: SignedTreeHead) -> SignedTreeHead:
+        self._signed_size = max(self._signed_size, head.head.tree_size)
+        return head
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
-        with self.uows() as uow:
-            size = self._within_head(uow.tree.latest_head(), tree_size, "tree_size")
+        with self.uows(transaction=False) as uow:  # the tree's nodes never change
+            size = self._within_head(uow, tree_size, "tree_size")
             if not 0 <= index < size:
                 raise invalid("index_out_of_range",
                               f"index must be at least 0 and below tree_size {size}")
@@ -140,8 +147,8 @@ class AuditLogService:
         return InclusionProof(index, size, leaf, path)
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
-        with self.uows() as uow:
-            size = self._within_head(uow.tree.latest_head(), second, "second")
+        with self.uows(transaction=False) as uow:
+            size = self._within_head(uow, second, "second")
             if not 0 <= first <= size:
                 raise invalid("index_out_of_range", f"first must be between 0 and {size}")
             path = merkle.consistency_proof(first, size, uow.tree.read) if first else []
@@ -149,13 +156,16 @@ class AuditLogService:
 
     def root_at(self, size: int) -> bytes:
         """The root of the first `size` entries, from the stored tree."""
-        with self.uows() as uow:
-            self._within_head(uow.tree.latest_head(), size, "tree_size")
+        with self.uows(transaction=False) as uow:
+            self._within_head(uow, size, "tree_size")
             return merkle.root_at(size, uow.tree.read)
 
-    @staticmethod
-    def _within_head(latest: SignedTreeHead | None, size: int | None, name: str) -> int:
-        integrated = latest.head.tree_size if latest else 0
+    def _within_head(self, uow: UnitOfWork, size: int | None, name: str) -> int:
+        """`size`, checked to be within a signed head; the latest head's size if None."""
+        if size is not None and size <= self._signed_size:
+            return size
+        latest = uow.tree.latest_head()
+        integrated = self._seen(latest).head.tree_size if latest else 0
         if size is None:
             return integrated
         if size > integrated:
@@ -265,17 +275,17 @@ def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *,
         total = max(uow.audit.size(), signed_size)
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)
-            stored = uow.tree.read([(0, i) for i in range(start, min(stop, signed_size))])
+            stored = uow.tree.leaves(start, min(stop, signed_size))
             leaves = []
             for record in uow.audit.entries(start, stop):
                 expected = start + len(leaves)
                 if record.index != expected:
                     return _bad(tree, heads, expected, _MISSING.format(expected))
                 leaf = merkle.leaf_hash(record.leaf())
-                if expected < signed_size and stored.get((0, expected)) != leaf:
+                if expected < signed_size and stored.get(expected) != leaf:
                     return _bad(tree, heads, expected, (
                         f"entry {expected} differs from the entry the tree holds: altered, "
-                        "inserted or moved" if (0, expected) in stored else
+                        "inserted or moved" if expected in stored else
                         f"the tree holds no leaf for entry {expected}, though a signed head "
                         "covers it"))
                 leaves.append(leaf)

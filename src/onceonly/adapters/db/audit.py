@@ -168,6 +168,12 @@ class SqlAuditTree:
         rows = self.conn.execute(_read_nodes(len(nodes)), params)
         return {(level, idx): bytes(digest) for level, idx, digest in rows}
 
+    def leaves(self, start: int, stop: int) -> dict[int, bytes]:
+        rows = self.conn.execute(
+            select(_NODES.idx, _NODES.hash)
+            .where(_NODES.level == 0, _NODES.idx >= start, _NODES.idx < stop))
+        return {idx: bytes(digest) for idx, digest in rows}
+
     def add_nodes(self, nodes: Mapping[Node, bytes]) -> None:
         if nodes:
             self.conn.execute(insert(t.audit_nodes), [
