@@ -355,3 +355,16 @@ def test_a_proof_for_a_size_beyond_every_signed_head_is_refused(log):
         log.audit.inclusion_proof(0, 6)
     assert refused.value.code == "beyond_tree_head"
     assert log.audit.inclusion_proof(0, 4).tree_size == 4
+
+
+def test_the_integrator_signs_nothing_across_a_removed_entry(log):
+    append(log, 6)
+    _lift_triggers(log.engine)
+    with log.engine.begin() as conn:
+        _delete(conn, 3)
+
+    head = log.audit.integrate()
+
+    assert head.head.tree_size == 3
+    result = verify_log(log.uows, log.keys.jwks())
+    assert (result.ok, result.bad_index) == (False, 3)
