@@ -147,6 +147,8 @@ agreements = Table(
     Column("valid_from", UTCDateTime, nullable=False),
     Column("valid_until", UTCDateTime, nullable=False),
     Column("max_queries_per_day", Integer, nullable=False),
+    Column("max_persons_per_day", Integer, nullable=True),
+    Column("max_uses", Integer, nullable=True),
     Column("retention_days", Integer, nullable=False),
     Column("hidden_days", Integer, nullable=False, server_default="0"),
     Column("assessment", JSON, nullable=True),
@@ -179,6 +181,42 @@ query_usage = Table(
     Column("agreement_id", Integer, ForeignKey("agreements.id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("count", Integer, nullable=False),
+    Column("persons", Integer, nullable=False, server_default="0"),
+)
+
+# The distinct people an agreement was used for on a day (person keys only).
+person_usage = Table(
+    "person_usage",
+    metadata,
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("person_key", String(64), primary_key=True),
+)
+
+# Releases over an agreement's whole life, for agreements with a use count.
+agreement_uses = Table(
+    "agreement_uses",
+    metadata,
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), primary_key=True),
+    Column("uses", Integer, nullable=False),
+)
+
+# A guardian's kill switch: every agreement of one consumer with the guardian's
+# organisation suspended in one action, and which ones, so that restoring resumes those.
+kill_switches = Table(
+    "kill_switches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("consumer_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("agreement_ids", JSON, nullable=False),
+    Column("pulled_by", String(64), nullable=False),
+    Column("pulled_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("restored_by", String(64), nullable=True),
+    Column("restored_at", UTCDateTime, nullable=True),
+    Column("restore_reason", Text, nullable=True),
+    Index("ix_kill_switches_provider_consumer", "provider_id", "consumer_id"),
 )
 
 # Append-only (triggers in the migration refuse UPDATE and DELETE).
