@@ -93,6 +93,8 @@ class Agreement:
     # Days an access stays out of the citizen's access log (an investigation must not be
     # tipped off); the entry is in the audit tree from the start all the same.
     hidden_days: int = 0
+    max_persons_per_day: int | None = None  # distinct people a day
+    max_uses: int | None = None  # releases over the agreement's life (1: a one-time agreement)
     status: AgreementStatus = AgreementStatus.DRAFT
     approvals: tuple[str, ...] = ()  # guardians who approved the current submission
     created_by: str = ""
@@ -134,6 +136,8 @@ def draft_agreement(
     assessment: PrivacyAssessment | None,
     now: datetime,
     hidden_days: int = 0,
+    max_persons_per_day: int | None = None,
+    max_uses: int | None = None,
 ) -> Agreement:
     """A new draft, checked against the dataset it draws on. Drafted by the consumer."""
     if actor.org_id != consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
@@ -153,6 +157,9 @@ def draft_agreement(
         raise invalid("invalid_limit", "max_queries_per_day must be at least 1")
     if retention_days < 0:
         raise invalid("invalid_retention", "retention_days cannot be negative")
+    for name, limit in (("max_persons_per_day", max_persons_per_day), ("max_uses", max_uses)):
+        if limit is not None and limit < 1:
+            raise invalid("invalid_limit", f"{name} must be at least 1, or left out for none")
     if not 0 <= hidden_days <= MAX_HIDDEN_DAYS:
         raise invalid("invalid_hidden_days",
                       f"hidden_days must be between 0 and {MAX_HIDDEN_DAYS}")
@@ -171,6 +178,8 @@ def draft_agreement(
         max_queries_per_day=max_queries_per_day,
         retention_days=retention_days,
         hidden_days=hidden_days,
+        max_persons_per_day=max_persons_per_day,
+        max_uses=max_uses,
         assessment=assessment,
         special_category=any(
             dataset.field(g.source).sensitivity is Sensitivity.SPECIAL for g in grants

@@ -20,6 +20,8 @@ class Reason(StrEnum):
     SUBJECT_UNKNOWN = "subject_unknown"
     CONSENT_MISSING = "consent_missing"
     QUOTA_EXCEEDED = "quota_exceeded"
+    PERSON_LIMIT_REACHED = "person_limit_reached"
+    USES_EXHAUSTED = "uses_exhausted"
     AGREEMENT_UNKNOWN = "agreement_unknown"
 
 

@@ -26,6 +26,8 @@ class DraftCommand:
     retention_days: int
     assessment: PrivacyAssessment | None
     hidden_days: int = 0
+    max_persons_per_day: int | None = None
+    max_uses: int | None = None
 
 
 def _entry(actor: Principal, action: str, outcome: str, agreement_id: int | None,
@@ -72,6 +74,8 @@ class AgreementService:
                     assessment=cmd.assessment,
                     now=now,
                     hidden_days=cmd.hidden_days,
+                    max_persons_per_day=cmd.max_persons_per_day,
+                    max_uses=cmd.max_uses,
                 )
                 agreement.id = uow.agreements.add(agreement)
                 uow.audit.record(

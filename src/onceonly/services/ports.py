@@ -13,6 +13,7 @@ from onceonly.audit.merkle import Node
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.organisations import Organisation, Principal
+from onceonly.domain.policy import Reason
 
 
 class Clock(Protocol):
@@ -128,8 +129,10 @@ class Principals(Protocol):
 
 class Usage(Protocol):
     def queries_on(self, agreement_id: int, day: date) -> int: ...
-    def reserve(self, agreement_id: int, day: date, limit: int) -> bool:
-        """Atomically count one more query if under the limit; False if the limit is reached."""
+    def reserve(self, agreement: Agreement, day: date, person_key: str | None) -> Reason | None:
+        """Atomically count one more release against the agreement's limits: queries a day,
+        distinct people a day, uses in all. None if counted; else the limit reached, and the
+        unit of work must not be committed."""
         ...
 
 

@@ -32,7 +32,17 @@ _KIND = {
     Reason.AGREEMENT_UNKNOWN: ErrorKind.NOT_FOUND,
     Reason.SUBJECT_UNKNOWN: ErrorKind.NOT_FOUND,
     Reason.QUOTA_EXCEEDED: ErrorKind.LIMITED,
+    Reason.PERSON_LIMIT_REACHED: ErrorKind.LIMITED,
+    Reason.USES_EXHAUSTED: ErrorKind.LIMITED,
 }
+
+
+def _limit_detail(reason: Reason, agreement: Agreement) -> str:
+    if reason is Reason.USES_EXHAUSTED:
+        return f"the agreement allows {agreement.max_uses} uses in all, and they are spent"
+    if reason is Reason.PERSON_LIMIT_REACHED:
+        return f"the agreement allows {agreement.max_persons_per_day} different people a day"
+    return f"the agreement allows {agreement.max_queries_per_day} queries a day"
 
 
 class QueryRefused(DomainError):
@@ -121,8 +131,8 @@ class QueryService:
 
         release_id = str(uuid.uuid4())
         with self.uows(write=True) as uow:
-            reserved = uow.usage.reserve(agreement.id, today, agreement.max_queries_per_day)
-            if reserved:
+            limit_reached = uow.usage.reserve(agreement, today, person_key)
+            if limit_reached is None:
                 seq = uow.audit.record(
                     AuditEntry(
                         action="query.release",
@@ -142,10 +152,9 @@ class QueryService:
                     now,
                 )
                 uow.commit()
-        if not reserved:  # another request took the day's last query since we decided
+        if limit_reached is not None:  # nothing was committed: the counts stay as they were
             self._deny(officer, cmd, agreement, person_key,
-                       Deny(Reason.QUOTA_EXCEEDED,
-                            f"the agreement allows {agreement.max_queries_per_day} queries a day"))
+                       Deny(limit_reached, _limit_detail(limit_reached, agreement)))
         return Release(
             release_id=release_id,
             agreement_id=agreement.id,

@@ -27,6 +27,7 @@ from onceonly.domain.agreements import (
 from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import conflict
 from onceonly.domain.organisations import Organisation, Principal, Role
+from onceonly.domain.policy import Reason
 from onceonly.services.ports import AgreementSource, ResolvedSubject
 
 # The statements every governed query runs, built once with bound parameters: building a
@@ -82,8 +83,39 @@ def _reserve_statement(dialect_insert: Any) -> Any:
     ).returning(t.query_usage.c.count)
 
 
-_RESERVE = {"postgresql": _reserve_statement(pg_insert),
-            "sqlite": _reserve_statement(sqlite_insert)}
+def _take_use_statement(dialect_insert: Any) -> Any:
+    """Take one of an agreement's uses if any is left, as _reserve_statement does a day's."""
+    statement = dialect_insert(t.agreement_uses).values(
+        agreement_id=bindparam("agreement_id"), uses=1)
+    return statement.on_conflict_do_update(
+        index_elements=[t.agreement_uses.c.agreement_id],
+        set_={"uses": t.agreement_uses.c.uses + 1},
+        where=t.agreement_uses.c.uses < bindparam("limit"),
+    ).returning(t.agreement_uses.c.uses)
+
+
+def _new_person_statement(dialect_insert: Any) -> Any:
+    """Note the person for the day; a row comes back only if they are new today."""
+    return dialect_insert(t.person_usage).values(
+        agreement_id=bindparam("agreement_id"), day=bindparam("day"),
+        person_key=bindparam("person_key"),
+    ).on_conflict_do_nothing().returning(t.person_usage.c.person_key)
+
+
+_DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_RESERVE = {name: _reserve_statement(i) for name, i in _DIALECT_INSERT.items()}
+_TAKE_USE = {name: _take_use_statement(i) for name, i in _DIALECT_INSERT.items()}
+_NEW_PERSON = {name: _new_person_statement(i) for name, i in _DIALECT_INSERT.items()}
+# The day's row is already locked by _RESERVE in the same transaction, so two requests for
+# two new people cannot both take the day's last place.
+_COUNT_PERSON = (
+    update(t.query_usage)
+    .where(t.query_usage.c.agreement_id == bindparam("of_agreement"),
+           t.query_usage.c.day == bindparam("on_day"),
+           t.query_usage.c.persons < bindparam("limit"))
+    .values(persons=t.query_usage.c.persons + 1)
+    .returning(t.query_usage.c.persons)
+)
 
 
 def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
@@ -155,6 +187,8 @@ def _agreement(row: Any, history: tuple[Transition, ...] = ()) -> Agreement:
         max_queries_per_day=row.max_queries_per_day,
         retention_days=row.retention_days,
         hidden_days=row.hidden_days,
+        max_persons_per_day=row.max_persons_per_day,
+        max_uses=row.max_uses,
         assessment=_assessment(row.assessment),
         special_category=row.special_category,
         status=AgreementStatus(row.status),
@@ -181,6 +215,8 @@ def _agreement_values(a: Agreement) -> dict[str, Any]:
         "max_queries_per_day": a.max_queries_per_day,
         "retention_days": a.retention_days,
         "hidden_days": a.hidden_days,
+        "max_persons_per_day": a.max_persons_per_day,
+        "max_uses": a.max_uses,
         "assessment": assessment_to_json(a.assessment),
         "special_category": a.special_category,
         "status": a.status.value,
@@ -389,16 +425,25 @@ class SqlUsage:
         ).scalar()
         return int(count or 0)
 
-    def reserve(self, agreement_id: int, day: date, limit: int) -> bool:
-        # A conditional upsert is atomic on both backends: two racing requests cannot both
-        # take the last query of the day.
-        if limit < 1:
-            return False
-        taken = self.conn.execute(
-            _RESERVE[self.conn.dialect.name],
-            {"agreement_id": agreement_id, "day": day, "limit": limit},
-        ).first()
-        return taken is not None
+    def reserve(self, agreement: Agreement, day: date, person_key: str | None) -> Reason | None:
+        # Conditional upserts are atomic on both backends: two racing requests cannot both
+        # take the last query of the day, the last use, or the day's last new person.
+        dialect, execute = self.conn.dialect.name, self.conn.execute
+        day_of = {"agreement_id": agreement.id, "day": day}
+        if execute(_RESERVE[dialect], {**day_of, "limit": agreement.max_queries_per_day}
+                   ).first() is None:
+            return Reason.QUOTA_EXCEEDED
+        if agreement.max_uses is not None and execute(
+                _TAKE_USE[dialect], {"agreement_id": agreement.id, "limit": agreement.max_uses}
+        ).first() is None:
+            return Reason.USES_EXHAUSTED
+        if (agreement.max_persons_per_day is not None and person_key is not None
+                and execute(_NEW_PERSON[dialect], {**day_of, "person_key": person_key}).first()
+                and execute(_COUNT_PERSON, {"of_agreement": agreement.id, "on_day": day,
+                                            "limit": agreement.max_persons_per_day}
+                            ).first() is None):
+            return Reason.PERSON_LIMIT_REACHED
+        return None
 
 
 class SqlUnitOfWork:

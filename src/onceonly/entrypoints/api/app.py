@@ -228,6 +228,8 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
             max_queries_per_day=body.max_queries_per_day,
             retention_days=body.retention_days,
             hidden_days=body.hidden_days,
+            max_persons_per_day=body.max_persons_per_day,
+            max_uses=body.max_uses,
             assessment=None if assessment is None else PrivacyAssessment(
                 assessment.risk, assessment.summary, assessment.assessed_by,
                 assessment.assessed_on),

@@ -81,6 +81,11 @@ class AgreementIn(Strict):
         ge=0, le=MAX_HIDDEN_DAYS,
         description="days each access stays out of the citizen's access log (it is in the "
                     "audit tree from the start)")] = 0
+    max_persons_per_day: Annotated[StrictInt | None, Field(
+        ge=1, le=10_000_000, description="distinct people a day (none if left out)")] = None
+    max_uses: Annotated[StrictInt | None, Field(
+        ge=1, le=10_000_000, description="releases over the agreement's life; 1 for a "
+                                         "one-time agreement (none if left out)")] = None
     privacy_assessment: AssessmentIn | None = None
 
 
@@ -111,6 +116,8 @@ class AgreementOut(BaseModel):
     max_queries_per_day: int
     retention_days: int
     hidden_days: int
+    max_persons_per_day: int | None
+    max_uses: int | None
     privacy_assessment: AssessmentIn | None
     status: str = Field(description="stored lifecycle status")
     state: str = Field(description="what applies now: active, pending, expired, or the status")
@@ -135,6 +142,8 @@ class AgreementOut(BaseModel):
             max_queries_per_day=a.max_queries_per_day,
             retention_days=a.retention_days,
             hidden_days=a.hidden_days,
+            max_persons_per_day=a.max_persons_per_day,
+            max_uses=a.max_uses,
             privacy_assessment=None if a.assessment is None else AssessmentIn(
                 risk=a.assessment.risk,
                 summary=a.assessment.summary,

@@ -1,0 +1,106 @@
+"""Use limits hold exactly under concurrent load on PostgreSQL with several server
+processes: a limit of N permits exactly N, however the requests race."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from onceonly.adapters.db import tables as t
+from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.demo.seed import World, build_world
+from tests.integration.test_use_limits import limited_agreement, ninos
+from tests.support.postgres import fresh_schema
+from tests.support.servers import Server, start_server, stop, wait_healthy
+
+CONCURRENCY = 50
+
+
+@pytest.fixture(scope="module")
+def loaded(postgres_server: str, tmp_path_factory) -> Iterator[tuple[Exchange, World,
+                                                                     list[Server]]]:
+    """A demo world on PostgreSQL served by three `onceonly serve` processes."""
+    folder: Path = tmp_path_factory.mktemp("limits")
+    with fresh_schema(postgres_server) as url:
+        exchange = bootstrap(url)
+        world = build_world(exchange, url, people=80)
+        servers = [start_server(url, folder / f"server-{i}.log") for i in range(3)]
+        try:
+            for server in servers:
+                wait_healthy(server)
+            yield exchange, world, servers
+        finally:
+            for server in servers:
+                stop(server)
+            exchange.close()
+
+
+def race(servers: list[Server], world: World, agreement: int, subjects: list[str]) -> Counter:
+    """One request per subject, CONCURRENCY at a time, spread over the servers; the count of
+    each (status, code) answered."""
+    headers = {"Authorization": f"Bearer {world.token('officer:GOV/DWP')}"}
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    with httpx.Client(timeout=60, limits=limits) as client:
+        def ask(numbered: tuple[int, str]) -> tuple[int, str]:
+            n, nino = numbered
+            response = client.post(f"{servers[n % len(servers)].base_url}/v1/queries",
+                                   headers=headers, json={
+                                       "agreement_id": agreement,
+                                       "subject": {"scheme": "nino", "value": nino},
+                                       "fields": ["income_band"],
+                                       "purpose": "benefit-entitlement"})
+            return response.status_code, response.json().get("code", "")
+
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            return Counter(pool.map(ask, enumerate(subjects)))
+
+
+def released(exchange: Exchange, agreement: int) -> int:
+    with exchange.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(t.audit_log).where(
+            t.audit_log.c.agreement_id == agreement,
+            t.audit_log.c.action == "query.release")).scalar_one()
+
+
+def test_a_daily_limit_of_100_permits_exactly_100(loaded):
+    exchange, world, servers = loaded
+    agreement = limited_agreement(exchange, world, per_day=100)
+    nino = ninos(exchange, 1)[0]
+
+    answers = race(servers, world, agreement, [nino] * 150)
+
+    assert answers == {(200, ""): 100, (429, "quota_exceeded"): 50}
+    assert released(exchange, agreement) == 100
+    with exchange.engine.connect() as conn:
+        assert conn.execute(select(t.query_usage.c.count).where(
+            t.query_usage.c.agreement_id == agreement)).scalar_one() == 100
+
+
+def test_a_use_count_of_20_permits_exactly_20(loaded):
+    exchange, world, servers = loaded
+    agreement = limited_agreement(exchange, world, max_uses=20)
+
+    answers = race(servers, world, agreement, ninos(exchange, 1) * 80)
+
+    assert answers == {(200, ""): 20, (429, "uses_exhausted"): 60}
+    assert released(exchange, agreement) == 20
+
+
+def test_ten_people_a_day_permits_exactly_ten_people(loaded):
+    exchange, world, servers = loaded
+    agreement = limited_agreement(exchange, world, max_persons_per_day=10)
+    people = ninos(exchange, 40)
+
+    answers = race(servers, world, agreement, people)
+
+    assert answers == {(200, ""): 10, (429, "person_limit_reached"): 30}
+    with exchange.engine.connect() as conn:
+        noted = conn.execute(select(func.count()).select_from(t.person_usage).where(
+            t.person_usage.c.agreement_id == agreement)).scalar_one()
+    assert noted == 10
