@@ -16,6 +16,7 @@ from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.config import database_url, operator_org
 from onceonly.services.agreements import AgreementService
 from onceonly.services.audit_log import AuditLogService
+from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.ports import Clock, ConsentRegistry
 from onceonly.services.queries import QueryService
 
@@ -30,6 +31,7 @@ class Exchange:
     agreements: AgreementService
     queries: QueryService
     audit: AuditLogService
+    kill_switches: KillSwitchService
 
     def close(self) -> None:
         self.connectors.dispose()
@@ -56,5 +58,6 @@ def bootstrap(
         connectors=connectors,
         agreements=AgreementService(uows, clock),
         queries=QueryService(uows, connectors, consents or NoConsentRecorded(), clock),
+        kill_switches=KillSwitchService(uows, clock),
         audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
     )

@@ -12,6 +12,7 @@ from onceonly.audit.heads import SignedTreeHead
 from onceonly.audit.merkle import Node
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.catalogue import Dataset
+from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal
 from onceonly.domain.policy import Reason
 
@@ -136,12 +137,22 @@ class Usage(Protocol):
         ...
 
 
+class KillSwitches(Protocol):
+    def add(self, switch: KillSwitch) -> KillSwitch:
+        """Store a new switch; return it with its id."""
+        ...
+    def get(self, switch_id: int) -> KillSwitch | None: ...
+    def restored(self, switch: KillSwitch) -> None: ...
+    def list_for(self, provider_id: str) -> list[KillSwitch]: ...
+
+
 class UnitOfWork(Protocol):
     agreements: AgreementRepository
     catalogue: CatalogueRepository
     people: PersonIndex
     principals: Principals
     usage: Usage
+    kill_switches: KillSwitches
     audit: AuditLog
     tree: AuditTree
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from onceonly.domain.agreements import (
 )
 from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import conflict
+from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal, Role
 from onceonly.domain.policy import Reason
 from onceonly.services.ports import AgreementSource, ResolvedSubject
@@ -446,6 +448,46 @@ class SqlUsage:
         return None
 
 
+def _kill_switch(row: Any) -> KillSwitch:
+    return KillSwitch(row.id, row.provider_id, row.consumer_id, tuple(row.agreement_ids),
+                      row.pulled_by, row.pulled_at, row.reason, row.restored_by,
+                      row.restored_at, row.restore_reason)
+
+
+class SqlKillSwitches:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, switch: KillSwitch) -> KillSwitch:
+        switch_id = self.conn.execute(insert(t.kill_switches).values(
+            provider_id=switch.provider_id, consumer_id=switch.consumer_id,
+            agreement_ids=list(switch.agreement_ids), pulled_by=switch.pulled_by,
+            pulled_at=switch.pulled_at, reason=switch.reason,
+        ).returning(t.kill_switches.c.id)).scalar_one()
+        return replace(switch, id=switch_id)
+
+    def get(self, switch_id: int) -> KillSwitch | None:
+        row = self.conn.execute(
+            select(t.kill_switches).where(t.kill_switches.c.id == switch_id)).first()
+        return _kill_switch(row) if row else None
+
+    def restored(self, switch: KillSwitch) -> None:
+        # Only an unrestored switch changes: two guardians restoring at once, one wins.
+        result = self.conn.execute(
+            update(t.kill_switches)
+            .where(t.kill_switches.c.id == switch.id, t.kill_switches.c.restored_at.is_(None))
+            .values(restored_by=switch.restored_by, restored_at=switch.restored_at,
+                    restore_reason=switch.restore_reason))
+        if result.rowcount != 1:
+            raise conflict("already_restored", f"kill switch {switch.id} was restored already")
+
+    def list_for(self, provider_id: str) -> list[KillSwitch]:
+        rows = self.conn.execute(select(t.kill_switches)
+                                 .where(t.kill_switches.c.provider_id == provider_id)
+                                 .order_by(t.kill_switches.c.id.desc()))
+        return [_kill_switch(row) for row in rows]
+
+
 class SqlUnitOfWork:
     """One transaction. `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE),
     after queueing behind this process's other writers (see engine.sqlite_writer_lock).
@@ -479,6 +521,7 @@ class SqlUnitOfWork:
         self.people = SqlPersonIndex(conn)
         self.principals = SqlPrincipals(conn)
         self.usage = SqlUsage(conn)
+        self.kill_switches = SqlKillSwitches(conn)
         self.audit = SqlAuditLog(conn)
         self.tree = SqlAuditTree(conn)
         return self

@@ -29,6 +29,8 @@ from onceonly.entrypoints.api.schemas import (
     CatalogueOut,
     DatasetOut,
     FieldOut,
+    KillSwitchIn,
+    KillSwitchOut,
     OrganisationOut,
     Problem,
     QueryIn,
@@ -245,6 +247,24 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
     def get_agreement(agreement_id: AgreementIdPath, caller: Caller) -> AgreementOut:
         return AgreementOut.of(exchange.agreements.get(caller, agreement_id),
                                exchange.clock.now())
+
+    @app.post("/v1/kill-switches", status_code=201, response_model=KillSwitchOut,
+              tags=["constraints"])
+    def pull_kill_switch(body: KillSwitchIn, caller: Caller) -> KillSwitchOut:
+        """Suspend every active agreement of one consumer with the caller's organisation, in
+        one action (a guardian of the provider, with a reason)."""
+        return KillSwitchOut.of(exchange.kill_switches.pull(caller, body.consumer, body.reason))
+
+    @app.get("/v1/kill-switches", response_model=list[KillSwitchOut], tags=["constraints"])
+    def list_kill_switches(caller: Caller) -> list[KillSwitchOut]:
+        return [KillSwitchOut.of(s) for s in exchange.kill_switches.list(caller)]
+
+    @app.post("/v1/kill-switches/{switch_id}/restore", response_model=KillSwitchOut,
+              tags=["constraints"])
+    def restore_kill_switch(switch_id: AgreementIdPath, body: ReasonIn,
+                            caller: Caller) -> KillSwitchOut:
+        """Resume the agreements the switch suspended (those revoked since stay revoked)."""
+        return KillSwitchOut.of(exchange.kill_switches.restore(caller, switch_id, body.reason))
 
     for action in TRANSITIONS:
         _add_transition_route(app, exchange, action, Caller)

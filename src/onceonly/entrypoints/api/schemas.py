@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from onceonly.domain.agreements import MAX_HIDDEN_DAYS, Agreement, LegalBasis, Risk
+from onceonly.domain.kill_switch import KillSwitch
+from onceonly.domain.organisations import ORG_ID_PATTERN
 
 FieldName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # Free text: anything printable; a NUL byte is refused (PostgreSQL cannot store one).
@@ -254,3 +256,35 @@ class AccessOut(BaseModel):
 class AccessLogOut(BaseModel):
     accesses: list[AccessOut]
     next_before: int | None
+
+
+# -- the kill switch -----------------------------------------------------------------------
+
+OrgId = Annotated[StrictStr, Field(pattern=ORG_ID_PATTERN, description="e.g. COM/ACME")]
+
+
+class KillSwitchIn(Strict):
+    consumer: OrgId
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class KillSwitchOut(BaseModel):
+    id: int
+    provider: str
+    consumer: str
+    agreements: list[int] = Field(description="the agreements it suspended")
+    pulled_by: str
+    pulled_at: datetime
+    reason: str
+    restored_by: str | None
+    restored_at: datetime | None
+    restore_reason: str | None
+
+    @classmethod
+    def of(cls, switch: KillSwitch) -> KillSwitchOut:
+        assert switch.id is not None
+        return cls(id=switch.id, provider=switch.provider_id, consumer=switch.consumer_id,
+                   agreements=list(switch.agreement_ids), pulled_by=switch.pulled_by,
+                   pulled_at=switch.pulled_at, reason=switch.reason,
+                   restored_by=switch.restored_by, restored_at=switch.restored_at,
+                   restore_reason=switch.restore_reason)

@@ -1,0 +1,91 @@
+"""The kill switch use cases: pull (suspend every agreement of one consumer with the
+guardian's organisation, in one transaction) and restore (resume exactly those)."""
+
+from __future__ import annotations
+
+from onceonly.domain import agreements as lifecycle
+from onceonly.domain import kill_switch
+from onceonly.domain.agreements import Agreement, AgreementStatus
+from onceonly.domain.errors import DomainError, not_found
+from onceonly.domain.kill_switch import KillSwitch
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.audit import refuse
+from onceonly.services.auth import require_role
+from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+
+
+class KillSwitchService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uows = uows
+        self.clock = clock
+
+    def pull(self, guardian: Principal, consumer_id: str, reason: str) -> KillSwitch:
+        now = self.clock.now()
+        try:
+            with self.uows(write=True) as uow:
+                targets = [a for a in uow.agreements.list_for(guardian.org_id)
+                           if a.provider_id == guardian.org_id and a.consumer_id == consumer_id
+                           and a.status is AgreementStatus.APPROVED]
+                switch = kill_switch.pull(guardian, consumer_id, reason,
+                                          [a.id for a in targets if a.id is not None], now)
+                if uow.catalogue.organisation(switch.consumer_id) is None:
+                    raise not_found("organisation_unknown", f"no organisation {consumer_id}")
+                for agreement in targets:
+                    self._move(uow, agreement, guardian, "suspend",
+                               f"kill switch: {switch.reason}")
+                switch = uow.kill_switches.add(switch)
+                uow.audit.record(_entry(guardian, "pull", switch), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock,
+                   AuditEntry("killswitch.pull", "deny", guardian.id, guardian.org_id,
+                              reason=error.code, provider_id=guardian.org_id,
+                              detail={"consumer": consumer_id}), error)
+        return switch
+
+    def restore(self, guardian: Principal, switch_id: int, reason: str) -> KillSwitch:
+        now = self.clock.now()
+        try:
+            with self.uows(write=True) as uow:
+                switch = kill_switch.restore(uow.kill_switches.get(switch_id), guardian,
+                                             reason, now)
+                for agreement_id in switch.agreement_ids:
+                    agreement = uow.agreements.get(agreement_id)
+                    # Revoked since, or resumed by hand: left as it is.
+                    if agreement is not None and agreement.status is AgreementStatus.SUSPENDED:
+                        self._move(uow, agreement, guardian, "resume",
+                                   f"kill switch {switch_id} restored: {switch.restore_reason}")
+                uow.kill_switches.restored(switch)
+                uow.audit.record(_entry(guardian, "restore", switch), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock,
+                   AuditEntry("killswitch.restore", "deny", guardian.id, guardian.org_id,
+                              reason=error.code, detail={"kill_switch": switch_id}), error)
+        return switch
+
+    def list(self, guardian: Principal) -> list[KillSwitch]:
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN},
+                     "killswitch.list")
+        with self.uows() as uow:
+            return uow.kill_switches.list_for(guardian.org_id)
+
+    def _move(self, uow: UnitOfWork, agreement: Agreement, guardian: Principal, action: str,
+              why: str) -> None:
+        moved = lifecycle.TRANSITIONS[action](agreement, guardian, why, self.clock.now())
+        uow.agreements.save(moved)
+        uow.audit.record(AuditEntry(
+            f"agreement.{action}", "done", guardian.id, guardian.org_id,
+            agreement_id=agreement.id, provider_id=agreement.provider_id,
+            purpose=agreement.purpose_code,
+            detail={"from": agreement.status.value, "to": moved.status.value, "why": why}),
+            self.clock.now())
+
+
+def _entry(guardian: Principal, action: str, switch: KillSwitch) -> AuditEntry:
+    return AuditEntry(
+        f"killswitch.{action}", "done", guardian.id, guardian.org_id,
+        provider_id=switch.provider_id,
+        detail={"kill_switch": switch.id, "consumer": switch.consumer_id,
+                "agreements": list(switch.agreement_ids),
+                "why": switch.restore_reason if action == "restore" else switch.reason})
