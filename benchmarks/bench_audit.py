@@ -93,6 +93,10 @@ def sections(options: Options) -> list[tuple[str, Section]]:
              blocks=2 if options.quick else 3)),
         (f"integrate and verify {options.entries:,} stored entries, end to end (SQLite)",
          lambda out: bench_audit_db.stored_log(out, options.entries)),
+        ("what use limits and anomaly notes add to a governed query",
+         lambda out: bench_audit_db.constraints_cost(
+             out, people=500 if options.quick else 5_000,
+             queries=200 if options.quick else 1_000, blocks=4 if options.quick else 6)),
     ]
 
 

@@ -12,10 +12,14 @@
     5. Integrate and verify N stored entries end to end on SQLite: `AuditLogService.integrate`
        and `verify_log` (what `onceonly audit verify` runs), beside bare hashlib doing the
        same number of SHA-256 calls, with the share of RFC 8785 encoding shown.
+    6. What the constraints of issue 6 add to a governed query: an agreement with every use
+       limit set and each decision noted for the anomaly rules, against the same agreement
+       with the daily count only and nothing noted, in-process and over HTTP.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import statistics
 import sys
@@ -68,32 +72,72 @@ class _UnauditedUnitOfWork(SqlUnitOfWork):
 
 
 def append_cost(out: Report, people: int, queries: int, blocks: int) -> None:
+    _pair(out, "audited", "unaudited", "append adds", people, queries, blocks,
+          _UnauditedUnitOfWork, lambda exchange, world: 1, integrate=True)
+    out("   target: the append adds at most 10% to a governed query. Integration runs in the")
+    out("   background (each server, every second), not in the query's path.")
+
+
+def constraints_cost(out: Report, people: int, queries: int, blocks: int) -> None:
+    """Issue 6's constraints: an agreement with every use limit set (queries a day, people a
+    day, a use count) and each decision noted for the anomaly rules, against the same
+    agreement with only the daily count (which the exchange had before) and nothing noted."""
+    _pair(out, "constrained", "bare", "they add", people, queries, blocks,
+          _UnconstrainedUnitOfWork, _every_limit, integrate=False)
+    out("   target: limits and anomaly rules add at most 10% to a governed query. The rules")
+    out("   themselves are evaluated in the background (each server, every second).")
+
+
+def _pair(out: Report, name: str, peer: str, adds: str, people: int, queries: int,
+          blocks: int, peer_uow: type[SqlUnitOfWork],
+          agreement_for: Callable[[Exchange, Any], int], integrate: bool) -> None:
     out(f"   demo world of {people:,} people; {blocks} alternating blocks of {queries:,} "
         f"queries each way; per-query wall time, median")
     out("   in-process: QueryService.query; HTTP: POST /v1/queries, one request at a time, "
         "to two servers over the same database")
     out()
-    out(f"   {'':<12}{'':>4}{'audited µs':>12}{'unaudited µs':>14}{'append adds':>13}")
+    out(f"   {'':<12}{'':>4}{name + ' µs':>16}{peer + ' µs':>16}{adds:>13}")
     for backend in BACKENDS:
         with exchange_on(backend) as (exchange, url, store_prefix):
-            figures, integrate_us = _append_cost_on(exchange, url, store_prefix, people,
-                                                    queries, blocks, backend)
+            figures, integrate_us = _pair_on(exchange, url, store_prefix, people, queries,
+                                             blocks, backend, peer_uow, agreement_for,
+                                             integrate)
         for way, times in figures.items():
-            audited, bare = us(times["audited"]), us(times["unaudited"])
-            out(f"   {backend:<12}{way:>4}{audited:>12.0f}{bare:>14.0f}"
-                f"{(audited / bare - 1) * 100:>12.1f}%")
-        out(f"   {backend:<12} integrating the appended entries afterwards: "
-            f"{integrate_us:.0f} µs per entry, in the background")
+            measured, bare = us(times["measured"]), us(times["peer"])
+            out(f"   {backend:<12}{way:>4}{measured:>16.0f}{bare:>16.0f}"
+                f"{(measured / bare - 1) * 100:>12.1f}%")
+        if integrate:
+            out(f"   {backend:<12} integrating the appended entries afterwards: "
+                f"{integrate_us:.0f} µs per entry, in the background")
     out()
-    out("   target: the append adds at most 10% to a governed query. Integration runs in the")
-    out("   background (each server, every second), not in the query's path.")
 
 
-def _append_cost_on(exchange: Exchange, url: str, store_prefix: str, people: int,
-                    queries: int, blocks: int, backend: str
-                    ) -> tuple[dict[str, dict[str, list[float]]], float]:
-    import dataclasses
+def _every_limit(exchange: Exchange, world: Any) -> int:
+    from datetime import timedelta
 
+    from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
+    from onceonly.services.agreements import DraftCommand
+
+    officer = next(a.principal for a in world.accounts if a.label == "officer:GOV/DWP")
+    guardian = next(a.principal for a in world.accounts if a.label == "guardian:GOV/HMRC")
+    now = exchange.clock.now()
+    draft = exchange.agreements.draft(officer, DraftCommand(
+        dataset_id="GOV/HMRC/income",
+        grants=[FieldGrant("income_band", "annual_income", "income_band")],
+        purpose_code="benefit-entitlement", purpose_text="Every use limit set",
+        legal_basis=LegalBasis.STATUTORY_DUTY, valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(days=30), max_queries_per_day=10_000_000,
+        retention_days=30, max_persons_per_day=10_000_000, max_uses=10_000_000,
+        assessment=PrivacyAssessment(Risk.LOW, "benchmark", officer.name, now.date())))
+    exchange.agreements.transition(officer, draft.id, "submit", "benchmark")
+    exchange.agreements.transition(guardian, draft.id, "approve", "benchmark")
+    return draft.id
+
+
+def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queries: int,
+             blocks: int, backend: str, peer_uow: type[SqlUnitOfWork],
+             agreement_for: Callable[[Exchange, Any], int], integrate: bool
+             ) -> tuple[dict[str, dict[str, list[float]]], float]:
     import httpx
 
     from onceonly.demo.seed import build_world
@@ -101,29 +145,29 @@ def _append_cost_on(exchange: Exchange, url: str, store_prefix: str, people: int
     from onceonly.entrypoints.api.server import running
 
     world = build_world(exchange, url, people=people, store_prefix=store_prefix)
+    agreement = agreement_for(exchange, world)
     officer = next(a.principal for a in world.accounts if a.label == "officer:GOV/DWP")
     with exchange.engine.connect() as conn:
         ninos = conn.execute(select(t.person_links.c.value)
                              .where(t.person_links.c.scheme == "nino")).scalars().all()
-    unaudited = QueryService(
-        lambda *, write=False: _UnauditedUnitOfWork(exchange.engine, write=write),
-        exchange.connectors, exchange.queries.consents, exchange.clock)
-    services = {"audited": exchange.queries, "unaudited": unaudited}
-    apps = {"audited": create_app(exchange),
-            "unaudited": create_app(dataclasses.replace(exchange, queries=unaudited),
-                                    integrate_every=0)}
+    peer = QueryService(lambda *, write=False: peer_uow(exchange.engine, write=write),
+                        exchange.connectors, exchange.queries.consents, exchange.clock)
+    services = {"measured": exchange.queries, "peer": peer}
+    apps = {"measured": create_app(exchange),
+            "peer": create_app(dataclasses.replace(exchange, queries=peer), integrate_every=0)}
     figures: dict[str, dict[str, list[float]]] = {
         way: {name: [] for name in services} for way in ("in", "HTTP")}
     rng = random.Random(3)
     headers = {"Authorization": f"Bearer {world.token('officer:GOV/DWP')}"}
 
     def body() -> dict[str, Any]:
-        return {"agreement_id": 1, "subject": {"scheme": "nino", "value": rng.choice(ninos)},
+        return {"agreement_id": agreement,
+                "subject": {"scheme": "nino", "value": rng.choice(ninos)},
                 "fields": ["income_band"], "purpose": "benefit-entitlement"}
 
     def in_process(name: str) -> None:
         for _ in range(queries):
-            command = QueryCommand(1, "nino", rng.choice(ninos), ("income_band",),
+            command = QueryCommand(agreement, "nino", rng.choice(ninos), ("income_band",),
                                    "benefit-entitlement")
             start = time.perf_counter()
             services[name].query(officer, command)
@@ -133,15 +177,17 @@ def _append_cost_on(exchange: Exchange, url: str, store_prefix: str, people: int
     for block in range(blocks):
         for name in (services if block % 2 == 0 else reversed(services)):
             in_process(name)
-    with exchange.uows() as uow:
-        pending = uow.audit.size() - uow.tree.latest_head().head.tree_size
-    start = time.perf_counter()
-    exchange.audit.integrate()
-    integrate_us = (time.perf_counter() - start) / pending * 1e6
+    integrate_us = 0.0
+    if integrate:
+        with exchange.uows() as uow:
+            pending = uow.audit.size() - uow.tree.latest_head().head.tree_size
+        start = time.perf_counter()
+        exchange.audit.integrate()
+        integrate_us = (time.perf_counter() - start) / pending * 1e6
 
-    with running(apps["audited"]) as audited_url, running(apps["unaudited"]) as bare_url, \
+    with running(apps["measured"]) as measured_url, running(apps["peer"]) as peer_url, \
             httpx.Client(timeout=30) as client:
-        bases = {"audited": audited_url, "unaudited": bare_url}
+        bases = {"measured": measured_url, "peer": peer_url}
         for block in range(blocks):
             for name in (services if block % 2 == 0 else reversed(services)):
                 for _ in range(queries):
@@ -153,6 +199,33 @@ def _append_cost_on(exchange: Exchange, url: str, store_prefix: str, people: int
             print(f"   ... {backend} HTTP block {block + 1}/{blocks}", file=sys.stderr,
                   flush=True)
     return figures, integrate_us
+
+
+class _DailyCountOnly:
+    """The use limits as they were before issue 6: the day's count only."""
+
+    def __init__(self, usage: Any) -> None:
+        self.usage = usage
+
+    def queries_on(self, agreement_id: int, day: Any) -> int:
+        return int(self.usage.queries_on(agreement_id, day))
+
+    def reserve(self, agreement: Any, day: Any, person_key: str | None) -> Any:
+        return self.usage.reserve(dataclasses.replace(agreement, max_persons_per_day=None,
+                                                      max_uses=None), day, person_key)
+
+
+class _NotesNothing:
+    def record(self, event: Any, consumer_id: str) -> None:
+        return None
+
+
+class _UnconstrainedUnitOfWork(SqlUnitOfWork):
+    def __enter__(self) -> _UnconstrainedUnitOfWork:
+        super().__enter__()
+        self.usage = _DailyCountOnly(self.usage)  # type: ignore[assignment]
+        self.activity = _NotesNothing()  # type: ignore[assignment]
+        return self
 
 
 # -- 4. proofs read from the database --------------------------------------------------------

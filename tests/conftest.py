@@ -3,17 +3,36 @@ and a small demo world on it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from onceonly.adapters.clock import MovableClock
 from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.kms_file import create_key_file
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.demo.seed import World, build_world
 from tests.support.postgres import NoPostgres, find_postgres, fresh_schema
 
 WORLD_PEOPLE = 120
+
+
+@pytest.fixture(scope="session", autouse=True)
+def master_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The master keys (encryption at rest) for the whole session, in a key file of its own
+    named by ONCEONLY_MASTER_KEY_FILE: every process a test starts finds it whatever its
+    working directory, and nothing is written into the repository's ./onceonly-data.
+    Tests of the key file itself point the variable elsewhere (monkeypatch.setenv)."""
+    path = tmp_path_factory.mktemp("master-keys") / "master-keys.json"
+    create_key_file(path)
+    before = os.environ.get("ONCEONLY_MASTER_KEY_FILE")
+    os.environ["ONCEONLY_MASTER_KEY_FILE"] = str(path)
+    yield str(path)
+    if before is None:
+        os.environ.pop("ONCEONLY_MASTER_KEY_FILE", None)
+    else:
+        os.environ["ONCEONLY_MASTER_KEY_FILE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ outside check of the audit log with nothing but the exchange's public keys."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ import httpx
 from onceonly.audit import merkle
 from onceonly.audit.heads import DEFAULT_LOG_ORG, SignedTreeHead, unb64, verify_tree_head
 from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.jwe import decrypt_with
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
 
 SIGNATURE_HEADER = "Onceonly-Signature"
@@ -112,6 +114,42 @@ class OnceonlyClient:
     def transition(self, agreement_id: int, action: str, reason: str) -> dict[str, Any]:
         return self._call("POST", f"/v1/agreements/{agreement_id}/{action}",
                           json={"reason": reason}).json()
+
+    # -- constraints -----------------------------------------------------------------------
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/alerts").json()
+
+    def resolve_alert(self, alert_id: int, action: str, reason: str) -> dict[str, Any]:
+        """`action`: resume or revoke the agreement the alert suspended."""
+        return self._call("POST", f"/v1/alerts/{alert_id}/{action}",
+                          json={"reason": reason}).json()
+
+    def pull_kill_switch(self, consumer: str, reason: str) -> dict[str, Any]:
+        return self._call("POST", "/v1/kill-switches",
+                          json={"consumer": consumer, "reason": reason}).json()
+
+    def restore_kill_switch(self, switch_id: int, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/kill-switches/{switch_id}/restore",
+                          json={"reason": reason}).json()
+
+    def request_bulk_extract(self, agreement_id: int, purpose: str,
+                             subjects: list[tuple[str, str]],
+                             recipient_jwk: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/v1/bulk-extracts", json={
+            "agreement_id": agreement_id, "purpose": purpose,
+            "subjects": [{"scheme": s, "value": v} for s, v in subjects],
+            "recipient_jwk": recipient_jwk}).json()
+
+    def decide_bulk_extract(self, extract_id: int, action: str, reason: str) -> dict[str, Any]:
+        """`action`: approve or reject (the provider's guardian)."""
+        return self._call("POST", f"/v1/bulk-extracts/{extract_id}/{action}",
+                          json={"reason": reason}).json()
+
+    def download_bulk_extract(self, extract_id: int, private_jwk: dict[str, Any]) -> Any:
+        """Download the extract (once) and decrypt it with the consumer's private key."""
+        token = self._call("GET", f"/v1/bulk-extracts/{extract_id}/download").text
+        return json.loads(decrypt_with(private_jwk, token))
 
     # -- the audit log ---------------------------------------------------------------------
 

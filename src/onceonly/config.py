@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import URL, make_url
+
 DEFAULT_DATA_DIR = Path("onceonly-data")
+MASTER_KEY_FILE = "master-keys.json"
 
 
 def operator_org() -> str:
@@ -33,3 +36,20 @@ def database_url(explicit: str | None = None) -> str:
         or os.environ.get("ONCEONLY_DATABASE_URL")
         or f"sqlite:///{(DEFAULT_DATA_DIR / 'exchange.sqlite').resolve()}"
     )
+
+
+def master_key_file(db_url: str | URL) -> tuple[Path, bool]:
+    """The key file holding the master keys, and whether it was configured explicitly.
+
+    ONCEONLY_MASTER_KEY_FILE if set (it must exist: `onceonly keys init` makes one); else,
+    for the demo and tests, `master-keys.json` in the data directory, made when first
+    needed: beside the SQLite database, or in ./onceonly-data for a server database. In
+    production keep it apart from the database (or use a KMS): whoever has both has the
+    keys."""
+    explicit = os.environ.get("ONCEONLY_MASTER_KEY_FILE")
+    if explicit:
+        return Path(explicit).expanduser(), True
+    url = make_url(db_url) if isinstance(db_url, str) else db_url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / MASTER_KEY_FILE, False
+    return (DEFAULT_DATA_DIR / MASTER_KEY_FILE).resolve(), False

@@ -1,25 +1,54 @@
 """Organisations' signing keys, kept in the exchange database.
 
+The private halves are encrypted at rest: `signing_keys.private_jwk` holds an envelope
+(services/envelopes.py) of the private JWK under the organisation's data key, bound to the
+row (table, column, kid, organisation), so a private key copied into another row does not
+decrypt. Rows written before encryption at rest (a plaintext JWK) are still read, and are
+encrypted when first read or by `onceonly keys rotate`.
+
 Keys never change once made (a new key is a new kid), so each process may keep the ones it
-has loaded. The private halves are stored as JWKs; encrypting them at rest is the job of
-the key-management work that follows.
+has loaded.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+import structlog
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from onceonly.adapters.clock import SystemClock
+from onceonly.adapters.data_keys import SqlDataKeys, SqlDataKeyStore, write_transaction
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.kms_file import FileMasterKeys
+from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.envelope import EnvelopeInvalid, is_envelope
 from onceonly.crypto.signing import SigningKey, jwks
+from onceonly.services.envelopes import Envelopes
+
+log = structlog.get_logger("onceonly.keystore")
+_KEYS = t.signing_keys
+
+
+def private_key_context(org_id: str, kid: str) -> dict[str, str]:
+    """Where a private key lives: what its envelope is bound to."""
+    return {"table": "signing_keys", "column": "private_jwk", "row": kid, "org": org_id}
+
+
+def default_envelopes(engine: Engine) -> Envelopes:
+    """Envelopes with the master keys from configuration (config.master_key_file)."""
+    return Envelopes(FileMasterKeys.from_config(engine.url), SqlDataKeyStore(engine),
+                     SystemClock())
 
 
 class SqlKeyStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, envelopes: Envelopes | None = None) -> None:
         self.engine = engine
+        self.envelopes = envelopes or default_envelopes(engine)
         self._active: dict[str, SigningKey] = {}
         self._lock = threading.Lock()
 
@@ -35,35 +64,105 @@ class SqlKeyStore:
     def _load(self, org_id: str) -> SigningKey:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(t.signing_keys.c.private_jwk)
-                .where(t.signing_keys.c.org_id == org_id, t.signing_keys.c.active.is_(True))
-                .order_by(t.signing_keys.c.created_at.desc())
+                select(_KEYS.c.kid, _KEYS.c.private_jwk)
+                .where(_KEYS.c.org_id == org_id, _KEYS.c.active.is_(True))
+                .order_by(_KEYS.c.created_at.desc())
             ).first()
         if row is None:
             raise LookupError(f"{org_id} has no active signing key")
-        key = SigningKey.from_private_jwk(org_id, row.private_jwk)
+        key = open_private_key(self.envelopes, org_id, row.kid, row.private_jwk)
+        if not is_envelope(row.private_jwk):
+            self._seal_lazily(org_id, row.kid)
         with self._lock:
             self._active[org_id] = key
         return key
 
+    def _seal_lazily(self, org_id: str, kid: str) -> None:
+        """Encrypt a private key found in plaintext. Best effort: signing goes on if it
+        cannot be done now, and the next load (or `keys rotate`) tries again."""
+        try:
+            with write_transaction(self.engine) as conn:
+                seal_row(conn, self.envelopes, kid)
+        except Exception as problem:  # signing must not fail over this
+            log.warning("private key left in plaintext; will retry", kid=kid, org=org_id,
+                        error=str(problem))
+
+    def seal_plaintext(self) -> int:
+        """Encrypt every private key still stored in plaintext; return how many there were."""
+        with write_transaction(self.engine) as conn:
+            kids = [row.kid for row in conn.execute(select(_KEYS.c.kid, _KEYS.c.private_jwk))
+                    if not is_envelope(row.private_jwk)]
+            return sum(seal_row(conn, self.envelopes, kid) for kid in kids)
+
+    def plaintext_count(self) -> int:
+        with self.engine.connect() as conn:
+            return sum(not is_envelope(row.private_jwk)
+                       for row in conn.execute(select(_KEYS.c.private_jwk)))
+
     def jwks(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.signing_keys.c.public_jwk).order_by(t.signing_keys.c.org_id)
+                select(_KEYS.c.public_jwk).order_by(_KEYS.c.org_id)
             )
             return jwks(row.public_jwk for row in rows)
 
 
-def add_signing_key(conn: Connection, org_id: str, now: datetime) -> SigningKey:
+def add_signing_key(conn: Connection, org_id: str, now: datetime, *,
+                    envelopes: Envelopes | None = None) -> SigningKey:
+    """A new active signing key for `org_id`, its private half stored encrypted (with the
+    master keys from configuration unless `envelopes` is given)."""
     key = SigningKey.generate(org_id)
+    envelopes = envelopes or default_envelopes(conn.engine)
     conn.execute(
-        insert(t.signing_keys).values(
+        insert(_KEYS).values(
             kid=key.kid,
             org_id=org_id,
-            private_jwk=key.private_jwk(),
+            private_jwk=seal_private_key(conn, envelopes, org_id, key.kid, key.private_jwk()),
             public_jwk=key.public_jwk(),
             created_at=now,
             active=True,
         )
     )
     return key
+
+
+def seal_private_key(conn: Connection, envelopes: Envelopes, org_id: str, kid: str,
+                     jwk: Mapping[str, Any]) -> dict[str, Any]:
+    return envelopes.encrypt(org_id, canonical_json(dict(jwk)),
+                             private_key_context(org_id, kid), keys=SqlDataKeys(conn))
+
+
+def open_private_key(envelopes: Envelopes, org_id: str, kid: str, stored: Any, *,
+                     conn: Connection | None = None) -> SigningKey:
+    """The signing key stored in a row (an envelope, or a JWK from before encryption);
+    EnvelopeInvalid if it does not decrypt for this row or is not the key the row names."""
+    if is_envelope(stored):
+        keys = SqlDataKeys(conn) if conn is not None else None
+        try:
+            jwk = json.loads(envelopes.decrypt(stored, private_key_context(org_id, kid),
+                                               keys=keys))
+        except EnvelopeInvalid as problem:
+            raise EnvelopeInvalid(f"the private key {kid} of {org_id} cannot be used: "
+                                  f"{problem}") from None
+    elif isinstance(stored, Mapping) and stored.get("kty") == "OKP" and "d" in stored:
+        jwk = dict(stored)  # from before encryption at rest
+    else:
+        raise EnvelopeInvalid(f"the private key {kid} of {org_id} is neither an envelope "
+                              "nor a private JWK")
+    key = SigningKey.from_private_jwk(org_id, jwk)
+    if key.kid != kid:
+        raise EnvelopeInvalid(f"the private key stored for {kid} of {org_id} is another key")
+    return key
+
+
+def seal_row(conn: Connection, envelopes: Envelopes, kid: str) -> bool:
+    """Encrypt the private key of row `kid` if it is still plaintext (re-read in this
+    transaction, so two processes doing it at once both leave a valid envelope)."""
+    row = conn.execute(select(_KEYS.c.org_id, _KEYS.c.private_jwk)
+                       .where(_KEYS.c.kid == kid)).first()
+    if row is None or is_envelope(row.private_jwk):
+        return False
+    key = open_private_key(envelopes, row.org_id, kid, row.private_jwk)
+    conn.execute(update(_KEYS).where(_KEYS.c.kid == kid).values(
+        private_jwk=seal_private_key(conn, envelopes, row.org_id, kid, key.private_jwk())))
+    return True

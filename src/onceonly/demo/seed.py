@@ -32,6 +32,7 @@ from onceonly.demo.world import (
 from onceonly.domain.agreements import PrivacyAssessment
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.agreements import DraftCommand
+from onceonly.services.envelopes import Envelopes
 
 SEED = 20_071_120  # the day the discs went missing
 # People are generated as of a fixed day, so the same seed gives the same people every day.
@@ -119,7 +120,7 @@ def build_world(
         if conn.execute(select(func.count()).select_from(t.organisations)).scalar_one():
             raise WorldExists("this database already holds a world; use a fresh one")
     now = exchange.clock.now()
-    accounts = _organisations_and_accounts(engine, url, store_prefix, now)
+    accounts = _organisations_and_accounts(engine, url, store_prefix, now, exchange.envelopes)
     citizen_ids = _population(engine, url, store_prefix, people, seed, progress)
     # The citizen account is the first living adult: their identifiers are printed for the demo.
     citizen = next(a for a in accounts if a.label == "citizen")
@@ -131,7 +132,7 @@ def build_world(
 
 
 def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
-                                now: datetime) -> list[Account]:
+                                now: datetime, envelopes: Envelopes) -> list[Account]:
     accounts: list[Account] = []
     providers = {d.provider_id for d in DATASETS}
     consumers = {a.consumer for a in AGREEMENTS}
@@ -141,7 +142,7 @@ def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
             for code, title in systems:
                 conn.execute(insert(t.systems).values(id=f"{org_id}/{code}", org_id=org_id,
                                                       title=title))
-            add_signing_key(conn, org_id, now)
+            add_signing_key(conn, org_id, now, envelopes=envelopes)
         for code, name, issuer in SCHEMES:
             conn.execute(insert(t.identifier_schemes).values(code=code, name=name,
                                                              issuer_id=issuer))
@@ -285,6 +286,7 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             max_queries_per_day=spec.per_day,
             retention_days=spec.retention_days,
             hidden_days=spec.hidden_days,
+            bulk_max_records=spec.bulk_max_records,
             assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
                                          officer.name, now.date()),
         ))

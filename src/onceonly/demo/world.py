@@ -149,6 +149,7 @@ class DemoAgreement:
     per_day: int = 100_000
     retention_days: int = 365
     hidden_days: int = 0
+    bulk_max_records: int | None = None
     approvers: tuple[str, ...] = ("guardian",)
     notes: str = field(default="")
 
@@ -173,7 +174,9 @@ AGREEMENTS: list[DemoAgreement] = [
          FieldGrant("benefits_in_payment", "benefits_in_payment")),
         "disability-assessment", "Carry out disability assessments for referred claimants",
         LegalBasis.PUBLIC_TASK, Risk.MEDIUM, duration=timedelta(days=90), per_day=2_000,
-        retention_days=90, notes="private contractor: access ends with the contract",
+        retention_days=90, bulk_max_records=100,
+        notes="private contractor: access ends with the contract; a batch of referrals may "
+              "come as a bulk extract, each approved by DWP's guardian",
     ),
     DemoAgreement(
         4, "COM/NORTHBANK", "GOV/HMRC/income",

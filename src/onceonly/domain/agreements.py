@@ -95,6 +95,7 @@ class Agreement:
     hidden_days: int = 0
     max_persons_per_day: int | None = None  # distinct people a day
     max_uses: int | None = None  # releases over the agreement's life (1: a one-time agreement)
+    bulk_max_records: int | None = None  # bulk extracts allowed, of at most this many people
     status: AgreementStatus = AgreementStatus.DRAFT
     approvals: tuple[str, ...] = ()  # guardians who approved the current submission
     created_by: str = ""
@@ -138,6 +139,7 @@ def draft_agreement(
     hidden_days: int = 0,
     max_persons_per_day: int | None = None,
     max_uses: int | None = None,
+    bulk_max_records: int | None = None,
 ) -> Agreement:
     """A new draft, checked against the dataset it draws on. Drafted by the consumer."""
     if actor.org_id != consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
@@ -157,7 +159,8 @@ def draft_agreement(
         raise invalid("invalid_limit", "max_queries_per_day must be at least 1")
     if retention_days < 0:
         raise invalid("invalid_retention", "retention_days cannot be negative")
-    for name, limit in (("max_persons_per_day", max_persons_per_day), ("max_uses", max_uses)):
+    for name, limit in (("max_persons_per_day", max_persons_per_day), ("max_uses", max_uses),
+                        ("bulk_max_records", bulk_max_records)):
         if limit is not None and limit < 1:
             raise invalid("invalid_limit", f"{name} must be at least 1, or left out for none")
     if not 0 <= hidden_days <= MAX_HIDDEN_DAYS:
@@ -180,6 +183,7 @@ def draft_agreement(
         hidden_days=hidden_days,
         max_persons_per_day=max_persons_per_day,
         max_uses=max_uses,
+        bulk_max_records=bulk_max_records,
         assessment=assessment,
         special_category=any(
             dataset.field(g.source).sensitivity is Sensitivity.SPECIAL for g in grants
@@ -316,6 +320,20 @@ def suspend(agreement: Agreement, actor: Principal, reason: str, now: datetime) 
     _require_provider_guardian(agreement, actor, "suspend")
     _require_status(agreement, "suspend", AgreementStatus.APPROVED)
     return _moved(agreement, actor, "suspend", AgreementStatus.SUSPENDED, reason, now)
+
+
+ANOMALY_DETECTOR = "onceonly.anomaly-detector"
+
+
+def suspend_for_anomaly(agreement: Agreement, rule: str, now: datetime) -> Agreement:
+    """The exchange suspends an agreement on the provider's behalf when traffic through it
+    looks like harvesting; only the provider's guardian resumes or revokes it."""
+    _require_status(agreement, "suspend", AgreementStatus.APPROVED)
+    step = Transition(now, ANOMALY_DETECTOR, agreement.provider_id, "suspend",
+                      agreement.status, AgreementStatus.SUSPENDED,
+                      f"anomaly detected: {rule}; the provider's guardian is alerted")
+    return replace(agreement, status=AgreementStatus.SUSPENDED,
+                   history=(*agreement.history, step))
 
 
 def resume(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:

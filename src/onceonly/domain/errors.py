@@ -13,6 +13,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"  # valid request, but the object's state forbids it
     LIMITED = "limited"  # a use limit is spent for now
+    GONE = "gone"  # it existed, and is no longer to be had (a one-time download)
 
 
 class DomainError(Exception):
@@ -41,3 +42,7 @@ def conflict(code: str, detail: str) -> DomainError:
 
 def unauthenticated(code: str, detail: str) -> DomainError:
     return DomainError(ErrorKind.UNAUTHENTICATED, code, detail)
+
+
+def gone(code: str, detail: str) -> DomainError:
+    return DomainError(ErrorKind.GONE, code, detail)

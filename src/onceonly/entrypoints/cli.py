@@ -33,6 +33,9 @@ audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+anomaly_app = typer.Typer(help="Anomaly rules: patterns that suspend an agreement.",
+                          no_args_is_help=True)
+app.add_typer(anomaly_app, name="anomaly")
 
 console = Console()
 errors = Console(stderr=True)
@@ -419,6 +422,160 @@ def audit_check(
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps(result.head.as_json()))
+
+
+@anomaly_app.command("rule")
+def anomaly_rule(
+    consumer: Annotated[str, typer.Option(help="the consuming organisation, e.g. COM/ACME")],
+    kind: Annotated[str, typer.Option(
+        help="many_persons, sequential_ids, off_hours or refusal_storm")],
+    threshold: Annotated[int, typer.Option(help="fire once the count reaches this")],
+    window: Annotated[int, typer.Option(help="over this many seconds")],
+    officer: Annotated[str | None, typer.Option(
+        help="one officer's id, for a threshold of their own")] = None,
+    db: DbOption = None,
+) -> None:
+    """Set a consumer's (or one of its officers') threshold for a kind of anomaly."""
+    exchange = open_exchange(db)
+    try:
+        exchange.anomalies.set_rule(consumer, officer, kind, threshold, window)
+    except DomainError as error:
+        fail(error.detail)
+    finally:
+        exchange.close()
+    who = f"officer {officer} of {consumer}" if officer else consumer
+    console.print(f"{kind} for {who}: {threshold} within {window} s")
+
+
+# --- keys: the master keys of encryption at rest ------------------------------------------
+
+keys_app = typer.Typer(help="Master keys: encryption at rest of what the exchange stores.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(db: DbOption = None) -> None:
+    """Make the master key file (ONCEONLY_MASTER_KEY_FILE, else the default in the data
+    directory) with one new key, readable by its owner only."""
+    from onceonly.adapters.kms_file import create_key_file
+    from onceonly.config import master_key_file
+    from onceonly.crypto.envelope import MasterKeyUnavailable
+
+    url = database_url(db)
+    try:
+        path, _ = master_key_file(url)
+    except ArgumentError as exc:
+        fail(f"cannot open the database {url}: {exc}")
+    try:
+        key_id = create_key_file(path)
+    except MasterKeyUnavailable as exc:
+        fail(str(exc))
+    console.print(f"made the master key file {path} (mode 0600) with master key {key_id}",
+                  soft_wrap=True)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    db: DbOption = None,
+    rewrap_now: Annotated[bool, typer.Option(
+        "--rewrap-now", help="re-wrap every data key under the new master key now, rather "
+                             "than when each is next used")] = False,
+) -> None:
+    """Add a new master key to the key file and make it current, without downtime: running
+    servers pick it up, new data keys are wrapped with it, older data keys are re-wrapped
+    when next used (or now, with --rewrap-now). Old master keys stay in the file."""
+    from onceonly.adapters.kms_file import FileMasterKeys
+    from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
+
+    exchange = open_exchange(db)
+    try:
+        master = exchange.master_keys
+        if isinstance(master, FileMasterKeys):
+            in_use = exchange.envelopes.count_by_master()
+            _key_file_exists(master.path, in_use)
+            held = {key.id for key in master.held()}
+            missing = sorted(set(in_use) - held)
+            if missing:  # the wrong key file for this database: do not add to it
+                fail(f"the master key file {master.path} lacks {', '.join(missing)}, which "
+                     f"wrap {sum(in_use[m] for m in missing)} data keys of this database: is "
+                     "it the key file this database was set up with? Nothing was changed")
+            new_id = master.rotate()
+            console.print(f"master key {new_id} is now current ({master.path}, "
+                          f"{len(held) + 1} keys)", soft_wrap=True)
+        elif rewrap_now:  # a KMS: its new key version was made primary there
+            new_id = master.current_id()
+        else:
+            fail("the master keys are held by a KMS: make a new key version primary there, "
+                 "then run `onceonly keys rotate --rewrap-now`")
+        sealed = exchange.keys.seal_plaintext()
+        if sealed:
+            console.print(f"encrypted {sealed} private keys that were stored in plaintext")
+        failed: list[tuple[str, str]] = []
+        if rewrap_now:
+            result = exchange.envelopes.rewrap_all()
+            failed = result.failed
+            console.print(f"re-wrapped {result.rewrapped} data keys under {new_id}")
+        waiting = sum(n for m, n in exchange.envelopes.count_by_master().items()
+                      if m != new_id)
+    except MasterKeyUnavailable as exc:
+        fail(str(exc))
+    except EnvelopeInvalid as exc:
+        errors.print(Text.assemble(("problem: ", "red"), str(exc)), soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        exchange.close()
+    for key_id, why in failed:
+        errors.print(Text.assemble(("problem: ", "red"), f"data key {key_id}: {why}"),
+                     soft_wrap=True)
+    if waiting:
+        console.print(f"{waiting} data keys are still wrapped by older master keys: each is "
+                      "re-wrapped when next used (or run with --rewrap-now); keep the older "
+                      "master keys in the file until none is left", soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _key_file_exists(path: Path, in_use: dict[str, int]) -> None:
+    """A default key file is made when first needed, but not in place of one this database's
+    data keys were wrapped with."""
+    if in_use and not path.exists():
+        fail(f"the master key file {path} does not exist, yet {sum(in_use.values())} "
+             "data keys of this database are wrapped by master keys in it: restore it, or set "
+             "ONCEONLY_MASTER_KEY_FILE to where it is. Nothing was changed")
+
+
+@keys_app.command("status")
+def keys_status(db: DbOption = None) -> None:
+    """The master keys in the key file (ids and dates, never keys), how many data keys each
+    wraps, and how many private keys are still stored in plaintext."""
+    from onceonly.adapters.kms_file import FileMasterKeys
+    from onceonly.crypto.envelope import MasterKeyUnavailable
+
+    exchange = open_exchange(db)
+    try:
+        master = exchange.master_keys
+        in_use = exchange.envelopes.count_by_master()
+        plaintext = exchange.keys.plaintext_count()
+        if isinstance(master, FileMasterKeys):
+            _key_file_exists(master.path, in_use)
+            held, current = master.held(), master.current_id()
+            console.print(f"master key file {master.path}", soft_wrap=True)
+        else:
+            held, current = [], master.current_id()
+    except MasterKeyUnavailable as exc:
+        fail(str(exc))
+    finally:
+        exchange.close()
+    for key in held:
+        mark = "  current" if key.id == current else ""
+        console.print(f"  {key.id}  made {key.created_at}  wraps {in_use.get(key.id, 0)} "
+                      f"data keys{mark}", highlight=False)
+    for key_id in sorted(set(in_use) - {key.id for key in held}):
+        console.print(f"  {key_id}  not in the key file  wraps {in_use[key_id]} data keys",
+                      highlight=False)
+    console.print(f"{sum(in_use.values())} data keys; {plaintext} private keys in plaintext",
+                  highlight=False)
 
 
 def main() -> None:

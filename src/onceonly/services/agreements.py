@@ -28,6 +28,7 @@ class DraftCommand:
     hidden_days: int = 0
     max_persons_per_day: int | None = None
     max_uses: int | None = None
+    bulk_max_records: int | None = None
 
 
 def _entry(actor: Principal, action: str, outcome: str, agreement_id: int | None,
@@ -76,6 +77,7 @@ class AgreementService:
                     hidden_days=cmd.hidden_days,
                     max_persons_per_day=cmd.max_persons_per_day,
                     max_uses=cmd.max_uses,
+                    bulk_max_records=cmd.bulk_max_records,
                 )
                 agreement.id = uow.agreements.add(agreement)
                 uow.audit.record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -11,6 +12,8 @@ from onceonly.audit.entries import AuditEntry, AuditRecord
 from onceonly.audit.heads import SignedTreeHead
 from onceonly.audit.merkle import Node
 from onceonly.domain.agreements import Agreement
+from onceonly.domain.anomaly import Activity, Alert, Rule, Rules
+from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal
@@ -146,6 +149,36 @@ class KillSwitches(Protocol):
     def list_for(self, provider_id: str) -> list[KillSwitch]: ...
 
 
+class ActivityLog(Protocol):
+    """What the anomaly rules look at, and what they are set to."""
+
+    def record(self, event: Activity, consumer_id: str) -> None: ...
+    def lock(self) -> None: ...
+    def watermark(self) -> int: ...
+    def set_watermark(self, last_id: int) -> None: ...
+    def new_since(self, last_id: int, limit: int) -> list[tuple[int, int | None]]: ...
+    def recent_for(self, agreement_id: int, since: datetime) -> list[Activity]: ...
+    def forget_before(self, cutoff: datetime) -> None: ...
+    def rules_for(self, consumer_id: str) -> tuple[Rules, dict[str, Rules]]: ...
+    def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule) -> None: ...
+
+
+class Alerts(Protocol):
+    def add(self, at: datetime, provider_id: str, consumer_id: str, agreement_id: int,
+            officer_id: str | None, rule_kind: str, evidence: dict[str, Any]) -> int: ...
+    def get(self, alert_id: int) -> Alert | None: ...
+    def list_for(self, provider_id: str) -> list[Alert]: ...
+    def resolve(self, alert_id: int, status: str, by: str, at: datetime, why: str) -> None: ...
+
+
+class BulkExtracts(Protocol):
+    def add(self, extract: BulkExtract) -> BulkExtract: ...
+    def get(self, extract_id: int) -> BulkExtract | None: ...
+    def save(self, extract: BulkExtract, was: str) -> None:
+        """Write the new state if the extract is still in state `was`."""
+        ...
+
+
 class UnitOfWork(Protocol):
     agreements: AgreementRepository
     catalogue: CatalogueRepository
@@ -153,6 +186,9 @@ class UnitOfWork(Protocol):
     principals: Principals
     usage: Usage
     kill_switches: KillSwitches
+    activity: ActivityLog
+    alerts: Alerts
+    bulk: BulkExtracts
     audit: AuditLog
     tree: AuditTree
 
@@ -191,3 +227,68 @@ class Signer(Protocol):
         ...
 
     def jwks(self) -> dict[str, Any]: ...
+
+
+class MasterKeys(Protocol):
+    """The master keys that wrap (encrypt) the organisations' data keys: envelope encryption.
+
+    The demo and tests use a key file (adapters/kms_file.py, `ONCEONLY_MASTER_KEY_FILE`).
+    In production a KMS or HSM adapter implements these three methods and bootstrap() is
+    given it (`bootstrap(master_keys=...)`): `wrap` is the KMS's Encrypt and `unwrap` its
+    Decrypt, with `context` as the encryption context / additional authenticated data
+    (e.g. AWS KMS `Encrypt(KeyId, Plaintext, EncryptionContext)`, Google Cloud KMS
+    `encrypt(name, plaintext, additional_authenticated_data)`, a PKCS#11 AES-GCM key), and
+    `current_id` the key (version) new data keys are wrapped with. The master key never
+    leaves the KMS; rotation happens there (a new key version made primary), and
+    `onceonly keys rotate --rewrap-now` re-wraps the data keys under it.
+
+    Key ids are stable: an id names the same key for ever, so old ids stay unwrappable
+    after a rotation. A process that meets an id it does not know must look again (another
+    process may have rotated) before raising MasterKeyUnavailable; a wrapped key that was
+    altered, or wrapped with another context, raises EnvelopeInvalid."""
+
+    def current_id(self) -> str:
+        """The master key new data keys are wrapped with (it changes when keys rotate)."""
+        ...
+    def wrap(self, key_id: str, data_key: bytes, context: Mapping[str, str]) -> bytes: ...
+    def unwrap(self, key_id: str, wrapped: bytes, context: Mapping[str, str]) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DataKeyRecord:
+    """An organisation's data key as stored: only ever wrapped by a master key."""
+
+    id: str
+    org_id: str
+    wrapped: bytes
+    master_key_id: str
+    created_at: datetime
+    active: bool = True
+
+
+class DataKeys(Protocol):
+    """The data keys, inside one transaction."""
+
+    def active(self, org_id: str) -> DataKeyRecord | None:
+        """The organisation's newest active data key, if it has one."""
+        ...
+    def get(self, key_id: str) -> DataKeyRecord | None: ...
+    def add(self, record: DataKeyRecord) -> None: ...
+    def rewrap(self, key_id: str, old_master_id: str, new_master_id: str,
+               wrapped: bytes) -> bool:
+        """Replace the wrapping if it is still by `old_master_id`; False if someone else
+        re-wrapped it first (or the change could not be made in this transaction)."""
+        ...
+    def wrapped_by_other_than(self, master_key_id: str, after: str | None,
+                              limit: int) -> list[DataKeyRecord]:
+        """Up to `limit` data keys not wrapped by `master_key_id`, by id, ids > `after`."""
+        ...
+    def count_by_master(self) -> dict[str, int]:
+        """How many data keys each master key wraps."""
+        ...
+
+
+class DataKeyStore(Protocol):
+    def __call__(self, *, write: bool = False) -> AbstractContextManager[DataKeys]:
+        """A transaction of its own, committed when the block ends without an error."""
+        ...

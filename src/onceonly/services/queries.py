@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain.agreements import Agreement, LegalBasis
+from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.errors import DomainError, ErrorKind, invalid
 from onceonly.domain.organisations import Principal
 from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
@@ -133,6 +134,8 @@ class QueryService:
         with self.uows(write=True) as uow:
             limit_reached = uow.usage.reserve(agreement, today, person_key)
             if limit_reached is None:
+                uow.activity.record(_activity(officer, cmd, agreement, person_key, now, False),
+                                    officer.org_id)
                 seq = uow.audit.record(
                     AuditEntry(
                         action="query.release",
@@ -214,7 +217,9 @@ class QueryService:
             detail={"requested_agreement": str(cmd.agreement_id)},
             hidden_until=_hidden_until(agreement, self.clock.now()),
         )
-        refuse(self.uows, self.clock, entry, QueryRefused(deny))
+        refused = _activity(officer, cmd, agreement, person_key, self.clock.now(), True)
+        refuse(self.uows, self.clock, entry, QueryRefused(deny),
+               also=lambda uow: uow.activity.record(refused, officer.org_id))
 
 
 def _hidden_until(agreement: Agreement | None, now: datetime) -> datetime | None:
@@ -222,3 +227,10 @@ def _hidden_until(agreement: Agreement | None, now: datetime) -> datetime | None
     if agreement is None or not agreement.hidden_days:
         return None
     return now + timedelta(days=agreement.hidden_days)
+
+
+def _activity(officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
+              person_key: str | None, now: datetime, refused: bool) -> Activity:
+    """The decision as the anomaly rules see it."""
+    return Activity(now, officer.id, agreement.id if agreement else None, person_key,
+                    identifier_number(cmd.value), refused)

@@ -14,7 +14,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree
+from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.domain.agreements import (
     Agreement,
@@ -191,6 +193,7 @@ def _agreement(row: Any, history: tuple[Transition, ...] = ()) -> Agreement:
         hidden_days=row.hidden_days,
         max_persons_per_day=row.max_persons_per_day,
         max_uses=row.max_uses,
+        bulk_max_records=row.bulk_max_records,
         assessment=_assessment(row.assessment),
         special_category=row.special_category,
         status=AgreementStatus(row.status),
@@ -219,6 +222,7 @@ def _agreement_values(a: Agreement) -> dict[str, Any]:
         "hidden_days": a.hidden_days,
         "max_persons_per_day": a.max_persons_per_day,
         "max_uses": a.max_uses,
+        "bulk_max_records": a.bulk_max_records,
         "assessment": assessment_to_json(a.assessment),
         "special_category": a.special_category,
         "status": a.status.value,
@@ -522,6 +526,9 @@ class SqlUnitOfWork:
         self.principals = SqlPrincipals(conn)
         self.usage = SqlUsage(conn)
         self.kill_switches = SqlKillSwitches(conn)
+        self.activity = SqlActivity(conn)
+        self.alerts = SqlAlerts(conn)
+        self.bulk = SqlBulkExtracts(conn)
         self.audit = SqlAuditLog(conn)
         self.tree = SqlAuditTree(conn)
         return self

@@ -70,9 +70,23 @@ signing_keys = Table(
     metadata,
     Column("kid", String(64), primary_key=True),
     Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False, index=True),
-    Column("private_jwk", JSON, nullable=False),
+    Column("private_jwk", JSON, nullable=False),  # an envelope (services/envelopes.py)
     Column("public_jwk", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+# The organisations' data keys (envelope encryption of what the exchange stores: the
+# private signing keys above, as envelopes), each only ever stored wrapped by a master key
+# kept outside the database (a key file or a KMS), and the id of the master key that did.
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("master_key_id", String(64), nullable=False),
     Column("active", Boolean, nullable=False),
 )
 
@@ -149,6 +163,7 @@ agreements = Table(
     Column("max_queries_per_day", Integer, nullable=False),
     Column("max_persons_per_day", Integer, nullable=True),
     Column("max_uses", Integer, nullable=True),
+    Column("bulk_max_records", Integer, nullable=True),
     Column("retention_days", Integer, nullable=False),
     Column("hidden_days", Integer, nullable=False, server_default="0"),
     Column("assessment", JSON, nullable=True),
@@ -281,4 +296,82 @@ exchange_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+# What anomaly rules look at: one row per decision (no personal values: the person key, and
+# the digits of the identifier asked for, so that runs of sequential identifiers show).
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("officer_id", String(64), nullable=False),
+    Column("consumer_id", String(64), nullable=False),
+    Column("agreement_id", Integer, nullable=True),
+    Column("person_key", String(64), nullable=True),
+    Column("number", BigInteger, nullable=True),
+    Column("refused", Boolean, nullable=False),
+    Index("ix_activity_agreement_id_at", "agreement_id", "at"),
+)
+
+# Thresholds for one consumer, or one officer of it, instead of the defaults.
+anomaly_rules = Table(
+    "anomaly_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consumer_id", String(64), nullable=False),
+    Column("officer_id", String(64), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("provider_id", String(64), nullable=False, index=True),
+    Column("consumer_id", String(64), nullable=False),
+    Column("agreement_id", Integer, nullable=False),
+    Column("officer_id", String(64), nullable=True),
+    Column("rule", String(32), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # open, resumed, revoked
+    Column("resolved_by", String(64), nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolution", Text, nullable=True),
+)
+
+# How far the anomaly detector has read the activity table.
+detector_state = Table(
+    "detector_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_activity_id", BigInteger, nullable=False),
+)
+
+# Bulk extracts, by exception: requested by the consumer, approved by the provider's
+# guardian, kept only as a JWE to the consumer's public key, downloadable once.
+bulk_extracts = Table(
+    "bulk_extracts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("cohort", JSON, nullable=True),  # identifiers asked for, cleared once built
+    Column("cohort_size", Integer, nullable=False),
+    Column("recipient_jwk", JSON, nullable=False),  # the consumer's public key
+    Column("status", String(16), nullable=False),  # requested, approved, rejected, downloaded
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("jwe", Text, nullable=True),
+    Column("records", Integer, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("downloaded_at", UTCDateTime, nullable=True),
 )

@@ -21,11 +21,13 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.entrypoints.api.audit_routes import audit_router
 from onceonly.entrypoints.api.background import Periodic
+from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
     AgreementIn,
     AgreementOut,
+    AlertOut,
     CatalogueOut,
     DatasetOut,
     FieldOut,
@@ -39,6 +41,7 @@ from onceonly.entrypoints.api.schemas import (
     TransformOut,
 )
 from onceonly.services.agreements import DraftCommand
+from onceonly.services.anomaly import RESOLUTIONS
 from onceonly.services.auth import authenticate, require_role
 from onceonly.services.queries import QueryCommand, QueryRefused
 
@@ -52,10 +55,11 @@ STATUS = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.LIMITED: 429,
+    ErrorKind.GONE: 410,
 }
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (401, 403, 404, 409, 413, 422, 429)
+    status: {"model": Problem} for status in (401, 403, 404, 409, 410, 413, 422, 429)
 }
 
 log = structlog.get_logger("onceonly.api")
@@ -73,15 +77,19 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        integrator = Periodic("audit-integrator", interval, exchange.audit.integrate)
+        # Integrating the audit log and watching for harvesting, each every `interval`.
+        workers = [Periodic("audit-integrator", interval, exchange.audit.integrate),
+                   Periodic("anomaly-detector", interval, exchange.anomalies.detect)]
         if interval > 0:
-            integrator.start()
+            for worker in workers:
+                worker.start()
         try:
             yield
         finally:
             if interval > 0:
-                integrator.stop()
-                integrator.run_once()  # leave nothing accepted outside a signed head
+                for worker in workers:
+                    worker.stop()
+                    worker.run_once()  # e.g. leave nothing accepted outside a signed head
 
     app = FastAPI(
         title="onceonly",
@@ -232,6 +240,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
             hidden_days=body.hidden_days,
             max_persons_per_day=body.max_persons_per_day,
             max_uses=body.max_uses,
+            bulk_max_records=body.bulk_max_records,
             assessment=None if assessment is None else PrivacyAssessment(
                 assessment.risk, assessment.summary, assessment.assessed_by,
                 assessment.assessed_on),
@@ -266,9 +275,17 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
         """Resume the agreements the switch suspended (those revoked since stay revoked)."""
         return KillSwitchOut.of(exchange.kill_switches.restore(caller, switch_id, body.reason))
 
+    @app.get("/v1/alerts", response_model=list[AlertOut], tags=["constraints"])
+    def list_alerts(caller: Caller) -> list[AlertOut]:
+        """Anomaly alerts about the caller's organisation's data, newest first (guardians)."""
+        return [AlertOut.of(a) for a in exchange.anomalies.alerts(caller)]
+
+    for resolution in RESOLUTIONS:
+        _add_alert_route(app, exchange, resolution, Caller)
     for action in TRANSITIONS:
         _add_transition_route(app, exchange, action, Caller)
     app.include_router(audit_router(exchange, Caller))
+    app.include_router(bulk_router(exchange, Caller))
 
     return app
 
@@ -286,6 +303,15 @@ def _add_transition_route(app: FastAPI, exchange: Exchange, action: str, caller_
         name=f"{action}_agreement",
         summary=f"{action.capitalize()} an agreement (with a reason)",
     )(transition)
+
+
+def _add_alert_route(app: FastAPI, exchange: Exchange, action: str, caller_type: Any) -> None:
+    def resolve(alert_id: AgreementIdPath, body: ReasonIn, caller: caller_type) -> AlertOut:
+        return AlertOut.of(exchange.anomalies.resolve(caller, alert_id, action, body.reason))
+
+    app.post(f"/v1/alerts/{{alert_id}}/{action}", response_model=AlertOut, tags=["constraints"],
+             name=f"{action}_after_alert",
+             summary=f"{action.capitalize()} the agreement an anomaly alert suspended")(resolve)
 
 
 def app_from_env() -> FastAPI:

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from onceonly.domain.agreements import MAX_HIDDEN_DAYS, Agreement, LegalBasis, Risk
+from onceonly.domain.anomaly import Alert
+from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import ORG_ID_PATTERN
 
@@ -15,6 +17,7 @@ FieldName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # Free text: anything printable; a NUL byte is refused (PostgreSQL cannot store one).
 Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
 MAX_AGREEMENT_ID = 2**31 - 1  # agreement ids are positive 32-bit integers in the database
+MAX_BULK_SUBJECTS = 400
 DatasetId = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2,8}/[A-Z0-9_-]{1,32}/[a-z0-9_-]{1,32}$",
                                        examples=["GOV/HMRC/income"])]
 PurposeCode = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
@@ -88,6 +91,10 @@ class AgreementIn(Strict):
     max_uses: Annotated[StrictInt | None, Field(
         ge=1, le=10_000_000, description="releases over the agreement's life; 1 for a "
                                          "one-time agreement (none if left out)")] = None
+    bulk_max_records: Annotated[StrictInt | None, Field(
+        ge=1, le=1_000_000, description="bulk extracts allowed, each approved by the "
+                                        "provider's guardian, of at most this many people "
+                                        "(none if left out)")] = None
     privacy_assessment: AssessmentIn | None = None
 
 
@@ -120,6 +127,7 @@ class AgreementOut(BaseModel):
     hidden_days: int
     max_persons_per_day: int | None
     max_uses: int | None
+    bulk_max_records: int | None
     privacy_assessment: AssessmentIn | None
     status: str = Field(description="stored lifecycle status")
     state: str = Field(description="what applies now: active, pending, expired, or the status")
@@ -146,6 +154,7 @@ class AgreementOut(BaseModel):
             hidden_days=a.hidden_days,
             max_persons_per_day=a.max_persons_per_day,
             max_uses=a.max_uses,
+            bulk_max_records=a.bulk_max_records,
             privacy_assessment=None if a.assessment is None else AssessmentIn(
                 risk=a.assessment.risk,
                 summary=a.assessment.summary,
@@ -288,3 +297,64 @@ class KillSwitchOut(BaseModel):
                    pulled_at=switch.pulled_at, reason=switch.reason,
                    restored_by=switch.restored_by, restored_at=switch.restored_at,
                    restore_reason=switch.restore_reason)
+
+
+class AlertOut(BaseModel):
+    id: int
+    at: datetime
+    provider: str
+    consumer: str
+    agreement_id: int
+    officer: str | None = Field(description="the officer whose pattern fired, if one did")
+    rule: str
+    evidence: dict[str, Any]
+    status: str = Field(description="open, resumed or revoked")
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertOut:
+        return cls(id=alert.id, at=alert.at, provider=alert.provider_id,
+                   consumer=alert.consumer_id, agreement_id=alert.agreement_id,
+                   officer=alert.officer_id, rule=alert.rule, evidence=alert.evidence,
+                   status=alert.status, resolved_by=alert.resolved_by,
+                   resolved_at=alert.resolved_at, resolution=alert.resolution)
+
+
+# -- bulk extracts --------------------------------------------------------------------------
+
+
+class BulkExtractIn(Strict):
+    agreement_id: Annotated[StrictInt, Field(gt=0, le=MAX_AGREEMENT_ID)]
+    purpose: PurposeCode
+    # Within the 64 KiB body limit whatever the identifiers: a larger cohort is several asks.
+    subjects: Annotated[list[SubjectIn], Field(min_length=1, max_length=MAX_BULK_SUBJECTS)]
+    recipient_jwk: dict[str, Any] = Field(
+        description="the consumer's public key (X25519 or P-256 JWK) the extract is "
+                    "encrypted to; never a private key")
+
+
+class BulkExtractOut(BaseModel):
+    id: int
+    agreement_id: int
+    requested_by: str
+    requested_at: datetime
+    purpose: str
+    cohort_size: int
+    status: str = Field(description="requested, approved, rejected or downloaded")
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+    records: int | None = Field(description="people in the extract, once built")
+    sha256: str | None = Field(description="SHA-256 of the extract's plaintext, as audited")
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, e: BulkExtract) -> BulkExtractOut:
+        assert e.id is not None
+        return cls(id=e.id, agreement_id=e.agreement_id, requested_by=e.requested_by,
+                   requested_at=e.requested_at, purpose=e.purpose, cohort_size=e.cohort_size,
+                   status=e.status, decided_by=e.decided_by, decided_at=e.decided_at,
+                   reason=e.reason, records=e.records, sha256=e.sha256,
+                   expires_at=e.expires_at)

@@ -1,0 +1,122 @@
+"""Activity for the anomaly rules, the rules configured per consumer and officer, and the
+alerts guardians act on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, text, update
+
+from onceonly.adapters.db import tables as t
+from onceonly.domain.anomaly import DEFAULT_RULES, Activity, Alert, Rule, Rules, rule
+from onceonly.domain.errors import conflict
+
+_ACTIVITY = t.activity.c
+_DETECTOR_LOCK = text(
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.onceonly.anomaly'))")
+
+
+class SqlActivity:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(self, event: Activity, consumer_id: str) -> None:
+        self.conn.execute(insert(t.activity).values(
+            at=event.at, officer_id=event.officer_id, consumer_id=consumer_id,
+            agreement_id=event.agreement_id, person_key=event.person_key,
+            number=event.number, refused=event.refused))
+
+    def lock(self) -> None:
+        """One detector at a time (on SQLite, a write unit of work already is)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(_DETECTOR_LOCK)
+
+    def watermark(self) -> int:
+        return int(self.conn.execute(select(t.detector_state.c.last_activity_id)).scalar_one())
+
+    def set_watermark(self, last_id: int) -> None:
+        self.conn.execute(update(t.detector_state).values(last_activity_id=last_id))
+
+    def new_since(self, last_id: int, limit: int) -> list[tuple[int, int | None]]:
+        """(id, agreement id) of the activity after `last_id`, in order."""
+        rows = self.conn.execute(select(_ACTIVITY.id, _ACTIVITY.agreement_id)
+                                 .where(_ACTIVITY.id > last_id).order_by(_ACTIVITY.id)
+                                 .limit(limit))
+        return [(row.id, row.agreement_id) for row in rows]
+
+    def recent_for(self, agreement_id: int, since: datetime) -> list[Activity]:
+        rows = self.conn.execute(select(t.activity)
+                                 .where(_ACTIVITY.agreement_id == agreement_id,
+                                        _ACTIVITY.at > since)
+                                 .order_by(_ACTIVITY.at, _ACTIVITY.id))
+        return [Activity(r.at, r.officer_id, r.agreement_id, r.person_key, r.number, r.refused)
+                for r in rows]
+
+    def forget_before(self, cutoff: datetime) -> None:
+        """Activity older than the longest window is of no more use: it goes."""
+        self.conn.execute(delete(t.activity).where(_ACTIVITY.at < cutoff))
+
+    def rules_for(self, consumer_id: str) -> tuple[Rules, dict[str, Rules]]:
+        """The consumer's rules (the defaults, with its own thresholds where set) and, for
+        officers with thresholds of their own, theirs."""
+        rows = self.conn.execute(select(t.anomaly_rules)
+                                 .where(t.anomaly_rules.c.consumer_id == consumer_id)
+                                 .order_by(t.anomaly_rules.c.id)).all()
+        consumer = dict(DEFAULT_RULES)
+        own = [(row.officer_id, rule(row.kind, row.threshold, row.window_seconds))
+               for row in rows]
+        for officer, configured in own:
+            if officer is None:
+                consumer[configured.kind] = configured
+        officers: dict[str, Rules] = {}
+        for officer, configured in own:
+            if officer is not None:
+                officers.setdefault(officer, dict(consumer))[configured.kind] = configured
+        return consumer, officers
+
+    def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule) -> None:
+        """Replace the consumer's (or the officer's) threshold for one kind of rule."""
+        table = t.anomaly_rules
+        self.conn.execute(delete(table).where(
+            table.c.consumer_id == consumer_id, table.c.kind == configured.kind.value,
+            table.c.officer_id.is_(None) if officer_id is None
+            else table.c.officer_id == officer_id))
+        self.conn.execute(insert(table).values(
+            consumer_id=consumer_id, officer_id=officer_id, kind=configured.kind.value,
+            threshold=configured.threshold,
+            window_seconds=int(configured.window.total_seconds())))
+
+
+def _alert(row: Any) -> Alert:
+    return Alert(row.id, row.at, row.provider_id, row.consumer_id, row.agreement_id,
+                 row.officer_id, row.rule, row.evidence, row.status, row.resolved_by,
+                 row.resolved_at, row.resolution)
+
+
+class SqlAlerts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, at: datetime, provider_id: str, consumer_id: str, agreement_id: int,
+            officer_id: str | None, rule_kind: str, evidence: dict[str, Any]) -> int:
+        return int(self.conn.execute(insert(t.alerts).values(
+            at=at, provider_id=provider_id, consumer_id=consumer_id, agreement_id=agreement_id,
+            officer_id=officer_id, rule=rule_kind, evidence=evidence, status="open",
+        ).returning(t.alerts.c.id)).scalar_one())
+
+    def get(self, alert_id: int) -> Alert | None:
+        row = self.conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).first()
+        return _alert(row) if row else None
+
+    def list_for(self, provider_id: str) -> list[Alert]:
+        rows = self.conn.execute(select(t.alerts).where(t.alerts.c.provider_id == provider_id)
+                                 .order_by(t.alerts.c.id.desc()))
+        return [_alert(row) for row in rows]
+
+    def resolve(self, alert_id: int, status: str, by: str, at: datetime, why: str) -> None:
+        result = self.conn.execute(
+            update(t.alerts).where(t.alerts.c.id == alert_id, t.alerts.c.status == "open")
+            .values(status=status, resolved_by=by, resolved_at=at, resolution=why))
+        if result.rowcount != 1:
+            raise conflict("alert_resolved", f"alert {alert_id} is already resolved")

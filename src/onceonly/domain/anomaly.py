@@ -1,0 +1,172 @@
+"""Patterns that look like harvesting, and what the exchange does about them: suspend the one
+agreement they went through (never the whole organisation) and alert its provider's
+guardian, who resumes or revokes it. Pure: the caller supplies the recent activity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from onceonly.domain.errors import invalid
+
+
+class RuleKind(StrEnum):
+    MANY_PERSONS = "many_persons"  # distinct people through one agreement in a short time
+    SEQUENTIAL_IDS = "sequential_ids"  # an officer walking through identifiers in order
+    OFF_HOURS = "off_hours"  # an officer's burst of queries outside working hours
+    REFUSAL_STORM = "refusal_storm"  # an officer refused again and again
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: RuleKind
+    threshold: int  # a finding once the count reaches this
+    window: timedelta
+
+
+DEFAULT_RULES = {
+    RuleKind.MANY_PERSONS: Rule(RuleKind.MANY_PERSONS, 500, timedelta(minutes=10)),
+    RuleKind.SEQUENTIAL_IDS: Rule(RuleKind.SEQUENTIAL_IDS, 20, timedelta(minutes=10)),
+    RuleKind.OFF_HOURS: Rule(RuleKind.OFF_HOURS, 100, timedelta(hours=1)),
+    RuleKind.REFUSAL_STORM: Rule(RuleKind.REFUSAL_STORM, 50, timedelta(minutes=5)),
+}
+LONGEST_WINDOW = max(rule.window for rule in DEFAULT_RULES.values())
+MAX_WINDOW = timedelta(days=1)
+WORKING_HOURS = (time(7, 0), time(19, 0))
+WORKING_ZONE = ZoneInfo("Europe/London")
+
+
+def rule(kind: str, threshold: int, window_seconds: int) -> Rule:
+    """A configured rule, checked."""
+    try:
+        parsed = RuleKind(kind)
+    except ValueError:
+        raise invalid("unknown_rule", f"no anomaly rule {kind!r}; one of "
+                      f"{', '.join(k.value for k in RuleKind)}") from None
+    if threshold < 2:
+        raise invalid("invalid_threshold", "a threshold below 2 would fire on normal use")
+    if not 1 <= window_seconds <= MAX_WINDOW.total_seconds():
+        raise invalid("invalid_window", "the window is 1 second to 1 day")
+    return Rule(parsed, threshold, timedelta(seconds=window_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One decision, as anomaly rules see it: no personal values."""
+
+    at: datetime
+    officer_id: str
+    agreement_id: int | None
+    person_key: str | None
+    number: int | None  # the digits of the identifier asked for
+    refused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: Rule
+    agreement_id: int
+    officer_id: str | None
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    at: datetime
+    provider_id: str
+    consumer_id: str
+    agreement_id: int
+    officer_id: str | None
+    rule: str
+    evidence: dict[str, Any]
+    status: str  # open, resumed, revoked
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+def identifier_number(value: str) -> int | None:
+    """The digits of an identifier (AB123456C -> 123456): enough to see a sequence."""
+    digits = re.sub(r"\D", "", value)
+    return int(digits) if 0 < len(digits) <= 15 else None
+
+
+def outside_working_hours(at: datetime) -> bool:
+    local = at.astimezone(WORKING_ZONE)
+    start, end = WORKING_HOURS
+    return local.weekday() >= 5 or not start <= local.time() < end
+
+
+def _evidence(rule: Rule, count: int, events: Sequence[Activity]) -> dict[str, Any]:
+    return {"rule": rule.kind.value, "count": count, "threshold": rule.threshold,
+            "window_seconds": int(rule.window.total_seconds()),
+            "first": events[0].at.isoformat(), "last": events[-1].at.isoformat()}
+
+
+Rules = dict[RuleKind, Rule]
+
+
+def evaluate(agreement_id: int, activity: Sequence[Activity], rules: Rules, now: datetime,
+             officer_rules: dict[str, Rules] | None = None) -> Finding | None:
+    """The first rule the agreement's recent activity (oldest first) breaks, if any; an
+    officer's own thresholds, where set, replace the consumer's for that officer."""
+    def recent(rule: Rule) -> list[Activity]:
+        return [a for a in activity if a.at > now - rule.window]
+
+    many = rules[RuleKind.MANY_PERSONS]
+    window = recent(many)
+    persons = {a.person_key for a in window if a.person_key and not a.refused}
+    if len(persons) >= many.threshold:
+        return Finding(many, agreement_id, None, _evidence(many, len(persons), window))
+    by_officer: dict[str, list[Activity]] = {}
+    for event in activity:
+        by_officer.setdefault(event.officer_id, []).append(event)
+    for officer, events in sorted(by_officer.items()):
+        found = _officer_finding(agreement_id, officer, events,
+                                 (officer_rules or {}).get(officer, rules), now)
+        if found:
+            return found
+    return None
+
+
+def _officer_finding(agreement_id: int, officer: str, events: list[Activity], rules: Rules,
+                     now: datetime) -> Finding | None:
+    storm = rules[RuleKind.REFUSAL_STORM]
+    refusals = [e for e in events if e.refused and e.at > now - storm.window]
+    if len(refusals) >= storm.threshold:
+        return Finding(storm, agreement_id, officer, _evidence(storm, len(refusals), refusals))
+    late = rules[RuleKind.OFF_HOURS]
+    off = [e for e in events if e.at > now - late.window and outside_working_hours(e.at)]
+    if len(off) >= late.threshold:
+        return Finding(late, agreement_id, officer, _evidence(late, len(off), off))
+    walk = rules[RuleKind.SEQUENTIAL_IDS]
+    run = _longest_run([e for e in events if e.at > now - walk.window and e.number is not None])
+    if len(run) >= walk.threshold:
+        return Finding(walk, agreement_id, officer, _evidence(walk, len(run), run))
+    return None
+
+
+def _longest_run(events: list[Activity]) -> list[Activity]:
+    """The longest stretch of consecutive queries whose identifiers go up (or down) by one."""
+    best: list[Activity] = []
+    current: list[Activity] = []
+    step = 0
+    for event in events:
+        if current and event.number is not None and current[-1].number is not None:
+            delta = event.number - current[-1].number
+            if abs(delta) == 1 and (step in (0, delta)):
+                current.append(event)
+                step = delta
+            else:
+                current, step = [event], 0
+        else:
+            current = [event]
+        if len(current) > len(best):
+            best = list(current)
+    return best

@@ -1,0 +1,117 @@
+"""Anomaly detection: read the decisions since the last run, evaluate each agreement they went
+through against its consumer's rules, suspend the one agreement a rule fires on, and alert
+its provider's guardian; the guardian resumes or revokes it through the alert."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from onceonly.domain import agreements as lifecycle
+from onceonly.domain.agreements import AgreementStatus
+from onceonly.domain.anomaly import LONGEST_WINDOW, MAX_WINDOW, Alert, evaluate, rule
+from onceonly.domain.errors import DomainError, not_found
+from onceonly.domain.organisations import Principal, Role, parse_org_id
+from onceonly.services.audit import refuse
+from onceonly.services.auth import require_role
+from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+
+BATCH = 10_000
+RESOLUTIONS = {"resume": "resumed", "revoke": "revoked"}
+
+
+class AnomalyService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uows = uows
+        self.clock = clock
+
+    def detect(self) -> list[int]:
+        """One pass over the new activity; the ids of the alerts it raised. Safe to run in
+        many processes at once: they take turns."""
+        now = self.clock.now()
+        raised = []
+        with self.uows(write=True) as uow:
+            uow.activity.lock()
+            new = uow.activity.new_since(uow.activity.watermark(), BATCH)
+            if not new:
+                return []
+            for agreement_id in sorted({a for _, a in new if a is not None}):
+                alert = self._check(uow, agreement_id)
+                if alert is not None:
+                    raised.append(alert)
+            uow.activity.set_watermark(new[-1][0])
+            uow.activity.forget_before(now - MAX_WINDOW)
+            uow.commit()
+        return raised
+
+    def _check(self, uow: UnitOfWork, agreement_id: int) -> int | None:
+        agreement = uow.agreements.get(agreement_id)
+        if agreement is None or agreement.status is not AgreementStatus.APPROVED:
+            return None
+        now = self.clock.now()
+        rules, officer_rules = uow.activity.rules_for(agreement.consumer_id)
+        longest = max([LONGEST_WINDOW, *(r.window for r in rules.values()),
+                       *(r.window for own in officer_rules.values() for r in own.values())])
+        finding = evaluate(agreement_id, uow.activity.recent_for(agreement_id, now - longest),
+                           rules, now, officer_rules)
+        if finding is None:
+            return None
+        uow.agreements.save(lifecycle.suspend_for_anomaly(agreement, finding.rule.kind, now))
+        alert_id = uow.alerts.add(now, agreement.provider_id, agreement.consumer_id,
+                                  agreement_id, finding.officer_id, finding.rule.kind,
+                                  finding.evidence)
+        uow.audit.record(AuditEntry(
+            "anomaly.suspend", "done", lifecycle.ANOMALY_DETECTOR, None,
+            reason=finding.rule.kind.value, agreement_id=agreement_id,
+            provider_id=agreement.provider_id, purpose=agreement.purpose_code,
+            detail={"alert": alert_id, "officer": finding.officer_id or "",
+                    "evidence": finding.evidence}), now)
+        return alert_id
+
+    # -- guardians -------------------------------------------------------------------------
+
+    def alerts(self, guardian: Principal) -> list[Alert]:
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "alert.list")
+        with self.uows() as uow:
+            return uow.alerts.list_for(guardian.org_id)
+
+    def resolve(self, guardian: Principal, alert_id: int, action: str, reason: str) -> Alert:
+        """Resume or revoke the agreement an alert suspended (the provider's guardian)."""
+        now = self.clock.now()
+        try:
+            with self.uows(write=True) as uow:
+                alert = uow.alerts.get(alert_id)
+                if alert is None or guardian.org_id != alert.provider_id:
+                    raise not_found("alert_unknown", f"no alert {alert_id} for your organisation")
+                agreement = uow.agreements.get(alert.agreement_id)
+                assert agreement is not None
+                moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
+                uow.agreements.save(moved)
+                uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now, reason)
+                uow.audit.record(AuditEntry(
+                    f"agreement.{action}", "done", guardian.id, guardian.org_id,
+                    agreement_id=agreement.id, provider_id=agreement.provider_id,
+                    purpose=agreement.purpose_code,
+                    detail={"from": agreement.status.value, "to": moved.status.value,
+                            "why": reason, "alert": alert_id}), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock,
+                   AuditEntry(f"alert.{action}", "deny", guardian.id, guardian.org_id,
+                              reason=error.code, detail={"alert": alert_id}), error)
+        return replace(alert, status=RESOLUTIONS[action], resolved_by=guardian.id,
+                       resolved_at=now, resolution=reason)
+
+    def set_rule(self, consumer_id: str, officer_id: str | None, kind: str, threshold: int,
+                 window_seconds: int) -> None:
+        """An operator's setting (the CLI): this consumer's, or one officer's, threshold."""
+        configured = rule(kind, threshold, window_seconds)
+        consumer_id = parse_org_id(consumer_id)
+        with self.uows(write=True) as uow:
+            if uow.catalogue.organisation(consumer_id) is None:
+                raise not_found("organisation_unknown", f"no organisation {consumer_id}")
+            uow.activity.set_rule(consumer_id, officer_id, configured)
+            uow.audit.record(AuditEntry(
+                "anomaly.rule", "done", None, consumer_id, reason=configured.kind.value,
+                detail={"officer": officer_id or "", "threshold": threshold,
+                        "window_seconds": window_seconds}), self.clock.now())
+            uow.commit()

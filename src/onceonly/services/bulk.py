@@ -1,0 +1,169 @@
+"""Bulk extracts, by exception: the consumer asks, the provider's guardian approves, the
+exchange builds the extract from the provider's store with only the agreed fields and keeps
+it only as a JWE to the consumer's public key, which the consumer downloads once."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.jwe import RecipientKeyInvalid, encrypt_to, recipient_key
+from onceonly.domain import bulk
+from onceonly.domain.agreements import Agreement, LegalBasis
+from onceonly.domain.bulk import BulkExtract
+from onceonly.domain.errors import DomainError, invalid, not_found
+from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.transforms import TRANSFORMS
+from onceonly.services.audit import refuse
+from onceonly.services.ports import (
+    AuditEntry,
+    Clock,
+    Connectors,
+    ConsentRegistry,
+    UnitOfWorkFactory,
+)
+
+
+class BulkService:
+    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors,
+                 consents: ConsentRegistry, clock: Clock) -> None:
+        self.uows = uows
+        self.connectors = connectors
+        self.consents = consents
+        self.clock = clock
+
+    def request(self, officer: Principal, agreement_id: int, purpose: str,
+                cohort: list[tuple[str, str]], recipient_jwk: dict[str, Any]) -> BulkExtract:
+        now = self.clock.now()
+        agreement: Agreement | None = None
+        try:
+            try:
+                recipient_key(recipient_jwk)
+            except RecipientKeyInvalid as exc:
+                raise invalid("recipient_key_invalid", str(exc)) from None
+            with self.uows(write=True) as uow:
+                agreement = uow.agreements.get(agreement_id)
+                if agreement is None or officer.org_id not in (agreement.provider_id,
+                                                               agreement.consumer_id):
+                    raise not_found("agreement_unknown", f"no agreement {agreement_id}")
+                extract = uow.bulk.add(bulk.request(
+                    officer, agreement, purpose, cohort, recipient_jwk, now,
+                    active=agreement.state_at(now) == "active"))
+                uow.audit.record(_entry("request", "done", officer, agreement, extract), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                "bulk.request", "deny", officer.id, officer.org_id, reason=error.code,
+                agreement_id=agreement.id if agreement else None,
+                provider_id=agreement.provider_id if agreement else None, purpose=purpose,
+                detail={"cohort_size": len(cohort)}), error)
+        return extract
+
+    def get(self, who: Principal, extract_id: int) -> BulkExtract:
+        with self.uows() as uow:
+            extract = uow.bulk.get(extract_id)
+            agreement = uow.agreements.get(extract.agreement_id) if extract else None
+        if extract is None or agreement is None or who.org_id not in (
+                agreement.provider_id, agreement.consumer_id) or who.role not in (
+                Role.OFFICER, Role.GUARDIAN):
+            refuse(self.uows, self.clock, AuditEntry(
+                "bulk.read", "deny", who.id, who.org_id, reason="bulk_extract_unknown",
+                detail={"extract": extract_id}),
+                not_found("bulk_extract_unknown", f"no bulk extract {extract_id} for you"))
+        return extract
+
+    def reject(self, guardian: Principal, extract_id: int, reason: str) -> BulkExtract:
+        return self._decide(guardian, extract_id, reason, approve=False)
+
+    def approve(self, guardian: Principal, extract_id: int, reason: str) -> BulkExtract:
+        return self._decide(guardian, extract_id, reason, approve=True)
+
+    def _decide(self, guardian: Principal, extract_id: int, reason: str,
+                approve: bool) -> BulkExtract:
+        now = self.clock.now()
+        action = "approve" if approve else "reject"
+        agreement: Agreement | None = None
+        try:
+            with self.uows() as uow:  # read, and decide, without the write lock
+                extract = uow.bulk.get(extract_id)
+                source = uow.agreements.with_source(extract.agreement_id) if extract else None
+                agreement = source.agreement if source else None
+                decided = (bulk.approve if approve else bulk.reject)(
+                    extract, agreement, guardian, reason, now)
+                subjects = [uow.people.resolve(scheme, value, source.subject_scheme)
+                            for scheme, value in decided.cohort or ()] if approve else []
+            assert extract is not None and agreement is not None and source is not None
+            if approve:
+                decided = self._build(decided, agreement, source.connector, subjects, now)
+            with self.uows(write=True) as uow:
+                uow.bulk.save(decided, was="requested")
+                uow.audit.record(_entry(action, "done", guardian, agreement, decided), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                f"bulk.{action}", "deny", guardian.id, guardian.org_id, reason=error.code,
+                agreement_id=agreement.id if agreement else None,
+                provider_id=agreement.provider_id if agreement else None,
+                detail={"extract": extract_id}), error)
+        return decided
+
+    def _build(self, extract: BulkExtract, agreement: Agreement, connector: Any,
+               subjects: list[Any], now: Any) -> BulkExtract:
+        """Only the agreed fields, transformed as agreed, of the people the provider holds
+        (and, under a consent basis, who consented); encrypted before it is kept."""
+        store = self.connectors.for_dataset(agreement.dataset_id, connector)
+        sources = sorted({grant.source for grant in agreement.grants})
+        records = []
+        for (scheme, value), subject in zip(extract.cohort or (), subjects, strict=True):
+            if subject is None or subject.provider_value is None:
+                continue
+            if agreement.legal_basis is LegalBasis.CONSENT and not self.consents.has_consent(
+                    subject.person_key, agreement.consumer_id, agreement.purpose_code,
+                    [g.name for g in agreement.grants], now):
+                continue
+            record = store.fetch(subject.provider_value, sources)
+            if record is None:
+                continue
+            records.append({"subject": {"scheme": scheme, "value": value}, "data": {
+                grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], now.date())
+                for grant in agreement.grants}})
+        plaintext = canonical_json({
+            "extract_id": extract.id, "agreement_id": agreement.id,
+            "created_at": now.isoformat(), "fields": [g.name for g in agreement.grants],
+            "records": records})
+        return bulk.built(extract, encrypt_to(extract.recipient_jwk, plaintext), len(records),
+                          hashlib.sha256(plaintext).hexdigest())
+
+    def download(self, officer: Principal, extract_id: int) -> str:
+        """The JWE, once; then only its record count and hash remain."""
+        now = self.clock.now()
+        agreement: Agreement | None = None
+        try:
+            with self.uows(write=True) as uow:
+                extract = uow.bulk.get(extract_id)
+                agreement = uow.agreements.get(extract.agreement_id) if extract else None
+                done = bulk.download(extract, officer,
+                                     agreement.consumer_id if agreement else None, now)
+                assert extract is not None and extract.jwe is not None and agreement
+                uow.bulk.save(done, was="approved")
+                uow.audit.record(_entry("download", "done", officer, agreement, done), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                "bulk.download", "deny", officer.id, officer.org_id, reason=error.code,
+                agreement_id=agreement.id if agreement else None,
+                provider_id=agreement.provider_id if agreement else None,
+                detail={"extract": extract_id}), error)
+        return extract.jwe
+
+
+def _entry(action: str, outcome: str, actor: Principal, agreement: Agreement,
+           extract: BulkExtract) -> AuditEntry:
+    """The record count and the hash of the plaintext go to the audit log; the values never."""
+    return AuditEntry(
+        f"bulk.{action}", outcome, actor.id, actor.org_id, agreement_id=agreement.id,
+        provider_id=agreement.provider_id, purpose=agreement.purpose_code,
+        fields=tuple(g.name for g in agreement.grants), values_hash=extract.sha256,
+        detail={"extract": extract.id, "cohort_size": extract.cohort_size,
+                "records": extract.records, "status": extract.status})

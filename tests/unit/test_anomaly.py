@@ -1,0 +1,134 @@
+"""Anomaly rules: pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from onceonly.domain.anomaly import (
+    DEFAULT_RULES,
+    Activity,
+    RuleKind,
+    evaluate,
+    identifier_number,
+    outside_working_hours,
+    rule,
+)
+from onceonly.domain.errors import DomainError
+
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday, working hours in London
+NIGHT = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+
+
+def rules(**thresholds: int):
+    chosen = dict(DEFAULT_RULES)
+    for kind, threshold in thresholds.items():
+        base = DEFAULT_RULES[RuleKind(kind)]
+        chosen[base.kind] = rule(kind, threshold, int(base.window.total_seconds()))
+    return chosen
+
+
+def events(n: int, *, start: datetime = NOON, officer: str = "o1", person=lambda i: f"P{i}",
+           number=lambda i: None, refused: bool = False, step=timedelta(seconds=1)):
+    return [Activity(start + i * step, officer, 7, person(i), number(i), refused)
+            for i in range(n)]
+
+
+def last(activity) -> datetime:
+    return activity[-1].at + timedelta(seconds=1)
+
+
+def test_many_people_through_one_agreement_fire_at_the_threshold_not_before():
+    below = events(4)
+    assert evaluate(7, below, rules(many_persons=5), last(below)) is None
+    reached = events(5)
+    finding = evaluate(7, reached, rules(many_persons=5), last(reached))
+    assert finding is not None
+    assert (finding.rule.kind, finding.agreement_id, finding.officer_id) == \
+        (RuleKind.MANY_PERSONS, 7, None)
+    assert finding.evidence["count"] == 5
+
+
+def test_the_same_person_again_and_refusals_are_not_more_people():
+    again = events(20, person=lambda i: "P1")
+    assert evaluate(7, again, rules(many_persons=5), last(again)) is None
+    refused = events(20, refused=True)
+    assert evaluate(7, refused, rules(many_persons=5, refusal_storm=50), last(refused)) is None
+
+
+def test_only_the_window_counts():
+    spread = events(5, step=timedelta(minutes=5))  # 20 minutes for 5 people; window is 10
+    assert evaluate(7, spread, rules(many_persons=5), last(spread)) is None
+
+
+def test_a_run_of_sequential_identifiers_fires_up_or_down():
+    up = events(5, number=lambda i: 1000 + i)
+    down = events(5, number=lambda i: 1000 - i)
+    for walk in (up, down):
+        finding = evaluate(7, walk, rules(sequential_ids=5), last(walk))
+        assert finding is not None and finding.rule.kind is RuleKind.SEQUENTIAL_IDS
+        assert finding.officer_id == "o1"
+
+
+@pytest.mark.parametrize("numbers", [[1, 2, 3, 5, 6, 7], [1, 2, 1, 2, 1, 2], [10, 20, 30, 40]])
+def test_what_is_not_a_run_does_not_fire(numbers):
+    activity = events(len(numbers), number=lambda i: numbers[i])
+    assert evaluate(7, activity, rules(sequential_ids=4), last(activity)) is None
+
+
+def test_two_officers_interleaved_are_two_walks():
+    one = events(3, officer="o1", number=lambda i: 100 + i)
+    two = events(3, officer="o2", number=lambda i: 500 + i, start=NOON + timedelta(hours=0))
+    mixed = sorted(one + two, key=lambda a: (a.at, a.officer_id))
+    assert evaluate(7, mixed, rules(sequential_ids=4), last(mixed)) is None
+    assert evaluate(7, mixed, rules(sequential_ids=3), last(mixed)) is not None
+
+
+def test_a_burst_outside_working_hours_fires_and_the_same_at_noon_does_not():
+    night = events(5, start=NIGHT)
+    day = events(5)
+    assert evaluate(7, night, rules(off_hours=5), last(night)).rule.kind is RuleKind.OFF_HOURS
+    assert evaluate(7, day, rules(off_hours=5), last(day)) is None
+
+
+def test_a_storm_of_refusals_by_one_officer_fires():
+    storm = events(5, refused=True)
+    finding = evaluate(7, storm, rules(refusal_storm=5), last(storm))
+    assert finding is not None and finding.rule.kind is RuleKind.REFUSAL_STORM
+
+
+def test_an_officer_of_their_own_threshold_is_judged_by_it():
+    activity = events(3, refused=True, officer="trusted")
+    strict = {"trusted": rules(refusal_storm=2)}
+    assert evaluate(7, activity, rules(refusal_storm=50), last(activity)) is None
+    assert evaluate(7, activity, rules(refusal_storm=50), last(activity), strict) is not None
+
+
+@pytest.mark.parametrize(("at", "outside"), [
+    (datetime(2026, 11, 24, 12, 0, tzinfo=UTC), False),
+    (datetime(2026, 11, 24, 6, 59, tzinfo=UTC), True),
+    (datetime(2026, 11, 24, 19, 0, tzinfo=UTC), True),
+    (datetime(2026, 11, 28, 12, 0, tzinfo=UTC), True),  # a Saturday
+    (datetime(2026, 7, 1, 6, 30, tzinfo=UTC), False),  # 07:30 in London in summer time
+])
+def test_working_hours_are_london_weekdays_seven_to_seven(at, outside):
+    assert outside_working_hours(at) is outside
+
+
+@pytest.mark.parametrize(("value", "number"), [
+    ("AB123456C", 123456), ("DRV-000042", 42), ("ABCDEF", None), ("1" * 16, None)])
+def test_identifier_numbers(value, number):
+    assert identifier_number(value) == number
+
+
+@pytest.mark.parametrize(("kind", "threshold", "window", "code"), [
+    ("nonsense", 5, 60, "unknown_rule"),
+    ("many_persons", 1, 60, "invalid_threshold"),
+    ("many_persons", 5, 0, "invalid_window"),
+    ("many_persons", 5, 86_401, "invalid_window"),
+])
+def test_bad_rules_are_refused(kind, threshold, window, code):
+    with pytest.raises(DomainError) as refused:
+        rule(kind, threshold, window)
+    assert refused.value.code == code
