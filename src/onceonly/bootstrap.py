@@ -15,6 +15,7 @@ from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
+from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
 from onceonly.config import database_url, operator_org
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
@@ -24,6 +25,7 @@ from onceonly.services.envelopes import Envelopes
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.ports import Clock, ConsentRegistry, MasterKeys
 from onceonly.services.queries import QueryService
+from onceonly.services.request_signatures import RequestVerifier
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Exchange:
     kill_switches: KillSwitchService
     anomalies: AnomalyService
     bulk: BulkService
+    signatures: RequestVerifier
 
     def close(self) -> None:
         self.connectors.dispose()
@@ -80,4 +83,5 @@ def bootstrap(
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock),
         audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
+        signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
     )

@@ -13,8 +13,9 @@ import httpx
 from onceonly.audit import merkle
 from onceonly.audit.heads import DEFAULT_LOG_ORG, SignedTreeHead, unb64, verify_tree_head
 from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.http_signatures import sign as sign_request
 from onceonly.crypto.jwe import decrypt_with
-from onceonly.crypto.signing import SignatureInvalid, verify_detached
+from onceonly.crypto.signing import SignatureInvalid, SigningKey, verify_detached
 
 SIGNATURE_HEADER = "Onceonly-Signature"
 
@@ -55,21 +56,34 @@ class LogCheck:
 
 
 class OnceonlyClient:
+    """`signing_key`: the organisation's key; with it every request is signed (RFC 9421
+    HTTP Message Signatures, Ed25519) over its method, URL and body digest, with a fresh
+    nonce and the current time, so the exchange knows the organisation sent it and refuses
+    it if replayed. The bearer token still names the officer acting within it."""
+
     def __init__(self, base_url: str = "http://127.0.0.1:8000", token: str | None = None, *,
-                 http: httpx.Client | None = None) -> None:
+                 http: httpx.Client | None = None,
+                 signing_key: SigningKey | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=30)
         self.headers = headers
+        self.signing_key = signing_key
         self._jwks: dict[str, Any] | None = None
 
     def with_token(self, token: str) -> OnceonlyClient:
-        """The same connection, acting as someone else."""
-        other = OnceonlyClient(token=token, http=self.http)
+        """The same connection (and signing key), acting as someone else."""
+        other = OnceonlyClient(token=token, http=self.http, signing_key=self.signing_key)
         other._jwks = self._jwks
         return other
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = self.http.request(method, path, headers=self.headers, **kwargs)
+        if self.signing_key is None:
+            response = self.http.request(method, path, headers=self.headers, **kwargs)
+        else:
+            request = self.http.build_request(method, path, headers=self.headers, **kwargs)
+            sign_request(request, self.signing_key.key.private_key, self.signing_key.kid,
+                         request.read())
+            response = self.http.send(request)
         if response.status_code >= 400:
             try:
                 problem = response.json()

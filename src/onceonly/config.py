@@ -53,3 +53,16 @@ def master_key_file(db_url: str | URL) -> tuple[Path, bool]:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).resolve().parent / MASTER_KEY_FILE, False
     return (DEFAULT_DATA_DIR / MASTER_KEY_FILE).resolve(), False
+
+
+def require_signatures() -> bool | frozenset[str]:
+    """ONCEONLY_REQUIRE_SIGNATURES: "1" (or "true", "all"): every request on a route that
+    needs a caller must be signed (RFC 9421); a comma-separated list of organisation ids
+    (e.g. "GOV/DWP,COM/ACME"): requests from those organisations must be; unset, "" or
+    "0": signing is optional."""
+    raw = os.environ.get("ONCEONLY_REQUIRE_SIGNATURES", "").strip()
+    if raw.lower() in {"", "0", "false", "no", "off"}:
+        return False
+    if raw.lower() in {"1", "true", "yes", "on", "all"}:
+        return True
+    return frozenset(org.strip() for org in raw.split(",") if org.strip())

@@ -156,19 +156,28 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+    tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS: certificate (PEM)")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="its private key (PEM)")] = None,
+    tls_client_ca: Annotated[Path | None, typer.Option(
+        help="mutual TLS: only clients with a certificate from this CA (PEM)")] = None,
 ) -> None:
     """Run the API server (several workers share the database and hold no private state)."""
     import os
 
     import uvicorn
 
+    from onceonly.entrypoints.tls import TlsSettingsInvalid, uvicorn_tls
     from onceonly.logging import configure_logging
 
+    try:
+        tls = uvicorn_tls(tls_cert, tls_key, tls_client_ca)
+    except TlsSettingsInvalid as problem:
+        fail(str(problem))
     open_exchange(db).close()  # fail here, clearly, rather than in every worker
     os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
     configure_logging()
     uvicorn.run("onceonly.entrypoints.api.app:app_from_env", factory=True, host=host,
-                port=port, workers=workers, access_log=False, log_level="warning")
+                port=port, workers=workers, access_log=False, log_level="warning", **tls)
 
 
 @app.command()

@@ -5,6 +5,7 @@ its provider's guardian; the guardian resumes or revokes it through the alert.""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import AgreementStatus
@@ -16,6 +17,7 @@ from onceonly.services.auth import require_role
 from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
 
 BATCH = 10_000
+PURGE_EVERY = timedelta(hours=1)
 RESOLUTIONS = {"resume": "resumed", "revoke": "revoked"}
 
 
@@ -23,6 +25,7 @@ class AnomalyService:
     def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
         self.uows = uows
         self.clock = clock
+        self._forgotten_at: datetime | None = None
 
     def detect(self) -> list[int]:
         """One pass over the new activity; the ids of the alerts it raised. Safe to run in
@@ -39,7 +42,9 @@ class AnomalyService:
                 if alert is not None:
                     raised.append(alert)
             uow.activity.set_watermark(new[-1][0])
-            uow.activity.forget_before(now - MAX_WINDOW)
+            if self._forgotten_at is None or now - self._forgotten_at > PURGE_EVERY:
+                uow.activity.forget_before(now - MAX_WINDOW)  # a scan: not every second
+                self._forgotten_at = now
             uow.commit()
         return raised
 

@@ -292,3 +292,21 @@ class DataKeyStore(Protocol):
     def __call__(self, *, write: bool = False) -> AbstractContextManager[DataKeys]:
         """A transaction of its own, committed when the block ends without an error."""
         ...
+
+
+
+class VerificationKeys(Protocol):
+    """Public signing keys of the organisations, for signed requests (RFC 9421)."""
+
+    def public_key(self, kid: str) -> tuple[str, dict[str, Any]] | None:
+        """The organisation holding the signing key `kid` and its public JWK, or None."""
+        ...
+
+
+class NonceStore(Protocol):
+    """Nonces of signed requests already seen, shared by every server process."""
+
+    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> bool:
+        """Record (kid, nonce) until `expires_at`, atomically; False if it is already there
+        (unexpired). Two processes racing with the same pair: exactly one gets True."""
+        ...

@@ -375,3 +375,14 @@ bulk_extracts = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     Column("downloaded_at", UTCDateTime, nullable=True),
 )
+
+# Nonces of signed requests (RFC 9421), kept until their signature would be stale anyway:
+# a request seen again within its window is a replay. Shared by every server process; the
+# primary key makes remembering a nonce atomic, so of two racing replays only one passes.
+request_nonces = Table(
+    "request_nonces",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

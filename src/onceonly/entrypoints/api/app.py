@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import audit_interval
+from onceonly.config import require_signatures as config_require_signatures
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessment
 from onceonly.domain.errors import DomainError, ErrorKind
@@ -40,10 +41,12 @@ from onceonly.entrypoints.api.schemas import (
     ReleaseOut,
     TransformOut,
 )
+from onceonly.entrypoints.api.signatures import RequestSignatures
 from onceonly.services.agreements import DraftCommand
 from onceonly.services.anomaly import RESOLUTIONS
 from onceonly.services.auth import authenticate, require_role
 from onceonly.services.queries import QueryCommand, QueryRefused
+from onceonly.services.request_signatures import SignaturePolicy, check_caller, refuse_signature
 
 SIGNATURE_HEADER = "Onceonly-Signature"
 AgreementIdPath = Annotated[int, Path(gt=0, le=MAX_AGREEMENT_ID)]
@@ -70,10 +73,15 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"code": code, "detail": detail, **extra}, status, headers=headers)
 
 
-def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> FastAPI:
+def create_app(exchange: Exchange, *, integrate_every: float | None = None,
+               require_signatures: bool | frozenset[str] | None = None) -> FastAPI:
     """The API over `exchange`. While it serves, new audit entries are brought under a signed
-    tree head every `integrate_every` seconds (default ONCEONLY_AUDIT_INTERVAL; 0: never)."""
+    tree head every `integrate_every` seconds (default ONCEONLY_AUDIT_INTERVAL; 0: never).
+    `require_signatures`: whose requests must be signed (RFC 9421): True for everyone, or
+    organisation ids (default ONCEONLY_REQUIRE_SIGNATURES)."""
     interval = audit_interval() if integrate_every is None else integrate_every
+    signing = SignaturePolicy.of(config_require_signatures() if require_signatures is None
+                                 else require_signatures)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -101,16 +109,39 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
     )
     registry = CollectorRegistry()
     metrics = Metrics(registry)
+    app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
     app.state.exchange = exchange
     bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
 
+    def signature_checked(request: Request, principal: Principal | None) -> Principal | None:
+        """Signed requests (RFC 9421, verified by the RequestSignatures middleware): the
+        signing organisation must be the caller's; where signatures are required, one must
+        be there. Without a signature or a policy this is one attribute read."""
+        signed = getattr(request.state, "signed_by", None)
+        if signed is None and not signing.active:
+            return principal
+        if signed is None and signing.everyone:
+            refuse_signature(exchange.uows, exchange.clock, "signature_required", None,
+                             {"path": request.url.path})
+        if principal is None:  # a route that authenticates late: look now
+            token = getattr(request.state, "unchecked_token", (None,))[0]
+            principal = authenticate(exchange.uows, exchange.clock, token)
+        check_caller(exchange.uows, exchange.clock, signing, signed, principal.org_id,
+                     principal.id)
+        return principal
+
     def current_principal(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
         token = credentials.credentials if credentials else None
-        return authenticate(exchange.uows, exchange.clock, token)
+        if signing.everyone and getattr(request.state, "signed_by", None) is None:
+            signature_checked(request, None)  # refused before the token is looked up
+        principal = authenticate(exchange.uows, exchange.clock, token)
+        signature_checked(request, principal)
+        return principal
 
     Caller = Annotated[Principal, Depends(current_principal)]
 
@@ -123,6 +154,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None) -> F
         for its token first, as on the routes that take a `Caller`."""
         token = credentials.credentials if credentials else None
         request.state.unchecked_token = (token,)
+        signature_checked(request, None)
         return token
 
     BearerToken = Annotated[str | None, Depends(bearer_token)]

@@ -1,0 +1,63 @@
+"""ASGI middleware for signed requests (RFC 9421): verify, then note who signed.
+
+A request without `Signature-Input`/`Signature` passes straight through (one scan of the
+header list). A signed one is read whole (inside BodyLimit's cap) for its Content-Digest,
+verified off the event loop, refused with 401 `{code, detail}` (audited) when it fails,
+and otherwise handed on with the same body and `request.state.signed_by` set.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from onceonly.crypto.canonical import canonical_json
+from onceonly.domain.errors import DomainError
+from onceonly.services.ports import UnitOfWorkFactory
+from onceonly.services.request_signatures import SIGNATURE_HEADERS, RequestVerifier, message
+
+
+class RequestSignatures:
+    def __init__(self, app: ASGIApp, verifier: RequestVerifier, uows: UnitOfWorkFactory) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.uows = uows
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not any(
+                name in SIGNATURE_HEADERS for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            received = await receive()
+            if received["type"] == "http.disconnect":
+                return
+            chunks.append(received.get("body", b""))
+            if not received.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        msg = message(scope["method"], str(Request(scope).url),
+                      [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
+        try:
+            signed = await run_in_threadpool(self.verifier.verify, self.uows, msg, body)
+        except DomainError as refused:
+            payload = canonical_json({"code": refused.code, "detail": refused.detail})
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(payload)).encode()),
+                                    (b"www-authenticate", b"Signature")]})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        scope.setdefault("state", {})["signed_by"] = signed
+        replayed = False
+
+        async def again() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, again, send)
