@@ -158,3 +158,18 @@ def test_who_must_sign() -> None:
     assert SignaturePolicy.of(True).requires("COM/ACME")
     some = SignaturePolicy.of(frozenset({"GOV/DWP"}))
     assert some.requires("GOV/DWP") and not some.requires("GOV/HMRC")
+
+
+def test_a_body_outside_the_signature_is_refused(verifier: RequestVerifier) -> None:
+    request = signed("POST", b"")  # signed as if empty, sent with a body
+    assert refused(verifier, as_received(request), BODY) == "signature_invalid"
+
+
+def test_an_expired_signature_is_stale(verifier: RequestVerifier) -> None:
+    request = httpx.Request("GET", URL)
+    now = datetime.now(UTC)
+    HTTPMessageSigner(signature_algorithm=ALG, key_resolver=_PrivateKey(
+        DWP.key.private_key)).sign(request, key_id=DWP.kid, covered_component_ids=COVERED,
+                                   created=now - timedelta(seconds=30), nonce="e",
+                                   expires=now - timedelta(seconds=1))
+    assert refused(verifier, as_received(request), b"") == "signature_stale"

@@ -15,8 +15,8 @@ replay rule, and the reason code of each refusal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -27,6 +27,8 @@ from http_message_signatures import (
     HTTPSignatureKeyResolver,
     InvalidSignature,
 )
+from joserfc.errors import JoseError
+from joserfc.jwk import OKPKey
 
 from onceonly.crypto.http_signatures import ALG, COVERED
 from onceonly.domain.errors import DomainError, unauthenticated
@@ -42,6 +44,7 @@ from onceonly.services.ports import (
 WINDOW = timedelta(seconds=300)  # how old a signature may be
 FUTURE = timedelta(seconds=60)  # how far ahead of our clock its `created` may be
 MAX_NONCE = 128
+REQUIRED_PARAMETERS = ("created", "nonce", "keyid", "alg")
 SIGNATURE_HEADERS = (b"signature-input", b"signature")
 
 _DETAIL = {
@@ -71,7 +74,7 @@ class _Lines:
     def items(self) -> list[tuple[str, str]]:
         return list(self._lines)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter([name for name, _ in self._lines])
 
     def __contains__(self, name: object) -> bool:
@@ -114,8 +117,12 @@ class _Keys(HTTPSignatureKeyResolver):
         org_id, jwk = found
         if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
             raise InvalidSignature("the key is not an Ed25519 key")
+        try:
+            public = OKPKey.import_key(jwk).public_key
+        except (JoseError, ValueError, TypeError) as bad:
+            raise InvalidSignature("the key is not an Ed25519 key") from bad
         self.found[key_id] = org_id
-        return Ed25519PublicKey.from_public_bytes(_b64url(jwk["x"]))
+        return public
 
     def resolve_private_key(self, key_id: str) -> Any:
         raise NotImplementedError
@@ -138,7 +145,6 @@ class RequestVerifier:
     clock: Clock
     window: timedelta = WINDOW
     future: timedelta = FUTURE
-    _params_required: tuple[str, ...] = field(default=("created", "nonce", "keyid", "alg"))
 
     def check(self, msg: SignedMessage, body: bytes) -> SignedBy:
         """The organisation that signed `msg`, or a DomainError (401) with the reason."""
@@ -152,7 +158,7 @@ class RequestVerifier:
         if len(results) != 1:
             raise _refusal("signature_invalid", "exactly one signature is expected")
         params = results[0].parameters
-        missing = [p for p in self._params_required if p not in params]
+        missing = [p for p in REQUIRED_PARAMETERS if p not in params]
         if missing:
             raise _refusal("signature_invalid",
                            f"the signature must carry {', '.join(missing)}")
@@ -161,7 +167,9 @@ class RequestVerifier:
             raise _refusal("signature_invalid", f"the nonce must be 1-{MAX_NONCE} characters")
         created = datetime.fromtimestamp(int(params["created"]), UTC)
         now = self.clock.now()
-        if created < now - self.window or created > now + self.future:
+        expires = params.get("expires")
+        expired = expires is not None and datetime.fromtimestamp(int(expires), UTC) < now
+        if expired or created < now - self.window or created > now + self.future:
             raise _refusal("signature_stale",
                            f"created must be within {int(self.window.total_seconds())} s "
                            "of the exchange's clock")
@@ -195,11 +203,6 @@ def _refusal(code: str, why: str | None = None) -> DomainError:
 def _path(url: str) -> str:
     from urllib.parse import urlsplit
     return urlsplit(url).path[:200]
-
-
-def _b64url(value: str) -> bytes:
-    import base64
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
 @dataclass(frozen=True)
