@@ -10,8 +10,10 @@
             pymerkle, proofs at 10,000,000 leaves in memory and in the database, and what
             the audit append adds to a governed query (benchmarks/bench_audit.py; needs the
             `bench` dependency group)
+    signatures  verifying a signed request (RFC 9421) beside a bearer-token lookup
+            (benchmarks/bench_signatures.py)
 
-With no name, all four run in that order. `--quick` is passed to each: a smoke run of a
+With no name, all five run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
 benchmarks/results/ (not committed).
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("policy", "http", "scale", "audit")
+NAMES = ("policy", "http", "scale", "audit", "signatures")
 
 
 def run_policy(quick: bool) -> int:
@@ -48,6 +50,12 @@ def run_audit(quick: bool) -> int:
     from benchmarks import bench_audit
 
     return bench_audit.main(["--quick"] if quick else [])
+
+
+def run_signatures(quick: bool) -> int:
+    from benchmarks import bench_signatures
+
+    return bench_signatures.main(["--quick"] if quick else [])
 
 
 def run_http(quick: bool) -> int:
@@ -77,7 +85,8 @@ def main() -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(NAMES)}")
     names = args.names or list(NAMES)
     print(machine_header(f"benchmarks: {', '.join(names)}"), flush=True)
-    runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit}
+    runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit,
+               "signatures": run_signatures}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)
