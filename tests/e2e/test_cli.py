@@ -22,7 +22,9 @@ from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import current_revision, head_revision, upgrade
+from onceonly.adapters.kms_file import create_key_file
 from onceonly.bootstrap import bootstrap
+from onceonly.demo.seed import build_world
 from onceonly.demo.walkthrough import run_walkthrough
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.cli import app
@@ -406,3 +408,25 @@ def test_unknown_role_is_rejected_by_the_real_process_too(tmp_path):
     assert "emperor" in result.stderr
     assert not (tmp_path / "none.sqlite").exists()
 
+
+
+def test_serve_refuses_to_start_without_the_key_file_its_keys_need(tmp_path):
+    """A server that cannot decrypt the exchange's private keys could sign nothing: it says
+    so and exits 2 instead of answering every query with an error."""
+    url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
+    exchange = bootstrap(url)
+    try:
+        build_world(exchange, url, people=20)
+    finally:
+        exchange.close()
+    other = tmp_path / "other-keys.json"
+    create_key_file(other)
+    env = {k: v for k, v in os.environ.items() if k != "ONCEONLY_DATABASE_URL"}
+    env["ONCEONLY_MASTER_KEY_FILE"] = str(other)
+
+    run = subprocess.run([sys.executable, "-m", "onceonly.entrypoints.cli", "serve", "--db", url,
+                          "--port", "1"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, env=env)
+
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "cannot read the exchange's private keys" in flat(run.stderr)

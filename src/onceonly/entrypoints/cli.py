@@ -173,11 +173,27 @@ def serve(
         tls = uvicorn_tls(tls_cert, tls_key, tls_client_ca)
     except TlsSettingsInvalid as problem:
         fail(str(problem))
-    open_exchange(db).close()  # fail here, clearly, rather than in every worker
+    _check_private_keys(open_exchange(db))  # fail here, clearly, not in every worker
     os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
     configure_logging()
     uvicorn.run("onceonly.entrypoints.api.app:app_from_env", factory=True, host=host,
                 port=port, workers=workers, access_log=False, log_level="warning", **tls)
+
+
+def _check_private_keys(exchange: Exchange) -> None:
+    """The operator's private key must decrypt with the configured master keys: a server
+    that cannot sign would answer every query with an error."""
+    from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
+
+    try:
+        exchange.keys.sign_compact_for(exchange.audit.operator_org, b"start-up check")
+    except LookupError:
+        pass  # an exchange with no operator key yet: nothing to decrypt
+    except (MasterKeyUnavailable, EnvelopeInvalid) as exc:
+        fail(f"cannot read the exchange's private keys: {exc}; point ONCEONLY_MASTER_KEY_FILE "
+             "at the key file this database's keys were encrypted with")
+    finally:
+        exchange.close()
 
 
 @app.command()

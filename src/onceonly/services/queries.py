@@ -203,6 +203,7 @@ class QueryService:
     def _deny(self, officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
               person_key: str | None, deny: Deny) -> NoReturn:
         provider_id = agreement.provider_id if agreement else None
+        now = self.clock.now()
         entry = AuditEntry(
             action="query.decision",
             outcome="deny",
@@ -215,9 +216,9 @@ class QueryService:
             person_key=person_key,
             fields=cmd.fields,
             detail={"requested_agreement": str(cmd.agreement_id)},
-            hidden_until=_hidden_until(agreement, self.clock.now()),
+            hidden_until=_hidden_until(agreement, now),
         )
-        refused = _activity(officer, cmd, agreement, person_key, self.clock.now(), True)
+        refused = _activity(officer, cmd, agreement, person_key, now, True)
         refuse(self.uows, self.clock, entry, QueryRefused(deny),
                also=lambda uow: uow.activity.record(refused, officer.org_id))
 
