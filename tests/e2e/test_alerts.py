@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
 from tests.e2e.conftest import Api
-from tests.e2e.test_api import assert_problem
+from tests.support.problems import assert_problem
 
 DWP_GUARDIAN = "guardian:GOV/DWP"
 

@@ -24,6 +24,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.crypto.tokens import new_token, token_digest
 from onceonly.demo.seed import TOKEN_DAYS
 from tests.e2e.conftest import Api
+from tests.support.problems import assert_problem
 
 DWP_OFFICER = "officer:GOV/DWP"
 HMRC_GUARDIAN = "guardian:GOV/HMRC"
@@ -73,15 +74,6 @@ def audit_since(api: Api, seq: int) -> list[Any]:
 
 def before(api: Api) -> Before:
     return Before(db_state(api), last_seq(api))
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"].strip(), body
-    return body
 
 
 def assert_unchanged(api: Api, was: Before) -> None:

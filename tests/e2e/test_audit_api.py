@@ -28,6 +28,7 @@ from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks
 from onceonly.crypto.tokens import new_token, token_digest
 from tests.e2e.conftest import Api
+from tests.support.problems import assert_problem
 
 DWP_OFFICER = "officer:GOV/DWP"
 COUNCIL_OFFICER = "officer:LA/NORTHSHIRE"
@@ -55,15 +56,6 @@ def get(api: Api, path: str, label: str | None = None, **params: Any) -> httpx.R
 def ok(response: httpx.Response) -> Any:
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"].strip(), body
-    return body
 
 
 def log_size(api: Api) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, select, text
 from onceonly.adapters.db import tables as t
 from onceonly.crypto.jwe import DecryptionFailed, decrypt_with
 from tests.e2e.conftest import Api
-from tests.e2e.test_api import assert_problem
+from tests.support.problems import assert_problem
 
 ACME = "officer:COM/ACME"
 DWP_GUARDIAN = "guardian:GOV/DWP"

@@ -13,11 +13,11 @@ from tests.e2e.conftest import Api
 from tests.e2e.test_api import (
     HMRC_GUARDIAN,
     active_income_agreement,
-    assert_problem,
     income_query,
     moved,
     query,
 )
+from tests.support.problems import assert_problem
 
 DWP_GUARDIAN = "guardian:GOV/DWP"
 

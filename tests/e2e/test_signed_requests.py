@@ -27,11 +27,11 @@ from tests.e2e.test_api import (
     DWP_OFFICER,
     HMRC_GUARDIAN,
     assert_denial_audited,
-    assert_problem,
     assert_unchanged,
     before,
     income_query,
 )
+from tests.support.problems import assert_problem
 
 ACTION = "auth.signature"
 

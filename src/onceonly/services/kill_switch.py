@@ -3,6 +3,8 @@ guardian's organisation, in one transaction) and restore (resume exactly those).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain import kill_switch
 from onceonly.domain.agreements import Agreement, AgreementStatus
@@ -32,7 +34,7 @@ class KillSwitchService:
                     raise not_found("organisation_unknown", f"no organisation {consumer_id}")
                 for agreement in targets:
                     self._move(uow, agreement, guardian, "suspend",
-                               f"kill switch: {switch.reason}")
+                               f"kill switch: {switch.reason}", now)
                 switch = uow.kill_switches.add(switch)
                 uow.audit.record(_entry(guardian, "pull", switch), now)
                 uow.commit()
@@ -54,7 +56,8 @@ class KillSwitchService:
                     # Revoked since, or resumed by hand: left as it is.
                     if agreement is not None and agreement.status is AgreementStatus.SUSPENDED:
                         self._move(uow, agreement, guardian, "resume",
-                                   f"kill switch {switch_id} restored: {switch.restore_reason}")
+                                   f"kill switch {switch_id} restored: {switch.restore_reason}",
+                                   now)
                 uow.kill_switches.restored(switch)
                 uow.audit.record(_entry(guardian, "restore", switch), now)
                 uow.commit()
@@ -70,16 +73,16 @@ class KillSwitchService:
         with self.uows() as uow:
             return uow.kill_switches.list_for(guardian.org_id)
 
-    def _move(self, uow: UnitOfWork, agreement: Agreement, guardian: Principal, action: str,
-              why: str) -> None:
-        moved = lifecycle.TRANSITIONS[action](agreement, guardian, why, self.clock.now())
+    @staticmethod
+    def _move(uow: UnitOfWork, agreement: Agreement, guardian: Principal, action: str,
+              why: str, now: datetime) -> None:
+        moved = lifecycle.TRANSITIONS[action](agreement, guardian, why, now)
         uow.agreements.save(moved)
         uow.audit.record(AuditEntry(
             f"agreement.{action}", "done", guardian.id, guardian.org_id,
             agreement_id=agreement.id, provider_id=agreement.provider_id,
             purpose=agreement.purpose_code,
-            detail={"from": agreement.status.value, "to": moved.status.value, "why": why}),
-            self.clock.now())
+            detail={"from": agreement.status.value, "to": moved.status.value, "why": why}), now)
 
 
 def _entry(guardian: Principal, action: str, switch: KillSwitch) -> AuditEntry:
