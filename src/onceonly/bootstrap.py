@@ -8,22 +8,33 @@ from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.connectors.sql import SqlConnectors
-from onceonly.adapters.consent import NoConsentRecorded
 from onceonly.adapters.data_keys import SqlDataKeyStore
 from onceonly.adapters.db.audit import SqlSecrets
+from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentRegistry
+from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
+from onceonly.adapters.match_sources import SqlMatchSources
+from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
-from onceonly.config import database_url, operator_org
+from onceonly.config import database_url, delivery_retry, operator_org
+from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit_log import AuditLogService
 from onceonly.services.bulk import BulkService
+from onceonly.services.challenges import ChallengeService
+from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.consents import ConsentService
+from onceonly.services.dashboard import DashboardService
+from onceonly.services.delivery import DeliveryService
+from onceonly.services.life_events import LifeEventService
 from onceonly.services.envelopes import Envelopes
+from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.kill_switch import KillSwitchService
-from onceonly.services.ports import Clock, ConsentRegistry, MasterKeys
+from onceonly.services.ports import Clock, ConsentRegistry, CorrectionNotifier, MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
 
@@ -44,6 +55,13 @@ class Exchange:
     anomalies: AnomalyService
     bulk: BulkService
     signatures: RequestVerifier
+    consents: ConsentService
+    challenges: ChallengeService
+    citizen_accounts: CitizenAccountService
+    dashboard: DashboardService
+    life_events: LifeEventService
+    deliveries: DeliveryService
+    identity: IdentityService
 
     def close(self) -> None:
         self.connectors.dispose()
@@ -55,17 +73,19 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     consents: ConsentRegistry | None = None,
+    corrections: CorrectionNotifier | None = None,
     engine: Engine | None = None,
     master_keys: MasterKeys | None = None,
 ) -> Exchange:
-    """`master_keys`: a KMS adapter in production; by default the key file from
+    """`corrections`: how consumers are told of corrections (default: an inbox in the
+    exchange database). `master_keys`: a KMS adapter in production; by default the key file from
     configuration (ONCEONLY_MASTER_KEY_FILE, else the data directory's), read when first
     needed."""
     engine = engine or make_engine(database_url(url))
     clock = clock or SystemClock()
     uows = SqlUnitOfWorkFactory(engine)
     connectors = SqlConnectors()
-    consents = consents or NoConsentRecorded()
+    consents = consents or SqlConsentRegistry()
     master_keys = master_keys or FileMasterKeys.from_config(engine.url)
     envelopes = Envelopes(master_keys, SqlDataKeyStore(engine), clock)
     keys = SqlKeyStore(engine, envelopes)
@@ -78,10 +98,20 @@ def bootstrap(
         keys=keys,
         connectors=connectors,
         agreements=AgreementService(uows, clock),
-        queries=QueryService(uows, connectors, consents, clock),
+        queries=QueryService(uows, connectors, consents, clock,
+                             pseudonyms=PairwisePseudonyms(SqlSecrets(engine))),
         kill_switches=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock),
         audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
         signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
+        identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
+        consents=ConsentService(uows, connectors, clock, keys, operator_org()),
+        challenges=ChallengeService(uows, connectors, clock,
+                                    corrections or InboxCorrectionNotifier(clock)),
+        citizen_accounts=CitizenAccountService(uows, clock, envelopes, operator_org()),
+        dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
+        life_events=LifeEventService(uows, clock, envelopes, operator_org()),
+        deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),
+                                   RetryPolicy(*delivery_retry())),
     )

@@ -15,7 +15,12 @@ from onceonly.audit.heads import DEFAULT_LOG_ORG, SignedTreeHead, unb64, verify_
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.http_signatures import sign as sign_request
 from onceonly.crypto.jwe import decrypt_with
-from onceonly.crypto.signing import SignatureInvalid, SigningKey, verify_detached
+from onceonly.crypto.signing import (
+    SignatureInvalid,
+    SigningKey,
+    verify_compact,
+    verify_detached,
+)
 
 SIGNATURE_HEADER = "Onceonly-Signature"
 
@@ -38,6 +43,7 @@ class VerifiedRelease:
     data: dict[str, Any]
     released_at: str
     signed_by: str  # kid of the provider key that signed it
+    sources: dict[str, str] = field(default_factory=dict)  # each field's source label
 
 
 @dataclass
@@ -113,7 +119,7 @@ class OnceonlyClient:
         signature = response.headers.get(SIGNATURE_HEADER, "")
         kid = verify_detached(signature, canonical_json(body), self.jwks())
         return VerifiedRelease(body["release_id"], body["agreement_id"], body["subject"],
-                               body["data"], body["released_at"], kid)
+                               body["data"], body["released_at"], kid, body.get("sources", {}))
 
     def agreement(self, agreement_id: int) -> dict[str, Any]:
         return self._call("GET", f"/v1/agreements/{agreement_id}").json()
@@ -164,6 +170,58 @@ class OnceonlyClient:
         """Download the extract (once) and decrypt it with the consumer's private key."""
         token = self._call("GET", f"/v1/bulk-extracts/{extract_id}/download").text
         return json.loads(decrypt_with(private_jwk, token))
+
+    # -- consent and accuracy --------------------------------------------------------------
+
+    def consents(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/me/consents").json()
+
+    def grant_consent(self, purpose: str, fields: list[str], expires_at: str,
+                      consumer: str | None = None) -> dict[str, Any]:
+        """Consent (a citizen); the answer's receipt is returned only if its signature
+        holds against the exchange's keys."""
+        body = self._call("POST", "/v1/me/consents", json={
+            "purpose": purpose, "consumer": consumer, "fields": fields,
+            "expires_at": expires_at}).json()
+        self._check_receipt(body)
+        return body
+
+    def withdraw_consent(self, consent_id: str) -> dict[str, Any]:
+        body = self._call("DELETE", f"/v1/me/consents/{consent_id}").json()
+        self._check_receipt(body)
+        return body
+
+    def _check_receipt(self, body: dict[str, Any]) -> None:
+        payload, _kid = verify_compact(body["receipt_jws"], self.jwks())
+        if json.loads(payload) != body["receipt"]:
+            raise SignatureInvalid("the signed receipt is not the receipt sent")
+
+    def preview_consent(self, agreement_id: int) -> dict[str, Any]:
+        return self._call("GET", "/v1/me/consents/preview",
+                          params={"agreement_id": agreement_id}).json()
+
+    def challenge(self, dataset_id: str, field: str, what_is_wrong: str,
+                  proposed_value: str | None = None) -> dict[str, Any]:
+        return self._call("POST", "/v1/me/challenges", json={
+            "dataset_id": dataset_id, "field": field, "what_is_wrong": what_is_wrong,
+            "proposed_value": proposed_value}).json()
+
+    def my_challenges(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/me/challenges").json()
+
+    def challenge_queue(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/challenges").json()
+
+    def correct_challenge(self, challenge_id: int, value: Any, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/challenges/{challenge_id}/correct",
+                          json={"value": value, "reason": reason}).json()
+
+    def reject_challenge(self, challenge_id: int, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/challenges/{challenge_id}/reject",
+                          json={"reason": reason}).json()
+
+    def correction_notices(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/correction-notices").json()
 
     # -- the audit log ---------------------------------------------------------------------
 

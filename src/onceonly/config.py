@@ -66,3 +66,23 @@ def require_signatures() -> bool | frozenset[str]:
     if raw.lower() in {"1", "true", "yes", "on", "all"}:
         return True
     return frozenset(org.strip() for org in raw.split(",") if org.strip())
+
+
+def _positive(name: str, default: str, kind: type[int] | type[float]) -> int | float:
+    raw = os.environ.get(name, default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be above 0")
+    return value
+
+
+def delivery_retry() -> tuple[int, float, float]:
+    """How webhook deliveries are retried: ONCEONLY_DELIVERY_MAX_ATTEMPTS (8) before a
+    delivery is dead-lettered, backing off from ONCEONLY_DELIVERY_BACKOFF_SECONDS (1) up to
+    ONCEONLY_DELIVERY_BACKOFF_CAP_SECONDS (300), doubling each time, with jitter."""
+    return (int(_positive("ONCEONLY_DELIVERY_MAX_ATTEMPTS", "8", int)),
+            float(_positive("ONCEONLY_DELIVERY_BACKOFF_SECONDS", "1", float)),
+            float(_positive("ONCEONLY_DELIVERY_BACKOFF_CAP_SECONDS", "300", float)))

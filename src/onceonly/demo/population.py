@@ -206,7 +206,9 @@ def store_rows(person: Person, today: date) -> dict[str, dict[str, object]]:
         }
     if "driver" in ids:
         rows["GOV/DVLA/licences"] = {
-            "driver": ids["driver"], "full_name": person.full_name,
+            "driver": ids["driver"],
+            "full_name": _mistyped(person.full_name) if _mistyped_at_dvla(person.index)
+            else person.full_name,
             "address": person.stale_address or person.address,  # DVLA is where addresses go stale
             "licence_status": rng.choices(["valid", "expired", "revoked"], [96, 3, 1])[0],
             "entitlements": ["AM", "B"] + (["A"] if rng.random() < 0.2 else [])
@@ -242,6 +244,35 @@ def store_rows(person: Person, today: date) -> dict[str, dict[str, object]]:
     return rows
 
 
+def unlinked_at_dvla(index: int) -> bool:
+    """Planted for matching: about 1 in 15 people's driver number never reached the person
+    index (their licence came from DVLA's old system), so the matcher has links to find."""
+    return index % 15 == 4
+
+
+def _mistyped_at_dvla(index: int) -> bool:
+    """Half of those have their name mistyped at DVLA, to make the matcher work for it."""
+    return index % 30 == 4
+
+
+def _mistyped(name: str) -> str:
+    """Two letters of the surname swapped: Ashton -> Ahston."""
+    first, _, last = name.rpartition(" ")
+    if len(last) < 3:
+        return name
+    return f"{first} {last[0]}{last[2]}{last[1]}{last[3:]}".strip()
+
+
 def links(person: Person) -> list[tuple[str, str]]:
     """The person index's rows for this person: identifiers only."""
-    return [*person.ids.items(), *(("vrm", mark) for mark in person.vehicles)]
+    ids = [(scheme, value) for scheme, value in person.ids.items()
+           if not (scheme == "driver" and unlinked_at_dvla(person.index))]
+    return [*ids, *(("vrm", mark) for mark in person.vehicles)]
+
+
+def planted_links(person: Person) -> list[tuple[str, str]]:
+    """The links this person's records should have and the index lacks: the truth the
+    matcher is measured against."""
+    if "driver" in person.ids and unlinked_at_dvla(person.index):
+        return [("driver", person.ids["driver"])]
+    return []

@@ -27,9 +27,12 @@ from onceonly.demo.world import (
     EXCHANGE_ORG,
     ORG_SCHEMES,
     ORGANISATIONS,
+    REGISTERS,
     SCHEMES,
+    SUBSCRIPTIONS,
 )
-from onceonly.domain.agreements import PrivacyAssessment
+from onceonly.domain.agreements import FieldGrant, PrivacyAssessment, Risk
+from onceonly.domain.life_events import EVENT_TYPES
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.agreements import DraftCommand
 from onceonly.services.envelopes import Envelopes
@@ -134,8 +137,10 @@ def build_world(
 def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
                                 now: datetime, envelopes: Envelopes) -> list[Account]:
     accounts: list[Account] = []
-    providers = {d.provider_id for d in DATASETS}
-    consumers = {a.consumer for a in AGREEMENTS}
+    providers = {d.provider_id for d in DATASETS} | {r.provider_id for r in REGISTERS}
+    # Officers: at each consumer, each receiver of notifications, and the registrar at GRO.
+    consumers = ({a.consumer for a in AGREEMENTS} | {s.receiver for s in SUBSCRIPTIONS}
+                 | {r.provider_id for r in REGISTERS if r.provider_id != EXCHANGE_ORG})
     with engine.begin() as conn:
         for org_id, name, systems in ORGANISATIONS:
             conn.execute(insert(t.organisations).values(id=org_id, name=name))
@@ -154,6 +159,12 @@ def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
                 id=ds.id, provider_id=ds.provider_id, title=ds.title, subject_scheme=ds.scheme,
                 fields=dataset_fields_to_json(ds.fields),
                 connector=store_config(url, ds.id, store_prefix)))
+        for register in REGISTERS:  # life events are told, not stored: no connector
+            conn.execute(insert(t.datasets).values(
+                id=register.id, provider_id=register.provider_id, title=register.title,
+                subject_scheme="grn", event_type=register.event_type,
+                fields=dataset_fields_to_json(EVENT_TYPES[register.event_type].fields),
+                connector={"kind": "events"}))
 
         def account(label: str, org_id: str, role: Role, name: str) -> None:
             principal = Principal(f"{slug(org_id)}.{label.split(':')[0]}", name, org_id, role)
@@ -296,3 +307,29 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             guardian = by_label[f"{approver}:{provider}"]
             exchange.agreements.transition(guardian, spec.number, "approve",
                                            "assessment reviewed; purpose and fields justified")
+    _subscriptions(exchange, by_label, now)
+
+
+def _subscriptions(exchange: Exchange, by_label: dict[str, Principal], now: datetime) -> None:
+    """Notification agreements: drafted by each receiver's guardian, approved by the
+    register's."""
+    for spec in SUBSCRIPTIONS:
+        receiver = by_label[f"guardian:{spec.receiver}"]
+        register = next(r for r in REGISTERS if r.id == spec.register)
+        draft = exchange.agreements.draft(receiver, DraftCommand(
+            dataset_id=spec.register,
+            grants=[FieldGrant(name, name) for name in spec.fields],
+            purpose_code=spec.purpose,
+            purpose_text=spec.purpose_text,
+            legal_basis=spec.basis,
+            valid_from=now - timedelta(minutes=1),
+            valid_until=now + timedelta(days=3 * 365),
+            max_queries_per_day=1,
+            retention_days=365,
+            assessment=PrivacyAssessment(Risk.LOW, f"Assessment for: {spec.purpose_text}",
+                                         receiver.name, now.date()),
+        ))
+        assert draft.id is not None
+        exchange.agreements.transition(receiver, draft.id, "submit", "ready for decision")
+        exchange.agreements.transition(by_label[f"guardian:{register.provider_id}"], draft.id,
+                                       "approve", "the receiver has a duty to know")

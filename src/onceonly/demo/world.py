@@ -12,8 +12,12 @@ from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceL
 EXCHANGE_ORG = "GOV/EXCHANGE"
 
 ORGANISATIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
-    (EXCHANGE_ORG, "onceonly exchange operator", []),
-    ("GOV/GRO", "General Register Office", [("civil-registration", "Civil registration")]),
+    (EXCHANGE_ORG, "onceonly exchange operator", [
+        ("changes-of-name", "Changes of name told by citizens"),
+        ("changes-of-address", "Changes of address told by citizens")]),
+    ("GOV/GRO", "General Register Office", [
+        ("civil-registration", "Civil registration"), ("deaths", "Deaths registered"),
+        ("births", "Births registered"), ("marriages", "Marriages registered")]),
     ("GOV/HMRC", "HM Revenue & Customs", [("income", "Income and tax")]),
     ("GOV/DWP", "Department for Work and Pensions", [("benefits", "Benefits in payment")]),
     ("GOV/DVLA", "Driver and Vehicle Licensing Agency", [("licences", "Driving licences")]),
@@ -37,23 +41,27 @@ SCHEMES: list[tuple[str, str, str]] = [
     ("nhs", "NHS number", "NHS/NHSE"),
     ("service", "Service number", "GOV/VETERANS"),
     ("northbank", "Northbank customer number", "COM/NORTHBANK"),
+    ("pairwise", "Pairwise pseudonym (one per consumer)", EXCHANGE_ORG),
 ]
 
-# How each organisation names a person when it asks. Those with no identifier of their own
-# use the one their work arrives with: ACME's referrals come with a NINO, the police have a
-# vehicle's registration mark.
+# How each organisation names a person when it asks; any other scheme is refused as another
+# organisation's identifier. Those with no identifier of their own use the one their work
+# arrives with (ACME's referrals come with a NINO, the police have a vehicle's registration
+# mark or a driver number, a mortgage applicant gives the bank their NINO, a council tax
+# reduction claim a NINO) and are named people back by a pairwise pseudonym, by which they
+# may ask again. Northbank has its customer number, which no one else may use.
 ORG_SCHEMES: dict[str, list[str]] = {
     "GOV/GRO": ["grn"],
     "GOV/HMRC": ["nino"],
     "GOV/DWP": ["nino"],
     "GOV/DVLA": ["driver", "vrm"],
     "GOV/HMPO": ["passport"],
-    "LA/NORTHSHIRE": ["ctr"],
+    "LA/NORTHSHIRE": ["ctr", "nino"],
     "NHS/NHSE": ["nhs"],
     "GOV/VETERANS": ["service"],
-    "COM/NORTHBANK": ["northbank"],
-    "COM/ACME": ["nino"],
-    "POL/MET": ["vrm"],
+    "COM/NORTHBANK": ["northbank", "nino"],
+    "COM/ACME": ["nino", "pairwise"],
+    "POL/MET": ["vrm", "driver", "pairwise"],
 }
 
 S, D, N, B, L = (FieldType.STRING, FieldType.DATE, FieldType.INTEGER, FieldType.BOOLEAN,
@@ -198,3 +206,78 @@ AGREEMENTS: list[DemoAgreement] = [
         LegalBasis.CONSENT, Risk.HIGH, approvers=("guardian", "guardian-2"),
     ),
 ]
+
+
+# Tell us once: the registers life events are reported to, and who is told of each.
+@dataclass(frozen=True)
+class DemoRegister:
+    id: str  # a dataset of the register's organisation
+    event_type: str
+    title: str
+
+    @property
+    def provider_id(self) -> str:
+        return self.id.rsplit("/", 1)[0]
+
+
+_T = "gov.onceonly."
+REGISTERS: list[DemoRegister] = [
+    DemoRegister("GOV/GRO/deaths", _T + "death.registered", "Deaths registered"),
+    DemoRegister("GOV/GRO/births", _T + "birth.registered", "Births registered"),
+    DemoRegister("GOV/GRO/marriages", _T + "marriage.registered", "Marriages registered"),
+    DemoRegister(f"{EXCHANGE_ORG}/changes-of-name", _T + "name.changed",
+                 "Changes of name told by citizens"),
+    DemoRegister(f"{EXCHANGE_ORG}/changes-of-address", _T + "address.changed",
+                 "Changes of address told by citizens"),
+]
+
+
+@dataclass(frozen=True)
+class DemoSubscription:
+    receiver: str
+    register: str
+    fields: tuple[str, ...]
+    purpose: str
+    purpose_text: str
+    basis: LegalBasis = LegalBasis.STATUTORY_DUTY  # required: the informant cannot opt out
+
+
+_DEATH, _NAME, _ADDRESS = "GOV/GRO/deaths", f"{EXCHANGE_ORG}/changes-of-name", \
+    f"{EXCHANGE_ORG}/changes-of-address"
+_NEW_NAME = ("new_full_name", "effective_date")
+_NEW_ADDRESS = ("new_address", "effective_date")
+SUBSCRIPTIONS: list[DemoSubscription] = [
+    DemoSubscription("GOV/HMRC", _DEATH, ("date_of_death",), "close-tax-affairs",
+                     "Settle the deceased's tax affairs and stop tax credits"),
+    DemoSubscription("GOV/DWP", _DEATH, ("date_of_death",), "stop-benefits",
+                     "Stop benefit payments and settle the estate's overpayments"),
+    DemoSubscription("GOV/DVLA", _DEATH, ("full_name", "date_of_death"), "cancel-licence",
+                     "Cancel the driving licence of the deceased"),
+    DemoSubscription("GOV/HMPO", _DEATH, ("full_name", "date_of_death"), "cancel-passport",
+                     "Cancel the passport so it cannot be used by another"),
+    DemoSubscription("LA/NORTHSHIRE", _DEATH, ("date_of_death",), "review-council-tax",
+                     "Review council tax discounts and the electoral register",
+                     LegalBasis.PUBLIC_TASK),
+    DemoSubscription("NHS/NHSE", _DEATH, ("date_of_death", "place_of_death"), "close-record",
+                     "Close the patient registration"),
+    DemoSubscription("GOV/VETERANS", _DEATH, ("date_of_death",), "stop-pension",
+                     "Stop the armed forces pension", LegalBasis.PUBLIC_TASK),
+    *(DemoSubscription(org, _NAME, _NEW_NAME, "update-name", "Keep the record's name current",
+                       LegalBasis.PUBLIC_TASK)
+      for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO", "LA/NORTHSHIRE", "NHS/NHSE")),
+    *(DemoSubscription(org, _ADDRESS, _NEW_ADDRESS, "update-address",
+                       "Keep the record's address current", LegalBasis.PUBLIC_TASK)
+      for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE", "NHS/NHSE")),
+    DemoSubscription("GOV/HMRC", "GOV/GRO/births", ("child_full_name", "child_date_of_birth"),
+                     "child-benefit", "Invite a child benefit claim"),
+    DemoSubscription("NHS/NHSE", "GOV/GRO/births", ("child_full_name", "child_date_of_birth",
+                                                    "child_registration_number"),
+                     "register-newborn", "Register the newborn with a GP"),
+    DemoSubscription("GOV/HMRC", "GOV/GRO/marriages", ("date_of_marriage", "new_full_name"),
+                     "marriage-allowance", "Update marital status and name for tax"),
+    DemoSubscription("GOV/DWP", "GOV/GRO/marriages", ("date_of_marriage", "new_full_name"),
+                     "household-benefits", "Reassess household benefits"),
+]
+
+# How each receiver takes its notifications in the demo: a webhook, else its inbox.
+WEBHOOK_RECEIVERS = ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO")

@@ -40,6 +40,11 @@ class LegalBasis(StrEnum):
     VITAL_INTERESTS = "vital-interests"
 
 
+class AgreementKind(StrEnum):
+    QUERY = "query"  # per-person queries of the provider's store
+    NOTIFICATION = "notification"  # life events of the provider's register, as they happen
+
+
 class Risk(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
@@ -96,6 +101,7 @@ class Agreement:
     max_persons_per_day: int | None = None  # distinct people a day
     max_uses: int | None = None  # releases over the agreement's life (1: a one-time agreement)
     bulk_max_records: int | None = None  # bulk extracts allowed, of at most this many people
+    kind: AgreementKind = AgreementKind.QUERY  # follows from the dataset: an event register
     status: AgreementStatus = AgreementStatus.DRAFT
     approvals: tuple[str, ...] = ()  # guardians who approved the current submission
     created_by: str = ""
@@ -184,6 +190,7 @@ def draft_agreement(
         max_persons_per_day=max_persons_per_day,
         max_uses=max_uses,
         bulk_max_records=bulk_max_records,
+        kind=AgreementKind.NOTIFICATION if dataset.event_type else AgreementKind.QUERY,
         assessment=assessment,
         special_category=any(
             dataset.field(g.source).sensitivity is Sensitivity.SPECIAL for g in grants

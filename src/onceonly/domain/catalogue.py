@@ -44,6 +44,8 @@ class Dataset:
     title: str
     subject_scheme: str
     fields: tuple[FieldSpec, ...]
+    # Set for a register of life events (tell us once): agreements on it are notifications.
+    event_type: str | None = None
 
     def field(self, name: str) -> FieldSpec | None:
         for spec in self.fields:

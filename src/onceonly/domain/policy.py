@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from onceonly.domain.agreements import Agreement, AgreementStatus, FieldGrant, LegalBasis
+from onceonly.domain.agreements import (
+    Agreement,
+    AgreementKind,
+    AgreementStatus,
+    FieldGrant,
+    LegalBasis,
+)
 from onceonly.domain.organisations import Role
 
 
@@ -23,6 +29,8 @@ class Reason(StrEnum):
     PERSON_LIMIT_REACHED = "person_limit_reached"
     USES_EXHAUSTED = "uses_exhausted"
     AGREEMENT_UNKNOWN = "agreement_unknown"
+    SCHEME_NOT_YOURS = "scheme_not_yours"  # an identifier of another organisation
+    NOT_A_QUERY_AGREEMENT = "not_a_query_agreement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,9 @@ def decide(request: QueryRequest, agreement: Agreement, facts: Circumstances) ->
         return Deny(Reason.NOT_AGREEMENT_PARTY, "the agreement is not with your organisation")
     if request.role is not Role.OFFICER:
         return Deny(Reason.ROLE_NOT_ALLOWED, "only an officer of the consumer may make queries")
+    if agreement.kind is not AgreementKind.QUERY:
+        return Deny(Reason.NOT_A_QUERY_AGREEMENT,
+                    "a notification agreement delivers life events; it answers no queries")
     if agreement.status is not AgreementStatus.APPROVED:
         return Deny(
             Reason.AGREEMENT_NOT_ACTIVE, f"the agreement is {agreement.status.value}"

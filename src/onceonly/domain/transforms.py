@@ -6,13 +6,16 @@ income). Adding a transform is one decorated function.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onceonly.domain.catalogue import FieldType
 from onceonly.domain.errors import invalid
+
+if TYPE_CHECKING:  # agreements import this module
+    from onceonly.domain.agreements import FieldGrant
 
 TransformFn = Callable[[Any, date], Any]
 
@@ -134,3 +137,9 @@ _NOTIFIABLE_CONDITIONS = frozenset(
 def fit_to_drive(value: Any, today: date) -> Any:
     """No notifiable medical condition is recorded; the conditions themselves never leave."""
     return not (_NOTIFIABLE_CONDITIONS & set(value or []))
+
+
+def minimise(grants: Iterable[FieldGrant], record: Mapping[str, Any],
+             today: date) -> dict[str, Any]:
+    """What leaves the provider: each granted field computed from its source, as agreed."""
+    return {g.name: TRANSFORMS[g.transform].apply(record[g.source], today) for g in grants}

@@ -118,9 +118,8 @@ class BulkService:
         for (scheme, value), subject in zip(extract.cohort or (), subjects, strict=True):
             if subject is None or subject.provider_value is None:
                 continue
-            if agreement.legal_basis is LegalBasis.CONSENT and not self.consents.has_consent(
-                    subject.person_key, agreement.consumer_id, agreement.purpose_code,
-                    [g.name for g in agreement.grants], now):
+            if agreement.legal_basis is LegalBasis.CONSENT and not self._consented(
+                    subject.person_key, agreement, now):
                 continue
             record = store.fetch(subject.provider_value, sources)
             if record is None:
@@ -134,6 +133,13 @@ class BulkService:
             "records": records})
         return bulk.built(extract, encrypt_to(extract.recipient_jwk, plaintext), len(records),
                           hashlib.sha256(plaintext).hexdigest())
+
+    def _consented(self, person_key: str, agreement: Agreement, now: Any) -> bool:
+        """Read afresh for each person: a withdrawal made meanwhile leaves them out."""
+        with self.uows() as uow:
+            return self.consents.has_consent(uow, person_key, agreement.consumer_id,
+                                             agreement.purpose_code,
+                                             [g.name for g in agreement.grants], now)
 
     def download(self, officer: Principal, extract_id: int) -> str:
         """The JWE, once; then only its record count and hash remain."""

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from onceonly.audit.entries import AuditEntry, AuditRecord
 from onceonly.audit.heads import SignedTreeHead
 from onceonly.audit.merkle import Node
+from onceonly.domain.accuracy import Challenge
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.anomaly import Activity, Alert, Rule, Rules
 from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.catalogue import Dataset
+from onceonly.domain.consent import Consent
+from onceonly.domain.identity import LinkCandidate, Match, MatchRecord
 from onceonly.domain.kill_switch import KillSwitch
+from onceonly.domain.life_events import Delivery, Report
 from onceonly.domain.organisations import Organisation, Principal
 from onceonly.domain.policy import Reason
 
@@ -85,6 +89,7 @@ class AgreementSource:
     agreement: Agreement
     subject_scheme: str
     connector: Mapping[str, Any]
+    labels: Mapping[str, str] = field(default_factory=dict)  # each field's source label
 
 
 class AgreementRepository(Protocol):
@@ -111,12 +116,18 @@ class CatalogueRepository(Protocol):
 class ResolvedSubject:
     person_key: str
     provider_value: str | None  # the provider's own identifier for the person, if it has one
+    # How a consumer with no identifier of its own is told who the person is (its pairwise
+    # pseudonym for them); None: by the identifier it asked with.
+    pseudonym: str | None = None
 
 
 class PersonIndex(Protocol):
     def known_scheme(self, scheme: str) -> bool: ...
     def person_key(self, scheme: str, value: str) -> str | None: ...
     def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None: ...
+    def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
+        """The person's identifiers in these schemes, one per scheme."""
+        ...
 
 
 class Principals(Protocol):
@@ -137,6 +148,20 @@ class Usage(Protocol):
         """Atomically count one more release against the agreement's limits: queries a day,
         distinct people a day, uses in all. None if counted; else the limit reached, and the
         unit of work must not be committed."""
+        ...
+
+
+class Releases(Protocol):
+    """All of a release's writes at once, so that a server database pays one round trip
+    for them rather than one a statement."""
+
+    def release(self, agreement: Agreement, day: date, person_key: str | None,
+                note: Activity, consumer_id: str, entry: AuditEntry, at: datetime
+                ) -> Reason | int:
+        """Count the release against the agreement's limits (as Usage.reserve), note it for
+        the anomaly rules (as ActivityLog.record) and append its audit entry (as
+        AuditLog.record), atomically. The entry's index; or the limit reached, having noted
+        and appended nothing, and then the unit of work must not be committed."""
         ...
 
 
@@ -179,18 +204,179 @@ class BulkExtracts(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One policy decision on a query, as the audit log holds it."""
+
+    at: datetime
+    agreement_id: int | None
+    outcome: str  # permit or deny
+    reason: str | None
+
+
+class DecisionLog(Protocol):
+    def decisions_since(self, since: datetime, limit: int) -> list[Decision]:
+        """Query decisions at or after `since`, oldest first, at most `limit`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenAccount:
+    """A citizen's sign-in: bound to one person and their citizen principal."""
+
+    login: str
+    person_key: str
+    principal_id: str
+    password_hash: str  # argon2id, with its parameters
+    totp: dict[str, Any] | None  # the TOTP secret, sealed (an envelope)
+    totp_pending: dict[str, Any] | None  # one being enrolled, until a code confirms it
+    totp_last_step: int | None
+    created_at: datetime
+
+
+class CitizenAccounts(Protocol):
+    def get(self, login: str) -> CitizenAccount | None: ...
+    def by_principal(self, principal_id: str) -> CitizenAccount | None: ...
+    def by_person(self, person_key: str) -> CitizenAccount | None: ...
+    def principal(self, login: str) -> Principal: ...
+    def add(self, account: CitizenAccount) -> None: ...
+    def update(self, login: str, **values: Any) -> None: ...
+    def use_totp_step(self, login: str, step: int) -> bool:
+        """Mark a TOTP time step used if no later or equal one was; False if one was."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLookup:
+    state: str  # live, unknown, expired, revoked, token_gone
+    principal: Principal | None = None
+
+
+class WebSessions(Protocol):
+    def add(self, digest: str, principal_id: str, token_digest: str | None,
+            created_at: datetime, expires_at: datetime) -> None: ...
+    def find(self, digest: str, now: datetime) -> SessionLookup: ...
+    def revoke(self, digest: str, at: datetime) -> bool: ...
+    def revoke_all(self, principal_id: str, at: datetime) -> None: ...
+
+
+class SignInThrottle(Protocol):
+    def locked_until(self, keys: list[str], now: datetime) -> datetime | None: ...
+    def fail(self, key: str, now: datetime, window: timedelta, limit: int,
+             lock_for: timedelta) -> datetime | None:
+        """Count a failure atomically; the lock's end if this one reached `limit`."""
+        ...
+    def clear(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A webhook delivery a worker has taken, until its lease ends."""
+
+    delivery: Delivery
+    url: str
+    sealed: Any  # the notification CloudEvent, sealed
+
+
+class LifeEventStore(Protocol):
+    """Tell us once: registers, subscriptions, reports and the delivery outbox."""
+
+    def register(self, event_type: str) -> Dataset | None: ...
+    def subscriptions(self, dataset_id: str) -> list[Agreement]: ...
+    def schemes_of(self, org_ids: Sequence[str]) -> dict[str, list[str]]: ...
+    def endpoints(self, org_ids: Sequence[str]) -> dict[str, str]: ...
+    def set_endpoint(self, org_id: str, url: str | None, by: str, at: datetime) -> None: ...
+    def report_by_event(self, source: str, event_id: str) -> Report | None: ...
+    def add_report(self, report: Report, sealed_event: Any,
+                   deliveries: Sequence[tuple[Delivery, Any]]) -> bool:
+        """The report and all its deliveries (each with its sealed notification), in the
+        caller's transaction: an accepted report is never without its outbox rows. False,
+        writing nothing, if the source already sent an event with this id."""
+        ...
+    def report(self, report_id: str) -> Report | None: ...
+    def reports_about(self, person_key: str) -> list[Report]: ...
+    def deliveries_of(self, report_ids: Sequence[str]) -> list[Delivery]: ...
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        """Take due webhook deliveries (no two workers take the same one), counting the
+        attempt and hiding them until `lease_until`."""
+        ...
+    def settle(self, delivery: Delivery) -> None:
+        """Write a delivery's outcome: status, attempts, next attempt, error."""
+        ...
+    def inbox(self, org_id: str, limit: int) -> list[tuple[Delivery, Any]]: ...
+    def acknowledge(self, delivery_id: str, org_id: str, at: datetime) -> bool:
+        """Mark a pending inbox delivery of `org_id` delivered; False if it was not one."""
+        ...
+
+
+class Consents(Protocol):
+    """Citizens' consents and their signed receipts."""
+
+    def add(self, consent: Consent, receipt: str) -> None: ...
+    def get(self, consent_id: str) -> Consent | None: ...
+    def withdraw(self, consent: Consent, receipt: str) -> bool:
+        """Record the withdrawal if the consent is not withdrawn yet; False if it was (two
+        withdrawals racing: one wins)."""
+        ...
+    def of_person(self, person_key: str) -> list[tuple[Consent, str, str | None]]:
+        """The person's consents, newest first, with their grant and withdrawal receipts."""
+        ...
+    def for_purpose(self, person_key: str, purpose: str) -> list[Consent]:
+        """The person's unwithdrawn consents for the purpose (the consent check's read)."""
+        ...
+
+
+class Challenges(Protocol):
+    """Accuracy challenges, corrections, and the default inbox of correction notices."""
+
+    def add(self, challenge: Challenge) -> Challenge: ...
+    def get(self, challenge_id: int) -> Challenge | None: ...
+    def open_for(self, person_key: str, dataset_id: str, field: str) -> Challenge | None: ...
+    def save(self, challenge: Challenge, was: Challenge) -> bool:
+        """Write the new state if it is still as `was` (status and decision time); False if
+        someone else moved it first."""
+        ...
+    def of_person(self, person_key: str) -> list[Challenge]: ...
+    def for_provider(self, provider_id: str) -> list[Challenge]: ...
+    def add_correction(self, challenge_id: int, by: str, at: datetime,
+                       values_hash: str) -> int: ...
+    def add_notice(self, correction_id: int, consumer_id: str, agreement_id: int,
+                   person_key: str, field: str, release_ids: Sequence[str],
+                   at: datetime) -> int: ...
+    def notices_for(self, consumer_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+class CorrectionNotifier(Protocol):
+    """Tells a consumer that a value it received about a person was corrected. Called in
+    the unit of work that records the correction, so a notice is written (to an outbox or
+    an inbox) in the same transaction: a correction is never recorded without them."""
+
+    def notify(self, uow: UnitOfWork, *, consumer_id: str, agreement_id: int,
+               person_key: str, field: str, correction_id: int,
+               release_ids: Sequence[str] = ()) -> None: ...
+
+
 class UnitOfWork(Protocol):
     agreements: AgreementRepository
     catalogue: CatalogueRepository
     people: PersonIndex
     principals: Principals
     usage: Usage
+    releases: Releases
     kill_switches: KillSwitches
     activity: ActivityLog
     alerts: Alerts
     bulk: BulkExtracts
+    identities: Identities
+    consents: Consents
+    challenges: Challenges
+    accounts: CitizenAccounts
+    sessions: WebSessions
+    throttle: SignInThrottle
     audit: AuditLog
     tree: AuditTree
+    life_events: LifeEventStore
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -209,6 +395,9 @@ class ProviderConnector(Protocol):
     """Reads one person's fields from a provider's own store (SQL now; HTTP admits the same)."""
 
     def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None: ...
+    def write(self, local_id: str, field: str, value: Any) -> bool:
+        """Correct one field of the provider's record; False if there is no such record."""
+        ...
 
 
 class Connectors(Protocol):
@@ -217,8 +406,12 @@ class Connectors(Protocol):
 
 class ConsentRegistry(Protocol):
     def has_consent(
-        self, person_key: str, consumer_id: str, purpose: str, fields: Sequence[str], now: datetime
-    ) -> bool: ...
+        self, uow: UnitOfWork, person_key: str, consumer_id: str, purpose: str,
+        fields: Sequence[str], now: datetime,
+    ) -> bool:
+        """Read within the caller's transaction: a withdrawal committed by any process
+        refuses the very next query."""
+        ...
 
 
 class Signer(Protocol):
@@ -310,3 +503,57 @@ class NonceStore(Protocol):
         """Record (kid, nonce) until `expires_at`, atomically; False if it is already there
         (unexpired). Two processes racing with the same pair: exactly one gets True."""
         ...
+
+
+# Identity across organisations (services/identity.py).
+
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """An organisation's identifier for a person, as the exchange reads it."""
+
+    allowed: bool  # the organisation names people by this scheme (a pseudonym: its own)
+    pairwise: bool  # the organisation is told who people are by pairwise pseudonyms
+    person_key: str | None
+    provider_value: str | None  # the target scheme's identifier for the person
+
+
+class Identities(Protocol):
+    def name(self, org_id: str, scheme: str, value: str, target_scheme: str) -> Naming: ...
+    def remember_pseudonym(self, consumer_id: str, pseudonym: str, person_key: str) -> None:
+        """Keep a pseudonym handed to a consumer (again: nothing changes)."""
+        ...
+    def add_candidates(self, candidates: Sequence[LinkCandidate]) -> list[LinkCandidate]:
+        """Store new candidates (a pair proposed before is left as it is); return those
+        stored, with their ids."""
+        ...
+    def candidate(self, candidate_id: int) -> LinkCandidate | None: ...
+    def candidates(self, org_id: str, status: str | None, limit: int) -> list[LinkCandidate]: ...
+    def decided(self, candidate: LinkCandidate) -> None:
+        """Write a guardian's decision if the candidate is still pending."""
+        ...
+    def link(self, scheme: str, value: str, person_key: str) -> bool:
+        """Add the link to the person index; False if the identifier is linked already."""
+        ...
+
+
+class MatchSources(Protocol):
+    """The records matching compares, read from the providers' own stores when needed."""
+
+    def unlinked(self, org_id: str) -> tuple[str, list[MatchRecord]]:
+        """The organisation's identifier scheme and its records missing from the index."""
+        ...
+    def reference(self, scheme: str) -> list[MatchRecord]:
+        """The people of the index without an identifier in `scheme` (record id: person
+        key), with what the other providers' records say of them."""
+        ...
+
+
+class Matcher(Protocol):
+    def match(self, records: Sequence[MatchRecord],
+              reference: Sequence[MatchRecord]) -> list[Match]:
+        """Scored pairs of a record and a reference person, above REVIEW_WEIGHT."""
+        ...
+
+
+class Pseudonyms(Protocol):
+    def of(self, consumer_id: str, person_key: str) -> str: ...

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from onceonly.crypto.canonical import sha256_hex
+from onceonly.domain.accuracy import released_sources
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.errors import DomainError, ErrorKind, invalid
@@ -17,7 +18,9 @@ from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, 
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.services.audit import refuse
 from onceonly.services.auth import AuthRefusal, identify
+from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports import (
+    AgreementSource,
     AuditEntry,
     Clock,
     Connectors,
@@ -70,6 +73,7 @@ class Release:
     data: dict[str, Any]
     released_at: datetime
     audit_seq: int
+    sources: dict[str, str] = field(default_factory=dict)  # each field's source label
 
     def body(self) -> dict[str, Any]:
         return {
@@ -77,17 +81,20 @@ class Release:
             "agreement_id": self.agreement_id,
             "subject": self.subject,
             "data": self.data,
+            "sources": self.sources,
             "released_at": self.released_at.isoformat().replace("+00:00", "Z"),
         }
 
 
 class QueryService:
     def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors,
-                 consents: ConsentRegistry, clock: Clock) -> None:
+                 consents: ConsentRegistry, clock: Clock,
+                 pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
         self.connectors = connectors
         self.consents = consents
         self.clock = clock
+        self.pseudonyms = pseudonyms  # for consumers named people by pairwise pseudonyms
 
     def query(self, officer: Principal, cmd: QueryCommand) -> Release:
         """The query by a principal the caller has already authenticated."""
@@ -110,7 +117,7 @@ class QueryService:
         if isinstance(found, AuthRefusal):
             found.audit_and_raise(self.uows, self.clock)
         officer = found
-        agreement, subject, decision, connector_config = read
+        agreement, subject, decision, source = read
         person_key = subject.person_key if subject else None
         if isinstance(decision, Deny):
             self._deny(officer, cmd, agreement, person_key, decision)
@@ -118,7 +125,7 @@ class QueryService:
         # The provider's store: only the source fields the permitted grants need.
         sources = sorted({grant.source for grant in decision.grants})
         assert subject is not None and subject.provider_value is not None
-        record = self.connectors.for_dataset(agreement.dataset_id, connector_config).fetch(
+        record = self.connectors.for_dataset(agreement.dataset_id, source.connector).fetch(
             subject.provider_value, sources
         )
         if record is None:
@@ -131,29 +138,34 @@ class QueryService:
         }
 
         release_id = str(uuid.uuid4())
+        entry = AuditEntry(
+            action="query.release",
+            outcome="permit",
+            actor_id=officer.id,
+            org_id=officer.org_id,
+            agreement_id=agreement.id,
+            provider_id=agreement.provider_id,
+            purpose=cmd.purpose,
+            person_key=person_key,
+            fields=cmd.fields,
+            # The hash lets a consumer prove what it received; values stay out.
+            values_hash=sha256_hex({"release_id": release_id, "data": data}),
+            detail={"release_id": release_id},
+            hidden_until=_hidden_until(agreement, now),
+        )
         with self.uows(write=True) as uow:
-            limit_reached = uow.usage.reserve(agreement, today, person_key)
-            if limit_reached is None:
-                uow.activity.record(_activity(officer, cmd, agreement, person_key, now, False),
-                                    officer.org_id)
-                seq = uow.audit.record(
-                    AuditEntry(
-                        action="query.release",
-                        outcome="permit",
-                        actor_id=officer.id,
-                        org_id=officer.org_id,
-                        agreement_id=agreement.id,
-                        provider_id=agreement.provider_id,
-                        purpose=cmd.purpose,
-                        person_key=person_key,
-                        fields=cmd.fields,
-                        # The hash lets a consumer prove what it received; values stay out.
-                        values_hash=sha256_hex({"release_id": release_id, "data": data}),
-                        detail={"release_id": release_id},
-                        hidden_until=_hidden_until(agreement, now),
-                    ),
-                    now,
-                )
+            # The limits, the anomaly note and the audit entry in one go (one statement on
+            # PostgreSQL); a limit reached writes nothing.
+            released = uow.releases.release(
+                agreement, today, person_key,
+                _activity(officer, cmd, agreement, person_key, now, False), officer.org_id,
+                entry, now)
+            limit_reached = released if isinstance(released, Reason) else None
+            if not isinstance(released, Reason):
+                seq = released
+                if subject.pseudonym:  # the consumer may ask by it from now on
+                    uow.identities.remember_pseudonym(officer.org_id, subject.pseudonym,
+                                                      subject.person_key)
                 uow.commit()
         if limit_reached is not None:  # nothing was committed: the counts stay as they were
             self._deny(officer, cmd, agreement, person_key,
@@ -162,15 +174,16 @@ class QueryService:
             release_id=release_id,
             agreement_id=agreement.id,
             provider_id=agreement.provider_id,
-            subject={"scheme": cmd.scheme, "value": cmd.value},
+            subject=subject_named(subject, cmd.scheme, cmd.value),
             data=data,
             released_at=now,
             audit_seq=seq,
+            sources=released_sources(decision.grants, source.labels),
         )
 
     def _read_phase(self, uow: UnitOfWork, officer: Principal, cmd: QueryCommand,
                     now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
-                                            Mapping[str, Any]]:
+                                            AgreementSource]:
         if not cmd.fields:
             raise invalid("no_fields", "name at least one field to receive")
         if len(set(cmd.fields)) != len(cmd.fields):
@@ -181,15 +194,15 @@ class QueryService:
             self._deny(officer, cmd, None, None,
                        Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
         agreement = source.agreement
-        subject = uow.people.resolve(cmd.scheme, cmd.value, source.subject_scheme)
-        # An unknown scheme resolves nobody; only then is it worth asking which it was.
-        if subject is None and not uow.people.known_scheme(cmd.scheme):
-            raise invalid("unknown_scheme", f"no identifier scheme {cmd.scheme!r}")
+        subject = name_subject(uow, self.pseudonyms, officer.org_id, cmd.scheme, cmd.value,
+                               source.subject_scheme)
+        if isinstance(subject, Deny):  # an identifier of another organisation
+            self._deny(officer, cmd, agreement, None, subject)
         person_key = subject.person_key if subject else None
         consent = (
             agreement.legal_basis is LegalBasis.CONSENT
             and person_key is not None
-            and self.consents.has_consent(person_key, agreement.consumer_id,
+            and self.consents.has_consent(uow, person_key, agreement.consumer_id,
                                           agreement.purpose_code, cmd.fields, now)
         )
         facts = Circumstances(
@@ -198,7 +211,7 @@ class QueryService:
             consent_given=consent,
             queries_today=uow.usage.queries_on(agreement.id, now.date()),
         )
-        return agreement, subject, decide(request, agreement, facts), source.connector
+        return agreement, subject, decide(request, agreement, facts), source
 
     def _deny(self, officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
               person_key: str | None, deny: Deny) -> NoReturn:

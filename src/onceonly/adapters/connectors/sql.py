@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     select,
+    update,
 )
 
 from onceonly.adapters.db.engine import make_engine
@@ -74,6 +75,17 @@ class SqlConnector:
             name: value.isoformat() if isinstance(value, date) else value
             for name, value in zip(fields, row, strict=True)
         }
+
+
+    def write(self, local_id: str, field: str, value: Any) -> bool:
+        """Correct one field of the provider's record (a guardian's decision on an accuracy
+        challenge); False if the store holds no record under `local_id`."""
+        if field not in self.columns:
+            raise KeyError(f"store has no column {field!r}")
+        with self.engine.begin() as conn:
+            result = conn.execute(update(self.table).where(self.key == local_id)
+                                  .values({field: value}))
+        return result.rowcount == 1
 
 
 class SqlConnectors:

@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.anomaly import DEFAULT_RULES, Activity, Alert, Rule, Rules, rule
 from onceonly.domain.errors import conflict
 
 _ACTIVITY = t.activity.c
+# Built once: every decision writes a note, and building a statement costs more than running it.
+_NOTE = insert(t.activity).values(
+    {column: bindparam(column) for column in ("at", "officer_id", "consumer_id",
+                                              "agreement_id", "person_key", "number", "refused")})
 _DETECTOR_LOCK = text(
     "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.onceonly.anomaly'))")
 
@@ -22,10 +26,10 @@ class SqlActivity:
         self.conn = conn
 
     def record(self, event: Activity, consumer_id: str) -> None:
-        self.conn.execute(insert(t.activity).values(
-            at=event.at, officer_id=event.officer_id, consumer_id=consumer_id,
-            agreement_id=event.agreement_id, person_key=event.person_key,
-            number=event.number, refused=event.refused))
+        self.conn.execute(_NOTE, {
+            "at": event.at, "officer_id": event.officer_id, "consumer_id": consumer_id,
+            "agreement_id": event.agreement_id, "person_key": event.person_key,
+            "number": event.number, "refused": event.refused})
 
     def lock(self) -> None:
         """One detector at a time (on SQLite, a write unit of work already is)."""

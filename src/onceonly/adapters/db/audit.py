@@ -33,20 +33,53 @@ _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreemen
             "hidden_until")
 _VALUES = ", ".join(f":{column}" for column in _COLUMNS)
 _INTO = f"INSERT INTO audit_log (seq, {', '.join(_COLUMNS)})"
-_TYPES = (bindparam("at", type_=UTCDateTime), bindparam("hidden_until", type_=UTCDateTime),
-          bindparam("fields", type_=JSON), bindparam("detail", type_=JSON))
-# One statement per append, its index taken from the counter within it. PostgreSQL: the
-# UPDATE waits for the counter's row lock, then reads the latest committed value. SQLite:
-# writers are serialised already, and a trigger (migration 0002) moves the counter on.
+APPEND_TYPES = (bindparam("at", type_=UTCDateTime),
+                bindparam("hidden_until", type_=UTCDateTime),
+                bindparam("fields", type_=JSON), bindparam("detail", type_=JSON))
+
+
+def pg_append_ctes(when: str = "TRUE") -> str:
+    """The append as two CTEs, `taken` and `entry` (RETURNING seq), for a statement that
+    appends only `when` its condition holds. The UPDATE waits for the counter's row lock,
+    then reads the latest committed value: indexes are dense and in commit order."""
+    return (f"taken AS (UPDATE audit_counter SET next_index = next_index + 1 "
+            f"WHERE id = 1 AND ({when}) RETURNING next_index - 1 AS seq), "
+            f"entry AS ({_INTO} SELECT seq, {_VALUES} FROM taken RETURNING seq)")
+
+
+# One statement per append, its index taken from the counter within it. SQLite: writers
+# are serialised already, and a trigger (migration 0002) moves the counter on.
 _APPEND = {
-    "postgresql": text(
-        "WITH taken AS (UPDATE audit_counter SET next_index = next_index + 1 WHERE id = 1 "
-        f"RETURNING next_index - 1 AS seq) {_INTO} SELECT seq, {_VALUES} FROM taken "
-        "RETURNING seq").bindparams(*_TYPES),
+    "postgresql": text(f"WITH {pg_append_ctes()} SELECT seq FROM entry"
+                       ).bindparams(*APPEND_TYPES),
     "sqlite": text(
         f"{_INTO} VALUES ((SELECT next_index FROM audit_counter WHERE id = 1), {_VALUES}) "
-        "RETURNING seq").bindparams(*_TYPES),
+        "RETURNING seq").bindparams(*APPEND_TYPES),
 }
+
+
+def append_params(entry: AuditEntry, at: datetime) -> dict[str, Any]:
+    """The bound values of an append. An entry with no canonical form would stop the
+    integrator for good: it is refused here, where the append fails with its transaction."""
+    check_canonical(entry)
+    return {
+        "at": at,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "actor_id": entry.actor_id,
+        "org_id": entry.org_id,
+        "agreement_id": entry.agreement_id,
+        "provider_id": entry.provider_id,
+        "purpose": entry.purpose,
+        "person_key": entry.person_key,
+        "fields": list(entry.fields),
+        "values_hash": entry.values_hash,
+        "detail": dict(entry.detail),
+        "hidden_until": entry.hidden_until,
+    }
+
+
 _LOG = t.audit_log.c
 
 
@@ -77,28 +110,11 @@ class SqlAuditLog:
         self.conn = conn
 
     def record(self, entry: AuditEntry, at: datetime) -> int:
-        # An entry with no canonical form would stop the integrator for good: refuse it here,
-        # where the append fails with its transaction.
-        check_canonical(entry)
         # The index is taken under a lock held until this unit of work ends (the counter's row
         # lock, or SQLite's write lock): appends from every process take indexes one after
         # another, in the order they commit.
-        return int(self.conn.execute(_APPEND[self.conn.dialect.name], {
-            "at": at,
-            "action": entry.action,
-            "outcome": entry.outcome,
-            "reason": entry.reason,
-            "actor_id": entry.actor_id,
-            "org_id": entry.org_id,
-            "agreement_id": entry.agreement_id,
-            "provider_id": entry.provider_id,
-            "purpose": entry.purpose,
-            "person_key": entry.person_key,
-            "fields": list(entry.fields),
-            "values_hash": entry.values_hash,
-            "detail": dict(entry.detail),
-            "hidden_until": entry.hidden_until,
-        }).scalar_one())
+        return int(self.conn.execute(_APPEND[self.conn.dialect.name],
+                                     append_params(entry, at)).scalar_one())
 
     def size(self) -> int:
         return int(self.conn.execute(select(t.audit_counter.c.next_index)).scalar_one())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -14,12 +14,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle, SqlWebSessions
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree
 from onceonly.adapters.db.bulk import SqlBulkExtracts
+from onceonly.adapters.db.consents import SqlChallenges, SqlConsents
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
+from onceonly.adapters.db.releases import SqlReleases
+from onceonly.adapters.db.identity import SqlIdentities
+from onceonly.adapters.db.life_events import SqlLifeEvents
 from onceonly.domain.agreements import (
     Agreement,
+    AgreementKind,
     AgreementStatus,
     FieldGrant,
     LegalBasis,
@@ -38,7 +44,8 @@ from onceonly.services.ports import AgreementSource, ResolvedSubject
 # Core statement (and its cache key) on every call costs several times more than running it.
 _AGREEMENT_BY_ID = select(t.agreements).where(t.agreements.c.id == bindparam("agreement_id"))
 _AGREEMENT_SOURCE_BY_ID = (
-    select(t.agreements, t.datasets.c.subject_scheme, t.datasets.c.connector)
+    select(t.agreements, t.datasets.c.subject_scheme, t.datasets.c.connector,
+           t.datasets.c.fields)
     .join(t.datasets, t.datasets.c.id == t.agreements.c.dataset_id)
     .where(t.agreements.c.id == bindparam("agreement_id"))
 )
@@ -151,6 +158,7 @@ def _dataset(row: Any) -> Dataset:
             )
             for f in row.fields
         ),
+        event_type=row.event_type,
     )
 
 
@@ -194,6 +202,7 @@ def _agreement(row: Any, history: tuple[Transition, ...] = ()) -> Agreement:
         max_persons_per_day=row.max_persons_per_day,
         max_uses=row.max_uses,
         bulk_max_records=row.bulk_max_records,
+        kind=AgreementKind(row.kind),
         assessment=_assessment(row.assessment),
         special_category=row.special_category,
         status=AgreementStatus(row.status),
@@ -223,6 +232,7 @@ def _agreement_values(a: Agreement) -> dict[str, Any]:
         "max_persons_per_day": a.max_persons_per_day,
         "max_uses": a.max_uses,
         "bulk_max_records": a.bulk_max_records,
+        "kind": a.kind.value,
         "assessment": assessment_to_json(a.assessment),
         "special_category": a.special_category,
         "status": a.status.value,
@@ -246,7 +256,8 @@ class SqlAgreements:
         row = self.conn.execute(_AGREEMENT_SOURCE_BY_ID, {"agreement_id": agreement_id}).first()
         if row is None:
             return None
-        return AgreementSource(_agreement(row), row.subject_scheme, row.connector)
+        return AgreementSource(_agreement(row), row.subject_scheme, row.connector,
+                               {f["name"]: f["source"] for f in row.fields})
 
     def _history(self, agreement_id: int) -> tuple[Transition, ...]:
         rows = self.conn.execute(
@@ -386,6 +397,15 @@ class SqlPersonIndex:
             _RESOLVE, {"scheme": scheme, "value": value, "target_scheme": target_scheme}
         ).first()
         return None if row is None else ResolvedSubject(row[0], row[1])
+
+    def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
+        """The person's identifiers in the given schemes (one each, the first by value)."""
+        rows = self.conn.execute(
+            select(t.person_links.c.scheme, t.person_links.c.value)
+            .where(t.person_links.c.person_key == person_key,
+                   t.person_links.c.scheme.in_(list(schemes)))
+            .order_by(t.person_links.c.scheme, t.person_links.c.value.desc()))
+        return {row.scheme: row.value for row in rows}
 
 
 class SqlPrincipals:
@@ -529,8 +549,16 @@ class SqlUnitOfWork:
         self.activity = SqlActivity(conn)
         self.alerts = SqlAlerts(conn)
         self.bulk = SqlBulkExtracts(conn)
+        self.identities = SqlIdentities(conn)
+        self.consents = SqlConsents(conn)
+        self.challenges = SqlChallenges(conn)
+        self.accounts = SqlCitizenAccounts(conn)
+        self.sessions = SqlWebSessions(conn)
+        self.throttle = SqlSignInThrottle(conn)
         self.audit = SqlAuditLog(conn)
         self.tree = SqlAuditTree(conn)
+        self.releases = SqlReleases(conn, self.usage, self.activity, self.audit)
+        self.life_events = SqlLifeEvents(conn)
         return self
 
     def commit(self) -> None:

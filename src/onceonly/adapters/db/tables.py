@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 
@@ -145,6 +147,8 @@ datasets = Table(
     Column("subject_scheme", String(32), ForeignKey("identifier_schemes.code"), nullable=False),
     Column("fields", JSON, nullable=False),
     Column("connector", JSON, nullable=False),
+    # Set for a register of life events: agreements on it are notification agreements.
+    Column("event_type", String(100), nullable=True, unique=True),
 )
 
 agreements = Table(
@@ -164,6 +168,7 @@ agreements = Table(
     Column("max_persons_per_day", Integer, nullable=True),
     Column("max_uses", Integer, nullable=True),
     Column("bulk_max_records", Integer, nullable=True),
+    Column("kind", String(16), nullable=False, server_default="query"),
     Column("retention_days", Integer, nullable=False),
     Column("hidden_days", Integer, nullable=False, server_default="0"),
     Column("assessment", JSON, nullable=True),
@@ -376,6 +381,59 @@ bulk_extracts = Table(
     Column("downloaded_at", UTCDateTime, nullable=True),
 )
 
+# Tell us once. A life event as reported (sealed: it holds personal values until delivered),
+# once per (source, event id); `not_told` lists subscribers not told and why.
+life_event_reports = Table(
+    "life_event_reports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("person_key", String(64), nullable=False, index=True),
+    Column("informant_key", String(64), nullable=True, index=True),
+    Column("reported_by", String(64), nullable=False),
+    Column("reporter_org", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("event", JSON, nullable=False),
+    Column("not_told", JSON, nullable=False),
+    UniqueConstraint("source", "event_id"),
+)
+
+# The outbox: one row per organisation told, written in the report's own transaction.
+# A webhook delivery is claimed by a worker by moving `next_attempt_at` past a lease, so a
+# worker that dies leaves its claims to be taken again when the lease ends.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("report_id", String(36), ForeignKey("life_event_reports.id"), nullable=False,
+           index=True),
+    Column("receiver_id", String(64), nullable=False),
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), nullable=False),
+    Column("mode", String(8), nullable=False),  # webhook, inbox
+    Column("status", String(12), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("notification", JSON, nullable=False),  # the CloudEvent, sealed
+    Index("ix_deliveries_due", "status", "mode", "next_attempt_at"),
+    Index("ix_deliveries_receiver", "receiver_id", "status"),
+)
+
+# Where an organisation takes its notifications by webhook; without a row, from its inbox.
+notification_endpoints = Table(
+    "notification_endpoints",
+    metadata,
+    Column("org_id", String(64), ForeignKey("organisations.id"), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+)
+
 # Nonces of signed requests (RFC 9421), kept until their signature would be stale anyway:
 # a request seen again within its window is a replay. Shared by every server process; the
 # primary key makes remembering a nonce atomic, so of two racing replays only one passes.
@@ -385,4 +443,145 @@ request_nonces = Table(
     Column("kid", String(64), primary_key=True),
     Column("nonce", String(128), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Citizens' accounts: each bound to one person in the index and to a citizen principal.
+# Only an argon2 hash of the password is kept; a TOTP secret only sealed (an envelope).
+citizen_accounts = Table(
+    "citizen_accounts",
+    metadata,
+    Column("login", String(64), primary_key=True),
+    Column("person_key", String(64), nullable=False, unique=True),
+    Column("principal_id", String(64), ForeignKey("principals.id"), nullable=False,
+           unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("totp", JSON, nullable=True),  # the live TOTP secret, sealed
+    Column("totp_pending", JSON, nullable=True),  # one being enrolled, until confirmed
+    Column("totp_last_step", BigInteger, nullable=True),  # a code is good once
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Sign-in sessions of the web pages: the cookie holds a random id, the table its SHA-256.
+# A session made from a staff member's API token lives only while that token does.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("principal_id", String(64), ForeignKey("principals.id"), nullable=False,
+           index=True),
+    Column("token_digest", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Failed sign-ins, per account and per client address, shared by every server process.
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+)
+
+# Citizens' consents: for a purpose, to one consumer or any (consumer_id null), for named
+# fields, until an expiry or a withdrawal; with the signed receipts (compact JWS) of both.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person_key", String(64), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("consumer_id", String(64), ForeignKey("organisations.id"), nullable=True),
+    Column("fields", JSON, nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    Column("grant_receipt", Text, nullable=False),
+    Column("withdrawal_receipt", Text, nullable=True),
+    # Every consent-based query looks up the person's consents for the purpose.
+    Index("ix_consents_person_key_purpose", "person_key", "purpose"),
+)
+
+# Accuracy challenges, in the provider's guardian queue. The citizen's words and proposed
+# value are kept only while the challenge is open, and cleared when it is decided.
+challenges = Table(
+    "challenges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_key", String(64), nullable=False, index=True),
+    Column("provider_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("dataset_id", String(100), ForeignKey("datasets.id"), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("what_is_wrong", Text, nullable=True),
+    Column("proposed_value", Text, nullable=True),
+    Column("status", String(16), nullable=False),  # open, correcting, corrected, rejected
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_challenges_provider_id_status", "provider_id", "status"),
+)
+
+# Corrections made by a provider's guardian, and the notices of each to the consumers that
+# received the old value (the default inbox of correction notices: nothing is lost).
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("challenge_id", Integer, ForeignKey("challenges.id"), nullable=False, unique=True),
+    Column("corrected_by", String(64), nullable=False),
+    Column("corrected_at", UTCDateTime, nullable=False),
+    Column("values_hash", String(64), nullable=False),  # of the new value, never the value
+)
+
+correction_notices = Table(
+    "correction_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("correction_id", Integer, ForeignKey("corrections.id"), nullable=False),
+    Column("consumer_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), nullable=False),
+    Column("person_key", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("release_ids", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_correction_notices_consumer_id_id", "consumer_id", "id"),
+)
+
+
+# Identity across organisations. Pairwise pseudonyms handed to consumers that have no
+# identifier of their own: each an HMAC of the person key under that consumer's own key,
+# kept so the consumer can ask again by it (and no one else can).
+pairwise_pseudonyms = Table(
+    "pairwise_pseudonyms",
+    metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("consumer_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("person_key", String(64), nullable=False),
+)
+
+# Links the matcher proposed for an organisation's identifiers missing from the person
+# index: the match weight and how each field compared (levels, never values); applied at
+# once only with an identifier agreement above the acceptance weight, else a guardian of
+# the organisation confirms or rejects.
+link_candidates = Table(
+    "link_candidates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    Column("scheme", String(32), ForeignKey("identifier_schemes.code"), nullable=False),
+    Column("value", String(64), nullable=False),
+    Column("person_key", String(64), nullable=False),
+    Column("match_weight", Float, nullable=False),
+    Column("identifier_agreement", Boolean, nullable=False),
+    Column("comparisons", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, applied, confirmed, rejected
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("scheme", "value", "person_key"),
+    Index("ix_link_candidates_org_id_status", "org_id", "status"),
 )

@@ -23,6 +23,8 @@ from onceonly.domain.transforms import TRANSFORMS
 from onceonly.entrypoints.api.audit_routes import audit_router
 from onceonly.entrypoints.api.background import Periodic
 from onceonly.entrypoints.api.bulk_routes import bulk_router
+from onceonly.entrypoints.api.consent_routes import consent_router
+from onceonly.entrypoints.api.event_routes import event_router
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
@@ -318,6 +320,8 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         _add_transition_route(app, exchange, action, Caller)
     app.include_router(audit_router(exchange, Caller))
     app.include_router(bulk_router(exchange, Caller))
+    app.include_router(consent_router(exchange, Caller))
+    app.include_router(event_router(exchange, Caller))
 
     return app
 

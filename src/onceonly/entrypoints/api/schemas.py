@@ -52,6 +52,8 @@ class ReleaseOut(BaseModel):
     agreement_id: int
     subject: SubjectIn
     data: dict[str, Any]
+    sources: dict[str, str] = Field(
+        description="each field's source label: verified, citizen-supplied or derived")
     released_at: datetime
 
 
@@ -128,6 +130,7 @@ class AgreementOut(BaseModel):
     max_persons_per_day: int | None
     max_uses: int | None
     bulk_max_records: int | None
+    kind: str = Field(description="query (per-person queries) or notification (life events)")
     privacy_assessment: AssessmentIn | None
     status: str = Field(description="stored lifecycle status")
     state: str = Field(description="what applies now: active, pending, expired, or the status")
@@ -155,6 +158,7 @@ class AgreementOut(BaseModel):
             max_persons_per_day=a.max_persons_per_day,
             max_uses=a.max_uses,
             bulk_max_records=a.bulk_max_records,
+            kind=a.kind.value,
             privacy_assessment=None if a.assessment is None else AssessmentIn(
                 risk=a.assessment.risk,
                 summary=a.assessment.summary,

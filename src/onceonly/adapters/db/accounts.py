@@ -1,0 +1,153 @@
+"""Citizens' accounts, web sessions and sign-in throttling in the exchange database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, case, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from onceonly.adapters.db import tables as t
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.ports import CitizenAccount, SessionLookup
+
+_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_ACCOUNT_COLUMNS = [c.name for c in t.citizen_accounts.columns]
+
+
+def _account(row: Any) -> CitizenAccount:
+    return CitizenAccount(**{name: getattr(row, name) for name in _ACCOUNT_COLUMNS})
+
+
+class SqlCitizenAccounts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, login: str) -> CitizenAccount | None:
+        row = self.conn.execute(select(t.citizen_accounts)
+                                .where(t.citizen_accounts.c.login == login)).first()
+        return _account(row) if row else None
+
+    def by_principal(self, principal_id: str) -> CitizenAccount | None:
+        row = self.conn.execute(select(t.citizen_accounts)
+                                .where(t.citizen_accounts.c.principal_id == principal_id)).first()
+        return _account(row) if row else None
+
+    def by_person(self, person_key: str) -> CitizenAccount | None:
+        row = self.conn.execute(select(t.citizen_accounts)
+                                .where(t.citizen_accounts.c.person_key == person_key)).first()
+        return _account(row) if row else None
+
+    def principal(self, login: str) -> Principal:
+        row = self.conn.execute(
+            select(t.principals).join(t.citizen_accounts,
+                                      t.citizen_accounts.c.principal_id == t.principals.c.id)
+            .where(t.citizen_accounts.c.login == login)).one()
+        return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)
+
+    def add(self, account: CitizenAccount) -> None:
+        self.conn.execute(insert(t.citizen_accounts).values(
+            **{name: getattr(account, name) for name in _ACCOUNT_COLUMNS}))
+
+    def update(self, login: str, **values: Any) -> None:
+        self.conn.execute(update(t.citizen_accounts)
+                          .where(t.citizen_accounts.c.login == login).values(**values))
+
+    def use_totp_step(self, login: str, step: int) -> bool:
+        """Mark a TOTP time step used, if no later or equal one was: a code is good once,
+        even with two sign-ins racing on two processes."""
+        result = self.conn.execute(
+            update(t.citizen_accounts)
+            .where(t.citizen_accounts.c.login == login,
+                   or_(t.citizen_accounts.c.totp_last_step.is_(None),
+                       t.citizen_accounts.c.totp_last_step < step))
+            .values(totp_last_step=step))
+        return result.rowcount == 1
+
+
+class SqlWebSessions:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, digest: str, principal_id: str, token_digest: str | None,
+            created_at: datetime, expires_at: datetime) -> None:
+        self.conn.execute(insert(t.web_sessions).values(
+            digest=digest, principal_id=principal_id, token_digest=token_digest,
+            created_at=created_at, expires_at=expires_at))
+
+    def find(self, digest: str, now: datetime) -> SessionLookup:
+        s, p, tok = t.web_sessions, t.principals, t.api_tokens
+        row = self.conn.execute(
+            select(s.c.expires_at, s.c.revoked_at, s.c.token_digest, p,
+                   tok.c.expires_at.label("token_expires_at"),
+                   tok.c.revoked_at.label("token_revoked_at"))
+            .join(p, p.c.id == s.c.principal_id)
+            .outerjoin(tok, tok.c.digest == s.c.token_digest)
+            .where(s.c.digest == digest)).first()
+        if row is None:
+            return SessionLookup("unknown")
+        if row.revoked_at is not None:
+            return SessionLookup("revoked")
+        if row.expires_at <= now:
+            return SessionLookup("expired")
+        if row.token_digest is not None and (
+                row.token_expires_at is None or row.token_revoked_at is not None
+                or row.token_expires_at <= now):
+            return SessionLookup("token_gone")
+        return SessionLookup("live", Principal(row.id, row.name, row.org_id, Role(row.role),
+                                               row.person_key))
+
+    def revoke(self, digest: str, at: datetime) -> bool:
+        result = self.conn.execute(update(t.web_sessions)
+                                   .where(t.web_sessions.c.digest == digest,
+                                          t.web_sessions.c.revoked_at.is_(None))
+                                   .values(revoked_at=at))
+        return result.rowcount == 1
+
+    def revoke_all(self, principal_id: str, at: datetime) -> None:
+        self.conn.execute(update(t.web_sessions)
+                          .where(t.web_sessions.c.principal_id == principal_id,
+                                 t.web_sessions.c.revoked_at.is_(None))
+                          .values(revoked_at=at))
+
+
+class SqlSignInThrottle:
+    """Failure counts per key, kept in the database so a lock holds on every process."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def locked_until(self, keys: list[str], now: datetime) -> datetime | None:
+        found = self.conn.execute(
+            select(t.sign_in_throttle.c.locked_until)
+            .where(t.sign_in_throttle.c.key.in_(keys),
+                   t.sign_in_throttle.c.locked_until > now)).scalars().all()
+        return max(found, default=None)
+
+    def fail(self, key: str, now: datetime, window: timedelta, limit: int,
+             lock_for: timedelta) -> datetime | None:
+        """Count one failure (a window older than `window` starts again) in one atomic
+        upsert; at `limit` failures, lock until now + `lock_for` and return that time."""
+        th = t.sign_in_throttle
+        stale = th.c.window_started_at <= now - window
+        statement = _INSERT[self.conn.dialect.name](th).values(
+            key=key, failures=1, window_started_at=now, locked_until=None)
+        statement = statement.on_conflict_do_update(
+            index_elements=[th.c.key],
+            set_={"failures": case((stale, 1), else_=th.c.failures + 1),
+                  "window_started_at": case((stale, literal(now, t.UTCDateTime)),
+                                            else_=th.c.window_started_at)},
+        ).returning(th.c.failures)
+        failures = self.conn.execute(statement).scalar_one()
+        if failures < limit:
+            return None
+        until = now + lock_for
+        self.conn.execute(update(th).where(th.c.key == key)
+                          .values(failures=0, window_started_at=now, locked_until=until))
+        return until
+
+    def clear(self, key: str) -> None:
+        self.conn.execute(update(t.sign_in_throttle).where(t.sign_in_throttle.c.key == key)
+                          .values(failures=0))

@@ -1,0 +1,226 @@
+"""The demo organisations' receivers: each applies a notification to its own store.
+
+A receiver checks the exchange's signature (webhooks), applies the event once — the event
+id goes into the store's `notifications_applied` table in the same transaction as the
+change, so a delivery that arrives twice changes nothing the second time — and answers.
+Webhook receivers are one small HTTP app; inbox receivers poll `GET /v1/inbox` and ack.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, Text, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from onceonly.adapters.connectors.sql import store_table
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.webhooks import SIGNATURE_HEADER
+from onceonly.crypto.signing import SignatureInvalid, verify_detached
+
+log = structlog.get_logger("onceonly.demo.receivers")
+_T = "gov.onceonly."
+
+
+def applied_table(metadata: MetaData, schema: str | None) -> Table:
+    return Table("notifications_applied", metadata,
+                 Column("event_id", String(64), primary_key=True),
+                 Column("type", String(100), nullable=False),
+                 Column("subject", String(100), nullable=False),
+                 Column("applied_at", DateTime, nullable=False),
+                 Column("effect", Text, nullable=False), schema=schema)
+
+
+# What each organisation does on each event: columns to set, and the effect in words.
+Change = tuple[dict[str, Callable[[Mapping[str, Any]], Any]], str]
+EFFECTS: dict[str, dict[str, Change]] = {
+    _T + "death.registered": {
+        "GOV/DVLA": ({"licence_status": lambda d: "cancelled"}, "driving licence cancelled"),
+        "GOV/HMPO": ({"passport_status": lambda d: "cancelled"}, "passport cancelled"),
+        "LA/NORTHSHIRE": ({"electoral_registration": lambda d: False},
+                          "removed from the electoral register; single-person discount "
+                          "flagged for review"),
+        "GOV/DWP": ({"benefits_in_payment": lambda d: [], "award_amount": lambda d: 0},
+                    "benefit payments stopped"),
+        "GOV/HMRC": ({}, "tax record closed; the estate's affairs opened"),
+        "NHS/NHSE": ({}, "patient registration closed"),
+        "GOV/VETERANS": ({"pension_in_payment": lambda d: False}, "pension stopped"),
+    },
+    _T + "name.changed": {
+        org: ({"full_name": lambda d: d["new_full_name"]}, "name updated")
+        for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO")
+    } | {org: ({}, "name change noted") for org in ("LA/NORTHSHIRE", "NHS/NHSE")},
+    _T + "address.changed": {
+        org: ({"address": lambda d: d["new_address"]}, "address updated")
+        for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE")
+    } | {"NHS/NHSE": ({"registered_address": lambda d: d["new_address"]}, "address updated")},
+    _T + "birth.registered": {
+        "GOV/HMRC": ({}, "child benefit claim invited"),
+        "NHS/NHSE": ({}, "newborn registered with a GP"),
+    },
+    _T + "marriage.registered": {
+        org: ({"full_name": lambda d: d.get("new_full_name")}, "marital status updated")
+        for org in ("GOV/HMRC", "GOV/DWP")
+    },
+}
+
+
+@dataclass
+class Store:
+    """One organisation's own store: its records table, and the notifications applied."""
+
+    org_id: str
+    engine: Engine
+    records: Table
+    applied: Table
+
+    def apply(self, event: Mapping[str, Any]) -> bool:
+        """Apply the event once; False if this event id was applied before."""
+        columns, effect = EFFECTS.get(event["type"], {}).get(self.org_id, ({}, "noted"))
+        data = event.get("data") or {}
+        values = {name: make(data) for name, make in columns.items()
+                  if name in self.records.c and make(data) is not None}
+        _scheme, value = event["subject"].split(":", 1)
+        insert_ = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.engine.begin() as conn:
+            first = conn.execute(insert_(self.applied).values(
+                event_id=event["id"], type=event["type"], subject=event["subject"],
+                applied_at=datetime.now(UTC).replace(tzinfo=None), effect=effect,
+            ).on_conflict_do_nothing()).rowcount == 1
+            if first and values:
+                key = self.records.primary_key.columns.values()[0]
+                conn.execute(self.records.update().where(key == value).values(**values))
+        return first
+
+    def record(self, local_id: str) -> dict[str, Any] | None:
+        key = self.records.primary_key.columns.values()[0]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(self.records).where(key == local_id)).first()
+        return dict(row._mapping) if row else None
+
+    def applied_for(self, subject: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(self.applied).where(self.applied.c.subject == subject)
+                                .order_by(self.applied.c.applied_at))
+            return [dict(row._mapping) for row in rows]
+
+
+def open_stores(connectors: Mapping[str, Mapping[str, Any]], stack: ExitStack
+                ) -> dict[str, Store]:
+    """Each organisation's store from its dataset's connector config (one dataset each in
+    the demo), with its `notifications_applied` table made if missing."""
+    stores: dict[str, Store] = {}
+    engines: dict[str, Engine] = {}
+    for dataset_id, config in sorted(connectors.items()):
+        if config.get("kind") != "sql":
+            continue
+        org_id = dataset_id.rsplit("/", 1)[0]
+        url = str(config["url"])
+        if url not in engines:
+            engines[url] = make_engine(url)
+            stack.callback(engines[url].dispose)
+        metadata = MetaData()
+        records = store_table(metadata, config)
+        applied = applied_table(metadata, config.get("schema"))
+        applied.create(engines[url], checkfirst=True)
+        stores[org_id] = Store(org_id, engines[url], records, applied)
+    return stores
+
+
+def receiver_app(stores: Mapping[str, Store], jwks: Callable[[], dict[str, Any]]) -> FastAPI:
+    """Webhook receivers at POST /receivers/{organisation id}."""
+    app = FastAPI(title="demo receivers", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.post("/receivers/{org_path:path}")
+    async def receive(org_path: str, request: Request) -> Response:
+        store = stores.get(org_path)
+        if store is None:
+            return Response(status_code=404)
+        body = await request.body()
+        try:
+            verify_detached(request.headers.get(SIGNATURE_HEADER, ""), body, jwks())
+        except SignatureInvalid:
+            return Response(status_code=401)
+        store.apply(json.loads(body))
+        return Response(status_code=204)
+
+    return app
+
+
+class CachedJwks:
+    """The exchange's public keys, fetched once and again when a signature fails to match
+    (a key rotated)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = f"{base_url}/.well-known/jwks.json"
+        self._keys: dict[str, Any] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        if self._keys is None:
+            self._keys = httpx.get(self.url, timeout=10).json()
+        return self._keys
+
+
+class InboxPoller:
+    """Reads an organisation's inbox every `interval` seconds, applies, acknowledges."""
+
+    def __init__(self, base_url: str, token: str, store: Store, interval: float = 1.0) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=10,
+                                   headers={"Authorization": f"Bearer {token}"})
+        self.store = store
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"inbox {store.org_id}",
+                                        daemon=True)
+
+    def poll_once(self) -> int:
+        response = self.client.get("/v1/inbox")
+        response.raise_for_status()
+        items = response.json()
+        for item in items:
+            self.store.apply(item["event"])
+            self.client.post(f"/v1/inbox/{item['delivery_id']}/ack").raise_for_status()
+        return len(items)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll_once()
+            except httpx.HTTPError as problem:
+                log.warning("inbox poll failed", org=self.store.org_id, error=str(problem))
+
+
+def connector_configs(engine: Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        return {row.id: row.connector for row in conn.execute(
+            select(t.datasets.c.id, t.datasets.c.connector))}
+
+
+@contextmanager
+def running_receivers(stores: Mapping[str, Store], exchange_url: str, host: str = "127.0.0.1",
+                      port: int = 0) -> Iterator[str]:
+    """The webhook receivers served on a loopback port; yields their base URL."""
+    from onceonly.entrypoints.api.server import running
+
+    with running(receiver_app(stores, CachedJwks(exchange_url)), host, port) as url:
+        yield url
+

@@ -1,0 +1,39 @@
+"""The portals' navigation: one entry per page, for the roles that may open it. A new page
+adds its entry here (and its template and routes); the layout draws the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onceonly.domain.organisations import Principal, Role
+
+STAFF_HOME = {Role.GUARDIAN: "/guardian", Role.MANAGER: "/manager", Role.ADMIN: "/manager"}
+
+
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    label: str
+    path: str
+    roles: frozenset[Role]
+
+
+NAV: list[NavEntry] = [
+    NavEntry("Who accessed my data", "/citizen", frozenset({Role.CITIZEN})),
+    NavEntry("Two-step sign-in", "/citizen/security", frozenset({Role.CITIZEN})),
+    NavEntry("Agreements and alerts", "/guardian", frozenset({Role.GUARDIAN})),
+    NavEntry("Kill switch", "/guardian/kill-switch", frozenset({Role.GUARDIAN})),
+    NavEntry("Service figures", "/manager", frozenset({Role.MANAGER, Role.ADMIN})),
+]
+
+
+def nav_for(principal: Principal | None) -> list[NavEntry]:
+    if principal is None:
+        return []
+    return [entry for entry in NAV if principal.role in entry.roles]
+
+
+def home_for(principal: Principal) -> str:
+    """Where a person lands after signing in."""
+    if principal.role is Role.CITIZEN:
+        return "/citizen"
+    return STAFF_HOME.get(principal.role, "/")

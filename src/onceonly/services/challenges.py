@@ -1,0 +1,267 @@
+"""Accuracy: citizens challenge what a provider holds about them; the provider's guardian
+corrects the provider's own record (through its connector) or rejects the challenge; each
+consumer that received the old value within its retention period is told of the
+correction through the CorrectionNotifier port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from onceonly.audit.entries import AuditRecord
+from onceonly.crypto.canonical import sha256_hex
+from onceonly.domain import accuracy
+from onceonly.domain.accuracy import Challenge, PastRelease, Recipient
+from onceonly.domain.agreements import Agreement
+from onceonly.domain.errors import DomainError, conflict, not_found
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.audit import refuse
+from onceonly.services.auth import require_role
+from onceonly.services.ports import (
+    AuditEntry,
+    AuditSearch,
+    Clock,
+    Connectors,
+    CorrectionNotifier,
+    ProviderConnector,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+PAGE = 200
+MAX_NOTICES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    challenge: Challenge
+    subject: dict[str, str] | None  # the provider's own identifier for the person
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    challenge: Challenge
+    correction_id: int
+    notified: list[Recipient]
+
+
+class ChallengeService:
+    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors, clock: Clock,
+                 notifier: CorrectionNotifier) -> None:
+        self.uows = uows
+        self.connectors = connectors
+        self.clock = clock
+        self.notifier = notifier
+
+    # -- the citizen ------------------------------------------------------------------------
+
+    def raise_challenge(self, citizen: Principal, dataset_id: str, field: str,
+                        what_is_wrong: str, proposed_value: str | None) -> Challenge:
+        require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, "challenge.raise")
+        now = self.clock.now()
+        person_key = citizen.person_key or ""
+        provider_id: str | None = None
+        try:
+            with self.uows() as uow:
+                dataset = uow.catalogue.dataset(dataset_id)
+                challenge = accuracy.raise_challenge(
+                    person_key=person_key, dataset=dataset, field=field,
+                    what_is_wrong=what_is_wrong, proposed_value=proposed_value, now=now)
+                provider_id = challenge.provider_id
+                store, local_id = self._store(uow, challenge)
+            # A field of a record the provider does not hold is not one the citizen can see.
+            if local_id is None or store.fetch(local_id, [field]) is None:
+                raise not_found("record_unknown", f"{provider_id} holds no record of you")
+            with self.uows(write=True) as uow:
+                if uow.challenges.open_for(person_key, dataset_id, field) is not None:
+                    raise conflict("challenge_open",
+                                   f"you have an open challenge of {field} already")
+                challenge = uow.challenges.add(challenge)
+                uow.audit.record(_entry("challenge.raise", "done", citizen, challenge), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                "challenge.raise", "deny", citizen.id, citizen.org_id, reason=error.code,
+                provider_id=provider_id, person_key=citizen.person_key,
+                detail={"dataset": dataset_id, "field": field}), error)
+        return challenge
+
+    def mine(self, citizen: Principal) -> list[Challenge]:
+        require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, "challenge.list")
+        with self.uows() as uow:
+            return uow.challenges.of_person(citizen.person_key or "")
+
+    # -- the provider's guardian ------------------------------------------------------------
+
+    def queue(self, guardian: Principal) -> list[QueueItem]:
+        """The challenges about the guardian's organisation's data, newest first, each with
+        the organisation's own identifier for the person (to find the record)."""
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.queue")
+        with self.uows() as uow:
+            items = []
+            for challenge in uow.challenges.for_provider(guardian.org_id):
+                dataset = uow.catalogue.dataset(challenge.dataset_id)
+                scheme = dataset.subject_scheme if dataset else ""
+                value = uow.people.identifiers(challenge.person_key, [scheme]).get(scheme)
+                items.append(QueueItem(challenge, {"scheme": scheme, "value": value}
+                                       if value else None))
+        return items
+
+    def reject(self, guardian: Principal, challenge_id: int, reason: str) -> Challenge:
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.reject")
+        now = self.clock.now()
+        try:
+            with self.uows(write=True) as uow:
+                found = accuracy.guardian_of(uow.challenges.get(challenge_id), guardian)
+                decided = accuracy.reject(found, guardian, reason, now)
+                if not uow.challenges.save(decided, was=found):
+                    raise conflict("challenge_closed", "the challenge was decided meanwhile")
+                uow.audit.record(_entry("challenge.reject", "done", guardian, decided), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, _refusal("challenge.reject", guardian, error,
+                                                   challenge_id), error)
+        return decided
+
+    def correct(self, guardian: Principal, challenge_id: int, value: Any,
+                reason: str) -> Correction:
+        """Write the corrected value to the provider's own store, then record the correction
+        and notify, in one transaction, everyone who received the old value and keeps it.
+        One guardian at a time: the challenge is claimed before the store is written."""
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.correct")
+        now = self.clock.now()
+        try:
+            with self.uows() as uow:
+                found = accuracy.guardian_of(uow.challenges.get(challenge_id), guardian)
+                dataset = uow.catalogue.dataset(found.dataset_id)
+                assert dataset is not None and (spec := dataset.field(found.field))
+                typed = accuracy.typed_value(spec, value)
+                accuracy.corrected(found, reason, now)  # the reason is checked before any write
+                store, local_id = self._store(uow, found)
+            claimed = self._claim(guardian, found, now)
+            try:
+                self._write(store, local_id, found, typed)
+            except BaseException:
+                with self.uows(write=True) as uow:  # let the challenge be decided again
+                    uow.challenges.save(found, was=claimed)
+                    uow.commit()
+                raise
+            with self.uows(write=True) as uow:
+                done = accuracy.corrected(claimed, reason, now)
+                if not uow.challenges.save(done, was=claimed):
+                    raise conflict("challenge_closed", "the challenge was decided meanwhile")
+                correction_id = uow.challenges.add_correction(
+                    challenge_id, guardian.id, now,
+                    sha256_hex({"challenge": challenge_id, "value": value}))
+                notified = self._notify(uow, done, correction_id, guardian, now)
+                uow.audit.record(_entry("challenge.correct", "done", guardian, done,
+                                        correction=correction_id, notified=len(notified)), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, _refusal("challenge.correct", guardian, error,
+                                                   challenge_id), error)
+        return Correction(done, correction_id, notified)
+
+    def notices(self, principal: Principal) -> list[dict[str, Any]]:
+        """The correction notices in the caller's organisation's inbox, newest first."""
+        require_role(self.uows, self.clock, principal, {Role.OFFICER, Role.GUARDIAN},
+                     "correction.notices")
+        with self.uows() as uow:
+            return uow.challenges.notices_for(principal.org_id, MAX_NOTICES)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _store(self, uow: UnitOfWork,
+               challenge: Challenge) -> tuple[ProviderConnector, str | None]:
+        """The provider's store and its own identifier for the person."""
+        dataset = uow.catalogue.dataset(challenge.dataset_id)
+        assert dataset is not None
+        local_id = uow.people.identifiers(challenge.person_key, [dataset.subject_scheme]).get(
+            dataset.subject_scheme)
+        config = uow.catalogue.connector_config(dataset.id)
+        return self.connectors.for_dataset(dataset.id, config), local_id
+
+    def _claim(self, guardian: Principal, found: Challenge, now: datetime) -> Challenge:
+        with self.uows(write=True) as uow:
+            claimed = accuracy.claim(found, guardian, now)
+            if not uow.challenges.save(claimed, was=found):
+                raise conflict("challenge_closed", "another guardian is deciding it")
+            uow.commit()
+        return claimed
+
+    @staticmethod
+    def _write(store: ProviderConnector, local_id: str | None, challenge: Challenge,
+               typed: Any) -> None:
+        record = store.fetch(local_id, [challenge.field]) if local_id else None
+        if record is None:
+            raise not_found("record_unknown", "the provider holds no record of the person")
+        if record[challenge.field] == (typed.isoformat() if isinstance(typed, date) else typed):
+            raise conflict("no_change", "the record already holds that value; reject the "
+                                        "challenge instead, saying why")
+        if not store.write(local_id or "", challenge.field, typed):
+            raise not_found("record_unknown", "the provider holds no record of the person")
+
+    def _notify(self, uow: UnitOfWork, challenge: Challenge, correction_id: int,
+                guardian: Principal, now: datetime) -> list[Recipient]:
+        releases = [_past(r) for r in _releases_of(uow, challenge)]
+        agreements: dict[int, Agreement] = {}
+        for release in releases:
+            if release.agreement_id not in agreements:
+                found = uow.agreements.get(release.agreement_id)
+                if found is not None:
+                    agreements[release.agreement_id] = found
+        recipients = accuracy.recipients(releases, agreements, challenge.dataset_id,
+                                         challenge.field, now)
+        for recipient in recipients:
+            for name in recipient.fields:
+                self.notifier.notify(uow, consumer_id=recipient.consumer_id,
+                                     agreement_id=recipient.agreement_id,
+                                     person_key=challenge.person_key, field=name,
+                                     correction_id=correction_id,
+                                     release_ids=recipient.release_ids)
+            uow.audit.record(AuditEntry(
+                "correction.notify", "done", guardian.id, recipient.consumer_id,
+                agreement_id=recipient.agreement_id, provider_id=challenge.provider_id,
+                person_key=challenge.person_key, fields=recipient.fields,
+                detail={"correction": correction_id, "challenge": challenge.id,
+                        "releases": len(recipient.release_ids)},
+                # A notice about an access still hidden from the citizen stays hidden too.
+                hidden_until=recipient.hidden_until), now)
+        return recipients
+
+
+def _releases_of(uow: UnitOfWork, challenge: Challenge) -> list[AuditRecord]:
+    """Every release of the person's data by the provider, from the audit log."""
+    found: list[AuditRecord] = []
+    before = None
+    while True:
+        page = uow.audit.search(AuditSearch(
+            limit=PAGE, before=before, provider_id=challenge.provider_id,
+            person_key=challenge.person_key, actions=("query.release",)))
+        found.extend(page)
+        if len(page) < PAGE:
+            return found
+        before = page[-1].index
+
+
+def _past(record: AuditRecord) -> PastRelease:
+    entry = record.entry
+    return PastRelease(record.at, entry.org_id or "", entry.agreement_id or 0,
+                       tuple(entry.fields), entry.detail.get("release_id"),
+                       entry.hidden_until)
+
+
+def _entry(action: str, outcome: str, actor: Principal, challenge: Challenge,
+           **detail: Any) -> AuditEntry:
+    return AuditEntry(action, outcome, actor.id, actor.org_id,
+                      provider_id=challenge.provider_id, person_key=challenge.person_key,
+                      fields=(challenge.field,),
+                      detail={"challenge": challenge.id, "dataset": challenge.dataset_id,
+                              **detail})
+
+
+def _refusal(action: str, actor: Principal, error: DomainError,
+             challenge_id: int) -> AuditEntry:
+    return AuditEntry(action, "deny", actor.id, actor.org_id, reason=error.code,
+                      detail={"challenge": challenge_id})

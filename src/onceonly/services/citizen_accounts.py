@@ -1,0 +1,329 @@
+"""Signing in to the web pages: citizens with a password (argon2) and, if they enrolled, a
+TOTP code; staff with the API token they already hold. Either way the result is a
+server-side session: a random id for the cookie, only its digest stored, with an expiry,
+ended by signing out. Failed sign-ins are counted per account and per client address in
+the database, so a lock-out holds on every server process."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn, Protocol
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from onceonly.crypto.tokens import token_digest
+from onceonly.domain.errors import DomainError, ErrorKind, conflict, invalid, unauthenticated
+from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.sign_in import (
+    ACCOUNT_THROTTLE,
+    CLIENT_THROTTLE,
+    SESSION_LIFETIME,
+    Throttle,
+    check_login,
+    check_password,
+    lock_message,
+)
+from onceonly.services.audit import refuse
+from onceonly.services.auth import identify, require_role
+from onceonly.services.ports import (
+    AuditEntry,
+    CitizenAccount,
+    Clock,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+TOTP_ISSUER = "onceonly"
+_SESSION_REFUSALS = {
+    "missing": ("session_missing", "sign in first"),
+    "unknown": ("session_unknown", "this session is not one the exchange started; sign in"),
+    "expired": ("session_expired", "your session has expired; sign in again"),
+    "revoked": ("session_ended", "this session was signed out; sign in again"),
+    "token_gone": ("session_token_revoked",
+                   "the API token this session was started with is no longer valid"),
+}
+
+
+class Sealer(Protocol):
+    """Envelope encryption (services/envelopes.py): TOTP secrets are stored sealed."""
+
+    def encrypt(self, org_id: str, plaintext: bytes,
+                context: Mapping[str, str]) -> dict[str, Any]: ...
+    def decrypt(self, envelope: Any, context: Mapping[str, str]) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    session_id: str  # for the cookie; the exchange keeps only its digest
+    principal: Principal
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrolment:
+    secret: str  # base32, to type into an authenticator app
+    uri: str  # otpauth:// URI, for apps that take one
+
+
+class SignInLocked(DomainError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(ErrorKind.LIMITED, "sign_in_locked", lock_message(until))
+        self.until = until
+
+
+def _client_key(client: str | None) -> str:
+    return CLIENT_THROTTLE.key(client or "unknown")
+
+
+class CitizenAccountService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, sealer: Sealer,
+                 operator_org: str, hasher: PasswordHasher | None = None) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.sealer = sealer
+        self.operator_org = operator_org
+        self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106's second choice
+        self._dummy_hash: str | None = None
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def open_account(self, login: str, password: str, *, person_key: str,
+                     principal: Principal | None = None) -> CitizenAccount:
+        """An account for the person `person_key`, bound to `principal` (a citizen principal
+        for that person) or to a new one."""
+        login, password = check_login(login), check_password(password)
+        if principal is not None and (principal.role is not Role.CITIZEN
+                                      or principal.person_key != person_key):
+            raise invalid("principal_not_citizen",
+                          "an account binds a citizen principal of the same person")
+        password_hash = self.hasher.hash(password)  # slow by design: outside the transaction
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            if uow.accounts.get(login) is not None:
+                raise conflict("login_taken", f"the login {login!r} is taken")
+            if uow.accounts.by_person(person_key) is not None:
+                raise conflict("account_exists", "this person already has an account")
+            if principal is None:
+                principal = Principal(f"citizen.{secrets.token_hex(6)}", "Citizen",
+                                      self.operator_org, Role.CITIZEN, person_key)
+                uow.principals.add(principal)
+            account = CitizenAccount(login, person_key, principal.id, password_hash,
+                                     None, None, None, now)
+            uow.accounts.add(account)
+            uow.audit.record(AuditEntry("account.open", "done", principal.id, principal.org_id,
+                                        person_key=person_key), now)
+            uow.commit()
+        return account
+
+    def account_of(self, citizen: Principal) -> CitizenAccount:
+        require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, "account.read")
+        with self.uows() as uow:
+            account = uow.accounts.by_principal(citizen.id)
+        if account is None:
+            raise invalid("no_account", "this citizen signs in with an API token, not an account")
+        return account
+
+    # -- signing in -------------------------------------------------------------------------
+
+    def sign_in(self, login: str, password: str, code: str | None,
+                client: str | None) -> SignedIn:
+        """Password, then the TOTP code if the account has one. Any failure is counted
+        against the login and the client address; at the limit both lock for a while, and
+        while locked even the right password is refused (the lock must not be an oracle)."""
+        now = self.clock.now()
+        login = login.strip().lower()
+        throttles = [(ACCOUNT_THROTTLE, ACCOUNT_THROTTLE.key(login)),
+                     (CLIENT_THROTTLE, _client_key(client))]
+        with self.uows() as uow:
+            locked = uow.throttle.locked_until([key for _, key in throttles], now)
+            account = uow.accounts.get(login)
+        if locked is not None:
+            self._refuse_sign_in("sign_in_locked", SignInLocked(locked), login)
+        if not self._password_matches(account, password):
+            self._failed(throttles, login, "sign_in_failed", unauthenticated(
+                "sign_in_failed", "the login or password is not right"))
+        assert account is not None
+        method = "password"
+        if account.totp is not None:
+            if not code or not code.strip():
+                # The password was right: ask for the second factor, counting nothing yet.
+                raise unauthenticated("code_required",
+                                      "enter the 6-digit code from your authenticator app")
+            step = self._totp_step(account.login, account.totp, code, now)
+            fresh = False
+            if step is not None:
+                with self.uows(write=True) as uow:
+                    fresh = uow.accounts.use_totp_step(login, step)
+                    uow.commit()
+            if not fresh:
+                self._failed(throttles, login, "code_invalid", unauthenticated(
+                    "code_invalid", "that code is not right, or was used already"))
+            method = "password+totp"
+        rehashed = (self.hasher.hash(password)
+                    if self.hasher.check_needs_rehash(account.password_hash) else None)
+        with self.uows(write=True) as uow:
+            if rehashed is not None:
+                uow.accounts.update(login, password_hash=rehashed)
+            uow.throttle.clear(ACCOUNT_THROTTLE.key(login))
+            principal = uow.accounts.principal(login)
+            signed_in = self._start(uow, principal, None, method, now)
+            uow.commit()
+        return signed_in
+
+    def sign_in_with_token(self, token: str, client: str | None) -> SignedIn:
+        """Staff sign in with the API token they hold; the session lasts while it does."""
+        now = self.clock.now()
+        throttles = [(CLIENT_THROTTLE, _client_key(client))]
+        with self.uows() as uow:
+            locked = uow.throttle.locked_until([throttles[0][1]], now)
+            found = identify(uow, token.strip(), now) if token.strip() and not locked else None
+        if locked is not None:
+            self._refuse_sign_in("sign_in_locked", SignInLocked(locked), None)
+        if not isinstance(found, Principal):
+            self._failed(throttles, None, "token_invalid", unauthenticated(
+                "token_invalid", "that token is not a live token of this exchange"))
+        with self.uows(write=True) as uow:
+            signed_in = self._start(uow, found, token_digest(token.strip()), "token", now)
+            uow.commit()
+        return signed_in
+
+    def _start(self, uow: UnitOfWork, principal: Principal, from_token: str | None,
+               method: str, now: datetime) -> SignedIn:
+        session_id = secrets.token_urlsafe(32)
+        expires = now + SESSION_LIFETIME
+        uow.sessions.add(token_digest(session_id), principal.id, from_token, now, expires)
+        uow.audit.record(AuditEntry("signin", "done", principal.id, principal.org_id,
+                                    detail={"method": method}), now)
+        return SignedIn(session_id, principal, expires)
+
+    def _password_matches(self, account: CitizenAccount | None, password: str) -> bool:
+        if len(password) > 1024:
+            return False
+        try:
+            if account is None:
+                # The same work as for a real account: timing tells nothing of who exists.
+                self.hasher.verify(self._dummy(), password)
+                return False
+            return self.hasher.verify(account.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    def _failed(self, throttles: list[tuple[Throttle, str]], login: str | None, code: str,
+                error: DomainError) -> NoReturn:
+        now = self.clock.now()
+        locks: list[datetime] = []
+
+        def count(uow: UnitOfWork) -> None:
+            for throttle, key in throttles:
+                until = uow.throttle.fail(key, now, throttle.window, throttle.limit,
+                                          throttle.lock_for)
+                if until is not None:
+                    locks.append(until)
+
+        try:
+            self._refuse_sign_in(code, error, login, also=count)
+        except DomainError:
+            if locks:  # this failure reached the limit: say so now, not on the next try
+                raise SignInLocked(max(locks)) from None
+            raise
+
+    def _refuse_sign_in(self, code: str, error: DomainError, login: str | None,
+                        also: Any = None) -> NoReturn:
+        # A digest prefix of the login: enough to correlate attempts, not the login itself.
+        detail = {"login_digest_prefix": token_digest(login)[:12]} if login else {}
+        refuse(self.uows, self.clock, AuditEntry("signin", "deny", None, None, reason=code,
+                                                 detail=detail), error, also=also)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def session(self, session_id: str | None) -> Principal:
+        """The principal of a live session; a forged, expired or signed-out one is refused."""
+        now = self.clock.now()
+        state = "missing"
+        if session_id:
+            with self.uows() as uow:
+                found = uow.sessions.find(token_digest(session_id), now)
+            if found.principal is not None:
+                return found.principal
+            state = found.state
+        code, detail = _SESSION_REFUSALS[state]
+        if state == "missing":
+            raise unauthenticated(code, detail)  # someone not signed in: nothing to audit
+        digest = {"session_digest_prefix": token_digest(session_id or "")[:12]}
+        refuse(self.uows, self.clock, AuditEntry("session", "deny", None, None, reason=code,
+                                                 detail=digest), unauthenticated(code, detail))
+
+    def sign_out(self, session_id: str) -> None:
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            found = uow.sessions.find(token_digest(session_id), now)
+            if uow.sessions.revoke(token_digest(session_id), now) and found.principal:
+                uow.audit.record(AuditEntry("signout", "done", found.principal.id,
+                                            found.principal.org_id), now)
+            uow.commit()
+
+    # -- two-step sign-in (TOTP, RFC 6238) --------------------------------------------------
+
+    def begin_totp(self, citizen: Principal) -> TotpEnrolment:
+        """A new secret, pending until a code from it is confirmed."""
+        account = self.account_of(citizen)
+        secret = pyotp.random_base32()
+        sealed = self.sealer.encrypt(self.operator_org, secret.encode(),
+                                     _totp_context(account.login, "pending"))
+        with self.uows(write=True) as uow:
+            uow.accounts.update(account.login, totp_pending=sealed)
+            uow.commit()
+        uri = pyotp.TOTP(secret).provisioning_uri(name=account.login, issuer_name=TOTP_ISSUER)
+        return TotpEnrolment(secret, uri)
+
+    def confirm_totp(self, citizen: Principal, code: str) -> None:
+        account = self.account_of(citizen)
+        if account.totp_pending is None:
+            raise conflict("no_enrolment", "start setting up two-step sign-in first")
+        secret = self.sealer.decrypt(account.totp_pending,
+                                     _totp_context(account.login, "pending"))
+        now = self.clock.now()
+        step = _matching_step(secret.decode(), code, now)
+        if step is None:
+            raise invalid("code_invalid", "that code is not right; check the app's clock "
+                                          "and try the newest code")
+        sealed = self.sealer.encrypt(self.operator_org, secret,
+                                     _totp_context(account.login, "live"))
+        with self.uows(write=True) as uow:
+            uow.accounts.update(account.login, totp=sealed, totp_pending=None,
+                                totp_last_step=step)
+            uow.audit.record(AuditEntry("account.totp", "done", citizen.id, citizen.org_id,
+                                        person_key=citizen.person_key), now)
+            uow.commit()
+
+    def _totp_step(self, login: str, sealed: dict[str, Any], code: str,
+                   now: datetime) -> int | None:
+        secret = self.sealer.decrypt(sealed, _totp_context(login, "live")).decode()
+        return _matching_step(secret, code, now)
+
+
+def _totp_context(login: str, state: str) -> dict[str, str]:
+    return {"purpose": "totp", "account": login, "state": state}
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code `code` is, allowing one step of clock drift either way."""
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if pyotp.utils.strings_equal(totp.generate_otp(step), code):
+            return step
+    return None

@@ -1,0 +1,142 @@
+"""Delivery workers: take due webhook deliveries from the outbox, POST each CloudEvent signed
+as a JWS, and write what happened — delivered, retried later (exponential backoff with
+jitter), or dead-lettered with the receiving organisation's guardian alerted.
+
+Several workers may share one database: a claim hides a delivery from the others until its
+lease ends, so a worker that dies mid-batch leaves its deliveries to be taken again. A
+receiver may therefore see an event twice (at least once); it applies it once by its id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from onceonly.domain.life_events import Delivery, DeliveryStatus, RetryPolicy
+from onceonly.services.envelopes import Envelopes
+from onceonly.services.life_events import attempt_entry, sealed_context
+from onceonly.services.ports import Claim, Clock, Signer, UnitOfWorkFactory
+
+log = structlog.get_logger("onceonly.delivery")
+
+DEAD_LETTER_RULE = "delivery_dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One webhook POST, ready to send: the CloudEvent's bytes and their detached JWS."""
+
+    claim: Claim
+    body: bytes
+    signature: str
+
+
+class Transport(Protocol):
+    async def send(self, url: str, body: bytes, signature: str) -> str | None:
+        """POST the event; None when the receiver took it (2xx), else what went wrong."""
+        ...
+
+
+class DeliveryService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, envelopes: Envelopes,
+                 signer: Signer, operator_org: str, policy: RetryPolicy, *,
+                 lease: timedelta = timedelta(seconds=30), rng: random.Random | None = None
+                 ) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.envelopes = envelopes
+        self.signer = signer
+        self.operator_org = operator_org
+        self.policy = policy
+        self.lease = lease
+        self.rng = rng or random.SystemRandom()
+
+    def claim(self, limit: int) -> list[Outgoing]:
+        """Take up to `limit` due deliveries. Those whose agreement is no longer active are
+        settled at once: ended ones fail, suspended ones wait (nothing goes out after a
+        guardian's revocation, or while an agreement is suspended)."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            claims = uow.life_events.claim(now, now + self.lease, limit)
+            agreements = {c.delivery.agreement_id: uow.agreements.get(c.delivery.agreement_id)
+                          for c in claims}
+            held = []
+            for claim in claims:
+                agreement = agreements[claim.delivery.agreement_id]
+                state = agreement.state_at(now) if agreement else "revoked"
+                if state == "active" and claim.url:
+                    continue
+                held.append(claim)
+                uow.life_events.settle(self._hold(claim.delivery, state, claim.url, now))
+            uow.commit()
+        held_ids = {c.delivery.id for c in held}
+        outgoing = []
+        for claim in claims:
+            if claim.delivery.id in held_ids:
+                continue
+            body = self.envelopes.decrypt(claim.sealed, sealed_context(claim.delivery.id))
+            signature, _kid = self.signer.sign_for(self.operator_org, body)
+            outgoing.append(Outgoing(claim, body, signature))
+        return outgoing
+
+    def settle(self, results: Sequence[tuple[Outgoing, str | None]]) -> None:
+        """Write each outcome, with its audit entry, in one transaction."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            for sent, error in results:
+                delivery = sent.claim.delivery
+                if error is None:
+                    done = replace(delivery, status=DeliveryStatus.DELIVERED, delivered_at=now,
+                                   last_error=None)
+                    outcome = "delivered"
+                elif self.policy.exhausted(delivery.attempts):
+                    done = replace(delivery, status=DeliveryStatus.FAILED, last_error=error)
+                    outcome = "dead_lettered"
+                    uow.alerts.add(now, delivery.receiver_id, delivery.receiver_id,
+                                   delivery.agreement_id, None, DEAD_LETTER_RULE,
+                                   {"delivery": delivery.id, "report": delivery.report_id,
+                                    "attempts": delivery.attempts, "last_error": error[:200]})
+                    log.warning("delivery dead-lettered", delivery=delivery.id,
+                                receiver=delivery.receiver_id, error=error)
+                else:
+                    done = replace(delivery, last_error=error, next_attempt_at=now
+                                   + self.policy.delay(delivery.attempts, self.rng))
+                    outcome = "retry"
+                uow.life_events.settle(done)
+                uow.audit.record(attempt_entry(done, outcome, error=error), now)
+            uow.commit()
+
+    def _hold(self, delivery: Delivery, state: str, url: str, now: datetime) -> Delivery:
+        if not url:  # the receiver moved to its inbox since the report
+            return replace(delivery, mode="inbox", attempts=delivery.attempts - 1,
+                           next_attempt_at=now)
+        if state in ("suspended", "pending"):
+            return replace(delivery, attempts=delivery.attempts - 1,
+                           next_attempt_at=now + self.policy.delay(1, self.rng))
+        return replace(delivery, status=DeliveryStatus.FAILED,
+                       last_error=f"the notification agreement is {state}: not delivered")
+
+
+async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,
+                     batch: int = 200, idle_seconds: float = 0.2) -> int:
+    """Deliver until `stop` is set; returns how many were delivered."""
+    delivered = 0
+    while not stop.is_set():
+        outgoing = await asyncio.to_thread(service.claim, batch)
+        if not outgoing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle_seconds)
+            continue
+        errors = await asyncio.gather(*(transport.send(o.claim.url, o.body, o.signature)
+                                        for o in outgoing))
+        await asyncio.to_thread(service.settle, list(zip(outgoing, errors, strict=True)))
+        delivered += sum(error is None for error in errors)
+    return delivered
+

@@ -1,0 +1,342 @@
+"""Tell us once: take a life event once, and write a delivery for every organisation that
+should know, in the same transaction as the report (a transactional outbox). The workers
+(services/delivery.py) push webhooks; organisations without one read their inbox here."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from onceonly.crypto.canonical import canonical_json
+from onceonly.domain.agreements import Agreement, LegalBasis
+from onceonly.domain.errors import DomainError, forbidden, invalid, not_found
+from onceonly.domain.life_events import (
+    EVENT_TYPES,
+    Delivery,
+    DeliveryStatus,
+    LifeEvent,
+    Recipient,
+    Report,
+    check_citizen_event,
+    check_event,
+    check_reporter,
+    choose_recipients,
+    may_see_report,
+    notification,
+    same_event,
+)
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.audit import refuse
+from onceonly.services.envelopes import Envelopes
+from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+
+INBOX_PAGE = 100
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStatus:
+    report: Report
+    deliveries: tuple[Delivery, ...]
+    already_received: bool = False
+
+
+def sealed_context(delivery_id: str) -> dict[str, str]:
+    return {"delivery": delivery_id}
+
+
+def _digest(event: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(event))).hexdigest()
+
+
+class LifeEventService:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, envelopes: Envelopes,
+                 operator_org: str) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.envelopes = envelopes
+        self.operator_org = operator_org
+
+    # Reporting
+
+    def report(self, who: Principal, event: Mapping[str, Any],
+               recipients: Sequence[str] | None = None) -> ReportStatus:
+        """A registrar's report (death, birth, marriage), by its register's own identifier."""
+        def check(uow: UnitOfWork, checked: LifeEvent, register_org: str) -> str:
+            schemes = uow.life_events.schemes_of([who.org_id])[who.org_id]
+            check_reporter(who, checked, register_org, schemes)
+            return self._person(uow, checked.scheme, checked.value, "subject")
+        return self._report(who, event, recipients, check)
+
+    def report_own(self, citizen: Principal, event: Mapping[str, Any],
+                   recipients: Sequence[str] | None = None) -> ReportStatus:
+        """A citizen's report of their own change of name or address. The exchange names
+        them; a subject, if given, must be themself."""
+        event = {"source": f"{self.operator_org}/citizens", "id": str(uuid.uuid4()),
+                 "subject": f"person:{citizen.person_key}", **event}
+
+        def check(uow: UnitOfWork, checked: LifeEvent, register_org: str) -> str:
+            check_citizen_event(citizen, checked.event_type)
+            if checked.source != f"{self.operator_org}/citizens":
+                raise forbidden("source_not_yours",
+                                f"a citizen's reports come from {self.operator_org}/citizens")
+            if checked.scheme != "person":
+                key = uow.people.person_key(checked.scheme, checked.value)
+                if key != citizen.person_key:
+                    raise forbidden("not_your_record", "a citizen reports for themself only")
+            elif checked.value != citizen.person_key:
+                raise forbidden("not_your_record", "a citizen reports for themself only")
+            assert citizen.person_key is not None
+            return citizen.person_key
+        return self._report(citizen, event, recipients, check)
+
+    def _person(self, uow: UnitOfWork, scheme: str, value: str, what: str) -> str:
+        key = uow.people.person_key(scheme, value)
+        if key is None:
+            raise not_found(f"{what}_unknown", f"the person index knows no {scheme} {value}")
+        return key
+
+    def _report(self, who: Principal, event: Mapping[str, Any],
+                recipients: Sequence[str] | None, identify: Any) -> ReportStatus:
+        now = self.clock.now()
+        try:
+            checked = check_event(event, now)
+            digest = _digest(event)
+            with self.uows() as uow:  # decide, and build every notification, before writing
+                earlier = uow.life_events.report_by_event(checked.source, checked.id)
+                if earlier is not None:
+                    same_event(earlier.digest, digest)
+                    return self._status(uow, earlier, already_received=True)
+                register = uow.life_events.register(checked.type)
+                if register is None:
+                    raise invalid("event_type_not_offered",
+                                  f"no register takes {checked.type} on this exchange")
+                person_key = identify(uow, checked, register.provider_id)
+                informant_key = (self._person(uow, *checked.informant, "informant")
+                                 if checked.informant else None)
+                report, outbox = self._fan_out(uow, who, checked, register.id, person_key,
+                                               informant_key, recipients, digest, now)
+            sealed = self._seal(who.org_id, report, checked, outbox)
+            with self.uows(write=True) as uow:
+                if not uow.life_events.add_report(report, sealed[0], sealed[1]):
+                    earlier = uow.life_events.report_by_event(checked.source, checked.id)
+                    assert earlier is not None  # a racing twin committed first
+                    same_event(earlier.digest, digest)
+                    return self._status(uow, earlier, already_received=True)
+                uow.audit.record(AuditEntry(
+                    "event.report", "done", who.id, who.org_id, person_key=person_key,
+                    detail={"report": report.id, "type": report.type,
+                            "told": sorted(d.receiver_id for d, _ in outbox),
+                            "not_told": [list(p) for p in report.not_told]}), now)
+                uow.commit()
+            return ReportStatus(report, tuple(d for d, _ in outbox))
+        except DomainError as error:
+            kind = event.get("type")
+            refuse(self.uows, self.clock, AuditEntry(
+                "event.report", "deny", who.id, who.org_id, reason=error.code,
+                detail={"type": kind[:100] if isinstance(kind, str) else None}), error)
+
+    def _fan_out(self, uow: UnitOfWork, who: Principal, event: LifeEvent, register_id: str,
+                 person_key: str, informant_key: str | None,
+                 chosen: Sequence[str] | None, digest: str,
+                 now: datetime) -> tuple[Report, list[tuple[Delivery, dict[str, Any]]]]:
+        """Every organisation with an active notification agreement on the register, named
+        by its own identifier for the person; one that holds no record of them is not told."""
+        subscribed = [Recipient(a, a.legal_basis is LegalBasis.STATUTORY_DUTY)
+                      for a in uow.life_events.subscriptions(register_id)
+                      if a.state_at(now) == "active"]
+        told = choose_recipients(subscribed, chosen)
+        orgs = [r.agreement.consumer_id for r in told]
+        schemes = uow.life_events.schemes_of(orgs)
+        ids = uow.people.identifiers(person_key, sorted({s for v in schemes.values() for s in v}))
+        webhooks = uow.life_events.endpoints(orgs)
+        report_id = str(uuid.uuid4())
+        not_told = [(r.agreement.consumer_id, "not_chosen") for r in subscribed
+                    if r not in told]
+        outbox: list[tuple[Delivery, dict[str, Any]]] = []
+        for recipient in told:
+            org = recipient.agreement.consumer_id
+            subject = next(((s, ids[s]) for s in schemes[org] if s in ids), None)
+            if subject is None:
+                not_told.append((org, "no_record"))
+                continue
+            delivery_id = str(uuid.uuid4())
+            outbox.append((
+                Delivery(delivery_id, report_id, org, _id(recipient.agreement),
+                         "webhook" if org in webhooks else "inbox", DeliveryStatus.PENDING,
+                         0, now, now),
+                notification(event, report_id, delivery_id, recipient.agreement, subject)))
+        report = Report(report_id, event.source, event.id, event.type, person_key,
+                        informant_key, who.id, who.org_id, now, digest,
+                        tuple(sorted(not_told)))
+        return report, outbox
+
+    def _seal(self, org_id: str, report: Report, event: LifeEvent,
+              outbox: list[tuple[Delivery, dict[str, Any]]]) -> tuple[Any, list[Any]]:
+        """Personal values are kept only sealed, each notification under its receiver's
+        data key; one short transaction for the keys of all of them."""
+        with self.envelopes.store(write=True) as keys:
+            event_box = self.envelopes.encrypt(org_id, canonical_json(event.cloudevent()),
+                                               {"report": report.id}, keys=keys)
+            boxes = [(d, self.envelopes.encrypt(d.receiver_id, canonical_json(note),
+                                                sealed_context(d.id), keys=keys))
+                     for d, note in outbox]
+        return event_box, boxes
+
+    # Status
+
+    def status(self, who: Principal, report_id: str) -> ReportStatus:
+        with self.uows() as uow:
+            report = uow.life_events.report(report_id)
+            if report is not None and may_see_report(who, report):
+                return self._status(uow, report)
+        refuse(self.uows, self.clock, AuditEntry(
+            "event.status", "deny", who.id, who.org_id, reason="report_unknown",
+            detail={"report": report_id[:64]}),
+            not_found("report_unknown", f"no report {report_id} for you"))
+
+    def my_reports(self, citizen: Principal) -> list[ReportStatus]:
+        if citizen.role is not Role.CITIZEN or citizen.person_key is None:
+            raise forbidden("role_not_allowed", "only a signed-in citizen has reports of their own")
+        with self.uows() as uow:
+            reports = uow.life_events.reports_about(citizen.person_key)
+            deliveries = uow.life_events.deliveries_of([r.id for r in reports])
+        return [ReportStatus(r, tuple(d for d in deliveries if d.report_id == r.id))
+                for r in reports]
+
+    def _status(self, uow: UnitOfWork, report: Report, *,
+                already_received: bool = False) -> ReportStatus:
+        return ReportStatus(report, tuple(uow.life_events.deliveries_of([report.id])),
+                            already_received)
+
+    # Inboxes and endpoints
+
+    def inbox(self, who: Principal, limit: int = INBOX_PAGE) -> list[tuple[Delivery, bytes]]:
+        """Pending notifications for the caller's organisation, oldest first, each as the
+        CloudEvent's bytes. Those under an agreement no longer active wait unseen."""
+        _check_receiver(who)
+        now = self.clock.now()
+        with self.uows() as uow:
+            waiting = uow.life_events.inbox(who.org_id, limit)
+            active = _active_agreements(uow, {d.agreement_id for d, _ in waiting}, now)
+        items = [(d, self.envelopes.decrypt(box, sealed_context(d.id)))
+                 for d, box in waiting if d.agreement_id in active]
+        if items:
+            with self.uows(write=True) as uow:
+                uow.audit.record(AuditEntry(
+                    "notification.read", "done", who.id, who.org_id,
+                    detail={"deliveries": [d.id for d, _ in items]}), now)
+                uow.commit()
+        return items
+
+    def acknowledge(self, who: Principal, delivery_id: str) -> Delivery:
+        """Idempotent: acknowledging again answers with the delivery as it stands."""
+        _check_receiver(who)
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            if uow.life_events.acknowledge(delivery_id, who.org_id, now):
+                delivery = uow.life_events.delivery(delivery_id)
+                assert delivery is not None
+                uow.audit.record(attempt_entry(delivery, "acknowledged", who), now)
+                uow.commit()
+                return delivery
+            delivery = uow.life_events.delivery(delivery_id)
+        if delivery is not None and delivery.receiver_id == who.org_id \
+                and delivery.status is DeliveryStatus.DELIVERED:
+            return delivery
+        refuse(self.uows, self.clock, AuditEntry(
+            "notification.acknowledge", "deny", who.id, who.org_id, reason="delivery_unknown",
+            detail={"delivery": delivery_id[:64]}),
+            not_found("delivery_unknown", f"no delivery {delivery_id} waits in your inbox"))
+
+    def set_endpoint(self, guardian: Principal, url: str | None) -> None:
+        """Where the guardian's organisation takes notifications: a webhook, or (None) its
+        inbox. Over https, except on this machine's loopback (a local receiver)."""
+        now = self.clock.now()
+        try:
+            if guardian.role is not Role.GUARDIAN:
+                raise forbidden("role_not_allowed",
+                                "only a data guardian sets where notifications go")
+            if url is not None:
+                _check_url(url)
+            with self.uows(write=True) as uow:
+                uow.life_events.set_endpoint(guardian.org_id, url, guardian.id, now)
+                uow.audit.record(AuditEntry(
+                    "endpoint.set", "done", guardian.id, guardian.org_id,
+                    detail={"mode": "webhook" if url else "inbox"}), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                "endpoint.set", "deny", guardian.id, guardian.org_id, reason=error.code), error)
+
+    def redeliver(self, guardian: Principal, delivery_id: str) -> Delivery:
+        """A dead-lettered delivery, tried again from the first attempt, by a guardian of
+        the receiving organisation once its receiver is mended."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            delivery = uow.life_events.delivery(delivery_id)
+            if (delivery is not None and delivery.receiver_id == guardian.org_id
+                    and guardian.role is Role.GUARDIAN
+                    and delivery.status is DeliveryStatus.FAILED):
+                again = replace(delivery, status=DeliveryStatus.PENDING, attempts=0,
+                                next_attempt_at=now, last_error=None)
+                uow.life_events.settle(again)
+                uow.audit.record(attempt_entry(again, "requeued", guardian), now)
+                uow.commit()
+                return again
+        refuse(self.uows, self.clock, AuditEntry(
+            "notification.redeliver", "deny", guardian.id, guardian.org_id,
+            reason="delivery_unknown", detail={"delivery": delivery_id[:64]}),
+            not_found("delivery_unknown",
+                      f"no dead-lettered delivery {delivery_id} for your organisation"))
+
+    @staticmethod
+    def event_types() -> list[dict[str, Any]]:
+        return [{"type": e.type, "title": e.title, "reported_by": e.reported_by.value,
+                 "data_schema": e.schema()} for e in EVENT_TYPES.values()]
+
+
+def _id(agreement: Agreement) -> int:
+    assert agreement.id is not None
+    return agreement.id
+
+
+def _check_receiver(who: Principal) -> None:
+    if who.role not in (Role.OFFICER, Role.GUARDIAN):
+        raise forbidden("role_not_allowed",
+                        "an organisation's officers and guardians read its inbox")
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise invalid("endpoint_invalid", "the endpoint must be an absolute https URL")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise invalid("endpoint_insecure",
+                      "notifications carry personal data: use https (http only on loopback)")
+    if parts.username or parts.password:
+        raise invalid("endpoint_invalid", "put no credentials in the endpoint URL")
+
+
+def _active_agreements(uow: UnitOfWork, ids: set[int], now: datetime) -> set[int]:
+    found = (uow.agreements.get(agreement_id) for agreement_id in sorted(ids))
+    return {a.id for a in found if a is not None and a.id is not None
+            and a.state_at(now) == "active"}
+
+
+def attempt_entry(delivery: Delivery, outcome: str, actor: Principal | None = None,
+                   error: str | None = None) -> AuditEntry:
+    detail: dict[str, Any] = {"delivery": delivery.id, "report": delivery.report_id,
+                              "attempt": delivery.attempts}
+    if error:
+        detail["error"] = error[:200]
+    return AuditEntry(
+        "notification.attempt" if actor is None else f"notification.{outcome}",
+        outcome, actor.id if actor else None, delivery.receiver_id,
+        agreement_id=delivery.agreement_id, detail=detail)
+
