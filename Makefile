@@ -3,7 +3,7 @@
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: env demo test lint bench walkthrough
+.PHONY: env demo test lint bench walkthrough browser
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -18,7 +18,13 @@ demo: env
 walkthrough: env
 	$(UV) run onceonly walkthrough
 
-test: env
+# The browser tests drive Debian's Chromium: installed here when it is missing and this
+# user may (root); otherwise those tests fail saying how to install it.
+browser:
+	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: env browser
 	$(UV) run ruff check src tests benchmarks
 	$(UV) run pytest $(PYTEST_ARGS)
 

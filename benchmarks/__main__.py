@@ -12,8 +12,13 @@
             `bench` dependency group)
     signatures  verifying a signed request (RFC 9421) beside a bearer-token lookup
             (benchmarks/bench_signatures.py)
+    identity  resolving identifiers at 1,000,000 people beside a dict lookup; matching
+            100,000 against 100,000 records (splink) beside identifiers only; precision and
+            recall on the demo world's planted cases (benchmarks/bench_identity.py)
+    consent  what the consent check adds to a governed query: a consent-based agreement
+            with live consents beside a statutory one (benchmarks/bench_consent.py)
 
-With no name, all five run in that order. `--quick` is passed to each: a smoke run of a
+With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
 benchmarks/results/ (not committed).
 """
@@ -29,7 +34,7 @@ from pathlib import Path
 from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("policy", "http", "scale", "audit", "signatures")
+NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent")
 
 
 def run_policy(quick: bool) -> int:
@@ -56,6 +61,18 @@ def run_signatures(quick: bool) -> int:
     from benchmarks import bench_signatures
 
     return bench_signatures.main(["--quick"] if quick else [])
+
+
+def run_identity(quick: bool) -> int:
+    from benchmarks import bench_identity
+
+    return bench_identity.main(["--quick"] if quick else [])
+
+
+def run_consent(quick: bool) -> int:
+    from benchmarks import bench_consent
+
+    return bench_consent.main(["--quick"] if quick else [])
 
 
 def run_http(quick: bool) -> int:
@@ -86,7 +103,8 @@ def main() -> int:
     names = args.names or list(NAMES)
     print(machine_header(f"benchmarks: {', '.join(names)}"), flush=True)
     runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit,
-               "signatures": run_signatures}
+               "signatures": run_signatures,
+               "identity": run_identity, "consent": run_consent}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)

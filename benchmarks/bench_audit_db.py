@@ -32,8 +32,9 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from benchmarks import Report
-from benchmarks.bench_http import postgres_database, sqlite_database
+from benchmarks.bench_http import allow_load, postgres_database, sqlite_database
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.releases import SqlReleases
 from onceonly.adapters.db.repository import SqlUnitOfWork
 from onceonly.audit.merkle import MemoryTree, verify_inclusion
 from onceonly.bootstrap import Exchange, bootstrap
@@ -59,15 +60,14 @@ def us(seconds: list[float]) -> float:
 # -- 3. the append's share of a governed query ---------------------------------------------
 
 
-class _RecordsNothing:
-    def record(self, entry: Any, at: datetime) -> int:
-        return -1
-
-
 class _UnauditedUnitOfWork(SqlUnitOfWork):
+    """Releases write everything but the audit entry (on PostgreSQL, the same statement
+    without its append)."""
+
     def __enter__(self) -> _UnauditedUnitOfWork:
         super().__enter__()
-        self.audit = _RecordsNothing()  # type: ignore[assignment]
+        self.releases = SqlReleases(self.conn, self.usage, self.activity, self.audit,
+                                    audited=False)
         return self
 
 
@@ -145,12 +145,14 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
     from onceonly.entrypoints.api.server import running
 
     world = build_world(exchange, url, people=people, store_prefix=store_prefix)
+    allow_load(exchange)
     agreement = agreement_for(exchange, world)
     officer = next(a.principal for a in world.accounts if a.label == "officer:GOV/DWP")
     with exchange.engine.connect() as conn:
         ninos = conn.execute(select(t.person_links.c.value)
                              .where(t.person_links.c.scheme == "nino")).scalars().all()
-    peer = QueryService(lambda *, write=False: peer_uow(exchange.engine, write=write),
+    peer = QueryService(lambda *, write=False, transaction=True: peer_uow(
+                            exchange.engine, write=write, transaction=transaction),
                         exchange.connectors, exchange.queries.consents, exchange.clock)
     services = {"measured": exchange.queries, "peer": peer}
     apps = {"measured": create_app(exchange),
@@ -201,30 +203,14 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
     return figures, integrate_us
 
 
-class _DailyCountOnly:
-    """The use limits as they were before issue 6: the day's count only."""
-
-    def __init__(self, usage: Any) -> None:
-        self.usage = usage
-
-    def queries_on(self, agreement_id: int, day: Any) -> int:
-        return int(self.usage.queries_on(agreement_id, day))
-
-    def reserve(self, agreement: Any, day: Any, person_key: str | None) -> Any:
-        return self.usage.reserve(dataclasses.replace(agreement, max_persons_per_day=None,
-                                                      max_uses=None), day, person_key)
-
-
-class _NotesNothing:
-    def record(self, event: Any, consumer_id: str) -> None:
-        return None
-
-
 class _UnconstrainedUnitOfWork(SqlUnitOfWork):
+    """Releases as they were before use limits and anomaly notes: the day's count and the
+    audit entry only."""
+
     def __enter__(self) -> _UnconstrainedUnitOfWork:
         super().__enter__()
-        self.usage = _DailyCountOnly(self.usage)  # type: ignore[assignment]
-        self.activity = _NotesNothing()  # type: ignore[assignment]
+        self.releases = SqlReleases(self.conn, self.usage, self.activity, self.audit,
+                                    every_limit=False, notes=False)
         return self
 
 

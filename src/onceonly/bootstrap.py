@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -19,7 +20,7 @@ from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
-from onceonly.config import database_url, delivery_retry, operator_org
+from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
@@ -30,10 +31,10 @@ from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.delivery import DeliveryService
-from onceonly.services.life_events import LifeEventService
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.kill_switch import KillSwitchService
+from onceonly.services.life_events import LifeEventService
 from onceonly.services.ports import Clock, ConsentRegistry, CorrectionNotifier, MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
@@ -113,5 +114,6 @@ def bootstrap(
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),
         deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),
-                                   RetryPolicy(*delivery_retry())),
+                                   RetryPolicy(*delivery_retry()),
+                                   lease=timedelta(seconds=delivery_lease())),
     )

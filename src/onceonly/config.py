@@ -86,3 +86,9 @@ def delivery_retry() -> tuple[int, float, float]:
     return (int(_positive("ONCEONLY_DELIVERY_MAX_ATTEMPTS", "8", int)),
             float(_positive("ONCEONLY_DELIVERY_BACKOFF_SECONDS", "1", float)),
             float(_positive("ONCEONLY_DELIVERY_BACKOFF_CAP_SECONDS", "300", float)))
+
+
+def delivery_lease() -> float:
+    """ONCEONLY_DELIVERY_LEASE_SECONDS (30): how long a worker holds the deliveries it took;
+    if it dies, others take them again after this. Longer than a receiver's timeout."""
+    return float(_positive("ONCEONLY_DELIVERY_LEASE_SECONDS", "30", float))

@@ -695,8 +695,10 @@ def test_release_is_signed_with_a_detached_jws_any_verifier_can_check(api: Api) 
     response = query(api, DWP_OFFICER, income_query(api))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"release_id", "agreement_id", "subject", "data", "released_at"}
+    assert set(body) == {"release_id", "agreement_id", "subject", "data", "sources",
+                         "released_at"}
     assert body["data"].keys() == {"income_band"}
+    assert body["sources"] == {"income_band": "derived"}  # each field's source label
     assert body["data"]["income_band"] in INCOME_BANDS
     assert rfc8785.dumps(body) == response.content
 

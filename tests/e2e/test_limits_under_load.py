@@ -104,3 +104,38 @@ def test_ten_people_a_day_permits_exactly_ten_people(loaded):
         noted = conn.execute(select(func.count()).select_from(t.person_usage).where(
             t.person_usage.c.agreement_id == agreement)).scalar_one()
     assert noted == 10
+
+
+def test_every_limit_at_once_counts_exactly_and_appends_densely(loaded):
+    """Queries a day, people a day and a use count on one agreement, raced: the known
+    people are served until the uses run out, new people are refused, and every count,
+    note and audit entry matches the releases, with no gap in the log's indexes."""
+    exchange, world, servers = loaded
+    agreement = limited_agreement(exchange, world, per_day=1000, max_persons_per_day=8,
+                                  max_uses=28)
+    people = ninos(exchange, 40)
+    known, strangers = people[:8], people[8:33]
+    race(servers, world, agreement, known)  # 8 uses and the day's 8 people taken
+
+    answers = race(servers, world, agreement, [known[n % 8] for n in range(25)] + strangers)
+
+    assert answers[(200, "")] == 20
+    assert answers[(429, "uses_exhausted")] + answers[(429, "person_limit_reached")] == 30
+    with exchange.engine.connect() as conn:
+        count, persons = conn.execute(select(t.query_usage.c.count, t.query_usage.c.persons)
+                                      .where(t.query_usage.c.agreement_id == agreement)).one()
+        uses = conn.execute(select(t.agreement_uses.c.uses)
+                            .where(t.agreement_uses.c.agreement_id == agreement)).scalar_one()
+        noted = conn.execute(select(t.person_usage.c.person_key)
+                             .where(t.person_usage.c.agreement_id == agreement)).scalars().all()
+        notes = conn.execute(select(func.count()).select_from(t.activity).where(
+            t.activity.c.agreement_id == agreement, t.activity.c.refused.is_(False))
+        ).scalar_one()
+        seqs = conn.execute(select(t.audit_log.c.seq).order_by(t.audit_log.c.seq)).scalars().all()
+        entries = conn.execute(select(func.count()).select_from(t.audit_log).where(
+            t.audit_log.c.agreement_id == agreement,
+            t.audit_log.c.reason.in_(("uses_exhausted", "person_limit_reached")))).scalar_one()
+    assert (count, uses, persons, notes, released(exchange, agreement)) == (28, 28, 8, 28, 28)
+    assert len(noted) == 8  # no refused stranger was noted
+    assert entries == 30  # every refusal audited
+    assert seqs == list(range(len(seqs)))

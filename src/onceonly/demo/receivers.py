@@ -27,7 +27,10 @@ from onceonly.adapters.connectors.sql import store_table
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.webhooks import SIGNATURE_HEADER
+from onceonly.bootstrap import Exchange
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
+from onceonly.demo.seed import World
+from onceonly.demo.world import SUBSCRIPTIONS, WEBHOOK_RECEIVERS
 
 log = structlog.get_logger("onceonly.demo.receivers")
 _T = "gov.onceonly."
@@ -97,7 +100,7 @@ class Store:
             first = conn.execute(insert_(self.applied).values(
                 event_id=event["id"], type=event["type"], subject=event["subject"],
                 applied_at=datetime.now(UTC).replace(tzinfo=None), effect=effect,
-            ).on_conflict_do_nothing()).rowcount == 1
+            ).on_conflict_do_nothing().returning(self.applied.c.event_id)).first() is not None
             if first and values:
                 key = self.records.primary_key.columns.values()[0]
                 conn.execute(self.records.update().where(key == value).values(**values))
@@ -205,6 +208,8 @@ class InboxPoller:
         while not self._stop.wait(self.interval):
             try:
                 self.poll_once()
+            except httpx.ConnectError:
+                continue  # the exchange is starting, or stopping
             except httpx.HTTPError as problem:
                 log.warning("inbox poll failed", org=self.store.org_id, error=str(problem))
 
@@ -224,3 +229,29 @@ def running_receivers(stores: Mapping[str, Store], exchange_url: str, host: str 
     with running(receiver_app(stores, CachedJwks(exchange_url)), host, port) as url:
         yield url
 
+
+
+@contextmanager
+def tell_us_once_running(exchange: Exchange, world: World, exchange_url: str, *,
+                         receivers_port: int = 0, poll_seconds: float = 1.0
+                         ) -> Iterator[dict[str, Store]]:
+    """Every demo organisation receiving: webhooks for some (each guardian points its
+    endpoint at the receivers app), inboxes for the others, and a delivery worker."""
+    from onceonly.entrypoints.worker import WorkerThread
+
+    principals = {a.label: a.principal for a in world.accounts}
+    with ExitStack() as stack:
+        stores = open_stores(connector_configs(exchange.engine), stack)
+        receivers = stack.enter_context(running_receivers(stores, exchange_url,
+                                                          port=receivers_port))
+        for org in WEBHOOK_RECEIVERS:
+            exchange.life_events.set_endpoint(principals[f"guardian:{org}"],
+                                              f"{receivers}/receivers/{org}")
+        worker = WorkerThread(exchange.deliveries).start()
+        stack.callback(worker.stop)
+        for org in sorted({s.receiver for s in SUBSCRIPTIONS} - set(WEBHOOK_RECEIVERS)):
+            poller = InboxPoller(exchange_url, world.token(f"officer:{org}"), stores[org],
+                                 poll_seconds)
+            poller.start()
+            stack.callback(poller.stop)
+        yield stores

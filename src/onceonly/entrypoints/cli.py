@@ -22,6 +22,7 @@ from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import DEFAULT_DATA_DIR, database_url
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Role
+from onceonly.entrypoints.identity_cli import identity_app
 from onceonly.services.tokens import issue_token
 
 app = typer.Typer(help="onceonly: tell government once; share data as a service.",
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 anomaly_app = typer.Typer(help="Anomaly rules: patterns that suspend an agreement.",
                           no_args_is_help=True)
 app.add_typer(anomaly_app, name="anomaly")
+app.add_typer(identity_app, name="identity")
 
 console = Console()
 errors = Console(stderr=True)
@@ -205,6 +207,7 @@ def demo(
     seed_only: Annotated[bool, typer.Option(help="build the world, do not serve")] = False,
 ) -> None:
     """Build the demo world (SCENARIO.md) and serve it, printing a token for each role."""
+    from onceonly.demo.citizens import open_citizen_accounts
     from onceonly.demo.seed import WorldExists, build_world
 
     if db is None:
@@ -217,13 +220,68 @@ def demo(
             task = bar.add_task("building the demo world", total=people)
             world = build_world(exchange, db, people=people,
                                 progress=lambda n: bar.advance(task, n))
+        citizens = open_citizen_accounts(exchange, world)
     except WorldExists as exc:
         fail(f"{exc}: {db}")
     finally:
         exchange.close()
     _print_world(world, host, port, db)
+    _print_web_sign_in(citizens, host, port, db)
     if not seed_only:
-        serve(db=db, host=host, port=port)
+        from onceonly.demo.receivers import tell_us_once_running
+
+        # The organisations' receivers and a delivery worker run in this process.
+        delivering = bootstrap(db)
+        with tell_us_once_running(delivering, world, f"http://{host}:{port}",
+                                  receivers_port=port + 1):
+            serve(db=db, host=host, port=port)
+        delivering.close()
+
+
+@app.command()
+def worker(
+    db: DbOption = None,
+    batch: Annotated[int, typer.Option(
+        min=1, max=1000, help="deliveries taken, and sent at once, per round")] = 100,
+    timeout: Annotated[float, typer.Option(
+        min=0.1, help="seconds to wait for a receiver")] = 10.0,
+) -> None:
+    """Deliver life-event notifications by webhook until stopped (Ctrl-C, SIGTERM). Start as
+    many as you like on one PostgreSQL database: no delivery is taken by two at once."""
+    import asyncio
+    import signal
+
+    from onceonly.entrypoints.worker import deliver_until
+    from onceonly.logging import configure_logging
+
+    configure_logging()
+    exchange = open_exchange(db)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        return await deliver_until(exchange.deliveries, stop, batch=batch, timeout=timeout)
+
+    try:
+        delivered = asyncio.run(main())
+    finally:
+        exchange.close()
+    console.print(f"worker stopped; {delivered} deliveries made")
+
+
+def _print_web_sign_in(citizens, host: str, port: int, db: str) -> None:
+    """The portals' address and each citizen's password (for the browser, not a shell)."""
+    logins = _tokens_file(db).with_name("logins.txt")
+    logins.write_text("".join(f"{c.login}\t{c.password}\n" for c in citizens))
+    logins.chmod(0o600)
+    console.print(f"[bold]Web portals[/bold]: http://{host}:{port}/ (citizens sign in with "
+                  f"a login and password, also in {logins}; guardians and managers paste "
+                  "their API token)")
+    for c in citizens:
+        console.print(f"  citizen {c.name}: login [bold]{c.login}[/bold]  password "
+                      f"[bold]{c.password}[/bold]", soft_wrap=True, highlight=False)
+    console.print()
 
 
 def _tokens_file(db: str) -> Path:

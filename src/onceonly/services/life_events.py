@@ -77,7 +77,8 @@ class LifeEventService:
                    recipients: Sequence[str] | None = None) -> ReportStatus:
         """A citizen's report of their own change of name or address. The exchange names
         them; a subject, if given, must be themself."""
-        event = {"source": f"{self.operator_org}/citizens", "id": str(uuid.uuid4()),
+        event = {"specversion": "1.0", "source": f"{self.operator_org}/citizens",
+                 "id": str(uuid.uuid4()),
                  "subject": f"person:{citizen.person_key}", **event}
 
         def check(uow: UnitOfWork, checked: LifeEvent, register_org: str) -> str:

@@ -322,8 +322,10 @@ class Consents(Protocol):
     def of_person(self, person_key: str) -> list[tuple[Consent, str, str | None]]:
         """The person's consents, newest first, with their grant and withdrawal receipts."""
         ...
-    def for_purpose(self, person_key: str, purpose: str) -> list[Consent]:
-        """The person's unwithdrawn consents for the purpose (the consent check's read)."""
+    def live_for(self, person_key: str, purpose: str, consumer_id: str,
+                 now: datetime) -> list[Consent]:
+        """The person's live consents for the purpose that name this consumer or any (the
+        consent check's read)."""
         ...
 
 
@@ -385,9 +387,10 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False, transaction: bool = True) -> UnitOfWork:
-        """`transaction=False`: each read stands alone, for data that never changes once
-        written (the Merkle tree), sparing a server database the round trips of a
-        transaction."""
+        """`transaction=False`: each read stands alone and sees the latest committed state,
+        sparing a server database the round trips of a transaction. For data that never
+        changes once written (the Merkle tree), and for reads that need no snapshot across
+        them (a query's decision reads: a transaction under read committed gives none)."""
         ...
 
 

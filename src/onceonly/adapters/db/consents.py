@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.accuracy import Challenge, ChallengeStatus
@@ -19,9 +19,11 @@ _C = t.consents.c
 _CONSENT_COLUMNS = (_C.id, _C.person_key, _C.purpose, _C.consumer_id, _C.fields,
                     _C.granted_at, _C.expires_at, _C.withdrawn_at)
 # The read every consent-based query makes, built once (see repository.py on why).
-_FOR_PURPOSE = select(*_CONSENT_COLUMNS).where(
+_LIVE_FOR = select(*_CONSENT_COLUMNS).where(
     _C.person_key == bindparam("person_key"), _C.purpose == bindparam("purpose"),
-    _C.withdrawn_at.is_(None))
+    _C.withdrawn_at.is_(None), _C.granted_at <= bindparam("now"),
+    _C.expires_at > bindparam("now"),
+    or_(_C.consumer_id.is_(None), _C.consumer_id == bindparam("consumer_id")))
 
 
 def _consent(row: Any) -> Consent:
@@ -57,8 +59,10 @@ class SqlConsents:
             .order_by(_C.granted_at.desc(), _C.id))
         return [(_consent(row), row.grant_receipt, row.withdrawal_receipt) for row in rows]
 
-    def for_purpose(self, person_key: str, purpose: str) -> list[Consent]:
-        rows = self.conn.execute(_FOR_PURPOSE, {"person_key": person_key, "purpose": purpose})
+    def live_for(self, person_key: str, purpose: str, consumer_id: str,
+                 now: datetime) -> list[Consent]:
+        rows = self.conn.execute(_LIVE_FOR, {"person_key": person_key, "purpose": purpose,
+                                             "consumer_id": consumer_id, "now": now})
         return [_consent(row) for row in rows]
 
 
@@ -68,8 +72,8 @@ class SqlConsentRegistry:
 
     def has_consent(self, uow: UnitOfWork, person_key: str, consumer_id: str, purpose: str,
                     fields: Sequence[str], now: datetime) -> bool:
-        return covered(uow.consents.for_purpose(person_key, purpose), consumer_id, purpose,
-                       fields, now)
+        return covered(uow.consents.live_for(person_key, purpose, consumer_id, now),
+                       consumer_id, purpose, fields, now)
 
 
 _CH = t.challenges.c

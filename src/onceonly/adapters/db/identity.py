@@ -91,7 +91,7 @@ class SqlIdentities:
             return []
         known = set(self.conn.execute(
             select(_C.scheme, _C.value, _C.person_key)
-            .where(_C.org_id == candidates[0].org_id)).tuples())
+            .where(_C.org_id == candidates[0].org_id)))
         fresh = [c for c in candidates if (c.scheme, c.value, c.person_key) not in known]
         stored = []
         for c in fresh:
@@ -128,5 +128,6 @@ class SqlIdentities:
 
     def link(self, scheme: str, value: str, person_key: str) -> bool:
         statement = _DIALECT_INSERT[self.conn.dialect.name](t.person_links).values(
-            scheme=scheme, value=value, person_key=person_key).on_conflict_do_nothing()
-        return self.conn.execute(statement).rowcount == 1
+            scheme=scheme, value=value, person_key=person_key).on_conflict_do_nothing(
+        ).returning(t.person_links.c.person_key)
+        return self.conn.execute(statement).first() is not None

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, TextClause, bindparam, text
 
@@ -70,8 +69,10 @@ def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> TextClaus
     if audit:
         ctes.append(pg_append_ctes(_PERMITTED))
     seq = "(SELECT seq FROM entry)" if audit else "NULL"
+    types = [*(APPEND_TYPES if audit else ()),
+             *([bindparam("note_at", type_=UTCDateTime)] if note else [])]
     return text(f"WITH {', '.join(ctes)} SELECT refused, {seq} AS seq FROM verdict"
-                ).bindparams(*APPEND_TYPES, bindparam("note_at", type_=UTCDateTime))
+                ).bindparams(*types)
 
 
 class SqlReleases:

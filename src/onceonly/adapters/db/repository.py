@@ -20,9 +20,9 @@ from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlChallenges, SqlConsents
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
-from onceonly.adapters.db.releases import SqlReleases
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
+from onceonly.adapters.db.releases import SqlReleases
 from onceonly.domain.agreements import (
     Agreement,
     AgreementKind,

@@ -25,6 +25,8 @@ from onceonly.entrypoints.api.background import Periodic
 from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.consent_routes import consent_router
 from onceonly.entrypoints.api.event_routes import event_router
+from onceonly.entrypoints.api.identity_routes import identity_router
+from onceonly.entrypoints.api.key_errors import install_key_errors
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
@@ -44,6 +46,7 @@ from onceonly.entrypoints.api.schemas import (
     TransformOut,
 )
 from onceonly.entrypoints.api.signatures import RequestSignatures
+from onceonly.entrypoints.web.pages import mount_web
 from onceonly.services.agreements import DraftCommand
 from onceonly.services.anomaly import RESOLUTIONS
 from onceonly.services.auth import authenticate, require_role
@@ -114,6 +117,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
+    install_key_errors(app)
     app.state.exchange = exchange
     bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
 
@@ -320,6 +324,8 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         _add_transition_route(app, exchange, action, Caller)
     app.include_router(audit_router(exchange, Caller))
     app.include_router(bulk_router(exchange, Caller))
+    app.include_router(identity_router(exchange, Caller))
+    mount_web(app, exchange, registry)  # the portals (entrypoints/web)
     app.include_router(consent_router(exchange, Caller))
     app.include_router(event_router(exchange, Caller))
 

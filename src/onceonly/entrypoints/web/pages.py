@@ -64,6 +64,12 @@ def _text(form: Any, name: str, limit: int = MAX_REASON) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+def _sentence(text: str) -> str:
+    """A service's detail as a sentence: capitalised (the rest untouched), one full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -73,6 +79,7 @@ class Portal:
         self.exchange = exchange
         self.registry = registry
         self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.templates.env.filters["sentence"] = _sentence
         self._csrf: Csrf | None = None
 
     @property
@@ -109,7 +116,9 @@ class Portal:
         try:
             principal = self.exchange.citizen_accounts.session(session_id(request))
         except DomainError as refused:
-            response = self.sign_in_page(request, 401, session_error=refused)
+            response = (self.render(request, "_session_refused.html", 401, error=refused)
+                        if _is_htmx(request) else
+                        self.sign_in_page(request, 401, session_error=refused))
             if session_id(request):
                 clear_session_cookie(response, request)
             raise PageRefused(response) from None
@@ -141,7 +150,7 @@ class Portal:
         router.add_api_route("/sign-out", self.sign_out, methods=["POST"])
         router.add_api_route("/citizen", self.citizen_access_log, methods=["GET"])
         router.add_api_route("/citizen/access/{index}/verify", self.citizen_verify,
-                             methods=["POST"])
+                             methods=["GET"])
         router.add_api_route("/citizen/security", self.citizen_security, methods=["GET"])
         router.add_api_route("/citizen/security/totp", self.citizen_totp_begin,
                              methods=["POST"])
@@ -152,7 +161,7 @@ class Portal:
                              methods=["POST"])
         router.add_api_route("/guardian/alerts/{alert_id}", self.guardian_alert,
                              methods=["POST"])
-        router.add_api_route("/guardian/kill-switch", self.kill_switch_page, methods=["GET"])
+        router.add_api_route("/guardian/kill-switch", self.kill_switch, methods=["GET"])
         router.add_api_route("/guardian/kill-switch", self.kill_switch_pull, methods=["POST"])
         router.add_api_route("/guardian/kill-switch/{switch_id}/restore",
                              self.kill_switch_restore, methods=["POST"])
@@ -229,16 +238,17 @@ class Portal:
         return self.render(request, "citizen/access_log.html", accesses=accesses,
                            next_before=next_before)
 
-    async def citizen_verify(self, request: Request, index: int) -> HTMLResponse:
+    def citizen_verify(self, request: Request, index: int) -> HTMLResponse:
+        """Reads only, so a link (GET): the partial for htmx, else a page of its own."""
         citizen = self.signed_in(request, {Role.CITIZEN})
-        await self.form(request)
+        template = ("citizen/_verification.html" if _is_htmx(request)
+                    else "citizen/verification.html")
         try:
             result = verify_entry(self.exchange.audit, self.exchange.keys.jwks(), citizen,
                                   index, self.exchange.audit.operator_org)
         except DomainError as refused:
-            return self.render(request, "citizen/_verification.html", _status(refused),
-                               index=index, error=refused)
-        return self.render(request, "citizen/_verification.html", index=index, result=result)
+            return self.render(request, template, _status(refused), index=index, error=refused)
+        return self.render(request, template, index=index, result=result)
 
     def citizen_security(self, request: Request) -> HTMLResponse:
         citizen = self.signed_in(request, {Role.CITIZEN})
@@ -342,6 +352,9 @@ class Portal:
         return self.render(request, template, status, alert=alert, alert_id=alert_id,
                            errors=errors, resolutions=list(RESOLUTIONS), done=status == 200,
                            reason=reason)
+
+    def kill_switch(self, request: Request) -> HTMLResponse:
+        return self.kill_switch_page(request)
 
     def kill_switch_page(self, request: Request, status: int = 200,
                          **context: Any) -> HTMLResponse:

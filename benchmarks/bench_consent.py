@@ -1,0 +1,135 @@
+"""What the consent check adds to a governed query.
+
+What it measures
+    Per query, in process (`QueryService.query`), on SQLite and PostgreSQL, on the demo
+    world (1,000 people, built fresh): Northbank asking HMRC for `income_band` under an
+    agreement whose legal basis is consent, for people who each hold a live consent (half
+    of them also a withdrawn one, which the check must pass over), against the peer: the
+    same query, same fields, same limits, under an otherwise identical agreement whose
+    legal basis is statutory duty (no consent read). Both sides run in alternating blocks
+    on the same exchange; the figure is the per-query median, and the ratio is what the
+    consent check (one indexed read of the person's consents for the purpose, in the
+    query's own read) adds. Target: at most 10%.
+
+How to run
+    uv run python -m benchmarks.bench_consent            # 6 blocks of 1,000 queries each way
+    uv run python -m benchmarks.bench_consent --quick    # 2 blocks of 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from benchmarks import Report, machine_header
+from benchmarks.bench_http import allow_load, postgres_database, sqlite_database
+from onceonly.adapters.db import tables as t
+from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.demo.seed import build_world
+from onceonly.demo.world import EXCHANGE_ORG
+from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.agreements import DraftCommand
+from onceonly.services.queries import QueryCommand
+
+BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
+PURPOSE = "mortgage-affordability"
+CONSENTING = 300  # people who consented: the queries ask about them
+
+
+def agreement(exchange: Exchange, world, basis: LegalBasis) -> int:
+    """A fresh agreement for Northbank on HMRC's income band, limits far above the run."""
+    officer = next(a.principal for a in world.accounts if a.label == "officer:COM/NORTHBANK")
+    guardian = next(a.principal for a in world.accounts if a.label == "guardian:GOV/HMRC")
+    now = exchange.clock.now()
+    draft = exchange.agreements.draft(officer, DraftCommand(
+        dataset_id="GOV/HMRC/income",
+        grants=[FieldGrant("income_band", "annual_income", "income_band")],
+        purpose_code=PURPOSE, purpose_text=f"benchmark, {basis.value}", legal_basis=basis,
+        valid_from=now - timedelta(minutes=1), valid_until=now + timedelta(days=30),
+        max_queries_per_day=10_000_000, retention_days=30,
+        assessment=PrivacyAssessment(Risk.LOW, "benchmark", officer.name, now.date())))
+    exchange.agreements.transition(officer, draft.id, "submit", "benchmark")
+    exchange.agreements.transition(guardian, draft.id, "approve", "benchmark")
+    return draft.id
+
+
+def run(report: Report, backend: str, queries: int, blocks: int) -> None:
+    with BACKENDS[backend]() as (url, store_prefix):
+        exchange = bootstrap(url)
+        try:
+            world = build_world(exchange, url, people=1_000, store_prefix=store_prefix)
+            allow_load(exchange, "COM/NORTHBANK")
+            by_basis = {"consent": agreement(exchange, world, LegalBasis.CONSENT),
+                        "statutory": agreement(exchange, world, LegalBasis.STATUTORY_DUTY)}
+            with exchange.engine.connect() as conn:
+                people = conn.execute(
+                    select(t.person_links.c.value, t.person_links.c.person_key)
+                    .where(t.person_links.c.scheme == "nino")
+                    .order_by(t.person_links.c.value).limit(CONSENTING)).all()
+            until = exchange.clock.now() + timedelta(days=30)
+            for n, (_nino, person_key) in enumerate(people):
+                citizen = Principal(f"citizen-{n}", "citizen", EXCHANGE_ORG, Role.CITIZEN,
+                                    person_key)
+                if n % 2:
+                    withdrawn, _ = exchange.consents.grant(citizen, PURPOSE, None,
+                                                           ["income_band"], until)
+                    exchange.consents.withdraw(citizen, withdrawn.id)
+                exchange.consents.grant(citizen, PURPOSE, "COM/NORTHBANK", ["income_band"],
+                                        until)
+            officer = next(a.principal for a in world.accounts
+                           if a.label == "officer:COM/NORTHBANK")
+            ninos = [nino for nino, _ in people]
+            rng = random.Random(5)
+            figures: dict[str, list[float]] = {name: [] for name in by_basis}
+
+            def block(name: str) -> None:
+                for _ in range(queries):
+                    command = QueryCommand(by_basis[name], "nino", rng.choice(ninos),
+                                           ("income_band",), PURPOSE)
+                    start = time.perf_counter()
+                    exchange.queries.query(officer, command)
+                    figures[name].append(time.perf_counter() - start)
+
+            block("consent")  # warm both paths before measuring
+            block("statutory")
+            figures = {name: [] for name in by_basis}
+            for n in range(blocks):
+                for name in (by_basis if n % 2 == 0 else reversed(list(by_basis))):
+                    block(name)
+        finally:
+            exchange.close()
+    consent, statutory = (statistics.median(figures[n]) * 1e6 for n in by_basis)
+    report(f"| {backend}, in-process | {consent:,.0f} µs | {statutory:,.0f} µs | "
+           f"{(consent / statutory - 1) * 100:.1f}% |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queries", type=int, default=1_000, help="queries per block")
+    parser.add_argument("--blocks", type=int, default=6, help="alternating blocks each way")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--backend", choices=sorted(BACKENDS), action="append")
+    options = parser.parse_args(argv)
+    if options.quick:
+        options.queries, options.blocks = 200, 2
+    report = Report("consent")
+    report(machine_header("what the consent check adds to a governed query, per query"))
+    report(f"queries    {options.blocks} alternating blocks of {options.queries} each way "
+           "(median per query)")
+    report("")
+    report("| | consent basis, live consent | statutory basis | consent check adds |")
+    report("|---|---:|---:|---:|")
+    for backend in options.backend or list(BACKENDS):
+        run(report, backend, options.queries, options.blocks)
+    report.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

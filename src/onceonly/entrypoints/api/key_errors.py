@@ -1,0 +1,37 @@
+"""A key the exchange cannot decrypt while it serves (its master key file replaced or
+missing a key, a wrapped key or envelope altered in the database): 503 with a code, never
+a bare 500. The caller did nothing wrong and can retry once an operator has restored the
+keys; the operator is told what failed in the log."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
+
+log = structlog.get_logger("onceonly.keys")
+
+RETRY_AFTER_SECONDS = "60"
+
+
+def _unavailable(code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"code": code, "detail": detail}, 503,
+                        headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def install_key_errors(app: FastAPI) -> None:
+    @app.exception_handler(MasterKeyUnavailable)
+    def master_key_unavailable(request: Request, error: MasterKeyUnavailable) -> JSONResponse:
+        log.error("master key unavailable", path=request.url.path, error=str(error))
+        return _unavailable("master_key_unavailable",
+                            "the exchange cannot unwrap its keys with the master keys it is "
+                            "configured with; an operator must restore the master key")
+
+    @app.exception_handler(EnvelopeInvalid)
+    def envelope_invalid(request: Request, error: EnvelopeInvalid) -> JSONResponse:
+        log.error("stored key or data undecryptable", path=request.url.path, error=str(error))
+        return _unavailable("key_undecryptable",
+                            "a key or value the exchange keeps encrypted does not decrypt; "
+                            "an operator must restore it")

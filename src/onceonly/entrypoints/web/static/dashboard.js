@@ -1,0 +1,35 @@
+// Draws the manager's charts from the figures the page carries (no inline script: CSP).
+(function () {
+  "use strict";
+  function draw() {
+    const data = JSON.parse(document.getElementById("dashboard-data").textContent);
+    const permit = "#1f6f43", deny = "#a4262c";  // contrast >= 4.5:1 on white
+    Chart.defaults.font.size = 14;
+    Chart.defaults.color = "#1f2937";
+    Chart.defaults.animation = false;  // no motion (WCAG 2.3.3), and steady screenshots
+    const stacked = { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } };
+    new Chart(document.getElementById("chart-hours"), {
+      type: "bar",
+      data: { labels: data.hours, datasets: [
+        { label: "Permitted", data: data.permits, backgroundColor: permit },
+        { label: "Refused", data: data.refusals, backgroundColor: deny } ] },
+      options: { responsive: true, scales: stacked },
+    });
+    new Chart(document.getElementById("chart-reasons"), {
+      type: "bar",
+      data: { labels: Object.keys(data.reasons), datasets: [
+        { label: "Refusals", data: Object.values(data.reasons), backgroundColor: deny } ] },
+      options: { indexAxis: "y", responsive: true, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+    });
+    const agreements = Object.keys(data.agreements);
+    new Chart(document.getElementById("chart-agreements"), {
+      type: "bar",
+      data: { labels: agreements.map((a) => "Agreement " + a), datasets: [
+        { label: "Permitted", data: agreements.map((a) => data.agreements[a].permit || 0), backgroundColor: permit },
+        { label: "Refused", data: agreements.map((a) => data.agreements[a].deny || 0), backgroundColor: deny } ] },
+      options: { responsive: true, scales: stacked },
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
+  else draw();
+})();

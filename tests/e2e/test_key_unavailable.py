@@ -1,0 +1,70 @@
+"""A key that stops decrypting while the exchange runs (the master key file replaced, or a
+stored key altered) answers 503 with a code and a Retry-After, never a bare 500; on SQLite
+and PostgreSQL, through a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.kms_file import create_key_file
+from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.demo.seed import World
+from onceonly.entrypoints.api.app import create_app
+from onceonly.entrypoints.api.server import running
+from tests.support.problems import assert_problem
+
+
+def income_query(exchange: Exchange, world: World, base: str) -> httpx.Response:
+    """DWP asks HMRC for a person's income band (agreement 1): HMRC's key signs the answer."""
+    with exchange.engine.connect() as conn:
+        nino = conn.execute(select(t.person_links.c.value)
+                            .where(t.person_links.c.scheme == "nino").limit(1)).scalar_one()
+    return httpx.post(f"{base}/v1/queries", timeout=30, headers={
+        "Authorization": f"Bearer {world.token('officer:GOV/DWP')}"}, json={
+        "agreement_id": 1, "subject": {"scheme": "nino", "value": nino},
+        "fields": ["income_band"], "purpose": "benefit-entitlement"})
+
+
+def serving_afresh(exchange: Exchange):
+    """A new server process over the same database: no key loaded or unwrapped yet."""
+    return running(create_app(bootstrap(engine=exchange.engine, clock=exchange.clock),
+                              integrate_every=0))
+
+
+def test_an_altered_private_key_answers_503_not_500(world: World, exchange: Exchange):
+    with exchange.engine.begin() as conn:
+        kid, envelope = conn.execute(select(t.signing_keys.c.kid, t.signing_keys.c.private_jwk)
+                                     .where(t.signing_keys.c.org_id == "GOV/HMRC")).one()
+        altered = dict(envelope, data_key=envelope["data_key"][:-4] + "AAAA")
+        conn.execute(update(t.signing_keys).where(t.signing_keys.c.kid == kid)
+                     .values(private_jwk=altered))
+
+    with serving_afresh(exchange) as base:
+        response = income_query(exchange, world, base)
+        health = httpx.get(f"{base}/healthz", timeout=30)
+
+    assert_problem(response, 503, "key_undecryptable")
+    assert response.headers["retry-after"] == "60"
+    assert "AAAA" not in response.text and kid not in response.text  # nothing of the key
+    assert health.status_code == 200  # the rest of the server still answers
+
+
+def test_a_replaced_master_key_file_answers_503_not_500(world: World, exchange: Exchange,
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    other = tmp_path / "another-master-key.json"
+    create_key_file(other)  # holds none of the master keys the data keys are wrapped by
+    monkeypatch.setenv("ONCEONLY_MASTER_KEY_FILE", str(other))
+
+    with serving_afresh(exchange) as base:
+        response = income_query(exchange, world, base)
+        jwks = httpx.get(f"{base}/.well-known/jwks.json", timeout=30)
+
+    assert_problem(response, 503, "master_key_unavailable")
+    assert response.headers["retry-after"] == "60"
+    assert jwks.status_code == 200  # public keys need no master key

@@ -1,0 +1,284 @@
+"""Tell us once end to end: reports over HTTP, real `onceonly worker` processes, and the
+demo organisations' own receivers applying notifications to their own stores.
+
+Faults, not claims: a worker killed with SIGKILL in the middle of a fan-out, a receiver
+down for a while, a receiver that always fails; and bad reports refused over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from onceonly.adapters.db import tables as t
+from onceonly.demo.population import Pools, make_person
+from onceonly.demo.receivers import CachedJwks, connector_configs, open_stores, receiver_app
+from onceonly.demo.seed import REFERENCE_DAY, SEED
+from onceonly.domain.life_events import RetryPolicy
+from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.worker import WorkerThread
+from onceonly.services.delivery import DeliveryService
+from tests.conftest import WORLD_PEOPLE
+from tests.e2e.conftest import Api
+from tests.support.problems import assert_problem
+
+DEATH = "gov.onceonly.death.registered"
+WEBHOOKS = ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO")
+
+
+class Faults:
+    """Wraps the receivers app: counts every request by event id, and answers 503 for the
+    organisations set as down (or all, with '*'), after an optional delay."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.down: set[str] = set()
+        self.delay = 0.0
+        self.hits: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        org = scope["path"].removeprefix("/receivers/")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if org in self.down or "*" in self.down:
+            self.refused[org] += 1
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return None
+        self.hits[org] += 1
+        return await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def receivers(api: Api) -> Iterator[tuple[Faults, dict]]:
+    """The demo organisations' stores and webhook receivers, every webhook org pointed at
+    them; inbox organisations are left to read their inboxes."""
+    with ExitStack() as stack:
+        stores = open_stores(connector_configs(api.exchange.engine), stack)
+        faults = Faults(receiver_app(stores, CachedJwks(api.base_url)))
+        url = stack.enter_context(running(faults))
+        for org in WEBHOOKS:
+            response = api.client.put("/v1/notification-endpoint",
+                                      headers=api.auth(f"guardian:{org}"),
+                                      json={"url": f"{url}/receivers/{org}"})
+            assert response.status_code == 204, response.text
+        yield faults, stores
+
+
+@pytest.fixture
+def faults(receivers) -> Iterator[Faults]:
+    faults, _ = receivers
+    yield faults
+    faults.down.clear()
+    faults.delay = 0.0
+
+
+@pytest.fixture(scope="module")
+def people(api: Api) -> Iterator:
+    """A different living person, linked in the index, for each report of the module."""
+    with api.exchange.engine.connect() as conn:
+        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)).all())
+    pools = Pools.make(SEED)
+    return iter([p for i in range(WORLD_PEOPLE)
+                 if (p := make_person(SEED, i, pools, REFERENCE_DAY)).date_of_death is None
+                 and all((s, v) in linked for s, v in p.ids.items())])
+
+
+def report_death(api: Api, person, event_id: str):
+    response = api.client.post("/v1/events", headers=api.auth("officer:GOV/GRO"), json={
+        "specversion": "1.0", "id": event_id, "source": "GOV/GRO/deaths", "type": DEATH,
+        "subject": f"grn:{person.ids['grn']}",
+        "data": {"full_name": person.full_name, "date_of_death": "2026-11-20"}})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def webhook_deliveries(api: Api, report_ids: list[str]) -> dict[str, str]:
+    with api.exchange.engine.connect() as conn:
+        return dict(conn.execute(select(t.deliveries.c.id, t.deliveries.c.status).where(
+            t.deliveries.c.report_id.in_(report_ids), t.deliveries.c.mode == "webhook")).all())
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds}s: {what}")
+        time.sleep(0.05)
+
+
+def start_worker(api: Api, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "ONCEONLY_DELIVERY_LEASE_SECONDS": "2",
+           "ONCEONLY_DELIVERY_BACKOFF_SECONDS": "0.05",
+           "ONCEONLY_DELIVERY_BACKOFF_CAP_SECONDS": "0.5"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "onceonly.entrypoints.cli", "worker", "--db",
+             str(api.exchange.engine.url.render_as_string(hide_password=False)), *extra],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def applied(stores, report_ids_to_deliveries: dict[str, str]) -> Counter[str]:
+    """How many times each delivery (event id) was applied, over every store."""
+    seen: Counter[str] = Counter()
+    for store in stores.values():
+        with store.engine.connect() as conn:
+            seen.update(row for row in conn.execute(select(store.applied.c.event_id)).scalars()
+                        if row in report_ids_to_deliveries)
+    return seen
+
+
+def test_a_worker_killed_mid_fan_out_loses_nothing_and_no_store_applies_twice(people,
+        api: Api, receivers, faults: Faults, tmp_path: Path):
+    _, stores = receivers
+    faults.delay = 0.03  # slow receivers, so the kill lands in the middle of the fan-out
+    people = [next(people) for _ in range(12)]
+    reports = [report_death(api, p, f"kill-{n}-{p.index}")["report_id"]
+               for n, p in enumerate(people)]
+    expected = webhook_deliveries(api, reports)
+    assert len(expected) >= 3 * len(people)
+
+    first = start_worker(api, tmp_path / "worker-1.log", "--batch", "4")
+    wait_for(lambda: sum(faults.hits.values()) >= 8, 60, "the first worker delivering")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    done = webhook_deliveries(api, reports)
+    assert list(done.values()).count("delivered") < len(expected), "killed too late to tell"
+
+    second = start_worker(api, tmp_path / "worker-2.log", "--batch", "4")
+    try:
+        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
+                 "every delivery delivered after the restart")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
+    assert second.returncode == 0, (tmp_path / "worker-2.log").read_text()
+    times = applied(stores, expected)
+    assert set(times) == set(expected), "a delivery never reached its receiver's store"
+    assert max(times.values()) == 1, "a store applied a notification twice"
+    dvla = stores["GOV/DVLA"]
+    for person in people:
+        if "driver" in person.ids:
+            assert dvla.record(person.ids["driver"])["licence_status"] == "cancelled"
+
+
+def delivering(api: Api, **policy) -> WorkerThread:
+    service = DeliveryService(api.exchange.uows, api.exchange.clock, api.exchange.envelopes,
+                              api.exchange.keys, "GOV/EXCHANGE", RetryPolicy(**policy))
+    return WorkerThread(service, batch=20, timeout=5).start()
+
+
+def test_a_receiver_down_for_a_while_gets_its_notification_once_it_is_back(people,
+        api: Api, receivers, faults: Faults):
+    _, stores = receivers
+    person = next(p for p in people if "passport" in p.ids)
+    faults.down = {"GOV/HMPO"}
+    report = report_death(api, person, f"down-{person.index}")
+    worker = delivering(api, max_attempts=50, base_seconds=0.05, cap_seconds=0.2)
+    try:
+        wait_for(lambda: faults.refused["GOV/HMPO"] >= 3, 30, "retries while HMPO is down")
+        faults.down = set()
+        wait_for(lambda: all(d["status"] == "delivered" for d in api.client.get(
+            f"/v1/reports/{report['report_id']}", headers=api.auth("officer:GOV/GRO")
+        ).json()["told"] if d["mode"] == "webhook"), 30, "delivery once HMPO is back")
+    finally:
+        worker.stop()
+    told = {d["organisation"]: d for d in api.client.get(
+        f"/v1/reports/{report['report_id']}", headers=api.auth("officer:GOV/GRO")).json()["told"]}
+    assert told["GOV/HMPO"]["attempts"] >= 4
+    assert stores["GOV/HMPO"].record(person.ids["passport"])["passport_status"] == "cancelled"
+
+
+def test_a_receiver_that_always_fails_is_dead_lettered_shown_and_its_guardian_alerted(people,
+        api: Api, receivers, faults: Faults):
+    faults.down = {"GOV/DWP"}
+    person = next(p for p in people if "nino" in p.ids)
+    report = report_death(api, person, f"dead-{person.index}")
+    worker = delivering(api, max_attempts=3, base_seconds=0.02, cap_seconds=0.05)
+
+    def dwp():
+        told = api.client.get(f"/v1/reports/{report['report_id']}",
+                              headers=api.auth("officer:GOV/GRO")).json()["told"]
+        return next(d for d in told if d["organisation"] == "GOV/DWP")
+    try:
+        wait_for(lambda: dwp()["status"] == "failed", 30, "DWP's delivery dead-lettered")
+    finally:
+        worker.stop()
+    assert dwp()["attempts"] == 3 and dwp()["last_error"] == "HTTP 503"
+    alerts = api.client.get("/v1/alerts", headers=api.auth("guardian:GOV/DWP")).json()
+    assert any(a["rule"] == "delivery_dead_lettered"
+               and a["evidence"]["delivery"] == dwp()["delivery_id"] for a in alerts)
+    # Another organisation's guardian cannot send it again; DWP's can.
+    assert_problem(api.client.post(f"/v1/deliveries/{dwp()['delivery_id']}/redeliver",
+                                   headers=api.auth("guardian:GOV/HMRC")), 404,
+                   "delivery_unknown")
+    again = api.client.post(f"/v1/deliveries/{dwp()['delivery_id']}/redeliver",
+                            headers=api.auth("guardian:GOV/DWP"))
+    assert again.status_code == 200 and again.json()["status"] == "pending"
+
+
+def death_event(person, **change) -> dict:
+    return {"specversion": "1.0", "id": f"bad-{person.index}", "source": "GOV/GRO/deaths",
+            "type": DEATH, "subject": f"grn:{person.ids['grn']}",
+            "data": {"full_name": person.full_name, "date_of_death": "2026-11-20"}} | change
+
+
+@pytest.mark.parametrize(("label", "change", "status", "code"), [
+    ("officer:GOV/GRO", {"type": "gov.onceonly.divorce.registered"}, 422,
+     "event_type_unknown"),
+    ("officer:GOV/GRO", {"data": {"full_name": "No date"}}, 422, "event_data_invalid"),
+    ("officer:GOV/GRO", {"subject": "grn:RN1800000000000"}, 404, "subject_unknown"),
+    ("officer:GOV/DWP", {}, 403, "reporter_not_allowed"),
+    ("officer:GOV/GRO", {"subject": "not an identifier"}, 422, "subject_invalid"),
+])
+def test_bad_reports_are_refused_over_http_and_nothing_is_delivered(people,
+        api: Api, receivers, label, change, status, code):
+    with api.exchange.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(t.deliveries)).scalar_one()
+    person = next(people)
+    assert_problem(api.client.post("/v1/events", headers=api.auth(label),
+                                   json=death_event(person, **change)), status, code)
+    with api.exchange.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.deliveries)).scalar_one() == before
+
+
+def test_a_citizen_tells_a_change_of_address_once_and_sees_who_was_told(
+        people, api: Api, receivers):
+    citizen = api.auth("citizen")
+    move = {"id": "move-1", "type": "gov.onceonly.address.changed",
+            "data": {"new_address": "2 Market Place, Northtown, NS2 2BB",
+                     "effective_date": "2026-11-02"}}
+    first = api.client.post("/v1/me/events", headers=citizen, json=move)
+    assert first.status_code == 202, first.text
+    again = api.client.post("/v1/me/events", headers=citizen, json=move)
+    assert again.status_code == 200 and again.json()["already_received"] is True
+    told = {d["organisation"] for d in first.json()["told"]}
+    assert told == {"GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE", "NHS/NHSE"}
+    mine = api.client.get("/v1/me/reports", headers=citizen).json()
+    assert first.json()["report_id"] in {r["report_id"] for r in mine}
+    # Someone else's record, or a registrar's event, is not the citizen's to report.
+    other = next(people)
+    assert_problem(api.client.post("/v1/me/events", headers=citizen,
+                                   json=move | {"id": "move-2",
+                                                "subject": f"nino:{other.ids['nino']}"}),
+                   403, "not_your_record")
+    assert_problem(api.client.post("/v1/me/events", headers=citizen, json={
+        "type": DEATH, "data": {"full_name": "x", "date_of_death": "2026-11-01"}}),
+        403, "reporter_not_allowed")
+    # Another organisation sees nothing of it.
+    assert_problem(api.client.get(f"/v1/reports/{first.json()['report_id']}",
+                                  headers=api.auth("officer:COM/ACME")), 404, "report_unknown")

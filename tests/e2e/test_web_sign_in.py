@@ -1,0 +1,200 @@
+"""The web portals over HTTP, without a browser, on SQLite and PostgreSQL: signing in, the
+session cookie's flags, CSRF tokens, lock-out, refused sessions, and pages that are not
+the caller's."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from onceonly.adapters.db import tables as t
+from onceonly.demo.citizens import open_citizen_accounts
+from onceonly.domain.sign_in import ACCOUNT_THROTTLE, SESSION_LIFETIME
+from onceonly.entrypoints.web.security import SESSION_COOKIE, VISITOR_COOKIE
+from onceonly.services.queries import QueryCommand
+
+PASSWORD = "a long second password"
+
+
+@pytest.fixture(scope="module")
+def citizens(api):
+    """The demo citizen's account, a second citizen's, and an access to the first."""
+    [first] = open_citizen_accounts(api.exchange, api.world)
+    with api.exchange.engine.connect() as conn:
+        other_key = conn.execute(
+            select(t.person_links.c.person_key)
+            .where(t.person_links.c.person_key != api.world.citizen_ids["person_key"])
+            .limit(1)).scalar_one()
+    api.exchange.citizen_accounts.open_account("second-citizen", PASSWORD,
+                                               person_key=other_key)
+    api.exchange.queries.query(api.principal("officer:GOV/DWP"), QueryCommand(
+        1, "nino", api.world.citizen_ids["nino"], ("income_band",), "benefit-entitlement"))
+    api.exchange.audit.integrate()
+    return first
+
+
+def browser(api) -> httpx.Client:
+    """A client of its own (its own cookies), like a second browser."""
+    return httpx.Client(base_url=api.base_url, timeout=30)
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def sign_in(client: httpx.Client, login: str, password: str, **headers) -> httpx.Response:
+    token = csrf_of(client.get("/sign-in"))
+    return client.post("/sign-in/citizen", headers=headers,
+                       data={"csrf_token": token, "login": login, "password": password})
+
+
+def staff_sign_in(client: httpx.Client, token: str) -> httpx.Response:
+    return client.post("/sign-in/staff",
+                       data={"csrf_token": csrf_of(client.get("/sign-in")), "token": token})
+
+
+def test_a_citizen_signs_in_and_gets_a_session_cookie_that_only_the_server_reads(api,
+                                                                                 citizens):
+    with browser(api) as client:
+        signed_in = sign_in(client, citizens.login, citizens.password)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/citizen"
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "Secure" not in cookie  # plain http on the loopback address only
+        page = client.get("/citizen")
+        assert page.status_code == 200 and "GOV/DWP" in page.text
+        assert "benefit-entitlement" in page.text
+
+
+def test_the_cookie_is_secure_when_served_over_https(api, citizens):
+    with browser(api) as client:
+        # A TLS-terminating proxy on this machine says so (uvicorn trusts it on loopback).
+        signed_in = sign_in(client, citizens.login, citizens.password,
+                            **{"X-Forwarded-Proto": "https"})
+    assert signed_in.status_code == 303 and "Secure" in signed_in.headers["set-cookie"]
+
+
+def test_a_form_without_its_csrf_token_or_with_anothers_is_refused(api, citizens):
+    with browser(api) as client, browser(api) as other:
+        client.get("/sign-in")
+        missing = client.post("/sign-in/citizen", data={"login": citizens.login,
+                                                        "password": citizens.password})
+        assert missing.status_code == 403 and "no CSRF token" in missing.text
+        forged = client.post("/sign-in/citizen", data={
+            "csrf_token": "forged.token", "login": citizens.login,
+            "password": citizens.password})
+        assert forged.status_code == 403 and "not valid for your session" in forged.text
+        someone_elses = client.post("/sign-in/citizen", data={
+            "csrf_token": csrf_of(other.get("/sign-in")), "login": citizens.login,
+            "password": citizens.password})
+        assert someone_elses.status_code == 403
+        assert SESSION_COOKIE not in client.cookies and VISITOR_COOKIE in client.cookies
+        # Signed in, a form from before signing in (bound to the visitor) is refused too.
+        stale = csrf_of(client.get("/sign-in"))
+        assert sign_in(client, citizens.login, citizens.password).status_code == 303
+        out = client.post("/sign-out", data={"csrf_token": stale})
+        assert out.status_code == 403 and client.get("/citizen").status_code == 200
+
+
+def test_a_hundred_wrong_passwords_lock_the_account_with_a_clear_message(api, citizens):
+    with browser(api) as client:
+        token = csrf_of(client.get("/sign-in"))
+        answers = [client.post("/sign-in/citizen", data={
+            "csrf_token": token, "login": citizens.login, "password": f"wrong guess {i}"})
+            for i in range(100)]
+        try:
+            assert [a.status_code for a in answers[:ACCOUNT_THROTTLE.limit - 1]] == [401] * (
+                ACCOUNT_THROTTLE.limit - 1)
+            assert {a.status_code for a in answers[ACCOUNT_THROTTLE.limit - 1:]} == {429}
+            assert "Too many failed sign-ins: sign-in is locked until" in answers[-1].text
+            right = client.post("/sign-in/citizen", data={
+                "csrf_token": token, "login": citizens.login, "password": citizens.password})
+            assert right.status_code == 429 and SESSION_COOKIE not in client.cookies
+        finally:
+            api.clock.advance(ACCOUNT_THROTTLE.lock_for + timedelta(seconds=1))
+        assert sign_in(client, citizens.login, citizens.password).status_code == 303
+
+
+def test_forged_expired_and_signed_out_session_cookies_are_refused(api, citizens):
+    with browser(api) as client:
+        client.cookies.set(SESSION_COOKIE, "forged-session-id")
+        forged = client.get("/citizen")
+        assert forged.status_code == 401 and "not one the exchange started" in forged.text
+
+        client.cookies.clear()
+        sign_in(client, citizens.login, citizens.password)
+        session = client.cookies[SESSION_COOKIE]
+        page = client.get("/citizen")
+        client.post("/sign-out", data={"csrf_token": csrf_of(page)})
+        assert SESSION_COOKIE not in client.cookies
+        client.cookies.set(SESSION_COOKIE, session)  # replayed after signing out
+        replayed = client.get("/citizen")
+        assert replayed.status_code == 401 and "was signed out" in replayed.text
+
+        client.cookies.clear()
+        sign_in(client, citizens.login, citizens.password)
+        api.clock.advance(SESSION_LIFETIME + timedelta(seconds=1))
+        try:
+            expired = client.get("/citizen")
+        finally:
+            api.clock.advance(-(SESSION_LIFETIME + timedelta(seconds=1)))
+        assert expired.status_code == 401 and "has expired" in expired.text
+
+
+def test_a_citizen_cannot_open_another_citizens_entries(api, citizens):
+    with browser(api) as first, browser(api) as second:
+        sign_in(first, citizens.login, citizens.password)
+        index = int(re.search(r'/citizen/access/(\d+)/verify', first.get("/citizen").text)[1])
+        own = first.get(f"/citizen/access/{index}/verify")
+        assert own.status_code == 200 and "Verified." in own.text
+        sign_in(second, "second-citizen", PASSWORD)
+        theirs = second.get(f"/citizen/access/{index}/verify")
+        assert theirs.status_code == 404 and f"audit entry {index} you may read" in theirs.text
+        assert "GOV/DWP" not in second.get("/citizen").text
+
+
+def test_pages_of_another_role_are_refused(api, citizens):
+    with browser(api) as client:
+        sign_in(client, citizens.login, citizens.password)
+        for path in ("/guardian", "/guardian/kill-switch", "/manager"):
+            page = client.get(path)
+            assert page.status_code == 403 and "role_not_allowed" in page.text
+    with browser(api) as client:
+        assert staff_sign_in(client, api.world.token("guardian:GOV/HMRC")).status_code == 303
+        assert client.get("/citizen").status_code == 403
+
+
+def test_a_guardian_cannot_decide_for_another_organisation(api, citizens):
+    with browser(api) as client:
+        staff_sign_in(client, api.world.token("guardian:GOV/DVLA"))
+        token = csrf_of(client.get("/guardian"))
+        # Agreement 6: DVLA asks NHS England; only NHS England's guardians decide on it.
+        refused = client.post("/guardian/agreements/6", headers={"HX-Request": "true"},
+                              data={"csrf_token": token, "action": "revoke",
+                                    "reason": "trying to cut it off"})
+        assert refused.status_code == 403
+        assert "a data guardian of NHS/NHSE may revoke this agreement" in refused.text
+        # Agreement 1 (DWP asks HMRC) is not theirs at all: not even shown.
+        unseen = client.post("/guardian/agreements/1", data={
+            "csrf_token": token, "action": "revoke", "reason": "trying"})
+        assert unseen.status_code == 404 and "agreement 1 visible to you" in unseen.text
+        assert "income_band" not in unseen.text
+        missing_reason = client.post("/guardian/agreements/6", data={
+            "csrf_token": token, "action": "revoke", "reason": " "})
+        assert missing_reason.status_code == 422 and "say why" in missing_reason.text.lower()
+    with api.exchange.uows() as uow:
+        assert {uow.agreements.get(n).status.value for n in (1, 6)} == {"approved"}
+
+
+def test_signing_in_with_a_bad_token_or_empty_fields_says_so_beside_the_field(api):
+    with browser(api) as client:
+        bad = staff_sign_in(client, "oo_not-a-token")
+        assert bad.status_code == 401 and 'id="token-error"' in bad.text
+        empty = client.post("/sign-in/citizen", data={
+            "csrf_token": csrf_of(client.get("/sign-in")), "login": "", "password": ""})
+        assert empty.status_code == 422
+        assert 'id="login-error"' in empty.text and 'id="password-error"' in empty.text

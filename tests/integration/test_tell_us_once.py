@@ -1,0 +1,330 @@
+"""Tell us once through the services, on SQLite and PostgreSQL: a report fans out in one
+transaction to each subscriber under its own identifier with only its agreed fields; bad
+reports change nothing and are audited; the worker retries, dead-letters and alerts; and
+nothing goes out under an agreement a guardian has ended."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from onceonly.adapters.db import tables as t
+from onceonly.demo.population import Pools, make_person
+from onceonly.demo.seed import REFERENCE_DAY, SEED
+from onceonly.domain.errors import DomainError
+from onceonly.domain.life_events import RetryPolicy
+from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService, run_worker
+from tests.conftest import WORLD_PEOPLE
+
+DEATH = "gov.onceonly.death.registered"
+DEATH_TOLD = {"GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO", "LA/NORTHSHIRE", "NHS/NHSE",
+              "GOV/VETERANS"}
+
+
+def principal(world, label):
+    found = next(a.principal for a in world.accounts if a.label == label)
+    if label == "citizen":  # bound to their person after the account was made
+        return replace(found, person_key=world.citizen_ids["person_key"])
+    return found
+
+
+def living(exchange, *schemes: str, skip: int = 0):
+    return linked_people(exchange, *schemes)[skip]
+
+
+def linked_people(exchange, *schemes: str):
+    """The living people of the test world whom the person index links in all these schemes
+    (the world plants some records without their links, for the matcher to find)."""
+    pools = Pools.make(SEED)
+    with exchange.engine.connect() as conn:
+        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)).all())
+    found = [p for i in range(WORLD_PEOPLE)
+             if (p := make_person(SEED, i, pools, REFERENCE_DAY)).date_of_death is None
+             and all((s, p.ids[s]) in linked for s in ("grn", *schemes) if s in p.ids)
+             and set(schemes) <= p.ids.keys()]
+    return found
+
+
+def death(person, event_id: str = "death-1", **data) -> dict:
+    return {"specversion": "1.0", "id": event_id, "source": "GOV/GRO/deaths", "type": DEATH,
+            "subject": f"grn:{person.ids['grn']}",
+            "data": {"full_name": person.full_name, "date_of_death": "2026-11-20",
+                     "place_of_death": "home address", **data}}
+
+
+def counts(exchange) -> tuple[int, int]:
+    with exchange.engine.connect() as conn:
+        return (conn.execute(select(func.count()).select_from(t.life_event_reports)).scalar_one(),
+                conn.execute(select(func.count()).select_from(t.deliveries)).scalar_one())
+
+
+def refusals(exchange, action: str) -> list[str]:
+    with exchange.engine.connect() as conn:
+        return list(conn.execute(select(t.audit_log.c.reason).where(
+            t.audit_log.c.action == action, t.audit_log.c.outcome == "deny")).scalars())
+
+
+def inbox_events(exchange, world, org: str) -> list[dict]:
+    return [json.loads(body) for _, body in
+            exchange.life_events.inbox(principal(world, f"officer:{org}"))]
+
+
+def test_a_death_reaches_each_subscriber_by_its_own_identifier_with_only_its_fields(
+        exchange, world):
+    person = living(exchange, "nino", "driver", "passport", "ctr", "nhs")
+    registrar = principal(world, "officer:GOV/GRO")
+
+    status = exchange.life_events.report(registrar, death(person))
+
+    told = {d.receiver_id for d in status.deliveries}
+    assert told | {org for org, _ in status.report.not_told} == DEATH_TOLD
+    assert told >= {"GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO", "LA/NORTHSHIRE",
+                    "NHS/NHSE"}
+    if "service" not in person.ids:
+        assert ("GOV/VETERANS", "no_record") in status.report.not_told
+    assert counts(exchange) == (1, len(told))
+    # Every demo receiver starts on its inbox: read each and check what it was sent.
+    expected = {"GOV/HMRC": ("nino", {"date_of_death"}),
+                "GOV/DWP": ("nino", {"date_of_death"}),
+                "GOV/DVLA": ("driver", {"full_name", "date_of_death"}),
+                "GOV/HMPO": ("passport", {"full_name", "date_of_death"}),
+                "LA/NORTHSHIRE": ("ctr", {"date_of_death"}),
+                "NHS/NHSE": ("nhs", {"date_of_death", "place_of_death"})}
+    for org, (scheme, fields) in expected.items():
+        (event,) = inbox_events(exchange, world, org)
+        assert event["subject"] == f"{scheme}:{person.ids[scheme]}"
+        assert set(event["data"]) == fields
+        assert event["type"] == DEATH and event["specversion"] == "1.0"
+    # Nothing personal is kept in the clear: the event and notifications are sealed.
+    with exchange.engine.connect() as conn:
+        stored = json.dumps(conn.execute(select(t.life_event_reports.c.event)).scalar_one())
+        notes = json.dumps(list(conn.execute(select(t.deliveries.c.notification)).scalars()))
+    assert person.full_name not in stored and person.full_name not in notes
+    assert person.ids["nino"] not in notes
+
+
+def test_the_same_event_again_is_already_received_and_a_different_one_is_refused(
+        exchange, world):
+    person = living(exchange, "nino")
+    registrar = principal(world, "officer:GOV/GRO")
+    first = exchange.life_events.report(registrar, death(person))
+    again = exchange.life_events.report(registrar, death(person))
+    assert again.already_received and again.report.id == first.report.id
+    assert counts(exchange) == (1, len(first.deliveries))
+    with pytest.raises(DomainError) as reused:
+        exchange.life_events.report(registrar, death(person, place_of_death="elsewhere"))
+    assert reused.value.code == "event_id_reused"
+    assert counts(exchange) == (1, len(first.deliveries))
+
+
+@pytest.mark.parametrize(("label", "change", "code"), [
+    ("officer:GOV/GRO", {"type": "gov.onceonly.divorce.registered"}, "event_type_unknown"),
+    ("officer:GOV/GRO", {"specversion": "0.3"}, "specversion_unsupported"),
+    ("officer:GOV/GRO", {"data": {"full_name": "A Person"}}, "event_data_invalid"),
+    ("officer:GOV/GRO", {"data": {"full_name": "A", "date_of_death": "2026-13-40"}},
+     "event_data_invalid"),
+    ("officer:GOV/GRO", {"data": {"full_name": "A", "date_of_death": "2099-01-01"}},
+     "event_data_invalid"),
+    ("officer:GOV/GRO", {"data": {"full_name": "A", "date_of_death": "2026-01-01",
+                                  "income": "none of yours"}}, "event_data_invalid"),
+    ("officer:GOV/GRO", {"subject": "grn:RN1900999999999"}, "subject_unknown"),
+    ("officer:GOV/GRO", {"subject": "nino:AA000001A"}, "scheme_not_yours"),
+    ("officer:GOV/GRO", {"source": "GOV/DWP/benefits"}, "source_not_yours"),
+    ("officer:GOV/DWP", {}, "reporter_not_allowed"),
+    ("guardian:GOV/GRO", {}, "reporter_not_allowed"),
+    ("citizen", {}, "reporter_not_allowed"),
+])
+def test_a_bad_report_is_refused_changes_nothing_and_is_audited(exchange, world, label,
+                                                                change, code):
+    event = death(living(exchange, "nino")) | change
+    with pytest.raises(DomainError) as refused:
+        exchange.life_events.report(principal(world, label), event)
+    assert refused.value.code == code
+    assert counts(exchange) == (0, 0)
+    assert refusals(exchange, "event.report") == [code]
+
+
+def test_the_informant_chooses_within_what_the_law_requires(exchange, world):
+    person = living(exchange, "nino", "ctr")
+    registrar = principal(world, "officer:GOV/GRO")
+    statutory = ["GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO", "NHS/NHSE"]
+    with pytest.raises(DomainError) as required:
+        exchange.life_events.report(registrar, death(person), ["GOV/HMRC"])
+    assert required.value.code == "recipient_required"
+    with pytest.raises(DomainError) as unknown:
+        exchange.life_events.report(registrar, death(person), [*statutory, "COM/NORTHBANK"])
+    assert unknown.value.code == "recipient_not_subscribed"
+    assert counts(exchange) == (0, 0)
+
+    status = exchange.life_events.report(registrar, death(person), statutory)
+    assert "LA/NORTHSHIRE" not in {d.receiver_id for d in status.deliveries}
+    assert ("LA/NORTHSHIRE", "not_chosen") in status.report.not_told
+
+
+def test_a_citizen_tells_their_own_change_and_no_one_elses(exchange, world):
+    citizen = principal(world, "citizen")
+    move = {"type": "gov.onceonly.address.changed",
+            "data": {"new_address": "1 New Street, Northtown, NS1 1AA",
+                     "effective_date": "2026-11-01"}}
+    status = exchange.life_events.report_own(citizen, move)
+    assert {d.receiver_id for d in status.deliveries} == {
+        "GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE", "NHS/NHSE"}
+    (mine,) = exchange.life_events.my_reports(citizen)
+    assert mine.report.id == status.report.id
+
+    other = living(exchange, "nino", skip=3)
+    with pytest.raises(DomainError) as not_yours:
+        exchange.life_events.report_own(citizen, move | {"subject": f"nino:{other.ids['nino']}"})
+    assert not_yours.value.code == "not_your_record"
+    with pytest.raises(DomainError) as registrar_only:
+        exchange.life_events.report_own(citizen, {"type": DEATH, "data": death(other)["data"]})
+    assert registrar_only.value.code == "reporter_not_allowed"
+    # The report's status is for the person and the reporter, not another organisation.
+    with pytest.raises(DomainError) as hidden:
+        exchange.life_events.status(principal(world, "officer:GOV/DWP"), status.report.id)
+    assert hidden.value.code == "report_unknown"
+
+
+class FakeTransport:
+    """Answers each URL from a script: an error text, or None for delivered."""
+
+    def __init__(self, answer=lambda url: None) -> None:
+        self.answer = answer
+        self.sent: list[tuple[str, dict]] = []
+
+    async def send(self, url: str, body: bytes, signature: str) -> str | None:
+        self.sent.append((url, json.loads(body)))
+        return self.answer(url)
+
+
+def webhooks_for(exchange, world, orgs) -> None:
+    for org in orgs:
+        exchange.life_events.set_endpoint(principal(world, f"guardian:{org}"),
+                                          f"http://127.0.0.1:9/{org}")
+
+
+def deliver_all(service: DeliveryService, transport: FakeTransport, clock=None,
+                rounds: int = 12) -> None:
+    for _ in range(rounds):
+        outgoing = service.claim(100)
+        results = [(o, asyncio.run(transport.send(o.claim.url, o.body, o.signature)))
+                   for o in outgoing]
+        service.settle(results)
+        if clock is not None:
+            clock.advance(timedelta(seconds=10))
+
+
+def worker(exchange, **policy) -> DeliveryService:
+    return DeliveryService(exchange.uows, exchange.clock, exchange.envelopes, exchange.keys,
+                           "GOV/EXCHANGE", RetryPolicy(**policy), rng=None)
+
+
+def test_webhook_deliveries_retry_then_dead_letter_and_alert_the_guardian(
+        exchange, world, clock):
+    webhooks_for(exchange, world, ["GOV/DVLA", "GOV/HMPO"])
+    status = exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                         death(living(exchange, "driver", "passport")))
+    down = FakeTransport(lambda url: "HTTP 503" if url.endswith("HMPO") else None)
+    deliver_all(worker(exchange, max_attempts=3, base_seconds=1, cap_seconds=4), down, clock)
+
+    after = exchange.life_events.status(principal(world, "officer:GOV/GRO"), status.report.id)
+    by_org = {d.receiver_id: d for d in after.deliveries}
+    assert by_org["GOV/DVLA"].status == "delivered" and by_org["GOV/DVLA"].attempts == 1
+    assert by_org["GOV/HMPO"].status == "failed" and by_org["GOV/HMPO"].attempts == 3
+    assert by_org["GOV/HMPO"].last_error == "HTTP 503"
+    assert [u for u, _ in down.sent].count("http://127.0.0.1:9/GOV/HMPO") == 3
+    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMPO"))
+    assert alert.rule == DEAD_LETTER_RULE and alert.evidence["delivery"] == by_org["GOV/HMPO"].id
+    assert exchange.anomalies.alerts(principal(world, "guardian:GOV/DVLA")) == []
+    # Mended, the guardian sends it again; it arrives.
+    exchange.life_events.redeliver(principal(world, "guardian:GOV/HMPO"), by_org["GOV/HMPO"].id)
+    deliver_all(worker(exchange), FakeTransport(), clock, rounds=1)
+    again = exchange.life_events.status(principal(world, "officer:GOV/GRO"), status.report.id)
+    assert {d.receiver_id: d.status for d in again.deliveries}["GOV/HMPO"] == "delivered"
+
+
+def test_nothing_goes_out_under_a_revoked_agreement_and_a_suspended_one_waits(
+        exchange, world, clock):
+    webhooks_for(exchange, world, ["GOV/DVLA", "GOV/HMPO"])
+    exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                death(living(exchange, "driver", "passport")))
+    agreements = {a.consumer_id: a.id for a in exchange.agreements.list(
+        principal(world, "guardian:GOV/GRO")) if a.dataset_id == "GOV/GRO/deaths"}
+    gro = principal(world, "guardian:GOV/GRO")
+    exchange.agreements.transition(gro, agreements["GOV/DVLA"], "revoke", "contract ended")
+    exchange.agreements.transition(gro, agreements["GOV/HMPO"], "suspend", "under review")
+    transport = FakeTransport()
+    deliver_all(worker(exchange), transport, rounds=1)
+    assert transport.sent == []
+    with exchange.engine.connect() as conn:
+        states = dict(conn.execute(select(t.deliveries.c.receiver_id, t.deliveries.c.status)
+                                   .where(t.deliveries.c.mode == "webhook")).all())
+    assert states == {"GOV/DVLA": "failed", "GOV/HMPO": "pending"}
+
+
+def test_inbox_acknowledgement_is_idempotent_and_only_for_the_receiver(exchange, world):
+    exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                death(living(exchange, "ctr")))
+    council = principal(world, "officer:LA/NORTHSHIRE")
+    ((delivery, _),) = exchange.life_events.inbox(council)
+    with pytest.raises(DomainError) as other:
+        exchange.life_events.acknowledge(principal(world, "officer:GOV/DWP"), delivery.id)
+    assert other.value.code == "delivery_unknown"
+    assert exchange.life_events.acknowledge(council, delivery.id).status == "delivered"
+    assert exchange.life_events.acknowledge(council, delivery.id).status == "delivered"
+    assert exchange.life_events.inbox(council) == []
+
+
+def test_two_workers_never_take_the_same_delivery(exchange, world):
+    """Claims from racing workers are disjoint (FOR UPDATE SKIP LOCKED on PostgreSQL, the
+    write lock on SQLite), and together they take every delivery."""
+    orgs = ["GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO"]
+    webhooks_for(exchange, world, orgs)
+    registrar = principal(world, "officer:GOV/GRO")
+    people = linked_people(exchange)[:25]
+    for n, person in enumerate(people):
+        exchange.life_events.report(registrar, death(person, f"death-{n}"), None)
+    service = worker(exchange)
+    taken: list[list[str]] = [[], [], []]
+    barrier = threading.Barrier(3)
+
+    def take(slot: int) -> None:
+        barrier.wait()
+        while batch := service.claim(7):
+            taken[slot].extend(o.claim.delivery.id for o in batch)
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [d for slot in taken for d in slot]
+    with exchange.engine.connect() as conn:
+        webhook = conn.execute(select(func.count()).select_from(t.deliveries)
+                               .where(t.deliveries.c.mode == "webhook")).scalar_one()
+    assert len(every) == len(set(every)) == webhook > 0
+
+
+def test_run_worker_delivers_until_stopped(exchange, world):
+    webhooks_for(exchange, world, ["GOV/DVLA"])
+    exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                death(living(exchange, "driver")))
+    transport = FakeTransport()
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(worker(exchange), transport, stop,
+                                              idle_seconds=0.01))
+        while not transport.sent:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        stop.set()
+        return await task
+
+    assert asyncio.run(main()) == 1
