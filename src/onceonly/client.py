@@ -135,6 +135,39 @@ class OnceonlyClient:
         return self._call("POST", f"/v1/agreements/{agreement_id}/{action}",
                           json={"reason": reason}).json()
 
+    # -- tell us once ----------------------------------------------------------------------
+
+    def report_event(self, event: dict[str, Any], tell: list[str] | None = None
+                     ) -> dict[str, Any]:
+        """Report a life event (a CloudEvent 1.0) as a registrar; `tell`: whom to tell."""
+        return self._call("POST", "/v1/events", json=event,
+                          params={"tell": tell} if tell else None).json()
+
+    def report_own_event(self, event: dict[str, Any], tell: list[str] | None = None
+                         ) -> dict[str, Any]:
+        """Report your own change of name or address, as a citizen."""
+        return self._call("POST", "/v1/me/events", json=event,
+                          params={"tell": tell} if tell else None).json()
+
+    def report_status(self, report_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/reports/{report_id}").json()
+
+    def my_reports(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/me/reports").json()
+
+    def inbox(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/inbox", params={"limit": limit}).json()
+
+    def acknowledge(self, delivery_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/inbox/{delivery_id}/ack").json()
+
+    def set_notification_endpoint(self, url: str | None) -> None:
+        """Take notifications at this webhook, or (None) from the inbox."""
+        if url is None:
+            self._call("DELETE", "/v1/notification-endpoint")
+        else:
+            self._call("PUT", "/v1/notification-endpoint", json={"url": url})
+
     # -- constraints -----------------------------------------------------------------------
 
     def alerts(self) -> list[dict[str, Any]]:

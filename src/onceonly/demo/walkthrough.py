@@ -4,6 +4,7 @@ happen, does it through the HTTP API, and checks what did happen."""
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,8 @@ from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
-from onceonly.demo.population import Pools, make_person
+from onceonly.demo.population import Person, Pools, make_person
+from onceonly.demo.receivers import tell_us_once_running
 from onceonly.demo.seed import REFERENCE_DAY, SEED, build_world
 from onceonly.demo.world import EXCHANGE_ORG
 from onceonly.domain.organisations import Role
@@ -157,6 +159,7 @@ def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
     step("The council's answer carries a detached JWS that verifies against the JWKS",
          signature)
 
+    _tell_us_once_story(step, world, client, exchange)
     _constraints_story(step, world, client, exchange)
     _citizen_control_story(step, world, client, exchange)
     _identity_story(step, world, client, exchange)
@@ -168,6 +171,94 @@ def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
 
 
 Step = Callable[[str, Callable[[], str]], None]
+
+# What each store must show after one death is told (SCENARIO.md).
+_DEATH_SHOWS = {"GOV/DVLA": ("driver", "licence_status", "cancelled"),
+                "GOV/HMPO": ("passport", "passport_status", "cancelled"),
+                "LA/NORTHSHIRE": ("ctr", "electoral_registration", False),
+                "GOV/DWP": ("nino", "benefits_in_payment", [])}
+
+
+def _tell_us_once_story(step: Step, world, client: OnceonlyClient, exchange: Exchange) -> None:
+    registrar = client.with_token(world.token("officer:GOV/GRO"))
+    citizen = client.with_token(world.token("citizen"))
+    base_url = str(client.http.base_url)
+    with tell_us_once_running(exchange, world, base_url, poll_seconds=0.2) as stores:
+        deceased = _deceased_to_be(exchange, world.people)
+
+        def death() -> str:
+            report = registrar.report_event({
+                "specversion": "1.0", "id": f"death-{deceased.index}",
+                "source": "GOV/GRO/deaths", "type": "gov.onceonly.death.registered",
+                "subject": f"grn:{deceased.ids['grn']}",
+                "informant": f"grn:{world.citizen_ids['grn']}",
+                "data": {"full_name": deceased.full_name, "date_of_death": "2026-11-20",
+                         "place_of_death": "Northshire General Hospital"}})
+            status = _delivered(registrar, report["report_id"])
+            told = sorted(d["organisation"] for d in status["told"])
+            if len(told) != 7:
+                raise StepFailed(f"told {told}, not the seven organisations")
+            changed = []
+            for org, (scheme, column, value) in _DEATH_SHOWS.items():
+                record = stores[org].record(deceased.ids[scheme]) or {}
+                if record.get(column) != value:
+                    raise StepFailed(f"{org}'s store shows {column}={record.get(column)!r}")
+                changed.append(f"{org} {column}={value!r}")
+            for org, scheme in (("GOV/HMRC", "nino"), ("NHS/NHSE", "nhs"),
+                                ("GOV/VETERANS", "service"), ("LA/NORTHSHIRE", "ctr")):
+                if not stores[org].applied_for(f"{scheme}:{deceased.ids[scheme]}"):
+                    raise StepFailed(f"{org}'s store has no record of the notice")
+            seen = {r["report_id"] for r in citizen.my_reports()}
+            if report["report_id"] not in seen:
+                raise StepFailed("the informant cannot see the report")
+            return (f"reported once; told {len(told)} organisations, each by its own "
+                    f"identifier: {'; '.join(changed)}; the informant sees every delivery")
+
+        step("A death is registered once and seven organisations are told", death)
+
+        def change_of_name() -> str:
+            new_name = "Alex Newname"
+            report = citizen.report_own_event({
+                "type": "gov.onceonly.name.changed",
+                "data": {"new_full_name": new_name, "effective_date": "2026-11-15"}})
+            status = _delivered(citizen, report["report_id"])
+            ids = world.citizen_ids
+            renamed = [org for org, scheme in (("GOV/HMRC", "nino"), ("GOV/DWP", "nino"),
+                                               ("GOV/DVLA", "driver"))
+                       if (stores[org].record(ids[scheme]) or {}).get("full_name") == new_name]
+            if len(renamed) != 3:
+                raise StepFailed(f"the new name reached only {renamed}")
+            return (f"the citizen told {len(status['told'])} organisations once; HMRC, DWP and "
+                    "DVLA now hold the new name under their own identifiers")
+
+        step("The citizen tells a change of name once", change_of_name)
+
+
+def _deceased_to_be(exchange: Exchange, people: int) -> Person:
+    """A living person known to all seven organisations told of a death."""
+    pools = Pools.make(SEED)
+    with exchange.engine.connect() as conn:
+        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)))
+    wanted = {"grn", "nino", "driver", "passport", "ctr", "nhs", "service"}
+    for index in range(people):
+        person = make_person(SEED, index, pools, REFERENCE_DAY)
+        if person.date_of_death is None and wanted <= person.ids.keys() and all(
+                (scheme, value) in linked for scheme, value in person.ids.items()):
+            return person
+    raise StepFailed("no one in this world is known to all seven organisations")
+
+
+def _delivered(client: OnceonlyClient, report_id: str, seconds: float = 30) -> dict:
+    """The report's status once every organisation has its notification."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = client.report_status(report_id)
+        if all(d["status"] == "delivered" for d in status["told"]):
+            return status
+        if time.monotonic() > deadline:
+            raise StepFailed("not delivered in time: " + ", ".join(
+                f"{d['organisation']} {d['status']}" for d in status["told"]))
+        time.sleep(0.1)
 
 
 def _identity_story(step: Step, world, client: OnceonlyClient, exchange: Exchange) -> None:

@@ -197,6 +197,7 @@ class CitizenAccountService:
         session_id = secrets.token_urlsafe(32)
         expires = now + SESSION_LIFETIME
         uow.sessions.add(token_digest(session_id), principal.id, from_token, now, expires)
+        uow.sessions.forget_ended(now - SESSION_LIFETIME)  # indexed: a small delete
         uow.audit.record(AuditEntry("signin", "done", principal.id, principal.org_id,
                                     detail={"method": method}), now)
         return SignedIn(session_id, principal, expires)

@@ -257,7 +257,10 @@ class WebSessions(Protocol):
             created_at: datetime, expires_at: datetime) -> None: ...
     def find(self, digest: str, now: datetime) -> SessionLookup: ...
     def revoke(self, digest: str, at: datetime) -> bool: ...
-    def revoke_all(self, principal_id: str, at: datetime) -> None: ...
+    def forget_ended(self, before: datetime) -> None:
+        """Drop sessions that expired before `before` (a replayed id is refused as unknown
+        then, as it would be anyway)."""
+        ...
 
 
 class SignInThrottle(Protocol):
@@ -495,16 +498,23 @@ class VerificationKeys(Protocol):
     """Public signing keys of the organisations, for signed requests (RFC 9421)."""
 
     def public_key(self, kid: str) -> tuple[str, dict[str, Any]] | None:
-        """The organisation holding the signing key `kid` and its public JWK, or None."""
+        """The organisation holding the active signing key `kid` and its public JWK, or
+        None. A kid's key never changes, so the answer may be kept; that the key is still
+        active is checked afresh as its nonce is recorded (NonceStore.remember)."""
         ...
+
+
+NONCE_NEW, NONCE_REPLAYED, KEY_RETIRED = "new", "replayed", "key_retired"
 
 
 class NonceStore(Protocol):
     """Nonces of signed requests already seen, shared by every server process."""
 
-    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> bool:
-        """Record (kid, nonce) until `expires_at`, atomically; False if it is already there
-        (unexpired). Two processes racing with the same pair: exactly one gets True."""
+    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> str:
+        """Record (kid, nonce) until `expires_at`, atomically, while `kid` is an active
+        signing key: NONCE_NEW; NONCE_REPLAYED if the pair is there unexpired (two processes
+        racing with the same pair: exactly one gets NONCE_NEW); KEY_RETIRED if the key no
+        longer speaks for its organisation (nothing recorded)."""
         ...
 
 

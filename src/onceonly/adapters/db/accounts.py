@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, literal, or_, select, update
+from sqlalchemy import Connection, case, delete, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -106,11 +106,8 @@ class SqlWebSessions:
                                    .values(revoked_at=at))
         return result.rowcount == 1
 
-    def revoke_all(self, principal_id: str, at: datetime) -> None:
-        self.conn.execute(update(t.web_sessions)
-                          .where(t.web_sessions.c.principal_id == principal_id,
-                                 t.web_sessions.c.revoked_at.is_(None))
-                          .values(revoked_at=at))
+    def forget_ended(self, before: datetime) -> None:
+        self.conn.execute(delete(t.web_sessions).where(t.web_sessions.c.expires_at < before))
 
 
 class SqlSignInThrottle:
