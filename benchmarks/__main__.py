@@ -17,6 +17,8 @@
             recall on the demo world's planted cases (benchmarks/bench_identity.py)
     consent  what the consent check adds to a governed query: a consent-based agreement
             with live consents beside a statutory one (benchmarks/bench_consent.py)
+    web     a portal page beside the API call it is built on; password (argon2id) sign-in
+            beside token sign-in (benchmarks/bench_web.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
@@ -34,7 +36,7 @@ from pathlib import Path
 from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent")
+NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent", "web")
 
 
 def run_policy(quick: bool) -> int:
@@ -75,6 +77,12 @@ def run_consent(quick: bool) -> int:
     return bench_consent.main(["--quick"] if quick else [])
 
 
+def run_web(quick: bool) -> int:
+    from benchmarks import bench_web
+
+    return bench_web.main(["--quick"] if quick else [])
+
+
 def run_http(quick: bool) -> int:
     from benchmarks import bench_http
 
@@ -104,7 +112,7 @@ def main() -> int:
     print(machine_header(f"benchmarks: {', '.join(names)}"), flush=True)
     runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit,
                "signatures": run_signatures,
-               "identity": run_identity, "consent": run_consent}
+               "identity": run_identity, "consent": run_consent, "web": run_web}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)

@@ -34,6 +34,7 @@ from onceonly.bootstrap import bootstrap
 from onceonly.crypto.http_signatures import sign
 from onceonly.demo.seed import build_world
 from onceonly.services.auth import authenticate
+from onceonly.services.ports import NONCE_NEW, NONCE_REPLAYED
 from onceonly.services.request_signatures import RequestVerifier, SignedMessage, message
 
 BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
@@ -45,11 +46,11 @@ class MemoryNonces:
     def __init__(self) -> None:
         self.seen: set[tuple[str, str]] = set()
 
-    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> bool:
+    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> str:
         if (kid, nonce) in self.seen:
-            return False
+            return NONCE_REPLAYED
         self.seen.add((kid, nonce))
-        return True
+        return NONCE_NEW
 
 
 def timed(calls: list[Callable[[], object]]) -> float:

@@ -115,6 +115,20 @@ def test_a_retired_key_no_longer_signs_for_its_organisation(api: Api) -> None:
     assert_denial_audited(api, was, "signature_invalid", ACTION)
 
 
+def test_a_key_retired_after_use_is_refused_on_the_very_next_request(api: Api) -> None:
+    """The server keeps the key it has read, but whether it is still active is checked
+    with every request's nonce: a retirement made elsewhere holds at once."""
+    with api.exchange.engine.begin() as conn:
+        key = add_signing_key(conn, "GOV/DWP", api.clock.now(), envelopes=api.exchange.envelopes)
+    assert api.client.send(signed_query(api, key)).status_code == 200
+    with api.exchange.engine.begin() as conn:
+        conn.execute(update(t.signing_keys).where(t.signing_keys.c.kid == key.kid)
+                     .values(active=False))
+    was = before(api)
+    assert_problem(api.client.send(signed_query(api, key)), 401, "signature_invalid")
+    assert_denial_audited(api, was, "signature_invalid", ACTION)
+
+
 @pytest.fixture(scope="module")
 def strict(api: Api) -> Iterator[str]:
     """A second server over the same exchange, where every caller must sign."""

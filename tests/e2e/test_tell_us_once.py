@@ -8,6 +8,7 @@ down for a while, a receiver that always fails; and bad reports refused over HTT
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -99,10 +100,14 @@ def people(api: Api) -> Iterator:
 
 
 def report_death(api: Api, person, event_id: str):
-    response = api.client.post("/v1/events", headers=api.auth("officer:GOV/GRO"), json={
-        "specversion": "1.0", "id": event_id, "source": "GOV/GRO/deaths", "type": DEATH,
-        "subject": f"grn:{person.ids['grn']}",
-        "data": {"full_name": person.full_name, "date_of_death": "2026-11-20"}})
+    """Sent as a structured-mode CloudEvent, with its own media type."""
+    response = api.client.post(
+        "/v1/events", headers=api.auth("officer:GOV/GRO") | {
+            "Content-Type": "application/cloudevents+json"},
+        content=json.dumps({
+            "specversion": "1.0", "id": event_id, "source": "GOV/GRO/deaths", "type": DEATH,
+            "subject": f"grn:{person.ids['grn']}",
+            "data": {"full_name": person.full_name, "date_of_death": "2026-11-20"}}))
     assert response.status_code == 202, response.text
     return response.json()
 

@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
+from onceonly.bootstrap import bootstrap
 from onceonly.demo.citizens import open_citizen_accounts
 from onceonly.domain.sign_in import ACCOUNT_THROTTLE, SESSION_LIFETIME
 from onceonly.entrypoints.web.security import SESSION_COOKIE, VISITOR_COOKIE
 from onceonly.services.queries import QueryCommand
+from tests.e2e.test_cli import cli, flat
 
 PASSWORD = "a long second password"
 
@@ -198,3 +200,42 @@ def test_signing_in_with_a_bad_token_or_empty_fields_says_so_beside_the_field(ap
             "csrf_token": csrf_of(client.get("/sign-in")), "login": "", "password": ""})
         assert empty.status_code == 422
         assert 'id="login-error"' in empty.text and 'id="password-error"' in empty.text
+
+
+def test_the_demo_prints_a_citizen_password_that_signs_in(tmp_path):
+    url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
+    result = cli("demo", "--seed-only", "--people", "50", "--db", url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = re.search(r"login (\S+)\s+password (\S+)", flat(result.stdout))
+    assert printed is not None, result.stdout
+    login, password = printed.groups()
+    assert (tmp_path / "logins.txt").read_text() == f"{login}\t{password}\n"
+    assert (tmp_path / "logins.txt").stat().st_mode & 0o077 == 0
+    exchange = bootstrap(url)
+    try:
+        signed_in = exchange.citizen_accounts.sign_in(login, password, None, "127.0.0.1")
+        assert signed_in.principal.person_key is not None
+    finally:
+        exchange.close()
+
+
+def test_a_citizen_cannot_withdraw_another_citizens_consent(api, citizens):
+    with browser(api) as first, browser(api) as second:
+        sign_in(first, citizens.login, citizens.password)
+        shown = first.get("/citizen/consents", params={"agreement": "4"})
+        assert shown.status_code == 200 and "income_band" in shown.text
+        granted = first.post("/citizen/consents", data={
+            "csrf_token": csrf_of(shown), "agreement": "4", "days": "30",
+            "purpose": "mortgage-affordability", "consumer": "COM/NORTHBANK",
+            "fields": "income_band"})
+        assert granted.status_code == 200 and "Consent given to COM/NORTHBANK" in granted.text
+        consent_id = re.search(r'/citizen/consents/([0-9a-f-]+)/withdraw', granted.text)[1]
+
+        sign_in(second, "second-citizen", PASSWORD)
+        refused = second.post(f"/citizen/consents/{consent_id}/withdraw",
+                              data={"csrf_token": csrf_of(second.get("/citizen/consents"))})
+        assert refused.status_code in (403, 404) and 'class="error"' in refused.text
+        assert "live" in first.get("/citizen/consents").text
+        withdrawn = first.post(f"/citizen/consents/{consent_id}/withdraw",
+                               data={"csrf_token": csrf_of(granted)})
+        assert withdrawn.status_code == 200 and "withdrawn" in withdrawn.text

@@ -60,8 +60,10 @@ def test_a_consent_to_any_consumer_covers_every_consumer_of_the_purpose() -> Non
 def test_a_withdrawn_consent_covers_nothing() -> None:
     consent, _ = grant()
     withdrawn = c.withdraw(consent, "p-1", NOW + timedelta(minutes=1))
-    assert not c.covered([withdrawn], "COM/NORTHBANK", "mortgage-affordability",
-                         ["income_band"], NOW + timedelta(minutes=1))
+    assert not withdrawn.covers("COM/NORTHBANK", "mortgage-affordability", ["income_band"],
+                                NOW + timedelta(minutes=1))
+    assert c.fields_covered([("income_band", "full_name")], ["income_band"])
+    assert not c.fields_covered([("full_name",), ()], ["income_band"])
     assert withdrawn.state_at(NOW) == "withdrawn"
     with pytest.raises(DomainError) as again:
         c.withdraw(withdrawn, "p-1", NOW)

@@ -14,6 +14,7 @@ from onceonly.adapters.clock import MovableClock
 from onceonly.crypto.http_signatures import ALG, COVERED, _PrivateKey, sign
 from onceonly.crypto.signing import SigningKey
 from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.services.ports import NONCE_NEW, NONCE_REPLAYED
 from onceonly.services.request_signatures import (
     RequestVerifier,
     SignaturePolicy,
@@ -39,11 +40,11 @@ class Nonces:
     def __init__(self) -> None:
         self.seen: dict[tuple[str, str], datetime] = {}
 
-    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> bool:
+    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> str:
         if self.seen.get((kid, nonce), now) > now:
-            return False
+            return NONCE_REPLAYED
         self.seen[(kid, nonce)] = expires_at
-        return True
+        return NONCE_NEW
 
 
 def signed(method: str = "POST", body: bytes = BODY, *, url: str = URL,

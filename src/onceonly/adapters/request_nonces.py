@@ -3,46 +3,95 @@ organisations' public signing keys (read only) and the nonces already seen."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import String, bindparam, delete, exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
-from onceonly.adapters.db.tables import request_nonces, signing_keys
+from onceonly.adapters.db.tables import UTCDateTime, request_nonces, signing_keys
+from onceonly.services.ports import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
+
+# Expired nonces are swept at most this often by each process, not with every insert: an
+# expired nonce left in the table is taken over by the insert itself (below).
+SWEEP_EVERY = timedelta(seconds=60)
+
+_ACTIVE_KEY = exists().where(signing_keys.c.kid == bindparam("kid"),
+                             signing_keys.c.active.is_(True))
+
+
+def _remember_statement(dialect_insert: Any) -> Any:
+    """Record the nonce while its key is active: a new pair is inserted, an expired one is
+    taken over, an unexpired one is left as it is. A row comes back only if recorded."""
+    candidate = select(bindparam("kid", type_=String), bindparam("nonce", type_=String),
+                       bindparam("expires_at", type_=UTCDateTime)).where(_ACTIVE_KEY)
+    statement = dialect_insert(request_nonces).from_select(
+        ["kid", "nonce", "expires_at"], candidate)
+    return statement.on_conflict_do_update(
+        index_elements=[request_nonces.c.kid, request_nonces.c.nonce],
+        set_={"expires_at": statement.excluded.expires_at},
+        where=request_nonces.c.expires_at < bindparam("now", type_=UTCDateTime),
+    ).returning(request_nonces.c.nonce)
+
+
+_REMEMBER = {"postgresql": _remember_statement(pg_insert),
+             "sqlite": _remember_statement(sqlite_insert)}
 
 
 class SqlVerificationKeys:
-    """Public keys by kid: only active ones. A retired key no longer speaks for its
-    organisation (its signed releases still verify at /.well-known/jwks.json)."""
+    """Public keys by kid, read once per process: a kid's key material never changes. That
+    the key is still active (a retired key no longer speaks for its organisation, though
+    its signed releases still verify at /.well-known/jwks.json) is checked with the nonce,
+    in the same statement, on every request."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._known: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def public_key(self, kid: str) -> tuple[str, dict[str, Any]] | None:
         if len(kid) > 64:
             return None
+        known = self._known.get(kid)
+        if known is not None:
+            return known
         with self.engine.connect() as conn:
             row = conn.execute(select(signing_keys.c.org_id, signing_keys.c.public_jwk)
                                .where(signing_keys.c.kid == kid,
                                       signing_keys.c.active.is_(True))).first()
-        return None if row is None else (row.org_id, dict(row.public_jwk))
+        if row is None:
+            return None
+        self._known[kid] = found = (row.org_id, dict(row.public_jwk))
+        return found
 
 
 class SqlNonceStore:
     """Insert-if-absent on the primary key (kid, nonce): atomic on SQLite and PostgreSQL
-    alike, whichever process asks. Expired nonces are swept as new ones arrive."""
+    alike, whichever process asks."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sweep_every: timedelta = SWEEP_EVERY) -> None:
         self.engine = engine
+        self.sweep_every = sweep_every
+        self._swept_at: datetime | None = None
+        self._sweeping = threading.Lock()
 
-    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> bool:
-        try:
-            with self.engine.begin() as conn:
+    def remember(self, kid: str, nonce: str, expires_at: datetime, now: datetime) -> str:
+        with self.engine.begin() as conn:
+            if self._sweep_due(now):
                 conn.execute(delete(request_nonces).where(request_nonces.c.expires_at < now))
-                conn.execute(insert(request_nonces).values(kid=kid, nonce=nonce,
-                                                           expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+            recorded = conn.execute(_REMEMBER[conn.dialect.name], {
+                "kid": kid, "nonce": nonce, "expires_at": expires_at, "now": now}).first()
+            if recorded is not None:
+                return NONCE_NEW
+            # Refused: only now is it worth asking why.
+            active = conn.execute(select(_ACTIVE_KEY), {"kid": kid}).scalar()
+        return NONCE_REPLAYED if active else KEY_RETIRED
+
+    def _sweep_due(self, now: datetime) -> bool:
+        with self._sweeping:
+            if self._swept_at is not None and now - self._swept_at < self.sweep_every:
+                return False
+            self._swept_at = now
+            return True

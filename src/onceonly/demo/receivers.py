@@ -29,7 +29,8 @@ from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.webhooks import SIGNATURE_HEADER
 from onceonly.bootstrap import Exchange
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
-from onceonly.demo.seed import World
+from onceonly.demo.population import Person, Pools, make_person
+from onceonly.demo.seed import REFERENCE_DAY, SEED, World
 from onceonly.demo.world import SUBSCRIPTIONS, WEBHOOK_RECEIVERS
 
 log = structlog.get_logger("onceonly.demo.receivers")
@@ -255,3 +256,18 @@ def tell_us_once_running(exchange: Exchange, world: World, exchange_url: str, *,
             poller.start()
             stack.callback(poller.stop)
         yield stores
+
+
+def known_everywhere(engine: Engine, people: int) -> Person | None:
+    """A living person of the demo world whom all seven organisations told of a death know
+    (as the index links them): the one whose death the demo and walkthrough report."""
+    pools = Pools.make(SEED)
+    with engine.connect() as conn:
+        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)))
+    wanted = {"grn", "nino", "driver", "passport", "ctr", "nhs", "service"}
+    for index in range(people):
+        person = make_person(SEED, index, pools, REFERENCE_DAY)
+        if person.date_of_death is None and wanted <= person.ids.keys() and all(
+                (scheme, value) in linked for scheme, value in person.ids.items()):
+            return person
+    return None

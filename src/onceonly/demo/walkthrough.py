@@ -22,8 +22,8 @@ from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
-from onceonly.demo.population import Person, Pools, make_person
-from onceonly.demo.receivers import tell_us_once_running
+from onceonly.demo.population import Pools, make_person
+from onceonly.demo.receivers import known_everywhere, tell_us_once_running
 from onceonly.demo.seed import REFERENCE_DAY, SEED, build_world
 from onceonly.demo.world import EXCHANGE_ORG
 from onceonly.domain.organisations import Role
@@ -184,9 +184,10 @@ def _tell_us_once_story(step: Step, world, client: OnceonlyClient, exchange: Exc
     citizen = client.with_token(world.token("citizen"))
     base_url = str(client.http.base_url)
     with tell_us_once_running(exchange, world, base_url, poll_seconds=0.2) as stores:
-        deceased = _deceased_to_be(exchange, world.people)
-
         def death() -> str:
+            deceased = known_everywhere(exchange.engine, world.people)
+            if deceased is None:
+                raise StepFailed("no one in this world is known to all seven organisations")
             report = registrar.report_event({
                 "specversion": "1.0", "id": f"death-{deceased.index}",
                 "source": "GOV/GRO/deaths", "type": "gov.onceonly.death.registered",
@@ -232,20 +233,6 @@ def _tell_us_once_story(step: Step, world, client: OnceonlyClient, exchange: Exc
                     "DVLA now hold the new name under their own identifiers")
 
         step("The citizen tells a change of name once", change_of_name)
-
-
-def _deceased_to_be(exchange: Exchange, people: int) -> Person:
-    """A living person known to all seven organisations told of a death."""
-    pools = Pools.make(SEED)
-    with exchange.engine.connect() as conn:
-        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)))
-    wanted = {"grn", "nino", "driver", "passport", "ctr", "nhs", "service"}
-    for index in range(people):
-        person = make_person(SEED, index, pools, REFERENCE_DAY)
-        if person.date_of_death is None and wanted <= person.ids.keys() and all(
-                (scheme, value) in linked for scheme, value in person.ids.items()):
-            return person
-    raise StepFailed("no one in this world is known to all seven organisations")
 
 
 def _delivered(client: OnceonlyClient, report_id: str, seconds: float = 30) -> dict:

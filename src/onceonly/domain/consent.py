@@ -46,9 +46,9 @@ class Consent:
         return "live" if now < self.expires_at else "expired"
 
 
-def covered(consents: Iterable[Consent], consumer_id: str, purpose: str,
-            fields: Sequence[str], now: datetime) -> bool:
-    return any(c.covers(consumer_id, purpose, fields, now) for c in consents)
+def fields_covered(consented: Iterable[Sequence[str]], asked: Sequence[str]) -> bool:
+    """Whether one of the live consents (their fields) covers every field asked for."""
+    return any(set(asked) <= set(fields) for fields in consented)
 
 
 def grant(*, consent_id: str, person_key: str, purpose: str, consumer_id: str | None,

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     QUOTA_EXCEEDED = "quota_exceeded"
     PERSON_LIMIT_REACHED = "person_limit_reached"
     USES_EXHAUSTED = "uses_exhausted"
+    OFFICER_SUSPENDED = "officer_suspended"  # by the anomaly detector, from one provider
     AGREEMENT_UNKNOWN = "agreement_unknown"
     SCHEME_NOT_YOURS = "scheme_not_yours"  # an identifier of another organisation
     NOT_A_QUERY_AGREEMENT = "not_a_query_agreement"

@@ -318,6 +318,7 @@ def _print_world(world, host: str, port: int, db: str) -> None:
         return (f'{{"agreement_id": {agreement}, "subject": {{"scheme": "nino", '
                 f'"value": "{c["nino"]}"}}, "fields": ["{field}"], "purpose": "{purpose}"}}')
 
+    death = _death_example(db, world.people)
     console.print(f"""
 Try (database: {db}):
 
@@ -340,12 +341,34 @@ Try (database: {db}):
   uv run onceonly audit check --url {base}
   uv run onceonly audit verify --db {db}
 
+  # tell us once: the register office reports a death; seven organisations are told, each
+  # store changes (see the receivers' effects in the README), and the report shows each one
+  {curl("/v1/events", world.token("officer:GOV/GRO"), death)}
+  curl -s {base}/v1/reports/REPORT_ID -H 'Authorization: Bearer {world.token("officer:GOV/GRO")}'
+
   # more people to ask about, and the whole story scripted
   uv run onceonly people --db {db} --org GOV/DWP -n 5
   uv run onceonly walkthrough
 
 API documentation: {base}/docs   OpenAPI 3.1: {base}/openapi.json
 """, soft_wrap=True, highlight=False)
+
+
+def _death_example(db: str, people: int) -> str:
+    """A death report for a living demo person known to all seven organisations told."""
+    from onceonly.adapters.db.engine import make_engine
+    from onceonly.demo.receivers import known_everywhere
+
+    engine = make_engine(db)
+    try:
+        person = known_everywhere(engine, people)
+    finally:
+        engine.dispose()
+    grn, name = (person.ids["grn"], person.full_name) if person else ("RN...", "...")
+    return ('{"specversion": "1.0", "id": "death-0001", "source": "GOV/GRO/deaths", '
+            '"type": "gov.onceonly.death.registered", '
+            f'"subject": "grn:{grn}", "data": {{"full_name": "{name}", '
+            '"date_of_death": "2026-11-20"}}')
 
 
 @app.command()

@@ -9,7 +9,15 @@ from datetime import datetime, timedelta
 
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import AgreementStatus
-from onceonly.domain.anomaly import LONGEST_WINDOW, MAX_WINDOW, Alert, evaluate, rule
+from onceonly.domain.anomaly import (
+    LONGEST_WINDOW,
+    MAX_WINDOW,
+    Alert,
+    Rule,
+    Rules,
+    evaluate,
+    rule,
+)
 from onceonly.domain.errors import DomainError, not_found
 from onceonly.domain.organisations import Principal, Role, parse_org_id
 from onceonly.services.audit import refuse
@@ -53,7 +61,8 @@ class AnomalyService:
         if agreement is None or agreement.status is not AgreementStatus.APPROVED:
             return None
         now = self.clock.now()
-        rules, officer_rules = uow.activity.rules_for(agreement.consumer_id)
+        rules, officer_rules = uow.activity.rules_for(agreement.consumer_id,
+                                                      agreement.provider_id)
         longest = max([LONGEST_WINDOW, *(r.window for r in rules.values()),
                        *(r.window for own in officer_rules.values() for r in own.values())])
         finding = evaluate(agreement_id, uow.activity.recent_for(agreement_id, now - longest),
@@ -64,6 +73,10 @@ class AnomalyService:
         alert_id = uow.alerts.add(now, agreement.provider_id, agreement.consumer_id,
                                   agreement_id, finding.officer_id, finding.rule.kind,
                                   finding.evidence)
+        if finding.officer_id is not None:
+            # The officer's pattern: kept from this provider's other agreements too, never
+            # from another provider's, and the consumer's other officers carry on.
+            uow.alerts.suspend_officer(alert_id, finding.officer_id, agreement.provider_id, now)
         uow.audit.record(AuditEntry(
             "anomaly.suspend", "done", lifecycle.ANOMALY_DETECTOR, None,
             reason=finding.rule.kind.value, agreement_id=agreement_id,
@@ -92,12 +105,20 @@ class AnomalyService:
                 moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
                 uow.agreements.save(moved)
                 uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now, reason)
+                # Resumed: a false alarm, the officer is back; revoked: the officer stays out.
+                officer = (uow.alerts.reinstate_officer(alert_id, guardian.id, now)
+                           if action == "resume" else None)
                 uow.audit.record(AuditEntry(
                     f"agreement.{action}", "done", guardian.id, guardian.org_id,
                     agreement_id=agreement.id, provider_id=agreement.provider_id,
                     purpose=agreement.purpose_code,
                     detail={"from": agreement.status.value, "to": moved.status.value,
                             "why": reason, "alert": alert_id}), now)
+                if officer is not None:
+                    uow.audit.record(AuditEntry(
+                        "officer.reinstate", "done", guardian.id, guardian.org_id,
+                        agreement_id=agreement.id, provider_id=agreement.provider_id,
+                        detail={"officer": officer, "why": reason, "alert": alert_id}), now)
                 uow.commit()
         except DomainError as error:
             refuse(self.uows, self.clock,
@@ -120,3 +141,53 @@ class AnomalyService:
                 detail={"officer": officer_id or "", "threshold": threshold,
                         "window_seconds": window_seconds}), self.clock.now())
             uow.commit()
+
+    # -- a provider's guardian, for its own agreements -----------------------------------
+
+    def guardian_rules(self, guardian: Principal, consumer_id: str
+                       ) -> tuple[Rules, dict[str, Rules]]:
+        """The thresholds that apply to the consumer's agreements with the guardian's
+        organisation: the consumer's, and officers' own."""
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "anomaly.rule.read")
+        try:
+            with self.uows() as uow:
+                consumer_id = self._consumer_of(uow, guardian, consumer_id)
+                return uow.activity.rules_for(consumer_id, guardian.org_id)
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                "anomaly.rule.read", "deny", guardian.id, guardian.org_id, reason=error.code,
+                provider_id=guardian.org_id, detail={"consumer": consumer_id}), error)
+
+    def set_guardian_rule(self, guardian: Principal, consumer_id: str, officer_id: str | None,
+                          kind: str, threshold: int, window_seconds: int) -> Rule:
+        """A threshold for the consumer (or one officer of it) on the guardian's
+        organisation's agreements only; it wins there over the operator's."""
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "anomaly.rule")
+        now = self.clock.now()
+        try:
+            configured = rule(kind, threshold, window_seconds)
+            with self.uows(write=True) as uow:
+                consumer_id = self._consumer_of(uow, guardian, consumer_id)
+                uow.activity.set_rule(consumer_id, officer_id, configured, guardian.org_id)
+                uow.audit.record(AuditEntry(
+                    "anomaly.rule", "done", guardian.id, guardian.org_id,
+                    reason=configured.kind.value, provider_id=guardian.org_id,
+                    detail={"consumer": consumer_id, "officer": officer_id or "",
+                            "threshold": threshold, "window_seconds": window_seconds}), now)
+                uow.commit()
+        except DomainError as error:
+            refuse(self.uows, self.clock, AuditEntry(
+                "anomaly.rule", "deny", guardian.id, guardian.org_id, reason=error.code,
+                provider_id=guardian.org_id, detail={"consumer": consumer_id}), error)
+        return configured
+
+    @staticmethod
+    def _consumer_of(uow: UnitOfWork, guardian: Principal, consumer_id: str) -> str:
+        """The consumer, if it holds an agreement with the guardian's organisation: a
+        guardian sets thresholds for its own organisation's data, nobody else's."""
+        consumer_id = parse_org_id(consumer_id)
+        if not any(a.consumer_id == consumer_id and a.provider_id == guardian.org_id
+                   for a in uow.agreements.list_for(guardian.org_id)):
+            raise not_found("consumer_unknown",
+                            f"{consumer_id} holds no agreement with {guardian.org_id}")
+        return consumer_id

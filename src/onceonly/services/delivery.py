@@ -63,6 +63,9 @@ class DeliveryService:
         settled at once: ended ones fail, suspended ones wait (nothing goes out after a
         guardian's revocation, or while an agreement is suspended)."""
         now = self.clock.now()
+        with self.uows(transaction=False) as uow:  # idle workers poll: no write lock for it
+            if not uow.life_events.any_due(now):
+                return []
         with self.uows(write=True) as uow:
             claims = uow.life_events.claim(now, now + self.lease, limit)
             agreements = {c.delivery.agreement_id: uow.agreements.get(c.delivery.agreement_id)
@@ -125,7 +128,7 @@ class DeliveryService:
 
 
 async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,
-                     batch: int = 200, idle_seconds: float = 0.2) -> int:
+                     batch: int = 200, idle_seconds: float = 0.02) -> int:
     """Deliver until `stop` is set; returns how many were delivered."""
     delivered = 0
     while not stop.is_set():

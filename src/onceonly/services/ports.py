@@ -90,12 +90,15 @@ class AgreementSource:
     subject_scheme: str
     connector: Mapping[str, Any]
     labels: Mapping[str, str] = field(default_factory=dict)  # each field's source label
+    queries_today: int = 0  # releases counted on the day asked for, if one was
 
 
 class AgreementRepository(Protocol):
     def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None: ...
-    def with_source(self, agreement_id: int) -> AgreementSource | None:
-        """The agreement (without history) and its dataset's subject scheme and connector."""
+    def with_source(self, agreement_id: int, day: date | None = None
+                    ) -> AgreementSource | None:
+        """The agreement (without history) and its dataset's subject scheme and connector;
+        with `day`, the releases counted that day too (as Usage.queries_on), in one read."""
         ...
     def add(self, agreement: Agreement) -> int: ...
     def save(self, agreement: Agreement) -> None:
@@ -160,8 +163,10 @@ class Releases(Protocol):
                 ) -> Reason | int:
         """Count the release against the agreement's limits (as Usage.reserve), note it for
         the anomaly rules (as ActivityLog.record) and append its audit entry (as
-        AuditLog.record), atomically. The entry's index; or the limit reached, having noted
-        and appended nothing, and then the unit of work must not be committed."""
+        AuditLog.record), atomically. The entry's index; or the limit reached (or
+        OFFICER_SUSPENDED, if the note's officer is suspended from the entry's provider),
+        having noted and appended nothing, and then the unit of work must not be
+        committed."""
         ...
 
 
@@ -184,8 +189,15 @@ class ActivityLog(Protocol):
     def new_since(self, last_id: int, limit: int) -> list[tuple[int, int | None]]: ...
     def recent_for(self, agreement_id: int, since: datetime) -> list[Activity]: ...
     def forget_before(self, cutoff: datetime) -> None: ...
-    def rules_for(self, consumer_id: str) -> tuple[Rules, dict[str, Rules]]: ...
-    def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule) -> None: ...
+    def rules_for(self, consumer_id: str, provider_id: str | None = None
+                  ) -> tuple[Rules, dict[str, Rules]]:
+        """The consumer's rules and its officers' own, as they apply to the provider's
+        agreements: the provider's thresholds win over the operator's."""
+        ...
+    def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule,
+                 provider_id: str | None = None) -> None:
+        """The operator's threshold (provider_id None), or the provider's own."""
+        ...
 
 
 class Alerts(Protocol):
@@ -194,6 +206,14 @@ class Alerts(Protocol):
     def get(self, alert_id: int) -> Alert | None: ...
     def list_for(self, provider_id: str) -> list[Alert]: ...
     def resolve(self, alert_id: int, status: str, by: str, at: datetime, why: str) -> None: ...
+    def suspend_officer(self, alert_id: int, officer_id: str, provider_id: str,
+                        at: datetime) -> None:
+        """Keep the officer from the provider's data until the alert is resumed (a release
+        to a suspended officer is refused by Releases.release)."""
+        ...
+    def reinstate_officer(self, alert_id: int, by: str, at: datetime) -> str | None:
+        """Lift the suspension the alert made, if any: the officer it named."""
+        ...
 
 
 class BulkExtracts(Protocol):
@@ -300,6 +320,9 @@ class LifeEventStore(Protocol):
     def reports_about(self, person_key: str) -> list[Report]: ...
     def deliveries_of(self, report_ids: Sequence[str]) -> list[Delivery]: ...
     def delivery(self, delivery_id: str) -> Delivery | None: ...
+    def any_due(self, now: datetime) -> bool:
+        """Whether a webhook delivery is due: a read, cheap enough to poll often."""
+        ...
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         """Take due webhook deliveries (no two workers take the same one), counting the
         attempt and hiding them until `lease_until`."""
@@ -325,10 +348,10 @@ class Consents(Protocol):
     def of_person(self, person_key: str) -> list[tuple[Consent, str, str | None]]:
         """The person's consents, newest first, with their grant and withdrawal receipts."""
         ...
-    def live_for(self, person_key: str, purpose: str, consumer_id: str,
-                 now: datetime) -> list[Consent]:
-        """The person's live consents for the purpose that name this consumer or any (the
-        consent check's read)."""
+    def live_fields(self, person_key: str, purpose: str, consumer_id: str,
+                    now: datetime) -> list[tuple[str, ...]]:
+        """The fields of each of the person's consents live now for the purpose, to this
+        consumer or any (the consent check's read: one indexed statement)."""
         ...
 
 

@@ -42,6 +42,9 @@ _KIND = {
 
 
 def _limit_detail(reason: Reason, agreement: Agreement) -> str:
+    if reason is Reason.OFFICER_SUSPENDED:
+        return (f"this officer is suspended from {agreement.provider_id}'s data until its "
+                "guardian has reviewed an anomaly alert")
     if reason is Reason.USES_EXHAUSTED:
         return f"the agreement allows {agreement.max_uses} uses in all, and they are spent"
     if reason is Reason.PERSON_LIMIT_REACHED:
@@ -191,7 +194,7 @@ class QueryService:
         if len(set(cmd.fields)) != len(cmd.fields):
             raise invalid("duplicate_field", "a field is named twice")
         request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
-        source = uow.agreements.with_source(cmd.agreement_id)
+        source = uow.agreements.with_source(cmd.agreement_id, now.date())
         if source is None:
             self._deny(officer, cmd, None, None,
                        Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
@@ -211,7 +214,7 @@ class QueryService:
             now=now,
             subject_known=subject is not None and subject.provider_value is not None,
             consent_given=consent,
-            queries_today=uow.usage.queries_on(agreement.id, now.date()),
+            queries_today=source.queries_today,
         )
         return agreement, subject, decide(request, agreement, facts), source
 

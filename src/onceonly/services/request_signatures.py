@@ -16,7 +16,7 @@ replay rule, and the reason code of each refusal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -34,6 +34,8 @@ from onceonly.crypto.http_signatures import ALG, COVERED
 from onceonly.domain.errors import DomainError, unauthenticated
 from onceonly.services.audit import refuse
 from onceonly.services.ports import (
+    KEY_RETIRED,
+    NONCE_NEW,
     AuditEntry,
     Clock,
     NonceStore,
@@ -106,11 +108,17 @@ class SignedBy:
 
 
 class _Keys(HTTPSignatureKeyResolver):
-    def __init__(self, keys: VerificationKeys) -> None:
+    def __init__(self, keys: VerificationKeys,
+                 decoded: dict[str, tuple[str, Ed25519PublicKey]]) -> None:
         self.keys = keys
+        self.decoded = decoded  # kid -> its organisation and key, decoded once per process
         self.found: dict[str, str] = {}
 
     def resolve_public_key(self, key_id: str) -> Ed25519PublicKey:
+        known = self.decoded.get(key_id)
+        if known is not None:
+            self.found[key_id] = known[0]
+            return known[1]
         found = self.keys.public_key(key_id)
         if found is None:
             raise InvalidSignature(f"unknown keyid {key_id[:64]!r}")
@@ -122,6 +130,7 @@ class _Keys(HTTPSignatureKeyResolver):
         except (JoseError, ValueError, TypeError) as bad:
             raise InvalidSignature("the key is not an Ed25519 key") from bad
         self.found[key_id] = org_id
+        self.decoded[key_id] = (org_id, public)
         return public
 
     def resolve_private_key(self, key_id: str) -> Any:
@@ -145,10 +154,12 @@ class RequestVerifier:
     clock: Clock
     window: timedelta = WINDOW
     future: timedelta = FUTURE
+    # A kid's key never changes; whether it is still active is checked with its nonce.
+    _decoded: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict)
 
     def check(self, msg: SignedMessage, body: bytes) -> SignedBy:
         """The organisation that signed `msg`, or a DomainError (401) with the reason."""
-        resolver = _Keys(self.keys)
+        resolver = _Keys(self.keys, self._decoded)
         verifier = _Verifier(signature_algorithm=ALG, key_resolver=resolver)
         try:
             results = verifier.verify(msg, max_age=None, require_components=COVERED,
@@ -173,7 +184,10 @@ class RequestVerifier:
             raise _refusal("signature_stale",
                            f"created must be within {int(self.window.total_seconds())} s "
                            "of the exchange's clock")
-        if not self.nonces.remember(kid, nonce, created + self.window + self.future, now):
+        recorded = self.nonces.remember(kid, nonce, created + self.window + self.future, now)
+        if recorded == KEY_RETIRED:
+            raise _refusal("signature_invalid", "the key is retired")
+        if recorded != NONCE_NEW:
             raise _refusal("signature_replayed")
         return SignedBy(resolver.found[kid], kid, nonce, created)
 

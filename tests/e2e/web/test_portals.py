@@ -261,3 +261,31 @@ def test_a_citizen_turns_on_two_step_sign_in_and_then_needs_a_code(page: Page, p
     sign_in_as_citizen(page, "careful-citizen", SECOND_PASSWORD,
                        code=totp.at(portal.clock.now()))
     expect(page).to_have_url(re.compile(r"/citizen$"))
+
+
+def test_a_citizen_previews_grants_and_withdraws_consent(page: Page, portal):
+    ask = ("income_band", "mortgage-affordability", "officer:COM/NORTHBANK")
+    assert ask_about_the_citizen(portal, 4, *ask) == 403  # no consent yet
+    sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
+    page.get_by_role("link", name="My consents").click()
+    box = page.get_by_label("The agreement number the organisation gave you")
+    box.fill("1")
+    page.get_by_role("button", name="Show me what would be shared").click()
+    expect(page.locator("#agreement-error")).to_contain_text("not on your consent")
+    page.get_by_label("The agreement number the organisation gave you").fill("4")
+    page.get_by_role("button", name="Show me what would be shared").click()
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("COM/NORTHBANK")
+    expect(preview.get_by_role("row").filter(has_text="income_band")).to_be_visible()
+    check_accessible(page)
+    screenshot(page, "citizen-consent-preview")
+    page.get_by_label("For how long").select_option("90")
+    page.get_by_role("button", name="I consent to COM/NORTHBANK receiving this").click()
+    expect(page.get_by_role("status")).to_contain_text("Consent given to COM/NORTHBANK")
+    assert ask_about_the_citizen(portal, 4, *ask) == 200
+
+    page.get_by_role("button", name="Withdraw consent for mortgage-affordability").click()
+    expect(page.get_by_role("status")).to_contain_text("withdrawn")
+    expect(page.locator("main")).to_contain_text("withdrawn")
+    assert ask_about_the_citizen(portal, 4, *ask) == 403
+    check_accessible(page)

@@ -61,12 +61,19 @@ class SqlActivity:
         """Activity older than the longest window is of no more use: it goes."""
         self.conn.execute(delete(t.activity).where(_ACTIVITY.at < cutoff))
 
-    def rules_for(self, consumer_id: str) -> tuple[Rules, dict[str, Rules]]:
+    def rules_for(self, consumer_id: str, provider_id: str | None = None
+                  ) -> tuple[Rules, dict[str, Rules]]:
         """The consumer's rules (the defaults, with its own thresholds where set) and, for
-        officers with thresholds of their own, theirs."""
-        rows = self.conn.execute(select(t.anomaly_rules)
-                                 .where(t.anomaly_rules.c.consumer_id == consumer_id)
-                                 .order_by(t.anomaly_rules.c.id)).all()
+        officers with thresholds of their own, theirs. The provider's own thresholds for
+        the consumer, where set, win over the operator's."""
+        table = t.anomaly_rules
+        of_provider = table.c.provider_id.is_(None)
+        if provider_id is not None:
+            of_provider = of_provider | (table.c.provider_id == provider_id)
+        rows = self.conn.execute(select(table)
+                                 .where(table.c.consumer_id == consumer_id, of_provider)
+                                 .order_by(table.c.id)).all()
+        rows.sort(key=lambda row: row.provider_id is not None)  # the provider's last
         consumer = dict(DEFAULT_RULES)
         own = [(row.officer_id, rule(row.kind, row.threshold, row.window_seconds))
                for row in rows]
@@ -79,16 +86,20 @@ class SqlActivity:
                 officers.setdefault(officer, dict(consumer))[configured.kind] = configured
         return consumer, officers
 
-    def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule) -> None:
-        """Replace the consumer's (or the officer's) threshold for one kind of rule."""
+    def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule,
+                 provider_id: str | None = None) -> None:
+        """Replace the consumer's (or the officer's) threshold for one kind of rule: the
+        operator's, or the provider's own."""
         table = t.anomaly_rules
         self.conn.execute(delete(table).where(
             table.c.consumer_id == consumer_id, table.c.kind == configured.kind.value,
             table.c.officer_id.is_(None) if officer_id is None
-            else table.c.officer_id == officer_id))
+            else table.c.officer_id == officer_id,
+            table.c.provider_id.is_(None) if provider_id is None
+            else table.c.provider_id == provider_id))
         self.conn.execute(insert(table).values(
             consumer_id=consumer_id, officer_id=officer_id, kind=configured.kind.value,
-            threshold=configured.threshold,
+            threshold=configured.threshold, provider_id=provider_id,
             window_seconds=int(configured.window.total_seconds())))
 
 
@@ -98,9 +109,29 @@ def _alert(row: Any) -> Alert:
                  row.resolved_at, row.resolution)
 
 
+_SUSPENSIONS = t.officer_suspensions.c
+# Is the officer suspended from the provider's data? (a release checks it as it is written)
+OFFICER_SUSPENDED = select(_SUSPENSIONS.id).where(
+    _SUSPENSIONS.officer_id == bindparam("officer_id"),
+    _SUSPENSIONS.provider_id == bindparam("provider_id"),
+    _SUSPENSIONS.lifted_at.is_(None)).limit(1)
+
+
 class SqlAlerts:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def suspend_officer(self, alert_id: int, officer_id: str, provider_id: str,
+                        at: datetime) -> None:
+        self.conn.execute(insert(t.officer_suspensions).values(
+            officer_id=officer_id, provider_id=provider_id, alert_id=alert_id,
+            suspended_at=at))
+
+    def reinstate_officer(self, alert_id: int, by: str, at: datetime) -> str | None:
+        return self.conn.execute(
+            update(t.officer_suspensions)
+            .where(_SUSPENSIONS.alert_id == alert_id, _SUSPENSIONS.lifted_at.is_(None))
+            .values(lifted_at=at, lifted_by=by).returning(_SUSPENSIONS.officer_id)).scalar()
 
     def add(self, at: datetime, provider_id: str, consumer_id: str, agreement_id: int,
             officer_id: str | None, rule_kind: str, evidence: dict[str, Any]) -> int:

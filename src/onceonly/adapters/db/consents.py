@@ -12,14 +12,14 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.accuracy import Challenge, ChallengeStatus
-from onceonly.domain.consent import Consent, covered
+from onceonly.domain.consent import Consent, fields_covered
 from onceonly.services.ports import Clock, UnitOfWork
 
 _C = t.consents.c
 _CONSENT_COLUMNS = (_C.id, _C.person_key, _C.purpose, _C.consumer_id, _C.fields,
                     _C.granted_at, _C.expires_at, _C.withdrawn_at)
 # The read every consent-based query makes, built once (see repository.py on why).
-_LIVE_FOR = select(*_CONSENT_COLUMNS).where(
+_LIVE_FIELDS = select(_C.fields).where(
     _C.person_key == bindparam("person_key"), _C.purpose == bindparam("purpose"),
     _C.withdrawn_at.is_(None), _C.granted_at <= bindparam("now"),
     _C.expires_at > bindparam("now"),
@@ -59,11 +59,11 @@ class SqlConsents:
             .order_by(_C.granted_at.desc(), _C.id))
         return [(_consent(row), row.grant_receipt, row.withdrawal_receipt) for row in rows]
 
-    def live_for(self, person_key: str, purpose: str, consumer_id: str,
-                 now: datetime) -> list[Consent]:
-        rows = self.conn.execute(_LIVE_FOR, {"person_key": person_key, "purpose": purpose,
-                                             "consumer_id": consumer_id, "now": now})
-        return [_consent(row) for row in rows]
+    def live_fields(self, person_key: str, purpose: str, consumer_id: str,
+                    now: datetime) -> list[tuple[str, ...]]:
+        rows = self.conn.execute(_LIVE_FIELDS, {"person_key": person_key, "purpose": purpose,
+                                                "consumer_id": consumer_id, "now": now})
+        return [tuple(fields) for (fields,) in rows]
 
 
 class SqlConsentRegistry:
@@ -72,8 +72,8 @@ class SqlConsentRegistry:
 
     def has_consent(self, uow: UnitOfWork, person_key: str, consumer_id: str, purpose: str,
                     fields: Sequence[str], now: datetime) -> bool:
-        return covered(uow.consents.live_for(person_key, purpose, consumer_id, now),
-                       consumer_id, purpose, fields, now)
+        return fields_covered(uow.consents.live_fields(person_key, purpose, consumer_id, now),
+                              fields)
 
 
 _CH = t.challenges.c

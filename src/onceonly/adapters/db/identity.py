@@ -7,46 +7,33 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.errors import conflict
 from onceonly.domain.identity import PAIRWISE, LinkCandidate, LinkStatus
 from onceonly.services.ports import Naming
 
-_REGISTERED = t.organisation_schemes.c
-
-
-def _registered(scheme: Any) -> Any:
-    return exists().where(_REGISTERED.org_id == bindparam("org"), _REGISTERED.scheme == scheme)
-
-
-_ALLOWED = _registered(bindparam("scheme")).label("allowed")
-_PAIRWISE = _registered(literal(PAIRWISE)).label("pairwise")
-_LINK = aliased(t.person_links)
-_TARGET = aliased(t.person_links)
-_PW = t.pairwise_pseudonyms.c
-# Built once with bound parameters (see repository.py): one round trip when the person is
-# known, whatever the scheme; a second, for the rights alone, only when nobody is found.
-_NAME_BY_LINK = (
-    select(_LINK.c.person_key, _TARGET.c.value, _ALLOWED, _PAIRWISE)
-    .select_from(_LINK.outerjoin(_TARGET, and_(_TARGET.c.person_key == _LINK.c.person_key,
-                                               _TARGET.c.scheme == bindparam("target"))))
-    .where(_LINK.c.scheme == bindparam("scheme"), _LINK.c.value == bindparam("value"))
-    .limit(1)
-)
-_NAME_BY_PSEUDONYM = (
-    select(t.pairwise_pseudonyms.c.person_key, _TARGET.c.value,
-           (_PW.consumer_id == bindparam("org")).label("allowed"), _PAIRWISE)
-    .select_from(t.pairwise_pseudonyms.outerjoin(
-        _TARGET, and_(_TARGET.c.person_key == _PW.person_key,
-                      _TARGET.c.scheme == bindparam("target"))))
-    .where(_PW.pseudonym == bindparam("value"))
-)
-_RIGHTS = select(_ALLOWED, _PAIRWISE)
+# Naming a person is on the path of every query: run on the driver's own connection (inside
+# this unit of work's transaction), as SQLAlchemy's statement execution costs four times the
+# lookup itself (BENCHMARKS.md, identity). One round trip when the person is known; a second,
+# for the rights alone, only when nobody is found.
+_MAY = "EXISTS (SELECT 1 FROM organisation_schemes WHERE org_id = {p} AND scheme = {s})"
+_PAIRWISE = _MAY.format(p="{p}", s=f"'{PAIRWISE}'")
+_BY_LINK = (
+    f"SELECT l.person_key, t.value, {_MAY.format(p='{p}', s='l.scheme')}, {_PAIRWISE} "
+    "FROM person_links l LEFT OUTER JOIN person_links t ON t.person_key = l.person_key "
+    "AND t.scheme = {p} WHERE l.scheme = {p} AND l.value = {p} LIMIT 1")
+_BY_PSEUDONYM = (
+    f"SELECT w.person_key, t.value, w.consumer_id = {{p}}, {_PAIRWISE} "
+    "FROM pairwise_pseudonyms w LEFT OUTER JOIN person_links t "
+    "ON t.person_key = w.person_key AND t.scheme = {p} WHERE w.pseudonym = {p}")
+_RIGHTS = f"SELECT {_MAY.format(p='{p}', s='{p}')}, {_PAIRWISE}"
+_SQL = {mark: {name: sql.format(p=mark) for name, sql in (
+    ("link", _BY_LINK), ("pseudonym", _BY_PSEUDONYM), ("rights", _RIGHTS))}
+    for mark in ("?", "%s")}
 _DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _REMEMBER = {
     name: dialect_insert(t.pairwise_pseudonyms).values(
@@ -71,15 +58,24 @@ class SqlIdentities:
         self.conn = conn
 
     def name(self, org_id: str, scheme: str, value: str, target_scheme: str) -> Naming:
-        params = {"org": org_id, "scheme": scheme, "value": value, "target": target_scheme}
-        statement = _NAME_BY_PSEUDONYM if scheme == PAIRWISE else _NAME_BY_LINK
-        row = self.conn.execute(statement, params).first()
-        if row is not None:
-            # A pseudonym is usable only by the consumer it was handed to, and only while
-            # that consumer is still named people by pseudonyms.
-            allowed = bool(row.allowed) and (scheme != PAIRWISE or bool(row.pairwise))
-            return Naming(allowed, bool(row.pairwise), row.person_key, row.value)
-        allowed, pairwise = self.conn.execute(_RIGHTS, params).one()
+        sql = _SQL["?" if self.conn.dialect.paramstyle == "qmark" else "%s"]
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if scheme == PAIRWISE:
+                cursor.execute(sql["pseudonym"], (org_id, org_id, target_scheme, value))
+            else:
+                cursor.execute(sql["link"], (org_id, org_id, target_scheme, scheme, value))
+            row = cursor.fetchone()
+            if row is not None:
+                person_key, provider_value, allowed, pairwise = row
+                # A pseudonym is usable only by the consumer it was handed to, and only while
+                # that consumer is still named people by pseudonyms.
+                allowed = bool(allowed) and (scheme != PAIRWISE or bool(pairwise))
+                return Naming(allowed, bool(pairwise), person_key, provider_value)
+            cursor.execute(sql["rights"], (org_id, scheme, org_id))
+            allowed, pairwise = cursor.fetchone()
+        finally:
+            cursor.close()
         return Naming(bool(allowed), bool(pairwise), None, None)
 
     def remember_pseudonym(self, consumer_id: str, pseudonym: str, person_key: str) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Select, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,6 +31,11 @@ def _report(row: Any) -> Report:
     return Report(row.id, row.source, row.event_id, row.type, row.person_key,
                   row.informant_key, row.reported_by, row.reporter_org, row.received_at,
                   row.digest, tuple((org, why) for org, why in row.not_told))
+
+
+def _due(now: datetime) -> Select[tuple[str]]:
+    return select(_D.c.id).where(_D.c.status == DeliveryStatus.PENDING.value,
+                                 _D.c.mode == "webhook", _D.c.next_attempt_at <= now)
 
 
 class SqlLifeEvents:
@@ -126,11 +131,11 @@ class SqlLifeEvents:
                                 .where(_D.c.id == delivery_id)).first()
         return _delivery(row) if row else None
 
+    def any_due(self, now: datetime) -> bool:
+        return self.conn.execute(select(_due(now).limit(1).exists())).scalar_one()
+
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        due = (select(_D.c.id)
-               .where(_D.c.status == DeliveryStatus.PENDING.value, _D.c.mode == "webhook",
-                      _D.c.next_attempt_at <= now)
-               .order_by(_D.c.next_attempt_at).limit(limit))
+        due = _due(now).order_by(_D.c.next_attempt_at).limit(limit)
         if self.conn.dialect.name == "postgresql":
             # Workers sharing PostgreSQL skip each other's rows instead of queueing on them.
             due = due.with_for_update(skip_locked=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, TextClause, bindparam, text
 
-from onceonly.adapters.db.anomaly import SqlActivity
+from onceonly.adapters.db.anomaly import OFFICER_SUSPENDED, SqlActivity
 from onceonly.adapters.db.audit import APPEND_TYPES, SqlAuditLog, append_params, pg_append_ctes
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.audit.entries import AuditEntry
@@ -53,8 +53,12 @@ def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> TextClaus
         ctes.append("used AS (INSERT INTO agreement_uses AS u (agreement_id, uses) "
                     "SELECT :usage_agreement, 1 FROM day ON CONFLICT (agreement_id) DO UPDATE "
                     "SET uses = u.uses + 1 RETURNING u.uses)")
-    # In the order the limits are checked everywhere: the day's queries, the uses, people.
-    checks = ["WHEN day.count > :max_queries THEN 'quota_exceeded'"]
+    # A suspended officer first; then the limits in the order they are checked everywhere:
+    # the day's queries, the uses, people.
+    checks = ["WHEN EXISTS (SELECT 1 FROM officer_suspensions WHERE officer_id = "
+              ":suspended_officer AND provider_id = :suspended_from AND lifted_at IS NULL) "
+              "THEN 'officer_suspended'",
+              "WHEN day.count > :max_queries THEN 'quota_exceeded'"]
     if uses:
         checks.append("WHEN used.uses > :max_uses THEN 'uses_exhausted'")
     if persons:
@@ -95,6 +99,9 @@ class SqlReleases:
         if self.conn.dialect.name == "postgresql":
             return self._in_one_statement(agreement, day, person_key, note, consumer_id,
                                           entry, at)
+        if self.conn.execute(OFFICER_SUSPENDED, {"officer_id": note.officer_id,
+                                                 "provider_id": entry.provider_id}).first():
+            return Reason.OFFICER_SUSPENDED
         limit_reached = self.usage.reserve(agreement, day, person_key)
         if limit_reached is not None:
             return limit_reached
@@ -110,7 +117,8 @@ class SqlReleases:
         params: dict[str, Any] = {
             "usage_agreement": agreement.id, "usage_day": day, "usage_person": person_key,
             "max_queries": agreement.max_queries_per_day, "max_uses": agreement.max_uses,
-            "max_persons": agreement.max_persons_per_day}
+            "max_persons": agreement.max_persons_per_day,
+            "suspended_officer": note.officer_id, "suspended_from": entry.provider_id}
         if self.notes:
             params.update(note_at=note.at, note_officer=note.officer_id,
                           note_consumer=consumer_id, note_agreement=note.agreement_id,

@@ -320,7 +320,9 @@ activity = Table(
     Index("ix_activity_agreement_id_at", "agreement_id", "at"),
 )
 
-# Thresholds for one consumer, or one officer of it, instead of the defaults.
+# Thresholds for one consumer, or one officer of it, instead of the defaults: the
+# operator's (provider_id NULL, for every provider), or one provider guardian's for its
+# own agreements with the consumer (these win).
 anomaly_rules = Table(
     "anomaly_rules",
     metadata,
@@ -330,6 +332,7 @@ anomaly_rules = Table(
     Column("kind", String(32), nullable=False),
     Column("threshold", Integer, nullable=False),
     Column("window_seconds", Integer, nullable=False),
+    Column("provider_id", String(64), nullable=True),
 )
 
 alerts = Table(
@@ -584,4 +587,19 @@ link_candidates = Table(
     Column("reason", Text, nullable=True),
     UniqueConstraint("scheme", "value", "person_key"),
     Index("ix_link_candidates_org_id_status", "org_id", "status"),
+)
+
+# Officers suspended from one provider's data by the anomaly detector, until the provider's
+# guardian resumes the alert that suspended them (a revoked alert keeps them out).
+officer_suspensions = Table(
+    "officer_suspensions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("officer_id", String(64), nullable=False),
+    Column("provider_id", String(64), nullable=False),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("suspended_at", UTCDateTime, nullable=False),
+    Column("lifted_at", UTCDateTime, nullable=True),
+    Column("lifted_by", String(64), nullable=True),
+    Index("ix_officer_suspensions_officer_id_provider_id", "officer_id", "provider_id"),
 )

@@ -20,6 +20,7 @@ from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessmen
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
+from onceonly.entrypoints.api.anomaly_routes import anomaly_router
 from onceonly.entrypoints.api.audit_routes import audit_router
 from onceonly.entrypoints.api.background import Periodic
 from onceonly.entrypoints.api.bulk_routes import bulk_router
@@ -324,6 +325,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         _add_transition_route(app, exchange, action, Caller)
     app.include_router(audit_router(exchange, Caller))
     app.include_router(bulk_router(exchange, Caller))
+    app.include_router(anomaly_router(exchange, Caller))
     app.include_router(identity_router(exchange, Caller))
     mount_web(app, exchange, registry)  # the portals (entrypoints/web)
     app.include_router(consent_router(exchange, Caller))

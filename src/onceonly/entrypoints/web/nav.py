@@ -19,6 +19,7 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("Who accessed my data", "/citizen", frozenset({Role.CITIZEN})),
+    NavEntry("My consents", "/citizen/consents", frozenset({Role.CITIZEN})),
     NavEntry("Two-step sign-in", "/citizen/security", frozenset({Role.CITIZEN})),
     NavEntry("Agreements and alerts", "/guardian", frozenset({Role.GUARDIAN})),
     NavEntry("Kill switch", "/guardian/kill-switch", frozenset({Role.GUARDIAN})),

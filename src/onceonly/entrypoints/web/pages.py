@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ HTTP_STATUS = {ErrorKind.INVALID: 422, ErrorKind.UNAUTHENTICATED: 401,
                ErrorKind.LIMITED: 429, ErrorKind.GONE: 410}
 GUARDIAN_ACTIONS = ("approve", "reject", "suspend", "resume", "revoke")
 MAX_REASON = 500
+MAX_AGREEMENT = 2**31 - 1
+CONSENT_DAYS = (30, 90, 365)
 
 
 class PageRefused(Exception):
@@ -156,6 +159,10 @@ class Portal:
                              methods=["POST"])
         router.add_api_route("/citizen/security/totp/confirm", self.citizen_totp_confirm,
                              methods=["POST"])
+        router.add_api_route("/citizen/consents", self.citizen_consents, methods=["GET"])
+        router.add_api_route("/citizen/consents", self.citizen_grant, methods=["POST"])
+        router.add_api_route("/citizen/consents/{consent_id}/withdraw", self.citizen_withdraw,
+                             methods=["POST"])
         router.add_api_route("/guardian", self.guardian_console, methods=["GET"])
         router.add_api_route("/guardian/agreements/{agreement_id}", self.guardian_decide,
                              methods=["POST"])
@@ -181,8 +188,9 @@ class Portal:
 
     async def sign_in_citizen(self, request: Request) -> Response:
         form = await self.form(request)
-        login, password, code = (_text(form, "login", 64), _text(form, "password", 1024),
-                                 _text(form, "code", 16))
+        password = form.get("password")
+        password = password if isinstance(password, str) else ""  # as typed: never stripped
+        login, code = _text(form, "login", 64), _text(form, "code", 16)
         errors = {name: f"enter your {name}" for name, value in
                   (("login", login), ("password", password)) if not value}
         if errors:
@@ -211,6 +219,9 @@ class Portal:
         return self._signed_in(request, signed_in)
 
     def _signed_in(self, request: Request, signed_in: Any) -> Response:
+        previous = session_id(request)
+        if previous:  # signing in again (as someone else, say) ends the session before
+            self.exchange.citizen_accounts.sign_out(previous)
         response = RedirectResponse(home_for(signed_in.principal), status_code=303)
         set_session_cookie(response, request, signed_in.session_id)
         return response
@@ -285,6 +296,59 @@ class Portal:
             return self._security_page(request, citizen, _status(refused),
                                        errors={"code": refused.detail}, confirming=True)
         return self._security_page(request, citizen, confirmed=True)
+
+    def citizen_consents(self, request: Request) -> HTMLResponse:
+        """My consents; with ?agreement=N, a preview of exactly what agreement N would
+        release about me, and the form to grant it."""
+        citizen = self.signed_in(request, {Role.CITIZEN})
+        asked = request.query_params.get("agreement", "").strip()
+        if not asked:
+            return self._consents_page(request, citizen)
+        if not asked.isdigit() or not 0 < int(asked) <= MAX_AGREEMENT:
+            return self._consents_page(request, citizen, 422, agreement=asked, errors={
+                "agreement": "an agreement number is a whole number, such as 4"})
+        try:
+            preview = self.exchange.consents.preview(citizen, int(asked))
+        except DomainError as refused:
+            return self._consents_page(request, citizen, _status(refused), agreement=asked,
+                                       errors={"agreement": refused.detail})
+        return self._consents_page(request, citizen, agreement=asked, preview=preview)
+
+    def _consents_page(self, request: Request, citizen: Principal, status: int = 200,
+                       **context: Any) -> HTMLResponse:
+        return self.render(request, "citizen/consents.html", status,
+                           consents=self.exchange.consents.list(citizen),
+                           now=self.exchange.clock.now(), durations=CONSENT_DAYS, **context)
+
+    async def citizen_grant(self, request: Request) -> HTMLResponse:
+        citizen = self.signed_in(request, {Role.CITIZEN})
+        form = await self.form(request)
+        asked, days = _text(form, "agreement", 12), _text(form, "days", 4)
+        purpose, consumer = _text(form, "purpose", 64), _text(form, "consumer", 64)
+        fields = [f for f in _text(form, "fields", 2000).split(",") if f]
+        if days not in {str(d) for d in CONSENT_DAYS}:
+            return self._consents_page(request, citizen, 422, agreement=asked, errors={
+                "days": "choose how long the consent lasts"})
+        try:
+            # Exactly what the preview showed (its purpose, consumer and fields); the
+            # service refuses what no agreement covers.
+            consent, _ = self.exchange.consents.grant(
+                citizen, purpose, consumer or None, fields,
+                self.exchange.clock.now() + timedelta(days=int(days)))
+        except DomainError as refused:
+            return self._consents_page(request, citizen, _status(refused), agreement=asked,
+                                       errors={"days": refused.detail})
+        return self._consents_page(request, citizen, granted=consent)
+
+    async def citizen_withdraw(self, request: Request, consent_id: str) -> HTMLResponse:
+        citizen = self.signed_in(request, {Role.CITIZEN})
+        await self.form(request)
+        try:
+            consent, _ = self.exchange.consents.withdraw(citizen, consent_id[:64])
+        except DomainError as refused:
+            return self._consents_page(request, citizen, _status(refused),
+                                       withdraw_error=refused)
+        return self._consents_page(request, citizen, withdrawn=consent)
 
     # guardian --------------------------------------------------------------------------------
 

@@ -1,0 +1,315 @@
+"""Tell us once: one death told to seven organisations end to end, and sustained fan-out.
+
+What it measures
+    1. End to end, on SQLite and PostgreSQL (the demo world of 25,000 people): from the
+       registrar's `POST /v1/events` to the seventh organisation's webhook receiver having
+       applied the notification to its own store (the demo receivers: the JWS checked, the
+       store changed once). One report at a time, each for a different person; the
+       exchange, one delivery worker and the receivers all run in this process. Peer: the
+       same seven notifications signed and POSTed straight to the same receivers by one
+       client, one after another — no outbox, no database: the floor a fan-out cannot beat.
+       p50 and p99 in milliseconds, and the ratio.
+    2. Sustained fan-out on PostgreSQL: deaths reported beforehand (about six deliveries
+       each), then 1, 2 and 4 `onceonly worker` processes deliver them all to a minimal
+       receiver (a bare ASGI app in its own process answering 204). Deliveries per second
+       from the first claim to the last delivery, with each worker taking 100 at a time.
+       Peer: one async client POSTing as many pre-signed bodies to the same receiver with
+       the same concurrency — the ceiling of the HTTP path alone on this machine.
+
+How to run
+    uv run python -m benchmarks.bench_tell_us_once            # 200 reports; 2,000 for fan-out
+    uv run python -m benchmarks.bench_tell_us_once --quick    # 40; 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, update
+
+from benchmarks import Report, machine_header
+from benchmarks.bench_http import postgres_database, sqlite_database
+from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.webhooks import CONTENT_TYPE, SIGNATURE_HEADER
+from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.demo.population import Pools, make_person
+from onceonly.demo.receivers import CachedJwks, connector_configs, open_stores, receiver_app
+from onceonly.demo.seed import REFERENCE_DAY, SEED, World, build_world
+from onceonly.demo.world import SUBSCRIPTIONS
+from onceonly.entrypoints.api.app import create_app
+from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.worker import WorkerThread
+from onceonly.services.life_events import sealed_context
+
+BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
+PEOPLE = 3000  # enough living people for the fan-out's reports
+# About 1 in 110 people is known to all seven organisations told of a death.
+LATENCY_PEOPLE = {True: 6000, False: 25_000}
+DEATH_RECEIVERS = sorted({s.receiver for s in SUBSCRIPTIONS if s.register == "GOV/GRO/deaths"})
+MINIMAL_RECEIVER = '''
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+'''
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def told_everywhere(exchange: Exchange, people: int) -> Iterator:
+    """Living people every organisation told of a death holds a record of."""
+    pools = Pools.make(SEED)
+    with exchange.engine.connect() as conn:
+        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)))
+    for index in range(people):
+        person = make_person(SEED, index, pools, REFERENCE_DAY)
+        if person.date_of_death is None and {"nino", "driver", "passport", "ctr",
+                                             "service"} <= person.ids.keys() and all(
+                pair in linked for pair in person.ids.items()):
+            yield person
+
+
+def death(person, event_id: str) -> dict:
+    return {"specversion": "1.0", "id": event_id, "source": "GOV/GRO/deaths",
+            "type": "gov.onceonly.death.registered", "subject": f"grn:{person.ids['grn']}",
+            "data": {"full_name": person.full_name, "date_of_death": "2026-11-20"}}
+
+
+class Arrivals:
+    """ASGI wrapper noting when each request finished at the receivers."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.times: list[float] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            self.times.append(time.perf_counter())
+
+
+def wait_for_arrivals(arrivals: Arrivals, count: int, seconds: float = 30) -> float:
+    deadline = time.monotonic() + seconds
+    while len(arrivals.times) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(arrivals.times)} of {count} notifications arrived")
+        time.sleep(0.0005)
+    return arrivals.times[count - 1]
+
+
+def end_to_end(report: Report, backend: str, reports: int, population: int) -> None:
+    with BACKENDS[backend]() as (url, _prefix), ExitStack() as stack:
+        exchange = bootstrap(url)
+        stack.callback(exchange.close)
+        upgrade(exchange.engine)
+        world = build_world(exchange, url, people=population)
+        people = told_everywhere(exchange, population)
+        base = stack.enter_context(running(create_app(exchange)))
+        stores = open_stores(connector_configs(exchange.engine), stack)
+        arrivals = Arrivals(receiver_app(stores, CachedJwks(base)))
+        receivers = stack.enter_context(running(arrivals))
+        guardians = {a.label: a.principal for a in world.accounts}
+        for org in DEATH_RECEIVERS:
+            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
+                                              f"{receivers}/receivers/{org}")
+        worker = WorkerThread(exchange.deliveries).start()
+        stack.callback(worker.stop)
+        client = stack.enter_context(httpx.Client(base_url=base, timeout=30, headers={
+            "Authorization": f"Bearer {world.token('officer:GOV/GRO')}"}))
+        direct = stack.enter_context(httpx.Client(timeout=30))
+
+        ours, floor = [], []
+        for n in range(reports + 3):  # the first three warm up
+            person = next(people)
+            start = time.perf_counter()
+            answer = client.post("/v1/events", json=death(person, f"bench-{n}"))
+            assert answer.status_code == 202, answer.text
+            done = wait_for_arrivals(arrivals, len(arrivals.times) + 7)
+            ours.append((done - start) * 1000)
+            # The peer: the same seven notifications, straight to the receivers.
+            notes = _notifications(exchange, answer.json()["report_id"])
+            start = time.perf_counter()
+            for org, body in notes:
+                signature, _ = exchange.keys.sign_for("GOV/EXCHANGE", body)
+                direct.post(f"{receivers}/receivers/{org}", content=body, headers={
+                    "Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: signature}).raise_for_status()
+            floor.append((time.perf_counter() - start) * 1000)
+        ours, floor = ours[3:], floor[3:]
+        report(f"{backend:<10} one death -> 7 organisations, {reports} reports:  "
+               f"p50 {statistics.median(ours):6.1f} ms  p99 {percentile(ours, 0.99):6.1f} ms"
+               f"   | straight to the receivers: p50 {statistics.median(floor):5.1f} ms  "
+               f"p99 {percentile(floor, 0.99):5.1f} ms   ratio p50 "
+               f"{statistics.median(ours) / statistics.median(floor):.1f}x")
+
+
+def _notifications(exchange: Exchange, report_id: str) -> list[tuple[str, bytes]]:
+    """The report's notifications as sent (each with a fresh id, so receivers apply them)."""
+    with exchange.engine.connect() as conn:
+        rows = conn.execute(select(t.deliveries.c.id, t.deliveries.c.receiver_id,
+                                   t.deliveries.c.notification)
+                            .where(t.deliveries.c.report_id == report_id)).all()
+    out = []
+    for delivery_id, org, sealed in rows:
+        note = json.loads(exchange.envelopes.decrypt(sealed, sealed_context(delivery_id)))
+        note["id"] = str(uuid.uuid4())
+        out.append((org, json.dumps(note).encode()))
+    return out
+
+
+@contextmanager
+def minimal_receiver() -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix="onceonly-receiver-"))
+    (folder / "minimal_receiver.py").write_text(MINIMAL_RECEIVER)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "minimal_receiver:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=folder, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.post(base, timeout=1)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fan_out(report: Report, reports: int, batch: int = 100) -> None:
+    with postgres_database() as (url, _prefix), minimal_receiver() as receiver, \
+            ExitStack() as stack:
+        exchange = bootstrap(url)
+        stack.callback(exchange.close)
+        upgrade(exchange.engine)
+        world: World = build_world(exchange, url, people=PEOPLE)
+        guardians = {a.label: a.principal for a in world.accounts}
+        for org in DEATH_RECEIVERS:
+            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
+                                              f"{receiver}/{org}")
+        registrar = guardians["officer:GOV/GRO"]
+        pools = Pools.make(SEED)
+        made = 0
+        for index in range(PEOPLE):
+            person = make_person(SEED, index, pools, REFERENCE_DAY)
+            if person.date_of_death is None:
+                exchange.life_events.report(registrar, death(person, f"fan-{index}"))
+                made += 1
+                if made == reports:
+                    break
+        with exchange.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(t.deliveries)).scalar_one()
+        report(f"PostgreSQL fan-out: {made} deaths reported, {total} webhook deliveries")
+
+        peer = _peer_rate(exchange, receiver, total, batch)
+        for workers in (1, 2, 4):
+            with exchange.engine.begin() as conn:
+                conn.execute(update(t.deliveries).values(
+                    status="pending", attempts=0, next_attempt_at=exchange.clock.now(),
+                    delivered_at=None))
+            rate = _workers_rate(exchange, url, total, workers, batch)
+            report(f"  {workers} worker{'s' if workers > 1 else ' '}: {rate:7.0f} deliveries/s"
+                   f"   | one client straight to the receiver: {peer:7.0f} requests/s   "
+                   f"ratio {rate / peer:.2f}")
+
+
+def _workers_rate(exchange: Exchange, url: str, total: int, workers: int, batch: int) -> float:
+    env = {**os.environ, "ONCEONLY_AUDIT_INTERVAL": "0"}
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "onceonly.entrypoints.cli", "worker", "--db", url,
+         "--batch", str(batch)], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(workers)]
+    try:
+        start = None
+        deadline = time.monotonic() + 600
+        while True:
+            with exchange.engine.connect() as conn:
+                attempted, delivered = conn.execute(select(
+                    func.count().filter(t.deliveries.c.attempts > 0),
+                    func.count().filter(t.deliveries.c.status == "delivered"))).one()
+            now = time.perf_counter()
+            if start is None and attempted:
+                start = now
+            if delivered == total:
+                return total / (now - (start or now) or 1e-9)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{delivered} of {total} delivered in 10 minutes")
+            time.sleep(0.02)
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(30)
+
+
+def _peer_rate(exchange: Exchange, receiver: str, total: int, batch: int) -> float:
+    body = b'{"specversion":"1.0","id":"x","type":"gov.onceonly.death.registered"}'
+    signature, _ = exchange.keys.sign_for("GOV/EXCHANGE", body)
+
+    async def post_all() -> float:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=batch)) as client:
+            start = time.perf_counter()
+            for offset in range(0, total, batch):
+                await asyncio.gather(*(client.post(
+                    f"{receiver}/GOV/DVLA", content=body, headers={
+                        "Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: signature})
+                    for _ in range(min(batch, total - offset))))
+            return total / (time.perf_counter() - start)
+    return asyncio.run(post_all())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--only", choices=["latency", "fan-out"], help="one section")
+    args = parser.parse_args(argv)
+    report = Report("tell-us-once")
+    report(machine_header("tell us once: end to end, and sustained fan-out"))
+    try:
+        if args.only in (None, "latency"):
+            for backend in BACKENDS:
+                end_to_end(report, backend, 40 if args.quick else 200,
+                           LATENCY_PEOPLE[args.quick])
+        if args.only in (None, "fan-out"):
+            fan_out(report, 300 if args.quick else 2000)
+    finally:
+        report.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
