@@ -1,7 +1,8 @@
 """Audit log sections that need the database (run from bench_audit.py's `sections`).
 
     3. What the audit append adds to a governed query: `QueryService.query` on the demo world,
-       in-process, against the same service whose units of work record nothing (the peer),
+       in-process, against the same service whose releases write everything but the audit
+       entry (the peer; on PostgreSQL the same one-statement release without its append),
        in alternating blocks, on SQLite and PostgreSQL. Also what integrating the appended
        entries under a signed head costs per entry (done in the background by each server).
     4. Inclusion and consistency proofs read from the database at M leaves (default
@@ -12,9 +13,10 @@
     5. Integrate and verify N stored entries end to end on SQLite: `AuditLogService.integrate`
        and `verify_log` (what `onceonly audit verify` runs), beside bare hashlib doing the
        same number of SHA-256 calls, with the share of RFC 8785 encoding shown.
-    6. What the constraints of issue 6 add to a governed query: an agreement with every use
-       limit set and each decision noted for the anomaly rules, against the same agreement
-       with the daily count only and nothing noted, in-process and over HTTP.
+    6. What use limits and anomaly notes add to a governed query: an agreement with every
+       use limit set and each decision noted for the anomaly rules, against the same
+       agreement with the daily count only and nothing noted (on PostgreSQL, the same
+       one-statement release without those parts), in-process and over HTTP.
 """
 
 from __future__ import annotations

@@ -280,10 +280,12 @@ STAGES = [
     ("auth: token -> principal (1 read)", ("authenticate (onceonly/services/auth.py",)),
     ("store read through the connector", ("SqlConnector.fetch", "SqlConnectors.for_dataset",
                                           "raw (benchmarks/bench_http.py")),
-    ("reserve + audit write + commit", ("SqlUsage.reserve", "SqlAuditLog.record",
-                                        "SqlUnitOfWork.commit", "sha256_hex")),
+    ("reserve + audit write + commit", ("SqlReleases.release", "SqlUsage.reserve",
+                                        "SqlAuditLog.record", "SqlUnitOfWork.commit",
+                                        "sha256_hex")),
     ("decision reads (agreement, dataset, person, usage)",
-     ("SqlAgreements.get", "SqlCatalogue.", "SqlPersonIndex.", "SqlUsage.queries_on")),
+     ("SqlAgreements.", "SqlCatalogue.", "SqlPersonIndex.", "SqlIdentities.",
+      "SqlUsage.queries_on")),
     ("sign (canonical JSON + Ed25519 JWS)", ("SqlKeyStore.sign_for", "canonical_json")),
 ]
 # Frames of a thread waiting for work, not doing any: dropped.
@@ -297,14 +299,14 @@ HANDOFF = ("run_sync_in_worker_thread", "run_in_threadpool", "Queue.put", "Worke
 
 def stage_of(frames: list[str], write_line: str, read_line: str) -> str:
     for frame in frames:
-        if frame.startswith("QueryService.query ") and frame.endswith(write_line):
+        if frame.startswith("QueryService._query ") and frame.endswith(write_line):
             return "reserve + audit write + commit"
-        if frame.startswith("QueryService.query ") and frame.endswith(read_line):
+        if frame.startswith("QueryService._query ") and frame.endswith(read_line):
             return "decision reads (agreement, dataset, person, usage)"
         for stage, markers in STAGES:
             if any(frame.startswith(m) for m in markers):
                 return stage
-    if any(f.startswith("QueryService.query ") for f in frames):
+    if any(f.startswith("QueryService._query ") for f in frames):
         return "decision and minimisation (in Python)"
     if any(f.startswith(("create_app.<locals>.query", "raw (")) for f in frames):
         return "endpoint body (response, metrics)"
@@ -326,7 +328,7 @@ def profile_breakdown(raw: Path, requests: int) -> dict[str, float]:
 
     lines = inspect.getsource(queries).splitlines()
     write_line = f":{1 + next(i for i, x in enumerate(lines) if 'uows(write=True)' in x)})"
-    read_line = f":{1 + next(i for i, x in enumerate(lines) if 'with self.uows() as' in x)})"
+    read_line = f":{1 + next(i for i, x in enumerate(lines) if 'uows(transaction=False)' in x)})"
     stages: dict[str, int] = {}
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")

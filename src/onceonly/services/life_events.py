@@ -122,8 +122,8 @@ class LifeEventService:
                                  if checked.informant else None)
                 report, outbox = self._fan_out(uow, who, checked, register.id, person_key,
                                                informant_key, recipients, digest, now)
-            sealed = self._seal(who.org_id, report, checked, outbox)
             with self.uows(write=True) as uow:
+                sealed = self._seal(uow, who.org_id, report, checked, outbox)
                 if not uow.life_events.add_report(report, sealed[0], sealed[1]):
                     earlier = uow.life_events.report_by_event(checked.source, checked.id)
                     assert earlier is not None  # a racing twin committed first
@@ -177,17 +177,16 @@ class LifeEventService:
                         tuple(sorted(not_told)))
         return report, outbox
 
-    def _seal(self, org_id: str, report: Report, event: LifeEvent,
+    def _seal(self, uow: UnitOfWork, org_id: str, report: Report, event: LifeEvent,
               outbox: list[tuple[Delivery, dict[str, Any]]]) -> tuple[Any, list[Any]]:
         """Personal values are kept only sealed, each notification under its receiver's
-        data key; one short transaction for the keys of all of them."""
-        with self.envelopes.store(write=True) as keys:
-            event_box = self.envelopes.encrypt(org_id, canonical_json(event.cloudevent()),
-                                               {"report": report.id}, keys=keys)
-            boxes = [(d, self.envelopes.encrypt(d.receiver_id, canonical_json(note),
-                                                sealed_context(d.id), keys=keys))
-                     for d, note in outbox]
-        return event_box, boxes
+        data key."""
+        keys = uow.data_keys
+        event_box = self.envelopes.encrypt(org_id, canonical_json(event.cloudevent()),
+                                           {"report": report.id}, keys=keys)
+        return event_box, [(d, self.envelopes.encrypt(d.receiver_id, canonical_json(note),
+                                                      sealed_context(d.id), keys=keys))
+                           for d, note in outbox]
 
     # Status
 

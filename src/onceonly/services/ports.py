@@ -405,6 +405,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     tree: AuditTree
     life_events: LifeEventStore
+    data_keys: DataKeys  # to seal values in the unit of work's own transaction
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -1,14 +1,18 @@
 """A release's writes: count it against the agreement's limits, note it for the anomaly
 rules and append its audit entry, in as few round trips as the database allows.
 
-PostgreSQL: one statement (data-modifying CTEs) in the release's transaction. Every count
-is moved under its row's lock and the limits are checked on the counts it leaves; a limit
-reached writes no note and no entry, and the caller rolls back, so the counts stay as they
-were. Locks are taken in one order by every release (the person's row, the day's row, the
-use count, the audit counter), so concurrent releases queue and never deadlock.
+PostgreSQL: one statement (data-modifying CTEs) in the release's transaction, where a
+round trip costs more than the statement. Every count is moved under its row's lock and
+the limits are checked on the counts it leaves; an officer suspended from the provider's
+data, or a limit reached, writes no note and no entry, and the caller rolls back, so the
+counts stay as they were. Locks are taken in one order by every release (the person's
+row, the day's row, the use count, the audit counter), so concurrent releases queue and
+never deadlock; the audit counter's lock, the one every release shares, is taken last and
+held shortest.
 
-SQLite: the same writes as separate statements (in-process, a statement costs no round
-trip); the database's single write lock makes them atomic together.
+SQLite: the same writes as separate statements (SqlUsage.reserve, SqlActivity.record,
+SqlAuditLog.record): in-process a statement costs no round trip, and the database's one
+write lock makes them atomic together.
 """
 
 from __future__ import annotations

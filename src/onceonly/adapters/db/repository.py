@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
+from onceonly.adapters.data_keys import SqlDataKeys
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle, SqlWebSessions
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
@@ -84,27 +85,27 @@ _USAGE_ON = select(t.query_usage.c.count).where(
 WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout
 
 
-def _reserve_statement(dialect_insert: Any) -> Any:
-    """Take one of the day's queries if any is left: insert the day's row with a count of
-    one, or add one to it while it is under the limit, in one atomic statement. A row comes
-    back only if a query was taken."""
+def _count_day_statement(dialect_insert: Any) -> Any:
+    """Count one more query, and the person if new, in the day's row (made on the day's
+    first query); the counts it leaves come back. It waits for the row's lock, so racing
+    requests count one after another and each sees the counts before its own."""
     statement = dialect_insert(t.query_usage).values(
-        agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=1)
+        agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=1,
+        persons=bindparam("new_person"))
     return statement.on_conflict_do_update(
         index_elements=[t.query_usage.c.agreement_id, t.query_usage.c.day],
-        set_={"count": t.query_usage.c.count + 1},
-        where=t.query_usage.c.count < bindparam("limit"),
-    ).returning(t.query_usage.c.count)
+        set_={"count": t.query_usage.c.count + 1,
+              "persons": t.query_usage.c.persons + statement.excluded.persons},
+    ).returning(t.query_usage.c.count, t.query_usage.c.persons)
 
 
 def _take_use_statement(dialect_insert: Any) -> Any:
-    """Take one of an agreement's uses if any is left, as _reserve_statement does a day's."""
+    """Count one more of an agreement's uses, as _count_day_statement does a day's."""
     statement = dialect_insert(t.agreement_uses).values(
         agreement_id=bindparam("agreement_id"), uses=1)
     return statement.on_conflict_do_update(
         index_elements=[t.agreement_uses.c.agreement_id],
         set_={"uses": t.agreement_uses.c.uses + 1},
-        where=t.agreement_uses.c.uses < bindparam("limit"),
     ).returning(t.agreement_uses.c.uses)
 
 
@@ -117,19 +118,9 @@ def _new_person_statement(dialect_insert: Any) -> Any:
 
 
 _DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
-_RESERVE = {name: _reserve_statement(i) for name, i in _DIALECT_INSERT.items()}
+_COUNT_DAY = {name: _count_day_statement(i) for name, i in _DIALECT_INSERT.items()}
 _TAKE_USE = {name: _take_use_statement(i) for name, i in _DIALECT_INSERT.items()}
 _NEW_PERSON = {name: _new_person_statement(i) for name, i in _DIALECT_INSERT.items()}
-# The day's row is already locked by _RESERVE in the same transaction, so two requests for
-# two new people cannot both take the day's last place.
-_COUNT_PERSON = (
-    update(t.query_usage)
-    .where(t.query_usage.c.agreement_id == bindparam("of_agreement"),
-           t.query_usage.c.day == bindparam("on_day"),
-           t.query_usage.c.persons < bindparam("limit"))
-    .values(persons=t.query_usage.c.persons + 1)
-    .returning(t.query_usage.c.persons)
-)
 
 
 def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
@@ -458,22 +449,24 @@ class SqlUsage:
         return int(count or 0)
 
     def reserve(self, agreement: Agreement, day: date, person_key: str | None) -> Reason | None:
-        # Conditional upserts are atomic on both backends: two racing requests cannot both
-        # take the last query of the day, the last use, or the day's last new person.
+        # Every count moves under its row's lock, and the limits are checked on the counts
+        # it leaves: of racing requests, exactly as many pass as the limits allow. A refusal
+        # leaves counts moved; the caller does not commit, and they move back. The locks
+        # are taken in one order (the person, the day, the uses), as in releases.py.
         dialect, execute = self.conn.dialect.name, self.conn.execute
         day_of = {"agreement_id": agreement.id, "day": day}
-        if execute(_RESERVE[dialect], {**day_of, "limit": agreement.max_queries_per_day}
-                   ).first() is None:
+        counts_people = agreement.max_persons_per_day is not None and person_key is not None
+        new_person = int(counts_people and execute(
+            _NEW_PERSON[dialect], {**day_of, "person_key": person_key}).first() is not None)
+        count, persons = execute(_COUNT_DAY[dialect], {**day_of, "new_person": new_person}
+                                 ).one()
+        if count > agreement.max_queries_per_day:
             return Reason.QUOTA_EXCEEDED
         if agreement.max_uses is not None and execute(
-                _TAKE_USE[dialect], {"agreement_id": agreement.id, "limit": agreement.max_uses}
-        ).first() is None:
+                _TAKE_USE[dialect], {"agreement_id": agreement.id}).scalar_one() \
+                > agreement.max_uses:
             return Reason.USES_EXHAUSTED
-        if (agreement.max_persons_per_day is not None and person_key is not None
-                and execute(_NEW_PERSON[dialect], {**day_of, "person_key": person_key}).first()
-                and execute(_COUNT_PERSON, {"of_agreement": agreement.id, "on_day": day,
-                                            "limit": agreement.max_persons_per_day}
-                            ).first() is None):
+        if counts_people and persons > agreement.max_persons_per_day:  # type: ignore[operator]
             return Reason.PERSON_LIMIT_REACHED
         return None
 
@@ -565,6 +558,7 @@ class SqlUnitOfWork:
         self.tree = SqlAuditTree(conn)
         self.releases = SqlReleases(conn, self.usage, self.activity, self.audit)
         self.life_events = SqlLifeEvents(conn)
+        self.data_keys = SqlDataKeys(conn)
         return self
 
     def commit(self) -> None:
