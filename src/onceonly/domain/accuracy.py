@@ -128,6 +128,13 @@ def typed_value(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
+def stored_value(spec: FieldSpec, released: Any) -> Any:
+    """A value as read from a store (dates travel as ISO strings) in the field's own type."""
+    if spec.type is FieldType.DATE and isinstance(released, str):
+        return date.fromisoformat(released)
+    return released
+
+
 @dataclass(frozen=True, slots=True)
 class PastRelease:
     """A release of a person's data, as the audit log recorded it."""

@@ -30,6 +30,7 @@ from onceonly.services.ports import (
 )
 
 PAGE = 200
+_UNWRITTEN = object()  # the store was not written (nothing to take back)
 MAX_NOTICES = 200
 
 
@@ -140,24 +141,30 @@ class ChallengeService:
                 accuracy.corrected(found, reason, now)  # the reason is checked before any write
                 store, local_id = self._store(uow, found)
             claimed = self._claim(guardian, found, now)
+            old: Any = _UNWRITTEN
             try:
-                self._write(store, local_id, found, typed)
+                old = self._write(store, local_id, found, typed)
+                with self.uows(write=True) as uow:
+                    done = accuracy.corrected(claimed, reason, now)
+                    if not uow.challenges.save(done, was=claimed):
+                        raise conflict("challenge_closed", "the challenge was decided meanwhile")
+                    correction_id = uow.challenges.add_correction(
+                        challenge_id, guardian.id, now,
+                        sha256_hex({"challenge": challenge_id, "value": value}))
+                    notified = self._notify(uow, done, correction_id, guardian, now)
+                    uow.audit.record(_entry("challenge.correct", "done", guardian, done,
+                                            correction=correction_id,
+                                            notified=len(notified)), now)
+                    uow.commit()
             except BaseException:
-                with self.uows(write=True) as uow:  # let the challenge be decided again
+                # Neither half without the other: a correction not recorded (and notified)
+                # is taken back from the store, and the challenge can be decided again.
+                if old is not _UNWRITTEN:
+                    store.write(local_id or "", found.field, accuracy.stored_value(spec, old))
+                with self.uows(write=True) as uow:
                     uow.challenges.save(found, was=claimed)
                     uow.commit()
                 raise
-            with self.uows(write=True) as uow:
-                done = accuracy.corrected(claimed, reason, now)
-                if not uow.challenges.save(done, was=claimed):
-                    raise conflict("challenge_closed", "the challenge was decided meanwhile")
-                correction_id = uow.challenges.add_correction(
-                    challenge_id, guardian.id, now,
-                    sha256_hex({"challenge": challenge_id, "value": value}))
-                notified = self._notify(uow, done, correction_id, guardian, now)
-                uow.audit.record(_entry("challenge.correct", "done", guardian, done,
-                                        correction=correction_id, notified=len(notified)), now)
-                uow.commit()
         except DomainError as error:
             refuse(self.uows, self.clock, _refusal("challenge.correct", guardian, error,
                                                    challenge_id), error)
@@ -192,7 +199,8 @@ class ChallengeService:
 
     @staticmethod
     def _write(store: ProviderConnector, local_id: str | None, challenge: Challenge,
-               typed: Any) -> None:
+               typed: Any) -> Any:
+        """Write the corrected value; return the value it replaced."""
         record = store.fetch(local_id, [challenge.field]) if local_id else None
         if record is None:
             raise not_found("record_unknown", "the provider holds no record of the person")
@@ -201,6 +209,7 @@ class ChallengeService:
                                         "challenge instead, saying why")
         if not store.write(local_id or "", challenge.field, typed):
             raise not_found("record_unknown", "the provider holds no record of the person")
+        return record[challenge.field]
 
     def _notify(self, uow: UnitOfWork, challenge: Challenge, correction_id: int,
                 guardian: Principal, now: datetime) -> list[Recipient]:

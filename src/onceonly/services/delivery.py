@@ -19,6 +19,7 @@ from typing import Protocol
 
 import structlog
 
+from onceonly.domain.agreements import Agreement
 from onceonly.domain.life_events import Delivery, DeliveryStatus, RetryPolicy
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.life_events import attempt_entry, sealed_context
@@ -68,16 +69,12 @@ class DeliveryService:
                 return []
         with self.uows(write=True) as uow:
             claims = uow.life_events.claim(now, now + self.lease, limit)
-            agreements = {c.delivery.agreement_id: uow.agreements.get(c.delivery.agreement_id)
-                          for c in claims}
-            held = []
-            for claim in claims:
-                agreement = agreements[claim.delivery.agreement_id]
-                state = agreement.state_at(now) if agreement else "revoked"
-                if state == "active" and claim.url:
-                    continue
-                held.append(claim)
-                uow.life_events.settle(self._hold(claim.delivery, state, claim.url, now))
+            states = {agreement_id: _state(uow.agreements.get(agreement_id), now)
+                      for agreement_id in {c.delivery.agreement_id for c in claims}}
+            held = [c for c in claims
+                    if states[c.delivery.agreement_id] != "active" or not c.url]
+            uow.life_events.settle([self._hold(c.delivery, states[c.delivery.agreement_id],
+                                               c.url, now) for c in held])
             uow.commit()
         held_ids = {c.delivery.id for c in held}
         outgoing = []
@@ -93,6 +90,7 @@ class DeliveryService:
         """Write each outcome, with its audit entry, in one transaction."""
         now = self.clock.now()
         with self.uows(write=True) as uow:
+            settled = []
             for sent, error in results:
                 delivery = sent.claim.delivery
                 if error is None:
@@ -112,8 +110,9 @@ class DeliveryService:
                     done = replace(delivery, last_error=error, next_attempt_at=now
                                    + self.policy.delay(delivery.attempts, self.rng))
                     outcome = "retry"
-                uow.life_events.settle(done)
+                settled.append(done)
                 uow.audit.record(attempt_entry(done, outcome, error=error), now)
+            uow.life_events.settle(settled)
             uow.commit()
 
     def _hold(self, delivery: Delivery, state: str, url: str, now: datetime) -> Delivery:
@@ -125,6 +124,10 @@ class DeliveryService:
                            next_attempt_at=now + self.policy.delay(1, self.rng))
         return replace(delivery, status=DeliveryStatus.FAILED,
                        last_error=f"the notification agreement is {state}: not delivered")
+
+
+def _state(agreement: Agreement | None, now: datetime) -> str:
+    return agreement.state_at(now) if agreement else "revoked"
 
 
 async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,

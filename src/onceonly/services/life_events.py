@@ -285,7 +285,7 @@ class LifeEventService:
                     and delivery.status is DeliveryStatus.FAILED):
                 again = replace(delivery, status=DeliveryStatus.PENDING, attempts=0,
                                 next_attempt_at=now, last_error=None)
-                uow.life_events.settle(again)
+                uow.life_events.settle([again])
                 uow.audit.record(attempt_entry(again, "requeued", guardian), now)
                 uow.commit()
                 return again

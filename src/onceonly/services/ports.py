@@ -327,8 +327,8 @@ class LifeEventStore(Protocol):
         """Take due webhook deliveries (no two workers take the same one), counting the
         attempt and hiding them until `lease_until`."""
         ...
-    def settle(self, delivery: Delivery) -> None:
-        """Write a delivery's outcome: status, attempts, next attempt, error."""
+    def settle(self, deliveries: Sequence[Delivery]) -> None:
+        """Write deliveries' outcomes: status, attempts, next attempt, error."""
         ...
     def inbox(self, org_id: str, limit: int) -> list[tuple[Delivery, Any]]: ...
     def acknowledge(self, delivery_id: str, org_id: str, at: datetime) -> bool:

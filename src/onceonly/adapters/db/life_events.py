@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,6 +31,11 @@ def _report(row: Any) -> Report:
     return Report(row.id, row.source, row.event_id, row.type, row.person_key,
                   row.informant_key, row.reported_by, row.reporter_org, row.received_at,
                   row.digest, tuple((org, why) for org, why in row.not_told))
+
+
+_SETTLE = update(_D).where(_D.c.id == bindparam("delivery_id")).values(
+    {name: bindparam(name) for name in ("status", "attempts", "mode", "next_attempt_at",
+                                        "delivered_at", "last_error")})
 
 
 def _due(now: datetime) -> Select[tuple[str]]:
@@ -147,11 +152,13 @@ class SqlLifeEvents:
         return [Claim(_delivery(row), urls.get(row.receiver_id, ""), row.notification)
                 for row in rows]
 
-    def settle(self, delivery: Delivery) -> None:
-        self.conn.execute(update(_D).where(_D.c.id == delivery.id).values(
-            status=delivery.status.value, attempts=delivery.attempts, mode=delivery.mode,
-            next_attempt_at=delivery.next_attempt_at, delivered_at=delivery.delivered_at,
-            last_error=delivery.last_error))
+    def settle(self, deliveries: Sequence[Delivery]) -> None:
+        if deliveries:  # one executemany: a worker settles a whole batch in a round trip
+            self.conn.execute(_SETTLE, [{
+                "delivery_id": d.id, "status": d.status.value, "attempts": d.attempts,
+                "mode": d.mode, "next_attempt_at": d.next_attempt_at,
+                "delivered_at": d.delivered_at, "last_error": d.last_error,
+            } for d in deliveries])
 
     def inbox(self, org_id: str, limit: int) -> list[tuple[Delivery, Any]]:
         rows = self.conn.execute(
