@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.errors import DomainError
+from onceonly.services.challenges import ChallengeService
 from onceonly.services.queries import QueryCommand
 
 NEW_ADDRESS = "1 Corrected Row, Northtown, NS1 1AA"
@@ -177,3 +178,48 @@ def test_of_two_guardians_correcting_at_once_exactly_one_writes(exchange, world)
     winner = next(r for r in results if r != "challenge_closed")
     assert acme_asks(exchange, world).data["address"] == winner
     assert len(audit(exchange, "challenge.correct")) == 2  # one done, one refused
+
+
+class RecordingNotifier:
+    """A fake of the CorrectionNotifier port: notes each notice; or fails, like a delivery
+    adapter whose outbox write breaks."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.notices: list[dict[str, object]] = []
+
+    def notify(self, uow, **notice) -> None:
+        if self.fail:
+            raise RuntimeError("the outbox is unavailable")
+        self.notices.append(notice)
+
+
+def service_with(exchange, notifier):
+    return ChallengeService(exchange.uows, exchange.connectors, exchange.clock, notifier)
+
+
+def test_the_notifier_port_hears_each_recipient(exchange, world):
+    seen = acme_asks(exchange, world)
+    raised = challenge_address(exchange, world)
+    notifier = RecordingNotifier()
+    done = service_with(exchange, notifier).correct(account(world, "guardian:GOV/DWP"),
+                                                    raised.id, NEW_ADDRESS, "checked")
+    assert notifier.notices == [{
+        "consumer_id": "COM/ACME", "agreement_id": 3,
+        "person_key": world.citizen_ids["person_key"], "field": "address",
+        "correction_id": done.correction_id, "release_ids": (seen.release_id,)}]
+
+
+def test_a_correction_that_cannot_notify_is_not_made(exchange, world):
+    before = acme_asks(exchange, world).data["address"]
+    raised = challenge_address(exchange, world)
+    guardian = account(world, "guardian:GOV/DWP")
+    with pytest.raises(RuntimeError):
+        service_with(exchange, RecordingNotifier(fail=True)).correct(
+            guardian, raised.id, NEW_ADDRESS, "checked")
+    assert acme_asks(exchange, world).data["address"] == before  # the store is put back
+    with exchange.engine.connect() as conn:
+        assert conn.execute(select(t.corrections)).all() == []
+    assert exchange.challenges.mine(citizen(world))[0].status.value == "open"
+    done = exchange.challenges.correct(guardian, raised.id, NEW_ADDRESS, "checked again")
+    assert [r.consumer_id for r in done.notified] == ["COM/ACME"]

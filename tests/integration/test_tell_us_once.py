@@ -70,6 +70,12 @@ def refusals(exchange, action: str) -> list[str]:
             t.audit_log.c.action == action, t.audit_log.c.outcome == "deny")).scalars())
 
 
+def sealed_notification(exchange, delivery_id: str):
+    with exchange.engine.connect() as conn:
+        return conn.execute(select(t.deliveries.c.notification)
+                            .where(t.deliveries.c.id == delivery_id)).scalar_one()
+
+
 def inbox_events(exchange, world, org: str) -> list[dict]:
     return [json.loads(body) for _, body in
             exchange.life_events.inbox(principal(world, f"officer:{org}"))]
@@ -238,6 +244,8 @@ def test_webhook_deliveries_retry_then_dead_letter_and_alert_the_guardian(
     assert by_org["GOV/DVLA"].status == "delivered" and by_org["GOV/DVLA"].attempts == 1
     assert by_org["GOV/HMPO"].status == "failed" and by_org["GOV/HMPO"].attempts == 3
     assert by_org["GOV/HMPO"].last_error == "HTTP 503"
+    assert sealed_notification(exchange, by_org["GOV/DVLA"].id) is None
+    assert sealed_notification(exchange, by_org["GOV/HMPO"].id) is not None  # kept to resend
     assert [u for u, _ in down.sent].count("http://127.0.0.1:9/GOV/HMPO") == 3
     (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMPO"))
     assert alert.rule == DEAD_LETTER_RULE and alert.evidence["delivery"] == by_org["GOV/HMPO"].id
@@ -279,6 +287,7 @@ def test_inbox_acknowledgement_is_idempotent_and_only_for_the_receiver(exchange,
     assert exchange.life_events.acknowledge(council, delivery.id).status == "delivered"
     assert exchange.life_events.acknowledge(council, delivery.id).status == "delivered"
     assert exchange.life_events.inbox(council) == []
+    assert sealed_notification(exchange, delivery.id) is None  # delivered: values not kept
 
 
 def test_two_workers_never_take_the_same_delivery(exchange, world):

@@ -66,6 +66,8 @@ def test_corrected_values_must_have_the_fields_type() -> None:
     spec = INCOME.field
     assert acc.typed_value(spec("annual_income"), 30_000) == 30_000
     assert acc.typed_value(spec("date_of_birth"), "1980-02-29") == date(1980, 2, 29)
+    assert acc.stored_value(spec("date_of_birth"), "1980-02-29") == date(1980, 2, 29)
+    assert acc.stored_value(spec("full_name"), None) is None
     for name, bad in (("annual_income", "30000"), ("annual_income", True),
                       ("date_of_birth", "29/02/1980"), ("full_name", ""),
                       ("full_name", "x" * (acc.MAX_TEXT_VALUE + 1)), ("conditions", [1])):

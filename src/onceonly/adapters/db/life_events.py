@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    delete,
+    insert,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,9 +43,12 @@ def _report(row: Any) -> Report:
                   row.digest, tuple((org, why) for org, why in row.not_told))
 
 
+# A delivered notification's values are not kept: only its row (who, when, attempts) stays.
 _SETTLE = update(_D).where(_D.c.id == bindparam("delivery_id")).values(
     {name: bindparam(name) for name in ("status", "attempts", "mode", "next_attempt_at",
-                                        "delivered_at", "last_error")})
+                                        "delivered_at", "last_error")}
+    | {"notification": case((bindparam("status") == DeliveryStatus.DELIVERED.value, null()),
+                            else_=_D.c.notification)})
 
 
 def _due(now: datetime) -> Select[tuple[str]]:
@@ -174,5 +187,5 @@ class SqlLifeEvents:
                              _D.c.mode == "inbox",
                              _D.c.status == DeliveryStatus.PENDING.value)
             .values(status=DeliveryStatus.DELIVERED.value, delivered_at=at,
-                    attempts=_D.c.attempts + 1))
+                    attempts=_D.c.attempts + 1, notification=None))
         return done.rowcount == 1

@@ -422,7 +422,7 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
-    Column("notification", JSON, nullable=False),  # the CloudEvent, sealed
+    Column("notification", JSON, nullable=True),  # the CloudEvent, sealed; gone once delivered
     Index("ix_deliveries_due", "status", "mode", "next_attempt_at"),
     Index("ix_deliveries_receiver", "receiver_id", "status"),
 )

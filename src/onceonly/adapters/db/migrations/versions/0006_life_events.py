@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('delivered_at', UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('notification', sa.JSON(), nullable=False),
+    sa.Column('notification', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'],
                             name=op.f('fk_deliveries_agreement_id_agreements')),
     sa.ForeignKeyConstraint(['report_id'], ['life_event_reports.id'],
