@@ -5,6 +5,7 @@ The citizen consents and withdraws through one process; Northbank asks through t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,22 +39,14 @@ def two_servers(request: pytest.FixtureRequest,
                 stop(server)
 
 
-class _database:
+@contextmanager
+def _database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-
-    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-        self.request, self.tmp_path = request, tmp_path
-        self.schema = None
-
-    def __enter__(self) -> str:
-        if self.request.param == "sqlite":
-            return f"sqlite:///{self.tmp_path / 'exchange.sqlite'}"
-        self.schema = fresh_schema(self.request.getfixturevalue("postgres_server"))
-        return self.schema.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.schema is not None:
-            self.schema.__exit__(*exc)
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'exchange.sqlite'}"
+        return
+    with fresh_schema(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 def test_a_withdrawal_through_one_process_refuses_the_next_query_on_another(two_servers):

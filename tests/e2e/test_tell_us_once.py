@@ -48,6 +48,7 @@ class Faults:
         self.delay = 0.0
         self.hits: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
+        self.ids: Counter[str] = Counter()  # requests taken, by event id
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -61,7 +62,15 @@ class Faults:
             await send({"type": "http.response.body", "body": b""})
             return None
         self.hits[org] += 1
-        return await self.app(scope, receive, send)
+        body = bytearray()
+
+        async def receive_noting_body():
+            message = await receive()
+            body.extend(message.get("body", b""))
+            return message
+        await self.app(scope, receive_noting_body, send)
+        self.ids[json.loads(body)["id"]] += 1
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +188,27 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_no_store_applies_twice(pe
     for person in people:
         if "driver" in person.ids:
             assert dvla.record(person.ids["driver"])["licence_status"] == "cancelled"
+
+
+def test_two_worker_processes_share_the_work_and_deliver_nothing_twice(
+        people, api: Api, receivers, faults: Faults, tmp_path: Path):
+    reports = [report_death(api, p, f"shared-{p.index}")["report_id"]
+               for p in [next(people) for _ in range(10)]]
+    expected = webhook_deliveries(api, reports)
+    workers = [start_worker(api, tmp_path / f"worker-{n}.log", "--batch", "3")
+               for n in range(2)]
+    try:
+        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
+                 "every delivery delivered by two workers")
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(30)
+    taken = {event_id: faults.ids[event_id] for event_id in expected}
+    assert set(taken.values()) == {1}, "a delivery was sent twice"
+    logs = [(tmp_path / f"worker-{n}.log").read_text() for n in range(2)]
+    assert all("deliveries made" in log for log in logs), logs
 
 
 def delivering(api: Api, **policy) -> WorkerThread:

@@ -4,6 +4,7 @@ its provider's guardian; the guardian resumes or revokes it through the alert.""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.anomaly import (
     LONGEST_WINDOW,
     MAX_WINDOW,
+    Activity,
     Alert,
     Rule,
     Rules,
@@ -34,41 +36,57 @@ class AnomalyService:
         self.uows = uows
         self.clock = clock
         self._forgotten_at: datetime | None = None
+        # Each active agreement's recent activity as this process last read it, and the
+        # watermark those windows reach. Reading an agreement's whole window every second
+        # would cost in proportion to its traffic; a pass reads only the new notes, unless
+        # another process read some since (the watermark moved), and then starts afresh.
+        self._windows: dict[int, tuple[datetime, list[Activity]]] = {}
+        self._read_up_to: int | None = None
 
     def detect(self) -> list[int]:
         """One pass over the new activity; the ids of the alerts it raised. Safe to run in
         many processes at once: they take turns."""
         now = self.clock.now()
         raised = []
+        read_before, self._read_up_to = self._read_up_to, None  # unknown until committed
         with self.uows(write=True) as uow:
             uow.activity.lock()
-            new = uow.activity.new_since(uow.activity.watermark(), BATCH)
+            mark = uow.activity.watermark()
+            new = uow.activity.new_since(mark, BATCH)
             if not new:
+                self._read_up_to = read_before if read_before == mark else None
                 return []
+            if read_before != mark:
+                self._windows.clear()
+            last = new[-1][0]
             for agreement_id in sorted({a for _, a in new if a is not None}):
-                alert = self._check(uow, agreement_id)
+                alert = self._check(uow, agreement_id, mark, last)
                 if alert is not None:
                     raised.append(alert)
-            uow.activity.set_watermark(new[-1][0])
+            uow.activity.set_watermark(last)
             if self._forgotten_at is None or now - self._forgotten_at > PURGE_EVERY:
                 uow.activity.forget_before(now - MAX_WINDOW)  # a scan: not every second
                 self._forgotten_at = now
             uow.commit()
+        self._read_up_to = last
         return raised
 
-    def _check(self, uow: UnitOfWork, agreement_id: int) -> int | None:
+    def _check(self, uow: UnitOfWork, agreement_id: int, after_id: int, up_to_id: int
+               ) -> int | None:
         agreement = uow.agreements.get(agreement_id)
         if agreement is None or agreement.status is not AgreementStatus.APPROVED:
+            self._windows.pop(agreement_id, None)  # its notes of this pass are not kept
             return None
         now = self.clock.now()
         rules, officer_rules = uow.activity.rules_for(agreement.consumer_id,
                                                       agreement.provider_id)
         longest = max([LONGEST_WINDOW, *(r.window for r in rules.values()),
                        *(r.window for own in officer_rules.values() for r in own.values())])
-        finding = evaluate(agreement_id, uow.activity.recent_for(agreement_id, now - longest),
-                           rules, now, officer_rules)
+        window = self._window(uow, agreement_id, now - longest, after_id, up_to_id)
+        finding = evaluate(agreement_id, window, rules, now, officer_rules)
         if finding is None:
             return None
+        self._windows.pop(agreement_id, None)
         uow.agreements.save(lifecycle.suspend_for_anomaly(agreement, finding.rule.kind, now))
         alert_id = uow.alerts.add(now, agreement.provider_id, agreement.consumer_id,
                                   agreement_id, finding.officer_id, finding.rule.kind,
@@ -84,6 +102,22 @@ class AnomalyService:
             detail={"alert": alert_id, "officer": finding.officer_id or "",
                     "evidence": finding.evidence}), now)
         return alert_id
+
+    def _window(self, uow: UnitOfWork, agreement_id: int, since: datetime, after_id: int,
+                up_to_id: int) -> list[Activity]:
+        """The agreement's activity after `since` up to note `up_to_id`, oldest first: the
+        window kept from the last pass with the new notes added, unless it does not reach
+        back to `since` (a rule's window grew), and then read whole."""
+        covers_from, window = self._windows.get(agreement_id, (None, []))
+        if covers_from is None or since < covers_from:
+            window = uow.activity.recent_for(agreement_id, since, up_to_id=up_to_id)
+        else:
+            del window[:bisect.bisect_right(window, since, key=_at)]
+            for event in uow.activity.recent_for(agreement_id, since, after_id=after_id,
+                                                 up_to_id=up_to_id):
+                bisect.insort_right(window, event, key=_at)  # commits may come out of order
+        self._windows[agreement_id] = (since, window)
+        return window
 
     # -- guardians -------------------------------------------------------------------------
 
@@ -191,3 +225,7 @@ class AnomalyService:
             raise not_found("consumer_unknown",
                             f"{consumer_id} holds no agreement with {guardian.org_id}")
         return consumer_id
+
+
+def _at(event: Activity) -> datetime:
+    return event.at

@@ -49,11 +49,15 @@ class SqlActivity:
                                  .limit(limit))
         return [(row.id, row.agreement_id) for row in rows]
 
-    def recent_for(self, agreement_id: int, since: datetime) -> list[Activity]:
-        rows = self.conn.execute(select(t.activity)
-                                 .where(_ACTIVITY.agreement_id == agreement_id,
-                                        _ACTIVITY.at > since)
-                                 .order_by(_ACTIVITY.at, _ACTIVITY.id))
+    def recent_for(self, agreement_id: int, since: datetime, *, after_id: int = 0,
+                   up_to_id: int | None = None) -> list[Activity]:
+        query = (select(t.activity)
+                 .where(_ACTIVITY.agreement_id == agreement_id, _ACTIVITY.at > since,
+                        _ACTIVITY.id > after_id)
+                 .order_by(_ACTIVITY.at, _ACTIVITY.id))
+        if up_to_id is not None:
+            query = query.where(_ACTIVITY.id <= up_to_id)
+        rows = self.conn.execute(query)
         return [Activity(r.at, r.officer_id, r.agreement_id, r.person_key, r.number, r.refused)
                 for r in rows]
 
