@@ -94,20 +94,26 @@ def _pair(out: Report, name: str, peer: str, adds: str, people: int, queries: in
           blocks: int, peer_uow: type[SqlUnitOfWork],
           agreement_for: Callable[[Exchange, Any], int], integrate: bool) -> None:
     out(f"   demo world of {people:,} people; {blocks} alternating blocks of {queries:,} "
-        f"queries each way; per-query wall time, median")
+        f"queries each way; per-query wall time, median; and the process's CPU time per "
+        f"query (steadier than wall time on a shared machine, where fsync and the "
+        f"scheduler wait on others)")
     out("   in-process: QueryService.query; HTTP: POST /v1/queries, one request at a time, "
-        "to two servers over the same database")
+        "to two servers over the same database (in this process: CPU counts both ends)")
     out()
-    out(f"   {'':<12}{'':>4}{name + ' µs':>16}{peer + ' µs':>16}{adds:>13}")
+    out(f"   {'':<12}{'':>4}{name + ' µs':>16}{peer + ' µs':>16}{adds:>13}"
+        f"{'CPU µs':>12}{'peer CPU':>10}{'CPU adds':>10}")
     for backend in BACKENDS:
         with exchange_on(backend) as (exchange, url, store_prefix):
             figures, integrate_us = _pair_on(exchange, url, store_prefix, people, queries,
                                              blocks, backend, peer_uow, agreement_for,
                                              integrate)
-        for way, times in figures.items():
-            measured, bare = us(times["measured"]), us(times["peer"])
+        for way in ("in", "HTTP"):
+            measured, bare = us(figures[way]["measured"]), us(figures[way]["peer"])
+            cpu, peer_cpu = (statistics.mean(figures[f"{way} CPU"][side]) * 1e6
+                             for side in ("measured", "peer"))
             out(f"   {backend:<12}{way:>4}{measured:>16.0f}{bare:>16.0f}"
-                f"{(measured / bare - 1) * 100:>12.1f}%")
+                f"{(measured / bare - 1) * 100:>12.1f}%{cpu:>12.0f}{peer_cpu:>10.0f}"
+                f"{(cpu / peer_cpu - 1) * 100:>9.1f}%")
         if integrate:
             out(f"   {backend:<12} integrating the appended entries afterwards: "
                 f"{integrate_us:.0f} µs per entry, in the background")
@@ -160,7 +166,8 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
     apps = {"measured": create_app(exchange),
             "peer": create_app(dataclasses.replace(exchange, queries=peer), integrate_every=0)}
     figures: dict[str, dict[str, list[float]]] = {
-        way: {name: [] for name in services} for way in ("in", "HTTP")}
+        way: {name: [] for name in services}
+        for way in ("in", "HTTP", "in CPU", "HTTP CPU")}
     rng = random.Random(3)
     headers = {"Authorization": f"Bearer {world.token('officer:GOV/DWP')}"}
 
@@ -170,12 +177,14 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
                 "fields": ["income_band"], "purpose": "benefit-entitlement"}
 
     def in_process(name: str) -> None:
+        cpu = time.process_time()
         for _ in range(queries):
             command = QueryCommand(agreement, "nino", rng.choice(ninos), ("income_band",),
                                    "benefit-entitlement")
             start = time.perf_counter()
             services[name].query(officer, command)
             figures["in"][name].append(time.perf_counter() - start)
+        figures["in CPU"][name].append((time.process_time() - cpu) / queries)
 
     exchange.audit.integrate()
     for block in range(blocks):
@@ -194,12 +203,14 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
         bases = {"measured": measured_url, "peer": peer_url}
         for block in range(blocks):
             for name in (services if block % 2 == 0 else reversed(services)):
+                cpu = time.process_time()
                 for _ in range(queries):
                     start = time.perf_counter()
                     response = client.post(f"{bases[name]}/v1/queries", json=body(),
                                            headers=headers)
                     figures["HTTP"][name].append(time.perf_counter() - start)
                     assert response.status_code == 200, response.text
+                figures["HTTP CPU"][name].append((time.process_time() - cpu) / queries)
             print(f"   ... {backend} HTTP block {block + 1}/{blocks}", file=sys.stderr,
                   flush=True)
     return figures, integrate_us

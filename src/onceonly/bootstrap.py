@@ -34,7 +34,7 @@ from onceonly.services.delivery import DeliveryService
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.kill_switch import KillSwitchService
-from onceonly.services.life_events import LifeEventService
+from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
 from onceonly.services.ports import Clock, ConsentRegistry, CorrectionNotifier, MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
@@ -78,8 +78,8 @@ def bootstrap(
     engine: Engine | None = None,
     master_keys: MasterKeys | None = None,
 ) -> Exchange:
-    """`corrections`: how consumers are told of corrections (default: an inbox in the
-    exchange database). `master_keys`: a KMS adapter in production; by default the key file from
+    """`corrections`: how consumers are told of corrections (default: tell-us-once delivery
+    to those with a webhook, else the correction notices inbox). `master_keys`: a KMS adapter in production; by default the key file from
     configuration (ONCEONLY_MASTER_KEY_FILE, else the data directory's), read when first
     needed."""
     engine = engine or make_engine(database_url(url))
@@ -108,8 +108,8 @@ def bootstrap(
         signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
-        challenges=ChallengeService(uows, connectors, clock,
-                                    corrections or InboxCorrectionNotifier(clock)),
+        challenges=ChallengeService(uows, connectors, clock, corrections or CorrectionsByDelivery(
+            InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
         citizen_accounts=CitizenAccountService(uows, clock, envelopes, operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),

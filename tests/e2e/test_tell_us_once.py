@@ -317,3 +317,13 @@ def test_a_citizen_tells_a_change_of_address_once_and_sees_who_was_told(
     # Another organisation sees nothing of it.
     assert_problem(api.client.get(f"/v1/reports/{first.json()['report_id']}",
                                   headers=api.auth("officer:COM/ACME")), 404, "report_unknown")
+
+
+def test_the_worker_refuses_a_database_that_is_not_set_up(tmp_path: Path):
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    for extra in ([], ["--batch", "0"]):
+        done = subprocess.run([sys.executable, "-m", "onceonly.entrypoints.cli", "worker",
+                               "--db", empty, *extra], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2, done.stdout + done.stderr
+    assert "not set up" in done.stdout + done.stderr or "batch" in done.stdout + done.stderr

@@ -70,6 +70,8 @@ def test_a_citizen_signs_in_and_gets_a_session_cookie_that_only_the_server_reads
         page = client.get("/citizen")
         assert page.status_code == 200 and "GOV/DWP" in page.text
         assert "benefit-entitlement" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"
 
 
 def test_the_cookie_is_secure_when_served_over_https(api, citizens):

@@ -33,14 +33,15 @@ def test_a_kept_window_drops_what_has_aged_and_a_grown_window_reads_back(exchang
     for _ in range(3):
         acme_asks(exchange, world, next(people))
     assert detector.detect() == []
-    exchange.clock.advance(timedelta(minutes=11))  # those three are out of the window
+    exchange.clock.advance(timedelta(minutes=61))  # past every window the rules have
     try:
         for _ in range(3):
             acme_asks(exchange, world, next(people))
         assert detector.detect() == []  # 3 in the last 10 minutes, not 6
-        # A longer window: the kept one does not reach back far enough, and is read again.
-        exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 4, 1800)
+        # A window longer than any before: the kept one does not reach back so far, and
+        # is read again from the database.
+        exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 5, 7200)
         acme_asks(exchange, world, next(people))
-        assert len(detector.detect()) == 1  # 7 in the last 30 minutes
+        assert len(detector.detect()) == 1  # 7 in the last 2 hours
     finally:
-        exchange.clock.advance(timedelta(minutes=-11))
+        exchange.clock.advance(timedelta(minutes=-61))

@@ -105,8 +105,9 @@ def test_totp_enrolment_then_sign_in_needs_a_fresh_code(exchange, clock, citizen
     principal = service.sign_in(citizen.login, citizen.password, None, "127.0.0.1").principal
     enrolment = service.begin_totp(principal)
     totp = pyotp.TOTP(enrolment.secret)
-    assert refusal(lambda: service.confirm_totp(principal, "000000")).code == "code_invalid" \
-        or totp.now() == "000000"
+    wrong = f"{(int(totp.at(clock.now())) + 1) % 1_000_000:06d}"
+    assert refusal(lambda: service.confirm_totp(principal, wrong)).code == "code_invalid"
+    assert refusal(lambda: service.confirm_totp(principal, "12 34")).code == "code_invalid"
     service.confirm_totp(principal, totp.at(clock.now()))
     with exchange.engine.connect() as conn:
         sealed = conn.execute(select(t.citizen_accounts.c.totp)).scalar_one()

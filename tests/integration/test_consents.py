@@ -11,12 +11,15 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
 from onceonly.bootstrap import bootstrap
 from onceonly.crypto.signing import verify_compact
+from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
 from onceonly.domain.errors import DomainError
+from onceonly.services.agreements import DraftCommand
 from onceonly.services.queries import QueryCommand, QueryRefused
 
 
@@ -70,6 +73,22 @@ def test_consent_permits_and_a_withdrawal_on_another_process_refuses_the_next_qu
         assert refused.value.code == "consent_missing"
     finally:
         other.close()
+
+
+def test_the_stored_check_agrees_with_the_domain_rule(exchange, world, clock):
+    consent, _ = grant(exchange, world)
+    person, now = consent.person_key, clock.now()
+    cases = [("COM/NORTHBANK", "mortgage-affordability", ("income_band",), now),
+             ("COM/ACME", "mortgage-affordability", ("income_band",), now),
+             ("COM/NORTHBANK", "benefit-entitlement", ("income_band",), now),
+             ("COM/NORTHBANK", "mortgage-affordability", ("income_band", "full_name"), now),
+             ("COM/NORTHBANK", "mortgage-affordability", ("income_band",),
+              consent.granted_at - timedelta(seconds=1)),
+             ("COM/NORTHBANK", "mortgage-affordability", ("income_band",), consent.expires_at)]
+    with exchange.uows() as uow:
+        stored = [exchange.queries.consents.has_consent(uow, person, *case) for case in cases]
+    assert stored == [consent.covers(*case) for case in cases] \
+        == [True, False, False, False, False, False]
 
 
 def test_a_consent_covers_only_what_it_names(exchange, world, clock):
@@ -185,3 +204,29 @@ def test_preview_of_an_agreement_not_resting_on_consent_is_refused(exchange, wor
     assert refused_code(lambda: exchange.consents.preview(citizen(world), 999)) \
         == "agreement_unknown"
     assert last_audit(exchange, "consent.preview").reason == "agreement_unknown"
+
+
+def test_a_bulk_extract_under_consent_holds_only_those_who_consented(exchange, world):
+    bank = account(world, "officer:COM/NORTHBANK")
+    guardian = account(world, "guardian:GOV/HMRC")
+    now = exchange.clock.now()
+    draft = exchange.agreements.draft(bank, DraftCommand(
+        dataset_id="GOV/HMRC/income",
+        grants=[FieldGrant("income_band", "annual_income", "income_band")],
+        purpose_code="mortgage-affordability", purpose_text="a batch of applicants",
+        legal_basis=LegalBasis.CONSENT, valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(days=30), max_queries_per_day=100, retention_days=30,
+        bulk_max_records=10,
+        assessment=PrivacyAssessment(Risk.MEDIUM, "assessed", bank.name, now.date())))
+    exchange.agreements.transition(bank, draft.id, "submit", "ready")
+    exchange.agreements.transition(guardian, draft.id, "approve", "fine")
+    with exchange.engine.connect() as conn:
+        other = conn.execute(select(t.person_links.c.value).where(
+            t.person_links.c.scheme == "nino",
+            t.person_links.c.value != world.citizen_ids["nino"]).limit(1)).scalar_one()
+    grant(exchange, world)  # the citizen consents; the other applicant does not
+    recipient = OKPKey.generate_key("X25519").as_dict(private=False)
+    asked = exchange.bulk.request(bank, draft.id, "mortgage-affordability",
+                                  [("nino", world.citizen_ids["nino"]), ("nino", other)],
+                                  recipient)
+    assert exchange.bulk.approve(guardian, asked.id, "two applicants").records == 1

@@ -258,6 +258,18 @@ def notification(event: LifeEvent, report_id: str, delivery_id: str, agreement: 
     }
 
 
+CORRECTED = TYPE_PREFIX + "record.corrected"
+
+
+def correction_notice(source: str, report_id: str, delivery_id: str,
+                      subject: tuple[str, str], at: datetime,
+                      data: Mapping[str, Any]) -> dict[str, Any]:
+    """A consumer's notice that a value it received about the person was corrected."""
+    return {"specversion": SPEC_VERSION, "id": delivery_id, "source": source,
+            "type": CORRECTED, "subject": f"{subject[0]}:{subject[1]}", "time": iso(at),
+            "datacontenttype": "application/json", "data": dict(data), "reportid": report_id}
+
+
 def same_event(first_digest: str, second_digest: str) -> None:
     """A repeated event id is answered as already received only if it is the same event."""
     if first_digest != second_digest:

@@ -53,4 +53,5 @@ def check_password(password: str) -> str:
 
 def lock_message(until: datetime) -> str:
     return (f"Too many failed sign-ins: sign-in is locked until {until:%H:%M} UTC "
-            f"({until:%d %b %Y}). Try again then; nothing you type before will be accepted.")
+            f"({until:%d %b %Y}). Until then even the right password is refused; "
+            "try again after that time.")

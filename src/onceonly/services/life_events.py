@@ -26,6 +26,7 @@ from onceonly.domain.life_events import (
     check_event,
     check_reporter,
     choose_recipients,
+    correction_notice,
     may_see_report,
     notification,
     same_event,
@@ -33,7 +34,13 @@ from onceonly.domain.life_events import (
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+from onceonly.services.ports import (
+    AuditEntry,
+    Clock,
+    CorrectionNotifier,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 INBOX_PAGE = 100
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -299,6 +306,47 @@ class LifeEventService:
     def event_types() -> list[dict[str, Any]]:
         return [{"type": e.type, "title": e.title, "reported_by": e.reported_by.value,
                  "data_schema": e.schema()} for e in EVENT_TYPES.values()]
+
+
+class CorrectionsByDelivery:
+    """Tells a consumer of a correction through tell-us-once delivery when it takes
+    notifications by webhook (a `gov.onceonly.record.corrected` CloudEvent naming the person
+    by the consumer's own identifier); otherwise, or if it has no identifier for the person,
+    through `fallback` (the correction notices inbox). The notice carries no values: the
+    consumer asks again under its agreement."""
+
+    def __init__(self, fallback: CorrectionNotifier, envelopes: Envelopes, clock: Clock,
+                 operator_org: str) -> None:
+        self.fallback = fallback
+        self.envelopes = envelopes
+        self.clock = clock
+        self.source = f"{operator_org}/corrections"
+        self.operator_org = operator_org
+
+    def notify(self, uow: UnitOfWork, *, consumer_id: str, agreement_id: int,
+               person_key: str, field: str, correction_id: int,
+               release_ids: Sequence[str] = ()) -> None:
+        schemes = uow.life_events.schemes_of([consumer_id])[consumer_id]
+        ids = uow.people.identifiers(person_key, schemes) if schemes else {}
+        subject = next(((s, ids[s]) for s in schemes if s in ids), None)
+        if subject is None or not uow.life_events.endpoints([consumer_id]):
+            self.fallback.notify(uow, consumer_id=consumer_id, agreement_id=agreement_id,
+                                 person_key=person_key, field=field,
+                                 correction_id=correction_id, release_ids=release_ids)
+            return
+        now = self.clock.now()
+        report_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
+        note = correction_notice(self.source, report_id, delivery_id, subject, now, {
+            "field": field, "correction_id": correction_id, "agreement_id": agreement_id,
+            "release_ids": list(release_ids)})
+        report = Report(report_id, self.source, f"correction-{correction_id}-{agreement_id}-"
+                        f"{field}", note["type"], person_key, None, "exchange",
+                        self.operator_org, now, _digest(note["data"]), ())
+        delivery = Delivery(delivery_id, report_id, consumer_id, agreement_id, "webhook",
+                            DeliveryStatus.PENDING, 0, now, now)
+        sealed = self.envelopes.encrypt(consumer_id, canonical_json(note),
+                                        sealed_context(delivery_id), keys=uow.data_keys)
+        uow.life_events.add_report(report, sealed, [(delivery, sealed)])
 
 
 def _id(agreement: Agreement) -> int:

@@ -18,7 +18,9 @@ from onceonly.services.ports import Clock, UnitOfWork
 _C = t.consents.c
 _CONSENT_COLUMNS = (_C.id, _C.person_key, _C.purpose, _C.consumer_id, _C.fields,
                     _C.granted_at, _C.expires_at, _C.withdrawn_at)
-# The read every consent-based query makes, built once (see repository.py on why).
+# The read every consent-based query makes, built once (see repository.py on why):
+# Consent.covers in SQL (live now, for the purpose, to this consumer or any), the fields
+# then compared by fields_covered.
 _LIVE_FIELDS = select(_C.fields).where(
     _C.person_key == bindparam("person_key"), _C.purpose == bindparam("purpose"),
     _C.withdrawn_at.is_(None), _C.granted_at <= bindparam("now"),

@@ -1,0 +1,125 @@
+"""The guardian console over HTTP, on SQLite and PostgreSQL: two guardians for a high-risk
+agreement (the second approval by the same guardian refused beside the field), anomaly
+alerts with their evidence resolved from the page, and the kill switch pulled and
+restored; each refusal shown where the guardian acted, and nothing changed by it."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select
+
+from onceonly.adapters.db import tables as t
+from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
+from onceonly.services.agreements import DraftCommand
+
+
+def console(api, label: str) -> tuple[httpx.Client, str]:
+    """A signed-in browser-like client for `label`, and a CSRF token of its session."""
+    client = httpx.Client(base_url=api.base_url, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text)[1]
+    assert client.post("/sign-in/staff", data={"csrf_token": token,
+                                               "token": api.world.token(label)}
+                       ).status_code == 303
+    page = client.get("/guardian")
+    assert page.status_code == 200, page.text
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+
+
+def decide(client: httpx.Client, csrf: str, agreement_id: int, action: str, reason: str):
+    return client.post(f"/guardian/agreements/{agreement_id}", headers={"HX-Request": "true"},
+                       data={"csrf_token": csrf, "action": action, "reason": reason})
+
+
+def test_a_high_risk_agreement_needs_two_different_guardians(api):
+    officer, now = api.principal("officer:GOV/DVLA"), api.clock.now()
+    draft = api.exchange.agreements.draft(officer, DraftCommand(
+        dataset_id="NHS/NHSE/patient-record",
+        grants=[FieldGrant("fit_to_drive", "conditions", "fit_to_drive")],
+        purpose_code="licence-review", purpose_text="Medical review of a licence",
+        legal_basis=LegalBasis.CONSENT, valid_from=now, valid_until=now + timedelta(days=30),
+        max_queries_per_day=10, retention_days=30,
+        assessment=PrivacyAssessment(Risk.HIGH, "Special-category data, derived answer only",
+                                     officer.name, now.date())))
+    api.exchange.agreements.transition(officer, draft.id, "submit", "ready")
+    first, csrf = console(api, "guardian:NHS/NHSE")
+    second, csrf2 = console(api, "guardian-2:NHS/NHSE")
+    with closing(first), closing(second):
+        assert f'id="agreement-{draft.id}"' in first.get("/guardian").text
+        once = decide(first, csrf, draft.id, "approve", "assessment reviewed")
+        assert once.status_code == 200 and "approvals 1 of 2" in once.text
+        twice = decide(first, csrf, draft.id, "approve", "approving again")
+        assert twice.status_code == 409 and "needs a second guardian" in twice.text
+        assert f'id="reason-{draft.id}-error"' in twice.text  # beside the field
+        done = decide(second, csrf2, draft.id, "approve", "second review agrees")
+        assert done.status_code == 200 and '<strong class="state">active</strong>' in done.text
+
+
+def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
+    with api.exchange.engine.connect() as conn:
+        people = conn.execute(select(t.person_links.c.value)
+                              .where(t.person_links.c.scheme == "nino").limit(4)).scalars().all()
+    api.exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 4, 600)
+    for nino in people:
+        assert api.client.post("/v1/queries", headers=api.auth("officer:COM/ACME"), json={
+            "agreement_id": 3, "subject": {"scheme": "nino", "value": nino},
+            "fields": ["full_name"], "purpose": "disability-assessment"}).status_code == 200
+    [alert_id] = api.exchange.anomalies.detect()
+
+    client, csrf = console(api, "guardian:GOV/DWP")
+    with closing(client):
+        page = client.get("/guardian").text
+        assert f'id="alert-{alert_id}"' in page and "many_persons" in page
+        assert re.search(r"<dt>count</dt><dd>4</dd>", page)  # the evidence
+        no_reason = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
+                                data={"csrf_token": csrf, "action": "resume", "reason": ""})
+        assert no_reason.status_code == 422 and "Say why" in no_reason.text
+        resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
+                              data={"csrf_token": csrf, "action": "resume",
+                                    "reason": "ACME explained the referrals"})
+        assert resumed.status_code == 200 and "resumed" in resumed.text
+    hmrc, hmrc_csrf = console(api, "guardian:GOV/HMRC")
+    with closing(hmrc):
+        theirs = hmrc.post(f"/guardian/alerts/{alert_id}", data={
+            "csrf_token": hmrc_csrf, "action": "revoke", "reason": "not mine to revoke"})
+        assert theirs.status_code == 404
+    with api.exchange.uows() as uow:
+        assert uow.agreements.get(3).status.value == "approved"
+
+
+def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):
+    client, csrf = console(api, "guardian:GOV/HMRC")
+    with closing(client):
+        form = client.get("/guardian/kill-switch").text
+        assert '<option value="COM/NORTHBANK">' in form
+        refused = client.post("/guardian/kill-switch", data={
+            "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": ""})
+        assert refused.status_code == 422 and 'id="reason-error"' in refused.text
+        pulled = client.post("/guardian/kill-switch", data={
+            "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": "suspected breach"})
+        assert pulled.status_code == 200 and "1 agreement(s) with COM/NORTHBANK" in pulled.text
+        with api.exchange.uows() as uow:
+            assert uow.agreements.get(4).status.value == "suspended"
+        switch_id = re.search(r"/guardian/kill-switch/(\d+)/restore", pulled.text)[1]
+        restored = client.post(f"/guardian/kill-switch/{switch_id}/restore", data={
+            "csrf_token": csrf, "reason": "breach ruled out"})
+        assert restored.status_code == 200 and f"Switch {switch_id} restored" in restored.text
+    with api.exchange.uows() as uow:
+        assert uow.agreements.get(4).status.value == "approved"
+
+
+def test_a_decision_without_its_csrf_token_or_session_changes_nothing(api):
+    client, _csrf = console(api, "guardian:GOV/HMRC")
+    with closing(client):
+        forged = client.post("/guardian/agreements/1", data={
+            "action": "revoke", "reason": "a page on another site posted this"})
+        assert forged.status_code == 403 and "no CSRF token" in forged.text
+    with httpx.Client(base_url=api.base_url, timeout=30) as stranger:
+        anonymous = stranger.post("/guardian/agreements/1", data={
+            "action": "revoke", "reason": "no session at all"})
+        assert anonymous.status_code == 401 and "Sign in first" in anonymous.text
+    with api.exchange.uows() as uow:
+        assert uow.agreements.get(1).status.value == "approved"
