@@ -78,10 +78,10 @@ def bootstrap(
     engine: Engine | None = None,
     master_keys: MasterKeys | None = None,
 ) -> Exchange:
-    """`corrections`: how consumers are told of corrections (default: tell-us-once delivery
-    to those with a webhook, else the correction notices inbox). `master_keys`: a KMS adapter in production; by default the key file from
-    configuration (ONCEONLY_MASTER_KEY_FILE, else the data directory's), read when first
-    needed."""
+    """`corrections`: how consumers are told of corrections (default: tell-us-once
+    delivery to those with a webhook, else the correction notices inbox). `master_keys`: a
+    KMS adapter in production; by default the key file from configuration
+    (ONCEONLY_MASTER_KEY_FILE, else the data directory's), read when first needed."""
     engine = engine or make_engine(database_url(url))
     clock = clock or SystemClock()
     uows = SqlUnitOfWorkFactory(engine)

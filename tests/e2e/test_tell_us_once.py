@@ -257,6 +257,12 @@ def test_a_receiver_that_always_fails_is_dead_lettered_shown_and_its_guardian_al
     alerts = api.client.get("/v1/alerts", headers=api.auth("guardian:GOV/DWP")).json()
     assert any(a["rule"] == "delivery_dead_lettered"
                and a["evidence"]["delivery"] == dwp()["delivery_id"] for a in alerts)
+    letters = api.client.get("/v1/dead-letters", headers=api.auth("guardian:GOV/DWP")).json()
+    assert dwp()["delivery_id"] in {d["delivery_id"] for d in letters}
+    hmrc = api.client.get("/v1/dead-letters", headers=api.auth("guardian:GOV/HMRC")).json()
+    assert {d["organisation"] for d in hmrc} <= {"GOV/HMRC"}
+    assert_problem(api.client.get("/v1/dead-letters", headers=api.auth("officer:GOV/DWP")),
+                   403, "role_not_allowed")
     # Another organisation's guardian cannot send it again; DWP's can.
     assert_problem(api.client.post(f"/v1/deliveries/{dwp()['delivery_id']}/redeliver",
                                    headers=api.auth("guardian:GOV/HMRC")), 404,

@@ -281,6 +281,13 @@ class LifeEventService:
             refuse(self.uows, self.clock, AuditEntry(
                 "endpoint.set", "deny", guardian.id, guardian.org_id, reason=error.code), error)
 
+    def dead_letters(self, guardian: Principal, limit: int = 100) -> list[Delivery]:
+        """Deliveries to the guardian's organisation that failed every attempt."""
+        if guardian.role is not Role.GUARDIAN:
+            raise forbidden("role_not_allowed", "a data guardian sees dead-lettered deliveries")
+        with self.uows() as uow:
+            return uow.life_events.failed_for(guardian.org_id, limit)
+
     def redeliver(self, guardian: Principal, delivery_id: str) -> Delivery:
         """A dead-lettered delivery, tried again from the first attempt, by a guardian of
         the receiving organisation once its receiver is mended."""

@@ -144,6 +144,12 @@ class SqlLifeEvents:
                                  .order_by(_D.c.report_id, _D.c.receiver_id))
         return [_delivery(row) for row in rows]
 
+    def failed_for(self, org_id: str, limit: int) -> list[Delivery]:
+        rows = self.conn.execute(select(*_DELIVERY_COLUMNS).where(
+            _D.c.receiver_id == org_id, _D.c.status == DeliveryStatus.FAILED.value)
+            .order_by(_D.c.created_at.desc()).limit(limit))
+        return [_delivery(row) for row in rows]
+
     def delivery(self, delivery_id: str) -> Delivery | None:
         row = self.conn.execute(select(*_DELIVERY_COLUMNS)
                                 .where(_D.c.id == delivery_id)).first()

@@ -167,6 +167,12 @@ def event_router(exchange: Exchange, caller_type: Any) -> APIRouter:
     def acknowledge(delivery_id: Uuid, caller: caller_type) -> DeliveryOut:
         return DeliveryOut.of(service.acknowledge(caller, delivery_id))
 
+    @router.get("/v1/dead-letters", response_model=list[DeliveryOut])
+    def dead_letters(caller: caller_type,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeliveryOut]:
+        """Deliveries to your organisation that failed every attempt (a guardian)."""
+        return [DeliveryOut.of(d) for d in service.dead_letters(caller, limit)]
+
     @router.post("/v1/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut)
     def redeliver(delivery_id: Uuid, caller: caller_type) -> DeliveryOut:
         """Try a dead-lettered delivery again (a guardian of the receiving organisation)."""
