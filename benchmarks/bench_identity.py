@@ -31,6 +31,7 @@ What it measures
 How to run
     uv run python -m benchmarks identity            # 1,000,000 people; 100,000 x 100,000
     uv run python -m benchmarks identity --quick    # 20,000 people; 5,000 x 5,000
+    uv run python -m benchmarks.bench_identity --part matching   # one part (see --help)
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ from onceonly.domain.identity import (
 )
 
 CHUNK = 50_000
+PARTS = ("resolution", "matching", "planted")
 
 
 # Resolution ------------------------------------------------------------------------------
@@ -365,23 +367,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--planted-people", type=int, default=10_000)
+    parser.add_argument("--part", choices=PARTS, action="append",
+                        help="run only this part (again for more; default: all)")
     parser.add_argument("--quick", action="store_true")
     options = parser.parse_args(argv)
+    parts = options.part or PARTS
     if options.quick:
         options.people, options.calls, options.records = 20_000, 5_000, 5_000
         options.planted_people = 2_000
     report = Report("identity")
     report(machine_header("identity: resolution, matching, planted cases"))
-    report(f"resolution {options.people:,} people, {options.calls:,} calls per variant "
-           "(DVLA's driver number -> NHS number)")
-    with Progress(transient=True) as progress:
-        with tempfile.TemporaryDirectory(prefix="onceonly-identity-") as folder:
-            resolution(report, "SQLite", f"sqlite:///{Path(folder) / 'index.sqlite'}",
-                       options.people, options.calls, progress)
-        with postgres_database() as (url, _schema):
-            resolution(report, "PostgreSQL", url, options.people, options.calls, progress)
-    matching(report, options.records)
-    planted(report, options.planted_people)
+    if "resolution" in parts:
+        report(f"resolution {options.people:,} people, {options.calls:,} calls per variant "
+               "(DVLA's driver number -> NHS number)")
+        with Progress(transient=True) as progress:
+            with tempfile.TemporaryDirectory(prefix="onceonly-identity-") as folder:
+                resolution(report, "SQLite", f"sqlite:///{Path(folder) / 'index.sqlite'}",
+                           options.people, options.calls, progress)
+            with postgres_database() as (url, _schema):
+                resolution(report, "PostgreSQL", url, options.people, options.calls,
+                           progress)
+    if "matching" in parts:
+        matching(report, options.records)
+    if "planted" in parts:
+        planted(report, options.planted_people)
     report.close()
     return 0
 

@@ -360,3 +360,13 @@ def test_a_correction_reaches_a_consumer_with_a_webhook_through_delivery(exchang
                             "agreement_id": 3, "release_ids": [before.release_id]}
     assert NEW_ADDRESS not in json.dumps(note)  # ACME asks again for the value
     assert exchange.challenges.notices(principal(world, "officer:COM/ACME")) == []
+
+
+def test_an_informant_sees_who_would_be_told_and_who_must_be(exchange, world):
+    told = {r.agreement.consumer_id: r.required
+            for r in exchange.life_events.subscribers("gov.onceonly.death.registered")}
+    assert told == {"GOV/HMRC": True, "GOV/DWP": True, "GOV/DVLA": True, "GOV/HMPO": True,
+                    "NHS/NHSE": True, "LA/NORTHSHIRE": False, "GOV/VETERANS": False}
+    with pytest.raises(DomainError) as unknown:
+        exchange.life_events.subscribers("gov.onceonly.divorce.registered")
+    assert unknown.value.code == "event_type_unknown"

@@ -155,9 +155,7 @@ class LifeEventService:
                  now: datetime) -> tuple[Report, list[tuple[Delivery, dict[str, Any]]]]:
         """Every organisation with an active notification agreement on the register, named
         by its own identifier for the person; one that holds no record of them is not told."""
-        subscribed = [Recipient(a, a.legal_basis is LegalBasis.STATUTORY_DUTY)
-                      for a in uow.life_events.subscriptions(register_id)
-                      if a.state_at(now) == "active"]
+        subscribed = _subscribers(uow, register_id, now)
         told = choose_recipients(subscribed, chosen)
         orgs = [r.agreement.consumer_id for r in told]
         schemes = uow.life_events.schemes_of(orgs)
@@ -194,6 +192,16 @@ class LifeEventService:
         return event_box, [(d, self.envelopes.encrypt(d.receiver_id, canonical_json(note),
                                                       sealed_context(d.id), keys=keys))
                            for d, note in outbox]
+
+    def subscribers(self, event_type: str) -> list[Recipient]:
+        """Who would be told of an event of this type now, and whether the law requires it
+        (for an informant choosing whom to tell)."""
+        now = self.clock.now()
+        with self.uows() as uow:
+            register = uow.life_events.register(event_type)
+            if register is None:
+                raise not_found("event_type_unknown", f"no register takes {event_type}")
+            return _subscribers(uow, register.id, now)
 
     # Status
 
@@ -354,6 +362,12 @@ class CorrectionsByDelivery:
         sealed = self.envelopes.encrypt(consumer_id, canonical_json(note),
                                         sealed_context(delivery_id), keys=uow.data_keys)
         uow.life_events.add_report(report, sealed, [(delivery, sealed)])
+
+
+def _subscribers(uow: UnitOfWork, register_id: str, now: datetime) -> list[Recipient]:
+    """Active notification agreements on the register; a statutory duty must be told."""
+    return [Recipient(a, a.legal_basis is LegalBasis.STATUTORY_DUTY)
+            for a in uow.life_events.subscriptions(register_id) if a.state_at(now) == "active"]
 
 
 def _id(agreement: Agreement) -> int:
