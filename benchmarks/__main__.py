@@ -19,6 +19,8 @@
             with live consents beside a statutory one (benchmarks/bench_consent.py)
     web     a portal page beside the API call it is built on; password (argon2id) sign-in
             beside token sign-in (benchmarks/bench_web.py)
+    dashboard  the manager's delivery figures (p50/p99 and counts by receiver over 24 hours)
+            beside counting in the database (benchmarks/bench_delivery_figures.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
@@ -36,7 +38,8 @@ from pathlib import Path
 from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent", "web")
+NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent", "web",
+         "dashboard")
 
 
 def run_policy(quick: bool) -> int:
@@ -83,6 +86,12 @@ def run_web(quick: bool) -> int:
     return bench_web.main(["--quick"] if quick else [])
 
 
+def run_dashboard(quick: bool) -> int:
+    from benchmarks import bench_delivery_figures
+
+    return bench_delivery_figures.main(["--quick"] if quick else [])
+
+
 def run_http(quick: bool) -> int:
     from benchmarks import bench_http
 
@@ -112,7 +121,8 @@ def main() -> int:
     print(machine_header(f"benchmarks: {', '.join(names)}"), flush=True)
     runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit,
                "signatures": run_signatures,
-               "identity": run_identity, "consent": run_consent, "web": run_web}
+               "identity": run_identity, "consent": run_consent, "web": run_web,
+               "dashboard": run_dashboard}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)

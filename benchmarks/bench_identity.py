@@ -367,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--planted-people", type=int, default=10_000)
+    parser.add_argument("--backend", choices=("SQLite", "PostgreSQL"), action="append",
+                        help="resolution on this backend only (default: both)")
     parser.add_argument("--part", choices=PARTS, action="append",
                         help="run only this part (again for more; default: all)")
     parser.add_argument("--quick", action="store_true")
@@ -380,13 +382,16 @@ def main(argv: list[str] | None = None) -> int:
     if "resolution" in parts:
         report(f"resolution {options.people:,} people, {options.calls:,} calls per variant "
                "(DVLA's driver number -> NHS number)")
+        backends = options.backend or ("SQLite", "PostgreSQL")
         with Progress(transient=True) as progress:
-            with tempfile.TemporaryDirectory(prefix="onceonly-identity-") as folder:
-                resolution(report, "SQLite", f"sqlite:///{Path(folder) / 'index.sqlite'}",
-                           options.people, options.calls, progress)
-            with postgres_database() as (url, _schema):
-                resolution(report, "PostgreSQL", url, options.people, options.calls,
-                           progress)
+            if "SQLite" in backends:
+                with tempfile.TemporaryDirectory(prefix="onceonly-identity-") as folder:
+                    resolution(report, "SQLite", f"sqlite:///{Path(folder) / 'index.sqlite'}",
+                               options.people, options.calls, progress)
+            if "PostgreSQL" in backends:
+                with postgres_database() as (url, _schema):
+                    resolution(report, "PostgreSQL", url, options.people, options.calls,
+                               progress)
     if "matching" in parts:
         matching(report, options.records)
     if "planted" in parts:

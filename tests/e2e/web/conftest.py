@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from sqlalchemy import select
 
 from onceonly.adapters.clock import MovableClock
@@ -125,12 +125,16 @@ def fits_phone_width(page: Page) -> None:
     assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
 
 
-def screenshot(page: Page, name: str, *, readme: bool = False) -> None:
-    """Kept as a test artefact; the README's copies are refreshed on request
-    (ONCEONLY_README_SCREENSHOTS=1)."""
+def screenshot(page: Page, name: str, *, readme: bool = False,
+               part: Locator | None = None) -> None:
+    """Kept as a test artefact (the whole page, or only `part` of it); the README's copies
+    are refreshed on request (ONCEONLY_README_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if part is None:
+        page.screenshot(path=str(path), full_page=True)
+    else:
+        part.screenshot(path=str(path))
     if readme and os.environ.get("ONCEONLY_README_SCREENSHOTS") == "1":
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, README_SCREENSHOTS / f"{name}.png")

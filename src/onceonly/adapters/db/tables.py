@@ -425,6 +425,7 @@ deliveries = Table(
     Column("notification", JSON, nullable=True),  # the CloudEvent, sealed; gone once delivered
     Index("ix_deliveries_due", "status", "mode", "next_attempt_at"),
     Index("ix_deliveries_receiver", "receiver_id", "status"),
+    Index("ix_deliveries_created_at", "created_at"),  # the manager's figures by day
 )
 
 # Where an organisation takes its notifications by webhook; without a row, from its inbox.

@@ -25,6 +25,7 @@ from onceonly.entrypoints.api.audit_routes import audit_router
 from onceonly.entrypoints.api.background import Periodic
 from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.consent_routes import consent_router
+from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.event_routes import event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
 from onceonly.entrypoints.api.key_errors import install_key_errors
@@ -115,6 +116,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     )
     registry = CollectorRegistry()
     metrics = Metrics(registry)
+    registry.register(DeliveryCollector(exchange.dashboard))
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)

@@ -20,8 +20,12 @@ class NavEntry:
 NAV: list[NavEntry] = [
     NavEntry("Who accessed my data", "/citizen", frozenset({Role.CITIZEN})),
     NavEntry("My consents", "/citizen/consents", frozenset({Role.CITIZEN})),
+    NavEntry("Tell us once", "/citizen/tell-us-once", frozenset({Role.CITIZEN})),
+    NavEntry("My reports", "/citizen/reports", frozenset({Role.CITIZEN})),
+    NavEntry("Challenge a value", "/citizen/challenges", frozenset({Role.CITIZEN})),
     NavEntry("Two-step sign-in", "/citizen/security", frozenset({Role.CITIZEN})),
     NavEntry("Agreements and alerts", "/guardian", frozenset({Role.GUARDIAN})),
+    NavEntry("Deliveries, challenges, links", "/guardian/queues", frozenset({Role.GUARDIAN})),
     NavEntry("Kill switch", "/guardian/kill-switch", frozenset({Role.GUARDIAN})),
     NavEntry("Service figures", "/manager", frozenset({Role.MANAGER, Role.ADMIN})),
 ]

@@ -56,6 +56,11 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     portal = Portal(exchange, registry)
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
     app.include_router(portal.router())
+    # Pages that build on Portal, in modules of their own (imported here: they import it).
+    from onceonly.entrypoints.web.citizen_pages import CitizenPages
+    from onceonly.entrypoints.web.guardian_pages import GuardianPages
+    app.include_router(CitizenPages(portal).router())
+    app.include_router(GuardianPages(portal).router())
 
 
 def _status(error: DomainError) -> int:
@@ -475,14 +480,19 @@ class Portal:
             "reasons": dict(figures.by_reason.most_common()),
             "agreements": {str(k): dict(v) for k, v in sorted(figures.by_agreement.items())},
         }
+        # Tell-us-once deliveries: the figures /metrics exposes (DeliveryCollector).
+        deliveries = self.exchange.dashboard.delivery_figures(manager)
+        chart["deliveries"] = {r.receiver_id: {"p50": r.p50_seconds, "p99": r.p99_seconds,
+                                               **r.counts} for r in deliveries.receivers}
         return self.render(request, "manager/dashboard.html", figures=figures, chart=chart,
-                           this_process=this_process)
+                           this_process=this_process, deliveries=deliveries)
 
 
 def _decision_counters(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
     """onceonly_decisions_total by (outcome, reason), exactly as /metrics shows it."""
     counts: dict[tuple[str, str], float] = {}
-    for family in registry.collect():
+    # Only that counter's collector (the delivery figures' would read the outbox again).
+    for family in registry.restricted_registry(["onceonly_decisions_total"]).collect():
         if family.name != "onceonly_decisions":
             continue
         for sample in family.samples:

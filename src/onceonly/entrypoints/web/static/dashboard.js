@@ -29,6 +29,23 @@
         { label: "Refused", data: agreements.map((a) => data.agreements[a].deny || 0), backgroundColor: deny } ] },
       options: { responsive: true, scales: stacked },
     });
+    const receivers = Object.keys(data.deliveries || {});
+    const of = (key) => receivers.map((r) => data.deliveries[r][key]);
+    new Chart(document.getElementById("chart-delivery-times"), {
+      type: "bar",
+      data: { labels: receivers, datasets: [
+        { label: "p50 (s)", data: of("p50"), backgroundColor: "#0b5cad" },
+        { label: "p99 (s)", data: of("p99"), backgroundColor: "#5b2a86" } ] },
+      options: { responsive: true, scales: { y: { beginAtZero: true, title: { display: true, text: "seconds" } } } },
+    });
+    new Chart(document.getElementById("chart-delivery-status"), {
+      type: "bar",
+      data: { labels: receivers, datasets: [
+        { label: "Delivered", data: of("delivered"), backgroundColor: permit },
+        { label: "Pending", data: of("pending"), backgroundColor: "#7a5800" },
+        { label: "Failed", data: of("failed"), backgroundColor: deny } ] },
+      options: { responsive: true, scales: stacked },
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
   else draw();

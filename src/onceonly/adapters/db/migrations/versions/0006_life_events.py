@@ -64,6 +64,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_deliveries_report_id'), 'deliveries', ['report_id'])
     op.create_index('ix_deliveries_due', 'deliveries', ['status', 'mode', 'next_attempt_at'])
     op.create_index('ix_deliveries_receiver', 'deliveries', ['receiver_id', 'status'])
+    op.create_index('ix_deliveries_created_at', 'deliveries', ['created_at'])
     op.create_table('notification_endpoints',
     sa.Column('org_id', sa.String(length=64), nullable=False),
     sa.Column('url', sa.String(length=2000), nullable=False),
@@ -77,6 +78,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('notification_endpoints')
+    op.drop_index('ix_deliveries_created_at', table_name='deliveries')
     op.drop_index('ix_deliveries_receiver', table_name='deliveries')
     op.drop_index('ix_deliveries_due', table_name='deliveries')
     op.drop_index(op.f('ix_deliveries_report_id'), table_name='deliveries')
