@@ -148,7 +148,7 @@ datasets = Table(
     Column("fields", JSON, nullable=False),
     Column("connector", JSON, nullable=False),
     # Set for a register of life events: agreements on it are notification agreements.
-    Column("event_type", String(100), nullable=True, unique=True),
+    Column("event_type", String(100), nullable=True, unique=True, index=True),
 )
 
 agreements = Table(

@@ -17,9 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('datasets') as batch:
-        batch.add_column(sa.Column('event_type', sa.String(length=100), nullable=True))
-        batch.create_unique_constraint(op.f('uq_datasets_event_type'), ['event_type'])
+    op.add_column('datasets', sa.Column('event_type', sa.String(length=100), nullable=True))
+    op.create_index(op.f('ix_datasets_event_type'), 'datasets', ['event_type'], unique=True)
     op.add_column('agreements', sa.Column('kind', sa.String(length=16), server_default='query',
                                           nullable=False))
     op.create_table('life_event_reports',
@@ -86,8 +85,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_life_event_reports_informant_key'), table_name='life_event_reports')
     op.drop_index(op.f('ix_life_event_reports_person_key'), table_name='life_event_reports')
     op.drop_table('life_event_reports')
-    with op.batch_alter_table('agreements') as batch:
-        batch.drop_column('kind')
-    with op.batch_alter_table('datasets') as batch:
-        batch.drop_constraint(op.f('uq_datasets_event_type'), type_='unique')
-        batch.drop_column('event_type')
+    # Dropped in place (SQLite 3.35+ too): rebuilding these tables, as a batch operation
+    # would, fails while other tables' rows still refer to them.
+    op.drop_column('agreements', 'kind')
+    op.drop_index(op.f('ix_datasets_event_type'), table_name='datasets')
+    op.drop_column('datasets', 'event_type')
