@@ -370,3 +370,47 @@ def test_an_informant_sees_who_would_be_told_and_who_must_be(exchange, world):
     with pytest.raises(DomainError) as unknown:
         exchange.life_events.subscribers("gov.onceonly.divorce.registered")
     assert unknown.value.code == "event_type_unknown"
+
+
+def test_a_notification_that_cannot_be_opened_is_dead_lettered_not_retried(
+        exchange, world):
+    webhooks_for(exchange, world, ["GOV/DVLA"])
+    status = exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                         death(living(exchange, "driver")))
+    dvla = next(d for d in status.deliveries if d.receiver_id == "GOV/DVLA")
+    with exchange.engine.begin() as conn:  # the sealed notification damaged in storage
+        conn.execute(t.deliveries.update().where(t.deliveries.c.id == dvla.id)
+                     .values(notification={"damaged": True}))
+    transport = FakeTransport()
+    deliver_all(worker(exchange), transport, rounds=2)
+    assert transport.sent == []
+    (after,) = [d for d in exchange.life_events.dead_letters(
+        principal(world, "guardian:GOV/DVLA")) if d.id == dvla.id]
+    assert after.last_error.startswith("the notification cannot be opened")
+    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/DVLA"))
+    assert alert.evidence["delivery"] == dvla.id
+
+
+def test_a_worker_round_that_fails_is_tried_again_not_fatal(exchange, world):
+    webhooks_for(exchange, world, ["GOV/DVLA"])
+    exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                death(living(exchange, "driver")))
+    service, transport = worker(exchange), FakeTransport()
+    real_claim, failures = service.claim, []
+
+    def flaky_claim(limit):
+        if not failures:
+            failures.append(1)
+            raise ConnectionError("the database went away")
+        return real_claim(limit)
+    service.claim = flaky_claim
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(service, transport, stop, idle_seconds=0.01))
+        while not transport.sent:
+            await asyncio.sleep(0.01)
+        stop.set()
+        return await task
+
+    assert asyncio.run(asyncio.wait_for(main(), 30)) == 1 and failures == [1]

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import structlog
 
+from onceonly.crypto.envelope import EnvelopeInvalid
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.life_events import Delivery, DeliveryStatus, RetryPolicy
 from onceonly.services.envelopes import Envelopes
@@ -77,27 +78,38 @@ class DeliveryService:
                                                c.url, now) for c in held])
             uow.commit()
         held_ids = {c.delivery.id for c in held}
-        outgoing = []
+        outgoing, unopenable = [], []
         for claim in claims:
             if claim.delivery.id in held_ids:
                 continue
-            body = self.envelopes.decrypt(claim.sealed, sealed_context(claim.delivery.id))
+            try:
+                body = self.envelopes.decrypt(claim.sealed,
+                                              sealed_context(claim.delivery.id))
+            except EnvelopeInvalid as problem:  # damaged, or its data key gone: never sendable
+                unopenable.append((claim.delivery, f"the notification cannot be opened: "
+                                                   f"{problem}"))
+                continue
             signature, _kid = self.signer.sign_for(self.operator_org, body)
             outgoing.append(Outgoing(claim, body, signature))
+        if unopenable:
+            self._record(unopenable, give_up=True)
         return outgoing
 
     def settle(self, results: Sequence[tuple[Outgoing, str | None]]) -> None:
         """Write each outcome, with its audit entry, in one transaction."""
+        self._record([(sent.claim.delivery, error) for sent, error in results])
+
+    def _record(self, results: Sequence[tuple[Delivery, str | None]], *,
+                give_up: bool = False) -> None:
         now = self.clock.now()
         with self.uows(write=True) as uow:
             settled = []
-            for sent, error in results:
-                delivery = sent.claim.delivery
+            for delivery, error in results:
                 if error is None:
                     done = replace(delivery, status=DeliveryStatus.DELIVERED, delivered_at=now,
                                    last_error=None)
                     outcome = "delivered"
-                elif self.policy.exhausted(delivery.attempts):
+                elif give_up or self.policy.exhausted(delivery.attempts):
                     done = replace(delivery, status=DeliveryStatus.FAILED, last_error=error)
                     outcome = "dead_lettered"
                     uow.alerts.add(now, delivery.receiver_id, delivery.receiver_id,
@@ -133,16 +145,23 @@ def _state(agreement: Agreement | None, now: datetime) -> str:
 async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,
                      batch: int = 200, idle_seconds: float = 0.02) -> int:
     """Deliver until `stop` is set; returns how many were delivered."""
-    delivered = 0
+    delivered, pause = 0, idle_seconds
     while not stop.is_set():
-        outgoing = await asyncio.to_thread(service.claim, batch)
-        if not outgoing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), idle_seconds)
-            continue
-        errors = await asyncio.gather(*(transport.send(o.claim.url, o.body, o.signature)
-                                        for o in outgoing))
-        await asyncio.to_thread(service.settle, list(zip(outgoing, errors, strict=True)))
-        delivered += sum(error is None for error in errors)
+        try:
+            outgoing = await asyncio.to_thread(service.claim, batch)
+            if outgoing:
+                errors = await asyncio.gather(*(
+                    transport.send(o.claim.url, o.body, o.signature) for o in outgoing))
+                await asyncio.to_thread(service.settle,
+                                        list(zip(outgoing, errors, strict=True)))
+                delivered += sum(error is None for error in errors)
+                pause = idle_seconds
+                continue
+            pause = idle_seconds
+        except Exception:  # the database away, say: what was taken is retaken after its lease
+            log.exception("delivery round failed; trying again")
+            pause = min(max(pause * 2, 0.5), 30.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
     return delivered
 
