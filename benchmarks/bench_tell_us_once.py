@@ -14,8 +14,8 @@ What it measures
        starts), then 1, 2 and 4 `onceonly worker` processes deliver them all to a minimal
        receiver (a bare ASGI app in its own process answering 204). Deliveries per second
        from the first claim to the last delivery, with each worker taking 100 at a time.
-       Peer: one async client POSTing as many pre-signed bodies to the same receiver with
-       the same concurrency — the ceiling of the HTTP path alone on this machine.
+       Peer: the workers' own HTTP client POSTing as many pre-signed bodies to the same
+       receiver, 100 at a time, from one process — the HTTP path alone, with no database.
 
 How to run
     uv run python -m benchmarks.bench_tell_us_once            # 200 reports; 1,500 a round
@@ -50,7 +50,7 @@ from benchmarks import Report, machine_header
 from benchmarks.bench_http import postgres_database, sqlite_database
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.migrate import upgrade
-from onceonly.adapters.webhooks import CONTENT_TYPE, SIGNATURE_HEADER
+from onceonly.adapters.webhooks import CONTENT_TYPE, SIGNATURE_HEADER, AiohttpTransport
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.demo.population import Pools, make_person
 from onceonly.demo.receivers import CachedJwks, connector_configs, open_stores, receiver_app
@@ -311,18 +311,22 @@ def _workers_rate(exchange: Exchange, url: str, report_ids: list[str], workers: 
 
 
 def _peer_rate(exchange: Exchange, receiver: str, total: int, batch: int) -> float:
+    """The same HTTP client as the workers', sending pre-signed bodies with nothing else."""
     body = b'{"specversion":"1.0","id":"x","type":"gov.onceonly.death.registered"}'
     signature, _ = exchange.keys.sign_for("GOV/EXCHANGE", body)
 
     async def post_all() -> float:
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=batch)) as client:
+        transport = AiohttpTransport(max_connections=batch)
+        try:
             start = time.perf_counter()
             for offset in range(0, total, batch):
-                await asyncio.gather(*(client.post(
-                    f"{receiver}/GOV/DVLA", content=body, headers={
-                        "Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: signature})
+                errors = await asyncio.gather(*(
+                    transport.send(f"{receiver}/GOV/DVLA", body, signature)
                     for _ in range(min(batch, total - offset))))
+                assert not any(errors), errors
             return total / (time.perf_counter() - start)
+        finally:
+            await transport.close()
     return asyncio.run(post_all())
 
 

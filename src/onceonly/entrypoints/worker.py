@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from onceonly.adapters.webhooks import HttpxTransport
+from onceonly.adapters.webhooks import AiohttpTransport
 from onceonly.services.delivery import DeliveryService, run_worker
 
 
 async def deliver_until(service: DeliveryService, stop: asyncio.Event, *, batch: int,
                         timeout: float) -> int:
-    transport = HttpxTransport(timeout=timeout, max_connections=batch)
+    transport = AiohttpTransport(timeout=timeout, max_connections=batch)
     try:
         return await run_worker(service, transport, stop, batch=batch)
     finally:
