@@ -20,6 +20,9 @@
     web     a portal page beside the API call it is built on; password (argon2id) sign-in
             beside token sign-in (benchmarks/bench_web.py)
     dashboard  the manager's delivery figures (p50/p99 and counts by receiver over 24 hours)
+    tell-us-once  one death told to seven organisations end to end beside POSTing straight to
+            their receivers; sustained fan-out with 1, 2 and 4 workers on PostgreSQL beside
+            the HTTP client alone (benchmarks/bench_tell_us_once.py)
             beside counting in the database (benchmarks/bench_delivery_figures.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
@@ -39,7 +42,7 @@ from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent", "web",
-         "dashboard")
+         "dashboard", "tell-us-once")
 
 
 def run_policy(quick: bool) -> int:
@@ -86,6 +89,12 @@ def run_web(quick: bool) -> int:
     return bench_web.main(["--quick"] if quick else [])
 
 
+def run_tell_us_once(quick: bool) -> int:
+    from benchmarks import bench_tell_us_once
+
+    return bench_tell_us_once.main(["--quick"] if quick else [])
+
+
 def run_dashboard(quick: bool) -> int:
     from benchmarks import bench_delivery_figures
 
@@ -122,7 +131,7 @@ def main() -> int:
     runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit,
                "signatures": run_signatures,
                "identity": run_identity, "consent": run_consent, "web": run_web,
-               "dashboard": run_dashboard}
+               "dashboard": run_dashboard, "tell-us-once": run_tell_us_once}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)
