@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -205,9 +206,19 @@ class FakeTransport:
         self.answer = answer
         self.sent: list[tuple[str, dict]] = []
 
-    async def send(self, url: str, body: bytes, signature: str) -> str | None:
+    def respond(self, url: str, body: bytes) -> str | None:
         self.sent.append((url, json.loads(body)))
         return self.answer(url)
+
+    async def send(self, url: str, body: bytes, signature: str) -> str | None:
+        return self.respond(url, body)
+
+
+def run_in_own_loop(coroutine):
+    """asyncio.run on a thread of its own: a browser test's event loop may be running in
+    this one (Playwright's sync API keeps one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def webhooks_for(exchange, world, orgs) -> None:
@@ -220,8 +231,7 @@ def deliver_all(service: DeliveryService, transport: FakeTransport, clock=None,
                 rounds: int = 12) -> None:
     for _ in range(rounds):
         outgoing = service.claim(100)
-        results = [(o, asyncio.run(transport.send(o.claim.url, o.body, o.signature)))
-                   for o in outgoing]
+        results = [(o, transport.respond(o.claim.url, o.body)) for o in outgoing]
         service.settle(results)
         if clock is not None:
             clock.advance(timedelta(seconds=10))
@@ -337,7 +347,7 @@ def test_run_worker_delivers_until_stopped(exchange, world):
         stop.set()
         return await task
 
-    assert asyncio.run(main()) == 1
+    assert run_in_own_loop(main()) == 1
 
 
 def test_a_correction_reaches_a_consumer_with_a_webhook_through_delivery(exchange, world):
@@ -413,4 +423,4 @@ def test_a_worker_round_that_fails_is_tried_again_not_fatal(exchange, world):
         stop.set()
         return await task
 
-    assert asyncio.run(asyncio.wait_for(main(), 30)) == 1 and failures == [1]
+    assert run_in_own_loop(asyncio.wait_for(main(), 30)) == 1 and failures == [1]
