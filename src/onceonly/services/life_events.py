@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -110,7 +110,9 @@ class LifeEventService:
         return key
 
     def _report(self, who: Principal, event: Mapping[str, Any],
-                recipients: Sequence[str] | None, identify: Any) -> ReportStatus:
+                recipients: Sequence[str] | None,
+                identify: Callable[[UnitOfWork, LifeEvent, str], str]) -> ReportStatus:
+        """`identify`: who may report it, and whom it is about (their person key)."""
         now = self.clock.now()
         try:
             checked = check_event(event, now)
