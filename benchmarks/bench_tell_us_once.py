@@ -52,9 +52,15 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.webhooks import CONTENT_TYPE, SIGNATURE_HEADER, AiohttpTransport
 from onceonly.bootstrap import Exchange, bootstrap
-from onceonly.demo.population import Pools, make_person
-from onceonly.demo.receivers import CachedJwks, connector_configs, open_stores, receiver_app
-from onceonly.demo.seed import REFERENCE_DAY, SEED, World, build_world
+from onceonly.demo.receivers import (
+    TOLD_OF_A_DEATH,
+    CachedJwks,
+    connector_configs,
+    linked_people,
+    open_stores,
+    receiver_app,
+)
+from onceonly.demo.seed import World, build_world
 from onceonly.demo.world import SUBSCRIPTIONS
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
@@ -80,19 +86,6 @@ async def app(scope, receive, send):
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def told_everywhere(exchange: Exchange, people: int) -> Iterator:
-    """Living people every organisation told of a death holds a record of."""
-    pools = Pools.make(SEED)
-    with exchange.engine.connect() as conn:
-        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)))
-    for index in range(people):
-        person = make_person(SEED, index, pools, REFERENCE_DAY)
-        if person.date_of_death is None and {"nino", "driver", "passport", "ctr",
-                                             "service"} <= person.ids.keys() and all(
-                pair in linked for pair in person.ids.items()):
-            yield person
 
 
 def death(person, event_id: str) -> dict:
@@ -153,7 +146,8 @@ def end_to_end(report: Report, backend: str, reports: int, population: int) -> N
         stack.callback(exchange.close)
         upgrade(exchange.engine)
         world = build_world(exchange, url, people=population)
-        people = itertools.cycle(list(told_everywhere(exchange, population)))
+        people = itertools.cycle(list(linked_people(exchange.engine, population,
+                                                    TOLD_OF_A_DEATH)))
         base = stack.enter_context(running(create_app(exchange)))
         stores = open_stores(connector_configs(exchange.engine), stack)
         arrivals = Arrivals(receiver_app(stores, CachedJwks(base)))
@@ -248,9 +242,7 @@ def fan_out(report: Report, reports: int, batch: int = 100) -> None:
             exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
                                               f"{receiver}/{org}")
         registrar = guardians["officer:GOV/GRO"]
-        pools = Pools.make(SEED)
-        living = [p for i in range(PEOPLE)
-                  if (p := make_person(SEED, i, pools, REFERENCE_DAY)).date_of_death is None]
+        living = list(linked_people(exchange.engine, PEOPLE))
         rounds = (1, 2, 4)
         # Every round's reports first, held back; each round then releases its own.
         batches = [[exchange.life_events.report(registrar, death(person, f"fan-{r}-{n}")

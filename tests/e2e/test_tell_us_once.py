@@ -23,9 +23,13 @@ import pytest
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.demo.population import Pools, make_person
-from onceonly.demo.receivers import CachedJwks, connector_configs, open_stores, receiver_app
-from onceonly.demo.seed import REFERENCE_DAY, SEED
+from onceonly.demo.receivers import (
+    CachedJwks,
+    connector_configs,
+    linked_people,
+    open_stores,
+    receiver_app,
+)
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.worker import WorkerThread
@@ -100,12 +104,7 @@ def faults(receivers) -> Iterator[Faults]:
 @pytest.fixture(scope="module")
 def people(api: Api) -> Iterator:
     """A different living person, linked in the index, for each report of the module."""
-    with api.exchange.engine.connect() as conn:
-        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)).all())
-    pools = Pools.make(SEED)
-    return iter([p for i in range(WORLD_PEOPLE)
-                 if (p := make_person(SEED, i, pools, REFERENCE_DAY)).date_of_death is None
-                 and all((s, v) in linked for s, v in p.ids.items())])
+    return linked_people(api.exchange.engine, WORLD_PEOPLE)
 
 
 def report_death(api: Api, person, event_id: str):

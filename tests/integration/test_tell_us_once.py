@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.demo.population import Pools, make_person
-from onceonly.demo.seed import REFERENCE_DAY, SEED
+from onceonly.demo.receivers import linked_people as demo_linked_people
 from onceonly.domain.errors import DomainError
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.domain.organisations import Principal, Role
@@ -41,16 +40,7 @@ def living(exchange, *schemes: str, skip: int = 0):
 
 
 def linked_people(exchange, *schemes: str):
-    """The living people of the test world whom the person index links in all these schemes
-    (the world plants some records without their links, for the matcher to find)."""
-    pools = Pools.make(SEED)
-    with exchange.engine.connect() as conn:
-        linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)).all())
-    found = [p for i in range(WORLD_PEOPLE)
-             if (p := make_person(SEED, i, pools, REFERENCE_DAY)).date_of_death is None
-             and all((s, p.ids[s]) in linked for s in ("grn", *schemes) if s in p.ids)
-             and set(schemes) <= p.ids.keys()]
-    return found
+    return list(demo_linked_people(exchange.engine, WORLD_PEOPLE, schemes))
 
 
 def death(person, event_id: str = "death-1", **data) -> dict:

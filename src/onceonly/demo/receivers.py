@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -258,16 +258,27 @@ def tell_us_once_running(exchange: Exchange, world: World, exchange_url: str, *,
         yield stores
 
 
-def known_everywhere(engine: Engine, people: int) -> Person | None:
-    """A living person of the demo world whom all seven organisations told of a death know
-    (as the index links them): the one whose death the demo and walkthrough report."""
+# Everyone told of a death (SCENARIO.md) knows a person who holds all of these.
+TOLD_OF_A_DEATH = ("nino", "driver", "passport", "ctr", "nhs", "service")
+
+
+def linked_people(engine: Engine, people: int, schemes: Iterable[str] = ()
+                  ) -> Iterator[Person]:
+    """The living people of a demo world of `people` who hold identifiers in all `schemes`
+    and whom the person index links under every identifier they hold (the world plants
+    some records without their links, for the matcher to find)."""
     pools = Pools.make(SEED)
     with engine.connect() as conn:
         linked = set(conn.execute(select(t.person_links.c.scheme, t.person_links.c.value)))
-    wanted = {"grn", "nino", "driver", "passport", "ctr", "nhs", "service"}
+    wanted = set(schemes)
     for index in range(people):
         person = make_person(SEED, index, pools, REFERENCE_DAY)
         if person.date_of_death is None and wanted <= person.ids.keys() and all(
-                (scheme, value) in linked for scheme, value in person.ids.items()):
-            return person
-    return None
+                pair in linked for pair in person.ids.items()):
+            yield person
+
+
+def known_everywhere(engine: Engine, people: int) -> Person | None:
+    """A living person all seven organisations told of a death know: the one whose death
+    the demo and the walkthrough report."""
+    return next(linked_people(engine, people, TOLD_OF_A_DEATH), None)
