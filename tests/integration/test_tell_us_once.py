@@ -414,3 +414,28 @@ def test_a_worker_round_that_fails_is_tried_again_not_fatal(exchange, world):
         return await task
 
     assert run_in_own_loop(asyncio.wait_for(main(), 30)) == 1 and failures == [1]
+
+
+@pytest.mark.parametrize(("label", "url", "code"), [
+    ("guardian:GOV/DVLA", "http://notify.dvla.example/onceonly", "endpoint_insecure"),
+    ("guardian:GOV/DVLA", "ftp://notify.dvla.example/onceonly", "endpoint_invalid"),
+    ("guardian:GOV/DVLA", "https://user:secret@notify.dvla.example/", "endpoint_invalid"),
+    ("officer:GOV/DVLA", "https://notify.dvla.example/onceonly", "role_not_allowed"),
+])
+def test_a_bad_endpoint_is_refused_changes_nothing_and_is_audited(exchange, world, label,
+                                                                   url, code):
+    with pytest.raises(DomainError) as refused:
+        exchange.life_events.set_endpoint(principal(world, label), url)
+    assert refused.value.code == code
+    with exchange.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(
+            t.notification_endpoints)).scalar_one() == 0
+    assert refusals(exchange, "endpoint.set") == [code]
+
+
+def test_an_informant_the_index_does_not_know_is_refused(exchange, world):
+    event = death(living(exchange, "nino")) | {"informant": "grn:RN1800000000000"}
+    with pytest.raises(DomainError) as refused:
+        exchange.life_events.report(principal(world, "officer:GOV/GRO"), event)
+    assert refused.value.code == "informant_unknown"
+    assert counts(exchange) == (0, 0)
