@@ -197,9 +197,10 @@ def test_forged_expired_and_signed_out_cookies_are_refused(page: Page, portal):
     expect(page.get_by_role("alert")).to_contain_text("was signed out")
 
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
+    page.wait_for_url("**/citizen")  # the sign-in's own navigation has finished
     portal.clock.advance(SESSION_LIFETIME + timedelta(seconds=1))
     try:
-        page.reload()
+        page.goto("/citizen")
     finally:
         portal.clock.advance(-(SESSION_LIFETIME + timedelta(seconds=1)))
     expect(page.get_by_role("alert")).to_contain_text("has expired")
