@@ -78,13 +78,17 @@ def add_ungoverned_route(app: Any, exchange: Any) -> None:
     connector the governed query uses. No auth, no decision, no audit, no signature."""
     from fastapi.responses import JSONResponse
 
+    from onceonly.entrypoints.api.dispatch import blocking_runner
+
     with exchange.uows() as uow:
         config = uow.catalogue.connector_config(DATASET)
     connector = exchange.connectors.for_dataset(DATASET, config)
 
+    run_blocking = blocking_runner(exchange.embedded_database)  # as the governed query
+
     @app.get("/bench/raw/{nino}", include_in_schema=False)
-    def raw(nino: str) -> JSONResponse:
-        record = connector.fetch(nino, ["annual_income"])
+    async def raw(nino: str) -> JSONResponse:
+        record = await run_blocking(lambda: connector.fetch(nino, ["annual_income"]))
         if record is None:
             return JSONResponse({"code": "not_found"}, 404)
         return JSONResponse(record)

@@ -64,6 +64,12 @@ class Exchange:
     deliveries: DeliveryService
     identity: IdentityService
 
+    @property
+    def embedded_database(self) -> bool:
+        """The database runs inside this process (SQLite): its calls are CPU work, not
+        waits on a network."""
+        return self.engine.dialect.name == "sqlite"
+
     def close(self) -> None:
         self.connectors.dispose()
         self.engine.dispose()
@@ -90,6 +96,7 @@ def bootstrap(
     master_keys = master_keys or FileMasterKeys.from_config(engine.url)
     envelopes = Envelopes(master_keys, SqlDataKeyStore(engine), clock)
     keys = SqlKeyStore(engine, envelopes)
+    pseudonyms = PairwisePseudonyms(SqlSecrets(engine))
     return Exchange(
         engine=engine,
         uows=uows,
@@ -99,11 +106,10 @@ def bootstrap(
         keys=keys,
         connectors=connectors,
         agreements=AgreementService(uows, clock),
-        queries=QueryService(uows, connectors, consents, clock,
-                             pseudonyms=PairwisePseudonyms(SqlSecrets(engine))),
+        queries=QueryService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
         kill_switches=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
-        bulk=BulkService(uows, connectors, consents, clock),
+        bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
         audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
         signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),

@@ -32,6 +32,7 @@ def test_a_guardian_resumes_an_agreement_suspended_for_harvesting(api: Api) -> N
     assert listed.status_code == 200, listed.text
     alert = listed.json()[0]
     assert (alert["agreement_id"], alert["rule"], alert["status"]) == (3, "many_persons", "open")
+    assert (alert["suspended"], alert["officer"]) == ("agreement", None)
     assert alert["evidence"]["count"] == 4
     assert api.client.get("/v1/alerts", headers=api.auth("guardian:GOV/HMRC")).json() == []
     assert_problem(api.client.get("/v1/alerts", headers=api.auth("officer:COM/ACME")), 403,

@@ -93,6 +93,25 @@ def test_bad_or_unauthorised_settings_change_nothing(api: Api, label, body, stat
     assert rule_rows(api) == was
 
 
+@pytest.mark.parametrize("officer", ["officer:COM/ACME", "guardian:GOV/DWP", None])
+def test_an_officers_threshold_is_only_for_an_officer_of_that_consumer(
+        api: Api, officer: str | None) -> None:
+    """Another organisation's officer, the consumer's guardian, or nobody at all: a rule
+    that could never apply is refused, not kept."""
+    was = rule_rows(api)
+    body = {"consumer": "GOV/DWP", "kind": "many_persons", "threshold": 3,
+            "window_seconds": 60,
+            "officer": api.principal(officer).id if officer else "gov_dwp.nobody"}
+    assert_problem(put(api, HMRC_GUARDIAN, body), 404, "officer_unknown")
+    assert rule_rows(api) == was
+    body["officer"] = api.principal(DWP_OFFICER).id
+    assert put(api, HMRC_GUARDIAN, body).status_code == 200
+    seen = api.client.get("/v1/anomaly-rules", params={"consumer": "GOV/DWP"},
+                          headers=api.auth(HMRC_GUARDIAN)).json()
+    assert threshold(seen["officers"][body["officer"]], "many_persons") == 3
+    put(api, HMRC_GUARDIAN, body | {"threshold": 10**6})  # out of the other tests' way
+
+
 def test_reading_another_providers_consumer_is_refused_and_audited(api: Api) -> None:
     response = api.client.get("/v1/anomaly-rules", params={"consumer": "GOV/DWP"},
                               headers=api.auth(DWP_GUARDIAN))

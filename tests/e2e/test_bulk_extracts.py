@@ -15,6 +15,7 @@ from sqlalchemy import inspect, select, text
 
 from onceonly.adapters.db import tables as t
 from onceonly.crypto.jwe import DecryptionFailed, decrypt_with
+from onceonly.domain.identity import PAIRWISE
 from tests.e2e.conftest import Api
 from tests.support.problems import assert_problem
 
@@ -77,7 +78,11 @@ def test_an_approved_extract_is_downloaded_once_encrypted_with_only_the_agreed_f
     assert first.headers["content-type"].startswith("application/jose")
     plaintext = decrypt_with(acme_key.as_dict(private=True), first.text)
     content = json.loads(plaintext)
-    assert [r["subject"]["value"] for r in content["records"]] == people
+    assert [r["asked_as"] for r in content["records"]] == [
+        {"scheme": "nino", "value": n} for n in people]
+    # ACME names nobody by an identifier of its own: it gets its pairwise pseudonyms.
+    assert {r["subject"]["scheme"] for r in content["records"]} == {PAIRWISE}
+    assert not set(people) & {r["subject"]["value"] for r in content["records"]}
     agreed = {"full_name", "address", "benefits_in_payment"}
     assert all(set(r["data"]) == agreed for r in content["records"])
     # Nothing readable stayed behind: no released value anywhere in the exchange database.
@@ -95,6 +100,43 @@ def test_an_approved_extract_is_downloaded_once_encrypted_with_only_the_agreed_f
     second = download(api, extract["id"])
 
     assert_problem(second, 410, "already_downloaded")
+
+
+def test_an_extract_names_people_by_the_pseudonyms_a_query_gives(
+        api: Api, acme_key: OKPKey) -> None:
+    person = cohort(api, 7)[6]
+    extract = ask(api, acme_key, [person]).json()
+    decide(api, extract["id"], "approve")
+    record, = json.loads(decrypt_with(acme_key.as_dict(private=True),
+                                      download(api, extract["id"]).text))["records"]
+    by_pseudonym = api.client.post("/v1/queries", headers=api.auth(ACME), json={
+        "agreement_id": 3, "subject": record["subject"], "fields": ["full_name"],
+        "purpose": "disability-assessment"})
+    assert by_pseudonym.status_code == 200, by_pseudonym.text
+    assert by_pseudonym.json()["subject"] == record["subject"]
+    assert by_pseudonym.json()["data"]["full_name"] == record["data"]["full_name"]
+
+
+@pytest.mark.parametrize(("subject", "status", "code"), [
+    ({"scheme": "ctr", "value": "CTR-000001"}, 403, "scheme_not_yours"),  # the council's
+    ({"scheme": "northbank", "value": "NB00000001"}, 403, "scheme_not_yours"),
+    ({"scheme": "shoe_size", "value": "9"}, 422, "unknown_scheme"),
+])
+def test_a_cohort_naming_people_by_identifiers_not_the_consumers_is_refused(
+        api: Api, acme_key: OKPKey, subject: dict[str, str], status: int, code: str) -> None:
+    with api.exchange.engine.connect() as conn:
+        extracts = conn.execute(select(t.bulk_extracts.c.id)).all()
+    refused = api.client.post("/v1/bulk-extracts", headers=api.auth(ACME), json={
+        "agreement_id": 3, "purpose": "disability-assessment",
+        "subjects": [{"scheme": "nino", "value": cohort(api, 1)[0]}, subject],
+        "recipient_jwk": acme_key.as_dict(private=False)})
+    assert_problem(refused, status, code)
+    assert "subjects[1]" in refused.json()["detail"] or code == "unknown_scheme"
+    with api.exchange.engine.connect() as conn:
+        assert conn.execute(select(t.bulk_extracts.c.id)).all() == extracts
+        denied = conn.execute(select(t.audit_log).where(t.audit_log.c.action == "bulk.request")
+                              .order_by(t.audit_log.c.seq.desc())).first()
+    assert (denied.outcome, denied.reason, denied.org_id) == ("deny", code, "COM/ACME")
 
 
 def test_an_extract_for_another_key_does_not_decrypt(api: Api, acme_key: OKPKey) -> None:

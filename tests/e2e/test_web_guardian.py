@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
+from onceonly.domain.anomaly import DEFAULT_RULES, RuleKind
 from onceonly.services.agreements import DraftCommand
 
 
@@ -88,6 +89,35 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
         assert theirs.status_code == 404
     with api.exchange.uows() as uow:
         assert uow.agreements.get(3).status.value == "approved"
+
+
+def test_an_officers_alert_says_the_officer_is_suspended_not_the_agreement(api):
+    dwp = api.principal("officer:GOV/DWP")
+    api.exchange.anomalies.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
+    try:
+        for n in range(6):  # identifiers in a row that nobody holds
+            assert api.client.post("/v1/queries", headers=api.auth("officer:GOV/DWP"), json={
+                "agreement_id": 1, "subject": {"scheme": "nino", "value": f"ZZ{900200 + n}Z"},
+                "fields": ["income_band"], "purpose": "benefit-entitlement"}
+            ).status_code == 404
+        [alert_id] = api.exchange.anomalies.detect()
+    finally:
+        default = DEFAULT_RULES[RuleKind.SEQUENTIAL_IDS]
+        api.exchange.anomalies.set_rule("GOV/DWP", None, "sequential_ids", default.threshold,
+                                        int(default.window.total_seconds()))
+    client, csrf = console(api, "guardian:GOV/HMRC")
+    with closing(client):
+        page = client.get("/guardian").text
+        alert = page[page.index(f'id="alert-{alert_id}"'):]
+        alert = alert[:alert.index("</article>")]
+        assert f"Officer <code>{dwp.id}</code> is suspended" in alert
+        assert "The agreement is suspended" not in alert
+        resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
+                              data={"csrf_token": csrf, "action": "resume",
+                                    "reason": "a data-quality sweep, agreed in advance"})
+        assert resumed.status_code == 200 and "resumed" in resumed.text
+    with api.exchange.uows() as uow:
+        assert uow.agreements.get(1).status.value == "approved"  # never suspended
 
 
 def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):

@@ -131,6 +131,7 @@ def _move_clock(exchange, to: datetime) -> timedelta:
     (("COM/NOBODY", None, "many_persons", 5, 60), "organisation_unknown"),
     (("acme", None, "many_persons", 5, 60), "invalid_org_id"),
     (("COM/ACME", None, "everything", 5, 60), "unknown_rule"),
+    (("COM/ACME", "nobody.at.all", "many_persons", 5, 60), "officer_unknown"),
 ])
 def test_bad_rule_settings_are_refused(exchange, world, args, code):
     with pytest.raises(DomainError) as refused:

@@ -60,7 +60,7 @@ def test_a_probing_officer_is_kept_from_the_providers_data_until_resumed(exchang
     probe_sequentially(exchange, dwp)
 
     (alert,) = exchange.anomalies.alerts(hmrc_guardian)
-    assert alert.officer_id == dwp.id
+    assert (alert.officer_id, alert.suspended) == (dwp.id, "officer")
     with pytest.raises(QueryRefused) as refused:
         ask(exchange, dwp, other_agreement, nino)
     assert (refused.value.code, refused.value.kind.value) == ("officer_suspended", "forbidden")

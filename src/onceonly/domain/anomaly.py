@@ -90,6 +90,12 @@ class Alert:
     resolved_at: datetime | None
     resolution: str | None
 
+    @property
+    def suspended(self) -> str:
+        """What the finding suspended: one officer's pattern keeps that officer from the
+        provider's data; otherwise the agreement is suspended."""
+        return "officer" if self.officer_id else "agreement"
+
 
 def identifier_number(value: str) -> int | None:
     """The digits of an identifier (AB123456C -> 123456): enough to see a sequence."""

@@ -169,6 +169,7 @@ class AnomalyService:
         with self.uows(write=True) as uow:
             if uow.catalogue.organisation(consumer_id) is None:
                 raise not_found("organisation_unknown", f"no organisation {consumer_id}")
+            _check_officer(uow, consumer_id, officer_id)
             uow.activity.set_rule(consumer_id, officer_id, configured)
             uow.audit.record(AuditEntry(
                 "anomaly.rule", "done", None, consumer_id, reason=configured.kind.value,
@@ -202,6 +203,7 @@ class AnomalyService:
             configured = rule(kind, threshold, window_seconds)
             with self.uows(write=True) as uow:
                 consumer_id = self._consumer_of(uow, guardian, consumer_id)
+                _check_officer(uow, consumer_id, officer_id)
                 uow.activity.set_rule(consumer_id, officer_id, configured, guardian.org_id)
                 uow.audit.record(AuditEntry(
                     "anomaly.rule", "done", guardian.id, guardian.org_id,
@@ -225,6 +227,16 @@ class AnomalyService:
             raise not_found("consumer_unknown",
                             f"{consumer_id} holds no agreement with {guardian.org_id}")
         return consumer_id
+
+
+def _check_officer(uow: UnitOfWork, consumer_id: str, officer_id: str | None) -> None:
+    """A threshold of one officer's own is for an officer of that consumer: a mistyped or
+    another organisation's principal would otherwise be a rule that never applies."""
+    if officer_id is None:
+        return
+    officer = uow.principals.get(officer_id)
+    if officer is None or officer.org_id != consumer_id or officer.role is not Role.OFFICER:
+        raise not_found("officer_unknown", f"{consumer_id} has no officer {officer_id!r}")
 
 
 def _at(event: Activity) -> datetime:

@@ -5,6 +5,7 @@ it only as a JWE to the consumer's public key, which the consumer downloads once
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from onceonly.crypto.canonical import canonical_json
@@ -12,26 +13,32 @@ from onceonly.crypto.jwe import RecipientKeyInvalid, encrypt_to, recipient_key
 from onceonly.domain import bulk
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.bulk import BulkExtract
-from onceonly.domain.errors import DomainError, invalid, not_found
+from onceonly.domain.errors import DomainError, forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.policy import Deny
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.services.audit import refuse
+from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports import (
     AuditEntry,
     Clock,
     Connectors,
     ConsentRegistry,
+    ResolvedSubject,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 
 
 class BulkService:
     def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors,
-                 consents: ConsentRegistry, clock: Clock) -> None:
+                 consents: ConsentRegistry, clock: Clock,
+                 pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
         self.connectors = connectors
         self.consents = consents
         self.clock = clock
+        self.pseudonyms = pseudonyms  # for consumers named people by pairwise pseudonyms
 
     def request(self, officer: Principal, agreement_id: int, purpose: str,
                 cohort: list[tuple[str, str]], recipient_jwk: dict[str, Any]) -> BulkExtract:
@@ -43,13 +50,16 @@ class BulkService:
             except RecipientKeyInvalid as exc:
                 raise invalid("recipient_key_invalid", str(exc)) from None
             with self.uows(write=True) as uow:
-                agreement = uow.agreements.get(agreement_id)
+                source = uow.agreements.with_source(agreement_id)
+                agreement = source.agreement if source else None
                 if agreement is None or officer.org_id not in (agreement.provider_id,
                                                                agreement.consumer_id):
                     raise not_found("agreement_unknown", f"no agreement {agreement_id}")
-                extract = uow.bulk.add(bulk.request(
-                    officer, agreement, purpose, cohort, recipient_jwk, now,
-                    active=agreement.state_at(now) == "active"))
+                assert source is not None
+                requested = bulk.request(officer, agreement, purpose, cohort, recipient_jwk,
+                                         now, active=agreement.state_at(now) == "active")
+                self._name_cohort(uow, agreement.consumer_id, cohort, source.subject_scheme)
+                extract = uow.bulk.add(requested)
                 uow.audit.record(_entry("request", "done", officer, agreement, extract), now)
                 uow.commit()
         except DomainError as error:
@@ -91,13 +101,17 @@ class BulkService:
                 agreement = source.agreement if source else None
                 decided = (bulk.approve if approve else bulk.reject)(
                     extract, agreement, guardian, reason, now)
-                subjects = [uow.people.resolve(scheme, value, source.subject_scheme)
-                            for scheme, value in decided.cohort or ()] if approve else []
+                subjects = self._name_cohort(uow, agreement.consumer_id, decided.cohort or (),
+                                             source.subject_scheme) if approve else []
             assert extract is not None and agreement is not None and source is not None
             if approve:
                 decided = self._build(decided, agreement, source.connector, subjects, now)
             with self.uows(write=True) as uow:
                 uow.bulk.save(decided, was="requested")
+                for subject in subjects:  # the consumer may ask by them from now on
+                    if subject is not None and subject.pseudonym:
+                        uow.identities.remember_pseudonym(agreement.consumer_id,
+                                                          subject.pseudonym, subject.person_key)
                 uow.audit.record(_entry(action, "done", guardian, agreement, decided), now)
                 uow.commit()
         except DomainError as error:
@@ -108,8 +122,22 @@ class BulkService:
                 detail={"extract": extract_id}), error)
         return decided
 
+    def _name_cohort(self, uow: UnitOfWork, consumer_id: str, cohort: Sequence[tuple[str, str]],
+                     target_scheme: str) -> list[ResolvedSubject | None]:
+        """Each person as the consumer names them, resolved as a query resolves them: an
+        identifier the consumer may not use (another organisation's, or another consumer's
+        pseudonym) refuses the whole extract; nobody known by it is left out."""
+        subjects = []
+        for number, (scheme, value) in enumerate(cohort):
+            subject = name_subject(uow, self.pseudonyms, consumer_id, scheme, value,
+                                   target_scheme)
+            if isinstance(subject, Deny):
+                raise forbidden(subject.reason.value, f"subjects[{number}]: {subject.detail}")
+            subjects.append(subject)
+        return subjects
+
     def _build(self, extract: BulkExtract, agreement: Agreement, connector: Any,
-               subjects: list[Any], now: Any) -> BulkExtract:
+               subjects: list[ResolvedSubject | None], now: Any) -> BulkExtract:
         """Only the agreed fields, transformed as agreed, of the people the provider holds
         (and, under a consent basis, who consented); encrypted before it is kept."""
         store = self.connectors.for_dataset(agreement.dataset_id, connector)
@@ -124,7 +152,10 @@ class BulkService:
             record = store.fetch(subject.provider_value, sources)
             if record is None:
                 continue
-            records.append({"subject": {"scheme": scheme, "value": value}, "data": {
+            # Named as a query would name them (by pseudonym, to a consumer that has them),
+            # beside the identifier the consumer asked by, so it can tell who is who.
+            records.append({"subject": subject_named(subject, scheme, value),
+                            "asked_as": {"scheme": scheme, "value": value}, "data": {
                 grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], now.date())
                 for grant in agreement.grants}})
         plaintext = canonical_json({

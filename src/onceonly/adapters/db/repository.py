@@ -415,6 +415,12 @@ class SqlPrincipals:
             return None
         return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)
 
+    def get(self, principal_id: str) -> Principal | None:
+        row = self.conn.execute(select(t.principals)
+                                .where(t.principals.c.id == principal_id)).first()
+        return None if row is None else Principal(row.id, row.name, row.org_id, Role(row.role),
+                                                  row.person_key)
+
     def add(self, principal: Principal) -> None:
         self.conn.execute(insert(t.principals).values(
             id=principal.id, name=principal.name, org_id=principal.org_id,

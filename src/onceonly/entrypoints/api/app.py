@@ -26,6 +26,7 @@ from onceonly.entrypoints.api.background import Periodic
 from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.consent_routes import consent_router
 from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
+from onceonly.entrypoints.api.dispatch import blocking_runner
 from onceonly.entrypoints.api.event_routes import event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
 from onceonly.entrypoints.api.key_errors import install_key_errors
@@ -115,6 +116,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         responses=ERRORS,
     )
     registry = CollectorRegistry()
+    run_blocking = blocking_runner(exchange.embedded_database)
     metrics = Metrics(registry)
     registry.register(DeliveryCollector(exchange.dashboard))
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
@@ -245,7 +247,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
                            "canonical JSON of the body; keys at /.well-known/jwks.json",
             "schema": {"type": "string"}}}}},
     )
-    def query(body: QueryIn, token: BearerToken) -> Response:
+    async def query(body: QueryIn, token: BearerToken) -> Response:
         command = QueryCommand(
             agreement_id=body.agreement_id,
             scheme=body.subject.scheme,
@@ -253,14 +255,18 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
             fields=tuple(body.fields),
             purpose=body.purpose,
         )
-        try:
+
+        def release_signed() -> tuple[bytes, str]:
             release = exchange.queries.query_with_token(token, command)
+            payload = canonical_json(release.body())
+            return payload, exchange.keys.sign_for(release.provider_id, payload)[0]
+
+        try:
+            payload, signature = await run_blocking(release_signed)
         except QueryRefused as refusal:
             metrics.decisions.labels("deny", refusal.code).inc()
             raise
         metrics.decisions.labels("permit", "").inc()
-        payload = canonical_json(release.body())
-        signature, _ = exchange.keys.sign_for(release.provider_id, payload)
         return Response(payload, media_type="application/json",
                         headers={SIGNATURE_HEADER: signature})
 

@@ -310,6 +310,8 @@ class AlertOut(BaseModel):
     consumer: str
     agreement_id: int
     officer: str | None = Field(description="the officer whose pattern fired, if one did")
+    suspended: str = Field(description="what was suspended: 'officer' (that officer, from "
+                                       "the provider's data) or 'agreement'")
     rule: str
     evidence: dict[str, Any]
     status: str = Field(description="open, resumed or revoked")
@@ -321,7 +323,8 @@ class AlertOut(BaseModel):
     def of(cls, alert: Alert) -> AlertOut:
         return cls(id=alert.id, at=alert.at, provider=alert.provider_id,
                    consumer=alert.consumer_id, agreement_id=alert.agreement_id,
-                   officer=alert.officer_id, rule=alert.rule, evidence=alert.evidence,
+                   officer=alert.officer_id, suspended=alert.suspended, rule=alert.rule,
+                   evidence=alert.evidence,
                    status=alert.status, resolved_by=alert.resolved_by,
                    resolved_at=alert.resolved_at, resolution=alert.resolution)
 
