@@ -18,8 +18,10 @@ from onceonly.adapters.db import tables as t
 from onceonly.bootstrap import bootstrap
 from onceonly.crypto.signing import verify_compact
 from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
+from onceonly.domain.consent import fields_covered
 from onceonly.domain.errors import DomainError
 from onceonly.services.agreements import DraftCommand
+from onceonly.services.ports import ConsentQuestion
 from onceonly.services.queries import QueryCommand, QueryRefused
 
 
@@ -86,9 +88,29 @@ def test_the_stored_check_agrees_with_the_domain_rule(exchange, world, clock):
               consent.granted_at - timedelta(seconds=1)),
              ("COM/NORTHBANK", "mortgage-affordability", ("income_band",), consent.expires_at)]
     with exchange.uows() as uow:
-        stored = [exchange.queries.consents.has_consent(uow, person, *case) for case in cases]
-    assert stored == [consent.covers(*case) for case in cases] \
+        stored = [exchange.bulk.consents.has_consent(uow, person, *case) for case in cases]
+        # The query reads them with the person, in the statement that names them.
+        named = [fields_covered(uow.identities.name(
+                     "COM/NORTHBANK", "nino", world.citizen_ids["nino"], "nino",
+                     ConsentQuestion(consumer, purpose, at)).consented, fields)
+                 for consumer, purpose, fields, at in cases]
+    assert stored == named == [consent.covers(*case) for case in cases] \
         == [True, False, False, False, False, False]
+
+
+def test_the_person_named_with_consents_is_the_person_named_without(exchange, world, clock):
+    grant(exchange, world)
+    grant(exchange, world, consumer_id=None)  # to any consumer for the purpose
+    question = ConsentQuestion("COM/NORTHBANK", "mortgage-affordability", clock.now())
+    with exchange.uows() as uow:
+        plain = uow.identities.name("COM/NORTHBANK", "nino", world.citizen_ids["nino"], "nino")
+        asked = uow.identities.name("COM/NORTHBANK", "nino", world.citizen_ids["nino"], "nino",
+                                    question)
+        nobody = uow.identities.name("COM/NORTHBANK", "nino", "ZZ999999Z", "nino", question)
+    assert (asked.person_key, asked.provider_value, asked.allowed, asked.pairwise) == (
+        plain.person_key, plain.provider_value, plain.allowed, plain.pairwise)
+    assert plain.consented == () and nobody.person_key is None and nobody.consented == ()
+    assert asked.consented == (("income_band",), ("income_band",))
 
 
 def test_a_consent_covers_only_what_it_names(exchange, world, clock):

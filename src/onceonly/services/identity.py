@@ -26,6 +26,7 @@ from onceonly.services.auth import require_role
 from onceonly.services.ports import (
     AuditEntry,
     Clock,
+    ConsentQuestion,
     Matcher,
     MatchSources,
     Pseudonyms,
@@ -55,11 +56,13 @@ class PairwisePseudonyms:
 
 
 def name_subject(uow: UnitOfWork, pseudonyms: Pseudonyms | None, org_id: str, scheme: str,
-                 value: str, target_scheme: str) -> ResolvedSubject | Deny | None:
+                 value: str, target_scheme: str, consent: ConsentQuestion | None = None
+                 ) -> ResolvedSubject | Deny | None:
     """The person an organisation names, in the target scheme; a refusal if the identifier
     is not one the organisation may use (another organisation's, or another consumer's
-    pseudonym); None if nobody is known by it."""
-    naming = uow.identities.name(org_id, scheme, value, target_scheme)
+    pseudonym); None if nobody is known by it. With `consent`, the person's live consents
+    come in the same read."""
+    naming = uow.identities.name(org_id, scheme, value, target_scheme, consent)
     if not naming.allowed:
         # An unknown scheme is nobody's; only then is it worth asking which it was.
         if not uow.people.known_scheme(scheme):
@@ -75,7 +78,7 @@ def name_subject(uow: UnitOfWork, pseudonyms: Pseudonyms | None, org_id: str, sc
     named_as = None
     if naming.pairwise and pseudonyms is not None:
         named_as = value if scheme == PAIRWISE else pseudonyms.of(org_id, naming.person_key)
-    return ResolvedSubject(naming.person_key, naming.provider_value, named_as)
+    return ResolvedSubject(naming.person_key, naming.provider_value, named_as, naming.consented)
 
 
 def subject_named(subject: ResolvedSubject, scheme: str, value: str) -> dict[str, str]:

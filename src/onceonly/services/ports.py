@@ -122,6 +122,7 @@ class ResolvedSubject:
     # How a consumer with no identifier of its own is told who the person is (its pairwise
     # pseudonym for them); None: by the identifier it asked with.
     pseudonym: str | None = None
+    consented: tuple[tuple[str, ...], ...] = ()  # the fields of each live consent asked about
 
 
 class PersonIndex(Protocol):
@@ -566,6 +567,16 @@ class NonceStore(Protocol):
 # Identity across organisations (services/identity.py).
 
 @dataclass(frozen=True, slots=True)
+class ConsentQuestion:
+    """The live consents to read with the person: for a purpose, given to this consumer or
+    to any consumer, at a time."""
+
+    consumer_id: str
+    purpose: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Naming:
     """An organisation's identifier for a person, as the exchange reads it."""
 
@@ -573,10 +584,15 @@ class Naming:
     pairwise: bool  # the organisation is told who people are by pairwise pseudonyms
     person_key: str | None
     provider_value: str | None  # the target scheme's identifier for the person
+    consented: tuple[tuple[str, ...], ...] = ()  # the fields of each live consent asked about
 
 
 class Identities(Protocol):
-    def name(self, org_id: str, scheme: str, value: str, target_scheme: str) -> Naming: ...
+    def name(self, org_id: str, scheme: str, value: str, target_scheme: str,
+             consent: ConsentQuestion | None = None) -> Naming:
+        """The person, and with `consent` their live consents, read together (one round
+        trip): read afresh, so a withdrawal refuses the very next query."""
+        ...
     def remember_pseudonym(self, consumer_id: str, pseudonym: str, person_key: str) -> None:
         """Keep a pseudonym handed to a consumer (again: nothing changes)."""
         ...

@@ -12,6 +12,7 @@ from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain.accuracy import released_sources
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.anomaly import Activity, identifier_number
+from onceonly.domain.consent import fields_covered
 from onceonly.domain.errors import DomainError, ErrorKind, invalid
 from onceonly.domain.organisations import Principal
 from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
@@ -24,7 +25,7 @@ from onceonly.services.ports import (
     AuditEntry,
     Clock,
     Connectors,
-    ConsentRegistry,
+    ConsentQuestion,
     ResolvedSubject,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -90,12 +91,10 @@ class Release:
 
 
 class QueryService:
-    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors,
-                 consents: ConsentRegistry, clock: Clock,
+    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors, clock: Clock,
                  pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
         self.connectors = connectors
-        self.consents = consents
         self.clock = clock
         self.pseudonyms = pseudonyms  # for consumers named people by pairwise pseudonyms
 
@@ -199,17 +198,16 @@ class QueryService:
             self._deny(officer, cmd, None, None,
                        Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
         agreement = source.agreement
+        # Under a consent basis the person's live consents are read with the person: no cache
+        # and no round trip of their own, so a withdrawal refuses the very next query.
+        question = (ConsentQuestion(agreement.consumer_id, agreement.purpose_code, now)
+                    if agreement.legal_basis is LegalBasis.CONSENT else None)
         subject = name_subject(uow, self.pseudonyms, officer.org_id, cmd.scheme, cmd.value,
-                               source.subject_scheme)
+                               source.subject_scheme, question)
         if isinstance(subject, Deny):  # an identifier of another organisation
             self._deny(officer, cmd, agreement, None, subject)
-        person_key = subject.person_key if subject else None
-        consent = (
-            agreement.legal_basis is LegalBasis.CONSENT
-            and person_key is not None
-            and self.consents.has_consent(uow, person_key, agreement.consumer_id,
-                                          agreement.purpose_code, cmd.fields, now)
-        )
+        consent = (question is not None and subject is not None
+                   and fields_covered(subject.consented, cmd.fields))
         facts = Circumstances(
             now=now,
             subject_known=subject is not None and subject.provider_value is not None,
