@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.driver import DriverStatement
 from onceonly.domain.anomaly import DEFAULT_RULES, Activity, Alert, Rule, Rules, rule
 from onceonly.domain.errors import conflict
 
 _ACTIVITY = t.activity.c
 # Built once: every decision writes a note, and building a statement costs more than running it.
-_NOTE = insert(t.activity).values(
+_NOTE = DriverStatement(insert(t.activity).values(
     {column: bindparam(column) for column in ("at", "officer_id", "consumer_id",
-                                              "agreement_id", "person_key", "number", "refused")})
+                                              "agreement_id", "person_key", "number", "refused")}))
 _DETECTOR_LOCK = text(
     "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.onceonly.anomaly'))")
 
@@ -26,7 +27,7 @@ class SqlActivity:
         self.conn = conn
 
     def record(self, event: Activity, consumer_id: str) -> None:
-        self.conn.execute(_NOTE, {
+        _NOTE.run(self.conn, {
             "at": event.at, "officer_id": event.officer_id, "consumer_id": consumer_id,
             "agreement_id": event.agreement_id, "person_key": event.person_key,
             "number": event.number, "refused": event.refused})
@@ -115,10 +116,10 @@ def _alert(row: Any) -> Alert:
 
 _SUSPENSIONS = t.officer_suspensions.c
 # Is the officer suspended from the provider's data? (a release checks it as it is written)
-OFFICER_SUSPENDED = select(_SUSPENSIONS.id).where(
+OFFICER_SUSPENDED = DriverStatement(select(_SUSPENSIONS.id).where(
     _SUSPENSIONS.officer_id == bindparam("officer_id"),
     _SUSPENSIONS.provider_id == bindparam("provider_id"),
-    _SUSPENSIONS.lifted_at.is_(None)).limit(1)
+    _SUSPENSIONS.lifted_at.is_(None)).limit(1))
 
 
 class SqlAlerts:

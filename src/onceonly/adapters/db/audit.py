@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.audit.entries import AuditEntry, AuditRecord, check_canonical
 from onceonly.audit.heads import SignedTreeHead, TreeHead
@@ -50,11 +51,11 @@ def pg_append_ctes(when: str = "TRUE") -> str:
 # One statement per append, its index taken from the counter within it. SQLite: writers
 # are serialised already, and a trigger (migration 0002) moves the counter on.
 _APPEND = {
-    "postgresql": text(f"WITH {pg_append_ctes()} SELECT seq FROM entry"
-                       ).bindparams(*APPEND_TYPES),
-    "sqlite": text(
+    "postgresql": DriverStatement(text(f"WITH {pg_append_ctes()} SELECT seq FROM entry"
+                                       ).bindparams(*APPEND_TYPES)),
+    "sqlite": DriverStatement(text(
         f"{_INTO} VALUES ((SELECT next_index FROM audit_counter WHERE id = 1), {_VALUES}) "
-        "RETURNING seq").bindparams(*APPEND_TYPES),
+        "RETURNING seq").bindparams(*APPEND_TYPES)),
 }
 
 
@@ -113,8 +114,8 @@ class SqlAuditLog:
         # The index is taken under a lock held until this unit of work ends (the counter's row
         # lock, or SQLite's write lock): appends from every process take indexes one after
         # another, in the order they commit.
-        return int(self.conn.execute(_APPEND[self.conn.dialect.name],
-                                     append_params(entry, at)).scalar_one())
+        [(seq,)] = _APPEND[self.conn.dialect.name].run(self.conn, append_params(entry, at))
+        return int(seq)
 
     def size(self) -> int:
         return int(self.conn.execute(select(t.audit_counter.c.next_index)).scalar_one())

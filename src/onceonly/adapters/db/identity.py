@@ -3,7 +3,6 @@ names people by, pairwise pseudonyms handed out, and link candidates from matchi
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -67,11 +66,17 @@ _REMEMBER = {
 _C = t.link_candidates.c
 
 
-@functools.cache
+_STORED_TIME: dict[str, Callable[[datetime], Any]] = {}
+
+
 def _stored_time(dialect: Dialect) -> Callable[[datetime], Any]:
     """A time as the consents table stores it, by SQLAlchemy's own type for the column."""
-    process = t.consents.c.expires_at.type.bind_processor(dialect)
-    return process or (lambda value: value)
+    found = _STORED_TIME.get(dialect.name)
+    if found is None:
+        column_type = t.consents.c.expires_at.type.dialect_impl(dialect)
+        found = _STORED_TIME[dialect.name] = (column_type.bind_processor(dialect)
+                                              or (lambda value: value))
+    return found
 
 
 def _consented(found: Any) -> tuple[tuple[str, ...], ...]:

@@ -22,10 +22,11 @@ import functools
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 
 from onceonly.adapters.db.anomaly import OFFICER_SUSPENDED, SqlActivity
 from onceonly.adapters.db.audit import APPEND_TYPES, SqlAuditLog, append_params, pg_append_ctes
+from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain.agreements import Agreement
@@ -39,7 +40,7 @@ _PERMITTED = "EXISTS (SELECT 1 FROM verdict WHERE refused IS NULL)"
 
 
 @functools.lru_cache(maxsize=32)
-def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> TextClause:
+def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> DriverStatement:
     """The statement for one shape of agreement (people counted? a use count?), with or
     without the note and the entry. Returns (refused reason or NULL, audit index)."""
     ctes = []
@@ -79,8 +80,8 @@ def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> TextClaus
     seq = "(SELECT seq FROM entry)" if audit else "NULL"
     types = [*(APPEND_TYPES if audit else ()),
              *([bindparam("note_at", type_=UTCDateTime)] if note else [])]
-    return text(f"WITH {', '.join(ctes)} SELECT refused, {seq} AS seq FROM verdict"
-                ).bindparams(*types)
+    return DriverStatement(text(f"WITH {', '.join(ctes)} SELECT refused, {seq} AS seq "
+                                "FROM verdict").bindparams(*types))
 
 
 class SqlReleases:
@@ -103,8 +104,8 @@ class SqlReleases:
         if self.conn.dialect.name == "postgresql":
             return self._in_one_statement(agreement, day, person_key, note, consumer_id,
                                           entry, at)
-        if self.conn.execute(OFFICER_SUSPENDED, {"officer_id": note.officer_id,
-                                                 "provider_id": entry.provider_id}).first():
+        if OFFICER_SUSPENDED.run(self.conn, {"officer_id": note.officer_id,
+                                             "provider_id": entry.provider_id}):
             return Reason.OFFICER_SUSPENDED
         limit_reached = self.usage.reserve(agreement, day, person_key)
         if limit_reached is not None:
@@ -130,7 +131,7 @@ class SqlReleases:
         if self.audited:
             params.update(append_params(entry, at))
         statement = _pg_release(persons, uses, self.notes, self.audited)
-        refused, seq = self.conn.execute(statement, params).one()
+        [(refused, seq)] = statement.run(self.conn, params)
         if refused is not None:
             return Reason(refused)
         return -1 if seq is None else int(seq)

@@ -20,6 +20,7 @@ from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlChallenges, SqlConsents
+from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
@@ -118,9 +119,11 @@ def _new_person_statement(dialect_insert: Any) -> Any:
 
 
 _DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
-_COUNT_DAY = {name: _count_day_statement(i) for name, i in _DIALECT_INSERT.items()}
-_TAKE_USE = {name: _take_use_statement(i) for name, i in _DIALECT_INSERT.items()}
-_NEW_PERSON = {name: _new_person_statement(i) for name, i in _DIALECT_INSERT.items()}
+_COUNT_DAY = {name: DriverStatement(_count_day_statement(i))
+              for name, i in _DIALECT_INSERT.items()}
+_TAKE_USE = {name: DriverStatement(_take_use_statement(i)) for name, i in _DIALECT_INSERT.items()}
+_NEW_PERSON = {name: DriverStatement(_new_person_statement(i))
+               for name, i in _DIALECT_INSERT.items()}
 
 
 def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
@@ -459,17 +462,16 @@ class SqlUsage:
         # it leaves: of racing requests, exactly as many pass as the limits allow. A refusal
         # leaves counts moved; the caller does not commit, and they move back. The locks
         # are taken in one order (the person, the day, the uses), as in releases.py.
-        dialect, execute = self.conn.dialect.name, self.conn.execute
+        conn, dialect = self.conn, self.conn.dialect.name
         day_of = {"agreement_id": agreement.id, "day": day}
         counts_people = agreement.max_persons_per_day is not None and person_key is not None
-        new_person = int(counts_people and execute(
-            _NEW_PERSON[dialect], {**day_of, "person_key": person_key}).first() is not None)
-        count, persons = execute(_COUNT_DAY[dialect], {**day_of, "new_person": new_person}
-                                 ).one()
+        new_person = int(counts_people and bool(
+            _NEW_PERSON[dialect].run(conn, {**day_of, "person_key": person_key})))
+        [(count, persons)] = _COUNT_DAY[dialect].run(conn, {**day_of, "new_person": new_person})
         if count > agreement.max_queries_per_day:
             return Reason.QUOTA_EXCEEDED
-        if agreement.max_uses is not None and execute(
-                _TAKE_USE[dialect], {"agreement_id": agreement.id}).scalar_one() \
+        if agreement.max_uses is not None and \
+                _TAKE_USE[dialect].run(conn, {"agreement_id": agreement.id})[0][0] \
                 > agreement.max_uses:
             return Reason.USES_EXHAUSTED
         if counts_people and persons > agreement.max_persons_per_day:  # type: ignore[operator]
