@@ -30,3 +30,4 @@ def test_without_initdb_the_message_says_how_to_get_postgres():
     with pytest.raises(postgres.NoPostgres) as missing:
         postgres._start_throwaway(find_bin=lambda name: None)
     assert "apt-get install postgresql" in str(missing.value)
+

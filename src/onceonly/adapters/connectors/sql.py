@@ -52,6 +52,7 @@ class SqlConnector:
         self.table = store_table(MetaData(), config)
         self.key = self.table.c[config["key"]]
         self.columns = frozenset(config["columns"])
+        self._server = engine.dialect.name != "sqlite"  # round trips cost; in-process not
         # One statement per set of fields asked for, built once: building a statement on
         # every read costs more than running it.
         self._selects: dict[tuple[str, ...], Select[Any]] = {}
@@ -67,6 +68,8 @@ class SqlConnector:
                 *(self.table.c[name] for name in wanted)
             ).where(self.key == bindparam("local_id"))
         with self.engine.connect() as conn:
+            if self._server:  # one row needs no transaction: spare BEGIN and ROLLBACK
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             row = conn.execute(query, {"local_id": local_id}).first()
         if row is None:
             return None
@@ -75,7 +78,6 @@ class SqlConnector:
             name: value.isoformat() if isinstance(value, date) else value
             for name, value in zip(fields, row, strict=True)
         }
-
 
     def write(self, local_id: str, field: str, value: Any) -> bool:
         """Correct one field of the provider's record (a guardian's decision on an accuracy

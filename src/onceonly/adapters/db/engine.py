@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 WRITE = "onceonly_write"
@@ -29,13 +30,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, **kwargs)
     if parsed.get_backend_name() == "postgresql":
-        options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
         options.update(kwargs)
-        return create_engine(url, **options)
+        engine = create_engine(url, **options)
+        _ping_when_idle(engine)
+        return engine
     raise ValueError(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///FILE or "
         "postgresql+psycopg://USER@HOST/DB"
     )
+
+
+# A connection back in the pool for longer than this is pinged before it is handed out.
+IDLE_BEFORE_PING = 2.0  # seconds
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection only if it has sat idle: a stale one (the server restarted,
+    a firewall dropped it) is replaced before a request uses it, as `pool_pre_ping` would,
+    without a round trip on every checkout under load, when connections are reused within
+    milliseconds (BENCHMARKS.md section 2). A server that goes away mid-load fails the
+    requests in flight once; SQLAlchemy then invalidates the pool and reconnects."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise exc.DisconnectionError(f"a pooled connection was stale: {error}") from error
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
