@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.driver import converter
 from onceonly.domain.errors import conflict
 from onceonly.domain.identity import PAIRWISE, LinkCandidate, LinkStatus
 from onceonly.services.ports import ConsentQuestion, Naming
@@ -73,8 +74,7 @@ def _stored_time(dialect: Dialect) -> Callable[[datetime], Any]:
     """A time as the consents table stores it, by SQLAlchemy's own type for the column."""
     found = _STORED_TIME.get(dialect.name)
     if found is None:
-        column_type = t.consents.c.expires_at.type.dialect_impl(dialect)
-        found = _STORED_TIME[dialect.name] = (column_type.bind_processor(dialect)
+        found = _STORED_TIME[dialect.name] = (converter(t.consents.c.expires_at.type, dialect)
                                               or (lambda value: value))
     return found
 
