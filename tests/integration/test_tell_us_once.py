@@ -148,6 +148,21 @@ def test_a_bad_report_is_refused_changes_nothing_and_is_audited(exchange, world,
     assert refusals(exchange, "event.report") == [code]
 
 
+def test_an_event_type_no_register_takes_here_is_refused(exchange, world):
+    """A known event type whose register is not on this exchange: refused, audited, and
+    nothing kept."""
+    with exchange.engine.begin() as conn:
+        conn.execute(t.datasets.update().where(t.datasets.c.event_type == DEATH)
+                     .values(event_type=None))
+    with pytest.raises(DomainError) as refused:
+        exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                    death(living(exchange, "nino")))
+    assert (refused.value.code, refused.value.kind.value) == ("event_type_not_offered",
+                                                              "invalid")
+    assert counts(exchange) == (0, 0)
+    assert refusals(exchange, "event.report") == ["event_type_not_offered"]
+
+
 def test_the_informant_chooses_within_what_the_law_requires(exchange, world):
     person = living(exchange, "nino", "ctr")
     registrar = principal(world, "officer:GOV/GRO")
