@@ -20,10 +20,10 @@
     web     a portal page beside the API call it is built on; password (argon2id) sign-in
             beside token sign-in (benchmarks/bench_web.py)
     dashboard  the manager's delivery figures (p50/p99 and counts by receiver over 24 hours)
+            beside counting in the database (benchmarks/bench_delivery_figures.py)
     tell-us-once  one death told to seven organisations end to end beside POSTing straight to
             their receivers; sustained fan-out with 1, 2 and 4 workers on PostgreSQL beside
             the HTTP client alone (benchmarks/bench_tell_us_once.py)
-            beside counting in the database (benchmarks/bench_delivery_figures.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to

@@ -312,13 +312,14 @@ def stage_of(frames: list[str], write_line: str, read_line: str) -> str:
                 return stage
     if any(f.startswith("QueryService._query ") for f in frames):
         return "decision and minimisation (in Python)"
+    if any(f.startswith(HANDOFF) for f in frames[-3:]):  # an async endpoint awaiting a thread
+        return "hand-offs between the event loop and the worker threads"
     if any(f.startswith(("create_app.<locals>.query", "raw (")) for f in frames):
         return "endpoint body (response, metrics)"
     if any(f.startswith(("solve_dependencies", "request_body_to_args", "_validate_value"))
            for f in frames):
         return "request parsing and validation"
-    if any(f.startswith(HANDOFF) for f in frames[-3:]) or \
-            any(f.startswith("WorkerThread.run") for f in frames):
+    if any(f.startswith("WorkerThread.run") for f in frames):
         return "hand-offs between the event loop and the worker threads"
     return "HTTP server and framework (uvicorn, h11, Starlette, middleware)"
 

@@ -131,7 +131,7 @@ def test_a_cohort_naming_people_by_identifiers_not_the_consumers_is_refused(
         "subjects": [{"scheme": "nino", "value": cohort(api, 1)[0]}, subject],
         "recipient_jwk": acme_key.as_dict(private=False)})
     assert_problem(refused, status, code)
-    assert "subjects[1]" in refused.json()["detail"] or code == "unknown_scheme"
+    assert refused.json()["detail"].startswith("subjects[1]: ")
     with api.exchange.engine.connect() as conn:
         assert conn.execute(select(t.bulk_extracts.c.id)).all() == extracts
         denied = conn.execute(select(t.audit_log).where(t.audit_log.c.action == "bulk.request")

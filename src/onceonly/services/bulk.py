@@ -129,8 +129,12 @@ class BulkService:
         pseudonym) refuses the whole extract; nobody known by it is left out."""
         subjects = []
         for number, (scheme, value) in enumerate(cohort):
-            subject = name_subject(uow, self.pseudonyms, consumer_id, scheme, value,
-                                   target_scheme)
+            try:
+                subject = name_subject(uow, self.pseudonyms, consumer_id, scheme, value,
+                                       target_scheme)
+            except DomainError as error:  # an unknown scheme: say which subject has it
+                raise DomainError(error.kind, error.code,
+                                  f"subjects[{number}]: {error.detail}") from None
             if isinstance(subject, Deny):
                 raise forbidden(subject.reason.value, f"subjects[{number}]: {subject.detail}")
             subjects.append(subject)

@@ -155,12 +155,12 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
                 await asyncio.to_thread(service.settle,
                                         list(zip(outgoing, errors, strict=True)))
                 delivered += sum(error is None for error in errors)
-                pause = idle_seconds
-                continue
             pause = idle_seconds
         except Exception:  # the database away, say: what was taken is retaken after its lease
             log.exception("delivery round failed; trying again")
-            pause = min(max(pause * 2, 0.5), 30.0)
+            outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
+        if outgoing:
+            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), pause)
     return delivered

@@ -15,13 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.types import TypeEngine
-
-
-def converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """How SQLAlchemy's `type_` turns a value into what `dialect`'s driver is given (None:
-    as it is)."""
-    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +36,7 @@ class DriverStatement:
             compiled = self.statement.compile(dialect=dialect)
             convert, fixed = {}, {}
             for name, bind in compiled.binds.items():
-                process = converter(bind.type, dialect)
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if process is not None:
                     convert[name] = process
                 if not bind.required:

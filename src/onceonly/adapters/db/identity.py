@@ -4,59 +4,54 @@ names people by, pairwise pseudonyms handed out, and link candidates from matchi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.driver import converter
+from onceonly.adapters.db.driver import DriverStatement
+from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.domain.errors import conflict
 from onceonly.domain.identity import PAIRWISE, LinkCandidate, LinkStatus
 from onceonly.services.ports import ConsentQuestion, Naming
 
-# Naming a person is on the path of every query: run on the driver's own connection (inside
-# this unit of work's transaction), as SQLAlchemy's statement execution costs four times the
-# lookup itself (BENCHMARKS.md, identity). One round trip when the person is known; a second,
-# for the rights alone, only when nobody is found. Under a consent basis the person's live
-# consents come in the same statement, sparing a round trip (BENCHMARKS.md, consent).
-_MAY = "EXISTS (SELECT 1 FROM organisation_schemes WHERE org_id = {p} AND scheme = {s})"
-_PAIRWISE = _MAY.format(p="{p}", s=f"'{PAIRWISE}'")
+# Naming a person is on the path of every query: run on the driver's cursor (driver.py), as
+# SQLAlchemy's statement execution costs four times the lookup itself (BENCHMARKS.md,
+# identity). One round trip when the person is known; a second, for the rights alone, only
+# when nobody is found. Under a consent basis the person's live consents come in the same
+# statement, sparing a round trip (BENCHMARKS.md, consent).
+_MAY = "EXISTS (SELECT 1 FROM organisation_schemes WHERE org_id = :org AND scheme = {scheme})"
+_PAIRWISE = _MAY.format(scheme=f"'{PAIRWISE}'")
 # The fields of each live consent of the person for the purpose, to this consumer or any.
 _CONSENTED = (
-    "(SELECT {agg} FROM consents c WHERE c.person_key = {person} AND c.purpose = {p} "
-    "AND c.withdrawn_at IS NULL AND c.granted_at <= {p} AND c.expires_at > {p} "
-    "AND (c.consumer_id IS NULL OR c.consumer_id = {p}))")
-_AGGREGATE = {"?": "json_group_array(json(c.fields))", "%s": "json_agg(c.fields)"}
-_BY_LINK = (
-    f"SELECT l.person_key, t.value, {_MAY.format(p='{p}', s='l.scheme')}, {_PAIRWISE}"
-    "{consented} FROM person_links l LEFT OUTER JOIN person_links t "
-    "ON t.person_key = l.person_key AND t.scheme = {p} WHERE l.scheme = {p} AND l.value = {p} "
-    "LIMIT 1")
-_BY_PSEUDONYM = (
-    f"SELECT w.person_key, t.value, w.consumer_id = {{p}}, {_PAIRWISE}{{consented}} "
-    "FROM pairwise_pseudonyms w LEFT OUTER JOIN person_links t "
-    "ON t.person_key = w.person_key AND t.scheme = {p} WHERE w.pseudonym = {p}")
-_RIGHTS = f"SELECT {_MAY.format(p='{p}', s='{p}')}, {_PAIRWISE}"
-
-
-def _statements(mark: str) -> dict[str, str]:
-    def consented(person: str) -> str:
-        return ", " + _CONSENTED.format(agg=_AGGREGATE[mark], person=person, p=mark)
-
-    return {"link": _BY_LINK.format(p=mark, consented=""),
-            "pseudonym": _BY_PSEUDONYM.format(p=mark, consented=""),
-            "link+consent": _BY_LINK.format(p=mark, consented=consented("l.person_key")),
-            "pseudonym+consent": _BY_PSEUDONYM.format(p=mark,
-                                                      consented=consented("w.person_key")),
-            "rights": _RIGHTS.format(p=mark)}
-
-
-_SQL = {mark: _statements(mark) for mark in ("?", "%s")}
+    ", (SELECT {aggregate} FROM consents c WHERE c.person_key = {person} "
+    "AND c.purpose = :purpose AND c.withdrawn_at IS NULL AND c.granted_at <= :at "
+    "AND c.expires_at > :at AND (c.consumer_id IS NULL OR c.consumer_id = :consumer))")
+_AGGREGATE = {"sqlite": "json_group_array(json(c.fields))", "postgresql": "json_agg(c.fields)"}
+_BY = {  # by pseudonym? -> the statement, and the column naming the person in it
+    False: ("SELECT l.person_key, t.value, " + _MAY.format(scheme="l.scheme") + ", "
+            + _PAIRWISE + "{consented} FROM person_links l LEFT OUTER JOIN person_links t "
+            "ON t.person_key = l.person_key AND t.scheme = :target "
+            "WHERE l.scheme = :scheme AND l.value = :value LIMIT 1", "l.person_key"),
+    True: ("SELECT w.person_key, t.value, w.consumer_id = :org, " + _PAIRWISE
+           + "{consented} FROM pairwise_pseudonyms w LEFT OUTER JOIN person_links t "
+           "ON t.person_key = w.person_key AND t.scheme = :target WHERE w.pseudonym = :value",
+           "w.person_key"),
+}
+# (by pseudonym?, the dialect whose aggregate reads the consents, or None without them)
+_NAMING = {
+    (pseudonym, dialect): DriverStatement(
+        text(sql.format(consented=_CONSENTED.format(aggregate=_AGGREGATE[dialect],
+                                                    person=person)))
+        .bindparams(bindparam("at", type_=UTCDateTime)) if dialect
+        else text(sql.format(consented="")))
+    for pseudonym, (sql, person) in _BY.items() for dialect in (None, *_AGGREGATE)
+}
+_RIGHTS = DriverStatement(text("SELECT " + _MAY.format(scheme=":scheme") + ", " + _PAIRWISE))
 _DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _REMEMBER = {
     name: dialect_insert(t.pairwise_pseudonyms).values(
@@ -65,18 +60,6 @@ _REMEMBER = {
     for name, dialect_insert in _DIALECT_INSERT.items()
 }
 _C = t.link_candidates.c
-
-
-_STORED_TIME: dict[str, Callable[[datetime], Any]] = {}
-
-
-def _stored_time(dialect: Dialect) -> Callable[[datetime], Any]:
-    """A time as the consents table stores it, by SQLAlchemy's own type for the column."""
-    found = _STORED_TIME.get(dialect.name)
-    if found is None:
-        found = _STORED_TIME[dialect.name] = (converter(t.consents.c.expires_at.type, dialect)
-                                              or (lambda value: value))
-    return found
 
 
 def _consented(found: Any) -> tuple[tuple[str, ...], ...]:
@@ -101,32 +84,21 @@ class SqlIdentities:
 
     def name(self, org_id: str, scheme: str, value: str, target_scheme: str,
              consent: ConsentQuestion | None = None) -> Naming:
-        sql = _SQL["?" if self.conn.dialect.paramstyle == "qmark" else "%s"]
-        asked: tuple[Any, ...] = ()
-        if consent is not None:  # in the order the statement names them
-            at = _stored_time(self.conn.dialect)(consent.at)
-            asked = (consent.purpose, at, at, consent.consumer_id)
         pseudonym = scheme == PAIRWISE
-        statement = ("pseudonym" if pseudonym else "link") + ("+consent" if asked else "")
-        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if pseudonym:
-                cursor.execute(sql[statement], (org_id, org_id, *asked, target_scheme, value))
-            else:
-                cursor.execute(sql[statement],
-                               (org_id, org_id, *asked, target_scheme, scheme, value))
-            row = cursor.fetchone()
-            if row is not None:
-                person_key, provider_value, allowed, pairwise = row[:4]
-                # A pseudonym is usable only by the consumer it was handed to, and only while
-                # that consumer is still named people by pseudonyms.
-                allowed = bool(allowed) and (not pseudonym or bool(pairwise))
-                return Naming(allowed, bool(pairwise), person_key, provider_value,
-                              _consented(row[4]) if asked else ())
-            cursor.execute(sql["rights"], (org_id, scheme, org_id))
-            allowed, pairwise = cursor.fetchone()
-        finally:
-            cursor.close()
+        params = {"org": org_id, "target": target_scheme, "scheme": scheme, "value": value}
+        if consent is not None:
+            params |= {"purpose": consent.purpose, "at": consent.at,
+                       "consumer": consent.consumer_id}
+        found = _NAMING[pseudonym, self.conn.dialect.name if consent else None].run(
+            self.conn, params)
+        if found:
+            person_key, provider_value, allowed, pairwise, *consented = found[0]
+            # A pseudonym is usable only by the consumer it was handed to, and only while
+            # that consumer is still named people by pseudonyms.
+            allowed = bool(allowed) and (not pseudonym or bool(pairwise))
+            return Naming(allowed, bool(pairwise), person_key, provider_value,
+                          _consented(consented[0]) if consented else ())
+        [(allowed, pairwise)] = _RIGHTS.run(self.conn, {"org": org_id, "scheme": scheme})
         return Naming(bool(allowed), bool(pairwise), None, None)
 
     def remember_pseudonym(self, consumer_id: str, pseudonym: str, person_key: str) -> None:
