@@ -106,6 +106,18 @@ def test_integration_in_batches_signs_heads_whose_roots_match_the_entries(log):
     assert (result.entries, result.signed_size, result.heads) == (23, 23, 5)
 
 
+def test_one_batch_at_a_time_says_whether_entries_are_still_waiting(log):
+    """The server's background work integrates a step at a time (api/background.py)."""
+    append(log, 5)
+    steps = [log.audit.integrate_batch(2) for _ in range(3)]
+    assert [(head.head.tree_size, more) for head, more in steps] == [
+        (2, True), (4, True), (5, False)]
+    head, more = log.audit.integrate_batch(2)
+    assert (head.head.tree_size, more) == (5, False)  # nothing new: the same head
+    with log.uows() as uow:
+        assert [h.head.tree_size for h in uow.tree.heads()] == [2, 4, 5]
+
+
 def test_integrating_with_nothing_new_adds_no_head(log):
     append(log, 3)
     first = log.audit.integrate()

@@ -87,16 +87,25 @@ class AuditLogService:
         """Bring every appended entry under a signed tree head, a batch at a time; return
         the latest head. Safe to run in many processes at once: one integrates, the others
         find the work done."""
+        head, more = self.integrate_batch()
+        while more:
+            head, more = self.integrate_batch()
+        return head
+
+    def integrate_batch(self, batch: int | None = None) -> tuple[SignedTreeHead, bool]:
+        """Bring the next `batch` entries at most (default: this service's) under a signed
+        tree head: the latest head, and whether appended entries are still waiting."""
+        batch = batch or self.batch
         while True:
             with self.uows() as uow:
                 latest = uow.tree.latest_head()
                 size = latest.head.tree_size if latest else 0
-                pending = uow.audit.entries(size, size + self.batch)
+                pending = uow.audit.entries(size, size + batch)
             # Indexes are dense by construction; a gap means a row was removed behind the
             # log's back. Sign nothing across it (`audit verify` names it).
             pending = [r for i, r in enumerate(pending) if r.index == size + i]
             if latest is not None and not pending:
-                return self._seen(latest)
+                return self._seen(latest), False
             # Hash outside the write lock.
             leaves = [merkle.leaf_hash(record.leaf()) for record in pending]
             with self.uows(write=True) as uow:
@@ -110,8 +119,7 @@ class AuditLogService:
                                            int(self.clock.now().timestamp() * 1000)))
                 uow.tree.add_head(head)
                 uow.commit()
-            if len(pending) < self.batch:
-                return self._seen(head)
+            return self._seen(head), len(pending) == batch
 
     def _sign(self, head: TreeHead) -> SignedTreeHead:
         try:

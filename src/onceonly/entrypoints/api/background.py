@@ -1,7 +1,17 @@
-"""Work a server process repeats in the background: integrating the audit log."""
+"""Work a server process repeats in the background: integrating the audit log, watching for
+anomalies.
+
+Where it runs follows where requests run (dispatch.py). With a server database, on a thread of
+its own. With an embedded one, on the event loop between requests: a thread beside them
+would contend with them for the interpreter lock and SQLite's writer lock, and the loop,
+each time it let go of either, would wait out the thread's whole turn; under load that
+stalled every request in flight for tens of milliseconds (BENCHMARKS.md section 2). On the
+loop, the work goes in steps, and requests are served between the steps.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 
@@ -9,31 +19,62 @@ import structlog
 
 log = structlog.get_logger("onceonly.background")
 
+# One step of work: True if more is waiting (run the next step soon), else False.
+Step = Callable[[], bool]
+
 
 class Periodic:
-    """Runs `work` every `interval` seconds on a daemon thread until stopped. A failure is
-    logged and retried at the next tick: the entries wait in the database meanwhile."""
+    """Runs `step` until it reports nothing waiting, every `interval` seconds until stopped.
+    A failure is logged and retried at the next tick: the work waits in the database
+    meanwhile."""
 
-    def __init__(self, name: str, interval: float, work: Callable[[], object]) -> None:
+    def __init__(self, name: str, interval: float, step: Step, *, on_the_loop: bool) -> None:
         self.name = name
         self.interval = interval
-        self.work = work
+        self.step = step
+        self.on_the_loop = on_the_loop
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread: threading.Thread | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        """From the event loop's thread."""
+        if self.on_the_loop:
+            self._task = asyncio.get_running_loop().create_task(self._on_the_loop())
+        else:
+            self._thread = threading.Thread(target=self._on_a_thread, name=self.name,
+                                            daemon=True)
+            self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+    async def stop(self) -> None:
+        """Stop ticking, then do what is left (e.g. leave nothing accepted outside a signed
+        tree head)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._thread is not None:
+            self._stop.set()
+            await asyncio.to_thread(self._thread.join)
+        self.run_once()
 
-    def _run(self) -> None:
+    def run_once(self) -> None:
+        """Step until nothing is waiting."""
+        while self._step():
+            pass
+
+    def _step(self) -> bool:
+        try:
+            return self.step()
+        except Exception:
+            log.exception("background work failed", work=self.name)
+            return False
+
+    def _on_a_thread(self) -> None:
         while not self._stop.wait(self.interval):
             self.run_once()
 
-    def run_once(self) -> None:
-        try:
-            self.work()
-        except Exception:
-            log.exception("background work failed", work=self.name)
+    async def _on_the_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            while self._step():
+                await asyncio.sleep(0)  # requests waiting go first

@@ -1,0 +1,94 @@
+"""The server's background work (api/background.py): steps until nothing waits, serves
+requests between steps on the event loop, survives a failing step, finishes on stop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from onceonly.entrypoints.api.background import Periodic
+
+
+def counting(more: int) -> tuple[list[int], object]:
+    """A step that reports work waiting `more` times, then none, each tick."""
+    calls: list[int] = []
+
+    def step() -> bool:
+        calls.append(threading.get_ident())
+        return len(calls) % (more + 1) != 0
+
+    return calls, step
+
+
+@pytest.mark.parametrize("on_the_loop", [True, False], ids=["loop", "thread"])
+def test_each_tick_steps_until_nothing_waits_on_the_chosen_thread(on_the_loop):
+    calls, step = counting(more=2)
+
+    async def main() -> int:
+        worker = Periodic("test", 0.01, step, on_the_loop=on_the_loop)
+        worker.start()
+        while len(calls) < 6:  # two ticks of three steps
+            await asyncio.sleep(0.005)
+        await worker.stop()
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert len(calls) >= 6
+    ran_on_the_loop = {ident == loop_thread for ident in calls[:6]}
+    assert ran_on_the_loop == {on_the_loop}
+
+
+def test_on_the_loop_requests_waiting_go_between_steps():
+    order: list[str] = []
+
+    def step() -> bool:
+        if not order:  # a request arrives during the first step
+            asyncio.get_running_loop().call_soon(order.append, "request")
+        order.append("step")
+        return order.count("step") < 3
+
+    async def main() -> None:
+        worker = Periodic("test", 0.01, step, on_the_loop=True)
+        worker.start()
+        while order.count("step") < 3:
+            await asyncio.sleep(0.005)
+        await worker.stop()
+
+    asyncio.run(main())
+    assert order[:4] == ["step", "request", "step", "step"]
+
+
+@pytest.mark.parametrize("on_the_loop", [True, False], ids=["loop", "thread"])
+def test_a_failing_step_is_logged_and_tried_again_at_the_next_tick(on_the_loop, capsys):
+    calls: list[int] = []
+
+    def step() -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return False
+
+    async def main() -> None:
+        worker = Periodic("flaky", 0.01, step, on_the_loop=on_the_loop)
+        worker.start()
+        while len(calls) < 2:
+            await asyncio.sleep(0.005)
+        await worker.stop()
+
+    asyncio.run(main())
+    assert len(calls) >= 3  # the failure, the next tick, and the last run on stop
+    assert "background work failed" in capsys.readouterr().out
+
+
+def test_stop_does_what_is_left_even_if_no_tick_came():
+    calls, step = counting(more=4)
+
+    async def main() -> None:
+        worker = Periodic("test", 3600, step, on_the_loop=True)
+        worker.start()
+        await worker.stop()
+
+    asyncio.run(main())
+    assert len(calls) == 5
