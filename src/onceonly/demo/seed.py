@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from onceonly.adapters.connectors.sql import store_table
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.mappers import dataset_fields_to_json
 from onceonly.adapters.db.migrate import upgrade
-from onceonly.adapters.db.repository import dataset_fields_to_json
 from onceonly.adapters.keystore import add_signing_key
 from onceonly.bootstrap import Exchange
 from onceonly.crypto.tokens import new_token, token_digest

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.mappers import agreement_from_row, dataset_from_row
 from onceonly.domain.agreements import Agreement, AgreementKind
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.life_events import Delivery, DeliveryStatus, Report
@@ -61,20 +62,16 @@ class SqlLifeEvents:
         self.conn = conn
 
     def register(self, event_type: str) -> Dataset | None:
-        from onceonly.adapters.db.repository import _dataset  # one mapping of dataset rows
-
         row = self.conn.execute(select(t.datasets)
                                 .where(t.datasets.c.event_type == event_type)).first()
-        return _dataset(row) if row else None
+        return dataset_from_row(row) if row else None
 
     def subscriptions(self, dataset_id: str) -> list[Agreement]:
-        from onceonly.adapters.db.repository import _agreement
-
         rows = self.conn.execute(
             select(t.agreements).where(t.agreements.c.dataset_id == dataset_id,
                                        t.agreements.c.kind == AgreementKind.NOTIFICATION.value)
             .order_by(t.agreements.c.consumer_id, t.agreements.c.id))
-        return [_agreement(row) for row in rows]
+        return [agreement_from_row(row) for row in rows]
 
     def schemes_of(self, org_ids: Sequence[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {org: [] for org in org_ids}

@@ -24,18 +24,14 @@ from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
+from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
 from onceonly.adapters.db.releases import SqlReleases
 from onceonly.domain.agreements import (
     Agreement,
-    AgreementKind,
     AgreementStatus,
-    FieldGrant,
-    LegalBasis,
-    PrivacyAssessment,
-    Risk,
     Transition,
 )
-from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
+from onceonly.domain.catalogue import Dataset
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal, Role
@@ -126,119 +122,6 @@ _NEW_PERSON = {name: DriverStatement(_new_person_statement(i))
                for name, i in _DIALECT_INSERT.items()}
 
 
-def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
-    return [
-        {
-            "name": f.name,
-            "type": f.type.value,
-            "sensitivity": f.sensitivity.value,
-            "source": f.source.value,
-            "description": f.description,
-        }
-        for f in fields
-    ]
-
-
-def _dataset(row: Any) -> Dataset:
-    return Dataset(
-        id=row.id,
-        provider_id=row.provider_id,
-        title=row.title,
-        subject_scheme=row.subject_scheme,
-        fields=tuple(
-            FieldSpec(
-                name=f["name"],
-                type=FieldType(f["type"]),
-                sensitivity=Sensitivity(f["sensitivity"]),
-                source=SourceLabel(f["source"]),
-                description=f.get("description", ""),
-            )
-            for f in row.fields
-        ),
-        event_type=row.event_type,
-    )
-
-
-def assessment_to_json(a: PrivacyAssessment | None) -> dict[str, str] | None:
-    if a is None:
-        return None
-    return {
-        "risk": a.risk.value,
-        "summary": a.summary,
-        "assessed_by": a.assessed_by,
-        "assessed_on": a.assessed_on.isoformat(),
-    }
-
-
-def _assessment(data: Mapping[str, str] | None) -> PrivacyAssessment | None:
-    if data is None:
-        return None
-    return PrivacyAssessment(
-        risk=Risk(data["risk"]),
-        summary=data["summary"],
-        assessed_by=data["assessed_by"],
-        assessed_on=date.fromisoformat(data["assessed_on"]),
-    )
-
-
-def _agreement(row: Any, history: tuple[Transition, ...] = ()) -> Agreement:
-    return Agreement(
-        id=row.id,
-        provider_id=row.provider_id,
-        consumer_id=row.consumer_id,
-        dataset_id=row.dataset_id,
-        grants=tuple(FieldGrant(**g) for g in row.grants),
-        purpose_code=row.purpose_code,
-        purpose_text=row.purpose_text,
-        legal_basis=LegalBasis(row.legal_basis),
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        max_queries_per_day=row.max_queries_per_day,
-        retention_days=row.retention_days,
-        hidden_days=row.hidden_days,
-        max_persons_per_day=row.max_persons_per_day,
-        max_uses=row.max_uses,
-        bulk_max_records=row.bulk_max_records,
-        kind=AgreementKind(row.kind),
-        assessment=_assessment(row.assessment),
-        special_category=row.special_category,
-        status=AgreementStatus(row.status),
-        approvals=tuple(row.approvals),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        version=row.version,
-        history=history,
-    )
-
-
-def _agreement_values(a: Agreement) -> dict[str, Any]:
-    return {
-        "provider_id": a.provider_id,
-        "consumer_id": a.consumer_id,
-        "dataset_id": a.dataset_id,
-        "grants": [{"name": g.name, "source": g.source, "transform": g.transform}
-                   for g in a.grants],
-        "purpose_code": a.purpose_code,
-        "purpose_text": a.purpose_text,
-        "legal_basis": a.legal_basis.value,
-        "valid_from": a.valid_from,
-        "valid_until": a.valid_until,
-        "max_queries_per_day": a.max_queries_per_day,
-        "retention_days": a.retention_days,
-        "hidden_days": a.hidden_days,
-        "max_persons_per_day": a.max_persons_per_day,
-        "max_uses": a.max_uses,
-        "bulk_max_records": a.bulk_max_records,
-        "kind": a.kind.value,
-        "assessment": assessment_to_json(a.assessment),
-        "special_category": a.special_category,
-        "status": a.status.value,
-        "approvals": list(a.approvals),
-        "created_by": a.created_by,
-        "created_at": a.created_at,
-    }
-
-
 class SqlAgreements:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -247,7 +130,7 @@ class SqlAgreements:
         row = self.conn.execute(_AGREEMENT_BY_ID, {"agreement_id": agreement_id}).first()
         if row is None:
             return None
-        return _agreement(row, self._history(agreement_id) if with_history else ())
+        return agreement_from_row(row, self._history(agreement_id) if with_history else ())
 
     def with_source(self, agreement_id: int, day: date | None = None
                     ) -> AgreementSource | None:
@@ -255,7 +138,7 @@ class SqlAgreements:
                                 {"agreement_id": agreement_id, "day": day}).first()
         if row is None:
             return None
-        return AgreementSource(_agreement(row), row.subject_scheme, row.connector,
+        return AgreementSource(agreement_from_row(row), row.subject_scheme, row.connector,
                                {f["name"]: f["source"] for f in row.fields},
                                row.queries_today or 0)
 
@@ -280,7 +163,7 @@ class SqlAgreements:
 
     def add(self, agreement: Agreement) -> int:
         new_id = self.conn.execute(
-            insert(t.agreements).values(**_agreement_values(agreement), version=1)
+            insert(t.agreements).values(**agreement_values(agreement), version=1)
             .returning(t.agreements.c.id)
         ).scalar_one()
         self._record_history(new_id, agreement.history)
@@ -331,7 +214,7 @@ class SqlAgreements:
             query = query.where(
                 (t.agreements.c.provider_id == org_id) | (t.agreements.c.consumer_id == org_id)
             )
-        return [_agreement(row) for row in self.conn.execute(query)]
+        return [agreement_from_row(row) for row in self.conn.execute(query)]
 
 
 class SqlCatalogue:
@@ -368,11 +251,11 @@ class SqlCatalogue:
         if row is None:
             return None
         self._connectors[row.id] = row.connector
-        return _dataset(row)
+        return dataset_from_row(row)
 
     def datasets(self) -> list[Dataset]:
         rows = self.conn.execute(select(t.datasets).order_by(t.datasets.c.id))
-        return [_dataset(r) for r in rows]
+        return [dataset_from_row(r) for r in rows]
 
     def connector_config(self, dataset_id: str) -> Mapping[str, Any]:
         known = self._connectors.get(dataset_id)
