@@ -1,5 +1,5 @@
 """The HTTP API (FastAPI, OpenAPI 3.1 at /openapi.json). Thin: parse, call a use case, answer."""
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -22,7 +22,7 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.entrypoints.api.anomaly_routes import anomaly_router
 from onceonly.entrypoints.api.audit_routes import audit_router
-from onceonly.entrypoints.api.background import Periodic, Step
+from onceonly.entrypoints.api.background import background_work
 from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.consent_routes import consent_router
 from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
@@ -93,21 +93,14 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Integrating the audit log and watching for harvesting, each every `interval`.
-        on_the_loop = exchange.embedded_database  # as the requests run: see background.py
-        workers = [Periodic("audit-integrator", interval, integrate_step(exchange),
-                            on_the_loop=on_the_loop),
-                   Periodic("anomaly-detector", interval, one_pass(exchange.anomalies.detect),
-                            on_the_loop=on_the_loop)]
-        if interval > 0:
-            for worker in workers:
-                worker.start()
+        workers = background_work(exchange, interval) if interval > 0 else []
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
-            if interval > 0:
-                for worker in workers:
-                    await worker.stop()
+            for worker in workers:
+                await worker.stop()
 
     app = FastAPI(
         title="onceonly",
@@ -366,21 +359,6 @@ def _add_alert_route(app: FastAPI, exchange: Exchange, action: str, caller_type:
     app.post(f"/v1/alerts/{{alert_id}}/{action}", response_model=AlertOut, tags=["constraints"],
              name=f"{action}_after_alert",
              summary=f"{action.capitalize()} the agreement an anomaly alert suspended")(resolve)
-
-
-# Entries integrated in one step of the background work: on the event loop, under 10 ms.
-INTEGRATE_STEP = 128
-
-
-def integrate_step(exchange: Exchange) -> Step:
-    return lambda: exchange.audit.integrate_batch(INTEGRATE_STEP)[1]
-
-
-def one_pass(work: Callable[[], object]) -> Step:
-    def step() -> bool:
-        work()
-        return False
-    return step
 
 
 def app_from_env() -> FastAPI:

@@ -14,13 +14,36 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
+
+if TYPE_CHECKING:
+    from onceonly.bootstrap import Exchange
 
 log = structlog.get_logger("onceonly.background")
 
 # One step of work: True if more is waiting (run the next step soon), else False.
 Step = Callable[[], bool]
+
+# Audit entries integrated in one step: on the event loop, under 10 ms.
+INTEGRATE_STEP = 128
+
+
+def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
+    """Integrating the audit log and watching for harvesting, each every `interval`
+    seconds, where the requests run."""
+    on_the_loop = exchange.embedded_database
+
+    def integrate() -> bool:
+        return exchange.audit.integrate_batch(INTEGRATE_STEP)[1]
+
+    def detect() -> bool:
+        exchange.anomalies.detect()  # one pass a tick, of up to 10,000 new notes
+        return False
+
+    return [Periodic("audit-integrator", interval, integrate, on_the_loop=on_the_loop),
+            Periodic("anomaly-detector", interval, detect, on_the_loop=on_the_loop)]
 
 
 class Periodic:
