@@ -11,6 +11,7 @@ import time
 
 from onceonly.entrypoints.api.app import create_app
 from onceonly.services.queries import QueryCommand
+from tests.support.loops import run_in_own_loop
 
 
 def officer(world, org):
@@ -49,7 +50,7 @@ def test_new_entries_come_under_a_signed_head_while_serving(exchange, world, mon
                 await asyncio.sleep(0.02)
             return seq, threading.get_ident()
 
-    seq, loop_thread = asyncio.run(serve())
+    seq, loop_thread = run_in_own_loop(serve())
     assert signed_size(exchange) >= seq + 1
     assert (threads == {loop_thread}) is exchange.embedded_database
 
@@ -61,5 +62,5 @@ def test_stopping_leaves_no_entry_outside_a_signed_head(exchange, world):
         async with app.router.lifespan_context(app):
             return max(a_release(exchange, world) for _ in range(3))
 
-    last = asyncio.run(serve())
+    last = run_in_own_loop(serve())
     assert signed_size(exchange) == last + 1

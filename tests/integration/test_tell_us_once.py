@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -22,6 +21,7 @@ from onceonly.domain.life_events import RetryPolicy
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService, run_worker
 from tests.conftest import WORLD_PEOPLE
+from tests.support.loops import run_in_own_loop
 
 DEATH = "gov.onceonly.death.registered"
 DEATH_TOLD = {"GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO", "LA/NORTHSHIRE", "NHS/NHSE",
@@ -217,13 +217,6 @@ class FakeTransport:
 
     async def send(self, url: str, body: bytes, signature: str) -> str | None:
         return self.respond(url, body)
-
-
-def run_in_own_loop(coroutine):
-    """asyncio.run on a thread of its own: a browser test's event loop may be running in
-    this one (Playwright's sync API keeps one)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def webhooks_for(exchange, world, orgs) -> None:

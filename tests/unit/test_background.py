@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from onceonly.entrypoints.api.background import Periodic
+from tests.support.loops import run_in_own_loop
 
 
 def counting(more: int) -> tuple[list[int], object]:
@@ -34,7 +35,7 @@ def test_each_tick_steps_until_nothing_waits_on_the_chosen_thread(on_the_loop):
         await worker.stop()
         return threading.get_ident()
 
-    loop_thread = asyncio.run(main())
+    loop_thread = run_in_own_loop(main())
     assert len(calls) >= 6
     ran_on_the_loop = {ident == loop_thread for ident in calls[:6]}
     assert ran_on_the_loop == {on_the_loop}
@@ -56,7 +57,7 @@ def test_on_the_loop_requests_waiting_go_between_steps():
             await asyncio.sleep(0.005)
         await worker.stop()
 
-    asyncio.run(main())
+    run_in_own_loop(main())
     assert order[:4] == ["step", "request", "step", "step"]
 
 
@@ -77,7 +78,7 @@ def test_a_failing_step_is_logged_and_tried_again_at_the_next_tick(on_the_loop, 
             await asyncio.sleep(0.005)
         await worker.stop()
 
-    asyncio.run(main())
+    run_in_own_loop(main())
     assert len(calls) >= 3  # the failure, the next tick, and the last run on stop
     assert "background work failed" in capsys.readouterr().out
 
@@ -90,5 +91,5 @@ def test_stop_does_what_is_left_even_if_no_tick_came():
         worker.start()
         await worker.stop()
 
-    asyncio.run(main())
+    run_in_own_loop(main())
     assert len(calls) == 5
