@@ -779,6 +779,26 @@ def metric(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: s
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def test_metrics_show_audit_entries_waiting_outside_a_signed_head(api: Api) -> None:
+    """The test server runs no integrator: to monitoring it looks like one that stopped."""
+    def audit_gauges() -> tuple[float, float, float | None]:
+        samples = metric_samples(api.client.get("/metrics", headers=api.auth("manager")).text)
+        return (metric(samples, "onceonly_audit_entries"),
+                metric(samples, "onceonly_audit_unsigned_entries"),
+                samples.get(("onceonly_audit_head_age_seconds", frozenset())))
+
+    api.exchange.audit.integrate()
+    entries, unsigned, age = audit_gauges()
+    assert entries > 0 and unsigned == 0
+    assert age is not None and 0 <= age < 60
+    assert query(api, DWP_OFFICER, income_query(api)).status_code == 200
+    assert query(api, DWP_OFFICER, income_query(api, fields=["annual_income"])).status_code == 403
+
+    assert audit_gauges()[:2] == (entries + 2, 2)  # a release and a refusal, both waiting
+    api.exchange.audit.integrate()
+    assert audit_gauges()[:2] == (entries + 2, 0)
+
+
 @pytest.mark.parametrize(
     ("label", "status", "code"),
     [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, text, update
@@ -21,7 +21,7 @@ from onceonly.audit.heads import SignedTreeHead, TreeHead
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.signing import SigningKey
 from onceonly.domain.errors import DomainError
-from onceonly.services.audit_log import AuditLogService, verify_log
+from onceonly.services.audit_log import AuditLogService, Backlog, verify_log
 
 OPERATOR = "GOV/EXCHANGE"
 
@@ -116,6 +116,17 @@ def test_one_batch_at_a_time_says_whether_entries_are_still_waiting(log):
     assert (head.head.tree_size, more) == (5, False)  # nothing new: the same head
     with log.uows() as uow:
         assert [h.head.tree_size for h in uow.tree.heads()] == [2, 4, 5]
+
+
+def test_the_backlog_counts_entries_waiting_and_the_latest_head_s_age(log, clock):
+    append(log, 3)
+    assert log.audit.backlog() == Backlog(entries=3, signed=0, head_age_seconds=None)
+    log.audit.integrate()
+    append(log, 2, start=3)
+    clock.advance(timedelta(seconds=90))
+    backlog = log.audit.backlog()
+    assert (backlog.entries, backlog.signed, backlog.unsigned) == (5, 3, 2)
+    assert 90 <= backlog.head_age_seconds < 91
 
 
 def test_integrating_with_nothing_new_adds_no_head(log):

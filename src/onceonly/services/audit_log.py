@@ -68,6 +68,20 @@ class Page:
     next_before: int | None  # pass as `before` for the next (older) page
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """How far integration has come: entries appended, entries under the latest signed
+    head, and that head's age."""
+
+    entries: int
+    signed: int
+    head_age_seconds: float | None  # None before the first head
+
+    @property
+    def unsigned(self) -> int:
+        return self.entries - self.signed
+
+
 class AuditLogService:
     def __init__(self, uows: UnitOfWorkFactory, clock: Clock, signer: TreeHeadSigner,
                  secrets: Secrets, operator_org: str, batch: int = 4096) -> None:
@@ -120,6 +134,17 @@ class AuditLogService:
                 uow.tree.add_head(head)
                 uow.commit()
             return self._seen(head), len(pending) == batch
+
+    def backlog(self) -> Backlog:
+        """For monitoring: entries waiting outside a signed head pile up if integration
+        stops (a missing operator key, a database that refuses writes)."""
+        with self.uows(transaction=False) as uow:
+            entries = uow.audit.size()
+            latest = uow.tree.latest_head()
+        if latest is None:
+            return Backlog(entries, 0, None)
+        age = self.clock.now().timestamp() - latest.head.timestamp / 1000
+        return Backlog(entries, latest.head.tree_size, max(age, 0.0))
 
     def _sign(self, head: TreeHead) -> SignedTreeHead:
         try:

@@ -21,6 +21,7 @@ from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.entrypoints.api.anomaly_routes import anomaly_router
+from onceonly.entrypoints.api.audit_metrics import AuditCollector
 from onceonly.entrypoints.api.audit_routes import audit_router
 from onceonly.entrypoints.api.background import background_work
 from onceonly.entrypoints.api.bulk_routes import bulk_router
@@ -114,6 +115,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     run_blocking = blocking_runner(exchange.embedded_database)
     metrics = Metrics(registry)
     registry.register(DeliveryCollector(exchange.dashboard))
+    registry.register(AuditCollector(exchange.audit))
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)

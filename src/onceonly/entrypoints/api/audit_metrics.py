@@ -1,0 +1,31 @@
+"""The audit log's integration on /metrics, read from the database when scraped: entries
+waiting outside a signed tree head, and the latest head's age. Integration that has
+stopped shows as waiting entries while the head grows old (an idle log signs no new heads,
+but has nothing waiting either); every server process shows the same figures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+from onceonly.services.audit_log import AuditLogService
+
+
+class AuditCollector:
+    """A custom collector (no describe: nothing is read when it is registered)."""
+
+    def __init__(self, audit: AuditLogService) -> None:
+        self.audit = audit
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        backlog = self.audit.backlog()
+        yield GaugeMetricFamily("onceonly_audit_entries",
+                                "Entries appended to the audit log", value=backlog.entries)
+        yield GaugeMetricFamily("onceonly_audit_unsigned_entries",
+                                "Audit entries not yet under a signed tree head",
+                                value=backlog.unsigned)
+        if backlog.head_age_seconds is not None:
+            yield GaugeMetricFamily("onceonly_audit_head_age_seconds",
+                                    "Seconds since the latest signed tree head was made",
+                                    value=backlog.head_age_seconds)
