@@ -30,7 +30,6 @@ from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.dispatch import blocking_runner
 from onceonly.entrypoints.api.event_routes import event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
-from onceonly.entrypoints.api.key_errors import install_key_errors
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
@@ -50,6 +49,7 @@ from onceonly.entrypoints.api.schemas import (
     TransformOut,
 )
 from onceonly.entrypoints.api.signatures import RequestSignatures
+from onceonly.entrypoints.api.unavailable import install_unavailable
 from onceonly.entrypoints.web.pages import mount_web
 from onceonly.services.agreements import DraftCommand
 from onceonly.services.anomaly import RESOLUTIONS
@@ -71,7 +71,7 @@ STATUS = {
 }
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (401, 403, 404, 409, 410, 413, 422, 429)
+    status: {"model": Problem} for status in (401, 403, 404, 409, 410, 413, 422, 429, 503)
 }
 
 log = structlog.get_logger("onceonly.api")
@@ -119,7 +119,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
-    install_key_errors(app)
+    install_unavailable(app)
     app.state.exchange = exchange
     bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
 

@@ -1,9 +1,11 @@
-"""A key that stops decrypting while the exchange runs (the master key file replaced, or a
-stored key altered) answers 503 with a code and a Retry-After, never a bare 500; on SQLite
-and PostgreSQL, through a real server."""
+"""What the exchange depends on, failing while it runs, answers 503 with a code and a
+Retry-After, never a bare 500, through a real server: a key that stops decrypting (the
+master key file replaced, or a stored key altered), on SQLite and PostgreSQL; a database
+that does not answer, or was never migrated."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.kms_file import create_key_file
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.demo.seed import World
@@ -68,3 +71,43 @@ def test_a_replaced_master_key_file_answers_503_not_500(world: World, exchange: 
     assert_problem(response, 503, "master_key_unavailable")
     assert response.headers["retry-after"] == "60"
     assert jwks.status_code == 200  # public keys need no master key
+
+
+def a_port_nobody_listens_on() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_database_that_does_not_answer_gives_503_not_500():
+    port = a_port_nobody_listens_on()
+    exchange = bootstrap(f"postgresql+psycopg://postgres:secret@127.0.0.1:{port}/test")
+    try:
+        with running(create_app(exchange, integrate_every=0)) as base:
+            answers = [httpx.get(f"{base}/healthz", timeout=30),
+                       httpx.get(f"{base}/v1/catalogue", timeout=30),
+                       httpx.post(f"{base}/v1/queries", timeout=30,
+                                  headers={"Authorization": "Bearer oo_anything"},
+                                  json={"agreement_id": 1,
+                                        "subject": {"scheme": "nino", "value": "AA000012A"},
+                                        "fields": ["income_band"], "purpose": "any"})]
+    finally:
+        exchange.close()
+    for response in answers:
+        assert_problem(response, 503, "database_unavailable")
+        assert response.headers["retry-after"] == "60"
+        assert "secret" not in response.text and str(port) not in response.text
+
+
+def test_a_database_never_migrated_gives_503_until_it_is(tmp_path: Path):
+    exchange = bootstrap(f"sqlite:///{tmp_path / 'exchange.sqlite'}")
+    try:
+        with running(create_app(exchange, integrate_every=0)) as base:
+            before = httpx.get(f"{base}/v1/catalogue", timeout=30)
+            upgrade(exchange.engine)
+            after = httpx.get(f"{base}/v1/catalogue", timeout=30)
+    finally:
+        exchange.close()
+    assert_problem(before, 503, "database_unavailable")
+    assert "onceonly db upgrade" in before.json()["detail"]
+    assert after.status_code == 200  # the same server, once an operator has migrated

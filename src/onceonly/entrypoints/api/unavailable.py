@@ -1,17 +1,23 @@
-"""A key the exchange cannot decrypt while it serves (its master key file replaced or
-missing a key, a wrapped key or envelope altered in the database): 503 with a code, never
-a bare 500. The caller did nothing wrong and can retry once an operator has restored the
-keys; the operator is told what failed in the log."""
+"""What the exchange depends on, failing while it serves: 503 with a code, never a bare 500.
+
+- its database does not answer (down, unreachable, locked past the busy timeout, or not
+  migrated);
+- a key it cannot decrypt (its master key file replaced or missing a key, a wrapped key or
+  envelope altered in the database).
+
+The caller did nothing wrong and can retry once an operator has put it right; the operator
+is told what failed in the log."""
 
 from __future__ import annotations
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
 
-log = structlog.get_logger("onceonly.keys")
+log = structlog.get_logger("onceonly.unavailable")
 
 RETRY_AFTER_SECONDS = "60"
 
@@ -21,7 +27,17 @@ def _unavailable(code: str, detail: str) -> JSONResponse:
                         headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
-def install_key_errors(app: FastAPI) -> None:
+def install_unavailable(app: FastAPI) -> None:
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.error("database unavailable", path=request.url.path,
+                  error=str(getattr(error, "orig", error)))
+        return _unavailable("database_unavailable",
+                            "the exchange's database did not answer; try again later (for "
+                            "operators: the server log says why, e.g. a database that is down, "
+                            "unreachable or not migrated: `onceonly db upgrade`)")
+
     @app.exception_handler(MasterKeyUnavailable)
     def master_key_unavailable(request: Request, error: MasterKeyUnavailable) -> JSONResponse:
         log.error("master key unavailable", path=request.url.path, error=str(error))
