@@ -281,7 +281,9 @@ def run_wrk(base: str, script: Path, seconds: int, threads: int, connections: in
 # Stages of a request, by the first frame (outermost first) that names one. Frames are
 # "function (file:line)" as py-spy writes them.
 STAGES = [
-    ("auth: token -> principal (1 read)", ("authenticate (onceonly/services/auth.py",)),
+    ("background: audit integration, anomaly detection", ("Periodic.",)),
+    ("auth: token -> principal (1 read)", ("authenticate (onceonly/services/auth.py",
+                                           "identify (onceonly/services/auth.py")),
     ("store read through the connector", ("SqlConnector.fetch", "SqlConnectors.for_dataset",
                                           "raw (benchmarks/bench_http.py")),
     ("reserve + audit write + commit", ("SqlReleases.release", "SqlUsage.reserve",
@@ -301,7 +303,12 @@ HANDOFF = ("run_sync_in_worker_thread", "run_in_threadpool", "Queue.put", "Worke
            "BaseEventLoop.call_soon_threadsafe", "_SelectorSocketTransport._read_ready__get_buffer")
 
 
+UNITS_OF_WORK = ("SqlUnitOfWork.__enter__", "SqlUnitOfWork.__exit__")
+
+
 def stage_of(frames: list[str], write_line: str, read_line: str) -> str:
+    if any(frame.startswith(UNITS_OF_WORK) for frame in frames):
+        return "units of work (connection checkout, BEGIN, end)"
     for frame in frames:
         if frame.startswith("QueryService._query ") and frame.endswith(write_line):
             return "reserve + audit write + commit"
