@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
-from onceonly.entrypoints.api.background import Periodic
+from onceonly.entrypoints.api.background import Periodic, Step
 from tests.support.loops import run_in_own_loop
 
 
-def counting(more: int) -> tuple[list[int], object]:
+def counting(more: int) -> tuple[list[int], Step]:
     """A step that reports work waiting `more` times, then none, each tick."""
     calls: list[int] = []
 
