@@ -258,7 +258,7 @@ def tell_us_once_running(exchange: Exchange, world: World, exchange_url: str, *,
         yield stores
 
 
-# Everyone told of a death (SCENARIO.md) knows a person who holds all of these.
+# Everyone told of a death (docs/demo-world.md) knows a person who holds all of these.
 TOLD_OF_A_DEATH = ("nino", "driver", "passport", "ctr", "nhs", "service")
 
 

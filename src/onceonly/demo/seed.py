@@ -1,4 +1,4 @@
-"""Builds the demo world (SCENARIO.md) into an exchange database and the providers' stores."""
+"""Builds the demo world (docs/demo-world.md) into an exchange database and the providers' stores."""
 
 from __future__ import annotations
 
@@ -301,7 +301,7 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
                                          officer.name, now.date()),
         ))
-        assert draft.id == spec.number, "demo agreements are numbered as in SCENARIO.md"
+        assert draft.id == spec.number, "demo agreements are numbered as in docs/demo-world.md"
         exchange.agreements.transition(officer, spec.number, "submit", "ready for decision")
         for approver in spec.approvers:
             guardian = by_label[f"{approver}:{provider}"]

@@ -172,7 +172,7 @@ def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
 
 Step = Callable[[str, Callable[[], str]], None]
 
-# What each store must show after one death is told (SCENARIO.md).
+# What each store must show after one death is told (docs/demo-world.md).
 _DEATH_SHOWS = {"GOV/DVLA": ("driver", "licence_status", "cancelled"),
                 "GOV/HMPO": ("passport", "passport_status", "cancelled"),
                 "LA/NORTHSHIRE": ("ctr", "electoral_registration", False),

@@ -1,4 +1,4 @@
-"""The demo world's fixed parts (SCENARIO.md): organisations, identifier schemes, datasets
+"""The demo world's fixed parts (docs/demo-world.md): organisations, identifier schemes, datasets
 and the agreements the demo starts with. Synthetic: no real person's data."""
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ def demo(
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
     seed_only: Annotated[bool, typer.Option(help="build the world, do not serve")] = False,
 ) -> None:
-    """Build the demo world (SCENARIO.md) and serve it, printing a token for each role."""
+    """Build the demo world (docs/demo-world.md) and serve it, printing a token for each role."""
     from onceonly.demo.citizens import open_citizen_accounts
     from onceonly.demo.seed import WorldExists, build_world
 
