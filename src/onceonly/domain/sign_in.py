@@ -5,7 +5,7 @@ Failures are counted per account (from every address together), per address and 
 (one source guessing one account), and per account for second-factor codes that follow a
 right password. Never per address alone: behind a proxy or a NAT one address is many
 people, and a stranger's made-up logins from it must not shut out anyone else. After a
-few free failures each further one closes that counter for a delay that doubles, up to a
+few tries, each failure closes that counter for a delay that doubles, up to a
 lock. While the account or the address-and-login counter is closed, a citizen who set up
 two-step sign-in still gets in with the right password and a valid code: the lock stops
 password guessing, and a second factor proves more than a password. The second-factor
@@ -37,9 +37,9 @@ LOCK_FOR = timedelta(minutes=15)
 
 @dataclass(frozen=True, slots=True)
 class Throttle:
-    """`free` failures cost nothing; from then on each failure closes the counter for
-    `first_delay`, doubling with each one, up to `LOCK_FOR`; at `limit` failures it is
-    locked for `LOCK_FOR`, and every failure after that locks it again."""
+    """`free` tries in a row need no wait; from the `free`-th failure on, each one closes
+    the counter for `first_delay`, doubling each time, up to `LOCK_FOR`; at `limit`
+    failures it is locked for `LOCK_FOR`, and every failure after that locks it again."""
 
     scope: str
     free: int

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, NoReturn, Protocol
 
 import pyotp
@@ -135,15 +136,16 @@ class CitizenAccountService:
         unchecked = gate.password_refusal(now) if code is None else None
         if unchecked is not None:
             self._refuse_sign_in(unchecked.code, unchecked, login)
+        failed = partial(self._failed, counters, login, while_closed=gate.password is not None)
         if not self._password_matches(account, password):
-            self._failed(counters, login, unauthenticated(
-                "sign_in_failed", "the login or password is not right"), code_tried=False)
+            failed(unauthenticated("sign_in_failed", "the login or password is not right"),
+                   code_tried=False)
         assert account is not None
         method = "password"
         if account.totp is None:
             closed = gate.password_refusal(now)
             if closed is not None:  # the right password, and no second factor to pass with
-                self._failed(counters, login, closed, code_tried=False)
+                failed(closed, code_tried=False)
         else:
             if code is None:
                 # The password was right: ask for the second factor, counting nothing yet.
@@ -151,7 +153,7 @@ class CitizenAccountService:
                                       "enter the 6-digit code from your authenticator app")
             closed = gate.code_refusal(now)
             if closed is not None:
-                self._failed(counters, login, closed, code_tried=True)
+                failed(closed, code_tried=True)
             step = self._totp_step(account.login, account.totp, code, now)
             fresh = False
             if step is not None:
@@ -159,9 +161,9 @@ class CitizenAccountService:
                     fresh = uow.accounts.use_totp_step(login, step)
                     uow.commit()
             if not fresh:
-                self._failed(counters, login, unauthenticated(
-                    "code_invalid", "that code is not right, or was used already"),
-                    code_tried=True)
+                failed(unauthenticated("code_invalid",
+                                       "that code is not right, or was used already"),
+                       code_tried=True)
             method = "password+totp"
         rehashed = (self.hasher.hash(password)
                     if self.hasher.check_needs_rehash(account.password_hash) else None)
@@ -220,12 +222,12 @@ class CitizenAccountService:
         return self._dummy_hash
 
     def _failed(self, counters: Counters, login: str, error: DomainError, *,
-                code_tried: bool) -> NoReturn:
+                code_tried: bool, while_closed: bool) -> NoReturn:
         """Count a failure (`code_tried`: a code after the right password, which counts on
-        the second factor too) and refuse with `error`, audited under its code; but if the
-        password alone is closed after it, with that closing, whatever was wrong, and if
-        only the code's counter is, after a code, with that: each said now, not on the
-        next try."""
+        the second factor too) and refuse with `error`, audited under its code; but if a
+        counter is closed after it, with that closing: said now, not on the next try. An
+        attempt made `while_closed` (the password alone was closed: it brought a code) is
+        answered with the password's closing whatever was wrong, so it tells nothing."""
         now = self.clock.now()
         after: dict[str, Count] = {}
 
@@ -242,8 +244,8 @@ class CitizenAccountService:
             self._refuse_sign_in(error.code, error, login, also=count)
         except DomainError:
             gate = counters.gate(after, now)
-            closed = gate.password_refusal(now) or (gate.code_refusal(now) if code_tried
-                                                    else None)
+            closed = (gate.code_refusal(now) or gate.password_refusal(now)
+                      if code_tried and not while_closed else gate.password_refusal(now))
             if closed is not None:
                 raise closed from None
             raise
