@@ -354,3 +354,11 @@ def test_a_citizen_cannot_withdraw_another_citizens_consent(api, citizens):
         withdrawn = first.post(f"/citizen/consents/{consent_id}/withdraw",
                                data={"csrf_token": csrf_of(granted)})
         assert withdrawn.status_code == 200 and "withdrawn" in withdrawn.text
+
+
+def test_serve_refuses_a_trusted_proxy_that_is_not_an_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONCEONLY_TRUSTED_PROXIES", "10.0.0.1,the-proxy")
+    result = cli("serve", "--db", f"sqlite:///{tmp_path / 'exchange.sqlite'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'the-proxy' is not an IP address or network" in flat(result.stderr + result.stdout)
+    assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []
