@@ -177,10 +177,10 @@ class CitizenAccountService:
             uow.commit()
         return signed_in
 
-    def sign_in_with_token(self, token: str, client: str | None) -> SignedIn:
+    def sign_in_with_token(self, token: str) -> SignedIn:
         """Staff sign in with the API token they hold; the session lasts while it does.
-        A wrong token is refused and audited, not counted: nothing about it can be guessed
-        faster, and counting by `client` would shut out the address's other holders."""
+        A wrong token is refused and audited, not counted: slowing it down would protect
+        nothing, and counting by address would shut out the address's other holders."""
         now = self.clock.now()
         with self.uows() as uow:
             found = identify(uow, token.strip(), now) if token.strip() else None

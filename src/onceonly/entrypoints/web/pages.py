@@ -221,8 +221,7 @@ class Portal:
         if not token:
             return self.sign_in_page(request, 422, errors={"token": "paste your API token"})
         try:
-            signed_in = self.exchange.citizen_accounts.sign_in_with_token(
-                token, client_address(request))
+            signed_in = self.exchange.citizen_accounts.sign_in_with_token(token)
         except DomainError as refused:
             return self.sign_in_page(request, _status(refused), errors={"token": refused.detail})
         return self._signed_in(request, signed_in)
