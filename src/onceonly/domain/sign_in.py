@@ -109,7 +109,8 @@ class Gate:
     alone is refused then, unchecked. An attempt that brings a code is checked: the right
     password with a valid code signs in; any other answer is this same refusal, so it
     tells nothing of which part was wrong. `second_factor`: wrong codes after a right
-    password; while closed no code is tried, and the attempt fails."""
+    password; while closed no code is tried, and the attempt fails (answered, if the
+    password alone is closed too, as that closing)."""
 
     password: Closed | None
     second_factor: Closed | None
@@ -173,7 +174,6 @@ class SignInClosed(DomainError):
             detail += (" If you set up two-step sign-in, you can sign in now with your "
                        "password and the code from your authenticator app.")
         super().__init__(ErrorKind.LIMITED, code, detail)
-        self.until = closed.until
         self.retry_after = max(1, math.ceil((closed.until - now).total_seconds()))
 
 
