@@ -20,7 +20,13 @@ from onceonly.adapters.db import tables as t
 from onceonly.bootstrap import bootstrap
 from onceonly.demo.citizens import open_citizen_accounts
 from onceonly.domain.errors import DomainError
-from onceonly.domain.sign_in import ADDRESS_AND_LOGIN, SESSION_LIFETIME, Counters, SignInClosed
+from onceonly.domain.sign_in import (
+    ADDRESS_AND_LOGIN,
+    LOCK_FOR,
+    SESSION_LIFETIME,
+    Counters,
+    SignInClosed,
+)
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.web.security import SESSION_COOKIE, VISITOR_COOKIE
@@ -114,25 +120,37 @@ def test_a_form_without_its_csrf_token_or_with_anothers_is_refused(api, citizens
         assert out.status_code == 403 and client.get("/citizen").status_code == 200
 
 
-def test_wrong_passwords_from_one_address_slow_it_down_with_a_clear_message(api, citizens):
+def test_wrong_passwords_from_one_address_slow_it_down_then_lock_it(api, citizens):
+    moved = timedelta()
     with browser(api) as client:
         token = csrf_of(client.get("/sign-in"))
-        answers = [client.post("/sign-in/citizen", data={
-            "csrf_token": token, "login": citizens.login, "password": f"wrong guess {i}"})
-            for i in range(100)]
-        free = ADDRESS_AND_LOGIN.free
-        assert [a.status_code for a in answers[:free - 1]] == [401] * (free - 1)
-        assert {a.status_code for a in answers[free - 1:]} == {429}
-        closing = answers[free - 1]
-        assert "Too many failed sign-ins. Try again in 5 seconds." in closing.text
-        assert "the code from your authenticator app" in closing.text
-        assert closing.headers["retry-after"] == "5"
-        right = client.post("/sign-in/citizen", data={
-            "csrf_token": token, "login": citizens.login, "password": citizens.password})
-        assert right.status_code == 429 and SESSION_COOKIE not in client.cookies
-        assert "Try again in" in right.text
-        api.clock.advance(timedelta(seconds=int(right.headers["retry-after"])))
-        assert sign_in(client, citizens.login, citizens.password).status_code == 303
+        answers = []
+        try:
+            for i in range(ADDRESS_AND_LOGIN.limit):  # waiting out each delay it is told of
+                answers.append(client.post("/sign-in/citizen", data={
+                    "csrf_token": token, "login": citizens.login,
+                    "password": f"wrong guess {i}"}))
+                if answers[-1].status_code == 429:
+                    wait = timedelta(seconds=int(answers[-1].headers["retry-after"]))
+                    api.clock.advance(wait)
+                    moved += wait
+            assert [a.status_code for a in answers] == [401, 401] + [429] * 8
+            assert [a.headers.get("retry-after") for a in answers[2:]] == [
+                str(5 * 2 ** i) for i in range(7)] + ["900"]
+            slowed = answers[2].text
+            assert "Too many failed sign-ins. Try again in 5 seconds." in slowed
+            assert "the code from your authenticator app" in slowed
+            api.clock.advance(-timedelta(seconds=900))  # back to the lock's start
+            moved -= timedelta(seconds=900)
+            right = client.post("/sign-in/citizen", data={
+                "csrf_token": token, "login": citizens.login, "password": citizens.password})
+            assert right.status_code == 429 and SESSION_COOKIE not in client.cookies
+            assert "sign-in is locked until" in right.text
+            api.clock.advance(LOCK_FOR)
+            moved += LOCK_FOR
+            assert sign_in(client, citizens.login, citizens.password).status_code == 303
+        finally:
+            api.clock.advance(-moved)
 
 
 ATTACKER = "203.0.113.66"  # behind the proxy on this machine (trusted by default)
