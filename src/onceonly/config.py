@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -92,3 +93,20 @@ def delivery_lease() -> float:
     """ONCEONLY_DELIVERY_LEASE_SECONDS (30): how long a worker holds the deliveries it took;
     if it dies, others take them again after this. Longer than a receiver's timeout."""
     return float(_positive("ONCEONLY_DELIVERY_LEASE_SECONDS", "30", float))
+
+
+def trusted_proxies() -> list[str]:
+    """ONCEONLY_TRUSTED_PROXIES: the addresses and networks (CIDR) of the proxies whose
+    X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated; default a proxy on
+    this machine (127.0.0.1,::1); empty: none. A request from anywhere else is taken to come
+    from the address it comes from, whatever its headers say."""
+    raw = os.environ.get("ONCEONLY_TRUSTED_PROXIES", "127.0.0.1,::1")
+    trusted = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            trusted.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item
+                           else str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ValueError(f"ONCEONLY_TRUSTED_PROXIES: {item!r} is not an IP address or "
+                             "network (e.g. 10.0.0.7 or 10.0.0.0/24)") from None
+    return trusted

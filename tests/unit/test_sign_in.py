@@ -1,21 +1,28 @@
-"""Sign-in rules (pure): logins, passwords, the throttles and the lock-out message."""
+"""Sign-in rules (pure): logins, passwords, the failure counters, the delays and locks they
+impose and what a refusal says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.sign_in import (
-    ACCOUNT_THROTTLE,
-    CLIENT_THROTTLE,
+    ACCOUNT,
+    ADDRESS_AND_LOGIN,
+    FORGET_FAILURES_AFTER,
+    LOCK_FOR,
     MAX_PASSWORD,
     MIN_PASSWORD,
+    SECOND_FACTOR,
+    Count,
+    Counters,
     check_login,
     check_password,
-    lock_message,
 )
+
+NOW = datetime(2026, 11, 25, 14, 5, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("login", ["ab", "-leading", "has space", "x" * 65, "émile", ""])
@@ -40,12 +47,57 @@ def test_a_passphrase_is_a_password():
     assert check_password("correct horse battery") == "correct horse battery"
 
 
-def test_throttles_lock_within_nists_ceiling_and_keep_keys_apart():
-    assert ACCOUNT_THROTTLE.limit <= 100 and ACCOUNT_THROTTLE.limit < CLIENT_THROTTLE.limit
-    assert ACCOUNT_THROTTLE.key("citizen") != CLIENT_THROTTLE.key("citizen")
-    assert len(ACCOUNT_THROTTLE.key("x" * 500)) == 200  # fits its column
+def test_a_counter_gives_free_tries_then_doubling_waits_then_a_lock():
+    waits = [ADDRESS_AND_LOGIN.closed_for(n) for n in range(1, 13)]
+    assert waits[:2] == [None, None]  # three tries in a row; the third failure closes
+    assert waits[2:9] == [timedelta(seconds=5 * 2 ** i) for i in range(7)]  # 5 s ... 320 s
+    assert waits[9:] == [LOCK_FOR] * 3  # at ten, and at every failure after it
+    assert not ADDRESS_AND_LOGIN.locks(9) and ADDRESS_AND_LOGIN.locks(10)
+    assert all(ACCOUNT.closed_for(n) is None for n in range(ACCOUNT.free))
+    assert max(ACCOUNT.closed_for(n) for n in range(ACCOUNT.free, 100)) == LOCK_FOR
 
 
-def test_the_lock_out_message_says_until_when():
-    message = lock_message(datetime(2026, 11, 25, 14, 5, tzinfo=UTC))
-    assert "locked until 14:05 UTC (25 Nov 2026)" in message
+def test_one_address_alone_cannot_lock_an_account_quickly():
+    # Before one address is locked out of a login, the account (every address) has
+    # barely begun to slow down: a stranger's guessing mostly costs the stranger.
+    assert ACCOUNT.limit <= 100  # NIST SP 800-63B's ceiling
+    assert ACCOUNT.free >= ADDRESS_AND_LOGIN.limit
+    assert ACCOUNT.closed_for(ADDRESS_AND_LOGIN.limit) <= timedelta(seconds=1)
+    assert FORGET_FAILURES_AFTER > LOCK_FOR  # a lock runs its course before it is forgotten
+
+
+def test_counters_are_never_keyed_by_address_alone_and_hold_no_login_or_address():
+    counters = Counters.of("jane.doe", "203.0.113.9")
+    assert len(set(counters.keys)) == 3
+    assert counters.account == Counters.of("jane.doe", "198.51.100.1").account
+    assert counters.address_and_login != Counters.of("john", "203.0.113.9").address_and_login
+    for key in counters.keys:
+        assert len(key) == 64 and "jane" not in key and "203" not in key
+    assert [t for t, _ in counters.counted(code_tried=False)] == [ACCOUNT, ADDRESS_AND_LOGIN]
+    assert SECOND_FACTOR in [t for t, _ in counters.counted(code_tried=True)]
+
+
+def closed_until(seconds: int, failures: int) -> Count:
+    return Count(failures, NOW + timedelta(seconds=seconds))
+
+
+def test_a_closed_counter_says_how_long_to_wait_and_how_to_get_in_now():
+    counters = Counters.of("jane.doe", "203.0.113.9")
+    slowed = counters.gate({counters.address_and_login: closed_until(40, 5)}, NOW)
+    refusal = slowed.password_refusal(NOW)
+    assert refusal.code == "sign_in_slowed" and refusal.retry_after == 40
+    assert refusal.detail.startswith("Too many failed sign-ins. Try again in 40 seconds.")
+    assert "password and the code from your authenticator app" in refusal.detail
+    assert slowed.code_refusal(NOW) is None
+    locked = counters.gate({counters.address_and_login: closed_until(40, 5),
+                            counters.account: closed_until(900, ACCOUNT.limit)}, NOW)
+    refusal = locked.password_refusal(NOW)
+    assert refusal.code == "sign_in_locked" and refusal.retry_after == 900
+    assert "locked until 14:20 UTC (25 Nov 2026), 15 minutes from now" in refusal.detail
+    # Wrong codes close the one way round; nothing is offered then.
+    codes = counters.gate({counters.second_factor: closed_until(60, 4)}, NOW)
+    assert codes.password_refusal(NOW) is None
+    refusal = codes.code_refusal(NOW)
+    assert refusal.code == "sign_in_slowed" and "authenticator" not in refusal.detail
+    # A counter whose time has passed is open.
+    assert counters.gate({counters.account: closed_until(-1, 30)}, NOW).password is None

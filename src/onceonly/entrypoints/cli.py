@@ -168,18 +168,21 @@ def serve(
 
     import uvicorn
 
+    from onceonly.config import trusted_proxies
     from onceonly.entrypoints.tls import TlsSettingsInvalid, uvicorn_tls
     from onceonly.logging import configure_logging
 
     try:
         tls = uvicorn_tls(tls_cert, tls_key, tls_client_ca)
-    except TlsSettingsInvalid as problem:
+        trusted_proxies()  # read again by each worker; a mistake in it stops here
+    except (TlsSettingsInvalid, ValueError) as problem:
         fail(str(problem))
     _check_private_keys(open_exchange(db))  # fail here, clearly, not in every worker
     os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
     configure_logging()
     uvicorn.run("onceonly.entrypoints.api.app:app_from_env", factory=True, host=host,
-                port=port, workers=workers, access_log=False, log_level="warning", **tls)
+                port=port, workers=workers, access_log=False, log_level="warning",
+                proxy_headers=False, **tls)  # the app reads them (ONCEONLY_TRUSTED_PROXIES)
 
 
 def _check_private_keys(exchange: Exchange) -> None:

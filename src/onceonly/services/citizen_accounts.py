@@ -1,8 +1,10 @@
 """Signing in to the web pages: citizens with a password (argon2) and, if they enrolled, a
 TOTP code; staff with the API token they already hold. Either way the result is a
 server-side session: a random id for the cookie, only its digest stored, with an expiry,
-ended by signing out. Failed sign-ins are counted per account and per client address in
-the database, so a lock-out holds on every server process."""
+ended by signing out. Failed citizen sign-ins are counted in the database, so a delay or
+a lock holds on every server process; domain/sign_in.py says what is counted and when
+sign-in closes. Tokens are not counted: 256 random bits cannot be guessed, and a valid
+token is never refused for what others did from the same address."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, NoReturn, Protocol
 
 import pyotp
@@ -17,16 +20,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from onceonly.crypto.tokens import token_digest
-from onceonly.domain.errors import DomainError, ErrorKind, conflict, invalid, unauthenticated
+from onceonly.domain.errors import DomainError, conflict, invalid, unauthenticated
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.sign_in import (
-    ACCOUNT_THROTTLE,
-    CLIENT_THROTTLE,
+    FORGET_FAILURES_AFTER,
     SESSION_LIFETIME,
-    Throttle,
+    Count,
+    Counters,
     check_login,
     check_password,
-    lock_message,
 )
 from onceonly.services.audit import refuse
 from onceonly.services.auth import identify, require_role
@@ -68,16 +70,6 @@ class SignedIn:
 class TotpEnrolment:
     secret: str  # base32, to type into an authenticator app
     uri: str  # otpauth:// URI, for apps that take one
-
-
-class SignInLocked(DomainError):
-    def __init__(self, until: datetime) -> None:
-        super().__init__(ErrorKind.LIMITED, "sign_in_locked", lock_message(until))
-        self.until = until
-
-
-def _client_key(client: str | None) -> str:
-    return CLIENT_THROTTLE.key(client or "unknown")
 
 
 class CitizenAccountService:
@@ -132,28 +124,36 @@ class CitizenAccountService:
 
     def sign_in(self, login: str, password: str, code: str | None,
                 client: str | None) -> SignedIn:
-        """Password, then the TOTP code if the account has one. Any failure is counted
-        against the login and the client address; at the limit both lock for a while, and
-        while locked even the right password is refused (the lock must not be an oracle)."""
+        """Password, then the TOTP code if the account has one; the counters decide what
+        is refused unchecked and how a failure is answered (domain/sign_in.py: Gate)."""
         now = self.clock.now()
         login = login.strip().lower()
-        throttles = [(ACCOUNT_THROTTLE, ACCOUNT_THROTTLE.key(login)),
-                     (CLIENT_THROTTLE, _client_key(client))]
+        code = code.strip() if code and code.strip() else None
+        counters = Counters.of(login, client)
         with self.uows() as uow:
-            locked = uow.throttle.locked_until([key for _, key in throttles], now)
+            gate = counters.gate(uow.throttle.counts(counters.keys), now)
             account = uow.accounts.get(login)
-        if locked is not None:
-            self._refuse_sign_in("sign_in_locked", SignInLocked(locked), login)
+        unchecked = gate.password_refusal(now) if code is None else None
+        if unchecked is not None:
+            self._refuse_sign_in(unchecked.code, unchecked, login)
+        failed = partial(self._failed, counters, login, while_closed=gate.password is not None)
         if not self._password_matches(account, password):
-            self._failed(throttles, login, "sign_in_failed", unauthenticated(
-                "sign_in_failed", "the login or password is not right"))
+            failed(unauthenticated("sign_in_failed", "the login or password is not right"),
+                   code_tried=False)
         assert account is not None
         method = "password"
-        if account.totp is not None:
-            if not code or not code.strip():
+        if account.totp is None:
+            closed = gate.password_refusal(now)
+            if closed is not None:  # the right password, and no second factor to pass with
+                failed(closed, code_tried=False)
+        else:
+            if code is None:
                 # The password was right: ask for the second factor, counting nothing yet.
                 raise unauthenticated("code_required",
                                       "enter the 6-digit code from your authenticator app")
+            closed = gate.code_refusal(now)
+            if closed is not None:
+                failed(closed, code_tried=True)
             step = self._totp_step(account.login, account.totp, code, now)
             fresh = False
             if step is not None:
@@ -161,45 +161,47 @@ class CitizenAccountService:
                     fresh = uow.accounts.use_totp_step(login, step)
                     uow.commit()
             if not fresh:
-                self._failed(throttles, login, "code_invalid", unauthenticated(
-                    "code_invalid", "that code is not right, or was used already"))
+                failed(unauthenticated("code_invalid",
+                                       "that code is not right, or was used already"),
+                       code_tried=True)
             method = "password+totp"
         rehashed = (self.hasher.hash(password)
                     if self.hasher.check_needs_rehash(account.password_hash) else None)
         with self.uows(write=True) as uow:
             if rehashed is not None:
                 uow.accounts.update(login, password_hash=rehashed)
-            uow.throttle.clear(ACCOUNT_THROTTLE.key(login))
+            uow.throttle.clear(counters.keys)
             principal = uow.accounts.principal(login)
-            signed_in = self._start(uow, principal, None, method, now)
+            signed_in = self._start(uow, principal, None, method, now,
+                                    past=gate.password_refusal(now))
             uow.commit()
         return signed_in
 
-    def sign_in_with_token(self, token: str, client: str | None) -> SignedIn:
-        """Staff sign in with the API token they hold; the session lasts while it does."""
+    def sign_in_with_token(self, token: str) -> SignedIn:
+        """Staff sign in with the API token they hold; the session lasts while it does.
+        A wrong token is refused and audited, not counted: slowing it down would protect
+        nothing, and counting by address would shut out the address's other holders."""
         now = self.clock.now()
-        throttles = [(CLIENT_THROTTLE, _client_key(client))]
         with self.uows() as uow:
-            locked = uow.throttle.locked_until([throttles[0][1]], now)
-            found = identify(uow, token.strip(), now) if token.strip() and not locked else None
-        if locked is not None:
-            self._refuse_sign_in("sign_in_locked", SignInLocked(locked), None)
+            found = identify(uow, token.strip(), now) if token.strip() else None
         if not isinstance(found, Principal):
-            self._failed(throttles, None, "token_invalid", unauthenticated(
-                "token_invalid", "that token is not a live token of this exchange"))
+            self._refuse_sign_in("token_invalid", unauthenticated(
+                "token_invalid", "that token is not a live token of this exchange"), None)
         with self.uows(write=True) as uow:
             signed_in = self._start(uow, found, token_digest(token.strip()), "token", now)
             uow.commit()
         return signed_in
 
     def _start(self, uow: UnitOfWork, principal: Principal, from_token: str | None,
-               method: str, now: datetime) -> SignedIn:
+               method: str, now: datetime, past: DomainError | None = None) -> SignedIn:
+        """A session; `past`: the delay or lock the second factor got past, if one did."""
         session_id = secrets.token_urlsafe(32)
         expires = now + SESSION_LIFETIME
         uow.sessions.add(token_digest(session_id), principal.id, from_token, now, expires)
         uow.sessions.forget_ended(now - SESSION_LIFETIME)  # indexed: a small delete
+        detail = {"method": method} | ({"past": past.code} if past is not None else {})
         uow.audit.record(AuditEntry("signin", "done", principal.id, principal.org_id,
-                                    detail={"method": method}), now)
+                                    detail=detail), now)
         return SignedIn(session_id, principal, expires)
 
     def _password_matches(self, account: CitizenAccount | None, password: str) -> bool:
@@ -219,23 +221,33 @@ class CitizenAccountService:
             self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         return self._dummy_hash
 
-    def _failed(self, throttles: list[tuple[Throttle, str]], login: str | None, code: str,
-                error: DomainError) -> NoReturn:
+    def _failed(self, counters: Counters, login: str, error: DomainError, *,
+                code_tried: bool, while_closed: bool) -> NoReturn:
+        """Count a failure (`code_tried`: a code after the right password, which counts on
+        the second factor too) and refuse with `error`, audited under its code; but if a
+        counter is closed after it, with that closing: said now, not on the next try. An
+        attempt made `while_closed` (the password alone was closed: it brought a code) is
+        answered with the password's closing whatever was wrong, so it tells nothing."""
         now = self.clock.now()
-        locks: list[datetime] = []
+        after: dict[str, Count] = {}
 
         def count(uow: UnitOfWork) -> None:
-            for throttle, key in throttles:
-                until = uow.throttle.fail(key, now, throttle.window, throttle.limit,
-                                          throttle.lock_for)
-                if until is not None:
-                    locks.append(until)
+            for throttle, key in counters.counted(code_tried=code_tried):
+                delay = throttle.closed_for(
+                    uow.throttle.fail(key, now, now - FORGET_FAILURES_AFTER))
+                if delay is not None:
+                    uow.throttle.close(key, now + delay)
+            uow.throttle.forget(now - FORGET_FAILURES_AFTER)  # indexed: a small delete
+            after.update(uow.throttle.counts(counters.keys))
 
         try:
-            self._refuse_sign_in(code, error, login, also=count)
+            self._refuse_sign_in(error.code, error, login, also=count)
         except DomainError:
-            if locks:  # this failure reached the limit: say so now, not on the next try
-                raise SignInLocked(max(locks)) from None
+            gate = counters.gate(after, now)
+            closed = (gate.code_refusal(now) or gate.password_refusal(now)
+                      if code_tried and not while_closed else gate.password_refusal(now))
+            if closed is not None:
+                raise closed from None
             raise
 
     def _refuse_sign_in(self, code: str, error: DomainError, login: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from onceonly.audit.entries import AuditEntry, AuditRecord
@@ -22,6 +22,7 @@ from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.life_events import Delivery, Report
 from onceonly.domain.organisations import Organisation, Principal
 from onceonly.domain.policy import Reason
+from onceonly.domain.sign_in import Count
 
 
 class Clock(Protocol):
@@ -303,12 +304,18 @@ class WebSessions(Protocol):
 
 
 class SignInThrottle(Protocol):
-    def locked_until(self, keys: list[str], now: datetime) -> datetime | None: ...
-    def fail(self, key: str, now: datetime, window: timedelta, limit: int,
-             lock_for: timedelta) -> datetime | None:
-        """Count a failure atomically; the lock's end if this one reached `limit`."""
+    """Failed sign-ins counted by key (domain/sign_in.py says what each key counts)."""
+
+    def counts(self, keys: list[str]) -> dict[str, Count]: ...
+    def fail(self, key: str, now: datetime, forget_before: datetime) -> int:
+        """Count a failure atomically (starting again if the last one was before
+        `forget_before`); the failures counted now."""
         ...
-    def clear(self, key: str) -> None: ...
+    def close(self, key: str, until: datetime) -> None: ...
+    def clear(self, keys: list[str]) -> None: ...
+    def forget(self, before: datetime) -> None:
+        """Drop counters whose last failure was before `before`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
-"""Citizens' accounts, web sessions and sign-in throttling in the exchange database."""
+"""Citizens' accounts, web sessions and failed sign-in counters in the exchange database."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, case, delete, insert, literal, or_, select, update
@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.sign_in import Count
 from onceonly.services.ports import CitizenAccount, SessionLookup
 
 _INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
@@ -111,40 +112,42 @@ class SqlWebSessions:
 
 
 class SqlSignInThrottle:
-    """Failure counts per key, kept in the database so a lock holds on every process."""
+    """Failure counters by key, kept in the database so they hold on every process."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def locked_until(self, keys: list[str], now: datetime) -> datetime | None:
-        found = self.conn.execute(
-            select(t.sign_in_throttle.c.locked_until)
-            .where(t.sign_in_throttle.c.key.in_(keys),
-                   t.sign_in_throttle.c.locked_until > now)).scalars().all()
-        return max(found, default=None)
-
-    def fail(self, key: str, now: datetime, window: timedelta, limit: int,
-             lock_for: timedelta) -> datetime | None:
-        """Count one failure (a window older than `window` starts again) in one atomic
-        upsert; at `limit` failures, lock until now + `lock_for` and return that time."""
+    def counts(self, keys: list[str]) -> dict[str, Count]:
         th = t.sign_in_throttle
-        stale = th.c.window_started_at <= now - window
+        rows = self.conn.execute(select(th.c.key, th.c.failures, th.c.closed_until)
+                                 .where(th.c.key.in_(keys)))
+        return {row.key: Count(row.failures, row.closed_until) for row in rows}
+
+    def fail(self, key: str, now: datetime, forget_before: datetime) -> int:
+        """Count one failure in one atomic upsert (a counter whose last failure was before
+        `forget_before` starts again); the failures counted now."""
+        th = t.sign_in_throttle
         statement = _INSERT[self.conn.dialect.name](th).values(
-            key=key, failures=1, window_started_at=now, locked_until=None)
+            key=key, failures=1, last_failure_at=now, closed_until=None)
         statement = statement.on_conflict_do_update(
             index_elements=[th.c.key],
-            set_={"failures": case((stale, 1), else_=th.c.failures + 1),
-                  "window_started_at": case((stale, literal(now, t.UTCDateTime)),
-                                            else_=th.c.window_started_at)},
+            set_={"failures": case((th.c.last_failure_at < forget_before, 1),
+                                   else_=th.c.failures + 1),
+                  "last_failure_at": literal(now, t.UTCDateTime)},
         ).returning(th.c.failures)
-        failures = self.conn.execute(statement).scalar_one()
-        if failures < limit:
-            return None
-        until = now + lock_for
-        self.conn.execute(update(th).where(th.c.key == key)
-                          .values(failures=0, window_started_at=now, locked_until=until))
-        return until
+        return int(self.conn.execute(statement).scalar_one())
 
-    def clear(self, key: str) -> None:
-        self.conn.execute(update(t.sign_in_throttle).where(t.sign_in_throttle.c.key == key)
-                          .values(failures=0))
+    def close(self, key: str, until: datetime) -> None:
+        """Close the counter until `until`, unless a racing failure closed it for longer."""
+        th = t.sign_in_throttle
+        self.conn.execute(update(th).where(th.c.key == key,
+                                           or_(th.c.closed_until.is_(None),
+                                               th.c.closed_until < until))
+                          .values(closed_until=until))
+
+    def clear(self, keys: list[str]) -> None:
+        self.conn.execute(delete(t.sign_in_throttle).where(t.sign_in_throttle.c.key.in_(keys)))
+
+    def forget(self, before: datetime) -> None:
+        th = t.sign_in_throttle
+        self.conn.execute(delete(th).where(th.c.last_failure_at < before))

@@ -479,14 +479,16 @@ web_sessions = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
 )
 
-# Failed sign-ins, per account and per client address, shared by every server process.
+# Failed sign-ins, shared by every server process: one counter per account, per address
+# and login, per account's second-factor codes (domain/sign_in.py). The key is a digest,
+# so no login or address is kept; a counter quiet for an hour is deleted.
 sign_in_throttle = Table(
     "sign_in_throttle",
     metadata,
-    Column("key", String(200), primary_key=True),
+    Column("key", String(64), primary_key=True),
     Column("failures", Integer, nullable=False),
-    Column("window_started_at", UTCDateTime, nullable=False),
-    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),
+    Column("closed_until", UTCDateTime, nullable=True),
 )
 
 # Citizens' consents: for a purpose, to one consumer or any (consumer_id null), for named

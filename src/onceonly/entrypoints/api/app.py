@@ -11,10 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import audit_interval
 from onceonly.config import require_signatures as config_require_signatures
+from onceonly.config import trusted_proxies as config_trusted_proxies
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessment
 from onceonly.domain.errors import DomainError, ErrorKind
@@ -83,11 +85,13 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,
-               require_signatures: bool | frozenset[str] | None = None) -> FastAPI:
+               require_signatures: bool | frozenset[str] | None = None,
+               trusted_proxies: list[str] | None = None) -> FastAPI:
     """The API over `exchange`. While it serves, new audit entries are brought under a signed
     tree head every `integrate_every` seconds (default ONCEONLY_AUDIT_INTERVAL; 0: never).
     `require_signatures`: whose requests must be signed (RFC 9421): True for everyone, or
-    organisation ids (default ONCEONLY_REQUIRE_SIGNATURES)."""
+    organisation ids (default ONCEONLY_REQUIRE_SIGNATURES). `trusted_proxies`: whose
+    X-Forwarded-For and X-Forwarded-Proto are believed (default ONCEONLY_TRUSTED_PROXIES)."""
     interval = audit_interval() if integrate_every is None else integrate_every
     signing = SignaturePolicy.of(config_require_signatures() if require_signatures is None
                                  else require_signatures)
@@ -119,6 +123,10 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
+    # Outermost: the client's address and scheme, for everything inside, in this one place
+    # (servers run with uvicorn's own proxy_headers off).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=(
+        config_trusted_proxies() if trusted_proxies is None else trusted_proxies))
     install_unavailable(app)
     app.state.exchange = exchange
     bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")

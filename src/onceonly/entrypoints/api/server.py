@@ -15,7 +15,7 @@ from fastapi import FastAPI
 def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `app` on a free loopback port in a thread; yield its base URL."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off")
+                            lifespan="off", proxy_headers=False)  # the app reads them
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="onceonly-server", daemon=True)
     thread.start()

@@ -20,6 +20,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.sign_in import SignInClosed
 from onceonly.entrypoints.web.nav import home_for, nav_for
 from onceonly.entrypoints.web.security import (
     SECURITY_HEADERS,
@@ -206,9 +207,12 @@ class Portal:
         except DomainError as refused:
             field = {"code_required": "code", "code_invalid": "code"}.get(refused.code,
                                                                           "password")
-            return self.sign_in_page(request, _status(refused), login=login,
+            page = self.sign_in_page(request, _status(refused), login=login,
                                      errors={field: refused.detail},
                                      ask_code=field == "code")
+            if isinstance(refused, SignInClosed):
+                page.headers["Retry-After"] = str(refused.retry_after)
+            return page
         return self._signed_in(request, signed_in)
 
     async def sign_in_staff(self, request: Request) -> Response:
@@ -217,8 +221,7 @@ class Portal:
         if not token:
             return self.sign_in_page(request, 422, errors={"token": "paste your API token"})
         try:
-            signed_in = self.exchange.citizen_accounts.sign_in_with_token(
-                token, client_address(request))
+            signed_in = self.exchange.citizen_accounts.sign_in_with_token(token)
         except DomainError as refused:
             return self.sign_in_page(request, _status(refused), errors={"token": refused.detail})
         return self._signed_in(request, signed_in)

@@ -33,6 +33,8 @@ CSRF_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 
 
 def client_address(request: Request) -> str | None:
+    """The peer's address; behind a trusted proxy, the client's it forwarded (the app's
+    ProxyHeadersMiddleware, ONCEONLY_TRUSTED_PROXIES)."""
     return request.client.host if request.client else None
 
 
