@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request, Response
 from onceonly.adapters.data_keys import write_transaction
 from onceonly.adapters.keystore import add_signing_key
 from onceonly.client import OnceonlyClient
-from onceonly.crypto.signing import SignatureInvalid, SigningKey
+from onceonly.crypto.signing import SignatureInvalid, SigningKey, verify_detached
 from onceonly.crypto.standard_webhooks import SignedWebhook
 from onceonly.demo.receivers import (
     WebhookKeys,
@@ -236,6 +236,8 @@ def test_a_receiver_takes_a_real_delivery_and_refuses_tampering_strangers_and_re
     event = json.loads(body)
     dvla = stores["GOV/DVLA"]
     assert signed.msg_id == delivery.claim.delivery.id and signed.signature.startswith("v1a,")
+    # deprecated, sent for one more release: the detached JWS of the body, by the operator
+    verify_detached(signed.jws, body, api.exchange.keys.jwks(), OPERATOR)
 
     assert post(url, body[:-1] + b',"extra":1}', signed) == 401  # the body tampered with
     impostor = SigningKey.generate(OPERATOR)  # says it is the operator: not in the keys
