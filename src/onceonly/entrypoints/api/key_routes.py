@@ -26,9 +26,9 @@ _CACHED = {200: {"headers": _CACHING_HEADERS},
            304: {"description": "unchanged since the ETag named in If-None-Match",
                  "headers": _CACHING_HEADERS}}
 
-OrgClass = Annotated[str, Path(pattern=r"^[A-Z]{2,8}$",
+OrgClass = Annotated[str, Path(pattern=r"^[A-Z]{2,8}$", examples=["GOV"],
                                description="the organisation id's first part, e.g. GOV")]
-OrgCode = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$",
+OrgCode = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$", examples=["HMRC"],
                               description="the organisation id's second part, e.g. HMRC")]
 
 
