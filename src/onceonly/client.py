@@ -313,8 +313,8 @@ class OnceonlyClient:
         `previous` (an earlier head this checker kept); and inclusion proofs of sampled
         entries, the first and the last always among them. Where this client's token may
         read an entry, its leaf bytes are checked too. Pin `jwks` to trust nothing the
-        server says about its own keys; `log_org` is the organisation whose key signs the
-        log's heads."""
+        server says about its own keys; `log_org` (default: `operator`) is the organisation
+        whose key signs the log's heads."""
         check = LogCheck()
         keys = self.jwks() if jwks is None else jwks
         try:
