@@ -106,7 +106,7 @@ def verify_compact(token: str, jwks_document: Mapping[str, Any],
     return _verify(token, jwks_document, signer, None)
 
 
-def signer_keys(jwks_document: Mapping[str, Any], signer: str) -> list[dict[str, Any]]:
+def _signer_keys(jwks_document: Mapping[str, Any], signer: str) -> list[dict[str, Any]]:
     """The Ed25519 keys the JWKS says are `signer`'s: each entry must name its organisation
     (`org`), so a key of one organisation never verifies another's signature."""
     keys = jwks_document.get("keys") if isinstance(jwks_document, Mapping) else None
@@ -120,7 +120,7 @@ def _verify(token: str, jwks_document: Mapping[str, Any], signer: str,
     # Without `alg`: the accepted names (checked by joserfc against the token's header) are
     # both the one Ed25519 signature, whichever the stored entry happens to say.
     keys = [{k: v for k, v in key.items() if k != "alg"}
-            for key in signer_keys(jwks_document, signer)]
+            for key in _signer_keys(jwks_document, signer)]
     if not keys:
         raise SignatureInvalid(f"no key of {signer} to check the signature with")
     try:
