@@ -3,7 +3,7 @@
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: env demo test lint bench walkthrough browser
+.PHONY: env demo test lint bench walkthrough browser node
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -24,7 +24,12 @@ browser:
 	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: env browser
+# The signature tests run a verifier in Node (its standard library only): likewise.
+node:
+	@command -v node >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs)
+
+test: env browser node
 	$(UV) run ruff check src tests benchmarks
 	$(UV) run pytest $(PYTEST_ARGS)
 

@@ -50,11 +50,11 @@ from benchmarks import Report, machine_header
 from benchmarks.bench_http import postgres_database, sqlite_database
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.migrate import upgrade
-from onceonly.adapters.webhooks import CONTENT_TYPE, SIGNATURE_HEADER, AiohttpTransport
+from onceonly.adapters.webhooks import CONTENT_TYPE, AiohttpTransport
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.demo.receivers import (
     TOLD_OF_A_DEATH,
-    CachedJwks,
+    WebhookKeys,
     connector_configs,
     linked_people,
     open_stores,
@@ -150,7 +150,7 @@ def end_to_end(report: Report, backend: str, reports: int, population: int) -> N
                                                     TOLD_OF_A_DEATH)))
         base = stack.enter_context(running(create_app(exchange)))
         stores = open_stores(connector_configs(exchange.engine), stack)
-        arrivals = Arrivals(receiver_app(stores, CachedJwks(base)))
+        arrivals = Arrivals(receiver_app(stores, WebhookKeys(base)))
         receivers = stack.enter_context(running(arrivals))
         guardians = {a.label: a.principal for a in world.accounts}
         for org in DEATH_RECEIVERS:
@@ -173,10 +173,11 @@ def end_to_end(report: Report, backend: str, reports: int, population: int) -> N
             # The peer: the same seven notifications, straight to the receivers.
             notes = _again(arrivals.bodies[answer.json()["report_id"]])
             start = time.perf_counter()
-            for path, body in notes:
-                signature, _ = exchange.keys.sign_for("GOV/EXCHANGE", body)
+            for i, (path, body) in enumerate(notes):
+                signed = exchange.keys.sign_webhook_for("GOV/EXCHANGE", f"peer-{n}-{i}",
+                                                        exchange.clock.now(), body)
                 direct.post(f"{receivers}{path}", content=body, headers={
-                    "Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: signature}).raise_for_status()
+                    "Content-Type": CONTENT_TYPE, **signed.headers()}).raise_for_status()
             floor.append((time.perf_counter() - start) * 1000)
         ours, floor = ours[3:], floor[3:]
         report(f"{backend:<10} one death -> 7 organisations, {reports} reports:  "
@@ -305,7 +306,8 @@ def _workers_rate(exchange: Exchange, url: str, report_ids: list[str], workers: 
 def _peer_rate(exchange: Exchange, receiver: str, total: int, batch: int) -> float:
     """The same HTTP client as the workers', sending pre-signed bodies with nothing else."""
     body = b'{"specversion":"1.0","id":"x","type":"gov.onceonly.death.registered"}'
-    signature, _ = exchange.keys.sign_for("GOV/EXCHANGE", body)
+    signature = exchange.keys.sign_webhook_for("GOV/EXCHANGE", "peer", exchange.clock.now(),
+                                               body)
 
     async def post_all() -> float:
         transport = AiohttpTransport(max_connections=batch)

@@ -43,6 +43,7 @@ class VerifiedRelease:
     data: dict[str, Any]
     released_at: str
     signed_by: str  # kid of the provider key that signed it
+    provider: str  # the agreement's provider: the only organisation whose key may sign it
     sources: dict[str, str] = field(default_factory=dict)  # each field's source label
 
 
@@ -65,20 +66,28 @@ class OnceonlyClient:
     """`signing_key`: the organisation's key; with it every request is signed (RFC 9421
     HTTP Message Signatures, Ed25519) over its method, URL and body digest, with a fresh
     nonce and the current time, so the exchange knows the organisation sent it and refuses
-    it if replayed. The bearer token still names the officer acting within it."""
+    it if replayed. The bearer token still names the officer acting within it.
+
+    Every signature is checked against the keys of the organisation that must have made it,
+    never any key the JWKS holds: a release against its agreement's provider's, a consent
+    receipt and a tree head against the operator's (`operator`)."""
 
     def __init__(self, base_url: str = "http://127.0.0.1:8000", token: str | None = None, *,
                  http: httpx.Client | None = None,
-                 signing_key: SigningKey | None = None) -> None:
+                 signing_key: SigningKey | None = None,
+                 operator: str = DEFAULT_LOG_ORG) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=30)
         self.headers = headers
         self.signing_key = signing_key
+        self.operator = operator
         self._jwks: dict[str, Any] | None = None
+        self._providers: dict[int, str] = {}
 
     def with_token(self, token: str) -> OnceonlyClient:
         """The same connection (and signing key), acting as someone else."""
-        other = OnceonlyClient(token=token, http=self.http, signing_key=self.signing_key)
+        other = OnceonlyClient(token=token, http=self.http, signing_key=self.signing_key,
+                               operator=self.operator)
         other._jwks = self._jwks
         return other
 
@@ -108,7 +117,8 @@ class OnceonlyClient:
 
     def query(self, agreement_id: int, scheme: str, value: str, fields: list[str],
               purpose: str) -> VerifiedRelease:
-        """Ask for fields of one person; the answer is returned only if its signature holds."""
+        """Ask for fields of one person; the answer is returned only if it is a release under
+        this agreement signed by the agreement's provider."""
         response = self._call("POST", "/v1/queries", json={
             "agreement_id": agreement_id,
             "subject": {"scheme": scheme, "value": value},
@@ -116,10 +126,21 @@ class OnceonlyClient:
             "purpose": purpose,
         })
         body = response.json()
+        if body.get("agreement_id") != agreement_id:
+            raise SignatureInvalid(f"the answer is a release under agreement "
+                                   f"{body.get('agreement_id')}, not {agreement_id}")
+        provider = self.provider_of(agreement_id)
         signature = response.headers.get(SIGNATURE_HEADER, "")
-        kid = verify_detached(signature, canonical_json(body), self.jwks())
+        kid = verify_detached(signature, canonical_json(body), self.jwks(), provider)
         return VerifiedRelease(body["release_id"], body["agreement_id"], body["subject"],
-                               body["data"], body["released_at"], kid, body.get("sources", {}))
+                               body["data"], body["released_at"], kid, provider,
+                               body.get("sources", {}))
+
+    def provider_of(self, agreement_id: int) -> str:
+        """The agreement's provider (read once: an agreement never changes provider)."""
+        if agreement_id not in self._providers:
+            self._providers[agreement_id] = self.agreement(agreement_id)["provider"]
+        return self._providers[agreement_id]
 
     def agreement(self, agreement_id: int) -> dict[str, Any]:
         return self._call("GET", f"/v1/agreements/{agreement_id}").json()
@@ -225,7 +246,7 @@ class OnceonlyClient:
         return body
 
     def _check_receipt(self, body: dict[str, Any]) -> None:
-        payload, _kid = verify_compact(body["receipt_jws"], self.jwks())
+        payload, _kid = verify_compact(body["receipt_jws"], self.jwks(), self.operator)
         if json.loads(payload) != body["receipt"]:
             raise SignatureInvalid("the signed receipt is not the receipt sent")
 
@@ -259,10 +280,10 @@ class OnceonlyClient:
     # -- the audit log ---------------------------------------------------------------------
 
     def tree_head(self, jwks: dict[str, Any] | None = None,
-                  log_org: str = DEFAULT_LOG_ORG) -> SignedTreeHead:
+                  log_org: str | None = None) -> SignedTreeHead:
         """The latest tree head, returned only if the log operator's signature holds."""
         return verify_tree_head(self._call("GET", "/v1/audit/tree-head").json(),
-                                self.jwks() if jwks is None else jwks, log_org)
+                                self.jwks() if jwks is None else jwks, log_org or self.operator)
 
     def audit_entry(self, index: int) -> dict[str, Any]:
         return self._call("GET", f"/v1/audit/entries/{index}").json()
@@ -286,14 +307,14 @@ class OnceonlyClient:
         return self._call("GET", "/v1/me/access-log", params=params).json()
 
     def check_log(self, *, previous: SignedTreeHead | None = None, samples: int = 8,
-                  jwks: dict[str, Any] | None = None, log_org: str = DEFAULT_LOG_ORG,
+                  jwks: dict[str, Any] | None = None, log_org: str | None = None,
                   rng: random.Random | None = None) -> LogCheck:
         """Check the live log from outside: the tree head's signature; that it extends
         `previous` (an earlier head this checker kept); and inclusion proofs of sampled
         entries, the first and the last always among them. Where this client's token may
         read an entry, its leaf bytes are checked too. Pin `jwks` to trust nothing the
-        server says about its own keys; `log_org` is the organisation whose key signs the
-        log's heads."""
+        server says about its own keys; `log_org` (default: `operator`) is the organisation
+        whose key signs the log's heads."""
         check = LogCheck()
         keys = self.jwks() if jwks is None else jwks
         try:

@@ -681,7 +681,7 @@ def verify_independently(jwks: dict[str, Any], signature: str, body: bytes) -> d
     header_b64, payload_b64, signature_b64 = signature.split(".")
     assert payload_b64 == "", "a detached JWS leaves the payload part empty"
     header = json.loads(b64url_decode(header_b64))
-    assert header["alg"] == "EdDSA"
+    assert header["alg"] == "Ed25519"
     key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
     assert (key["kty"], key["crv"]) == ("OKP", "Ed25519")
     assert "d" not in key, "the JWKS must not publish private keys"

@@ -36,7 +36,7 @@ def consent_body(api: Api, **changes):
 
 def verified_receipt(api: Api, answer: dict) -> dict:
     jwks = api.client.get("/.well-known/jwks.json").json()
-    payload, kid = verify_compact(answer["receipt_jws"], jwks)
+    payload, kid = verify_compact(answer["receipt_jws"], jwks, "GOV/EXCHANGE")
     assert json.loads(payload) == answer["receipt"]
     assert next(k for k in jwks["keys"] if k["kid"] == kid)["org"] == "GOV/EXCHANGE"
     return answer["receipt"]

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
 from onceonly.demo.receivers import (
-    CachedJwks,
+    WebhookKeys,
     connector_configs,
     linked_people,
     open_stores,
@@ -83,7 +83,7 @@ def receivers(api: Api) -> Iterator[tuple[Faults, dict]]:
     them; inbox organisations are left to read their inboxes."""
     with ExitStack() as stack:
         stores = open_stores(connector_configs(api.exchange.engine), stack)
-        faults = Faults(receiver_app(stores, CachedJwks(api.base_url)))
+        faults = Faults(receiver_app(stores, WebhookKeys(api.base_url)))
         url = stack.enter_context(running(faults))
         for org in WEBHOOKS:
             response = api.client.put("/v1/notification-endpoint",

@@ -131,7 +131,7 @@ def test_receipts_of_grant_and_withdrawal_are_signed_by_the_operator(exchange, w
     jwks = exchange.keys.jwks()
     operator_kids = {k["kid"] for k in jwks["keys"] if k["org"] == "GOV/EXCHANGE"}
     for receipt in (granted, withdrawn):
-        payload, kid = verify_compact(receipt.jws, jwks)
+        payload, kid = verify_compact(receipt.jws, jwks, "GOV/EXCHANGE")
         assert json.loads(payload) == receipt.document and kid in operator_kids
         assert json.loads(receipt.document["publicKey"])["kid"] == kid
         assert receipt.document["piiPrincipalId"] == world.citizen_ids["person_key"]

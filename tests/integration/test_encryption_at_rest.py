@@ -60,7 +60,7 @@ def kid_of(engine: Engine, org_id: str) -> str:
 
 def signs(exchange: Exchange, org_id: str) -> str:
     signature, kid = exchange.keys.sign_for(org_id, PAYLOAD)
-    assert verify_detached(signature, PAYLOAD, exchange.keys.jwks()) == kid
+    assert verify_detached(signature, PAYLOAD, exchange.keys.jwks(), org_id) == kid
     return kid
 
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import warnings
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from joserfc import jws
+from joserfc.errors import SecurityWarning
 
+from onceonly.audit.heads import SignedTreeHead, TreeHead, verify_tree_head
 from onceonly.crypto.canonical import canonical_json
-from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks, verify_detached
+from onceonly.crypto.signing import (
+    LEGACY_ALG,
+    SignatureInvalid,
+    SigningKey,
+    jwks,
+    verify_compact,
+    verify_detached,
+)
 from onceonly.crypto.tokens import new_token, token_digest
 
 json_values = st.recursive(
@@ -38,19 +50,103 @@ def test_detached_signature_round_trip_and_tamper():
     header, empty, _ = signature.split(".")
     assert empty == ""
     keys = jwks([key.public_jwk(), other.public_jwk()])
-    assert verify_detached(signature, payload, keys) == key.kid
+    assert verify_detached(signature, payload, keys, "GOV/HMRC") == key.kid
     with pytest.raises(SignatureInvalid):
-        verify_detached(signature, payload.replace(b"0-12570", b"125141+"), keys)
+        verify_detached(signature, payload.replace(b"0-12570", b"125141+"), keys, "GOV/HMRC")
     with pytest.raises(SignatureInvalid):
-        verify_detached(signature, payload, jwks([other.public_jwk()]))
+        verify_detached(signature, payload, jwks([other.public_jwk()]), "GOV/HMRC")
     with pytest.raises(SignatureInvalid):
-        verify_detached("not.a-jws", payload, keys)
+        verify_detached("not.a-jws", payload, keys, "GOV/HMRC")
+
+
+def test_a_signature_verifies_only_as_its_own_organisations():
+    """A JWKS holds every organisation's keys: a release by COM/ACME's key is not one by
+    GOV/HMRC, however valid the signature, and a key that names no organisation, or
+    another one, is never tried."""
+    hmrc, acme = SigningKey.generate("GOV/HMRC"), SigningKey.generate("COM/ACME")
+    keys = jwks([hmrc.public_jwk(), acme.public_jwk()])
+    payload = canonical_json({"agreement_id": 1})
+    forged = acme.sign_detached(payload)
+    assert verify_detached(forged, payload, keys, "COM/ACME") == acme.kid
+    with pytest.raises(SignatureInvalid, match="GOV/HMRC"):
+        verify_detached(forged, payload, keys, "GOV/HMRC")
+    with pytest.raises(SignatureInvalid):
+        verify_compact(acme.sign(payload), keys, "GOV/HMRC")
+    unnamed = {k: v for k, v in acme.public_jwk().items() if k != "org"}
+    with pytest.raises(SignatureInvalid, match="no key of GOV/HMRC"):
+        verify_detached(forged, payload, {"keys": [unnamed]}, "GOV/HMRC")
+    relabelled = {**acme.public_jwk(), "org": "GOV/DWP"}
+    with pytest.raises(SignatureInvalid):
+        verify_detached(forged, payload, {"keys": [hmrc.public_jwk(), relabelled]},
+                        "GOV/HMRC")
+
+
+def test_new_signatures_are_ed25519_and_raise_no_warning():
+    key = SigningKey.generate("GOV/HMRC")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # RFC 9864's deprecation of EdDSA would raise here
+        token = key.sign(b"{}")
+        signature = key.sign_detached(b"{}")
+        assert verify_compact(token, jwks([key.public_jwk()]), "GOV/HMRC")[0] == b"{}"
+        # a JWKS pinned before RFC 9864 (its entries say EdDSA) verifies new signatures
+        pinned = {"keys": [{**key.public_jwk(), "alg": LEGACY_ALG}]}
+        assert verify_detached(signature, b"{}", pinned, "GOV/HMRC") == key.kid
+    assert header_of(token) == {"alg": "Ed25519", "kid": key.kid}
+    assert header_of(signature) == {"alg": "Ed25519", "kid": key.kid}
+
+
+def legacy_sign(key: SigningKey, payload: bytes) -> str:
+    """A signature as issued before RFC 9864: alg EdDSA."""
+    with pytest.warns(SecurityWarning, match="EdDSA is deprecated"):
+        return jws.serialize_compact({"alg": LEGACY_ALG, "kid": key.kid}, payload, key.key,
+                                     algorithms=[LEGACY_ALG])
+
+
+def test_signatures_issued_as_eddsa_still_verify_with_joserfcs_warning():
+    key, other = SigningKey.generate("GOV/HMRC"), SigningKey.generate("COM/ACME")
+    keys = jwks([key.public_jwk(), other.public_jwk()])
+    assert all(k["alg"] == "Ed25519" for k in keys["keys"])
+    token = legacy_sign(key, b"released")
+    header, _, signature = token.split(".")
+    with pytest.warns(SecurityWarning, match="EdDSA is deprecated"):
+        assert verify_compact(token, keys, "GOV/HMRC") == (b"released", key.kid)
+    with pytest.warns(SecurityWarning):
+        assert verify_detached(f"{header}..{signature}", b"released", keys,
+                               "GOV/HMRC") == key.kid
+    with pytest.warns(SecurityWarning), pytest.raises(SignatureInvalid):
+        verify_detached(f"{header}..{signature}", b"changed", keys, "GOV/HMRC")
+    forged = legacy_sign(other, b"released")
+    with pytest.warns(SecurityWarning), pytest.raises(SignatureInvalid):
+        verify_compact(forged, keys, "GOV/HMRC")
+
+
+def test_a_tree_head_signed_as_eddsa_still_verifies():
+    operator = SigningKey.generate("GOV/EXCHANGE")
+    head = TreeHead(3, bytes(32), 1_700_000_000_000)
+    document = SignedTreeHead(head, legacy_sign(operator, head.payload())).as_json()
+    with pytest.warns(SecurityWarning):
+        assert verify_tree_head(document, jwks([operator.public_jwk()])).head == head
+
+
+def test_no_algorithm_but_ed25519_and_eddsa_is_taken():
+    key = SigningKey.generate("GOV/HMRC")
+    header = b64url(json.dumps({"alg": "none", "kid": key.kid}).encode())
+    with pytest.raises(SignatureInvalid):
+        verify_compact(f"{header}.{b64url(b'x')}.", jwks([key.public_jwk()]), "GOV/HMRC")
+
+
+def header_of(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def test_public_jwk_has_no_private_part():
     public = SigningKey.generate("GOV/HMRC").public_jwk()
     assert "d" not in public
-    assert public["kty"] == "OKP" and public["crv"] == "Ed25519" and public["alg"] == "EdDSA"
+    assert public["kty"] == "OKP" and public["crv"] == "Ed25519" and public["alg"] == "Ed25519"
 
 
 def test_tokens_are_random_and_stored_only_as_digests():

@@ -27,7 +27,8 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.envelope import EnvelopeInvalid, is_envelope
-from onceonly.crypto.signing import SigningKey, jwks
+from onceonly.crypto.signing import SigningKey, jwks, webhook_public_key
+from onceonly.crypto.standard_webhooks import SignedWebhook
 from onceonly.services.envelopes import Envelopes
 
 log = structlog.get_logger("onceonly.keystore")
@@ -60,6 +61,15 @@ class SqlKeyStore:
     def sign_compact_for(self, org_id: str, payload: bytes) -> str:
         """A compact JWS carrying `payload`, with the organisation's active key."""
         return (self._active.get(org_id) or self._load(org_id)).sign(payload)
+
+    def sign_webhook_for(self, org_id: str, msg_id: str, at: datetime,
+                         body: bytes) -> SignedWebhook:
+        """A webhook's signatures by the organisation's active key: Standard Webhooks `v1a`
+        over id, time and body, and the deprecated detached JWS of the body."""
+        key = self._active.get(org_id) or self._load(org_id)
+        timestamp = int(at.timestamp())
+        return SignedWebhook(msg_id, timestamp, key.sign_webhook(msg_id, timestamp, body),
+                             key.sign_detached(body))
 
     def _load(self, org_id: str) -> SigningKey:
         with self.engine.connect() as conn:
@@ -99,12 +109,23 @@ class SqlKeyStore:
             return sum(not is_envelope(row.private_jwk)
                        for row in conn.execute(select(_KEYS.c.private_jwk)))
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self, org_id: str | None = None) -> dict[str, Any]:
+        """Every organisation's public keys, or (`org_id`) one organisation's."""
+        query = select(_KEYS.c.public_jwk).order_by(_KEYS.c.org_id, _KEYS.c.created_at)
+        if org_id is not None:
+            query = query.where(_KEYS.c.org_id == org_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(_KEYS.c.public_jwk).order_by(_KEYS.c.org_id)
-            )
-            return jwks(row.public_jwk for row in rows)
+            return jwks(row.public_jwk for row in conn.execute(query))
+
+    def webhook_keys(self, org_id: str) -> list[dict[str, str]]:
+        """The organisation's active keys in Standard Webhooks form (`whpk_...`): those its
+        webhooks are signed with now."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(_KEYS.c.kid, _KEYS.c.public_jwk)
+                                .where(_KEYS.c.org_id == org_id, _KEYS.c.active.is_(True))
+                                .order_by(_KEYS.c.created_at.desc()))
+            return [{"kid": row.kid, "key": webhook_public_key(row.public_jwk)}
+                    for row in rows]
 
 
 def add_signing_key(conn: Connection, org_id: str, now: datetime, *,

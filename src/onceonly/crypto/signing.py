@@ -1,15 +1,18 @@
-"""Ed25519 keys as JWKs, and detached compact JWS (RFC 7515 appendix F) over canonical JSON.
+"""Ed25519 keys as JWKs, and compact JWS (RFC 7515; detached, appendix F) over canonical JSON.
 
-Thin wrappers over joserfc; no primitive is implemented here. The algorithm name is
-"EdDSA" (RFC 8037), which every JOSE library verifies; RFC 9864's fully-specified
-"Ed25519" name is newer and not yet universally supported, so joserfc's deprecation
-warning for "EdDSA" is silenced for exactly this use.
+Thin wrappers over joserfc; no primitive is implemented here. New signatures name their
+algorithm `Ed25519`, the fully specified name of RFC 9864. Signatures made before carry
+`EdDSA` (RFC 8037), which RFC 9864 deprecates: they are still accepted, the same Ed25519
+signature under its older name, and joserfc warns (SecurityWarning) each time one is read.
+
+A signature is only as good as the signer it is bound to: every check names the
+organisation whose key must have made it, and keys of any other organisation in the same
+JWKS are never tried.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +20,11 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
 
-ALG = "EdDSA"
-_ALGS = [ALG]
+from onceonly.crypto import standard_webhooks
+
+ALG = "Ed25519"  # RFC 9864: EdDSA over Ed25519, fully specified
+LEGACY_ALG = "EdDSA"  # RFC 8037, deprecated by RFC 9864: read, never written
+_ACCEPTED = [ALG, LEGACY_ALG]
 
 
 class SignatureInvalid(Exception):
@@ -51,46 +57,75 @@ class SigningKey:
 
     def sign(self, payload: bytes) -> str:
         """Compact JWS (`header.payload.signature`)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return jws.serialize_compact(
-                {"alg": ALG, "kid": self.kid}, payload, self.key, algorithms=_ALGS
-            )
+        return jws.serialize_compact({"alg": ALG, "kid": self.kid}, payload, self.key,
+                                     algorithms=[ALG])
 
     def sign_detached(self, payload: bytes) -> str:
         """Compact JWS with the payload part left empty: `header..signature`."""
         header, _, signature = self.sign(payload).split(".")
         return f"{header}..{signature}"
 
+    def sign_webhook(self, msg_id: str, timestamp: int, body: bytes) -> str:
+        """A Standard Webhooks `v1a` signature over the webhook's id, time and body."""
+        return standard_webhooks.sign(self.key.private_key, msg_id, timestamp, body)
 
-def jwks(public_jwks: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {"keys": list(public_jwks)}
+
+def published(jwk: Mapping[str, Any]) -> dict[str, Any]:
+    """A public JWK as the JWKS publishes it: naming the algorithm new signatures use (keys
+    stored before RFC 9864 say `EdDSA`; the key is the same)."""
+    return {**jwk, "alg": ALG}
 
 
-def verify_detached(signature: str, payload: bytes, jwks_document: dict[str, Any]) -> str:
-    """Check a detached JWS against a JWKS; return the kid that signed it."""
+def jwks(public_jwks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"keys": [published(jwk) for jwk in public_jwks]}
+
+
+def webhook_public_key(jwk: Mapping[str, Any]) -> str:
+    """The same public key in Standard Webhooks form (`whpk_...`), for webhook receivers."""
+    raw = OKPKey.import_key(dict(jwk)).public_key.public_bytes_raw()
+    return standard_webhooks.public_key_string(raw)
+
+
+def verify_detached(signature: str, payload: bytes, jwks_document: Mapping[str, Any],
+                    signer: str) -> str:
+    """Check a detached JWS made by organisation `signer` against a JWKS; return the kid
+    that signed it."""
     parts = signature.split(".")
     if len(parts) != 3 or parts[1] != "":
         raise SignatureInvalid("not a detached compact JWS (expected header..signature)")
-    return _verify(signature, jwks_document, payload)[1]
+    return _verify(signature, jwks_document, signer, payload)[1]
 
 
-def verify_compact(token: str, jwks_document: dict[str, Any]) -> tuple[bytes, str]:
-    """Check a compact JWS against a JWKS; return its payload and the kid that signed it."""
+def verify_compact(token: str, jwks_document: Mapping[str, Any],
+                   signer: str) -> tuple[bytes, str]:
+    """Check a compact JWS made by organisation `signer` against a JWKS; return its payload
+    and the kid that signed it."""
     parts = token.split(".")
     if len(parts) != 3 or parts[1] == "":
         raise SignatureInvalid("not a compact JWS (expected header.payload.signature)")
-    return _verify(token, jwks_document, None)
+    return _verify(token, jwks_document, signer, None)
 
 
-def _verify(token: str, jwks_document: dict[str, Any],
+def _signer_keys(jwks_document: Mapping[str, Any], signer: str) -> list[dict[str, Any]]:
+    """The Ed25519 keys the JWKS says are `signer`'s: each entry must name its organisation
+    (`org`), so a key of one organisation never verifies another's signature."""
+    keys = jwks_document.get("keys") if isinstance(jwks_document, Mapping) else None
+    return [dict(key) for key in keys or []
+            if isinstance(key, Mapping) and key.get("org") == signer
+            and key.get("kty") == "OKP" and key.get("crv") == "Ed25519"]
+
+
+def _verify(token: str, jwks_document: Mapping[str, Any], signer: str,
             detached_payload: bytes | None) -> tuple[bytes, str]:
+    # Without `alg`: the accepted names (checked by joserfc against the token's header) are
+    # both the one Ed25519 signature, whichever the stored entry happens to say.
+    keys = [{k: v for k, v in key.items() if k != "alg"}
+            for key in _signer_keys(jwks_document, signer)]
+    if not keys:
+        raise SignatureInvalid(f"no key of {signer} to check the signature with")
     try:
-        keys = KeySet.import_key_set(jwks_document)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            verified = jws.deserialize_compact(token, keys, payload=detached_payload,
-                                               algorithms=_ALGS)
+        verified = jws.deserialize_compact(token, KeySet.import_key_set({"keys": keys}),
+                                           payload=detached_payload, algorithms=_ACCEPTED)
     except (JoseError, ValueError) as exc:
-        raise SignatureInvalid(f"signature does not verify: {exc}") from exc
+        raise SignatureInvalid(f"signature does not verify as {signer}'s: {exc}") from exc
     return verified.payload, str(verified.headers()["kid"])

@@ -1,6 +1,7 @@
 """The demo organisations' receivers: each applies a notification to its own store.
 
-A receiver checks the exchange's signature (webhooks), applies the event once — the event
+A receiver checks the exchange's signature (webhooks: Standard Webhooks `v1a`, by the
+operator's key, within five minutes of its timestamp), applies the event once — the event
 id goes into the store's `notifications_applied` table in the same transaction as the
 change, so a delivery that arrives twice changes nothing the second time — and answers.
 Webhook receivers are one small HTTP app; inbox receivers poll `GET /v1/inbox` and ack.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -26,9 +28,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from onceonly.adapters.connectors.sql import store_table
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
-from onceonly.adapters.webhooks import SIGNATURE_HEADER
 from onceonly.bootstrap import Exchange
-from onceonly.crypto.signing import SignatureInvalid, verify_detached
+from onceonly.crypto.standard_webhooks import WebhookVerificationError, verify
 from onceonly.demo.population import Person, Pools, make_person
 from onceonly.demo.seed import REFERENCE_DAY, SEED, World
 from onceonly.demo.world import SUBSCRIPTIONS, WEBHOOK_RECEIVERS
@@ -142,8 +143,9 @@ def open_stores(connectors: Mapping[str, Mapping[str, Any]], stack: ExitStack
     return stores
 
 
-def receiver_app(stores: Mapping[str, Store], jwks: Callable[[], dict[str, Any]]) -> FastAPI:
-    """Webhook receivers at POST /receivers/{organisation id}."""
+def receiver_app(stores: Mapping[str, Store], keys: WebhookKeys) -> FastAPI:
+    """Webhook receivers at POST /receivers/{organisation id}, taking only webhooks signed
+    by the exchange's operator."""
     app = FastAPI(title="demo receivers", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.post("/receivers/{org_path:path}")
@@ -153,8 +155,9 @@ def receiver_app(stores: Mapping[str, Store], jwks: Callable[[], dict[str, Any]]
             return Response(status_code=404)
         body = await request.body()
         try:
-            verify_detached(request.headers.get(SIGNATURE_HEADER, ""), body, jwks())
-        except SignatureInvalid:
+            keys.verify(request.headers, body)
+        except WebhookVerificationError as refused:
+            log.warning("webhook refused", org=org_path, why=str(refused))
             return Response(status_code=401)
         store.apply(json.loads(body))
         return Response(status_code=204)
@@ -162,18 +165,32 @@ def receiver_app(stores: Mapping[str, Store], jwks: Callable[[], dict[str, Any]]
     return app
 
 
-class CachedJwks:
-    """The exchange's public keys, fetched once and again when a signature fails to match
-    (a key rotated)."""
+class WebhookKeys:
+    """The keys the exchange signs webhooks with (`whpk_...`, from
+    /.well-known/webhook-keys.json), fetched once, and again when a signature matches none
+    of them (a key rotated), at most once every `refresh_seconds`."""
 
-    def __init__(self, base_url: str) -> None:
-        self.url = f"{base_url}/.well-known/jwks.json"
-        self._keys: dict[str, Any] | None = None
+    def __init__(self, base_url: str, refresh_seconds: float = 60.0) -> None:
+        self.url = f"{base_url}/.well-known/webhook-keys.json"
+        self.refresh_seconds = refresh_seconds
+        self._keys: list[str] | None = None
+        self._fetched_at = 0.0
 
-    def __call__(self) -> dict[str, Any]:
-        if self._keys is None:
-            self._keys = httpx.get(self.url, timeout=10).json()
+    def _fetch(self) -> list[str]:
+        response = httpx.get(self.url, timeout=10)
+        response.raise_for_status()
+        self._keys = [key["key"] for key in response.json()["keys"]]
+        self._fetched_at = time.monotonic()
         return self._keys
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> str:
+        """The webhook's id if it verifies (see crypto/standard_webhooks.verify)."""
+        try:
+            return verify(headers, body, self._keys or self._fetch(), now=datetime.now(UTC))
+        except WebhookVerificationError:
+            if time.monotonic() - self._fetched_at < self.refresh_seconds:
+                raise
+            return verify(headers, body, self._fetch(), now=datetime.now(UTC))
 
 
 class InboxPoller:
@@ -227,7 +244,7 @@ def running_receivers(stores: Mapping[str, Store], exchange_url: str, host: str 
     """The webhook receivers served on a loopback port; yields their base URL."""
     from onceonly.entrypoints.api.server import running
 
-    with running(receiver_app(stores, CachedJwks(exchange_url)), host, port) as url:
+    with running(receiver_app(stores, WebhookKeys(exchange_url)), host, port) as url:
         yield url
 
 

@@ -139,25 +139,27 @@ def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
     step("HMRC's guardian revokes agreement 1", revoke)
 
     def signature() -> str:
-        response = client.http.post(
-            "/v1/queries",
-            headers={"Authorization": f"Bearer {world.token('officer:LA/NORTHSHIRE')}"},
+        council = client.with_token(world.token("officer:LA/NORTHSHIRE"))
+        response = council.http.post(
+            "/v1/queries", headers=council.headers,
             json={"agreement_id": 2, "subject": {"scheme": "nino", "value": nino},
                   "fields": ["receives_universal_credit"], "purpose": "council-tax-reduction"},
         )
         if response.status_code != 200:
             raise StepFailed(f"query answered {response.status_code}: {response.text}")
-        jwks = client.http.get("/.well-known/jwks.json").json()
+        provider = council.provider_of(2)
+        jwks = client.http.get(f"/.well-known/jwks/{provider}.json").json()
         payload = canonical_json(response.json())
-        kid = verify_detached(response.headers["Onceonly-Signature"], payload, jwks)
+        signed = response.headers["Onceonly-Signature"]
+        kid = verify_detached(signed, payload, jwks, provider)
         try:
-            verify_detached(response.headers["Onceonly-Signature"], payload + b" ", jwks)
+            verify_detached(signed, payload + b" ", jwks, provider)
         except SignatureInvalid:
-            return f"signature verifies against the JWKS (kid {kid}); a changed body does not"
+            return (f"signature verifies against {provider}'s keys (kid {kid}); a changed "
+                    "body does not")
         raise StepFailed("a changed body still verified")
 
-    step("The council's answer carries a detached JWS that verifies against the JWKS",
-         signature)
+    step("The council's answer carries a detached JWS by the provider's key", signature)
 
     _tell_us_once_story(step, world, client, exchange)
     _constraints_story(step, world, client, exchange)

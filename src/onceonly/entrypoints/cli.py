@@ -472,8 +472,8 @@ def audit_proof(
 def audit_check(
     url: Annotated[str, typer.Option(help="the exchange's base URL")],
     jwks: Annotated[Path | None, typer.Option(
-        help="the exchange's public keys (JWKS file) to pin; default: fetched from the "
-             "server")] = None,
+        help="the exchange's public keys (JWKS file) to pin; only those whose `org` is "
+             "--log-org are used; default: fetched from the server")] = None,
     state: Annotated[Path | None, typer.Option(
         help="a file keeping the last tree head seen, to prove the next one extends it")] = None,
     samples: Annotated[int, typer.Option(min=1, max=1000,

@@ -36,7 +36,7 @@ class ReceiptSigner(Protocol):
 @dataclass(frozen=True, slots=True)
 class Receipt:
     document: dict[str, Any]  # the Kantara Consent Receipt v1.1
-    jws: str  # the document, signed (compact JWS, EdDSA) by the operator's key
+    jws: str  # the document, signed (compact JWS, Ed25519) by the operator's key
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Delivery workers: take due webhook deliveries from the outbox, POST each CloudEvent signed
-as a JWS, and write what happened — delivered, retried later (exponential backoff with
-jitter), or dead-lettered with the receiving organisation's guardian alerted.
+by the operator's key (Standard Webhooks `v1a`), and write what happened — delivered, retried
+later (exponential backoff with jitter), or dead-lettered with the receiving organisation's
+guardian alerted.
 
 Several workers may share one database: a claim hides a delivery from the others until its
 lease ends, so a worker that dies mid-batch leaves its deliveries to be taken again. A
@@ -20,6 +21,7 @@ from typing import Protocol
 import structlog
 
 from onceonly.crypto.envelope import EnvelopeInvalid
+from onceonly.crypto.standard_webhooks import SignedWebhook
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.life_events import Delivery, DeliveryStatus, RetryPolicy
 from onceonly.services.envelopes import Envelopes
@@ -33,15 +35,15 @@ DEAD_LETTER_RULE = "delivery_dead_lettered"
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One webhook POST, ready to send: the CloudEvent's bytes and their detached JWS."""
+    """One webhook POST, ready to send: the CloudEvent's bytes and their signatures."""
 
     claim: Claim
     body: bytes
-    signature: str
+    signature: SignedWebhook
 
 
 class Transport(Protocol):
-    async def send(self, url: str, body: bytes, signature: str) -> str | None:
+    async def send(self, url: str, body: bytes, signature: SignedWebhook) -> str | None:
         """POST the event; None when the receiver took it (2xx), else what went wrong."""
         ...
 
@@ -89,8 +91,8 @@ class DeliveryService:
                 unopenable.append((claim.delivery, f"the notification cannot be opened: "
                                                    f"{problem}"))
                 continue
-            signature, _kid = self.signer.sign_for(self.operator_org, body)
-            outgoing.append(Outgoing(claim, body, signature))
+            outgoing.append(Outgoing(claim, body, self.signer.sign_webhook_for(
+                self.operator_org, claim.delivery.id, now, body)))
         if unopenable:
             self._record(unopenable, give_up=True)
         return outgoing

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from onceonly.audit.entries import AuditEntry, AuditRecord
 from onceonly.audit.heads import SignedTreeHead
 from onceonly.audit.merkle import Node
+from onceonly.crypto.standard_webhooks import SignedWebhook
 from onceonly.domain.accuracy import Challenge
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.anomaly import Activity, Alert, Rule, Rules
@@ -476,6 +477,12 @@ class ConsentRegistry(Protocol):
 class Signer(Protocol):
     def sign_for(self, org_id: str, payload: bytes) -> tuple[str, str]:
         """A detached JWS over `payload` with the organisation's active key, and its kid."""
+        ...
+
+    def sign_webhook_for(self, org_id: str, msg_id: str, at: datetime,
+                         body: bytes) -> SignedWebhook:
+        """A webhook's signatures (Standard Webhooks `v1a`, and the deprecated JWS) with the
+        organisation's active key, for an attempt made `at`."""
         ...
 
     def jwks(self) -> dict[str, Any]: ...

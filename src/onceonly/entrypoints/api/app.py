@@ -32,6 +32,7 @@ from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.dispatch import blocking_runner
 from onceonly.entrypoints.api.event_routes import event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
+from onceonly.entrypoints.api.key_routes import key_router
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
@@ -217,10 +218,6 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
                      "metrics.read")
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/.well-known/jwks.json", tags=["keys"])
-    def jwks() -> dict[str, Any]:
-        return exchange.keys.jwks()
-
     @app.get("/v1/catalogue", response_model=CatalogueOut, tags=["catalogue"])
     def catalogue() -> CatalogueOut:
         with exchange.uows() as uow:
@@ -248,8 +245,9 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         response_model=ReleaseOut,
         tags=["queries"],
         responses={200: {"headers": {SIGNATURE_HEADER: {
-            "description": "detached JWS (RFC 7515 appendix F, EdDSA) over the RFC 8785 "
-                           "canonical JSON of the body; keys at /.well-known/jwks.json",
+            "description": "detached JWS (RFC 7515 appendix F, Ed25519) over the RFC 8785 "
+                           "canonical JSON of the body by the agreement's provider; its "
+                           "keys at /.well-known/jwks/{provider}.json",
             "schema": {"type": "string"}}}}},
     )
     async def query(body: QueryIn, token: BearerToken) -> Response:
@@ -336,6 +334,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         _add_alert_route(app, exchange, resolution, Caller)
     for action in TRANSITIONS:
         _add_transition_route(app, exchange, action, Caller)
+    app.include_router(key_router(exchange))
     app.include_router(audit_router(exchange, Caller))
     app.include_router(bulk_router(exchange, Caller))
     app.include_router(anomaly_router(exchange, Caller))

@@ -63,7 +63,8 @@ class ReceiptOut(BaseModel):
     consent: ConsentOut
     receipt: dict[str, Any] = Field(description="the Kantara Consent Receipt v1.1")
     receipt_jws: str = Field(description="the receipt signed by the exchange operator: a "
-                                         "compact JWS (EdDSA), keys at /.well-known/jwks.json")
+                                         "compact JWS (Ed25519), keys at "
+                                         "/.well-known/jwks/GOV/EXCHANGE.json")
 
 
 class PreviewOut(BaseModel):

@@ -223,7 +223,7 @@ class TreeHeadOut(BaseModel):
     tree_size: int
     root_hash: Base64
     timestamp: int = Field(description="milliseconds since the Unix epoch")
-    signature: str = Field(description="compact JWS (EdDSA) whose payload is the RFC 8785 JSON "
+    signature: str = Field(description="compact JWS (Ed25519) whose payload is the RFC 8785 JSON "
                                        "of {tree_size, root_hash, timestamp}; keys at "
                                        "/.well-known/jwks.json")
 
