@@ -102,7 +102,7 @@ def test_demo_seed_only_builds_the_world_and_prints_a_token_per_role(seeded):
 
     assert result.returncode == 0, result.stderr
     written = dict(line.split("\t") for line in
-                   (folder / "tokens.txt").read_text().splitlines())
+                   (folder / "exchange.tokens.txt").read_text().splitlines())
     assert {"officer:GOV/DWP", "guardian:GOV/HMRC", "manager", "admin", "citizen"} \
         <= written.keys()
     assert set(TOKEN.findall(result.stdout)) == set(written.values())  # printed whole
@@ -121,7 +121,7 @@ def test_demo_again_on_a_world_exits_2_and_changes_nothing(seeded):
     url, folder, first = seeded
     assert first.returncode == 0, first.stderr
     before = counts(url)
-    tokens_before = (folder / "tokens.txt").read_text()
+    tokens_before = (folder / "exchange.tokens.txt").read_text()
 
     again = cli("demo", "--seed-only", "--people", "50", "--db", url, cwd=folder)
 
@@ -129,7 +129,7 @@ def test_demo_again_on_a_world_exits_2_and_changes_nothing(seeded):
     assert "already holds a world" in flat(again.stderr)
     assert "Traceback" not in again.stderr
     assert counts(url) == before
-    assert (folder / "tokens.txt").read_text() == tokens_before
+    assert (folder / "exchange.tokens.txt").read_text() == tokens_before
 
 
 # --- token issue --------------------------------------------------------------------------
