@@ -60,7 +60,8 @@ def parse_database_url(raw: str) -> URL:
                                      "onceonly reaches PostgreSQL through psycopg 3, "
                                      "postgresql+psycopg://USER@HOST/DB")
     else:
-        raise DatabaseUrlInvalid(f"unsupported database {backend!r}: use {SUPPORTED_URLS}")
+        raise DatabaseUrlInvalid(
+            f"{raw}: unsupported database {backend!r}, use {SUPPORTED_URLS}")
     return url
 
 
