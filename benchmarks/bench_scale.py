@@ -97,8 +97,11 @@ def file_size(path: Path) -> int:
 
 
 def sizes(folder: Path) -> dict[str, int]:
-    found = {"exchange": file_size(folder / "exchange.sqlite")}
-    for store in sorted((folder / "stores").glob("*.sqlite")):
+    from onceonly.config import beside_database
+
+    database = folder / "exchange.sqlite"
+    found = {"exchange": file_size(database)}
+    for store in sorted(beside_database(f"sqlite:///{database}", "stores").glob("*.sqlite")):
         found[store.stem] = file_size(store)
     return found
 

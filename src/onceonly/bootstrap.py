@@ -13,7 +13,7 @@ from onceonly.adapters.data_keys import SqlDataKeyStore
 from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
-from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.engine import Access, make_engine
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
@@ -78,22 +78,26 @@ class Exchange:
 def bootstrap(
     url: str | None = None,
     *,
+    access: Access = Access.CREATE,
     clock: Clock | None = None,
     consents: ConsentRegistry | None = None,
     corrections: CorrectionNotifier | None = None,
     engine: Engine | None = None,
     master_keys: MasterKeys | None = None,
 ) -> Exchange:
-    """`corrections`: how consumers are told of corrections (default: tell-us-once
-    delivery to those with a webhook, else the correction notices inbox). `master_keys`: a
-    KMS adapter in production; by default the key file from configuration
-    (ONCEONLY_MASTER_KEY_FILE, else the data directory's), read when first needed."""
-    engine = engine or make_engine(database_url(url))
+    """`access`: what opening the database may do (engine.Access); read-only, the default
+    key file is never made either. `corrections`: how consumers are told of corrections
+    (default: tell-us-once delivery to those with a webhook, else the correction notices
+    inbox). `master_keys`: a KMS adapter in production; by default the key file from
+    configuration (ONCEONLY_MASTER_KEY_FILE, else the one beside the database), read when
+    first needed."""
+    engine = engine or make_engine(database_url(url), access)
     clock = clock or SystemClock()
     uows = SqlUnitOfWorkFactory(engine)
     connectors = SqlConnectors()
     consents = consents or SqlConsentRegistry()
-    master_keys = master_keys or FileMasterKeys.from_config(engine.url)
+    master_keys = master_keys or FileMasterKeys.from_config(
+        engine.url, read_only=access is Access.READ_ONLY)
     envelopes = Envelopes(master_keys, SqlDataKeyStore(engine), clock)
     keys = SqlKeyStore(engine, envelopes)
     pseudonyms = PairwisePseudonyms(SqlSecrets(engine))

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATA_DIR = Path("onceonly-data")
 MASTER_KEY_FILE = "master-keys.json"
@@ -30,30 +31,80 @@ def audit_interval() -> float:
     return seconds
 
 
+SUPPORTED_URLS = "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+
+
+class DatabaseUrlInvalid(ValueError):
+    """A database URL naming no database onceonly can use; the message says what to give."""
+
+
+def parse_database_url(raw: str) -> URL:
+    """The URL, checked: a SQLite file or a PostgreSQL database reached through psycopg 3."""
+    if not raw.strip():
+        raise DatabaseUrlInvalid(f"the database URL is empty: give {SUPPORTED_URLS}")
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise DatabaseUrlInvalid(f"{raw!r} is not a database URL: give {SUPPORTED_URLS}") \
+            from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.host or url.username or url.password or url.port:
+            raise DatabaseUrlInvalid(f"{raw} names a host: a SQLite URL names a file, "
+                                     "sqlite:///relative/path or sqlite:////absolute/path")
+        if not url.database or url.database == ":memory:":
+            raise DatabaseUrlInvalid(f"{raw} names no file: give the database file's path, "
+                                     "sqlite:///relative/path or sqlite:////absolute/path")
+    elif backend == "postgresql":
+        if url.get_driver_name() != "psycopg":
+            raise DatabaseUrlInvalid(f"{raw} asks for the driver {url.get_driver_name()!r}: "
+                                     "onceonly reaches PostgreSQL through psycopg 3, "
+                                     "postgresql+psycopg://USER@HOST/DB")
+    else:
+        raise DatabaseUrlInvalid(
+            f"{raw}: unsupported database {backend!r}, use {SUPPORTED_URLS}")
+    return url
+
+
 def database_url(explicit: str | None = None) -> str:
-    """--db, else ONCEONLY_DATABASE_URL, else the embedded SQLite file."""
-    return (
-        explicit
-        or os.environ.get("ONCEONLY_DATABASE_URL")
-        or f"sqlite:///{(DEFAULT_DATA_DIR / 'exchange.sqlite').resolve()}"
-    )
+    """--db, else ONCEONLY_DATABASE_URL (unset when empty), else the embedded SQLite file;
+    checked by parse_database_url."""
+    url = explicit if explicit is not None else (
+        os.environ.get("ONCEONLY_DATABASE_URL")
+        or f"sqlite:///{(DEFAULT_DATA_DIR / 'exchange.sqlite').resolve()}")
+    parse_database_url(url)
+    return url
+
+
+def beside_database(db_url: str | URL, name: str) -> Path:
+    """Where the exchange at `db_url` keeps a file of its own (its master keys, the demo's
+    provider stores and tokens): beside its SQLite file and named after it, so that two
+    exchanges in one folder share nothing (`/x/d.sqlite`: `/x/d.<name>`); for a server
+    database, `./onceonly-data/<name>`."""
+    url = parse_database_url(db_url) if isinstance(db_url, str) else db_url
+    if url.get_backend_name() == "sqlite" and url.database:
+        database = Path(url.database).resolve()
+        return database.with_name(f"{database.stem}.{name}")
+    return (DEFAULT_DATA_DIR / name).resolve()
 
 
 def master_key_file(db_url: str | URL) -> tuple[Path, bool]:
     """The key file holding the master keys, and whether it was configured explicitly.
 
     ONCEONLY_MASTER_KEY_FILE if set (it must exist: `onceonly keys init` makes one); else,
-    for the demo and tests, `master-keys.json` in the data directory, made when first
-    needed: beside the SQLite database, or in ./onceonly-data for a server database. In
-    production keep it apart from the database (or use a KMS): whoever has both has the
-    keys."""
+    for the demo and tests, the default beside the database (beside_database), made when
+    first needed. A folder where an earlier onceonly kept one `master-keys.json` for every
+    SQLite database in it, and which has no key file named after this one, keeps using
+    that file: its keys wrap the data keys of the databases made then. In production keep
+    the key file apart from the database (or use a KMS): whoever has both has the keys."""
     explicit = os.environ.get("ONCEONLY_MASTER_KEY_FILE")
     if explicit:
         return Path(explicit).expanduser(), True
-    url = make_url(db_url) if isinstance(db_url, str) else db_url
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / MASTER_KEY_FILE, False
-    return (DEFAULT_DATA_DIR / MASTER_KEY_FILE).resolve(), False
+    path = beside_database(db_url, MASTER_KEY_FILE)
+    shared = path.with_name(MASTER_KEY_FILE)
+    if shared != path and shared.exists() and not path.exists():
+        return shared, False
+    return path, False
 
 
 def require_signatures() -> bool | frozenset[str]:

@@ -460,6 +460,7 @@ def test_check_with_a_state_file_that_does_not_verify_exits_2(log: Log,
 def test_audit_on_a_database_that_is_not_set_up_exits_2(tmp_path: Path,
                                                          command: list[str]) -> None:
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    (tmp_path / "empty.sqlite").touch()  # an empty file is an empty SQLite database
 
     result = invoke(*command, "--db", url)
 

@@ -7,6 +7,7 @@ the real processes built; everything else is a subprocess.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from onceonly.adapters.clock import SystemClock
@@ -35,11 +37,14 @@ TOKEN = re.compile(r"oo_[A-Za-z0-9_-]{43}")
 ONCEONLY = Path(sys.executable).with_name("onceonly")  # the installed console script
 
 
-def cli(*args: str, cwd: Path, script: bool = False) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path, script: bool = False, key_file: bool = True
+        ) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a process of its own: `python -m onceonly.entrypoints.cli`, or the
-    installed `onceonly` script."""
+    installed `onceonly` script. `key_file=False`: without the tests' ONCEONLY_MASTER_KEY_FILE,
+    as on a fresh machine, so the defaults beside the database are used."""
     command = [str(ONCEONLY)] if script else [sys.executable, "-m", "onceonly.entrypoints.cli"]
-    env = {k: v for k, v in os.environ.items() if k != "ONCEONLY_DATABASE_URL"}
+    unset = {"ONCEONLY_DATABASE_URL"} | (set() if key_file else {"ONCEONLY_MASTER_KEY_FILE"})
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, env=env)
 
@@ -102,7 +107,7 @@ def test_demo_seed_only_builds_the_world_and_prints_a_token_per_role(seeded):
 
     assert result.returncode == 0, result.stderr
     written = dict(line.split("\t") for line in
-                   (folder / "tokens.txt").read_text().splitlines())
+                   (folder / "exchange.tokens.txt").read_text().splitlines())
     assert {"officer:GOV/DWP", "guardian:GOV/HMRC", "manager", "admin", "citizen"} \
         <= written.keys()
     assert set(TOKEN.findall(result.stdout)) == set(written.values())  # printed whole
@@ -121,7 +126,7 @@ def test_demo_again_on_a_world_exits_2_and_changes_nothing(seeded):
     url, folder, first = seeded
     assert first.returncode == 0, first.stderr
     before = counts(url)
-    tokens_before = (folder / "tokens.txt").read_text()
+    tokens_before = (folder / "exchange.tokens.txt").read_text()
 
     again = cli("demo", "--seed-only", "--people", "50", "--db", url, cwd=folder)
 
@@ -129,7 +134,7 @@ def test_demo_again_on_a_world_exits_2_and_changes_nothing(seeded):
     assert "already holds a world" in flat(again.stderr)
     assert "Traceback" not in again.stderr
     assert counts(url) == before
-    assert (folder / "tokens.txt").read_text() == tokens_before
+    assert (folder / "exchange.tokens.txt").read_text() == tokens_before
 
 
 # --- token issue --------------------------------------------------------------------------
@@ -387,6 +392,7 @@ def test_walkthrough_on_a_database_that_holds_a_world_exits_2(seeded):
 ])
 def test_commands_on_a_database_that_is_not_set_up_exit_2(tmp_path, command):
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    (tmp_path / "empty.sqlite").touch()  # an empty file is an empty SQLite database
 
     result = CliRunner().invoke(app, [*command, "--db", url])
 
@@ -430,3 +436,130 @@ def test_serve_refuses_to_start_without_the_key_file_its_keys_need(tmp_path):
 
     assert run.returncode == 2, run.stdout + run.stderr
     assert "cannot read the exchange's private keys" in flat(run.stderr)
+
+
+# --- bad database URLs, and commands that only read -----------------------------------------
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b""
+            for p in folder.rglob("*")}
+
+
+READ_ONLY = [["people", "--org", "GOV/DWP"], ["audit", "verify"], ["keys", "status"]]
+EXISTING = [["token", "issue", "--org", "GOV/DWP", "--role", "officer"]]
+SETTING_UP = [["db", "upgrade"], ["demo", "--seed-only", "--people", "5"]]
+
+
+@pytest.mark.parametrize(("url", "message", "commands"), [
+    ("", "the database URL is empty: give sqlite:///FILE or postgresql+psycopg://",
+     READ_ONLY + EXISTING + SETTING_UP),
+    ("sqlite:///", "sqlite:/// names no file: give the database file's path",
+     READ_ONLY + EXISTING + SETTING_UP),
+    ("sqlite:///not-a-database.sqlite",
+     "cannot open the database sqlite:///not-a-database.sqlite: file is not a database",
+     READ_ONLY + EXISTING + SETTING_UP),
+    ("sqlite:///nowhere/exchange.sqlite", "there is no database at ", READ_ONLY + EXISTING),
+], ids=["empty", "no-file", "not-a-database", "missing"])
+def test_a_bad_database_url_is_one_line_exit_2_and_makes_no_file(tmp_path, monkeypatch, url,
+                                                                 message, commands):
+    """The first command in a process of its own, as a user runs it; the others in this one
+    (quicker), from the same folder and without the tests' key file."""
+    (tmp_path / "not-a-database.sqlite").write_text("these are notes, not a database\n")
+    before = files_in(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ONCEONLY_MASTER_KEY_FILE")
+
+    real = cli(*commands[0], "--db", url, cwd=tmp_path, key_file=False)
+    assert "Traceback" not in real.stderr + real.stdout
+    results = [(commands[0], real.returncode, real.stderr)]
+    for command in commands[1:]:
+        result = CliRunner().invoke(app, [*command, "--db", url])
+        results.append((command, result.exit_code, result.stderr))
+
+    for command, code, stderr in results:
+        assert code == 2, (command, stderr)
+        assert message in flat(stderr), (command, stderr)
+        assert len(stderr.strip().splitlines()) == 1, (command, stderr)
+    assert files_in(tmp_path) == before  # no ./onceonly-data, no empty database, no key file
+
+
+def test_read_only_commands_make_no_file_on_postgres(tmp_path, postgres_url):
+    """Run from any folder, `audit verify`, `people` and `keys status` write nothing there:
+    not the default master key file either, which would then stand in the way of `serve`."""
+    engine = make_engine(postgres_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+    verified = cli("audit", "verify", "--db", postgres_url, cwd=tmp_path, key_file=False)
+    people = cli("people", "--org", "GOV/DWP", "--db", postgres_url, cwd=tmp_path,
+                 key_file=False)
+    status = cli("keys", "status", "--db", postgres_url, cwd=tmp_path, key_file=False)
+
+    assert verified.returncode == 0, verified.stderr
+    assert "verified 0 entries" in flat(verified.stdout)
+    assert people.returncode == 2 and "GOV/DWP names nobody" in flat(people.stderr)
+    assert status.returncode == 2, status.stdout + status.stderr
+    assert "master-keys.json does not exist" in flat(status.stderr)
+    assert "Traceback" not in status.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_commands_write_nothing_beside_a_sqlite_exchange(tmp_path):
+    folder = tmp_path / "exchange"
+    url = f"sqlite:///{folder / 'exchange.sqlite'}"
+    exchange = bootstrap(url)
+    try:
+        build_world(exchange, url, people=20)
+    finally:
+        exchange.close()
+    before = files_in(folder)
+
+    people, verified, status = (cli(*command, "--db", url, cwd=tmp_path, key_file=False)
+                                for command in READ_ONLY)
+
+    assert people.returncode == 0 and people.stdout.startswith("nino "), people.stderr
+    assert verified.returncode == 0, verified.stderr
+    # Its key file is elsewhere (the tests'): said, and no empty one made in its place.
+    assert status.returncode == 2 and "does not exist" in flat(status.stderr), status.stderr
+    assert files_in(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exchange"]
+
+
+# --- two exchanges in one folder --------------------------------------------------------------
+
+def test_two_exchanges_in_one_folder_keep_their_own_stores_and_keys(tmp_path):
+    """Each exchange's files are named after its database: building a second world beside
+    a first never rebuilds the first's provider stores nor shares its master keys."""
+    first, second = (f"sqlite:///{tmp_path / name}" for name in ("d.sqlite", "wt.sqlite"))
+    built = cli("demo", "--seed-only", "--people", "20", "--db", first, cwd=tmp_path,
+                key_file=False)
+    assert built.returncode == 0, built.stderr
+    first_files = files_in(tmp_path)
+
+    again = cli("demo", "--seed-only", "--people", "30", "--db", second, cwd=tmp_path,
+                key_file=False)
+
+    assert again.returncode == 0, again.stderr
+    now = files_in(tmp_path)
+    for name, content in first_files.items():
+        if name.startswith("d.stores/") or name in {"d.master-keys.json", "d.tokens.txt"}:
+            assert now[name] == content, name  # the first exchange's files are untouched
+    assert {"d.stores/gov_hmrc.sqlite", "wt.stores/gov_hmrc.sqlite", "d.master-keys.json",
+            "wt.master-keys.json", "d.tokens.txt", "wt.tokens.txt", "d.logins.txt",
+            "wt.logins.txt"} <= now.keys()
+    assert not {"stores", "master-keys.json", "tokens.txt"} & now.keys()
+    keys = [json.loads(now[f"{name}.master-keys.json"])["current"] for name in ("d", "wt")]
+    assert keys[0] != keys[1]
+    for url in (first, second):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                stores = {config["url"] for config in conn.execute(
+                    select(t.datasets.c.connector)).scalars() if "url" in config}
+        finally:
+            engine.dispose()
+        folder = make_url(url).database.removesuffix(".sqlite") + ".stores/"
+        assert stores and all(store.startswith(f"sqlite:///{folder}") for store in stores), \
+            stores

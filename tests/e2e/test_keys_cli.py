@@ -399,6 +399,7 @@ def test_keys_rotate_on_a_database_that_is_not_set_up_exits_2(tmp_path: Path):
     create_key_file(key_file)
     unchanged = _unchanged(key_file)
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    (tmp_path / "empty.sqlite").touch()  # an empty file is an empty SQLite database
 
     result = cli("keys", "rotate", "--db", url, cwd=tmp_path, env={ENV: str(key_file)})
 
@@ -421,7 +422,7 @@ def test_without_configuration_the_key_file_is_made_beside_the_sqlite_database(t
     seeded = cli("demo", "--seed-only", "--people", "20", "--db", url, cwd=tmp_path,
                  env={ENV: None})
     assert seeded.returncode == 0, seeded.stderr
-    key_file = folder / "master-keys.json"
+    key_file = folder / "exchange.master-keys.json"  # named after its database
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     first = master_ids(key_file)[1]
 

@@ -75,6 +75,7 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
         page = client.get("/guardian").text
         assert f'id="alert-{alert_id}"' in page and "many_persons" in page
         assert re.search(r"<dt>count</dt><dd>4</dd>", page)  # the evidence
+        assert "Agreement 3 is suspended for every officer of COM/ACME" in page
         no_reason = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                                 data={"csrf_token": csrf, "action": "resume", "reason": ""})
         assert no_reason.status_code == 422 and "Say why" in no_reason.text
@@ -110,8 +111,9 @@ def test_an_officers_alert_says_the_officer_is_suspended_not_the_agreement(api):
         page = client.get("/guardian").text
         alert = page[page.index(f'id="alert-{alert_id}"'):]
         alert = alert[:alert.index("</article>")]
-        assert f"Officer <code>{dwp.id}</code> is suspended" in alert
-        assert "The agreement is suspended" not in alert
+        assert f"Officer {dwp.id} of GOV/DWP is suspended from GOV/HMRC&#39;s data" in alert
+        assert "agreement 1 carries on for GOV/DWP&#39;s other officers" in alert
+        assert "suspended for every officer" not in alert
         resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                               data={"csrf_token": csrf, "action": "resume",
                                     "reason": "a data-quality sweep, agreed in advance"})

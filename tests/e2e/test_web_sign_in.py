@@ -342,8 +342,8 @@ def test_the_demo_prints_a_citizen_password_that_signs_in(tmp_path):
     printed = re.search(r"login (\S+)\s+password (\S+)", flat(result.stdout))
     assert printed is not None, result.stdout
     login, password = printed.groups()
-    assert (tmp_path / "logins.txt").read_text() == f"{login}\t{password}\n"
-    assert (tmp_path / "logins.txt").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "exchange.logins.txt").read_text() == f"{login}\t{password}\n"
+    assert (tmp_path / "exchange.logins.txt").stat().st_mode & 0o077 == 0
     exchange = bootstrap(url)
     try:
         signed_in = exchange.citizen_accounts.sign_in(login, password, None, "127.0.0.1")

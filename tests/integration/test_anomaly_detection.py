@@ -1,6 +1,6 @@
 """Anomaly detection through the services, on SQLite and PostgreSQL: a harvesting pattern
-suspends just the agreement it went through and alerts the provider's guardian, who
-resumes or revokes it."""
+suspends just the agreement it went through (or, when it is one officer's, just that
+officer) and alerts the provider's guardian, who resumes or revokes it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
-from onceonly.domain.anomaly import WORKING_ZONE
+from onceonly.domain.anomaly import WORKING_ZONE, Suspension
 from onceonly.domain.errors import DomainError
 from onceonly.services.queries import QueryCommand, QueryRefused
 from tests.integration.test_use_limits import ninos, principal
@@ -72,14 +72,19 @@ def test_an_officer_probing_sequential_identifiers_is_caught_though_refused(exch
 
     (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
     assert (alert.rule, alert.officer_id, alert.agreement_id) == ("sequential_ids", dwp.id, 1)
-    assert status(exchange, 1) == "suspended"
+    assert alert.suspended is Suspension.OFFICER
+    assert status(exchange, 1) == "approved"  # the officer is suspended, not the agreement
     revoked = exchange.anomalies.resolve(principal(world, "guardian:GOV/HMRC"), alert.id,
                                          "revoke", "deliberate probing")
     assert revoked.status == "revoked"
-    assert status(exchange, 1) == "revoked"
+    assert status(exchange, 1) == "approved"
+    with pytest.raises(QueryRefused) as kept_out:
+        exchange.queries.query(dwp, QueryCommand(1, "nino", ninos(exchange, 1)[0],
+                                                 ("income_band",), "benefit-entitlement"))
+    assert kept_out.value.code == "officer_suspended"
 
 
-def test_a_storm_of_refusals_suspends_the_agreement(exchange, world):
+def test_a_storm_of_refusals_suspends_the_officer(exchange, world):
     bank = principal(world, "officer:COM/NORTHBANK")
     nino = ninos(exchange, 1)[0]
     for _ in range(4):  # consent basis, nobody consented: refused every time
@@ -90,7 +95,15 @@ def test_a_storm_of_refusals_suspends_the_agreement(exchange, world):
 
     exchange.anomalies.detect()
 
-    assert status(exchange, 4) == "suspended"
+    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    assert (alert.rule, alert.officer_id, alert.suspended) \
+        == ("refusal_storm", bank.id, Suspension.OFFICER)
+    assert status(exchange, 4) == "approved"
+    for _ in range(5):  # refused as suspended now: no further alert
+        with pytest.raises(QueryRefused):
+            exchange.queries.query(bank, QueryCommand(4, "nino", nino, ("income_band",),
+                                                      "mortgage-affordability"))
+    assert exchange.anomalies.detect() == []
 
 
 def test_a_burst_at_night_is_caught_and_the_same_by_day_is_not(exchange, world):
@@ -108,7 +121,11 @@ def test_a_burst_at_night_is_caught_and_the_same_by_day_is_not(exchange, world):
         for nino in people[4:]:
             acme_asks(exchange, world, nino)
         exchange.anomalies.detect()
-        assert status(exchange, 3) == "suspended"
+        (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/DWP"))
+        assert (alert.rule, alert.suspended) == ("off_hours", Suspension.OFFICER)
+        with pytest.raises(QueryRefused) as kept_out:
+            acme_asks(exchange, world, people[0])
+        assert kept_out.value.code == "officer_suspended"
     finally:
         exchange.clock.advance(-moved)
 

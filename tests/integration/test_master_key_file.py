@@ -188,8 +188,37 @@ def test_where_the_key_file_is(tmp_path, monkeypatch):
     monkeypatch.setenv("ONCEONLY_MASTER_KEY_FILE", str(tmp_path / "k.json"))
     assert master_key_file("sqlite:////somewhere/exchange.sqlite") == (tmp_path / "k.json", True)
     monkeypatch.delenv("ONCEONLY_MASTER_KEY_FILE")
+    # Named after its database: two exchanges in one folder have a key file each.
     assert master_key_file(f"sqlite:///{tmp_path}/db/exchange.sqlite") \
-        == (tmp_path / "db" / "master-keys.json", False)
+        == (tmp_path / "db" / "exchange.master-keys.json", False)
+    assert master_key_file(f"sqlite:///{tmp_path}/db/other.db") \
+        == (tmp_path / "db" / "other.master-keys.json", False)
     monkeypatch.chdir(tmp_path)
     assert master_key_file("postgresql+psycopg://postgres@127.0.0.1/test") \
         == (tmp_path / "onceonly-data" / "master-keys.json", False)
+
+
+def test_a_folder_keeps_the_one_key_file_an_earlier_version_made(tmp_path, monkeypatch):
+    """Before key files were named after their database, one `master-keys.json` served
+    every SQLite database in its folder: those databases' data keys are wrapped by it."""
+    monkeypatch.delenv("ONCEONLY_MASTER_KEY_FILE")
+    create_key_file(tmp_path / "master-keys.json")
+    url = f"sqlite:///{tmp_path}/exchange.sqlite"
+
+    assert master_key_file(url) == (tmp_path / "master-keys.json", False)
+
+    create_key_file(tmp_path / "exchange.master-keys.json")  # one of its own wins
+    assert master_key_file(url) == (tmp_path / "exchange.master-keys.json", False)
+
+
+def test_unwrapping_never_makes_a_key_file(tmp_path):
+    """A new file cannot hold the key that wrapped what is stored: a missing default file
+    is an error when unwrapping (it is made only to wrap a new data key)."""
+    keys = FileMasterKeys(tmp_path / "exchange.master-keys.json", create=True)
+
+    with pytest.raises(MasterKeyUnavailable, match="does not exist"):
+        keys.unwrap("mk-0123456789abcdef", b"\0" * 60, CONTEXT)
+
+    assert list(tmp_path.iterdir()) == []
+    keys.current_id()  # wrapping: made now
+    assert [p.name for p in tmp_path.iterdir()] == ["exchange.master-keys.json"]

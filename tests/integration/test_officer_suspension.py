@@ -1,6 +1,8 @@
 """An officer whose own pattern trips an anomaly rule is suspended from the provider's data
 (every agreement with that provider, while the consumer's other officers carry on) until
-the provider's guardian resumes the alert; on SQLite and PostgreSQL."""
+the provider's guardian resumes the alert; a pattern of an agreement's traffic as a whole
+suspends the agreement, for every officer. Each alert says which, and the words hold for
+a second officer of the consumer. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
+from onceonly.domain.anomaly import Suspension
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.queries import QueryCommand, QueryRefused
 from tests.integration.test_use_limits import limited_agreement, ninos, principal
@@ -90,3 +93,41 @@ def test_a_revoked_alert_keeps_the_officer_out(exchange, world):
     with pytest.raises(QueryRefused) as refused:
         ask(exchange, dwp, other_agreement, ninos(exchange, 1)[0])
     assert refused.value.code == "officer_suspended"
+
+
+def test_an_officers_alert_says_the_agreement_carries_on_and_it_does(exchange, world,
+                                                                     colleague):
+    dwp = principal(world, "officer:GOV/DWP")
+    nino = ninos(exchange, 1)[0]
+
+    probe_sequentially(exchange, dwp)
+
+    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    assert alert.suspended is Suspension.OFFICER
+    assert alert.summary.startswith(f"Officer {dwp.id} of GOV/DWP is suspended from "
+                                    "GOV/HMRC's data")
+    assert "agreement 1 carries on for GOV/DWP's other officers" in alert.summary
+    assert ask(exchange, colleague, 1, nino).data  # as the words say: permitted
+    with pytest.raises(QueryRefused) as refused:
+        ask(exchange, dwp, 1, nino)
+    assert refused.value.code == "officer_suspended"
+
+
+def test_an_agreements_alert_says_it_is_suspended_for_every_officer_and_it_is(exchange, world,
+                                                                             colleague):
+    dwp = principal(world, "officer:GOV/DWP")
+    exchange.anomalies.set_rule("GOV/DWP", None, "many_persons", 5, 600)
+    people = ninos(exchange, 6)
+    for nino in people[:5]:
+        ask(exchange, dwp, 1, nino)
+
+    exchange.anomalies.detect()
+
+    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    assert (alert.rule, alert.officer_id, alert.suspended) \
+        == ("many_persons", None, Suspension.AGREEMENT)
+    assert alert.summary.startswith("Agreement 1 is suspended for every officer of GOV/DWP")
+    assert "carries on" not in alert.summary
+    with pytest.raises(QueryRefused) as refused:  # as the words say: refused
+        ask(exchange, colleague, 1, people[5])
+    assert refused.value.code == "agreement_not_active"

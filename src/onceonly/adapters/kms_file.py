@@ -56,7 +56,9 @@ class _Ring:
 
 class FileMasterKeys:
     """ports.MasterKeys over a key file. `create=True` (the unconfigured default) makes the
-    file, with one key, when it is missing; otherwise a missing file is an error."""
+    file, with one key, when a key is first wanted for wrapping and the file is missing;
+    otherwise a missing file is an error. Unwrapping never makes one: a new file cannot
+    hold the key that wrapped what is stored."""
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = Path(path)
@@ -66,10 +68,11 @@ class FileMasterKeys:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, db_url: str | URL) -> FileMasterKeys:
-        """ONCEONLY_MASTER_KEY_FILE, else the default in the data directory (config.py)."""
+    def from_config(cls, db_url: str | URL, *, read_only: bool = False) -> FileMasterKeys:
+        """ONCEONLY_MASTER_KEY_FILE, else the default beside the database (config.py),
+        made when missing unless `read_only`."""
         path, configured = master_key_file(db_url)
-        return cls(path, create=not configured)
+        return cls(path, create=not (configured or read_only))
 
     # --- ports.MasterKeys ------------------------------------------------------------
 
@@ -109,9 +112,9 @@ class FileMasterKeys:
     # --- inside ----------------------------------------------------------------------
 
     def _key(self, key_id: str) -> bytes:
-        ring = self._ring or self._refresh()
+        ring = self._ring or self._refresh(may_create=False)
         if key_id not in ring.keys:  # rotated by another process since we last looked?
-            ring = self._refresh(force=True)
+            ring = self._refresh(force=True, may_create=False)
         try:
             return ring.keys[key_id]
         except KeyError:
@@ -120,12 +123,12 @@ class FileMasterKeys:
                 "ONCEONLY_MASTER_KEY_FILE the key file this database was set up with?"
             ) from None
 
-    def _refresh(self, force: bool = False) -> _Ring:
+    def _refresh(self, force: bool = False, *, may_create: bool = True) -> _Ring:
         with self._lock:
             try:
                 seen = _signature(os.stat(self.path))
             except FileNotFoundError:
-                if not self.create:
+                if not (self.create and may_create):
                     raise MasterKeyUnavailable(
                         f"the master key file {self.path} does not exist: make one with "
                         "`onceonly keys init`, or set ONCEONLY_MASTER_KEY_FILE to the "

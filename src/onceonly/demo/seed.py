@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, Table, func, insert, select
 from sqlalchemy.engine import make_url
@@ -19,6 +18,7 @@ from onceonly.adapters.db.mappers import dataset_fields_to_json
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.keystore import add_signing_key
 from onceonly.bootstrap import Exchange
+from onceonly.config import beside_database
 from onceonly.crypto.tokens import new_token, token_digest
 from onceonly.demo.population import Pools, links, make_person, store_rows
 from onceonly.demo.world import (
@@ -71,8 +71,9 @@ def slug(org_id: str) -> str:
 
 
 def store_config(exchange_url: str, dataset_id: str, store_prefix: str) -> dict[str, object]:
-    """Where a provider keeps its records: its own SQLite file beside the exchange's, or
-    its own schema in the same PostgreSQL database."""
+    """Where a provider keeps its records: its own SQLite file in the exchange's stores
+    folder (`/x/d.stores/` beside `/x/d.sqlite`), or its own schema in the same PostgreSQL
+    database."""
     ds = next(d for d in DATASETS if d.id == dataset_id)
     url = make_url(exchange_url)
     config: dict[str, object] = {
@@ -82,7 +83,7 @@ def store_config(exchange_url: str, dataset_id: str, store_prefix: str) -> dict[
         "columns": {f.name: f.type.value for f in ds.fields},
     }
     if url.get_backend_name() == "sqlite":
-        folder = Path(url.database or ".").resolve().parent / "stores"
+        folder = beside_database(url, "stores")
         config["url"] = f"sqlite:///{folder / (slug(ds.provider_id) + '.sqlite')}"
     else:
         config["url"] = url.render_as_string(hide_password=False)

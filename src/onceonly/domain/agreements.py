@@ -237,7 +237,7 @@ def _transition(
     return Transition(now, actor.id, actor.org_id, action, from_status, to_status, reason)
 
 
-def _require_reason(reason: str) -> str:
+def require_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise invalid("reason_required", "every lifecycle step must say why")
@@ -280,7 +280,7 @@ def _moved(
 
 
 def submit(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if actor.org_id != agreement.consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
         raise forbidden("not_consumer_party", "only the consuming organisation submits its draft")
     _require_status(agreement, "submit", AgreementStatus.DRAFT)
@@ -301,7 +301,7 @@ def submit(agreement: Agreement, actor: Principal, reason: str, now: datetime) -
 
 def approve(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
     """A guardian of the provider approves; a high-risk agreement needs two different ones."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     _require_provider_guardian(agreement, actor, "approve")
     _require_status(agreement, "approve", AgreementStatus.SUBMITTED)
     if actor.id in agreement.approvals:
@@ -316,14 +316,14 @@ def approve(agreement: Agreement, actor: Principal, reason: str, now: datetime) 
 
 
 def reject(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     _require_provider_guardian(agreement, actor, "reject")
     _require_status(agreement, "reject", AgreementStatus.SUBMITTED)
     return _moved(agreement, actor, "reject", AgreementStatus.REJECTED, reason, now)
 
 
 def suspend(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     _require_provider_guardian(agreement, actor, "suspend")
     _require_status(agreement, "suspend", AgreementStatus.APPROVED)
     return _moved(agreement, actor, "suspend", AgreementStatus.SUSPENDED, reason, now)
@@ -344,14 +344,14 @@ def suspend_for_anomaly(agreement: Agreement, rule: str, now: datetime) -> Agree
 
 
 def resume(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     _require_provider_guardian(agreement, actor, "resume")
     _require_status(agreement, "resume", AgreementStatus.SUSPENDED)
     return _moved(agreement, actor, "resume", AgreementStatus.APPROVED, reason, now)
 
 
 def revoke(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     _require_provider_guardian(agreement, actor, "revoke")
     _require_status(
         agreement,

@@ -1,6 +1,7 @@
 """Patterns that look like harvesting, and what the exchange does about them: suspend the one
-agreement they went through (never the whole organisation) and alert its provider's
-guardian, who resumes or revokes it. Pure: the caller supplies the recent activity."""
+officer whose pattern it is, or else the one agreement it went through (never the whole
+organisation), and alert the provider's guardian, who resumes or revokes it. Pure: the
+caller supplies the recent activity."""
 
 from __future__ import annotations
 
@@ -67,12 +68,30 @@ class Activity:
     refused: bool
 
 
+class Suspension(StrEnum):
+    """What a finding suspends, and so what its alert says and what resolving it undoes."""
+
+    # One officer's pattern: that officer is kept from the provider's data (under every
+    # agreement with it); the agreement carries on for the consumer's other officers.
+    OFFICER = "officer"
+    # The agreement's traffic as a whole: the agreement is suspended, for every officer.
+    AGREEMENT = "agreement"
+
+    @classmethod
+    def of(cls, officer_id: str | None) -> Suspension:
+        return cls.OFFICER if officer_id else cls.AGREEMENT
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: Rule
     agreement_id: int
     officer_id: str | None
     evidence: dict[str, Any]
+
+    @property
+    def suspends(self) -> Suspension:
+        return Suspension.of(self.officer_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +110,20 @@ class Alert:
     resolution: str | None
 
     @property
-    def suspended(self) -> str:
-        """What the finding suspended: one officer's pattern keeps that officer from the
-        provider's data; otherwise the agreement is suspended."""
-        return "officer" if self.officer_id else "agreement"
+    def suspended(self) -> Suspension:
+        return Suspension.of(self.officer_id)
+
+    @property
+    def summary(self) -> str:
+        """What was suspended, and what resuming or revoking the alert does, in words."""
+        if self.suspended is Suspension.OFFICER:
+            return (f"Officer {self.officer_id} of {self.consumer_id} is suspended from "
+                    f"{self.provider_id}'s data, under agreement {self.agreement_id} and "
+                    f"every other; agreement {self.agreement_id} carries on for "
+                    f"{self.consumer_id}'s other officers. Resume lets the officer back; "
+                    "revoke keeps them out.")
+        return (f"Agreement {self.agreement_id} is suspended for every officer of "
+                f"{self.consumer_id}. Resume it, or revoke it.")
 
 
 def identifier_number(value: str) -> int | None:

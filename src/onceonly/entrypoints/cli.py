@@ -11,15 +11,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.engine import Access, make_engine
 from onceonly.adapters.db.migrate import current_revision, head_revision, upgrade
 from onceonly.bootstrap import Exchange, bootstrap
-from onceonly.config import DEFAULT_DATA_DIR, database_url
+from onceonly.config import DEFAULT_DATA_DIR, beside_database, database_url
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.identity_cli import identity_app
@@ -53,41 +52,55 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _database_url(db: str | None) -> str:
+    """--db, else its default (config.database_url), or a message saying what to give."""
+    try:
+        return database_url(db)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _schema_revision(engine: Engine, url: str) -> str | None:
+    """The database's schema revision (None before any), or a message if it cannot be read."""
+    try:
+        return current_revision(engine)
+    except DBAPIError as exc:  # unreachable, refused, locked, or a file that is no database
+        fail(f"cannot open the database {url}: {' '.join(str(exc.orig).split())}")
+
+
 def _check_database(url: str) -> None:
-    """Fail with a message unless `url` names a database of a supported kind that answers."""
+    """Fail with a message unless `url` names a database of a supported kind that answers;
+    for the commands that set one up, so a new SQLite file is made."""
     try:
-        engine = make_engine(url)
-    except (ValueError, ArgumentError) as exc:  # not a URL, or not a database we support
-        fail(f"cannot open the database {url}: {exc}")
+        engine = make_engine(url, Access.CREATE)
+    except ValueError as exc:
+        fail(str(exc))
     try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        fail(f"cannot open the database {url}: {exc.orig}")
+        _schema_revision(engine, url)
     finally:
         engine.dispose()
 
 
-def open_exchange(db: str | None) -> Exchange:
-    """The exchange at --db, or a clear message if it cannot be reached or is not set up."""
-    url = database_url(db)
+def open_exchange(db: str | None, *, read_only: bool = False) -> Exchange:
+    """The exchange at --db, or a clear message if it cannot be reached or is not set up.
+    It is never made here; `read_only` (for commands that only read) also refuses every
+    write and makes no file, not even the default master key file."""
+    url = _database_url(db)
     try:
-        exchange = bootstrap(url)
-    except (ValueError, ArgumentError) as exc:  # not a URL, or not a database we support
-        fail(f"cannot open the database {url}: {exc}")
+        exchange = bootstrap(url, access=Access.READ_ONLY if read_only else Access.EXISTING)
+    except ValueError as exc:  # a SQLite file that does not exist
+        fail(str(exc))
     try:
-        revision = current_revision(exchange.engine)
-    except OperationalError as exc:
+        revision = _schema_revision(exchange.engine, url)
+        if revision is None:
+            fail(f"the database {url} is not set up: run `onceonly db upgrade --db {url}` "
+                 "or `onceonly demo --db URL`")
+        if revision != head_revision():
+            fail(f"the database {url} is at schema revision {revision}, this onceonly needs "
+                 f"{head_revision()}: run `onceonly db upgrade --db {url}`")
+    except typer.Exit:
         exchange.close()
-        fail(f"cannot open the database {url}: {exc.orig}")
-    if revision is None:
-        exchange.close()
-        fail(f"the database {url} is not set up: run `onceonly db upgrade --db {url}` "
-             "or `onceonly demo --db URL`")
-    if revision != head_revision():
-        exchange.close()
-        fail(f"the database {url} is at schema revision {revision}, this onceonly needs "
-             f"{head_revision()}: run `onceonly db upgrade --db {url}`")
+        raise
     return exchange
 
 
@@ -99,11 +112,15 @@ def _progress() -> Progress:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Apply the schema migrations (Alembic) to the exchange database."""
-    url = database_url(db)
+    url = _database_url(db)
+    _check_database(url)
+    engine = make_engine(url)
     try:
-        upgrade(make_engine(url))
-    except (OperationalError, ValueError, ArgumentError) as exc:
-        fail(f"cannot migrate {url}: {exc}")
+        upgrade(engine)
+    except DBAPIError as exc:
+        fail(f"cannot migrate {url}: {' '.join(str(exc.orig).split())}")
+    finally:
+        engine.dispose()
     console.print(f"database at {url} is up to date")
 
 
@@ -137,7 +154,7 @@ def people(
     n: Annotated[int, typer.Option("-n", min=1, max=10_000, help="how many")] = 10,
 ) -> None:
     """Print identifiers of demo people as 'SCHEME VALUE' lines, to try queries with."""
-    exchange = open_exchange(db)
+    exchange = open_exchange(db, read_only=True)
     with exchange.engine.connect() as conn:
         schemes = conn.execute(select(t.organisation_schemes.c.scheme)
                                .where(t.organisation_schemes.c.org_id == org)).scalars().all()
@@ -275,7 +292,7 @@ def worker(
 
 def _print_web_sign_in(citizens, host: str, port: int, db: str) -> None:
     """The portals' address and each citizen's password (for the browser, not a shell)."""
-    logins = _tokens_file(db).with_name("logins.txt")
+    logins = beside_database(db, "logins.txt")
     logins.write_text("".join(f"{c.login}\t{c.password}\n" for c in citizens))
     logins.chmod(0o600)
     console.print(f"[bold]Web portals[/bold]: http://{host}:{port}/ (citizens sign in with "
@@ -287,16 +304,8 @@ def _print_web_sign_in(citizens, host: str, port: int, db: str) -> None:
     console.print()
 
 
-def _tokens_file(db: str) -> Path:
-    """Beside the SQLite database; in ./onceonly-data for a server database."""
-    url = make_url(db)
-    if url.get_backend_name() == "sqlite" and url.database:
-        return Path(url.database).resolve().parent / "tokens.txt"
-    return DEFAULT_DATA_DIR / "tokens.txt"
-
-
 def _print_world(world, host: str, port: int, db: str) -> None:
-    tokens_file = _tokens_file(db)
+    tokens_file = beside_database(db, "tokens.txt")
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text("".join(f"{a.label}\t{a.token}\n" for a in world.accounts))
     tokens_file.chmod(0o600)
@@ -359,7 +368,6 @@ API documentation: {base}/docs   OpenAPI 3.1: {base}/openapi.json
 
 def _death_example(db: str, people: int) -> str:
     """A death report for a living demo person known to all seven organisations told."""
-    from onceonly.adapters.db.engine import make_engine
     from onceonly.demo.receivers import known_everywhere
 
     engine = make_engine(db)
@@ -400,7 +408,7 @@ def audit_verify(db: DbOption = None) -> None:
     with the next; exit 1 naming the first bad index."""
     from onceonly.services.audit_log import verify_log
 
-    exchange = open_exchange(db)
+    exchange = open_exchange(db, read_only=True)
     try:
         with _progress() as bar:
             task = bar.add_task("verifying the audit log", total=None)
@@ -571,11 +579,7 @@ def keys_init(db: DbOption = None) -> None:
     from onceonly.config import master_key_file
     from onceonly.crypto.envelope import MasterKeyUnavailable
 
-    url = database_url(db)
-    try:
-        path, _ = master_key_file(url)
-    except ArgumentError as exc:
-        fail(f"cannot open the database {url}: {exc}")
+    path, _ = master_key_file(_database_url(db))
     try:
         key_id = create_key_file(path)
     except MasterKeyUnavailable as exc:
@@ -661,7 +665,7 @@ def keys_status(db: DbOption = None) -> None:
     from onceonly.adapters.kms_file import FileMasterKeys
     from onceonly.crypto.envelope import MasterKeyUnavailable
 
-    exchange = open_exchange(db)
+    exchange = open_exchange(db, read_only=True)
     try:
         master = exchange.master_keys
         in_use = exchange.envelopes.count_by_master()

@@ -1,6 +1,7 @@
 """Anomaly detection: read the decisions since the last run, evaluate each agreement they went
-through against its consumer's rules, suspend the one agreement a rule fires on, and alert
-its provider's guardian; the guardian resumes or revokes it through the alert."""
+through against its consumer's rules, suspend what a rule fires on (the officer whose
+pattern it is, else the agreement: domain.anomaly.Suspension), and alert the provider's
+guardian, who resumes or revokes it through the alert."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from onceonly.domain.anomaly import (
     Alert,
     Rule,
     Rules,
+    Suspension,
     evaluate,
     rule,
 )
@@ -83,24 +85,29 @@ class AnomalyService:
         longest = max([LONGEST_WINDOW, *(r.window for r in rules.values()),
                        *(r.window for own in officer_rules.values() for r in own.values())])
         window = self._window(uow, agreement_id, now - longest, after_id, up_to_id)
-        finding = evaluate(agreement_id, window, rules, now, officer_rules)
+        # An officer already suspended from the provider is refused whatever they ask: their
+        # refusals are no new finding.
+        kept_out = uow.alerts.suspended_officers(agreement.provider_id)
+        finding = evaluate(agreement_id, [a for a in window if a.officer_id not in kept_out],
+                           rules, now, officer_rules)
         if finding is None:
             return None
         self._windows.pop(agreement_id, None)
-        uow.agreements.save(lifecycle.suspend_for_anomaly(agreement, finding.rule.kind, now))
         alert_id = uow.alerts.add(now, agreement.provider_id, agreement.consumer_id,
                                   agreement_id, finding.officer_id, finding.rule.kind,
                                   finding.evidence)
-        if finding.officer_id is not None:
-            # The officer's pattern: kept from this provider's other agreements too, never
-            # from another provider's, and the consumer's other officers carry on.
+        if finding.suspends is Suspension.OFFICER:
+            assert finding.officer_id is not None
             uow.alerts.suspend_officer(alert_id, finding.officer_id, agreement.provider_id, now)
+        else:
+            uow.agreements.save(lifecycle.suspend_for_anomaly(agreement, finding.rule.kind,
+                                                              now))
         uow.audit.record(AuditEntry(
             "anomaly.suspend", "done", lifecycle.ANOMALY_DETECTOR, None,
             reason=finding.rule.kind.value, agreement_id=agreement_id,
             provider_id=agreement.provider_id, purpose=agreement.purpose_code,
-            detail={"alert": alert_id, "officer": finding.officer_id or "",
-                    "evidence": finding.evidence}), now)
+            detail={"alert": alert_id, "suspended": finding.suspends.value,
+                    "officer": finding.officer_id or "", "evidence": finding.evidence}), now)
         return alert_id
 
     def _window(self, uow: UnitOfWork, agreement_id: int, since: datetime, after_id: int,
@@ -127,7 +134,9 @@ class AnomalyService:
             return uow.alerts.list_for(guardian.org_id)
 
     def resolve(self, guardian: Principal, alert_id: int, action: str, reason: str) -> Alert:
-        """Resume or revoke the agreement an alert suspended (the provider's guardian)."""
+        """Resume or revoke what an alert suspended (the provider's guardian): the officer
+        (resumed: back to the provider's data; revoked: kept out) or the agreement."""
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, f"alert.{action}")
         now = self.clock.now()
         try:
             with self.uows(write=True) as uow:
@@ -136,23 +145,26 @@ class AnomalyService:
                     raise not_found("alert_unknown", f"no alert {alert_id} for your organisation")
                 agreement = uow.agreements.get(alert.agreement_id)
                 assert agreement is not None
-                moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
-                uow.agreements.save(moved)
-                uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now, reason)
-                # Resumed: a false alarm, the officer is back; revoked: the officer stays out.
-                officer = (uow.alerts.reinstate_officer(alert_id, guardian.id, now)
-                           if action == "resume" else None)
-                uow.audit.record(AuditEntry(
-                    f"agreement.{action}", "done", guardian.id, guardian.org_id,
-                    agreement_id=agreement.id, provider_id=agreement.provider_id,
-                    purpose=agreement.purpose_code,
-                    detail={"from": agreement.status.value, "to": moved.status.value,
-                            "why": reason, "alert": alert_id}), now)
-                if officer is not None:
+                uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now,
+                                   lifecycle.require_reason(reason))
+                if alert.suspended is Suspension.AGREEMENT:
+                    moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
+                    uow.agreements.save(moved)
                     uow.audit.record(AuditEntry(
-                        "officer.reinstate", "done", guardian.id, guardian.org_id,
+                        f"agreement.{action}", "done", guardian.id, guardian.org_id,
                         agreement_id=agreement.id, provider_id=agreement.provider_id,
-                        detail={"officer": officer, "why": reason, "alert": alert_id}), now)
+                        purpose=agreement.purpose_code,
+                        detail={"from": agreement.status.value, "to": moved.status.value,
+                                "why": reason, "alert": alert_id}), now)
+                else:  # resumed: a false alarm, the officer is back; revoked: kept out
+                    if action == "resume":
+                        uow.alerts.reinstate_officer(alert_id, guardian.id, now)
+                    uow.audit.record(AuditEntry(
+                        "officer.reinstate" if action == "resume" else "officer.revoke",
+                        "done", guardian.id, guardian.org_id, agreement_id=agreement.id,
+                        provider_id=agreement.provider_id,
+                        detail={"officer": alert.officer_id, "why": reason,
+                                "alert": alert_id}), now)
                 uow.commit()
         except DomainError as error:
             refuse(self.uows, self.clock,

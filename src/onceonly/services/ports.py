@@ -222,6 +222,9 @@ class Alerts(Protocol):
     def reinstate_officer(self, alert_id: int, by: str, at: datetime) -> str | None:
         """Lift the suspension the alert made, if any: the officer it named."""
         ...
+    def suspended_officers(self, provider_id: str) -> set[str]:
+        """The officers kept from the provider's data now."""
+        ...
 
 
 class BulkExtracts(Protocol):

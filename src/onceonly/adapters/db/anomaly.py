@@ -132,6 +132,11 @@ class SqlAlerts:
             officer_id=officer_id, provider_id=provider_id, alert_id=alert_id,
             suspended_at=at))
 
+    def suspended_officers(self, provider_id: str) -> set[str]:
+        return set(self.conn.execute(select(_SUSPENSIONS.officer_id).where(
+            _SUSPENSIONS.provider_id == provider_id, _SUSPENSIONS.lifted_at.is_(None))
+        ).scalars())
+
     def reinstate_officer(self, alert_id: int, by: str, at: datetime) -> str | None:
         return self.conn.execute(
             update(t.officer_suspensions)

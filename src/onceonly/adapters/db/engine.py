@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+
+from onceonly.config import DatabaseUrlInvalid, parse_database_url
 
 WRITE = "onceonly_write"
 
@@ -25,20 +28,28 @@ def sqlite_writer_lock(engine: Engine) -> threading.Lock | None:
     return _SQLITE_WRITERS.get(engine)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    parsed = make_url(url)
+class Access(Enum):
+    """What opening a database may do on disk and in it."""
+
+    CREATE = "create"  # make the SQLite file and its folder if missing (setting one up)
+    EXISTING = "existing"  # the database must exist already; read and write it
+    READ_ONLY = "read_only"  # must exist; every write is refused, nothing is made on disk
+
+
+def make_engine(url: str, access: Access = Access.CREATE, **kwargs: Any) -> Engine:
+    """DatabaseUrlInvalid (a ValueError) if `url` names no database onceonly can use, or,
+    unless `access` may create it, a SQLite file that does not exist."""
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, **kwargs)
-    if parsed.get_backend_name() == "postgresql":
-        options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
-        options.update(kwargs)
-        engine = create_engine(url, **options)
-        _ping_when_idle(engine)
-        return engine
-    raise ValueError(
-        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///FILE or "
-        "postgresql+psycopg://USER@HOST/DB"
-    )
+        assert parsed.database is not None  # parse_database_url requires a file
+        return _sqlite_engine(url, Path(parsed.database), access, **kwargs)
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
+    if access is Access.READ_ONLY:
+        options["execution_options"] = {"postgresql_readonly": True}
+    options.update(kwargs)
+    engine = create_engine(url, **options)
+    _ping_when_idle(engine)
+    return engine
 
 
 # A connection back in the pool for longer than this is pinged before it is handed out.
@@ -68,14 +79,26 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError(f"a pooled connection was stale: {error}") from error
 
 
-def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+def _sqlite_engine(url: str, database: Path, access: Access, **kwargs: Any) -> Engine:
+    if access is Access.CREATE:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    elif not database.is_file():
+        raise DatabaseUrlInvalid(
+            f"there is no database at {database.resolve()}: check the path in {url} "
+            "(`onceonly db upgrade --db URL` or `onceonly demo --db URL` makes one)")
     options: dict[str, Any] = {"pool_size": 8, "max_overflow": 8}
     options.update(kwargs)
     engine = create_engine(url, connect_args={"timeout": 30}, **options)
     _SQLITE_WRITERS[engine] = threading.Lock()
+
+    if access is not Access.CREATE:
+        @event.listens_for(engine, "do_connect")
+        def open_existing(_dialect: Any, _record: Any, cargs: list[Any],
+                          cparams: dict[str, Any]) -> None:
+            # SQLite's own guard: mode=rw opens the file or fails, never makes an empty one.
+            # (Not mode=ro: a read-only connection cannot remove the WAL files it makes.)
+            cargs[0] = f"file:{quote(str(database.resolve()))}?mode=rw"
+            cparams["uri"] = True
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -83,8 +106,11 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         # that starts as a read and upgrades later can fail with SQLITE_BUSY under load.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # an accepted write survives power loss
+        if access is Access.READ_ONLY:
+            cursor.execute("PRAGMA query_only=ON")  # and the journal mode is left as it is
+        else:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # an accepted write survives power loss
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
