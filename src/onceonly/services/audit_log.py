@@ -392,7 +392,8 @@ class Verification:
     heads: int
     bad_index: int | None = None
     problem: str | None = None
-    chained_from: int | None = None  # the first head that names the one before it
+    chained_from: int | None = None  # the size of the first head naming the one before it
+    unchained: int = 0  # heads signed before heads named the one before them
 
     @property
     def ok(self) -> bool:
@@ -427,7 +428,8 @@ def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *,
         signed = heads[-1].head.tree_size if heads else 0
         return Verification(tree.size, tree.root(), signed, len(heads), bad.index, bad.problem)
     signed = heads[-1].head.tree_size if heads else 0
-    return Verification(tree.size, tree.root(), signed, len(heads), chained_from=chained_from)
+    return Verification(tree.size, tree.root(), signed, len(heads), chained_from=chained_from,
+                        unchained=sum(h.head.previous is None for h in heads))
 
 
 def _check_entries(uow: UnitOfWork, tree: merkle.MemoryTree, heads: list[SignedTreeHead],
