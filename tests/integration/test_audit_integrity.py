@@ -304,3 +304,17 @@ def test_without_an_operator_key_no_head_is_signed_and_the_service_says_so(excha
     head = exchange.audit.tree_head().head
     assert (head.tree_size, head.root_hash) == (0, merkle.EMPTY_ROOT)
     assert datetime.fromtimestamp(head.timestamp / 1000, UTC) <= exchange.clock.now()
+
+
+def test_a_citizens_verification_of_an_unreadable_entry_fails_saying_why(log):
+    from onceonly.services.entry_verification import verify_entry
+
+    append(log, 4)
+    log.audit.integrate()
+    lift_triggers(log.engine)
+    write_raw(log.engine, 2, "detail", "[1, 2]", as_json=True)
+
+    result = verify_entry(log.audit, log.keys.jwks(), ADMIN, 2)
+
+    assert not result.ok
+    assert "does not read (detail is a list, not a JSON object)" in result.problem
