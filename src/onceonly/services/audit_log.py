@@ -217,17 +217,19 @@ class AuditLogService:
         """Raise ExchangeNotInitialised unless the operator's key can sign tree heads (once
         it has, this process knows: keys are kept once loaded)."""
         if not self._signer_ready:
-            self._sign(TreeHead(0, merkle.EMPTY_ROOT, 0, EMPTY_TREE))
+            self._signature(b"readiness check")  # not a tree head: nothing to misuse
             self._signer_ready = True
 
     def _sign(self, head: TreeHead) -> SignedTreeHead:
+        return SignedTreeHead(head, self._signature(head.payload()))
+
+    def _signature(self, payload: bytes) -> str:
         try:
-            signature = self.signer.sign_compact_for(self.operator_org, head.payload())
+            return self.signer.sign_compact_for(self.operator_org, payload)
         except LookupError as exc:
             raise ExchangeNotInitialised(
                 f"cannot sign tree heads: {exc}; set ONCEONLY_OPERATOR_ORG to the exchange "
                 "operator's organisation, which needs a signing key") from exc
-        return SignedTreeHead(head, signature)
 
     # -- public proofs ---------------------------------------------------------------------
 
