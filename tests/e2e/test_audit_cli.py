@@ -543,8 +543,10 @@ def assert_fails_at(result: subprocess.CompletedProcess[str], index: int, *says:
      "entry 40: unreadable (at is not a stored time)"),
     ("update audit_log set hidden_until = 'garbage' where seq = 40",
      "entry 40: unreadable (hidden_until is not a stored time)"),
+    ("update audit_log set purpose = cast(x'ff41' as text) where seq = 40",
+     "entry 40: unreadable (it holds a value JSON cannot carry exactly"),
 ], ids=["invalid-json", "empty", "blob", "number", "list", "null", "nan", "beyond-2**53",
-        "at", "hidden_until"])
+        "at", "hidden_until", "not-utf-8"])
 def test_verify_names_a_row_that_does_not_read(log: Log, tmp_path: Path, statement: str,
                                                says: str) -> None:
     url = copy_of(log, tmp_path)

@@ -131,6 +131,28 @@ def test_a_row_that_does_not_read_is_named_on_sqlite(sqlite_url, clock, column, 
         exchange.close()
 
 
+@pytest.mark.parametrize("column", ["purpose", "fields", "at"])
+def test_text_that_is_not_utf8_is_named_on_sqlite(sqlite_url, clock, column):
+    """SQLite's driver refuses such text for a whole read: the row is named all the same."""
+    from onceonly.adapters.db.migrate import upgrade
+    from onceonly.bootstrap import bootstrap
+
+    exchange = bootstrap(sqlite_url, clock=clock)
+    try:
+        upgrade(exchange.engine)
+        _operator(exchange)
+        append(exchange, 8)
+        exchange.audit.integrate()
+        lift_triggers(exchange.engine)
+        with exchange.engine.begin() as conn:
+            conn.execute(text(f"UPDATE audit_log SET {column} = CAST(X'5bff5d' AS TEXT) "
+                              "WHERE seq = 5"))
+
+        assert_named_unreadable(exchange, 5, "")
+    finally:
+        exchange.close()
+
+
 def test_integration_stops_at_an_unreadable_entry_alerts_once_and_goes_on_when_mended(log):
     append(log, 3)
     log.audit.integrate()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Dialect,
     Engine,
     Row,
+    Select,
     TextClause,
     bindparam,
     func,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import NullType
 
 from onceonly.adapters.db import tables as t
@@ -156,13 +158,29 @@ class SqlAuditLog:
         return None if size is None else int(size)
 
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
-        rows = self.conn.execute(
+        return self._records(
             _RAW_ROWS.where(_LOG.seq >= start, _LOG.seq < stop).order_by(_LOG.seq))
-        return [_record(row, self.conn.dialect) for row in rows]
 
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
-        row = self.conn.execute(_RAW_ROWS.where(_LOG.seq == index)).first()
-        return _record(row, self.conn.dialect) if row else None
+        found = self._records(_RAW_ROWS.where(_LOG.seq == index))
+        return found[0] if found else None
+
+    def _records(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
+        try:
+            return [_record(row, self.conn.dialect) for row in self.conn.execute(query)]
+        except OperationalError as exc:
+            # SQLite hands back stored text as it is, and its driver refuses text that is
+            # not UTF-8 for the whole read: read again with such text kept (as lone
+            # surrogates), so that the row it is in is named, not the read failed.
+            if "Could not decode to UTF-8" not in str(exc.orig):
+                raise
+            dbapi = self.conn.connection.dbapi_connection
+            strict = dbapi.text_factory  # type: ignore[union-attr]
+            dbapi.text_factory = _keep_undecodable  # type: ignore[union-attr]
+            try:
+                return [_record(row, self.conn.dialect) for row in self.conn.execute(query)]
+            finally:
+                dbapi.text_factory = strict  # type: ignore[union-attr]
 
     def search(self, search: AuditSearch) -> list[AuditRecord | UnreadableEntry]:
         query = _RAW_ROWS.order_by(_LOG.seq.desc()).limit(search.limit)
@@ -179,7 +197,11 @@ class SqlAuditLog:
         if search.revealed_at is not None:
             query = query.where(or_(_LOG.hidden_until.is_(None),
                                     _LOG.hidden_until <= search.revealed_at))
-        return [_record(row, self.conn.dialect) for row in self.conn.execute(query)]
+        return self._records(query)
+
+
+def _keep_undecodable(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _head(row: Row[Any]) -> SignedTreeHead:
