@@ -99,8 +99,6 @@ _LOG = t.audit_log.c
 # Each column as the driver hands it over, undecoded: a row changed behind the log's back
 # (text in a JSON column, garbage for a time) must not fail the whole read it is part of.
 _RAW_ROWS = select(*(type_coerce(column, NullType()).label(column.name) for column in _LOG))
-_DECODED = ("at", "fields", "detail", "hidden_until")
-
 
 _Decoders = tuple[tuple[str, Callable[[Any], Any]], ...]
 _DECODERS: dict[tuple[str, str], _Decoders] = {}
@@ -112,8 +110,8 @@ def _decoders(dialect: Dialect) -> _Decoders:
     key = (dialect.name, dialect.driver)
     if key not in _DECODERS:
         _DECODERS[key] = tuple(
-            (name, process) for name in _DECODED
-            if (process := _LOG[name].type.dialect_impl(dialect).result_processor(dialect, None))
+            (column.name, process) for column in _LOG
+            if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
             is not None)
     return _DECODERS[key]
 
