@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 
 from onceonly.adapters.db import tables as t
 from onceonly.audit import merkle
-from onceonly.audit.heads import SignedTreeHead, TreeHead, verify_tree_head
+from onceonly.audit.heads import SignedTreeHead, TreeHead, b64, verify_tree_head
 from onceonly.client import OnceonlyClient
 from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks
@@ -189,8 +189,13 @@ def test_tree_head_is_public_and_its_signature_verifies_against_the_jwks(api: Ap
 
     head = verify_tree_head(document, server_jwks(api))
 
-    assert set(document) == {"tree_size", "root_hash", "timestamp", "signature"}
+    assert set(document) == {"tree_size", "root_hash", "timestamp", "previous", "signature"}
     assert head.head.tree_size == document["tree_size"] == log_size(api) > 0
+    with api.exchange.uows() as uow:
+        heads = uow.tree.heads()
+    before = heads[-2].head if len(heads) > 1 else TreeHead(0, merkle.EMPTY_ROOT, 0)
+    assert document["previous"] == {"tree_size": before.tree_size,
+                                    "root_hash": b64(before.root_hash)}  # signed, too
     assert len(head.head.root_hash) == 32
     assert head.as_json() == document
     now_ms = api.clock.now().timestamp() * 1000

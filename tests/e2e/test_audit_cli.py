@@ -28,6 +28,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.audit import merkle
+from onceonly.audit.entries import AuditEntry
 from onceonly.audit.heads import SignedTreeHead, TreeHead, b64, verify_tree_head
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.signing import SigningKey, jwks
@@ -492,3 +493,168 @@ def test_audit_without_the_operators_signing_key_exits_2(tmp_path: Path,
             assert conn.execute(select(t.audit_tree_heads)).first() is None
     finally:
         engine.dispose()
+
+
+# --- rows that do not read, interior nodes, deleted heads --------------------------------------
+
+
+def grown_copy(log: Log, folder: Path, *sizes: int) -> str:
+    """A copy of the log grown to each of `sizes` in turn, each under a signed head of its
+    own (so the copy has a chain of heads ending at the last size)."""
+    url = copy_of(log, folder)
+    exchange = bootstrap(url)
+    try:
+        for size in sizes:
+            with exchange.uows(write=True) as uow:
+                for n in range(uow.audit.size(), size):
+                    uow.audit.record(AuditEntry("token.issue", "done", f"officer-{n}",
+                                                "GOV/DWP"), exchange.clock.now())
+                uow.commit()
+            exchange.audit.integrate()
+    finally:
+        exchange.close()
+    return url
+
+
+def assert_fails_at(result: subprocess.CompletedProcess[str], index: int, *says: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"verification failed at index {index}:" in flat(result.stderr), result.stderr
+    for words in says:
+        assert words in flat(result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("statement", "says"), [
+    ("update audit_log set fields = '[' where seq = 40",
+     "entry 40: unreadable (fields is not JSON"),
+    ("update audit_log set fields = '' where seq = 40", "entry 40: unreadable (fields is not JSON"),
+    ("update audit_log set detail = zeroblob(4) where seq = 40",
+     "entry 40: unreadable (detail"),
+    ("update audit_log set fields = 5 where seq = 40",
+     "entry 40: unreadable (fields is a number, not a list of names)"),
+    ("update audit_log set detail = '[1,2]' where seq = 40",
+     "entry 40: unreadable (detail is a list, not a JSON object)"),
+    ("update audit_log set detail = 'null' where seq = 40",
+     "entry 40: unreadable (detail is null, not a JSON object)"),
+    ("update audit_log set detail = '{\"n\": NaN}' where seq = 40",
+     "entry 40: unreadable (it holds a value JSON cannot carry exactly"),
+    ("update audit_log set detail = '{\"n\": 9007199254740993}' where seq = 40",
+     "entry 40: unreadable (it holds a value JSON cannot carry exactly"),
+    ("update audit_log set at = 'garbage' where seq = 40",
+     "entry 40: unreadable (at is not a stored time)"),
+    ("update audit_log set hidden_until = 'garbage' where seq = 40",
+     "entry 40: unreadable (hidden_until is not a stored time)"),
+    ("update audit_log set purpose = cast(x'ff41' as text) where seq = 40",
+     "entry 40: unreadable (it holds a value JSON cannot carry exactly"),
+], ids=["invalid-json", "empty", "blob", "number", "list", "null", "nan", "beyond-2**53",
+        "at", "hidden_until", "not-utf-8"])
+def test_verify_names_a_row_that_does_not_read(log: Log, tmp_path: Path, statement: str,
+                                               says: str) -> None:
+    url = copy_of(log, tmp_path)
+    tampered(url, text(statement))
+
+    result = cli("audit", "verify", "--db", url, cwd=tmp_path)
+
+    assert_fails_at(result, 40, says)
+
+
+def test_verify_names_a_deleted_counter(log: Log, tmp_path: Path) -> None:
+    url = copy_of(log, tmp_path)
+    tampered(url, text("delete from audit_counter"))
+
+    result = cli("audit", "verify", "--db", url, cwd=tmp_path)
+
+    assert_fails_at(result, size_of(log.exchange), "the log's counter (audit_counter) is missing")
+
+
+def test_integrate_stops_at_a_row_that_does_not_read_and_goes_on_once_mended(
+        log: Log, tmp_path: Path) -> None:
+    size = size_of(log.exchange)
+    url = grown_copy(log, tmp_path, size)
+    exchange = bootstrap(url)
+    try:
+        with exchange.uows(write=True) as uow:  # two entries not yet under a signed head
+            for n in range(2):
+                uow.audit.record(AuditEntry("token.issue", "done", f"x-{n}", "GOV/DWP"),
+                                 exchange.clock.now())
+            uow.commit()
+    finally:
+        exchange.close()
+    tampered(url, text(f"update audit_log set detail = '[1,2]' where seq = {size + 1}"))
+
+    stopped = cli("audit", "integrate", "--db", url, cwd=tmp_path)
+    tampered(url, text(f"update audit_log set detail = '{{}}' where seq = {size + 1}"))
+    mended = cli("audit", "integrate", "--db", url, cwd=tmp_path)
+    verified = cli("audit", "verify", "--db", url, cwd=tmp_path)
+
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert f"integration stopped at entry {size + 1}: unreadable (detail is a list" \
+        in flat(stopped.stderr)
+    assert f"{size + 1} entries are under the latest signed head" in flat(stopped.stderr)
+    assert "Traceback" not in stopped.stderr
+    assert mended.returncode == 0, mended.stdout + mended.stderr
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_verify_names_a_rewritten_interior_node_that_proofs_go_through(log: Log,
+                                                                      tmp_path: Path) -> None:
+    url = grown_copy(log, tmp_path, 200)
+    tampered(url, text("update audit_nodes set hash = zeroblob(32) where level = 7 and idx = 0"))
+
+    result = cli("audit", "verify", "--db", url, cwd=tmp_path)
+    proof = invoke("audit", "proof", "--index", "150", "--db", url)
+
+    assert_fails_at(result, 0, "the tree's node at level 7, index 0 (entries 0 to 127) "
+                               "differs from the hash of the entries under it")
+    assert proof.exit_code == 1 and json.loads(proof.stdout)["verified"] is False
+
+
+@pytest.mark.parametrize("heads", ["all", "latest"])
+def test_verify_catches_a_rewritten_entry_with_the_heads_deleted(log: Log, tmp_path: Path,
+                                                                 heads: str) -> None:
+    url = grown_copy(log, tmp_path, 100, 120)
+    which = "" if heads == "all" else " where tree_size = 120"
+    index = 80 if heads == "all" else 110
+    tampered(url, text(f"delete from audit_tree_heads{which}"),
+             text(f"update audit_log set purpose = 'forged' where seq = {index}"))
+
+    result = cli("audit", "verify", "--db", url, cwd=tmp_path)
+
+    assert_fails_at(result, index, f"entry {index} differs from the entry the tree holds")
+
+
+def test_verify_names_a_head_missing_from_the_middle_of_the_chain(log: Log,
+                                                                  tmp_path: Path) -> None:
+    url = grown_copy(log, tmp_path, 100, 120, 140)
+    tampered(url, text("delete from audit_tree_heads where tree_size = 120"))
+
+    result = cli("audit", "verify", "--db", url, cwd=tmp_path)
+
+    assert_fails_at(result, 120, "the tree head of size 120 is missing: the head of size 140 "
+                                 "names it as the one before it")
+
+
+def test_verify_and_integrate_on_postgresql_name_a_row_that_does_not_read(
+        postgres_url: str, tmp_path: Path) -> None:
+    exchange = bootstrap(postgres_url, clock=MovableClock())
+    try:
+        upgrade(exchange.engine)
+        world = build_world(exchange, postgres_url, people=PEOPLE)
+        some_queries(exchange, world)
+        size = exchange.audit.integrate().head.tree_size
+        some_queries(exchange, world)  # three more, not yet under a signed head
+        with exchange.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+            conn.execute(text("update audit_log set detail = '[1,2]' where seq = 40"))
+            conn.execute(text(f"update audit_log set fields = '5' where seq = {size + 1}"))
+
+        verified = cli("audit", "verify", "--db", postgres_url, cwd=tmp_path)
+        integrated = cli("audit", "integrate", "--db", postgres_url, cwd=tmp_path)
+    finally:
+        exchange.close()
+
+    assert_fails_at(verified, 40, "entry 40: unreadable (detail is a list, not a JSON object)")
+    assert integrated.returncode == 1, integrated.stdout + integrated.stderr
+    assert f"integration stopped at entry {size + 1}: unreadable (fields is a number" \
+        in flat(integrated.stderr)
+    assert "Traceback" not in integrated.stderr

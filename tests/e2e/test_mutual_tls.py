@@ -18,10 +18,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
+from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.keystore import add_signing_key
 from onceonly.entrypoints.cli import app
 from tests.support.servers import START_TIMEOUT, Server, start_server, stop
 
@@ -83,6 +86,9 @@ def server(pki: Path) -> Iterator[Server]:
     url = f"sqlite:///{pki / 'exchange.sqlite'}"
     engine = make_engine(url)
     upgrade(engine)
+    with engine.begin() as conn:  # ready to serve: the operator can sign tree heads
+        conn.execute(insert(t.organisations).values(id="GOV/EXCHANGE", name="Operator"))
+        add_signing_key(conn, "GOV/EXCHANGE", datetime.now(UTC))
     engine.dispose()
     started = start_server(url, pki / "server.log", "--tls-cert", str(pki / "server.pem"),
                            "--tls-key", str(pki / "server.key"),

@@ -13,11 +13,20 @@ from hypothesis import strategies as st
 from onceonly.audit.entries import (
     AuditEntry,
     AuditRecord,
+    UnreadableEntry,
     check_canonical,
     may_read,
     officer_pseudonym,
+    read_record,
 )
-from onceonly.audit.heads import SignedTreeHead, TreeHead, b64, unb64, verify_tree_head
+from onceonly.audit.heads import (
+    HeadRef,
+    SignedTreeHead,
+    TreeHead,
+    b64,
+    unb64,
+    verify_tree_head,
+)
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks
 from onceonly.domain.organisations import Principal, Role
 
@@ -162,3 +171,79 @@ def test_whatever_the_check_accepts_has_a_leaf(detail, reason):
     except ValueError:
         return  # refused at append: fine, nothing reaches the log
     assert AuditRecord(0, AT, entry).leaf()
+
+
+# -- tree heads name the one before them -----------------------------------------------------
+
+
+def test_a_chained_head_signs_its_predecessor_and_verifies():
+    head = TreeHead(9, b"\x01" * 32, 1_700_000_000_000, HeadRef(5, b"\x02" * 32))
+    document = signed(head)
+
+    assert json.loads(head.payload())["previous"] == {"tree_size": 5,
+                                                      "root_hash": b64(b"\x02" * 32)}
+    assert document["previous"] == {"tree_size": 5, "root_hash": b64(b"\x02" * 32)}
+    assert verify_tree_head(document, KEYS).head == head
+
+
+@pytest.mark.parametrize("change", [
+    {"previous": {"tree_size": 4, "root_hash": b64(b"\x02" * 32)}},
+    {"previous": {"tree_size": 5, "root_hash": b64(b"\x03" * 32)}},
+    {"previous": None},
+])
+def test_a_predecessor_shown_otherwise_than_signed_fails(change):
+    document = signed(TreeHead(9, b"\x01" * 32, 1, HeadRef(5, b"\x02" * 32))) | change
+    with pytest.raises(SignatureInvalid, match="differ"):
+        verify_tree_head(document, KEYS)
+
+
+def test_a_head_from_before_heads_were_chained_still_verifies():
+    """Signed before `previous` was in the payload (a state file kept by `audit check`, a
+    head stored before the migration): nothing to name, nothing to compare."""
+    head = TreeHead(5, b"\x01" * 32, 1)
+    document = signed(head)
+    assert "previous" not in json.loads(head.payload()) and "previous" not in document
+
+    assert verify_tree_head(document, KEYS).head.previous is None
+    assert verify_tree_head(document | {"previous": None}, KEYS).head == head
+
+
+# -- a stored row read back: named when it does not read ----------------------------------------
+
+
+def stored(**changes) -> dict:
+    values = {"at": AT, "action": "query.release", "outcome": "permit", "reason": None,
+              "actor_id": "dwp.officer", "org_id": "GOV/DWP", "agreement_id": 1,
+              "provider_id": "GOV/HMRC", "purpose": "benefit-entitlement", "person_key": "P1",
+              "fields": ["income_band"], "values_hash": "ab" * 32, "detail": {},
+              "hidden_until": None}
+    return values | changes
+
+
+def test_a_row_as_appended_reads_back_as_its_entry():
+    assert read_record(7, stored()) == AuditRecord(7, AT, RELEASE)
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    ({"fields": 5}, "fields is a number, not a list of names"),
+    ({"fields": ["a", 1]}, "fields is a list, not a list of names"),
+    ({"detail": [1, 2]}, "detail is a list, not a JSON object"),
+    ({"detail": None}, "detail is null, not a JSON object"),
+    ({"detail": {"n": 2**60}}, "cannot carry exactly"),
+    ({"detail": {"n": float("nan")}}, "cannot carry exactly"),
+    ({"at": "2026-11-24"}, "at is not a time"),
+    ({"at": datetime(2026, 11, 24)}, "at is not a time"),  # no zone: no single instant
+    ({"hidden_until": 5}, "hidden_until is not a time"),
+    ({"agreement_id": True}, "agreement_id is a boolean, not an integer"),
+    ({"agreement_id": 1.0}, "agreement_id is a number, not an integer"),
+    ({"action": None}, "action is null, not text"),
+    ({"purpose": b"\x00"}, "purpose is binary data, not text"),
+    ({"reason": "\ud800"}, "cannot carry exactly"),
+])
+def test_a_row_that_does_not_read_is_named_with_why_never_its_value(changes, why):
+    found = read_record(7, stored(**changes))
+
+    assert isinstance(found, UnreadableEntry)
+    assert found.index == 7 and why in found.why
+    assert str(found).startswith("entry 7: unreadable (")
+    assert "2026" not in found.why and "\\x00" not in found.why

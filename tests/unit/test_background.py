@@ -7,7 +7,9 @@ import asyncio
 import threading
 
 import pytest
+import structlog
 
+from onceonly.entrypoints.api import background
 from onceonly.entrypoints.api.background import Periodic, Step
 from tests.support.loops import run_in_own_loop
 
@@ -93,3 +95,34 @@ def test_stop_does_what_is_left_even_if_no_tick_came():
 
     run_in_own_loop(main())
     assert len(calls) == 5
+
+
+def test_a_failure_repeated_every_tick_is_logged_once_then_counted(monkeypatch):
+    """Not a line a second for as long as it lasts: the first with its traceback, then how
+    many times it happened when it ends."""
+    captured = structlog.testing.CapturingLogger()
+    monkeypatch.setattr(background, "log", structlog.wrap_logger(
+        captured, processors=[], wrapper_class=structlog.make_filtering_bound_logger(0)))
+    outcomes = [RuntimeError("entry 4: unreadable (detail is a list)")] * 5 + [
+        RuntimeError("the database went away")] * 2 + [False]
+    worker = Periodic("audit-integrator", 3600, lambda: raise_or_return(outcomes.pop(0)),
+                      on_the_loop=True)
+
+    for _ in range(8):
+        worker.run_once()
+
+    logged = [(call.method_name, call.args, call.kwargs) for call in captured.calls]
+    assert [(method, kwargs["event"], kwargs.get("failures"), kwargs["error"])
+            for method, _args, kwargs in logged] == [
+        ("error", "background work failed", None, "entry 4: unreadable (detail is a list)"),
+        ("warning", "background work failed otherwise", 5,
+         "entry 4: unreadable (detail is a list)"),
+        ("error", "background work failed", None, "the database went away"),
+        ("info", "background work recovered", 2, "the database went away")]
+    assert logged[0][2]["exc_info"] is True and logged[0][2]["work"] == "audit-integrator"
+
+
+def raise_or_return(outcome: Exception | bool) -> bool:
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome

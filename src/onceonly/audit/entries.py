@@ -78,6 +78,88 @@ def _check_json(value: Any) -> None:
         raise ValueError(f"a {type(value).__name__} has no JSON form")
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableEntry:
+    """A row of the log that does not read as an entry: changed behind the log's back (its
+    append-only triggers lifted). Readers name it instead of failing on it."""
+
+    index: int
+    why: str
+
+    def __str__(self) -> str:
+        return f"entry {self.index}: unreadable ({self.why})"
+
+
+class EntryUnreadable(Exception):
+    """Raised where one entry was asked for and its row does not read as an entry."""
+
+    def __init__(self, unreadable: UnreadableEntry) -> None:
+        super().__init__(str(unreadable))
+        self.unreadable = unreadable
+
+
+_TEXT = ("action", "outcome")
+_OPTIONAL_TEXT = ("reason", "actor_id", "org_id", "provider_id", "purpose", "person_key",
+                  "values_hash")
+
+
+def read_record(index: int, values: Mapping[str, Any]) -> AuditRecord | UnreadableEntry:
+    """An entry from its stored values (JSON already decoded, times already read), each
+    checked to be of its kind and the whole to have a canonical form: what a row written by
+    an append always is. The reason names the column, never its value."""
+    problem = _problem(values)
+    if problem is not None:
+        return UnreadableEntry(index, problem)
+    entry = AuditEntry(
+        action=values["action"], outcome=values["outcome"], actor_id=values["actor_id"],
+        org_id=values["org_id"], reason=values["reason"], agreement_id=values["agreement_id"],
+        provider_id=values["provider_id"], purpose=values["purpose"],
+        person_key=values["person_key"], fields=tuple(values["fields"]),
+        values_hash=values["values_hash"], detail=values["detail"],
+        hidden_until=values["hidden_until"])
+    try:
+        check_canonical(entry)
+    except ValueError:
+        return UnreadableEntry(index, "it holds a value JSON cannot carry exactly (a number "
+                                      "beyond 2**53 or not finite, or text not Unicode)")
+    return AuditRecord(index, values["at"], entry)
+
+
+def _problem(values: Mapping[str, Any]) -> str | None:
+    for name in _TEXT:
+        if not isinstance(values.get(name), str):
+            return f"{name} is {_kind(values.get(name))}, not text"
+    for name in _OPTIONAL_TEXT:
+        if not isinstance(values.get(name), str | None):
+            return f"{name} is {_kind(values.get(name))}, not text"
+    if not _aware(values.get("at")):
+        return "at is not a time"
+    if values.get("hidden_until") is not None and not _aware(values["hidden_until"]):
+        return "hidden_until is not a time"
+    agreement_id = values.get("agreement_id")
+    if agreement_id is not None and type(agreement_id) is not int:
+        return f"agreement_id is {_kind(agreement_id)}, not an integer"
+    fields = values.get("fields")
+    if not (isinstance(fields, list) and all(isinstance(name, str) for name in fields)):
+        return f"fields is {_kind(fields)}, not a list of names"
+    if not isinstance(values.get("detail"), dict):
+        return f"detail is {_kind(values.get('detail'))}, not a JSON object"
+    return None
+
+
+def _aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words, without its content."""
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "text",
+            bytes: "binary data", list: "a list", dict: "an object"}.get(
+        type(value), f"a {type(value).__name__}")
+
+
 def timestamp(at: datetime) -> str:
     """RFC 3339 in UTC with microseconds: one spelling, so a leaf's bytes never drift."""
     return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from onceonly.audit.merkle import EMPTY_ROOT
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.signing import SignatureInvalid, verify_compact
 
@@ -20,15 +21,41 @@ def unb64(text: str) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class HeadRef:
+    """A tree head named by another: its size and root hash."""
+
+    tree_size: int
+    root_hash: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tree_size": self.tree_size, "root_hash": b64(self.root_hash)}
+
+
+EMPTY_TREE = HeadRef(0, EMPTY_ROOT)  # what the log's first head names as the one before it
+
+
+@dataclass(frozen=True, slots=True)
 class TreeHead:
     tree_size: int
     root_hash: bytes
     timestamp: int  # milliseconds since the Unix epoch, as RFC 9162 counts time
+    # The head signed just before this one (the empty tree for the first), so a head deleted
+    # from the middle of the chain is missed by the next. None: a head signed before heads
+    # were chained, whose payload has no `previous`.
+    previous: HeadRef | None = None
 
     def payload(self) -> bytes:
-        """What is signed: RFC 8785 JSON of {tree_size, root_hash (base64), timestamp}."""
-        return canonical_json({"tree_size": self.tree_size, "root_hash": b64(self.root_hash),
-                               "timestamp": self.timestamp})
+        """What is signed: RFC 8785 JSON of {tree_size, root_hash (base64), timestamp,
+        previous: {tree_size, root_hash}}."""
+        return canonical_json(self.as_json())
+
+    def as_json(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"tree_size": self.tree_size,
+                                  "root_hash": b64(self.root_hash),
+                                  "timestamp": self.timestamp}
+        if self.previous is not None:
+            fields["previous"] = self.previous.as_json()
+        return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +64,7 @@ class SignedTreeHead:
     signature: str  # compact JWS (Ed25519) whose payload is head.payload()
 
     def as_json(self) -> dict[str, Any]:
-        return {"tree_size": self.head.tree_size, "root_hash": b64(self.head.root_hash),
-                "timestamp": self.head.timestamp, "signature": self.signature}
+        return {**self.head.as_json(), "signature": self.signature}
 
 
 DEFAULT_LOG_ORG = "GOV/EXCHANGE"
@@ -53,13 +79,17 @@ def verify_tree_head(document: dict[str, Any], jwks: dict[str, Any],
         signature = str(document["signature"])
         payload, _kid = verify_compact(signature, jwks, log_org)
         signed = json.loads(payload)
+        previous = signed.get("previous")
         head = TreeHead(int(signed["tree_size"]), unb64(signed["root_hash"]),
-                        int(signed["timestamp"]))
-    except (KeyError, TypeError, ValueError) as exc:
+                        int(signed["timestamp"]),
+                        None if previous is None else HeadRef(int(previous["tree_size"]),
+                                                              unb64(previous["root_hash"])))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SignatureInvalid(f"not a tree head: {exc}") from exc
     if head.payload() != payload:
         raise SignatureInvalid("the signed tree head is not in canonical form")
-    shown = (document.get("tree_size"), document.get("root_hash"), document.get("timestamp"))
-    if shown != (head.tree_size, b64(head.root_hash), head.timestamp):
+    shown = {key: document.get(key) for key in ("tree_size", "root_hash", "timestamp",
+                                                "previous")}
+    if shown != {"previous": None, **head.as_json()}:
         raise SignatureInvalid("the tree head's fields differ from what its signature covers")
     return SignedTreeHead(head, signature)

@@ -1,4 +1,5 @@
-"""Builds the demo world (docs/demo-world.md) into an exchange database and the providers' stores."""
+"""Builds the demo world (docs/demo-world.md) into an exchange database and the
+providers' stores."""
 
 from __future__ import annotations
 

@@ -404,8 +404,9 @@ def walkthrough(db: DbOption = None) -> None:
 
 @audit_app.command("verify")
 def audit_verify(db: DbOption = None) -> None:
-    """Recompute every leaf and the root, check every signed tree head and its consistency
-    with the next; exit 1 naming the first bad index."""
+    """Recompute every leaf, every stored node and the root, check every signed tree head,
+    its link to the head before it and its consistency with it; exit 1 naming the first bad
+    index."""
     from onceonly.services.audit_log import verify_log
 
     exchange = open_exchange(db, read_only=True)
@@ -425,14 +426,27 @@ def audit_verify(db: DbOption = None) -> None:
     console.print(f"verified {result.entries} entries, root {result.root.hex()}", soft_wrap=True)
     console.print(f"{result.heads} signed tree heads checked; "
                   f"{pending} entries not yet under a signed head", style="dim")
+    if result.unchained:
+        console.print(f"the first {result.unchained} heads were signed before heads named "
+                      f"the one before them: the chain starts at the head of "
+                      f"{result.chained_from} entries", style="dim")
 
 
 @audit_app.command("integrate")
 def audit_integrate(db: DbOption = None) -> None:
     """Bring every new entry under a signed tree head now (servers do it every second)."""
+    from onceonly.audit.entries import EntryUnreadable
+
     exchange = open_exchange(db)
     try:
         head = exchange.audit.integrate().head
+    except EntryUnreadable as stopped:
+        latest = exchange.audit.tree_head().head.tree_size
+        errors.print(Text.assemble(("integration stopped at ", "red"), str(stopped),
+                                   f"; {latest} entries are under the latest signed head, and "
+                                   "the operator is alerted (GET /v1/operator-alerts)"),
+                     soft_wrap=True)
+        raise typer.Exit(1) from None
     except RuntimeError as exc:
         fail(str(exc))
     finally:

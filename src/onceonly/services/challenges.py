@@ -248,7 +248,8 @@ def _releases_of(uow: UnitOfWork, challenge: Challenge) -> list[AuditRecord]:
         page = uow.audit.search(AuditSearch(
             limit=PAGE, before=before, provider_id=challenge.provider_id,
             person_key=challenge.person_key, actions=("query.release",)))
-        found.extend(page)
+        # An entry that does not read cannot name a release (`audit verify` names it).
+        found.extend(record for record in page if isinstance(record, AuditRecord))
         if len(page) < PAGE:
             return found
         before = page[-1].index

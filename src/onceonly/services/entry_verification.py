@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onceonly.audit import merkle
+from onceonly.audit.entries import EntryUnreadable
 from onceonly.audit.heads import DEFAULT_LOG_ORG, b64, verify_tree_head
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.organisations import Principal
@@ -25,8 +26,15 @@ class EntryVerification:
 
 def verify_entry(audit: AuditLogService, jwks: dict[str, Any], reader: Principal, index: int,
                  log_org: str = DEFAULT_LOG_ORG) -> EntryVerification:
-    """Only an entry the reader may read (a citizen: one about them), else not found."""
-    record = audit.entry(reader, index)
+    """Only an entry the reader may read (a citizen: one about them), else not found. An
+    entry whose row does not read fails verification, saying so."""
+    try:
+        record = audit.entry(reader, index)
+    except EntryUnreadable as unreadable:
+        return EntryVerification(index, False, 0, "", 0,
+                                 f"the log holds this entry in a form that does not read "
+                                 f"({unreadable.unreadable.why}): it was changed behind the "
+                                 "log's back")
     signed = audit.tree_head()
     root = b64(signed.head.root_hash)
     try:

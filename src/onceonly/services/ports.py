@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from onceonly.audit.entries import AuditEntry, AuditRecord
+from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
 from onceonly.audit.heads import SignedTreeHead
 from onceonly.audit.merkle import Node
 from onceonly.crypto.standard_webhooks import SignedWebhook
@@ -35,12 +35,15 @@ class AuditLog(Protocol):
         """Append an entry within the current unit of work; return its index in the log.
         Indexes are dense and in commit order: appends queue until the unit of work ends."""
         ...
-    def size(self) -> int: ...
-    def entries(self, start: int, stop: int) -> list[AuditRecord]:
-        """Entries [start, stop) by index."""
+    def size(self) -> int | None:
+        """The next index to append at; None if the log's counter is gone (tampering)."""
         ...
-    def entry(self, index: int) -> AuditRecord | None: ...
-    def search(self, search: AuditSearch) -> list[AuditRecord]:
+    def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
+        """Entries [start, stop) by index. A row that does not read as an entry (changed
+        behind the log's back) is named as unreadable, in its place."""
+        ...
+    def entry(self, index: int) -> AuditRecord | UnreadableEntry | None: ...
+    def search(self, search: AuditSearch) -> list[AuditRecord | UnreadableEntry]:
         """Newest first."""
         ...
 
@@ -66,14 +69,44 @@ class AuditTree(Protocol):
         """Hold the right to integrate until the unit of work ends (one integrator at a time)."""
         ...
     def read(self, nodes: Sequence[Node]) -> dict[Node, bytes]: ...
-    def leaves(self, start: int, stop: int) -> dict[int, bytes]:
-        """The stored leaf hashes of entries [start, stop), by index."""
+    def level(self, level: int, start: int, stop: int) -> dict[int, bytes]:
+        """The stored nodes (level, start) to (level, stop - 1), by index; level 0 holds
+        the leaf hashes."""
+        ...
+    def leaf_count(self) -> int:
+        """One more than the highest index with a stored leaf hash."""
         ...
     def add_nodes(self, nodes: Mapping[Node, bytes]) -> None: ...
     def add_head(self, head: SignedTreeHead) -> None: ...
     def latest_head(self) -> SignedTreeHead | None: ...
     def heads(self) -> list[SignedTreeHead]:
         """Every signed head, smallest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAlert:
+    """Something only the exchange's operator can mend (e.g. an audit entry that no longer
+    reads, stopping integration at its index); cleared by the exchange once it is gone."""
+
+    id: int
+    at: datetime
+    kind: str
+    audit_index: int | None
+    detail: str
+    cleared_at: datetime | None
+
+
+class OperatorAlerts(Protocol):
+    def raise_once(self, kind: str, audit_index: int, detail: str,
+                   at: datetime) -> OperatorAlert | None:
+        """A new alert, or None if one of this kind about this entry is open already."""
+        ...
+    def clear_before(self, kind: str, audit_index: int, at: datetime) -> list[OperatorAlert]:
+        """Clear the open alerts of this kind about entries before `audit_index`."""
+        ...
+    def listed(self, *, open_only: bool = False, limit: int = 100) -> list[OperatorAlert]:
+        """Newest first."""
         ...
 
 
@@ -437,6 +470,7 @@ class UnitOfWork(Protocol):
     throttle: SignInThrottle
     audit: AuditLog
     tree: AuditTree
+    operator_alerts: OperatorAlerts
     life_events: LifeEventStore
     data_keys: DataKeys  # to seal values in the unit of work's own transaction
 

@@ -3,31 +3,45 @@
 from __future__ import annotations
 
 import functools
+import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Connection,
+    Dialect,
     Engine,
     Row,
+    Select,
     TextClause,
     bindparam,
+    func,
     insert,
     or_,
     select,
     text,
+    type_coerce,
+    update,
 )
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.types import NullType
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
-from onceonly.audit.entries import AuditEntry, AuditRecord, check_canonical
-from onceonly.audit.heads import SignedTreeHead, TreeHead
+from onceonly.audit.entries import (
+    AuditEntry,
+    AuditRecord,
+    UnreadableEntry,
+    check_canonical,
+    read_record,
+)
+from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports import AuditSearch
+from onceonly.services.ports import AuditSearch, OperatorAlert
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
@@ -82,28 +96,45 @@ def append_params(entry: AuditEntry, at: datetime) -> dict[str, Any]:
 
 
 _LOG = t.audit_log.c
+# Each column as the driver hands it over, undecoded: a row changed behind the log's back
+# (text in a JSON column, garbage for a time) must not fail the whole read it is part of.
+_RAW_ROWS = select(*(type_coerce(column, NullType()).label(column.name) for column in _LOG))
+
+_Decoders = tuple[tuple[str, Callable[[Any], Any]], ...]
+_DECODERS: dict[tuple[str, str], _Decoders] = {}
 
 
-def _record(row: Row[Any]) -> AuditRecord:
-    return AuditRecord(
-        index=row.seq,
-        at=row.at,
-        entry=AuditEntry(
-            action=row.action,
-            outcome=row.outcome,
-            actor_id=row.actor_id,
-            org_id=row.org_id,
-            reason=row.reason,
-            agreement_id=row.agreement_id,
-            provider_id=row.provider_id,
-            purpose=row.purpose,
-            person_key=row.person_key,
-            fields=tuple(row.fields),
-            values_hash=row.values_hash,
-            detail=row.detail,
-            hidden_until=row.hidden_until,
-        ),
-    )
+def _decoders(dialect: Dialect) -> _Decoders:
+    """The column types' own result processors (SQLAlchemy's), for the columns that have
+    one on this dialect: applied row by row, so one that fails names its row."""
+    key = (dialect.name, dialect.driver)
+    if key not in _DECODERS:
+        _DECODERS[key] = tuple(
+            (column.name, process) for column in _LOG
+            if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            is not None)
+    return _DECODERS[key]
+
+
+def _record(row: Row[Any], dialect: Dialect) -> AuditRecord | UnreadableEntry:
+    """The one place a stored row becomes an entry: every reader of the log goes through
+    it, and gets the row named as unreadable rather than an exception."""
+    values = dict(row._mapping)
+    for name, decode in _decoders(dialect):
+        try:
+            values[name] = decode(values[name])
+        except (ValueError, TypeError, RecursionError) as exc:
+            return UnreadableEntry(row.seq, _why(name, exc))
+    return read_record(row.seq, values)
+
+
+def _why(column: str, exc: Exception) -> str:
+    """Why a column does not decode, without its value (a parser's message may quote it)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{column} is not JSON: {exc.msg} at character {exc.pos}"
+    if column in ("at", "hidden_until"):
+        return f"{column} is not a stored time"
+    return f"{column} does not decode ({type(exc).__name__})"
 
 
 class SqlAuditLog:
@@ -114,23 +145,43 @@ class SqlAuditLog:
         # The index is taken under a lock held until this unit of work ends (the counter's row
         # lock, or SQLite's write lock): appends from every process take indexes one after
         # another, in the order they commit.
-        [(seq,)] = _APPEND[self.conn.dialect.name].run(self.conn, append_params(entry, at))
-        return int(seq)
+        appended = _APPEND[self.conn.dialect.name].run(self.conn, append_params(entry, at))
+        if not appended or appended[0][0] is None:
+            raise RuntimeError("cannot append to the audit log: its counter row "
+                               "(audit_counter) is missing; `onceonly audit verify` says more")
+        return int(appended[0][0])
 
-    def size(self) -> int:
-        return int(self.conn.execute(select(t.audit_counter.c.next_index)).scalar_one())
+    def size(self) -> int | None:
+        size = self.conn.execute(select(t.audit_counter.c.next_index)).scalar()
+        return None if size is None else int(size)
 
-    def entries(self, start: int, stop: int) -> list[AuditRecord]:
-        rows = self.conn.execute(
-            select(t.audit_log).where(_LOG.seq >= start, _LOG.seq < stop).order_by(_LOG.seq))
-        return [_record(row) for row in rows]
+    def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
+        return self._records(
+            _RAW_ROWS.where(_LOG.seq >= start, _LOG.seq < stop).order_by(_LOG.seq))
 
-    def entry(self, index: int) -> AuditRecord | None:
-        row = self.conn.execute(select(t.audit_log).where(_LOG.seq == index)).first()
-        return _record(row) if row else None
+    def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
+        found = self._records(_RAW_ROWS.where(_LOG.seq == index))
+        return found[0] if found else None
 
-    def search(self, search: AuditSearch) -> list[AuditRecord]:
-        query = select(t.audit_log).order_by(_LOG.seq.desc()).limit(search.limit)
+    def _records(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
+        try:
+            return [_record(row, self.conn.dialect) for row in self.conn.execute(query)]
+        except OperationalError as exc:
+            # SQLite hands back stored text as it is, and its driver refuses text that is
+            # not UTF-8 for the whole read: read again with such text kept (as lone
+            # surrogates), so that the row it is in is named, not the read failed.
+            if "Could not decode to UTF-8" not in str(exc.orig):
+                raise
+            dbapi = self.conn.connection.dbapi_connection
+            strict = dbapi.text_factory  # type: ignore[union-attr]
+            dbapi.text_factory = _keep_undecodable  # type: ignore[union-attr]
+            try:
+                return [_record(row, self.conn.dialect) for row in self.conn.execute(query)]
+            finally:
+                dbapi.text_factory = strict  # type: ignore[union-attr]
+
+    def search(self, search: AuditSearch) -> list[AuditRecord | UnreadableEntry]:
+        query = _RAW_ROWS.order_by(_LOG.seq.desc()).limit(search.limit)
         if search.before is not None:
             query = query.where(_LOG.seq < search.before)
         for column, value in ((_LOG.provider_id, search.provider_id),
@@ -144,11 +195,18 @@ class SqlAuditLog:
         if search.revealed_at is not None:
             query = query.where(or_(_LOG.hidden_until.is_(None),
                                     _LOG.hidden_until <= search.revealed_at))
-        return [_record(row) for row in self.conn.execute(query)]
+        return self._records(query)
+
+
+def _keep_undecodable(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _head(row: Row[Any]) -> SignedTreeHead:
-    return SignedTreeHead(TreeHead(row.tree_size, row.root_hash, row.timestamp), row.signature)
+    previous = (None if row.previous_size is None
+                else HeadRef(row.previous_size, bytes(row.previous_root)))
+    return SignedTreeHead(TreeHead(row.tree_size, bytes(row.root_hash), row.timestamp,
+                                   previous), row.signature)
 
 
 _NODES = t.audit_nodes.c
@@ -185,11 +243,15 @@ class SqlAuditTree:
         rows = self.conn.execute(_read_nodes(len(nodes)), params)
         return {(level, idx): bytes(digest) for level, idx, digest in rows}
 
-    def leaves(self, start: int, stop: int) -> dict[int, bytes]:
+    def level(self, level: int, start: int, stop: int) -> dict[int, bytes]:
         rows = self.conn.execute(
             select(_NODES.idx, _NODES.hash)
-            .where(_NODES.level == 0, _NODES.idx >= start, _NODES.idx < stop))
+            .where(_NODES.level == level, _NODES.idx >= start, _NODES.idx < stop))
         return {idx: bytes(digest) for idx, digest in rows}
+
+    def leaf_count(self) -> int:
+        last = self.conn.execute(select(func.max(_NODES.idx)).where(_NODES.level == 0)).scalar()
+        return 0 if last is None else int(last) + 1
 
     def add_nodes(self, nodes: Mapping[Node, bytes]) -> None:
         if nodes:
@@ -199,9 +261,12 @@ class SqlAuditTree:
 
     def add_head(self, signed: SignedTreeHead) -> None:
         head = signed.head
+        previous = head.previous
         self.conn.execute(insert(_HEADS).values(
             tree_size=head.tree_size, root_hash=head.root_hash, timestamp=head.timestamp,
-            signature=signed.signature))
+            signature=signed.signature,
+            previous_size=previous.tree_size if previous else None,
+            previous_root=previous.root_hash if previous else None))
 
     def latest_head(self) -> SignedTreeHead | None:
         row = self.conn.execute(_LATEST_HEAD).first()
@@ -210,6 +275,44 @@ class SqlAuditTree:
     def heads(self) -> list[SignedTreeHead]:
         return [_head(row) for row in
                 self.conn.execute(select(_HEADS).order_by(_HEADS.c.tree_size))]
+
+
+_ALERTS = t.operator_alerts.c
+
+
+def _alert(row: Row[Any]) -> OperatorAlert:
+    return OperatorAlert(row.id, row.at, row.kind, row.audit_index, row.detail, row.cleared_at)
+
+
+class SqlOperatorAlerts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def raise_once(self, kind: str, audit_index: int, detail: str,
+                   at: datetime) -> OperatorAlert | None:
+        open_already = self.conn.execute(select(_ALERTS.id).where(
+            _ALERTS.kind == kind, _ALERTS.audit_index == audit_index,
+            _ALERTS.cleared_at.is_(None)).limit(1)).first()
+        if open_already is not None:
+            return None
+        row = self.conn.execute(insert(t.operator_alerts).values(
+            at=at, kind=kind, audit_index=audit_index, detail=detail)
+            .returning(*t.operator_alerts.c)).one()
+        return _alert(row)
+
+    def clear_before(self, kind: str, audit_index: int, at: datetime) -> list[OperatorAlert]:
+        rows = self.conn.execute(
+            update(t.operator_alerts)
+            .where(_ALERTS.kind == kind, _ALERTS.audit_index < audit_index,
+                   _ALERTS.cleared_at.is_(None))
+            .values(cleared_at=at).returning(*t.operator_alerts.c))
+        return [_alert(row) for row in rows]
+
+    def listed(self, *, open_only: bool = False, limit: int = 100) -> list[OperatorAlert]:
+        query = select(t.operator_alerts).order_by(_ALERTS.id.desc()).limit(limit)
+        if open_only:
+            query = query.where(_ALERTS.cleared_at.is_(None))
+        return [_alert(row) for row in self.conn.execute(query)]
 
 
 class SqlSecrets:

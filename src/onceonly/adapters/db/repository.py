@@ -17,7 +17,7 @@ from onceonly.adapters.data_keys import SqlDataKeys
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle, SqlWebSessions
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
-from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree
+from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlChallenges, SqlConsents
 from onceonly.adapters.db.driver import DriverStatement
@@ -447,6 +447,7 @@ class SqlUnitOfWork:
         self.throttle = SqlSignInThrottle(conn)
         self.audit = SqlAuditLog(conn)
         self.tree = SqlAuditTree(conn)
+        self.operator_alerts = SqlOperatorAlerts(conn)
         self.releases = SqlReleases(conn, self.usage, self.activity, self.audit)
         self.life_events = SqlLifeEvents(conn)
         self.data_keys = SqlDataKeys(conn)

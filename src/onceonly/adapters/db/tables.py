@@ -293,6 +293,24 @@ audit_tree_heads = Table(
     Column("root_hash", LargeBinary(32), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("signature", Text, nullable=False),
+    # The head signed before this one, as its signed payload names it (the empty tree's for
+    # the first); NULL on heads signed before heads were chained.
+    Column("previous_size", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    Column("previous_root", LargeBinary(32), nullable=True),
+)
+
+# Alerts for the exchange's operator (its administrators): something only they can mend,
+# such as an audit entry that no longer reads, which stops integration at its index.
+# Cleared by the exchange itself when the cause is gone.
+operator_alerts = Table(
+    "operator_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("audit_index", BigInteger, nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("cleared_at", UTCDateTime, nullable=True),
 )
 
 # Secrets the exchange made for itself at set-up (the officer-pseudonym key).

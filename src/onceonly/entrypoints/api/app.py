@@ -208,8 +208,11 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
+        """Ready to serve: the database answers and the operator can sign tree heads; else
+        503 with why (`database_unavailable`, `exchange_not_initialised`, ...)."""
         with exchange.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+        exchange.audit.check_signer()
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["operations"], response_class=Response)

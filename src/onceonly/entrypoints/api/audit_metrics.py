@@ -1,7 +1,9 @@
 """The audit log's integration on /metrics, read from the database when scraped: entries
 waiting outside a signed tree head, and the latest head's age. Integration that has
 stopped shows as waiting entries while the head grows old (an idle log signs no new heads,
-but has nothing waiting either); every server process shows the same figures."""
+but has nothing waiting either), and, where it stopped at an entry that does not read, as
+`onceonly_audit_integration_stopped` with the entry's index; every server process shows the
+same figures."""
 
 from __future__ import annotations
 
@@ -20,12 +22,21 @@ class AuditCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         backlog = self.audit.backlog()
-        yield GaugeMetricFamily("onceonly_audit_entries",
-                                "Entries appended to the audit log", value=backlog.entries)
-        yield GaugeMetricFamily("onceonly_audit_unsigned_entries",
-                                "Audit entries not yet under a signed tree head",
-                                value=backlog.unsigned)
+        if backlog.entries is not None:  # None: the log's counter is gone (audit verify)
+            yield GaugeMetricFamily("onceonly_audit_entries",
+                                    "Entries appended to the audit log", value=backlog.entries)
+            yield GaugeMetricFamily("onceonly_audit_unsigned_entries",
+                                    "Audit entries not yet under a signed tree head",
+                                    value=backlog.unsigned)
         if backlog.head_age_seconds is not None:
             yield GaugeMetricFamily("onceonly_audit_head_age_seconds",
                                     "Seconds since the latest signed tree head was made",
                                     value=backlog.head_age_seconds)
+        yield GaugeMetricFamily("onceonly_audit_integration_stopped",
+                                "1 while integration is stopped at an audit entry that does "
+                                "not read (an operator alert is open), else 0",
+                                value=int(backlog.stopped_at is not None))
+        if backlog.stopped_at is not None:
+            yield GaugeMetricFamily("onceonly_audit_stopped_at_index",
+                                    "The index of the audit entry integration stopped at",
+                                    value=backlog.stopped_at)

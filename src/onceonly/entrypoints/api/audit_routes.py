@@ -1,10 +1,11 @@
 """The audit log over HTTP: signed tree heads and RFC 9162 proofs for anyone; entries for
-those allowed to read them; each citizen's own access log."""
+those allowed to read them; each citizen's own access log; the operator's alerts."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
 
-from onceonly.audit.entries import AuditRecord
+from onceonly.audit.entries import AuditRecord, EntryUnreadable, UnreadableEntry
 from onceonly.audit.heads import b64
 from onceonly.bootstrap import Exchange
 from onceonly.domain.organisations import ORG_ID_PATTERN
@@ -15,7 +16,10 @@ from onceonly.entrypoints.api.schemas import (
     AuditPageOut,
     ConsistencyProofOut,
     InclusionProofOut,
+    OperatorAlertOut,
+    Problem,
     TreeHeadOut,
+    UnreadableEntryOut,
 )
 from onceonly.services.audit_log import MAX_PAGE
 
@@ -27,8 +31,22 @@ Before = Annotated[int | None, Query(ge=1, le=MAX_INDEX,
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
+UNREADABLE = "entry_unreadable"
+UNREADABLE_ANSWER: dict[int | str, dict[str, Any]] = {500: {
+    "model": Problem,
+    "description": "`entry_unreadable`: the entry's stored row does not read as an entry "
+                   "(changed behind the log's back); the detail says why, and the operator "
+                   "is alerted when integration reaches it"}}
+
+
 def _entry(record: AuditRecord) -> AuditEntryOut:
     return AuditEntryOut(index=record.index, entry=record.as_json(), leaf=b64(record.leaf()))
+
+
+def _listed(record: AuditRecord | UnreadableEntry) -> AuditEntryOut | UnreadableEntryOut:
+    if isinstance(record, UnreadableEntry):
+        return UnreadableEntryOut(index=record.index, code=UNREADABLE, detail=str(record))
+    return _entry(record)
 
 
 def audit_router(exchange: Exchange, caller_type: Any) -> APIRouter:
@@ -57,10 +75,16 @@ def audit_router(exchange: Exchange, caller_type: Any) -> APIRouter:
         return ConsistencyProofOut(first=proof.first, second=proof.second,
                                    consistency_path=[b64(h) for h in proof.path])
 
-    @router.get("/v1/audit/entries/{index}", response_model=AuditEntryOut)
+    @router.get("/v1/audit/entries/{index}", response_model=AuditEntryOut,
+                responses=UNREADABLE_ANSWER)
     def entry(index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
-              caller: caller_type) -> AuditEntryOut:
-        return _entry(audit.entry(caller, index))
+              caller: caller_type) -> AuditEntryOut | JSONResponse:
+        try:
+            record = audit.entry(caller, index)
+        except EntryUnreadable as unreadable:
+            # The server's fault, not the caller's: a 500, with the problem named.
+            return JSONResponse({"code": UNREADABLE, "detail": str(unreadable)}, 500)
+        return _entry(record)
 
     @router.get("/v1/audit/entries", response_model=AuditPageOut)
     def entries(caller: caller_type, provider: Annotated[str | None, Query(
@@ -71,8 +95,19 @@ def audit_router(exchange: Exchange, caller_type: Any) -> APIRouter:
         """Newest first. Guardians read entries about their organisation's data, officers
         their own actions, administrators any."""
         page = audit.entries(caller, provider=provider, before=before, limit=limit)
-        return AuditPageOut(entries=[_entry(r) for r in page.records],
+        return AuditPageOut(entries=[_listed(r) for r in page.records],
                             next_before=page.next_before)
+
+    @router.get("/v1/operator-alerts", response_model=list[OperatorAlertOut])
+    def operator_alerts(caller: caller_type,
+                        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+                        ) -> list[OperatorAlertOut]:
+        """What only the exchange's operator can mend, newest first (administrators): e.g.
+        `audit_entry_unreadable`, an entry integration stopped at. Cleared by the exchange
+        once the cause is gone."""
+        return [OperatorAlertOut(id=a.id, at=a.at, kind=a.kind, audit_index=a.audit_index,
+                                 detail=a.detail, cleared_at=a.cleared_at)
+                for a in audit.operator_alerts(caller, limit=limit)]
 
     @router.get("/v1/me/access-log", response_model=AccessLogOut)
     def access_log(caller: caller_type, before: Before = None,

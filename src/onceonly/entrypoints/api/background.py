@@ -48,8 +48,9 @@ def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
 
 class Periodic:
     """Runs `step` until it reports nothing waiting, every `interval` seconds until stopped.
-    A failure is logged and retried at the next tick: the work waits in the database
-    meanwhile."""
+    A failure is retried at the next tick (the work waits in the database meanwhile) and
+    logged once, with its traceback: the same failure again is counted, not logged, and the
+    count is logged when the step recovers or fails otherwise."""
 
     def __init__(self, name: str, interval: float, step: Step, *, on_the_loop: bool) -> None:
         self.name = name
@@ -59,6 +60,8 @@ class Periodic:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
+        self._failure: tuple[type[BaseException], str] | None = None
+        self._failures = 0  # times in a row the step failed as self._failure says
 
     def start(self) -> None:
         """From the event loop's thread."""
@@ -87,10 +90,26 @@ class Periodic:
 
     def _step(self) -> bool:
         try:
-            return self.step()
-        except Exception:
-            log.exception("background work failed", work=self.name)
+            more = self.step()
+        except Exception as exc:
+            self._failed(exc)
             return False
+        if self._failure is not None:
+            log.info("background work recovered", work=self.name, failures=self._failures,
+                     error=self._failure[1])
+            self._failure, self._failures = None, 0
+        return more
+
+    def _failed(self, exc: Exception) -> None:
+        failure = (type(exc), str(exc))
+        if failure == self._failure:
+            self._failures += 1
+            return
+        if self._failure is not None:
+            log.warning("background work failed otherwise", work=self.name,
+                        failures=self._failures, error=self._failure[1])
+        self._failure, self._failures = failure, 1
+        log.exception("background work failed", work=self.name, error=failure[1])
 
     def _on_a_thread(self) -> None:
         while not self._stop.wait(self.interval):

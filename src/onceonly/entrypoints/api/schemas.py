@@ -219,12 +219,22 @@ class CatalogueOut(BaseModel):
 Base64 = Annotated[str, Field(description="base64 (RFC 4648 §4, padded)")]
 
 
+class HeadRefOut(BaseModel):
+    tree_size: int
+    root_hash: Base64
+
+
 class TreeHeadOut(BaseModel):
     tree_size: int
     root_hash: Base64
     timestamp: int = Field(description="milliseconds since the Unix epoch")
+    previous: HeadRefOut | None = Field(
+        None, description="the head signed just before this one (size 0 and the empty "
+                          "tree's root for the first), so a head deleted from the chain is "
+                          "missed; null on heads signed before heads named it")
     signature: str = Field(description="compact JWS (Ed25519) whose payload is the RFC 8785 JSON "
-                                       "of {tree_size, root_hash, timestamp}; keys at "
+                                       "of {tree_size, root_hash, timestamp, previous} "
+                                       "(previous left out where null); keys at "
                                        "/.well-known/jwks.json")
 
 
@@ -234,8 +244,19 @@ class AuditEntryOut(BaseModel):
     leaf: Base64 = Field(description="the leaf bytes the Merkle tree commits to")
 
 
+class UnreadableEntryOut(BaseModel):
+    """An entry whose stored row does not read as an entry (changed behind the log's back):
+    listed in its place, with why, so the rest of the page is still served."""
+
+    index: int
+    code: str = Field(description="entry_unreadable")
+    detail: str = Field(description="why the row does not read")
+
+
 class AuditPageOut(BaseModel):
-    entries: list[AuditEntryOut]
+    entries: list[AuditEntryOut | UnreadableEntryOut] = Field(
+        description="newest first; an entry that does not read is an item with `code` "
+                    "`entry_unreadable` in place of `entry` and `leaf`")
     next_before: int | None = Field(description="pass as `before` for the next, older page")
 
 
@@ -365,3 +386,14 @@ class BulkExtractOut(BaseModel):
                    status=e.status, decided_by=e.decided_by, decided_at=e.decided_at,
                    reason=e.reason, records=e.records, sha256=e.sha256,
                    expires_at=e.expires_at)
+
+
+class OperatorAlertOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str = Field(description="e.g. audit_entry_unreadable: integration of the audit log "
+                                  "stopped at an entry that does not read")
+    audit_index: int | None = Field(description="the audit entry it is about")
+    detail: str
+    cleared_at: datetime | None = Field(description="when the exchange found the cause gone; "
+                                                    "null while open")

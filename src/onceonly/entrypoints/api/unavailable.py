@@ -3,7 +3,8 @@
 - its database does not answer (down, unreachable, locked past the busy timeout, or not
   migrated);
 - a key it cannot decrypt (its master key file replaced or missing a key, a wrapped key or
-  envelope altered in the database).
+  envelope altered in the database);
+- no signing key for its operator yet (a freshly migrated database), so no tree head.
 
 The caller did nothing wrong and can retry once an operator has put it right; the operator
 is told what failed in the log."""
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
+from onceonly.services.audit_log import ExchangeNotInitialised
 
 log = structlog.get_logger("onceonly.unavailable")
 
@@ -51,3 +53,10 @@ def install_unavailable(app: FastAPI) -> None:
         return _unavailable("key_undecryptable",
                             "a key or value the exchange keeps encrypted does not decrypt; "
                             "an operator must restore it")
+
+    @app.exception_handler(ExchangeNotInitialised)
+    def not_initialised(request: Request, error: ExchangeNotInitialised) -> JSONResponse:
+        log.error("exchange not initialised", path=request.url.path, error=str(error))
+        return _unavailable("exchange_not_initialised",
+                            "the exchange has no operator signing key yet, so it cannot sign "
+                            "the audit log's tree heads; an operator must set it up")

@@ -5,7 +5,7 @@ counter now lasts from its last failure, so the table is made again: counts in f
 at the upgrade are dropped, which only forgives failures of the last hour.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from onceonly.adapters.db.tables import UTCDateTime
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
