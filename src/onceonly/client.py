@@ -370,6 +370,10 @@ class OnceonlyClient:
         except ExchangeError as refused:
             if refused.status in (403, 404):
                 return  # not ours to read: its hash is proven all the same
+            if refused.code == "entry_unreadable":
+                check.problems.append(f"entry {index} is unreadable on the server: "
+                                      f"{refused.detail}")
+                return
             raise  # a refused token, say: the caller must hear of it
         leaf = unb64(entry["leaf"])
         if merkle.leaf_hash(leaf) != leaf_hash or canonical_json(entry["entry"]) != leaf:

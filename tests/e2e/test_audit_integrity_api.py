@@ -18,6 +18,7 @@ from onceonly.audit import merkle
 from onceonly.audit.entries import AuditEntry, EntryUnreadable
 from onceonly.audit.heads import b64
 from onceonly.bootstrap import Exchange
+from onceonly.client import OnceonlyClient
 from onceonly.demo.seed import World
 from onceonly.entrypoints.api import background
 from onceonly.entrypoints.api.app import create_app
@@ -89,6 +90,9 @@ def test_an_unreadable_entry_is_a_problem_and_every_other_entry_is_served(
         refused = client.get("/v1/operator-alerts", headers=officer)
         figures = client.get("/metrics", headers=admin)
         documented = client.get("/openapi.json").json()
+        outside = OnceonlyClient(base, token=world.token("admin"))
+        check = outside.check_log(samples=3, rng=Always(40))
+        outside.close()
 
     body = assert_problem(single, 500, "entry_unreadable")
     assert body["detail"] == "entry 40: unreadable (detail is a list, not a JSON object)"
@@ -108,6 +112,18 @@ def test_an_unreadable_entry_is_a_problem_and_every_other_entry_is_served(
     assert metric(figures.text, "onceonly_audit_stopped_at_index") == pending
     answers = documented["paths"]["/v1/audit/entries/{index}"]["get"]["responses"]
     assert "entry_unreadable" in answers["500"]["description"]
+    assert check.problems == ["entry 40 is unreadable on the server: entry 40: unreadable "
+                              "(detail is a list, not a JSON object)"]
+
+
+class Always:
+    """A sampler that always picks one index: the checker's sample made certain."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def randrange(self, _stop: int) -> int:
+        return self.index
 
 
 def test_the_servers_integrator_stops_alerts_once_and_goes_on_when_mended(
