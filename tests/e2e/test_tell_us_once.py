@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -44,36 +45,55 @@ WEBHOOKS = ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO")
 
 class Faults:
     """Wraps the receivers app: counts every request by event id, and answers 503 for the
-    organisations set as down (or all, with '*'), after an optional delay."""
+    organisations set as down (or all, with '*'), after an optional delay. Requests to the
+    organisations in `hold` wait, unanswered, until they leave it (then 503)."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.down: set[str] = set()
+        self.hold: set[str] = set()
         self.delay = 0.0
         self.hits: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()  # requests that arrived, by event id
+        self.held: set[str] = set()  # event ids of the requests waiting now
         self.ids: Counter[str] = Counter()  # requests taken, by event id
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         org = scope["path"].removeprefix("/receivers/")
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+        event_id = json.loads(body)["id"]
+        self.sent[event_id] += 1
         if self.delay:
             await asyncio.sleep(self.delay)
-        if org in self.down or "*" in self.down:
+        held = org in self.hold
+        if held:
+            self.held.add(event_id)
+            while org in self.hold:
+                await asyncio.sleep(0.01)
+            self.held.discard(event_id)
+        if held or org in self.down or "*" in self.down:
             self.refused[org] += 1
             await send({"type": "http.response.start", "status": 503, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return None
         self.hits[org] += 1
-        body = bytearray()
+        replayed = False
 
-        async def receive_noting_body():
-            message = await receive()
-            body.extend(message.get("body", b""))
-            return message
-        await self.app(scope, receive_noting_body, send)
-        self.ids[json.loads(body)["id"]] += 1
+        async def replay_body():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+        await self.app(scope, replay_body, send)
+        self.ids[event_id] += 1
         return None
 
 
@@ -98,6 +118,7 @@ def faults(receivers) -> Iterator[Faults]:
     faults, _ = receivers
     yield faults
     faults.down.clear()
+    faults.hold.clear()
     faults.delay = 0.0
 
 
@@ -206,6 +227,57 @@ def test_two_worker_processes_share_the_work_and_deliver_nothing_twice(
             worker.wait(30)
     taken = {event_id: faults.ids[event_id] for event_id in expected}
     assert set(taken.values()) == {1}, "a delivery was sent twice"
+
+
+def test_workers_killed_mid_fan_out_send_again_only_what_was_in_flight(
+        people, api: Api, receivers, faults: Faults, tmp_path: Path):
+    """Each outcome is written as its answer arrives, so a worker killed while part of its
+    batch is answered and part is still in flight sends again only what was in flight; and
+    whatever a killed worker had taken is delivered later, once its lease ends."""
+    _, stores = receivers
+    reports = [report_death(api, p, f"in-flight-{p.index}")["report_id"]
+               for p in [next(people) for _ in range(12)]]
+    expected = webhook_deliveries(api, reports)
+    in_flight: Counter[str] = Counter()  # what each kill caught sent and unanswered
+
+    def answered_recorded_rest_held(before: Counter[str]) -> bool:
+        sent = {i for i in expected if faults.sent[i] > before[i]}
+        held = faults.held & sent
+        answered = sent - held
+        done = webhook_deliveries(api, reports)
+        return bool(held) and bool(answered) and all(done[i] == "delivered" for i in answered)
+
+    for kill in range(3):
+        faults.hold = {"GOV/HMPO"}  # HMPO's requests wait: the batch is stuck half answered
+        before = Counter(faults.sent)
+        worker = start_worker(api, tmp_path / f"worker-{kill}.log", "--batch", "6")
+        try:
+            for _ in range(2):  # twice, 0.2 s apart: no answer is still on its way
+                wait_for(partial(answered_recorded_rest_held, before), 20,
+                         "each answer recorded while the rest of its batch is in flight")
+                time.sleep(0.2)
+        finally:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+        in_flight.update(faults.held & set(expected))
+        faults.hold = set()
+        wait_for(lambda: not faults.held, 10, "the held requests let go")
+
+    last = start_worker(api, tmp_path / "worker-last.log", "--batch", "6")
+    try:
+        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 60,
+                 "every delivery delivered after the kills")
+    finally:
+        last.send_signal(signal.SIGTERM)
+        last.wait(30)
+    times = applied(stores, expected)
+    assert set(times) == set(expected), "a delivery taken by a killed worker was lost"
+    assert max(times.values()) == 1, "a store applied a notification twice"
+    sent_again = Counter({i: faults.sent[i] - 1 for i in expected if faults.sent[i] > 1})
+    assert in_flight, "no kill caught a request in flight"
+    assert sent_again <= in_flight, (
+        f"sent again: {sorted(sent_again.items())}; in flight at a kill: "
+        f"{sorted(in_flight.items())}")
 
 
 def delivering(api: Api, **policy) -> WorkerThread:
