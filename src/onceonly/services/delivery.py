@@ -162,7 +162,6 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
     return delivered
 
 
-
 async def _send_and_settle(service: DeliveryService, transport: Transport,
                            outgoing: Sequence[Outgoing]) -> int:
     """Send the batch all at once and write each outcome as soon as its answer arrives, so a
