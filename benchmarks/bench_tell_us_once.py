@@ -74,6 +74,7 @@ from onceonly.demo.receivers import (
 )
 from onceonly.demo.seed import World, build_world
 from onceonly.demo.world import SUBSCRIPTIONS
+from onceonly.domain.organisations import Principal
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.worker import WorkerThread
@@ -243,18 +244,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def told_of_deaths(url: str, people: int, receiver: str) -> Iterator[tuple[Exchange, Principal]]:
+    """A migrated exchange with the demo world of `people`, each organisation told of deaths
+    sending to `receiver`/<organisation>; yields it and the registrar."""
+    exchange = bootstrap(url)
+    try:
+        upgrade(exchange.engine)
+        world: World = build_world(exchange, url, people=people)
+        principals = {a.label: a.principal for a in world.accounts}
+        for org in DEATH_RECEIVERS:
+            exchange.life_events.set_endpoint(principals[f"guardian:{org}"],
+                                              f"{receiver}/{org}")
+        yield exchange, principals["officer:GOV/GRO"]
+    finally:
+        exchange.close()
+
+
 def fan_out(report: Report, reports: int, batch: int = 100) -> None:
     with postgres_database() as (url, _prefix), minimal_receiver() as receiver, \
-            ExitStack() as stack:
-        exchange = bootstrap(url)
-        stack.callback(exchange.close)
-        upgrade(exchange.engine)
-        world: World = build_world(exchange, url, people=PEOPLE)
-        guardians = {a.label: a.principal for a in world.accounts}
-        for org in DEATH_RECEIVERS:
-            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
-                                              f"{receiver}/{org}")
-        registrar = guardians["officer:GOV/GRO"]
+            told_of_deaths(url, PEOPLE, receiver) as (exchange, registrar):
         living = list(linked_people(exchange.engine, PEOPLE))
         rounds = (1, 2, 4)
         # Every round's reports first, held back; each round then releases its own.
@@ -353,15 +362,7 @@ def kills(report: Report, reports: int, rounds: int, batch: int = 100) -> None:
     receiver = CountingReceiver(seed=13)
     lease = timedelta(seconds=2)
     with postgres_database() as (url, _prefix), running(receiver) as base, \
-            ExitStack() as stack:
-        exchange = bootstrap(url)
-        stack.callback(exchange.close)
-        upgrade(exchange.engine)
-        world: World = build_world(exchange, url, people=KILL_PEOPLE)
-        guardians = {a.label: a.principal for a in world.accounts}
-        for org in DEATH_RECEIVERS:
-            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"], f"{base}/{org}")
-        registrar = guardians["officer:GOV/GRO"]
+            told_of_deaths(url, KILL_PEOPLE, base) as (exchange, registrar):
         living = itertools.cycle(list(linked_people(exchange.engine, KILL_PEOPLE)))
         report_ids = [exchange.life_events.report(registrar, death(next(living), f"kill-{n}")
                                                   ).report.id for n in range(reports)]

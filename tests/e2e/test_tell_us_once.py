@@ -169,6 +169,20 @@ def start_worker(api: Api, log: Path, *extra: str) -> subprocess.Popen[bytes]:
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
+def deliver_all_then_stop(api: Api, reports: list[str], workers: list[subprocess.Popen[bytes]],
+                          what: str) -> None:
+    """Wait until every webhook delivery of the reports is delivered; then stop the workers
+    as an operator would (SIGTERM)."""
+    try:
+        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
+                 what)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(30)
+
+
 def applied(stores, report_ids_to_deliveries: dict[str, str]) -> Counter[str]:
     """How many times each delivery (event id) was applied, over every store."""
     seen: Counter[str] = Counter()
@@ -197,12 +211,7 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_no_store_applies_twice(pe
     assert list(done.values()).count("delivered") < len(expected), "killed too late to tell"
 
     second = start_worker(api, tmp_path / "worker-2.log", "--batch", "4")
-    try:
-        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
-                 "every delivery delivered after the restart")
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+    deliver_all_then_stop(api, reports, [second], "every delivery delivered after the restart")
     assert second.returncode == 0, (tmp_path / "worker-2.log").read_text()
     times = applied(stores, expected)
     assert set(times) == set(expected), "a delivery never reached its receiver's store"
@@ -220,14 +229,7 @@ def test_two_worker_processes_share_the_work_and_deliver_nothing_twice(
     expected = webhook_deliveries(api, reports)
     workers = [start_worker(api, tmp_path / f"worker-{n}.log", "--batch", "3")
                for n in range(2)]
-    try:
-        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
-                 "every delivery delivered by two workers")
-    finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            worker.wait(30)
+    deliver_all_then_stop(api, reports, workers, "every delivery delivered by two workers")
     taken = {event_id: faults.ids[event_id] for event_id in expected}
     assert set(taken.values()) == {1}, "a delivery was sent twice"
 
@@ -272,12 +274,7 @@ def test_workers_killed_mid_fan_out_send_again_only_what_was_in_flight(
         wait_for(lambda: not faults.held, 10, "the held requests let go")
 
     last = start_worker(api, tmp_path / "worker-last.log", "--batch", "6")
-    try:
-        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 60,
-                 "every delivery delivered after the kills")
-    finally:
-        last.send_signal(signal.SIGTERM)
-        last.wait(30)
+    deliver_all_then_stop(api, reports, [last], "every delivery delivered after the kills")
     times = applied(stores, expected)
     assert set(times) == set(expected), "a delivery taken by a killed worker was lost"
     assert max(times.values()) == 1, "a store applied a notification twice"
