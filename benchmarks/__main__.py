@@ -23,7 +23,8 @@
             beside counting in the database (benchmarks/bench_delivery_figures.py)
     tell-us-once  one death told to seven organisations end to end beside POSTing straight to
             their receivers; sustained fan-out with 1, 2 and 4 workers on PostgreSQL beside
-            the HTTP client alone (benchmarks/bench_tell_us_once.py)
+            the HTTP client alone; workers SIGKILLed mid fan-out: deliveries sent again and
+            lost beside what was in flight at each kill (benchmarks/bench_tell_us_once.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to

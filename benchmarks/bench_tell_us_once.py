@@ -1,4 +1,5 @@
-"""Tell us once: one death told to seven organisations end to end, and sustained fan-out.
+"""Tell us once: one death told to seven organisations end to end, sustained fan-out, and
+workers killed mid fan-out.
 
 What it measures
     1. End to end, on SQLite and PostgreSQL (the demo world of 6,000 people): from the
@@ -16,10 +17,20 @@ What it measures
        from the first claim to the last delivery, with each worker taking 100 at a time.
        Peer: the workers' own HTTP client POSTing as many pre-signed bodies to the same
        receiver, 100 at a time, from one process — the HTTP path alone, with no database.
+    3. Workers SIGKILLed mid fan-out, on PostgreSQL: deaths reported beforehand (about five
+       webhook deliveries each), then one `onceonly worker` (100 at a time) after another,
+       each killed at a random moment 0.1 to 0.6 s after its first request reached the
+       receiver, until the last one, left running, has delivered everything. The receiver
+       (in this process) takes 20 to 400 ms per request, as one doing work would, and
+       counts every request by event id: a delivery sent again is a duplicate, one never
+       delivered is lost. Peer: what was in flight at each kill — the requests the
+       receiver had taken and not yet answered, and the deliveries the killed worker had
+       taken and not written (what is sent again after its lease, at most).
 
 How to run
-    uv run python -m benchmarks.bench_tell_us_once            # 200 reports; 1,500 a round
-    uv run python -m benchmarks.bench_tell_us_once --quick    # 40; 300
+    uv run python -m benchmarks.bench_tell_us_once            # 200 reports; 1,500 a round;
+                                                              # 14 kills over 300 deaths
+    uv run python -m benchmarks.bench_tell_us_once --quick    # 40; 300; 4 kills over 80
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -38,7 +50,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -62,12 +74,14 @@ from onceonly.demo.receivers import (
 )
 from onceonly.demo.seed import World, build_world
 from onceonly.demo.world import SUBSCRIPTIONS
+from onceonly.domain.organisations import Principal
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.worker import WorkerThread
 
 BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
 PEOPLE = 3000  # enough living people for the fan-out's reports
+KILL_PEOPLE = 600
 # About 1 in 120 people is known to all seven organisations told of a death; the same
 # people are reported again (each report a new event) when there are more reports.
 LATENCY_PEOPLE = 6000
@@ -231,18 +245,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def told_of_deaths(url: str, people: int, receiver: str) -> Iterator[tuple[Exchange, Principal]]:
+    """A migrated exchange with the demo world of `people`, each organisation told of deaths
+    sending to `receiver`/<organisation>; yields it and the registrar."""
+    exchange = bootstrap(url)
+    try:
+        upgrade(exchange.engine)
+        world: World = build_world(exchange, url, people=people)
+        principals = {a.label: a.principal for a in world.accounts}
+        for org in DEATH_RECEIVERS:
+            exchange.life_events.set_endpoint(principals[f"guardian:{org}"],
+                                              f"{receiver}/{org}")
+        yield exchange, principals["officer:GOV/GRO"]
+    finally:
+        exchange.close()
+
+
 def fan_out(report: Report, reports: int, batch: int = 100) -> None:
     with postgres_database() as (url, _prefix), minimal_receiver() as receiver, \
-            ExitStack() as stack:
-        exchange = bootstrap(url)
-        stack.callback(exchange.close)
-        upgrade(exchange.engine)
-        world: World = build_world(exchange, url, people=PEOPLE)
-        guardians = {a.label: a.principal for a in world.accounts}
-        for org in DEATH_RECEIVERS:
-            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
-                                              f"{receiver}/{org}")
-        registrar = guardians["officer:GOV/GRO"]
+            told_of_deaths(url, PEOPLE, receiver) as (exchange, registrar):
         living = list(linked_people(exchange.engine, PEOPLE))
         rounds = (1, 2, 4)
         # Every round's reports first, held back; each round then releases its own.
@@ -271,11 +293,7 @@ def fan_out(report: Report, reports: int, batch: int = 100) -> None:
 
 def _workers_rate(exchange: Exchange, url: str, report_ids: list[str], workers: int,
                   batch: int) -> tuple[float, int]:
-    env = {**os.environ, "ONCEONLY_AUDIT_INTERVAL": "0"}
-    processes = [subprocess.Popen(
-        [sys.executable, "-m", "onceonly.entrypoints.cli", "worker", "--db", url,
-         "--batch", str(batch)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(workers)]
+    processes = [start_worker(url, batch) for _ in range(workers)]
     mine = t.deliveries.c.report_id.in_(report_ids)
     try:
         start = None
@@ -303,6 +321,112 @@ def _workers_rate(exchange: Exchange, url: str, report_ids: list[str], workers: 
             process.wait(30)
 
 
+def start_worker(url: str, batch: int, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "onceonly.entrypoints.cli", "worker", "--db", url,
+         "--batch", str(batch)], env={**os.environ, "ONCEONLY_AUDIT_INTERVAL": "0", **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+class CountingReceiver:
+    """A receiver that takes 20 to 400 ms per request, noting each request's event id as it
+    arrives (with the round it arrived in) and how many it has taken and not yet answered."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.arrivals: dict[str, list[int]] = defaultdict(list)
+        self.open = 0
+        self.taken = 0
+        self.round = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+        self.arrivals[json.loads(body)["id"]].append(self.round)
+        self.taken += 1
+        self.open += 1
+        try:
+            await asyncio.sleep(self.rng.uniform(0.02, 0.4))
+        finally:
+            self.open -= 1
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def kills(report: Report, reports: int, rounds: int, batch: int = 100) -> None:
+    rng = random.Random(14)
+    receiver = CountingReceiver(seed=13)
+    lease = timedelta(seconds=2)
+    with postgres_database() as (url, _prefix), running(receiver) as base, \
+            told_of_deaths(url, KILL_PEOPLE, base) as (exchange, registrar):
+        living = itertools.cycle(list(linked_people(exchange.engine, KILL_PEOPLE)))
+        report_ids = [exchange.life_events.report(registrar, death(next(living), f"kill-{n}")
+                                                  ).report.id for n in range(reports)]
+        mine = t.deliveries.c.report_id.in_(report_ids)
+
+        def count(*where) -> int:
+            with exchange.engine.connect() as conn:
+                return conn.execute(select(func.count()).select_from(t.deliveries)
+                                    .where(mine, *where)).scalar_one()
+        total = count()
+        lease_env = {"ONCEONLY_DELIVERY_LEASE_SECONDS": str(lease.total_seconds())}
+        in_flight, unwritten = [], []  # at each kill
+        for n in range(rounds):
+            if count(t.deliveries.c.status == "delivered") == total:
+                break
+            receiver.round, before = n, receiver.taken
+            started = exchange.clock.now()
+            worker = start_worker(url, batch, **lease_env)
+            try:
+                _wait(lambda before=before: receiver.taken > before,
+                      "the worker's first request")
+                time.sleep(rng.uniform(0.1, 0.6))
+                in_flight.append(receiver.open)
+            finally:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait(10)
+            # Its claims: leases that end between its start and its kill, plus the lease.
+            unwritten.append(count(t.deliveries.c.status == "pending",
+                                   t.deliveries.c.next_attempt_at > started + lease,
+                                   t.deliveries.c.next_attempt_at
+                                   <= exchange.clock.now() + lease))
+        receiver.round = len(in_flight)
+        last = start_worker(url, batch, **lease_env)
+        try:
+            _wait(lambda: count(t.deliveries.c.status == "delivered") == total,
+                  "every delivery delivered")
+        finally:
+            last.send_signal(signal.SIGTERM)
+            last.wait(30)
+        with exchange.engine.connect() as conn:
+            ids = set(conn.execute(select(t.deliveries.c.id).where(mine)).scalars())
+        again = [n for event_id in ids for n in receiver.arrivals[event_id][:-1]]
+        lost = len(ids - receiver.arrivals.keys())
+        per_kill = [again.count(n) for n in range(len(in_flight))]
+        report(f"PostgreSQL, workers SIGKILLed mid fan-out (batch {batch}): "
+               f"{len(in_flight)} kills, {total} deliveries: {len(again)} sent again, "
+               f"{lost} lost   | in flight at the kills: {sum(in_flight)} taken by the "
+               f"receiver and unanswered, {sum(unwritten)} taken by the worker and not "
+               f"written")
+        report(f"  per kill, median (max): sent again {statistics.median(per_kill):.0f} "
+               f"({max(per_kill)})   | unanswered {statistics.median(in_flight):.0f} "
+               f"({max(in_flight)}), not written {statistics.median(unwritten):.0f} "
+               f"({max(unwritten)})")
+
+
+def _wait(check: Callable[[], bool], what: str, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not within {seconds:.0f} s: {what}")
+        time.sleep(0.01)
+
+
 def _peer_rate(exchange: Exchange, receiver: str, total: int, batch: int) -> float:
     """The same HTTP client as the workers', sending pre-signed bodies with nothing else."""
     body = b'{"specversion":"1.0","id":"x","type":"gov.onceonly.death.registered"}'
@@ -327,16 +451,18 @@ def _peer_rate(exchange: Exchange, receiver: str, total: int, batch: int) -> flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("--only", choices=["latency", "fan-out"], help="one section")
+    parser.add_argument("--only", choices=["latency", "fan-out", "kills"], help="one section")
     args = parser.parse_args(argv)
     report = Report("tell-us-once")
-    report(machine_header("tell us once: end to end, and sustained fan-out"))
+    report(machine_header("tell us once: end to end, sustained fan-out, workers killed"))
     try:
         if args.only in (None, "latency"):
             for backend in BACKENDS:
                 end_to_end(report, backend, 40 if args.quick else 200, LATENCY_PEOPLE)
         if args.only in (None, "fan-out"):
             fan_out(report, 300 if args.quick else 1500)
+        if args.only in (None, "kills"):
+            kills(report, *((80, 4) if args.quick else (300, 14)))
     finally:
         report.close()
     return 0

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -44,37 +45,59 @@ WEBHOOKS = ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO")
 
 class Faults:
     """Wraps the receivers app: counts every request by event id, and answers 503 for the
-    organisations set as down (or all, with '*'), after an optional delay."""
+    organisations set as down (or all, with '*'), after an optional delay. Requests to the
+    organisations in `hold` wait, unanswered, until they leave it (then 503)."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.down: set[str] = set()
+        self.hold: set[str] = set()
         self.delay = 0.0
         self.hits: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()  # requests that arrived, by event id
+        self.held: set[str] = set()  # event ids of the requests waiting now
         self.ids: Counter[str] = Counter()  # requests taken, by event id
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         org = scope["path"].removeprefix("/receivers/")
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if org in self.down or "*" in self.down:
-            self.refused[org] += 1
-            await send({"type": "http.response.start", "status": 503, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-            return None
-        self.hits[org] += 1
-        body = bytearray()
-
-        async def receive_noting_body():
+        body, more = bytearray(), True
+        while more:
             message = await receive()
             body.extend(message.get("body", b""))
-            return message
-        await self.app(scope, receive_noting_body, send)
-        self.ids[json.loads(body)["id"]] += 1
+            more = message.get("more_body", False)
+        event_id = json.loads(body)["id"]
+        self.sent[event_id] += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if org in self.hold:
+            self.held.add(event_id)
+            while org in self.hold:
+                await asyncio.sleep(0.01)
+            self.held.discard(event_id)
+            return await unavailable(send)
+        if org in self.down or "*" in self.down:
+            self.refused[org] += 1
+            return await unavailable(send)
+        self.hits[org] += 1
+        replayed = False
+
+        async def replay_body():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+        await self.app(scope, replay_body, send)
+        self.ids[event_id] += 1
         return None
+
+
+async def unavailable(send) -> None:
+    await send({"type": "http.response.start", "status": 503, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +121,7 @@ def faults(receivers) -> Iterator[Faults]:
     faults, _ = receivers
     yield faults
     faults.down.clear()
+    faults.hold.clear()
     faults.delay = 0.0
 
 
@@ -145,6 +169,20 @@ def start_worker(api: Api, log: Path, *extra: str) -> subprocess.Popen[bytes]:
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
+def deliver_all_then_stop(api: Api, reports: list[str], workers: list[subprocess.Popen[bytes]],
+                          what: str) -> None:
+    """Wait until every webhook delivery of the reports is delivered; then stop the workers
+    as an operator would (SIGTERM)."""
+    try:
+        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
+                 what)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(30)
+
+
 def applied(stores, report_ids_to_deliveries: dict[str, str]) -> Counter[str]:
     """How many times each delivery (event id) was applied, over every store."""
     seen: Counter[str] = Counter()
@@ -173,12 +211,7 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_no_store_applies_twice(pe
     assert list(done.values()).count("delivered") < len(expected), "killed too late to tell"
 
     second = start_worker(api, tmp_path / "worker-2.log", "--batch", "4")
-    try:
-        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
-                 "every delivery delivered after the restart")
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+    deliver_all_then_stop(api, reports, [second], "every delivery delivered after the restart")
     assert second.returncode == 0, (tmp_path / "worker-2.log").read_text()
     times = applied(stores, expected)
     assert set(times) == set(expected), "a delivery never reached its receiver's store"
@@ -196,16 +229,60 @@ def test_two_worker_processes_share_the_work_and_deliver_nothing_twice(
     expected = webhook_deliveries(api, reports)
     workers = [start_worker(api, tmp_path / f"worker-{n}.log", "--batch", "3")
                for n in range(2)]
-    try:
-        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
-                 "every delivery delivered by two workers")
-    finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            worker.wait(30)
+    deliver_all_then_stop(api, reports, workers, "every delivery delivered by two workers")
     taken = {event_id: faults.ids[event_id] for event_id in expected}
     assert set(taken.values()) == {1}, "a delivery was sent twice"
+
+
+def test_workers_killed_mid_fan_out_send_again_only_what_was_in_flight(
+        people, api: Api, receivers, faults: Faults, tmp_path: Path):
+    """Each outcome is written as its answer arrives, so a worker killed while part of its
+    batch is answered and part is still in flight sends again only what was in flight; and
+    whatever a killed worker had taken is delivered later, once its lease ends."""
+    _, stores = receivers
+    reports = [report_death(api, p, f"in-flight-{p.index}")["report_id"]
+               for p in [next(people) for _ in range(12)]]
+    expected = webhook_deliveries(api, reports)
+    in_flight: Counter[str] = Counter()  # what each kill caught sent and unanswered
+
+    def attempts() -> dict[str, tuple[str, int]]:
+        with api.exchange.engine.connect() as conn:
+            return {i: (status, n) for i, status, n in conn.execute(
+                select(t.deliveries.c.id, t.deliveries.c.status, t.deliveries.c.attempts)
+                .where(t.deliveries.c.id.in_(list(expected))))}
+
+    def answered_written_rest_held(before: dict[str, tuple[str, int]]) -> bool:
+        """Of what the worker took since `before`, some is written and the rest is held
+        unanswered at the receiver (sent, in flight)."""
+        now = attempts()
+        taken = {i for i, (_, n) in now.items() if n > before[i][1]}
+        unwritten = {i for i in taken if now[i][0] == "pending"}
+        return bool(unwritten) and unwritten <= faults.held and unwritten != taken
+
+    for kill in range(3):
+        faults.hold = {"GOV/HMPO"}  # HMPO's requests wait: the batch is stuck half answered
+        before = attempts()
+        worker = start_worker(api, tmp_path / f"worker-{kill}.log", "--batch", "6")
+        try:
+            wait_for(partial(answered_written_rest_held, before), 20,
+                     "each answer written while the rest of its batch is in flight")
+        finally:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+        in_flight.update(faults.held & set(expected))
+        faults.hold = set()
+        wait_for(lambda: not faults.held, 10, "the held requests let go")
+
+    last = start_worker(api, tmp_path / "worker-last.log", "--batch", "6")
+    deliver_all_then_stop(api, reports, [last], "every delivery delivered after the kills")
+    times = applied(stores, expected)
+    assert set(times) == set(expected), "a delivery taken by a killed worker was lost"
+    assert max(times.values()) == 1, "a store applied a notification twice"
+    sent_again = Counter({i: faults.sent[i] - 1 for i in expected if faults.sent[i] > 1})
+    assert in_flight, "no kill caught a request in flight"
+    assert sent_again <= in_flight, (
+        f"sent again: {sorted(sent_again.items())}; in flight at a kill: "
+        f"{sorted(in_flight.items())}")
 
 
 def delivering(api: Api, **policy) -> WorkerThread:

@@ -4,8 +4,9 @@ later (exponential backoff with jitter), or dead-lettered with the receiving org
 guardian alerted.
 
 Several workers may share one database: a claim hides a delivery from the others until its
-lease ends, so a worker that dies mid-batch leaves its deliveries to be taken again. A
-receiver may therefore see an event twice (at least once); it applies it once by its id.
+lease ends. Each outcome is written as its answer arrives, so a worker that dies mid-batch
+leaves to be taken again only the deliveries still in flight. A receiver may therefore see
+an event twice (at least once); it applies it once by its id.
 """
 
 from __future__ import annotations
@@ -151,12 +152,7 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
     while not stop.is_set():
         try:
             outgoing = await asyncio.to_thread(service.claim, batch)
-            if outgoing:
-                errors = await asyncio.gather(*(
-                    transport.send(o.claim.url, o.body, o.signature) for o in outgoing))
-                await asyncio.to_thread(service.settle,
-                                        list(zip(outgoing, errors, strict=True)))
-                delivered += sum(error is None for error in errors)
+            delivered += await _send_and_settle(service, transport, outgoing)
             pause = idle_seconds
         except Exception:  # the database away, say: what was taken is retaken after its lease
             log.exception("delivery round failed; trying again")
@@ -167,3 +163,27 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
             await asyncio.wait_for(stop.wait(), pause)
     return delivered
 
+
+async def _send_and_settle(service: DeliveryService, transport: Transport,
+                           outgoing: Sequence[Outgoing]) -> int:
+    """Send the batch all at once and write each outcome as soon as its answer arrives, so a
+    worker killed mid-batch leaves to be sent again only what was still in flight. Answers
+    that arrive while a write is under way go together in the next one: one transaction per
+    answer would cost a round trip each when receivers answer quickly."""
+    async def send(sent: Outgoing) -> tuple[Outgoing, str | None]:
+        return sent, await transport.send(sent.claim.url, sent.body, sent.signature)
+
+    waiting = {asyncio.create_task(send(o)) for o in outgoing}
+    delivered = 0
+    try:
+        while waiting:
+            answered, waiting = await asyncio.wait(waiting,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+            results = [task.result() for task in answered]
+            await asyncio.to_thread(service.settle, results)
+            delivered += sum(error is None for _, error in results)
+    finally:  # a write failed: the rest are retaken when their lease ends
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+    return delivered
