@@ -1,11 +1,13 @@
-"""ASGI middleware: a cap on request bodies, and request metrics."""
+"""ASGI middleware: request ids, a cap on request bodies, and request metrics."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from typing import Any
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +22,31 @@ async def _problem(send: Send, status: int, code: str, detail: str) -> None:
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class RequestIds:
+    """Give each request an id of its own: sent back in `X-Request-Id`, bound into the log
+    context so that every line logged while serving it carries it, and kept in the request's
+    state for the answer to an unforeseen error (which is sent from outside this middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            await self.app(scope, receive, tagged)
 
 
 class BodyLimit:

@@ -32,6 +32,11 @@ class Problem(BaseModel):
     detail: str = Field(description="what went wrong and what to do")
 
 
+class InternalProblem(Problem):
+    request_id: str = Field(description="the request's id (also in X-Request-Id): the server "
+                                        "logged the fault under it")
+
+
 class SubjectIn(Strict):
     scheme: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$",
                                        examples=["nino"])]

@@ -1,0 +1,73 @@
+"""How the API answers what goes wrong, against a real server on SQLite and PostgreSQL: an
+unforeseen fault is a 500 problem body naming the request's id (never a bare 500), with the
+traceback logged under that id; every answer carries its request id, and so does every line
+logged while serving it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+from sqlalchemy import update
+
+from onceonly.adapters.db import tables as t
+from tests.e2e.conftest import Api
+from tests.support.problems import assert_problem
+
+CHALLENGED = "GOV/DWP/benefits"
+
+
+@contextmanager
+def broken_connector(api: Api, dataset_id: str) -> Iterator[None]:
+    """The dataset's connector configured with a kind no adapter serves (an operator's
+    mistake): reading the provider's store fails in a way no route foresees."""
+    with api.exchange.engine.begin() as conn:
+        kept = conn.execute(t.datasets.select().where(t.datasets.c.id == dataset_id)).one()
+        conn.execute(update(t.datasets).where(t.datasets.c.id == dataset_id)
+                     .values(connector={"kind": "carrier-pigeon"}))
+    try:
+        yield
+    finally:
+        with api.exchange.engine.begin() as conn:
+            conn.execute(update(t.datasets).where(t.datasets.c.id == dataset_id)
+                         .values(connector=kept.connector))
+
+
+def test_an_unforeseen_fault_is_a_problem_body_with_the_request_id(api: Api) -> None:
+    with broken_connector(api, CHALLENGED), \
+            structlog.testing.capture_logs(
+                processors=[structlog.contextvars.merge_contextvars]) as logs:
+        response = api.client.post("/v1/me/challenges", headers=api.auth("citizen"), json={
+            "dataset_id": CHALLENGED, "field": "address", "what_is_wrong": "moved"})
+
+    body = assert_problem(response, 500, "internal_error")
+    request_id = response.headers["x-request-id"]
+    assert body["request_id"] == request_id and len(request_id) == 32
+    assert "carrier-pigeon" not in response.text  # the fault's words stay in the log
+    logged = [e for e in logs if e["event"] == "internal error"]
+    assert len(logged) == 1
+    assert logged[0]["request_id"] == request_id
+    assert logged[0]["log_level"] == "error"
+    error = logged[0]["exc_info"]
+    assert isinstance(error, ValueError) and error.__traceback__ is not None
+    assert "carrier-pigeon" in str(error)
+    # Mended, the same request is answered.
+    assert api.client.get("/v1/me/challenges", headers=api.auth("citizen")).status_code == 200
+
+
+def test_every_answer_and_every_line_logged_for_it_carries_the_request_id(api: Api) -> None:
+    with structlog.testing.capture_logs(
+            processors=[structlog.contextvars.merge_contextvars]) as logs:
+        refused = api.client.post("/v1/queries", headers=api.auth("officer:GOV/DWP"), json={
+            "agreement_id": 1, "subject": {"scheme": "nino", "value": "QQ000000A"},
+            "fields": ["income_band"], "purpose": "not-the-purpose"})
+    assert refused.status_code == 403, refused.text
+    request_id = refused.headers["x-request-id"]
+    assert [e["request_id"] for e in logs if e["event"] == "refused"] == [request_id]
+
+    answers = [api.client.get("/healthz"), api.client.get("/healthz"),
+               api.client.get("/no/such/route"), api.client.get("/v1/catalogue")]
+    ids = [a.headers["x-request-id"] for a in answers]
+    assert len(set(ids)) == len(ids)
+    assert_problem(answers[2], 404, "not_found")
