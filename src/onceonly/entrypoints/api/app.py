@@ -79,10 +79,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 log = structlog.get_logger("onceonly.api")
 
 
-def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
-    if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"code": code, "detail": detail, **extra}, status, headers=headers)
 
 
@@ -123,7 +121,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestIds)  # outermost: every answer carries the id
+    app.add_middleware(RequestIds)  # outermost: every answer carries the id, even a fault's
     install_unavailable(app)
     app.state.exchange = exchange
     bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
@@ -201,19 +199,6 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         codes = {404: "not_found", 405: "method_not_allowed"}
         return problem(error.status_code, codes.get(error.status_code, "http_error"),
                        str(error.detail))
-
-    @app.exception_handler(Exception)
-    def internal_error(request: Request, error: Exception) -> JSONResponse:
-        """The last resort: a fault nobody foresaw is still answered with a problem body, and
-        logged with its traceback under the request's id, which the caller can quote."""
-        request_id = getattr(request.state, "request_id", None)
-        log.error("internal error", path=request.url.path, request_id=request_id,
-                  exc_info=error)
-        return problem(500, "internal_error",
-                       "the exchange failed to answer this request; it is logged under the "
-                       "request id, which an operator can look up",
-                       headers={"X-Request-Id": request_id} if request_id else None,
-                       request_id=request_id)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, a cap on request bodies, and request metrics."""
+"""ASGI middleware: request ids and the last resort for faults, a cap on request bodies, and
+request metrics."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from onceonly.crypto.canonical import canonical_json
 
 MAX_BODY_BYTES = 64 * 1024  # a query or an agreement is a few hundred bytes
 
+log = structlog.get_logger("onceonly.api")
 
-async def _problem(send: Send, status: int, code: str, detail: str) -> None:
-    body = canonical_json({"code": code, "detail": detail})
+
+async def _problem(send: Send, status: int, code: str, detail: str, **extra: Any) -> None:
+    body = canonical_json({"code": code, "detail": detail, **extra})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
@@ -25,9 +28,11 @@ async def _problem(send: Send, status: int, code: str, detail: str) -> None:
 
 
 class RequestIds:
-    """Give each request an id of its own: sent back in `X-Request-Id`, bound into the log
-    context so that every line logged while serving it carries it, and kept in the request's
-    state for the answer to an unforeseen error (which is sent from outside this middleware)."""
+    """Give each request an id of its own, sent back in `X-Request-Id` and bound into the log
+    context so that every line logged while serving it carries it; and be the last resort: a
+    fault no handler foresaw is answered with a problem body naming the id, and logged with
+    its traceback. Answered here rather than by Starlette's outermost error middleware, which
+    re-raises to the server, which then drops the connection under the answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -37,16 +42,27 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         request_id = uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
+        started = False
 
         async def tagged(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, tagged)
+            try:
+                await self.app(scope, receive, tagged)
+            except Exception:
+                log.exception("internal error", path=scope["path"])
+                if started:  # half an answer went out: only closing the connection ends it
+                    raise
+                await _problem(tagged, 500, "internal_error",
+                               "the exchange failed to answer this request; it is logged "
+                               "under the request id, which an operator can look up",
+                               request_id=request_id)
 
 
 class BodyLimit:
