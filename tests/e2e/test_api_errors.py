@@ -71,3 +71,48 @@ def test_every_answer_and_every_line_logged_for_it_carries_the_request_id(api: A
     ids = [a.headers["x-request-id"] for a in answers]
     assert len(set(ids)) == len(ids)
     assert_problem(answers[2], 404, "not_found")
+
+
+def test_a_405_names_every_method_the_path_takes(api: Api) -> None:
+    for method, path, allow in (("PUT", "/v1/me/consents", "GET, POST"),
+                                ("DELETE", "/v1/catalogue", "GET"),
+                                ("POST", "/healthz", "GET"),
+                                ("PATCH", "/v1/agreements/1", "GET"),
+                                ("POST", "/static/app.css", "GET, HEAD")):
+        response = api.client.request(method, path, headers=api.auth("citizen"))
+        assert_problem(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == allow, (method, path)
+
+
+DUPLICATED = (
+    # (label, method, path, body): one route of each module that takes a JSON body
+    ("officer:GOV/DWP", "POST", "/v1/queries",
+     '{"agreement_id": 1, "agreement_id": 2, "subject": {"scheme": "nino", "value": "QQ1"},'
+     ' "fields": ["income_band"], "purpose": "benefit-eligibility"}'),
+    ("officer:GOV/DWP", "POST", "/v1/queries",
+     '{"agreement_id": 1, "subject": {"scheme": "nino", "value": "QQ1", "value": "QQ2"},'
+     ' "fields": ["income_band"], "purpose": "benefit-eligibility"}'),
+    ("guardian:GOV/HMRC", "POST", "/v1/agreements/1/suspend", '{"reason": "a", "reason": ""}'),
+    ("citizen", "POST", "/v1/me/challenges",
+     '{"dataset_id": "GOV/DWP/benefits", "field": "address", "field": "nino",'
+     ' "what_is_wrong": "moved"}'),
+    ("officer:COM/ACME", "POST", "/v1/bulk-extracts",
+     '{"agreement_id": 3, "purpose": "x", "subjects": [], "recipient_jwk": {"kty": "OKP",'
+     ' "kty": "EC"}}'),
+    ("guardian:GOV/HMRC", "PUT", "/v1/anomaly-rules",
+     '{"consumer": "GOV/DWP", "kind": "distinct_people", "threshold": 5, "threshold": 9,'
+     ' "window_seconds": 60}'),
+    ("guardian:GOV/DVLA", "POST", "/v1/identity/candidates/1/confirm",
+     '{"reason": "same person", "reason": "not"}'),
+    ("citizen", "POST", "/v1/me/events",
+     '{"type": "gov.onceonly.address.changed", "data": {"new_address": "1 A St",'
+     ' "new_address": "2 B St", "effective_date": "2026-01-01"}}'),
+)
+
+
+def test_a_key_named_twice_in_a_json_body_is_refused(api: Api) -> None:
+    for label, method, path, body in DUPLICATED:
+        response = api.client.request(method, path, content=body, headers={
+            **api.auth(label), "Content-Type": "application/json"})
+        problem = assert_problem(response, 422, "duplicate_key")
+        assert "appears twice" in problem["detail"], (path, problem)

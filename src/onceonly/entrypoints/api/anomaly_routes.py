@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from onceonly.bootstrap import Exchange
 from onceonly.domain.anomaly import MAX_WINDOW, Rule, RuleKind
+from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas import OrgId, Strict
 
 PrincipalId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$",
@@ -43,7 +44,7 @@ class AnomalyRulesOut(BaseModel):
 
 
 def anomaly_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter(tags=["constraints"])
+    router = APIRouter(tags=["constraints"], route_class=JsonRoute)
     service = exchange.anomalies
 
     @router.get("/v1/anomaly-rules", response_model=AnomalyRulesOut)

@@ -1,6 +1,7 @@
 """The HTTP API (FastAPI, OpenAPI 3.1 at /openapi.json). Thin: parse, call a use case, answer."""
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http import HTTPMethod
 from typing import Annotated, Any
 
 import structlog
@@ -11,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import audit_interval
@@ -30,6 +32,7 @@ from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.dispatch import blocking_runner
 from onceonly.entrypoints.api.event_routes import event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
+from onceonly.entrypoints.api.json_bodies import DuplicateKey, JsonRoute
 from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestIds, RequestMetrics
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
@@ -84,6 +87,18 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"code": code, "detail": detail, **extra}, status, headers=headers)
 
 
+def allowed_methods(request: Request, named: Mapping[str, str]) -> str:
+    """Every method the request's path takes (RFC 9110 §15.5.6), where routing names only
+    those of the first route with that path; mounts (static files) name their own."""
+    allowed = {m.strip() for m in named.get("Allow", "").split(",") if m.strip()}
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    for method in HTTPMethod:
+        probe = {**request.scope, "method": method.value}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.add(method.value)
+    return ", ".join(sorted(allowed))
+
+
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,
                require_signatures: bool | frozenset[str] | None = None) -> FastAPI:
     """The API over `exchange`. While it serves, new audit entries are brought under a signed
@@ -113,6 +128,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         openapi_url="/openapi.json",
         responses=ERRORS,
     )
+    app.router.route_class = JsonRoute
     registry = CollectorRegistry()
     run_blocking = blocking_runner(exchange.embedded_database)
     metrics = Metrics(registry)
@@ -183,6 +199,8 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
                 authenticate(exchange.uows, exchange.clock, unchecked[0])
             except DomainError as refused:
                 return domain_error(request, refused)
+        if isinstance(error.__cause__, DuplicateKey):
+            return problem(422, "duplicate_key", error.__cause__.msg)
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(422, "malformed_json", "the body is not valid JSON")
@@ -197,8 +215,12 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         if error.status_code == 400:  # FastAPI's answer to a body it cannot decode
             return problem(422, "malformed_json", "the body is not valid UTF-8 JSON")
         codes = {404: "not_found", 405: "method_not_allowed"}
-        return problem(error.status_code, codes.get(error.status_code, "http_error"),
-                       str(error.detail))
+        answer = problem(error.status_code, codes.get(error.status_code, "http_error"),
+                         str(error.detail))
+        answer.headers.update(error.headers or {})
+        if error.status_code == 405:
+            answer.headers["Allow"] = allowed_methods(request, error.headers or {})
+        return answer
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

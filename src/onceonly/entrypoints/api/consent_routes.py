@@ -11,6 +11,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.domain.accuracy import MAX_TEXT_VALUE, Challenge
 from onceonly.domain.consent import Consent
 from onceonly.domain.organisations import ORG_ID_PATTERN
+from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
     DatasetId,
@@ -155,7 +156,7 @@ def _receipt_out(exchange: Exchange, consent: Consent, receipt: Receipt,
 
 
 def consent_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
     consents, challenges = exchange.consents, exchange.challenges
 
     @router.get("/v1/me/consents", response_model=list[ConsentOut], tags=["consent"])

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from onceonly.bootstrap import Exchange
 from onceonly.domain.life_events import Delivery, Report
 from onceonly.domain.organisations import ORG_ID_PATTERN
+from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas import Strict, Text
 from onceonly.services.life_events import ReportStatus
 
@@ -114,7 +115,7 @@ class EventTypeOut(BaseModel):
 
 
 def event_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter(tags=["tell us once"])
+    router = APIRouter(tags=["tell us once"], route_class=JsonRoute)
     service = exchange.life_events
 
     def answer(status: ReportStatus, response: Response) -> ReportOut:
