@@ -9,7 +9,13 @@ from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
@@ -30,10 +36,16 @@ from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.consent_routes import consent_router
 from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.dispatch import blocking_runner
-from onceonly.entrypoints.api.event_routes import event_router
+from onceonly.entrypoints.api.event_routes import event_data_schemas, event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
 from onceonly.entrypoints.api.json_bodies import DuplicateKey, JsonRoute
-from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestIds, RequestMetrics
+from onceonly.entrypoints.api.middleware import (
+    BodyLimit,
+    Metrics,
+    RequestIds,
+    RequestMetrics,
+    every_process,
+)
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
     AgreementIn,
@@ -129,11 +141,16 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         responses=ERRORS,
     )
     app.router.route_class = JsonRoute
-    registry = CollectorRegistry()
     run_blocking = blocking_runner(exchange.embedded_database)
-    metrics = Metrics(registry)
-    registry.register(DeliveryCollector(exchange.dashboard))
-    registry.register(AuditCollector(exchange.audit))
+    metrics = Metrics(CollectorRegistry())
+    figures = every_process(metrics.registry)
+    # What a scrape shows: every worker's request figures, the exchange's own (read from the
+    # database, so each once), and this process's.
+    exposition = CollectorRegistry()
+    for collector in (figures, DeliveryCollector(exchange.dashboard),
+                      AuditCollector(exchange.audit), ProcessCollector(registry=None),
+                      PlatformCollector(registry=None)):
+        exposition.register(collector)
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
@@ -232,7 +249,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     def prometheus(caller: Caller) -> Response:
         require_role(exchange.uows, exchange.clock, caller, {Role.MANAGER, Role.ADMIN},
                      "metrics.read")
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(exposition), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/.well-known/jwks.json", tags=["keys"])
     def jwks() -> dict[str, Any]:
@@ -357,10 +374,17 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.include_router(bulk_router(exchange, Caller))
     app.include_router(anomaly_router(exchange, Caller))
     app.include_router(identity_router(exchange, Caller))
-    mount_web(app, exchange, registry)  # the portals (entrypoints/web)
+    mount_web(app, exchange, figures)  # the portals (entrypoints/web)
     app.include_router(consent_router(exchange, Caller))
     app.include_router(event_router(exchange, Caller))
+    generated = app.openapi
 
+    def document() -> dict[str, Any]:
+        schema = generated()
+        schema["components"]["schemas"].update(event_data_schemas())  # the events route's
+        return schema
+
+    app.openapi = document  # type: ignore[method-assign]
     return app
 
 

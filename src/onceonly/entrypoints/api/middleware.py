@@ -4,12 +4,14 @@ request metrics."""
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onceonly.crypto.canonical import canonical_json
@@ -115,7 +117,10 @@ class _TooLarge(Exception):
 
 
 class Metrics:
+    """This process's request figures, in `registry`."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.requests = Counter(
             "onceonly_http_requests", "HTTP requests", ["method", "route", "status"],
             registry=registry,
@@ -129,6 +134,17 @@ class Metrics:
             "onceonly_decisions", "Policy decisions on queries", ["outcome", "reason"],
             registry=registry,
         )
+
+
+def every_process(registry: CollectorRegistry) -> CollectorRegistry:
+    """The request figures of every server process: under `onceonly serve --workers N` each
+    worker writes its own to files in PROMETHEUS_MULTIPROC_DIR, read together here; in a
+    single process, its own registry."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return registry
+    combined = CollectorRegistry()
+    MultiProcessCollector(combined)
+    return combined
 
 
 class RequestMetrics:
