@@ -140,7 +140,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         openapi_url="/openapi.json",
         responses=ERRORS,
     )
-    app.router.route_class = JsonRoute
+    app.router.route_class = JsonRoute  # as each API router: JSON bodies read strictly
     run_blocking = blocking_runner(exchange.embedded_database)
     metrics = Metrics(CollectorRegistry())
     figures = every_process(metrics.registry)

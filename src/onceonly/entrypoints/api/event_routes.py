@@ -60,7 +60,7 @@ class OwnEventIn(Strict):
     id: Short | None = Field(default=None, description="your id for it: sending the same "
                              "event again with the same id is answered as already received")
     type: Annotated[StrictStr, Field(max_length=100, examples=["gov.onceonly.name.changed"])]
-    subject: Annotated[StrictStr, Field(max_length=100)] | None = None
+    subject: Person | None = None
     time: Annotated[StrictStr, Field(max_length=40)] | None = None
     data: Annotated[dict[Annotated[StrictStr, Field(max_length=64)], Value],
                     Field(max_length=32)]
