@@ -191,7 +191,7 @@ def test_malformed_json_is_refused_unaudited(api: Api) -> None:
         pytest.param({"purpose": None}, "purpose", id="missing-purpose"),
         pytest.param({"subject": None}, "subject", id="missing-subject"),
         pytest.param({"agreement_id": "1"}, "agreement_id", id="agreement-id-as-string"),
-        pytest.param({"agreement_id": 1.0}, "agreement_id", id="agreement-id-as-float"),
+        pytest.param({"agreement_id": 1.5}, "agreement_id", id="agreement-id-with-a-fraction"),
         pytest.param({"agreement_id": 0}, "agreement_id", id="agreement-id-zero"),
         pytest.param({"fields": "income_band"}, "fields", id="fields-as-string"),
         pytest.param({"fields": []}, "fields", id="empty-fields"),

@@ -151,6 +151,23 @@ def test_a_challenge_on_a_field_the_citizen_cannot_see_is_refused(api: Api):
     assert_problem(too_long, 422, "invalid_request")
 
 
+REGISTERS = ("GOV/GRO/deaths", "GOV/GRO/births", "GOV/GRO/marriages",
+             "GOV/EXCHANGE/changes-of-name", "GOV/EXCHANGE/changes-of-address")
+
+
+def test_a_register_of_life_events_cannot_be_challenged(api: Api):
+    me = api.auth("citizen")
+    catalogue = {d["id"]: d for d in api.client.get("/v1/catalogue").json()["datasets"]}
+    for dataset in REGISTERS:
+        field = catalogue[dataset]["fields"][0]["name"]
+        response = api.client.post("/v1/me/challenges", headers=me, json={
+            "dataset_id": dataset, "field": field, "what_is_wrong": "wrong"})
+        assert_problem(response, 422, "dataset_not_challengeable")
+        row = last_audit(api, "challenge.raise")
+        assert (row.outcome, row.reason) == ("deny", "dataset_not_challengeable")
+    assert api.client.get("/v1/me/challenges", headers=me).json() == []
+
+
 def test_a_challenged_address_is_corrected_and_the_consumer_that_had_it_is_told(api: Api):
     ids = api.world.citizen_ids
     seen = api.client.post("/v1/queries", headers=api.auth("officer:COM/ACME"), json={

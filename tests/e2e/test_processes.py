@@ -7,11 +7,15 @@ through another. PostgreSQL (the production shape) and SQLite (one file, two pro
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from onceonly.bootstrap import bootstrap
 from onceonly.client import ExchangeError, OnceonlyClient
@@ -178,3 +182,50 @@ def test_serve_with_two_workers_answers_and_shares_decisions(tmp_path, servers):
             assert answer.json()["code"] == "agreement_not_active"
     finally:
         dwp.close()
+
+
+def workers_of(server: Server) -> list[int]:
+    """The server's worker processes (its children that uvicorn spawned)."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    return [pid for pid in map(int, children.read_text().split())
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """The worker stopped, so that the other accepts every connection meanwhile."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_one_scrape_of_metrics_counts_every_workers_requests(tmp_path, servers, monkeypatch):
+    url, world = sqlite_world(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the server keeps its workers' metrics
+    (server,) = servers(url, 1, "--workers", "2")
+    first, second = workers_of(server)
+    for resting in (first, second):  # ten requests served by each worker
+        with paused(resting):
+            for _ in range(10):
+                with httpx.Client(base_url=server.base_url) as fresh:
+                    assert fresh.get("/v1/catalogue").status_code == 200
+
+    scrape = httpx.get(f"{server.base_url}/metrics",
+                       headers={"Authorization": f"Bearer {world.token('manager')}"})
+    assert scrape.status_code == 200, scrape.text
+    families = list(text_string_to_metric_families(scrape.text))
+    named = [f.name for f in families]
+    assert len(named) == len(set(named)), named  # each collector once
+    requests = next(f for f in families if f.name == "onceonly_http_requests")
+    assert sum(s.value for s in requests.samples if s.name == "onceonly_http_requests_total"
+               and s.labels["route"] == "/v1/catalogue") == 20
+    for name in ("process_resident_memory_bytes", "python_info",
+                 "onceonly_deliveries_last_24h", "onceonly_audit_unsigned_entries"):
+        assert name in named, name
+    (kept,) = tmp_path.glob("onceonly-metrics-*")
+    assert len(list(kept.glob("counter_*.db"))) == 2
+
+    stop(server)
+    assert not list(tmp_path.glob("onceonly-metrics-*"))  # a fresh directory each start

@@ -41,6 +41,11 @@ def test_a_citizen_cannot_challenge_what_they_cannot_see() -> None:
         proposed_value=None, now=NOW)) == "reason_required"
 
 
+def test_a_register_of_life_events_cannot_be_challenged() -> None:
+    register = replace(INCOME, id="GOV/GRO/deaths", event_type="gov.onceonly.death.registered")
+    assert code_of(lambda: challenge(dataset=register)) == "dataset_not_challengeable"
+
+
 def test_only_the_providers_guardian_finds_the_challenge() -> None:
     found = challenge()
     assert acc.guardian_of(found, GUARDIAN) is found

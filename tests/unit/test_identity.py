@@ -116,6 +116,12 @@ def test_a_guardian_of_the_identifiers_organisation_decides():
     assert decide(candidate(), guardian(), False, "twins", NOW).status is LinkStatus.REJECTED
 
 
+def test_a_link_is_decided_with_a_reason():
+    with pytest.raises(DomainError) as refused:
+        decide(candidate(), guardian(), True, " \u3000\t", NOW)
+    assert refused.value.code == "reason_required"
+
+
 @pytest.mark.parametrize(("who", "status", "code"), [
     (guardian("GOV/DWP"), LinkStatus.PENDING, "not_your_identifier"),
     (guardian(role=Role.OFFICER), LinkStatus.PENDING, "role_not_allowed"),

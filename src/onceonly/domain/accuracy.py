@@ -6,7 +6,9 @@ What a citizen may challenge: a field of a provider's dataset that the provider 
 about them and that is not special-category. Special-category data (health) is corrected
 through the provider's own clinical processes, not through the exchange, and never shown
 to anyone through it; a field that is not in the dataset cannot be seen either. Both are
-refused alike, as `field_not_visible`.
+refused alike, as `field_not_visible`. A register of life events (tell us once) holds no
+record to challenge: its reports are the registrar's or the citizen's own, and a wrong one
+is reported again.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ def raise_challenge(*, person_key: str, dataset: Dataset | None, field: str,
                     now: datetime) -> Challenge:
     if dataset is None:
         raise not_found("dataset_unknown", "no such dataset in the catalogue")
+    if dataset.event_type is not None:
+        raise invalid("dataset_not_challengeable",
+                      f"{dataset.id} is a register of life events, not a record held about "
+                      "you: report the event again to put it right")
     spec = dataset.field(field)
     if spec is None or spec.sensitivity is Sensitivity.SPECIAL:
         raise forbidden("field_not_visible",

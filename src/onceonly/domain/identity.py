@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from onceonly.domain.errors import conflict, forbidden
+from onceonly.domain.errors import conflict, forbidden, invalid
 from onceonly.domain.organisations import Principal, Role
 
 # The scheme of pairwise pseudonyms: an organisation registered for it is named people back
@@ -121,5 +121,7 @@ def decide(candidate: LinkCandidate, guardian: Principal, confirm: bool, reason:
                         "identifiers")
     if candidate.status is not LinkStatus.PENDING:
         raise conflict("already_decided", f"the link candidate is {candidate.status.value}")
+    if not reason.strip():
+        raise invalid("reason_required", "say why: the reason is recorded and audited")
     return replace(candidate, status=LinkStatus.CONFIRMED if confirm else LinkStatus.REJECTED,
-                   decided_by=guardian.id, decided_at=now, reason=reason)
+                   decided_by=guardian.id, decided_at=now, reason=reason.strip())

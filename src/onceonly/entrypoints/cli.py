@@ -183,9 +183,8 @@ def serve(
     """Run the API server (several workers share the database and hold no private state)."""
     import os
 
-    import uvicorn
-
     from onceonly.config import trusted_proxies
+    from onceonly.entrypoints.api.server import serve as serve_api
     from onceonly.entrypoints.tls import TlsSettingsInvalid, uvicorn_tls
     from onceonly.logging import configure_logging
 
@@ -197,9 +196,8 @@ def serve(
     _check_private_keys(open_exchange(db))  # fail here, clearly, not in every worker
     os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
     configure_logging()
-    uvicorn.run("onceonly.entrypoints.api.app:app_from_env", factory=True, host=host,
-                port=port, workers=workers, access_log=False, log_level="warning",
-                proxy_headers=False, **tls)  # the app reads them (ONCEONLY_TRUSTED_PROXIES)
+    serve_api(workers, host=host, port=port, access_log=False, log_level="warning",
+              proxy_headers=False, **tls)  # the app reads them (ONCEONLY_TRUSTED_PROXIES)
 
 
 def _check_private_keys(exchange: Exchange) -> None:

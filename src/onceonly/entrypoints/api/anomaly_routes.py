@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from onceonly.bootstrap import Exchange
 from onceonly.domain.anomaly import MAX_WINDOW, Rule, RuleKind
-from onceonly.entrypoints.api.schemas import OrgId, Strict
+from onceonly.entrypoints.api.json_bodies import JsonRoute
+from onceonly.entrypoints.api.schemas import AsWhole, OrgId, Strict
 
 PrincipalId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$",
                                          description="an officer of the consumer")]
@@ -18,9 +19,10 @@ class AnomalyRuleIn(Strict):
     officer: PrincipalId | None = Field(
         default=None, description="only this officer of the consumer; else the consumer's")
     kind: RuleKind
-    threshold: Annotated[StrictInt, Field(ge=2, le=10**9,
-                                          description="a finding once the count reaches it")]
-    window_seconds: Annotated[StrictInt, Field(ge=1, le=int(MAX_WINDOW.total_seconds()))]
+    threshold: Annotated[StrictInt, Field(
+        ge=2, le=10**9, description="a finding once the count reaches it"), AsWhole]
+    window_seconds: Annotated[StrictInt, Field(
+        ge=1, le=int(MAX_WINDOW.total_seconds())), AsWhole]
 
 
 class AnomalyRuleOut(BaseModel):
@@ -43,7 +45,7 @@ class AnomalyRulesOut(BaseModel):
 
 
 def anomaly_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter(tags=["constraints"])
+    router = APIRouter(tags=["constraints"], route_class=JsonRoute)
     service = exchange.anomalies
 
     @router.get("/v1/anomaly-rules", response_model=AnomalyRulesOut)

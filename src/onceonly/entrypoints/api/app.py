@@ -1,6 +1,7 @@
 """The HTTP API (FastAPI, OpenAPI 3.1 at /openapi.json). Thin: parse, call a use case, answer."""
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http import HTTPMethod
 from typing import Annotated, Any
 
 import structlog
@@ -8,9 +9,16 @@ from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from onceonly.bootstrap import Exchange, bootstrap
@@ -30,10 +38,17 @@ from onceonly.entrypoints.api.bulk_routes import bulk_router
 from onceonly.entrypoints.api.consent_routes import consent_router
 from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.dispatch import blocking_runner
-from onceonly.entrypoints.api.event_routes import event_router
+from onceonly.entrypoints.api.event_routes import event_data_schemas, event_router
 from onceonly.entrypoints.api.identity_routes import identity_router
+from onceonly.entrypoints.api.json_bodies import DuplicateKey, JsonRoute
 from onceonly.entrypoints.api.key_routes import key_router
-from onceonly.entrypoints.api.middleware import BodyLimit, Metrics, RequestMetrics
+from onceonly.entrypoints.api.middleware import (
+    BodyLimit,
+    Metrics,
+    RequestIds,
+    RequestMetrics,
+    every_process,
+)
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
     AgreementIn,
@@ -42,6 +57,7 @@ from onceonly.entrypoints.api.schemas import (
     CatalogueOut,
     DatasetOut,
     FieldOut,
+    InternalProblem,
     KillSwitchIn,
     KillSwitchOut,
     OrganisationOut,
@@ -74,7 +90,8 @@ STATUS = {
 }
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (401, 403, 404, 409, 410, 413, 422, 429, 503)
+    **{status: {"model": Problem} for status in (401, 403, 404, 409, 410, 413, 422, 429, 503)},
+    500: {"model": InternalProblem, "description": "a fault the exchange did not foresee"},
 }
 
 log = structlog.get_logger("onceonly.api")
@@ -83,6 +100,18 @@ log = structlog.get_logger("onceonly.api")
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"code": code, "detail": detail, **extra}, status, headers=headers)
+
+
+def allowed_methods(request: Request, named: Mapping[str, str]) -> str:
+    """Every method the request's path takes (RFC 9110 §15.5.6), where routing names only
+    those of the first route with that path; mounts (static files) name their own."""
+    allowed = {m.strip() for m in named.get("Allow", "").split(",") if m.strip()}
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    for method in HTTPMethod:
+        probe = {**request.scope, "method": method.value}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.add(method.value)
+    return ", ".join(sorted(allowed))
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,
@@ -116,18 +145,25 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         openapi_url="/openapi.json",
         responses=ERRORS,
     )
-    registry = CollectorRegistry()
+    app.router.route_class = JsonRoute  # as each API router: JSON bodies read strictly
     run_blocking = blocking_runner(exchange.embedded_database)
-    metrics = Metrics(registry)
-    registry.register(DeliveryCollector(exchange.dashboard))
-    registry.register(AuditCollector(exchange.audit))
+    metrics = Metrics(CollectorRegistry())
+    figures = every_process(metrics.registry)
+    # What a scrape shows: every worker's request figures, the exchange's own (read from the
+    # database, so each once), and this process's.
+    exposition = CollectorRegistry()
+    for collector in (figures, DeliveryCollector(exchange.dashboard),
+                      AuditCollector(exchange.audit), ProcessCollector(registry=None),
+                      PlatformCollector(registry=None)):
+        exposition.register(collector)
     app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
-    # Outermost: the client's address and scheme, for everything inside, in this one place
-    # (servers run with uvicorn's own proxy_headers off).
+    # The client's address and scheme, for everything inside, in this one place (servers
+    # run with uvicorn's own proxy_headers off).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=(
         config_trusted_proxies() if trusted_proxies is None else trusted_proxies))
+    app.add_middleware(RequestIds)  # outermost: every answer carries the id, even a fault's
     install_unavailable(app)
     app.state.exchange = exchange
     bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
@@ -189,6 +225,8 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
                 authenticate(exchange.uows, exchange.clock, unchecked[0])
             except DomainError as refused:
                 return domain_error(request, refused)
+        if isinstance(error.__cause__, DuplicateKey):
+            return problem(422, "duplicate_key", error.__cause__.msg)
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(422, "malformed_json", "the body is not valid JSON")
@@ -203,8 +241,12 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         if error.status_code == 400:  # FastAPI's answer to a body it cannot decode
             return problem(422, "malformed_json", "the body is not valid UTF-8 JSON")
         codes = {404: "not_found", 405: "method_not_allowed"}
-        return problem(error.status_code, codes.get(error.status_code, "http_error"),
-                       str(error.detail))
+        answer = problem(error.status_code, codes.get(error.status_code, "http_error"),
+                         str(error.detail))
+        answer.headers.update(error.headers or {})
+        if error.status_code == 405:
+            answer.headers["Allow"] = allowed_methods(request, error.headers or {})
+        return answer
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -219,7 +261,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     def prometheus(caller: Caller) -> Response:
         require_role(exchange.uows, exchange.clock, caller, {Role.MANAGER, Role.ADMIN},
                      "metrics.read")
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(exposition), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/catalogue", response_model=CatalogueOut, tags=["catalogue"])
     def catalogue() -> CatalogueOut:
@@ -342,10 +384,17 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.include_router(bulk_router(exchange, Caller))
     app.include_router(anomaly_router(exchange, Caller))
     app.include_router(identity_router(exchange, Caller))
-    mount_web(app, exchange, registry)  # the portals (entrypoints/web)
+    mount_web(app, exchange, figures)  # the portals (entrypoints/web)
     app.include_router(consent_router(exchange, Caller))
     app.include_router(event_router(exchange, Caller))
+    generated = app.openapi
 
+    def document() -> dict[str, Any]:
+        schema = generated()
+        schema["components"]["schemas"].update(event_data_schemas())  # the events route's
+        return schema
+
+    app.openapi = document  # type: ignore[method-assign]
     return app
 
 

@@ -6,6 +6,7 @@ from fastapi.responses import Response
 
 from onceonly.bootstrap import Exchange
 from onceonly.crypto.jwe import CONTENT_TYPE
+from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
     BulkExtractIn,
@@ -17,7 +18,7 @@ ExtractId = Annotated[int, Path(gt=0, le=MAX_AGREEMENT_ID)]
 
 
 def bulk_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter(tags=["bulk extracts"])
+    router = APIRouter(tags=["bulk extracts"], route_class=JsonRoute)
     service = exchange.bulk
 
     @router.post("/v1/bulk-extracts", status_code=201, response_model=BulkExtractOut)

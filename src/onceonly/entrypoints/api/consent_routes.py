@@ -11,12 +11,15 @@ from onceonly.bootstrap import Exchange
 from onceonly.domain.accuracy import MAX_TEXT_VALUE, Challenge
 from onceonly.domain.consent import Consent
 from onceonly.domain.organisations import ORG_ID_PATTERN
+from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas import (
     MAX_AGREEMENT_ID,
+    AsWhole,
     DatasetId,
     FieldName,
     PurposeCode,
     ReasonIn,
+    Said,
     Strict,
     Text,
 )
@@ -80,7 +83,7 @@ class PreviewOut(BaseModel):
 class ChallengeIn(Strict):
     dataset_id: DatasetId
     field: FieldName
-    what_is_wrong: Annotated[Text, Field(min_length=1, max_length=2000)]
+    what_is_wrong: Said
     proposed_value: Annotated[Text | None, Field(max_length=MAX_TEXT_VALUE)] = None
 
 
@@ -110,7 +113,7 @@ class QueueItemOut(ChallengeOut):
 
 
 CorrectedValue = (Annotated[Text, Field(min_length=1, max_length=MAX_TEXT_VALUE)]
-                  | Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)] | StrictBool
+                  | Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1), AsWhole] | StrictBool
                   | Annotated[list[Annotated[Text, Field(max_length=100)]],
                               Field(max_length=MAX_LIST_ITEMS)])
 
@@ -118,7 +121,7 @@ CorrectedValue = (Annotated[Text, Field(min_length=1, max_length=MAX_TEXT_VALUE)
 class CorrectIn(Strict):
     value: CorrectedValue = Field(description="the corrected value, of the field's type "
                                               "(a date as YYYY-MM-DD)")
-    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+    reason: Said
 
 
 class NotifiedOut(BaseModel):
@@ -156,7 +159,7 @@ def _receipt_out(exchange: Exchange, consent: Consent, receipt: Receipt,
 
 
 def consent_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)
     consents, challenges = exchange.consents, exchange.challenges
 
     @router.get("/v1/me/consents", response_model=list[ConsentOut], tags=["consent"])

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from onceonly.bootstrap import Exchange
 from onceonly.domain.identity import LinkCandidate
+from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas import MAX_AGREEMENT_ID, ReasonIn
 from onceonly.services.identity import MAX_LISTED
 
@@ -43,7 +44,7 @@ class LinkCandidateOut(BaseModel):
 
 
 def identity_router(exchange: Exchange, caller_type: Any) -> APIRouter:
-    router = APIRouter(tags=["identity"])
+    router = APIRouter(tags=["identity"], route_class=JsonRoute)
     service = exchange.identity
 
     @router.get("/v1/identity/candidates", response_model=list[LinkCandidateOut])

@@ -1,25 +1,70 @@
-"""ASGI middleware: a cap on request bodies, and request metrics."""
+"""ASGI middleware: request ids and the last resort for faults, a cap on request bodies, and
+request metrics."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import uuid
 from typing import Any
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onceonly.crypto.canonical import canonical_json
 
 MAX_BODY_BYTES = 64 * 1024  # a query or an agreement is a few hundred bytes
 
+log = structlog.get_logger("onceonly.api")
 
-async def _problem(send: Send, status: int, code: str, detail: str) -> None:
-    body = canonical_json({"code": code, "detail": detail})
+
+async def _problem(send: Send, status: int, code: str, detail: str, **extra: Any) -> None:
+    body = canonical_json({"code": code, "detail": detail, **extra})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class RequestIds:
+    """Give each request an id of its own, sent back in `X-Request-Id` and bound into the log
+    context so that every line logged while serving it carries it; and be the last resort: a
+    fault no handler foresaw is answered with a problem body naming the id, and logged with
+    its traceback. Answered here rather than by Starlette's outermost error middleware, which
+    re-raises to the server, which then drops the connection under the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def tagged(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, tagged)
+            except Exception:
+                log.exception("internal error", path=scope["path"])
+                if started:  # half an answer went out: only closing the connection ends it
+                    raise
+                await _problem(tagged, 500, "internal_error",
+                               "the exchange failed to answer this request; it is logged "
+                               "under the request id, which an operator can look up",
+                               request_id=request_id)
 
 
 class BodyLimit:
@@ -72,7 +117,10 @@ class _TooLarge(Exception):
 
 
 class Metrics:
+    """This process's request figures, in `registry`."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.requests = Counter(
             "onceonly_http_requests", "HTTP requests", ["method", "route", "status"],
             registry=registry,
@@ -86,6 +134,17 @@ class Metrics:
             "onceonly_decisions", "Policy decisions on queries", ["outcome", "reason"],
             registry=registry,
         )
+
+
+def every_process(registry: CollectorRegistry) -> CollectorRegistry:
+    """The request figures of every server process: under `onceonly serve --workers N` each
+    worker writes its own to files in PROMETHEUS_MULTIPROC_DIR, read together here; in a
+    single process, its own registry."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return registry
+    combined = CollectorRegistry()
+    MultiProcessCollector(combined)
+    return combined
 
 
 class RequestMetrics:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 
 from onceonly.domain.agreements import MAX_HIDDEN_DAYS, Agreement, LegalBasis, Risk
 from onceonly.domain.anomaly import Alert
@@ -13,9 +22,36 @@ from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import ORG_ID_PATTERN
 
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Last in a StrictInt's annotations (after its constraints, or the document loses them): a
+# JSON number with no fractional part (79.0) is the integer it equals, as JSON Schema's
+# `integer` says; strings and booleans stay refused.
+AsWhole = BeforeValidator(_whole)
 FieldName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # Free text: anything printable; a NUL byte is refused (PostgreSQL cannot store one).
 Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
+
+
+def _space_class() -> str:
+    """The characters Python's str.strip() removes, as a regular-expression class body."""
+    spaces = [c for c in range(0x110000) if chr(c).isspace()]
+    runs: list[tuple[int, int]] = []
+    for c in spaces:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1] = (runs[-1][0], c)
+        else:
+            runs.append((c, c))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in runs)
+
+
+# What someone must say (a reason, what is wrong): the domain refuses it blank
+# (`reason_required`, audited), so the document asks for one character that is not a space.
+Said = Annotated[Text, Field(min_length=1, max_length=2000, json_schema_extra={
+    "pattern": f"^[^\\x00]*[^\\x00{_space_class()}][^\\x00]*$"})]
 MAX_AGREEMENT_ID = 2**31 - 1  # agreement ids are positive 32-bit integers in the database
 MAX_BULK_SUBJECTS = 400
 DatasetId = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2,8}/[A-Z0-9_-]{1,32}/[a-z0-9_-]{1,32}$",
@@ -32,6 +68,11 @@ class Problem(BaseModel):
     detail: str = Field(description="what went wrong and what to do")
 
 
+class InternalProblem(Problem):
+    request_id: str = Field(description="the request's id (also in X-Request-Id): the server "
+                                        "logged the fault under it")
+
+
 class SubjectIn(Strict):
     scheme: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$",
                                        examples=["nino"])]
@@ -41,7 +82,7 @@ class SubjectIn(Strict):
 
 
 class QueryIn(Strict):
-    agreement_id: Annotated[StrictInt, Field(gt=0, le=MAX_AGREEMENT_ID)]
+    agreement_id: Annotated[StrictInt, Field(gt=0, le=MAX_AGREEMENT_ID), AsWhole]
     subject: SubjectIn
     fields: Annotated[list[FieldName], Field(min_length=1, max_length=64)]
     purpose: PurposeCode
@@ -65,7 +106,7 @@ class GrantIn(Strict):
 
 class PurposeIn(Strict):
     code: PurposeCode
-    text: Annotated[Text, Field(min_length=1, max_length=2000)]
+    text: Said
 
 
 class AssessmentIn(Strict):
@@ -82,26 +123,27 @@ class AgreementIn(Strict):
     legal_basis: LegalBasis
     valid_from: AwareDatetime
     valid_until: AwareDatetime
-    max_queries_per_day: Annotated[StrictInt, Field(ge=1, le=10_000_000)]
-    retention_days: Annotated[StrictInt, Field(ge=0, le=36_500)]
+    max_queries_per_day: Annotated[StrictInt, Field(ge=1, le=10_000_000), AsWhole]
+    retention_days: Annotated[StrictInt, Field(ge=0, le=36_500), AsWhole]
     hidden_days: Annotated[StrictInt, Field(
         ge=0, le=MAX_HIDDEN_DAYS,
         description="days each access stays out of the citizen's access log (it is in the "
-                    "audit tree from the start)")] = 0
+                    "audit tree from the start)"), AsWhole] = 0
     max_persons_per_day: Annotated[StrictInt | None, Field(
-        ge=1, le=10_000_000, description="distinct people a day (none if left out)")] = None
+        ge=1, le=10_000_000, description="distinct people a day (none if left out)"),
+        AsWhole] = None
     max_uses: Annotated[StrictInt | None, Field(
         ge=1, le=10_000_000, description="releases over the agreement's life; 1 for a "
-                                         "one-time agreement (none if left out)")] = None
+                                         "one-time agreement (none if left out)"), AsWhole] = None
     bulk_max_records: Annotated[StrictInt | None, Field(
         ge=1, le=1_000_000, description="bulk extracts allowed, each approved by the "
                                         "provider's guardian, of at most this many people "
-                                        "(none if left out)")] = None
+                                        "(none if left out)"), AsWhole] = None
     privacy_assessment: AssessmentIn | None = None
 
 
 class ReasonIn(Strict):
-    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+    reason: Said
 
 
 class TransitionOut(BaseModel):
@@ -299,7 +341,7 @@ OrgId = Annotated[StrictStr, Field(pattern=ORG_ID_PATTERN, description="e.g. COM
 
 class KillSwitchIn(Strict):
     consumer: OrgId
-    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+    reason: Said
 
 
 class KillSwitchOut(BaseModel):
@@ -353,14 +395,44 @@ class AlertOut(BaseModel):
 # -- bulk extracts --------------------------------------------------------------------------
 
 
+_COORDINATE = {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$",
+               "description": "32 bytes, base64url without padding"}
+# The public JWKs an extract can be encrypted to (crypto/jwe.py: recipient_key), with the
+# RFC 7517 members it reads typed as it checks them.
+PUBLIC_JWK: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "kty": {"enum": ["OKP", "EC"]},
+        "crv": {"enum": ["X25519", "P-256"]},
+        "x": _COORDINATE,
+        "y": _COORDINATE,
+        "kid": {"type": "string"},
+        "use": {"enum": ["enc", "sig"]},
+        "alg": {"type": "string"},
+        "key_ops": {"type": "array", "items": {"enum": [
+            "sign", "verify", "encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey",
+            "deriveBits"]}},
+    },
+    "required": ["kty", "crv", "x"],
+    "additionalProperties": False,
+    "oneOf": [
+        {"properties": {"kty": {"const": "OKP"}, "crv": {"const": "X25519"}},
+         "not": {"required": ["y"]}},
+        {"properties": {"kty": {"const": "EC"}, "crv": {"const": "P-256"}},
+         "required": ["y"]},
+    ],
+}
+
+
 class BulkExtractIn(Strict):
-    agreement_id: Annotated[StrictInt, Field(gt=0, le=MAX_AGREEMENT_ID)]
+    agreement_id: Annotated[StrictInt, Field(gt=0, le=MAX_AGREEMENT_ID), AsWhole]
     purpose: PurposeCode
     # Within the 64 KiB body limit whatever the identifiers: a larger cohort is several asks.
     subjects: Annotated[list[SubjectIn], Field(min_length=1, max_length=MAX_BULK_SUBJECTS)]
-    recipient_jwk: dict[str, Any] = Field(
+    recipient_jwk: Annotated[dict[str, Any], WithJsonSchema(PUBLIC_JWK)] = Field(
         description="the consumer's public key (X25519 or P-256 JWK) the extract is "
-                    "encrypted to; never a private key")
+                    "encrypted to; never a private key (no `d`). The key is checked on "
+                    "intake (a P-256 point must lie on the curve): `recipient_key_invalid`")
 
 
 class BulkExtractOut(BaseModel):

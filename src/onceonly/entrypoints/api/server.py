@@ -1,14 +1,27 @@
-"""Run the API on a real socket inside this process (the walkthrough, tests, benchmarks)."""
+"""Run the API: on a real socket inside this process (the walkthrough, tests, benchmarks), or
+as the server's worker processes (`onceonly serve`)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.multiprocess import mark_process_dead
+from uvicorn.supervisors import Multiprocess
+
+APP = "onceonly.entrypoints.api.app:app_from_env"
+# A worker must answer the supervisor's health check within this; it cannot until it has
+# imported everything, which takes seconds on a loaded machine (uvicorn's 5 s restarted
+# workers there before they could start, for ever).
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 @contextmanager
@@ -30,3 +43,37 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def serve(workers: int, **options: Any) -> None:
+    """Serve the API in `workers` processes (uvicorn's settings in `options`)."""
+    if workers == 1:
+        uvicorn.run(APP, factory=True, **options)
+        return
+    config = uvicorn.Config(APP, factory=True, workers=workers,
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **options)
+    # prometheus-client's multiprocess mode: each worker keeps its figures in files here, and
+    # a scrape of /metrics, whichever worker answers it, reads them all. A fresh directory
+    # for each start, so no figures of an earlier server are counted again.
+    figures = tempfile.mkdtemp(prefix="onceonly-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = figures
+    try:
+        _Workers(config, sockets=[config.bind_socket()]).run()
+    finally:
+        shutil.rmtree(figures, ignore_errors=True)
+
+
+class _Workers(Multiprocess):
+    """uvicorn's supervisor, which also tells prometheus-client of each worker gone (died
+    and replaced, or retired on SIGHUP), so that its live figures stop counting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known: set[int] = set()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        running = {p.pid for p in self.processes if p.pid is not None}
+        for pid in self._known - running:
+            mark_process_dead(pid)
+        self._known = running

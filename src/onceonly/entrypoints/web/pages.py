@@ -475,7 +475,7 @@ class Portal:
     def manager_dashboard(self, request: Request) -> HTMLResponse:
         manager = self.signed_in(request, {Role.MANAGER, Role.ADMIN})
         figures = self.exchange.dashboard.decision_figures(manager)
-        this_process = _decision_counters(self.registry)
+        since_start = _decision_counters(self.registry)
         chart = {
             "hours": [b.strftime("%H:00") for b in figures.buckets],
             "permits": figures.permits,
@@ -488,14 +488,13 @@ class Portal:
         chart["deliveries"] = {r.receiver_id: {"p50": r.p50_seconds, "p99": r.p99_seconds,
                                                **r.counts} for r in deliveries.receivers}
         return self.render(request, "manager/dashboard.html", figures=figures, chart=chart,
-                           this_process=this_process, deliveries=deliveries)
+                           since_start=since_start, deliveries=deliveries)
 
 
 def _decision_counters(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
     """onceonly_decisions_total by (outcome, reason), exactly as /metrics shows it."""
     counts: dict[tuple[str, str], float] = {}
-    # Only that counter's collector (the delivery figures' would read the outbox again).
-    for family in registry.restricted_registry(["onceonly_decisions_total"]).collect():
+    for family in registry.collect():  # the request figures only: nothing read from the database
         if family.name != "onceonly_decisions":
             continue
         for sample in family.samples:
