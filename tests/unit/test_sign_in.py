@@ -49,3 +49,32 @@ def test_throttles_lock_within_nists_ceiling_and_keep_keys_apart():
 def test_the_lock_out_message_says_until_when():
     message = lock_message(datetime(2026, 11, 25, 14, 5, tzinfo=UTC))
     assert "locked until 14:05 UTC (25 Nov 2026)" in message
+
+
+def test_the_password_lengths_are_twelve_to_two_hundred_and_fifty_six():
+    for length in (12, 256):
+        assert check_password("p" * length) == "p" * length
+    for length in (11, 257):
+        with pytest.raises(DomainError) as refused:
+            check_password("p" * length)
+        assert (refused.value.kind, refused.value.code) == ("invalid", "weak_password")
+        assert refused.value.detail == ("a password is 12 to 256 characters long; a few words "
+                                        "make a good one")
+
+
+@pytest.mark.parametrize("login", ["abc", "a" * 64, "0.x", "a_b-c"])
+def test_logins_at_the_edges_of_the_pattern(login):
+    assert check_login(login) == login
+
+
+def test_the_throttles_and_their_keys_exactly():
+    assert (ACCOUNT_THROTTLE.scope, ACCOUNT_THROTTLE.limit) == ("account", 10)
+    assert (CLIENT_THROTTLE.scope, CLIENT_THROTTLE.limit) == ("client", 50)
+    assert ACCOUNT_THROTTLE.key("jane") == "account:jane"
+    assert ACCOUNT_THROTTLE.key("x" * 500) == "account:" + "x" * 192
+
+
+def test_the_whole_lock_out_message():
+    assert lock_message(datetime(2026, 11, 25, 14, 5, tzinfo=UTC)) == (
+        "Too many failed sign-ins: sign-in is locked until 14:05 UTC (25 Nov 2026). Until "
+        "then even the right password is refused; try again after that time.")
