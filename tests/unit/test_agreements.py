@@ -141,6 +141,9 @@ FROM_TO = {
     "resume": ({S.SUSPENDED}, S.APPROVED),
     "revoke": ({S.SUBMITTED, S.APPROVED, S.SUSPENDED}, S.REVOKED),
 }
+ONLY_FROM = {"submit": "draft", "approve": "submitted", "reject": "submitted",
+             "suspend": "approved", "resume": "suspended",
+             "revoke": "submitted or approved or suspended"}
 FORBIDDEN_CODE = {"submit": "not_consumer_party"}
 LATER = NOW + timedelta(hours=1)
 
@@ -160,7 +163,8 @@ def test_every_action_by_every_actor_from_every_status(action, actor, status):
     if status not in allowed_from:
         error = refused(lc.TRANSITIONS[action], before, who, " why ", LATER)
         assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
-        assert status.value in error.detail
+        assert error.detail == (f"cannot {action} an agreement that is {status.value}; "
+                                f"only one that is {ONLY_FROM[action]}")
         return
     after = lc.TRANSITIONS[action](before, who, " why ", LATER)
     assert after.status is to
@@ -222,6 +226,8 @@ def test_the_anomaly_detector_suspends_only_an_approved_agreement():
     for status in set(S) - {S.APPROVED}:
         error = refused(lc.suspend_for_anomaly, agreement(status=status), "rule", NOW)
         assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
+        assert error.detail == (f"cannot suspend an agreement that is {status.value}; "
+                                "only one that is approved")
 
 
 # -- what a draft is made of ------------------------------------------------------------------

@@ -147,9 +147,18 @@ def test_adding_a_transform_is_one_function():
         """
         return "".join(part[0] for part in value.split())
 
+    @transform("weekday_for_test", accepts={FieldType.DATE}, output=FieldType.INTEGER,
+               derived=False)
+    def weekday(value, today):
+        return value.weekday()
+
     try:
         assert apply("initials_for_test", "Ada Lovelace") == "AL"
         assert get_transform("initials_for_test") == Transform(
             "initials_for_test", None, None, True, initials, "Initials only.")
+        assert get_transform("weekday_for_test") == Transform(
+            "weekday_for_test", frozenset({FieldType.DATE}), FieldType.INTEGER, False, weekday,
+            "")
     finally:
         del TRANSFORMS["initials_for_test"]
+        del TRANSFORMS["weekday_for_test"]
