@@ -70,7 +70,8 @@ def test_a_withdrawn_consent_covers_nothing() -> None:
     assert withdrawn.state_at(NOW) == "withdrawn"
     with pytest.raises(DomainError) as again:
         c.withdraw(withdrawn, "p-1", NOW)
-    assert again.value.code == "already_withdrawn"
+    assert (again.value.kind, again.value.code, again.value.detail) == (
+        "conflict", "already_withdrawn", "this consent was withdrawn already")
 
 
 def test_someone_elses_consent_is_answered_as_none_but_audited_apart() -> None:
@@ -78,7 +79,8 @@ def test_someone_elses_consent_is_answered_as_none_but_audited_apart() -> None:
     for found in (consent, None):
         with pytest.raises(DomainError) as error:
             c.withdraw(found, "p-2", NOW)
-        assert (error.value.kind, error.value.code) == ("not_found", "consent_unknown")
+        assert (error.value.kind, error.value.code, error.value.detail) == (
+            "not_found", "consent_unknown", "you have no such consent")
     assert c.refusal_reason(consent, "p-2", "consent_unknown") == "consent_not_yours"
     assert c.refusal_reason(None, "p-2", "consent_unknown") == "consent_unknown"
     assert c.refusal_reason(consent, "p-1", "already_withdrawn") == "already_withdrawn"
