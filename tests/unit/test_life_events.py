@@ -12,11 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onceonly.domain.agreements import AgreementKind, FieldGrant, LegalBasis
+from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import DomainError
 from onceonly.domain.life_events import (
     EVENT_TYPES,
+    EventType,
     Recipient,
     Report,
+    Reporter,
     RetryPolicy,
     check_citizen_event,
     check_event,
@@ -308,3 +311,20 @@ def test_a_report_with_no_informant_is_seen_by_its_person_only():
     assert not may_see_report(Principal("c", "x", "CITIZENS", Role.CITIZEN), alone)
     assert may_see_report(Principal("c", "x", "CITIZENS", Role.CITIZEN, person_key="p-dead"),
                           alone)
+
+
+def test_each_field_type_has_its_json_schema_type():
+    def spec(name: str, kind: FieldType) -> FieldSpec:
+        return FieldSpec(name, kind, Sensitivity.PERSONAL, SourceLabel.VERIFIED, name + "!")
+
+    kind = EventType("t", "T", Reporter.CITIZEN, tuple(spec(t.value, t) for t in FieldType),
+                     ("date",))
+    assert kind.schema()["properties"] == {
+        "string": {"type": "string", "minLength": 1, "maxLength": 200,
+                   "description": "string!"},
+        "date": {"type": "string", "format": "date", "description": "date!"},
+        "integer": {"type": "integer", "description": "integer!"},
+        "boolean": {"type": "boolean", "description": "boolean!"},
+        "list": {"type": "string", "minLength": 1, "maxLength": 200, "description": "list!"},
+    }
+    assert kind.schema()["required"] == ["date"]
