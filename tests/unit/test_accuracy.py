@@ -176,3 +176,18 @@ def test_typed_values_of_every_type(kind, good, bad) -> None:
     assert acc.typed_value(spec, good) == good
     assert code_of(lambda: acc.typed_value(spec, bad)) == "value_type_mismatch"
     assert acc.stored_value(spec, "2020-01-01") == "2020-01-01"  # only dates are parsed
+
+
+def test_a_release_is_kept_until_exactly_its_retention_ends() -> None:
+    deal = agreement(id=1, retention_days=5)
+    def told(at):
+        release = PastRelease(at, "GOV/DWP", 1, ("full_name",), "r1", None)
+        return acc.recipients([release], {1: deal}, "GOV/HMRC/income", "full_name", NOW)
+    assert told(NOW - timedelta(days=5)) == []
+    assert [r.release_ids for r in told(NOW - timedelta(days=5) + timedelta(microseconds=1))] \
+        == [("r1",)]
+
+
+def test_a_field_with_no_label_is_labelled_derived() -> None:
+    assert acc.released_sources((FieldGrant("x", "unlabelled"),), {}) == {"x": "derived"}
+    assert acc.typed_value(INCOME.field("full_name"), "x") == "x"
