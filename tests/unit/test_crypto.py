@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks, verify_detached
 from onceonly.crypto.tokens import new_token, token_digest
 
@@ -59,3 +59,25 @@ def test_tokens_are_random_have_256_bits_and_are_stored_only_as_digests():
     assert new_token() != token
     assert token_digest("oo_x") == (
         "f5c0e7af401dcb870f902ed7441964ed383853d3f6d501e073aa88468411971d")
+
+
+def test_a_signing_key_round_trips_through_its_private_jwk():
+    key = SigningKey.generate("GOV/HMRC")
+    again = SigningKey.from_private_jwk("GOV/HMRC", key.private_jwk())
+    assert (again.kid, again.org_id) == (key.kid, "GOV/HMRC")
+    assert "d" in key.private_jwk() and key.private_jwk()["d"] == again.private_jwk()["d"]
+    signature = again.sign_detached(b"payload")
+    assert verify_detached(signature, b"payload", jwks([key.public_jwk()])) == key.kid
+
+
+def test_a_detached_signature_must_be_header_dot_dot_signature():
+    key = SigningKey.generate("GOV/HMRC")
+    attached = key.sign(b"payload")  # header.payload.signature: not detached
+    for bad in (attached, attached.replace(".", "..", 1), "a.b"):
+        with pytest.raises(SignatureInvalid, match="not a detached compact JWS"):
+            verify_detached(bad, b"payload", jwks([key.public_jwk()]))
+
+
+def test_sha256_hex_is_of_the_canonical_bytes():
+    assert sha256_hex({"b": 1, "a": 2}) == sha256_hex({"a": 2, "b": 1}) == (
+        "d3626ac30a87e6f7a6428233b3c68299976865fa5508e4267c5415c76af7a772")

@@ -189,4 +189,5 @@ def test_a_wrapped_key_under_another_master_key_or_cut_short_is_refused():
 def test_is_envelope_tells_an_envelope_from_a_plaintext_jwk():
     assert e.is_envelope(sealed())
     assert not e.is_envelope({"kty": "OKP", "crv": "Ed25519", "x": "..", "d": ".."})
+    assert not e.is_envelope({"v": 1}) and not e.is_envelope({"ciphertext": ".."})
     assert not e.is_envelope("text")
