@@ -86,18 +86,25 @@ def test_someone_elses_consent_is_answered_as_none_but_audited_apart() -> None:
     assert c.refusal_reason(consent, "p-1", "already_withdrawn") == "already_withdrawn"
 
 
-@pytest.mark.parametrize(("code", "changes"), [
-    ("purpose_unknown", {"purpose": "no-such-purpose"}),
-    ("purpose_unknown", {"purpose": "Not A Code"}),
-    ("consumer_not_in_purpose", {"consumer_id": "GOV/DWP"}),
-    ("field_not_in_purpose", {"fields": ["annual_income"]}),
-    ("no_fields", {"fields": []}),
-    ("duplicate_field", {"fields": ["income_band", "income_band"]}),
-    ("expiry_in_past", {"expires_at": NOW}),
-    ("expiry_too_far", {"expires_at": NOW + timedelta(days=1096)}),
+@pytest.mark.parametrize(("code", "changes", "detail"), [
+    ("purpose_unknown", {"purpose": "no-such-purpose"},
+     "no agreement names the purpose 'no-such-purpose'"),
+    ("purpose_unknown", {"purpose": "Not A Code"}, "'Not A Code' is not a purpose code"),
+    ("consumer_not_in_purpose", {"consumer_id": "GOV/DWP"},
+     "GOV/DWP has no agreement for the purpose 'mortgage-affordability'"),
+    ("field_not_in_purpose", {"fields": ["annual_income", "nino"]},
+     "no agreement for 'mortgage-affordability' releases: annual_income, nino"),
+    ("no_fields", {"fields": []}, "name at least one field the consent covers"),
+    ("duplicate_field", {"fields": ["income_band", "income_band"]}, "a field is named twice"),
+    ("expiry_in_past", {"expires_at": NOW}, "the consent's expiry must be in the future"),
+    ("expiry_too_far", {"expires_at": NOW + timedelta(days=1096)},
+     "a consent lasts at most 1095 days; grant it again then"),
 ])
-def test_bad_grants_are_refused_with_a_reason(code: str, changes: dict[str, object]) -> None:
-    refused(code, **changes)
+def test_bad_grants_are_refused_with_a_reason(code: str, changes: dict[str, object],
+                                              detail: str) -> None:
+    with pytest.raises(DomainError) as error:
+        grant(**changes)
+    assert (error.value.kind, error.value.code, error.value.detail) == ("invalid", code, detail)
 
 
 def test_a_purpose_exists_whatever_its_agreements_state() -> None:

@@ -27,33 +27,51 @@ def test_permits_exactly_the_requested_grants():
 
 
 @pytest.mark.parametrize(
-    ("request_changes", "agreement_changes", "fact_changes", "reason"),
+    ("request_changes", "agreement_changes", "fact_changes", "reason", "detail"),
     [
-        ({"org_id": "COM/ACME"}, {}, {}, Reason.NOT_AGREEMENT_PARTY),
-        ({"role": Role.GUARDIAN}, {}, {}, Reason.ROLE_NOT_ALLOWED),
-        ({"role": Role.CITIZEN}, {}, {}, Reason.ROLE_NOT_ALLOWED),
-        ({}, {"status": AgreementStatus.SUSPENDED}, {}, Reason.AGREEMENT_NOT_ACTIVE),
-        ({}, {"status": AgreementStatus.REVOKED}, {}, Reason.AGREEMENT_NOT_ACTIVE),
-        ({}, {"status": AgreementStatus.SUBMITTED}, {}, Reason.AGREEMENT_NOT_ACTIVE),
-        ({}, {"status": AgreementStatus.DRAFT}, {}, Reason.AGREEMENT_NOT_ACTIVE),
-        ({}, {"valid_until": NOW}, {}, Reason.OUTSIDE_VALIDITY),
-        ({}, {"valid_from": NOW + timedelta(seconds=1)}, {}, Reason.OUTSIDE_VALIDITY),
-        ({"purpose": "fraud"}, {}, {}, Reason.PURPOSE_MISMATCH),
-        ({"fields": ("income_band", "annual_income")}, {}, {}, Reason.FIELD_NOT_IN_AGREEMENT),
-        ({}, {}, {"subject_known": False}, Reason.SUBJECT_UNKNOWN),
-        ({}, {"legal_basis": LegalBasis.CONSENT}, {}, Reason.CONSENT_MISSING),
-        ({}, {}, {"queries_today": 10}, Reason.QUOTA_EXCEEDED),
+        ({"org_id": "COM/ACME"}, {}, {}, Reason.NOT_AGREEMENT_PARTY,
+         "the agreement is not with your organisation"),
+        ({"role": Role.GUARDIAN}, {}, {}, Reason.ROLE_NOT_ALLOWED,
+         "only an officer of the consumer may make queries"),
+        ({"role": Role.CITIZEN}, {}, {}, Reason.ROLE_NOT_ALLOWED,
+         "only an officer of the consumer may make queries"),
+        ({}, {"kind": AgreementKind.NOTIFICATION}, {}, Reason.NOT_A_QUERY_AGREEMENT,
+         "a notification agreement delivers life events; it answers no queries"),
+        ({}, {"status": AgreementStatus.SUSPENDED}, {}, Reason.AGREEMENT_NOT_ACTIVE,
+         "the agreement is suspended"),
+        ({}, {"status": AgreementStatus.REVOKED}, {}, Reason.AGREEMENT_NOT_ACTIVE,
+         "the agreement is revoked"),
+        ({}, {"status": AgreementStatus.SUBMITTED}, {}, Reason.AGREEMENT_NOT_ACTIVE,
+         "the agreement is submitted"),
+        ({}, {"status": AgreementStatus.DRAFT}, {}, Reason.AGREEMENT_NOT_ACTIVE,
+         "the agreement is draft"),
+        ({}, {"valid_until": NOW}, {}, Reason.OUTSIDE_VALIDITY,
+         "the agreement is valid from 2026-11-23T12:00:00+00:00 until "
+         "2026-11-24T12:00:00+00:00"),
+        ({}, {"valid_from": NOW + timedelta(seconds=1)}, {}, Reason.OUTSIDE_VALIDITY,
+         "the agreement is valid from 2026-11-24T12:00:01+00:00 until "
+         "2026-12-24T12:00:00+00:00"),
+        ({"purpose": "fraud"}, {}, {}, Reason.PURPOSE_MISMATCH,
+         "the agreement covers purpose 'benefit-entitlement' only"),
+        ({"fields": ("income_band", "annual_income", "nino")}, {}, {},
+         Reason.FIELD_NOT_IN_AGREEMENT, "not in the agreement: annual_income, nino"),
+        ({}, {}, {"subject_known": False}, Reason.SUBJECT_UNKNOWN,
+         "no such person is known to the provider"),
+        ({}, {"legal_basis": LegalBasis.CONSENT}, {}, Reason.CONSENT_MISSING,
+         "the legal basis is consent and this person has not consented to this purpose"),
+        ({}, {}, {"queries_today": 10}, Reason.QUOTA_EXCEEDED,
+         "the agreement allows 10 queries a day"),
     ],
 )
-def test_each_refusal_has_its_reason(request_changes, agreement_changes, fact_changes, reason):
+def test_each_refusal_has_its_reason(request_changes, agreement_changes, fact_changes, reason,
+                                     detail):
     decision = decide(
         replace(REQUEST, **request_changes),
         agreement(**agreement_changes),
         replace(FACTS, **fact_changes),
     )
     assert isinstance(decision, Deny)
-    assert decision.reason is reason
-    assert decision.detail
+    assert (decision.reason, decision.detail) == (reason, detail)
 
 
 def test_consent_given_permits_a_consent_agreement():
