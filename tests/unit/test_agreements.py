@@ -260,6 +260,7 @@ def test_a_draft_keeps_the_kind_of_its_dataset_through_the_lifecycle():
     a = lc.approve(lc.submit(made, CONSUMER, "go", NOW), GUARDIAN, "ok", NOW)
     assert a.kind is lc.AgreementKind.NOTIFICATION
     assert draft().kind is lc.AgreementKind.QUERY
+    assert draft().hidden_days == 0  # shown to the citizen at once unless asked otherwise
 
 
 @pytest.mark.parametrize(("changes", "code"), [
