@@ -140,6 +140,8 @@ def test_each_refusal_says_what_is_wrong(call, detail) -> None:
     with pytest.raises(DomainError) as error:
         call()
     assert error.value.detail == detail
+    if detail == "say why":
+        assert (error.value.kind, error.value.code) == ("invalid", "reason_required")
 
 
 def test_a_claim_is_taken_over_only_after_its_timeout() -> None:

@@ -260,6 +260,16 @@ def test_a_notification_exactly():
         "reportid": "r-1", "agreementid": 8}
 
 
+def test_a_notification_is_computed_on_the_day_of_the_event():
+    adult = make_agreement(grants=(FieldGrant("adult", "date_of_birth", "age_over_18"),),
+                           kind=AgreementKind.NOTIFICATION)
+    born = {"full_name": "A", "date_of_death": "2026-11-20", "date_of_birth": "2008-11-21"}
+    on_the_eve = check_event(event(data=born, time="2026-11-20T12:00:00Z"), NOW)
+    on_the_day = check_event(event(data=born, time="2026-11-21T12:00:00Z"), NOW)
+    assert notification(on_the_eve, "r", "d", adult, ("grn", "1"))["data"] == {"adult": False}
+    assert notification(on_the_day, "r", "d", adult, ("grn", "1"))["data"] == {"adult": True}
+
+
 def test_a_correction_notice_exactly():
     at = datetime(2026, 11, 26, 8, tzinfo=UTC)
     assert correction_notice("GOV/DWP", "r-2", "d-2", ("nino", "QQ123456C"), at,
