@@ -4,6 +4,7 @@ and the retry schedule."""
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from onceonly.domain.life_events import (
     check_reporter,
     choose_recipients,
     correction_notice,
+    iso,
     may_see_report,
     notification,
     same_event,
@@ -338,3 +340,13 @@ def test_each_field_type_has_its_json_schema_type():
         "list": {"type": "string", "minLength": 1, "maxLength": 200, "description": "list!"},
     }
     assert kind.schema()["required"] == ["date"]
+
+
+def test_times_are_written_in_utc_whatever_the_machines_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        assert iso(datetime(2026, 11, 21, 10, 30, tzinfo=UTC)) == "2026-11-21T10:30:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
