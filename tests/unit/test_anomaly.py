@@ -181,3 +181,24 @@ def test_a_run_of_identifiers_keeps_its_direction():
     after_a_gap = events(4, person=lambda i: "P", number=lambda i: [1, 9, 10, 11][i])
     finding = evaluate(7, after_a_gap, rules(sequential_ids=3), last(after_a_gap))
     assert finding is not None and finding.evidence["first"] == after_a_gap[1].at.isoformat()
+
+
+def test_the_edges_of_identifiers_hours_windows_and_runs():
+    assert identifier_number("AB1C") == 1
+    assert identifier_number("1" * 15) == int("1" * 15)
+    assert identifier_number("1" * 16) is None and identifier_number("ABC") is None
+    # Tuesday 24 November 2026: London is on UTC
+    assert not outside_working_hours(datetime(2026, 11, 24, 7, 0, tzinfo=UTC))
+    assert outside_working_hours(datetime(2026, 11, 24, 6, 59, 59, tzinfo=UTC))
+    assert outside_working_hours(datetime(2026, 11, 24, 19, 0, tzinfo=UTC))
+    assert rule("off_hours", 2, 1).window == timedelta(seconds=1)
+    assert rule("off_hours", 2, 86_400).window == timedelta(days=1)
+    for window in (0, 86_401):
+        with pytest.raises(DomainError) as refused:
+            rule("off_hours", 2, window)
+        assert refused.value.code == "invalid_window"
+    # of two runs as long, the first is the evidence
+    numbers = [1, 2, 3, 10, 11, 12]
+    seen = events(6, person=lambda i: "P", number=lambda i: numbers[i])
+    finding = evaluate(7, seen, rules(sequential_ids=3), last(seen))
+    assert finding is not None and finding.evidence["first"] == seen[0].at.isoformat()
