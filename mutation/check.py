@@ -3,8 +3,9 @@ and fail on any other: a mutant of a security rule that no test kills is a rule 
 broken unseen.
 
 A line of survivors.txt is `MUTANT FINGERPRINT KIND REASON`: KIND is `equivalent` (no test
-can tell it from the original; the reason says why) or `open` (a known survivor, still to be
-killed). The fingerprint is a hash of the mutated lines, so an entry still matches its mutant
+can tell it from the original; the reason says why), `message` (it changes only the
+human-readable text of an error whose kind and code are pinned) or `open` (a known survivor,
+still to be killed). The fingerprint is a hash of the mutated lines, so an entry still matches its mutant
 when edits elsewhere in the function renumber mutmut's names.
 
 Run from the repository root after `mutmut run` (make mutation does both). Prints the score
@@ -29,7 +30,7 @@ from mutmut.utils.file_utils import walk_mutatable_files
 LISTED = Path(__file__).with_name("survivors.txt")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 UNTESTED = {"survived", "no tests", "suspicious"}
-KINDS = {"equivalent", "open"}
+KINDS = {"equivalent", "message", "open"}
 
 
 def function_of(mutant: str) -> str:
@@ -95,13 +96,16 @@ def main() -> int:
                 module["new"] += 1
             else:
                 module[entry[1]] += 1
-    print(f"{'module':40} {'mutants':>8} {'killed':>7} {'equiv.':>7} {'open':>5} "
-          f"{'new':>4} {'unrun':>6} {'score':>7}")
+    print(f"{'module':34} {'mutants':>7} {'killed':>6} {'equiv':>5} {'msg':>4} {'open':>4} "
+          f"{'new':>4} {'unrun':>5} {'score':>6} {'w/ msg':>6}")
     for module, c in sorted(counts.items()):
         scored = c["mutants"] - c["equivalent"] - c["not checked"]
+        strict = f"{100 * c['killed'] / scored:.1f}%" if scored else "-"
+        scored -= c["message"]
         score = f"{100 * c['killed'] / scored:.1f}%" if scored else "-"
-        print(f"{module:40} {c['mutants']:8} {c['killed']:7} {c['equivalent']:7} {c['open']:5} "
-              f"{c['new']:4} {c['not checked']:6} {score:>7}")
+        print(f"{module:34} {c['mutants']:7} {c['killed']:6} {c['equivalent']:5} "
+              f"{c['message']:4} {c['open']:4} {c['new']:4} {c['not checked']:5} {score:>6} "
+              f"{strict:>6}")
     still = {key for key in accepted if key not in
              {(function_of(m), marks[m]) for m in marks}}
     for key in sorted(still):
