@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onceonly.crypto.canonical import canonical_json, sha256_hex
-from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks, verify_detached
+from onceonly.crypto.signing import (
+    SignatureInvalid,
+    SigningKey,
+    jwks,
+    verify_compact,
+    verify_detached,
+)
 from onceonly.crypto.tokens import new_token, token_digest
 
 json_values = st.recursive(
@@ -81,3 +87,21 @@ def test_a_detached_signature_must_be_header_dot_dot_signature():
 def test_sha256_hex_is_of_the_canonical_bytes():
     assert sha256_hex({"b": 1, "a": 2}) == sha256_hex({"a": 2, "b": 1}) == (
         "d3626ac30a87e6f7a6428233b3c68299976865fa5508e4267c5415c76af7a772")
+
+
+def test_a_public_jwk_names_its_key_use_and_organisation():
+    key = SigningKey.generate("GOV/HMRC")
+    public = key.public_jwk()
+    assert key.org_id == "GOV/HMRC"
+    assert set(public) == {"kty", "crv", "x", "kid", "alg", "use", "org"}
+    assert (public["kid"], public["alg"], public["use"], public["org"]) == (
+        key.kid, "EdDSA", "sig", "GOV/HMRC")
+
+
+def test_a_compact_signature_must_carry_its_payload():
+    key = SigningKey.generate("GOV/HMRC")
+    keys = jwks([key.public_jwk()])
+    assert verify_compact(key.sign(b"payload"), keys) == (b"payload", key.kid)
+    for bad in (key.sign_detached(b"payload"), "a.b"):
+        with pytest.raises(SignatureInvalid, match="not a compact JWS"):
+            verify_compact(bad, keys)
