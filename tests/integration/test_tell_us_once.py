@@ -22,6 +22,7 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService, run_worker
 from tests.conftest import WORLD_PEOPLE
 from tests.support.loops import run_in_own_loop
+from tests.support.waiting import until
 
 DEATH = "gov.onceonly.death.registered"
 DEATH_TOLD = {"GOV/HMRC", "GOV/DWP", "GOV/DVLA", "GOV/HMPO", "LA/NORTHSHIRE", "NHS/NHSE",
@@ -339,8 +340,7 @@ def test_run_worker_delivers_until_stopped(exchange, world):
         stop = asyncio.Event()
         task = asyncio.create_task(run_worker(worker(exchange), transport, stop,
                                               idle_seconds=0.01))
-        while not transport.sent:
-            await asyncio.sleep(0.01)
+        await until(lambda: transport.sent, "a webhook delivery")
         await asyncio.sleep(0.1)
         stop.set()
         return await task
@@ -416,8 +416,7 @@ def test_a_worker_round_that_fails_is_tried_again_not_fatal(exchange, world):
     async def main() -> int:
         stop = asyncio.Event()
         task = asyncio.create_task(run_worker(service, transport, stop, idle_seconds=0.01))
-        while not transport.sent:
-            await asyncio.sleep(0.01)
+        await until(lambda: transport.sent, "a webhook delivery")
         stop.set()
         return await task
 

@@ -11,6 +11,7 @@ import pytest
 from onceonly.domain import accuracy as acc
 from onceonly.domain.accuracy import ChallengeStatus, PastRelease
 from onceonly.domain.agreements import FieldGrant
+from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Role
 from tests.unit.factories import INCOME, NOW, agreement, principal
@@ -113,3 +114,87 @@ def test_each_released_field_has_its_source_label() -> None:
               "address": "citizen-supplied"}
     assert acc.released_sources(grants, labels) == {
         "income_band": "derived", "full_name": "verified", "address": "citizen-supplied"}
+
+
+def test_a_raised_challenge_is_exactly_what_the_citizen_said() -> None:
+    made = acc.raise_challenge(person_key="p-1", dataset=INCOME, field="full_name",
+                               what_is_wrong="  not my name ", proposed_value="Ann Other",
+                               now=NOW)
+    assert made == acc.Challenge(None, "p-1", "GOV/HMRC", "GOV/HMRC/income", "full_name",
+                                 "not my name", "Ann Other", ChallengeStatus.OPEN, NOW)
+
+
+@pytest.mark.parametrize(("call", "detail"), [
+    (lambda: challenge(dataset=None), "no such dataset in the catalogue"),
+    (lambda: challenge("conditions"), "GOV/HMRC/income shows you no field 'conditions': only "
+     "the fields it holds about you, special-category data excepted, can be challenged here"),
+    (lambda: acc.raise_challenge(person_key="p", dataset=INCOME, field="full_name",
+                                 what_is_wrong="", proposed_value=None, now=NOW),
+     "say what is wrong with the value"),
+    (lambda: acc.guardian_of(challenge(), OTHER_GUARDIAN),
+     "no such challenge about your organisation's data"),
+    (lambda: acc.guardian_of(None, GUARDIAN), "no such challenge about your organisation's data"),
+    (lambda: acc.reject(challenge(), GUARDIAN, " ", NOW), "say why"),
+    (lambda: acc.corrected(challenge(), "", NOW), "say why"),
+    (lambda: acc.reject(acc.claim(challenge(), GUARDIAN, NOW), GUARDIAN, "no", NOW),
+     "the challenge is correcting"),
+    (lambda: acc.typed_value(INCOME.field("annual_income"), "1"),
+     "annual_income holds a integer; the corrected value is not one"),
+])
+def test_each_refusal_says_what_is_wrong(call, detail) -> None:
+    with pytest.raises(DomainError) as error:
+        call()
+    assert error.value.detail == detail
+    if detail == "say why":
+        assert (error.value.kind, error.value.code) == ("invalid", "reason_required")
+
+
+def test_a_claim_is_taken_over_only_after_its_timeout() -> None:
+    claimed = acc.claim(challenge(), GUARDIAN, NOW)
+    assert claimed == replace(challenge(), status=ChallengeStatus.CORRECTING,
+                              decided_by="hmrc.guardian", decided_at=NOW)
+    at_timeout = NOW + timedelta(minutes=5)
+    assert code_of(lambda: acc.claim(claimed, GUARDIAN, at_timeout)) == "challenge_closed"
+    other = principal("GOV/HMRC", Role.GUARDIAN, "hmrc.other")
+    taken = acc.claim(claimed, other, at_timeout + timedelta(microseconds=1))
+    assert (taken.decided_by, taken.decided_at) == ("hmrc.other",
+                                                   at_timeout + timedelta(microseconds=1))
+
+
+def test_a_decision_keeps_its_reason_and_forgets_the_citizens_words() -> None:
+    later = NOW + timedelta(hours=1)
+    claimed = acc.claim(challenge(), GUARDIAN, NOW)
+    assert acc.corrected(claimed, " fixed ", later) == replace(
+        claimed, status=ChallengeStatus.CORRECTED, decided_at=later, reason="fixed",
+        what_is_wrong=None, proposed_value=None)
+    assert acc.reject(challenge(), GUARDIAN, " as recorded ", later) == replace(
+        challenge(), status=ChallengeStatus.REJECTED, decided_by="hmrc.guardian",
+        decided_at=later, reason="as recorded", what_is_wrong=None, proposed_value=None)
+
+
+@pytest.mark.parametrize(("kind", "good", "bad"), [
+    ("boolean", True, 1),
+    ("list", ["a", "b"], ["a", 2]),
+    ("list", [], "a"),
+    ("string", "x" * 500, 5),
+])
+def test_typed_values_of_every_type(kind, good, bad) -> None:
+    spec = FieldSpec("f", FieldType(kind), Sensitivity.PERSONAL, SourceLabel.VERIFIED)
+    assert acc.typed_value(spec, good) == good
+    assert code_of(lambda: acc.typed_value(spec, bad)) == "value_type_mismatch"
+    assert acc.stored_value(spec, "2020-01-01") == "2020-01-01"  # only dates are parsed
+
+
+def test_a_release_is_kept_until_exactly_its_retention_ends() -> None:
+    deal = agreement(id=1, retention_days=5)
+    def told(at):
+        release = PastRelease(at, "GOV/DWP", 1, ("full_name",), "r1", None)
+        return acc.recipients([release], {1: deal}, "GOV/HMRC/income", "full_name", NOW)
+    assert told(NOW - timedelta(days=5)) == []
+    assert [r.release_ids for r in told(NOW - timedelta(days=5) + timedelta(microseconds=1))] \
+        == [("r1",)]
+
+
+def test_a_field_with_no_label_is_labelled_derived() -> None:
+    assert acc.released_sources((FieldGrant("x", "unlabelled"),), {}) == {"x": "derived"}
+    assert acc.typed_value(INCOME.field("full_name"), "x") == "x"

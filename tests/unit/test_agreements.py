@@ -81,32 +81,6 @@ def test_the_full_lifecycle_with_reasons():
         "ready", "fine", "anomaly", "explained", "contract ended"]
 
 
-@pytest.mark.parametrize(
-    ("status", "action"),
-    [
-        (S.DRAFT, lc.approve), (S.DRAFT, lc.suspend), (S.APPROVED, lc.approve),
-        (S.REVOKED, lc.resume), (S.REVOKED, lc.approve), (S.REJECTED, lc.approve),
-        (S.APPROVED, lc.resume), (S.SUSPENDED, lc.suspend), (S.DRAFT, lc.revoke),
-        (S.REVOKED, lc.revoke),
-    ],
-)
-def test_illegal_transitions_are_conflicts(status, action):
-    error = refused(action, agreement(status=status), GUARDIAN, "why", NOW)
-    assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
-
-
-@pytest.mark.parametrize("action", [lc.approve, lc.reject])
-def test_only_a_guardian_of_the_provider_decides(action):
-    submitted = agreement(status=S.SUBMITTED)
-    for outsider in (principal("GOV/DWP", Role.GUARDIAN), principal("GOV/HMRC", Role.OFFICER)):
-        assert refused(action, submitted, outsider, "why", NOW).code == "not_provider_guardian"
-
-
-def test_every_step_needs_a_reason():
-    assert refused(lc.approve, agreement(status=S.SUBMITTED), GUARDIAN, "  ", NOW).code == \
-        "reason_required"
-
-
 def test_submission_needs_an_assessment():
     assert refused(lc.submit, draft(assessment=None), CONSUMER, "go", NOW).code == \
         "assessment_required"
@@ -137,3 +111,193 @@ def test_state_follows_the_clock():
     assert a.state_at(a.valid_until) == "expired"
     assert agreement(status=S.SUSPENDED).state_at(a.valid_until) == "expired"
     assert agreement(status=S.REVOKED).state_at(NOW) == "revoked"
+
+
+# -- the authorisation matrix: every action x actor x status ----------------------------------
+
+OUTSIDER = principal("COM/ACME", Role.GUARDIAN)
+ACTORS = {
+    "consumer officer": CONSUMER,
+    "consumer guardian": principal("GOV/DWP", Role.GUARDIAN),
+    "consumer manager": principal("GOV/DWP", Role.MANAGER),
+    "provider guardian": GUARDIAN,
+    "provider officer": principal("GOV/HMRC", Role.OFFICER),
+    "provider admin": principal("GOV/HMRC", Role.ADMIN),
+    "outsider guardian": OUTSIDER,
+    "citizen": principal("GOV/DWP", Role.CITIZEN),
+}
+# Written out from the lifecycle in the module's docstring, not read back from the code.
+WHO = {
+    "submit": {"consumer officer", "consumer guardian"},
+    "approve": {"provider guardian"}, "reject": {"provider guardian"},
+    "suspend": {"provider guardian"}, "resume": {"provider guardian"},
+    "revoke": {"provider guardian"},
+}
+FROM_TO = {
+    "submit": ({S.DRAFT}, S.SUBMITTED),
+    "approve": ({S.SUBMITTED}, S.APPROVED),
+    "reject": ({S.SUBMITTED}, S.REJECTED),
+    "suspend": ({S.APPROVED}, S.SUSPENDED),
+    "resume": ({S.SUSPENDED}, S.APPROVED),
+    "revoke": ({S.SUBMITTED, S.APPROVED, S.SUSPENDED}, S.REVOKED),
+}
+ONLY_FROM = {"submit": "draft", "approve": "submitted", "reject": "submitted",
+             "suspend": "approved", "resume": "suspended",
+             "revoke": "submitted or approved or suspended"}
+FORBIDDEN_CODE = {"submit": "not_consumer_party"}
+LATER = NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("actor", list(ACTORS))
+@pytest.mark.parametrize("action", list(FROM_TO))
+def test_every_action_by_every_actor_from_every_status(action, actor, status):
+    before = agreement(status=status, approvals=("earlier-guardian",))
+    who = ACTORS[actor]
+    allowed_from, to = FROM_TO[action]
+    if actor not in WHO[action]:
+        error = refused(lc.TRANSITIONS[action], before, who, " why ", LATER)
+        assert (error.kind, error.code) == (
+            ErrorKind.FORBIDDEN, FORBIDDEN_CODE.get(action, "not_provider_guardian"))
+        return
+    if status not in allowed_from:
+        error = refused(lc.TRANSITIONS[action], before, who, " why ", LATER)
+        assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
+        assert error.detail == (f"cannot {action} an agreement that is {status.value}; "
+                                f"only one that is {ONLY_FROM[action]}")
+        return
+    after = lc.TRANSITIONS[action](before, who, " why ", LATER)
+    assert after.status is to
+    assert after.history == (lc.Transition(LATER, who.id, who.org_id, action, status, to,
+                                           "why"),)
+    assert after.approvals == {"submit": (), "approve": ("earlier-guardian", who.id)}.get(
+        action, ("earlier-guardian",))
+    assert before.status is status  # the agreement it was given is left as it was
+    assert replace(after, status=status, approvals=before.approvals, history=()) == before
+
+
+def test_a_rejection_is_final():
+    rejected = lc.reject(agreement(status=S.SUBMITTED), GUARDIAN, "not needed", NOW)
+    assert rejected.status is S.REJECTED
+    for action in ("approve", "submit", "resume", "suspend", "revoke"):
+        assert refused(lc.TRANSITIONS[action], rejected, GUARDIAN, "why", NOW).code in (
+            "illegal_transition", "not_consumer_party")
+
+
+@pytest.mark.parametrize("action", list(FROM_TO))
+def test_every_action_needs_a_reason_first(action):
+    for status in S:
+        error = refused(lc.TRANSITIONS[action], agreement(status=status), OUTSIDER, " \t", NOW)
+        assert (error.kind, error.code) == (ErrorKind.INVALID, "reason_required")
+
+
+def test_a_submission_is_refused_once_the_validity_has_ended():
+    made = draft(valid_until=NOW + timedelta(days=1))
+    end = made.valid_until
+    error = refused(lc.submit, made, CONSUMER, "go", end)
+    assert (error.kind, error.code) == (ErrorKind.CONFLICT, "outside_validity")
+    assert lc.submit(made, CONSUMER, "go", end - timedelta(microseconds=1)).status is \
+        S.SUBMITTED
+
+
+def test_a_submission_checks_the_actor_before_the_assessment():
+    error = refused(lc.submit, draft(assessment=None), GUARDIAN, "go", NOW)
+    assert (error.kind, error.code) == (ErrorKind.FORBIDDEN, "not_consumer_party")
+    error = refused(lc.submit, draft(assessment=None), CONSUMER, "go", NOW)
+    assert (error.kind, error.code) == (ErrorKind.CONFLICT, "assessment_required")
+
+
+@pytest.mark.parametrize(("risk", "required"), [
+    (None, 1), (Risk.LOW, 1), (Risk.MEDIUM, 1), (Risk.HIGH, 2)])
+def test_approvals_required_follow_the_risk(risk, required):
+    made = agreement(assessment=None if risk is None else assessment(risk),
+                     status=S.SUBMITTED)
+    assert made.approvals_required == required
+    once = lc.approve(made, GUARDIAN, "ok", NOW)
+    assert once.status is (S.APPROVED if required == 1 else S.SUBMITTED)
+
+
+def test_the_anomaly_detector_suspends_only_an_approved_agreement():
+    suspended = lc.suspend_for_anomaly(agreement(), "night_volume", NOW)
+    assert suspended.status is S.SUSPENDED
+    assert suspended.history == (lc.Transition(
+        NOW, "onceonly.anomaly-detector", "GOV/HMRC", "suspend", S.APPROVED, S.SUSPENDED,
+        "anomaly detected: night_volume; the provider's guardian is alerted"),)
+    for status in set(S) - {S.APPROVED}:
+        error = refused(lc.suspend_for_anomaly, agreement(status=status), "rule", NOW)
+        assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
+        assert error.detail == (f"cannot suspend an agreement that is {status.value}; "
+                                "only one that is approved")
+
+
+# -- what a draft is made of ------------------------------------------------------------------
+
+REGISTER = replace(INCOME, id="GOV/HMRC/deaths", event_type="gov.onceonly.death")
+
+
+def test_a_draft_is_exactly_what_was_asked_for():
+    grants = [FieldGrant("income_band", "annual_income", "income_band"),
+              FieldGrant("name", "full_name")]
+    made = draft(grants=grants, purpose_text="  entitlement  ", hidden_days=7,
+                 max_persons_per_day=3, max_uses=2, bulk_max_records=100,
+                 actor=principal("GOV/DWP", Role.GUARDIAN, "dwp-g"))
+    assert made == lc.Agreement(
+        id=None, provider_id="GOV/HMRC", consumer_id="GOV/DWP", dataset_id="GOV/HMRC/income",
+        grants=tuple(grants), purpose_code="benefit-entitlement", purpose_text="entitlement",
+        legal_basis=LegalBasis.STATUTORY_DUTY, valid_from=NOW,
+        valid_until=NOW + timedelta(days=30), max_queries_per_day=10, retention_days=30,
+        assessment=assessment(), special_category=False, hidden_days=7,
+        max_persons_per_day=3, max_uses=2, bulk_max_records=100, kind=lc.AgreementKind.QUERY,
+        status=S.DRAFT, approvals=(), created_by="dwp-g", created_at=NOW, version=0,
+        history=(lc.Transition(NOW, "dwp-g", "GOV/DWP", "create", None, S.DRAFT,
+                               "drafted"),))
+    assert made.grant_by_name == {"income_band": grants[0], "name": grants[1]}
+
+
+def test_a_draft_keeps_the_kind_of_its_dataset_through_the_lifecycle():
+    made = draft(dataset=REGISTER)
+    assert made.kind is lc.AgreementKind.NOTIFICATION
+    a = lc.approve(lc.submit(made, CONSUMER, "go", NOW), GUARDIAN, "ok", NOW)
+    assert a.kind is lc.AgreementKind.NOTIFICATION
+    assert draft().kind is lc.AgreementKind.QUERY
+    assert draft().hidden_days == 0  # shown to the citizen at once unless asked otherwise
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"hidden_days": -1}, "invalid_hidden_days"),
+    ({"hidden_days": 3 * 365 + 1}, "invalid_hidden_days"),
+    ({"bulk_max_records": 0}, "invalid_limit"),
+    ({"max_persons_per_day": 0}, "invalid_limit"),
+    ({"max_uses": 0}, "invalid_limit"),
+    ({"purpose_text": " \n "}, "invalid_purpose"),
+    ({"purpose_code": "b"}, "invalid_purpose"),
+    ({"valid_until": NOW - timedelta(microseconds=1)}, "invalid_validity"),
+    ({"grants": [FieldGrant("Income", "annual_income")]}, "invalid_field_name"),
+    ({"actor": principal("GOV/DWP", Role.MANAGER)}, "not_consumer_party"),
+])
+def test_each_draft_rule_refuses_one_past_its_edge(changes, code):
+    error = refused(lambda: draft(**changes))
+    assert error.code == code
+    assert error.kind is (ErrorKind.FORBIDDEN if code == "not_consumer_party"
+                          else ErrorKind.INVALID)
+
+
+@pytest.mark.parametrize("changes", [
+    {"hidden_days": 0}, {"hidden_days": 3 * 365}, {"bulk_max_records": 1},
+    {"max_persons_per_day": 1}, {"max_uses": 1}, {"max_queries_per_day": 1},
+    {"retention_days": 0}, {"valid_until": NOW + timedelta(microseconds=1)},
+    {"purpose_code": "bb"}, {"grants": [FieldGrant("a", "full_name")]},
+])
+def test_each_draft_rule_permits_its_edge(changes):
+    made = draft(**changes)
+    for name, value in changes.items():
+        assert getattr(made, name) == (tuple(value) if name == "grants" else value)
+
+
+def test_state_at_each_edge():
+    a = agreement()
+    assert a.state_at(a.valid_from) == "active"
+    assert a.state_at(a.valid_until - timedelta(microseconds=1)) == "active"
+    assert agreement(status=S.SUSPENDED).state_at(NOW) == "suspended"
+    assert agreement(status=S.DRAFT).state_at(a.valid_until) == "draft"
+    assert agreement(status=S.REJECTED).state_at(a.valid_until) == "rejected"

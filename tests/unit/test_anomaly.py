@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -132,3 +133,72 @@ def test_bad_rules_are_refused(kind, threshold, window, code):
     with pytest.raises(DomainError) as refused:
         rule(kind, threshold, window)
     assert refused.value.code == code
+
+
+@pytest.mark.parametrize(("kind", "make"), [
+    ("refusal_storm", lambda: events(3, refused=True, person=lambda i: "P")),
+    ("off_hours", lambda: events(3, start=NIGHT, person=lambda i: "P")),
+    ("sequential_ids", lambda: events(3, person=lambda i: "P", number=lambda i: 100 + i)),
+])
+def test_each_officer_rule_finds_exactly_what_it_saw(kind, make):
+    seen = make()
+    chosen = rules(**{kind: 3})
+    now = last(seen)
+    finding = evaluate(9, seen, chosen, now)
+    assert finding is not None
+    assert (finding.rule, finding.agreement_id, finding.officer_id) == (chosen[RuleKind(kind)],
+                                                                        9, "o1")
+    window = int(chosen[RuleKind(kind)].window.total_seconds())
+    assert finding.evidence == {"rule": kind, "count": 3, "threshold": 3,
+                                "window_seconds": window, "first": seen[0].at.isoformat(),
+                                "last": seen[2].at.isoformat()}
+    # an event exactly one window old is outside it
+    edge = now - chosen[RuleKind(kind)].window
+    moved = [replace(seen[0], at=edge), *seen[1:]]
+    assert evaluate(9, moved, chosen, now) is None
+
+
+def test_many_people_evidence_and_its_window_edge():
+    seen = events(3)
+    chosen = rules(many_persons=3)
+    now = last(seen)
+    finding = evaluate(4, seen, chosen, now)
+    assert finding is not None and finding.agreement_id == 4
+    assert finding.evidence == {"rule": "many_persons", "count": 3, "threshold": 3,
+                                "window_seconds": 600, "first": seen[0].at.isoformat(),
+                                "last": seen[2].at.isoformat()}
+    moved = [replace(seen[0], at=now - timedelta(minutes=10)), *seen[1:]]
+    assert evaluate(4, moved, chosen, now) is None
+
+
+def test_a_run_of_identifiers_keeps_its_direction():
+    numbers = [5, 6, 7, 6, 5, 4, 3]  # up three, then a new run down four from the second 6
+    seen = events(7, person=lambda i: "P", number=lambda i: numbers[i])
+    finding = evaluate(7, seen, rules(sequential_ids=4), last(seen))
+    assert finding is not None
+    assert (finding.evidence["count"], finding.evidence["first"]) == (4, seen[3].at.isoformat())
+    assert evaluate(7, seen, rules(sequential_ids=5), last(seen)) is None
+    after_a_gap = events(4, person=lambda i: "P", number=lambda i: [1, 9, 10, 11][i])
+    finding = evaluate(7, after_a_gap, rules(sequential_ids=3), last(after_a_gap))
+    assert finding is not None and finding.evidence["first"] == after_a_gap[1].at.isoformat()
+
+
+def test_the_edges_of_identifiers_hours_windows_and_runs():
+    assert identifier_number("AB1C") == 1
+    assert identifier_number("1" * 15) == int("1" * 15)
+    assert identifier_number("1" * 16) is None and identifier_number("ABC") is None
+    # Tuesday 24 November 2026: London is on UTC
+    assert not outside_working_hours(datetime(2026, 11, 24, 7, 0, tzinfo=UTC))
+    assert outside_working_hours(datetime(2026, 11, 24, 6, 59, 59, tzinfo=UTC))
+    assert outside_working_hours(datetime(2026, 11, 24, 19, 0, tzinfo=UTC))
+    assert rule("off_hours", 2, 1).window == timedelta(seconds=1)
+    assert rule("off_hours", 2, 86_400).window == timedelta(days=1)
+    for window in (0, 86_401):
+        with pytest.raises(DomainError) as refused:
+            rule("off_hours", 2, window)
+        assert refused.value.code == "invalid_window"
+    # of two runs as long, the first is the evidence
+    numbers = [1, 2, 3, 10, 11, 12]
+    seen = events(6, person=lambda i: "P", number=lambda i: numbers[i])
+    finding = evaluate(7, seen, rules(sequential_ids=3), last(seen))
+    assert finding is not None and finding.evidence["first"] == seen[0].at.isoformat()

@@ -12,6 +12,7 @@ import structlog
 from onceonly.entrypoints.api import background
 from onceonly.entrypoints.api.background import Periodic, Step
 from tests.support.loops import run_in_own_loop
+from tests.support.waiting import until
 
 
 def counting(more: int) -> tuple[list[int], Step]:
@@ -32,8 +33,7 @@ def test_each_tick_steps_until_nothing_waits_on_the_chosen_thread(on_the_loop):
     async def main() -> int:
         worker = Periodic("test", 0.01, step, on_the_loop=on_the_loop)
         worker.start()
-        while len(calls) < 6:  # two ticks of three steps
-            await asyncio.sleep(0.005)
+        await until(lambda: len(calls) >= 6, "two ticks of three steps")
         await worker.stop()
         return threading.get_ident()
 
@@ -55,8 +55,7 @@ def test_on_the_loop_requests_waiting_go_between_steps():
     async def main() -> None:
         worker = Periodic("test", 0.01, step, on_the_loop=True)
         worker.start()
-        while order.count("step") < 3:
-            await asyncio.sleep(0.005)
+        await until(lambda: order.count("step") >= 3, "three steps")
         await worker.stop()
 
     run_in_own_loop(main())
@@ -76,8 +75,7 @@ def test_a_failing_step_is_logged_and_tried_again_at_the_next_tick(on_the_loop, 
     async def main() -> None:
         worker = Periodic("flaky", 0.01, step, on_the_loop=on_the_loop)
         worker.start()
-        while len(calls) < 2:
-            await asyncio.sleep(0.005)
+        await until(lambda: len(calls) >= 2, "a step after the failing one")
         await worker.stop()
 
     run_in_own_loop(main())

@@ -13,7 +13,7 @@ from joserfc import jws
 from joserfc.errors import SecurityWarning
 
 from onceonly.audit.heads import SignedTreeHead, TreeHead, verify_tree_head
-from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.crypto.signing import (
     LEGACY_ALG,
     SignatureInvalid,
@@ -149,7 +149,49 @@ def test_public_jwk_has_no_private_part():
     assert public["kty"] == "OKP" and public["crv"] == "Ed25519" and public["alg"] == "Ed25519"
 
 
-def test_tokens_are_random_and_stored_only_as_digests():
-    a, b = new_token(), new_token()
-    assert a != b and a.startswith("oo_") and len(a) > 40
-    assert token_digest(a) != a and len(token_digest(a)) == 64
+def test_tokens_are_random_have_256_bits_and_are_stored_only_as_digests():
+    token = new_token()
+    assert token.startswith("oo_") and len(token) == 3 + 43  # 32 bytes, base64url
+    assert new_token() != token
+    assert token_digest("oo_x") == (
+        "f5c0e7af401dcb870f902ed7441964ed383853d3f6d501e073aa88468411971d")
+
+
+def test_a_signing_key_round_trips_through_its_private_jwk():
+    key = SigningKey.generate("GOV/HMRC")
+    again = SigningKey.from_private_jwk("GOV/HMRC", key.private_jwk())
+    assert (again.kid, again.org_id) == (key.kid, "GOV/HMRC")
+    assert "d" in key.private_jwk() and key.private_jwk()["d"] == again.private_jwk()["d"]
+    signature = again.sign_detached(b"payload")
+    assert verify_detached(signature, b"payload", jwks([key.public_jwk()]), "GOV/HMRC") == key.kid
+
+
+def test_a_detached_signature_must_be_header_dot_dot_signature():
+    key = SigningKey.generate("GOV/HMRC")
+    attached = key.sign(b"payload")  # header.payload.signature: not detached
+    for bad in (attached, attached.replace(".", "..", 1), "a.b"):
+        with pytest.raises(SignatureInvalid, match="not a detached compact JWS"):
+            verify_detached(bad, b"payload", jwks([key.public_jwk()]), "GOV/HMRC")
+
+
+def test_sha256_hex_is_of_the_canonical_bytes():
+    assert sha256_hex({"b": 1, "a": 2}) == sha256_hex({"a": 2, "b": 1}) == (
+        "d3626ac30a87e6f7a6428233b3c68299976865fa5508e4267c5415c76af7a772")
+
+
+def test_a_public_jwk_names_its_key_use_and_organisation():
+    key = SigningKey.generate("GOV/HMRC")
+    public = key.public_jwk()
+    assert key.org_id == "GOV/HMRC"
+    assert set(public) == {"kty", "crv", "x", "kid", "alg", "use", "org"}
+    assert (public["kid"], public["alg"], public["use"], public["org"]) == (
+        key.kid, "Ed25519", "sig", "GOV/HMRC")
+
+
+def test_a_compact_signature_must_carry_its_payload():
+    key = SigningKey.generate("GOV/HMRC")
+    keys = jwks([key.public_jwk()])
+    assert verify_compact(key.sign(b"payload"), keys, "GOV/HMRC") == (b"payload", key.kid)
+    for bad in (key.sign_detached(b"payload"), "a.b"):
+        with pytest.raises(SignatureInvalid, match="not a compact JWS"):
+            verify_compact(bad, keys, "GOV/HMRC")

@@ -189,4 +189,13 @@ def test_a_wrapped_key_under_another_master_key_or_cut_short_is_refused():
 def test_is_envelope_tells_an_envelope_from_a_plaintext_jwk():
     assert e.is_envelope(sealed())
     assert not e.is_envelope({"kty": "OKP", "crv": "Ed25519", "x": "..", "d": ".."})
+    assert not e.is_envelope({"v": 1}) and not e.is_envelope({"ciphertext": ".."})
     assert not e.is_envelope("text")
+
+
+def test_an_envelope_sealed_by_an_earlier_release_still_opens():
+    # Data at rest outlives the code: the authenticated data (version, algorithm, data key,
+    # organisation, context) must stay byte for byte what it was when this was sealed.
+    stored = {"v": 1, "alg": "A256GCM", "data_key": "dk-1", "nonce": "kkHVm9nhvlquj739",
+              "ciphertext": "pfiWMOMQU9SK21StIRwZu9cNhzPPuqh4xP6dDf9h"}
+    assert e.open_sealed(KEY, "GOV/HMRC", stored, CONTEXT) == b'{"d":"secret"}'

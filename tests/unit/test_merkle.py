@@ -568,3 +568,97 @@ def test_mid_size_trees_against_plain_roots(size, data):
     assert verify_inclusion(hashes[index], index, size, tree.inclusion_proof(index), root(hashes))
     assert verify_consistency(first, size, root(hashes[:first]), root(hashes),
                               tree.consistency_proof(first))
+
+
+# -- forgeries that a weakened verifier would accept -------------------------------------------
+# Each proof here verifies against a verifier missing one of its checks; the checks are what
+# turns them away.
+
+EXTRA = sha256(b"forged").digest()
+
+
+def test_an_overlong_inclusion_path_never_verifies():
+    # Past the root (sn == 0), a further element would be hashed in as a left sibling: a path
+    # one element too long proves inclusion in node_hash(extra, root), a tree that is not there.
+    for size in range(1, N + 1):
+        for index in range(size):
+            path = TREE.inclusion_proof(index, size)
+            for extra in (EXTRA, REF_ROOTS[size]):
+                assert not verify_inclusion(HASHES[index], index, size, [*path, extra],
+                                            node_hash(extra, REF_ROOTS[size])), (index, size)
+                assert not verify_inclusion(HASHES[index], index, size, [*path, extra],
+                                            node_hash(REF_ROOTS[size], extra)), (index, size)
+    assert not verify_inclusion(HASHES[0], 0, 1, [EXTRA], node_hash(EXTRA, HASHES[0]))
+
+
+def test_a_short_inclusion_path_never_verifies():
+    for size in range(2, N + 1):
+        for index in range(size):
+            path = TREE.inclusion_proof(index, size)
+            for cut in range(len(path)):
+                # whatever the root, a path that stops below it proves nothing
+                partial = path[:cut]
+                assert not verify_inclusion(HASHES[index], index, size, partial,
+                                            _walk(HASHES[index], index, size, partial))
+
+
+def _walk(leaf: bytes, index: int, size: int, path: list[bytes]) -> bytes:
+    """The hash the verifier's walk reaches after `path` (the RFC's loop without its checks)."""
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return r
+
+
+def test_an_overlong_consistency_path_never_verifies():
+    for second in range(2, N + 1):
+        for first in range(1, second):
+            path = TREE.consistency_proof(first, second)
+            r1, r2 = REF_ROOTS[first], REF_ROOTS[second]
+            assert not verify_consistency(first, second, node_hash(EXTRA, r1),
+                                          node_hash(EXTRA, r2), [*path, EXTRA]), (first, second)
+            assert not verify_consistency(first, second, r1, node_hash(EXTRA, r2),
+                                          [*path, EXTRA]), (first, second)
+
+
+def test_a_larger_first_tree_is_never_consistent_with_a_smaller_second():
+    # With first > second the walk would start above the second tree's last leaf; this path
+    # claims the size-3 tree is an extension of... a size-2 tree built over it.
+    r3 = REF_ROOTS[3]
+    assert not verify_consistency(3, 2, r3, node_hash(r3, EXTRA), [r3, EXTRA])
+    for first in range(2, 12):
+        for second in range(1, first):
+            path = TREE.consistency_proof(second, first)
+            assert not verify_consistency(first, second, REF_ROOTS[first], REF_ROOTS[second],
+                                          path)
+            assert not verify_consistency(first, second, REF_ROOTS[second], REF_ROOTS[first],
+                                          path)
+
+
+def test_first_zero_is_consistent_only_from_the_empty_tree_with_an_empty_path():
+    for second in range(0, 9):
+        r2 = REF_ROOTS[second]
+        assert verify_consistency(0, second, EMPTY_ROOT, r2, [])
+        assert not verify_consistency(0, second, HASHES[0], r2, [])
+        assert not verify_consistency(0, second, EMPTY_ROOT, r2, [r2])
+        assert not verify_consistency(0, second, EMPTY_ROOT, r2, [EMPTY_ROOT])
+
+
+def test_a_proof_for_another_size_does_not_verify_against_this_ones_roots():
+    for second in range(3, 20):
+        for first in range(1, second - 1):
+            other = TREE.consistency_proof(first, second - 1)
+            if other != TREE.consistency_proof(first, second):
+                assert not verify_consistency(first, second, REF_ROOTS[first],
+                                              REF_ROOTS[second], other), (first, second)
+        for index in range(second - 1):
+            other = TREE.inclusion_proof(index, second - 1)
+            if other != TREE.inclusion_proof(index, second):
+                assert not verify_inclusion(HASHES[index], index, second, other,
+                                            REF_ROOTS[second]), (index, second)

@@ -25,3 +25,19 @@ def test_system_ids():
     assert parse_system_id("GOV/HMRC/income") == "GOV/HMRC/income"
     with pytest.raises(DomainError):
         parse_system_id("GOV/HMRC")
+
+
+@pytest.mark.parametrize("bad", ["GOV/HMRC", "GOV/HMRC/Income", "gov/HMRC/income",
+                                 "GOV/HMRC/income/x", "GOV/HMRC/"])
+def test_bad_system_ids(bad):
+    with pytest.raises(DomainError) as error:
+        parse_system_id(bad)
+    assert (error.value.kind, error.value.code) == ("invalid", "invalid_system_id")
+    assert repr(bad) in error.value.detail
+
+
+def test_an_org_id_refusal_names_the_value():
+    with pytest.raises(DomainError) as error:
+        parse_org_id("gov")
+    assert (error.value.kind, error.value.detail) == (
+        "invalid", "'gov' is not an organisation id; expected CLASS/CODE such as GOV/HMRC")
