@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from onceonly.adapters.db import tables as t
 from onceonly.demo.receivers import linked_people as demo_linked_people
 from onceonly.domain.errors import DomainError
-from onceonly.domain.life_events import RetryPolicy
+from onceonly.domain.life_events import DeliveryStatus, RetryPolicy
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService, run_worker
 from tests.conftest import WORLD_PEOPLE
@@ -443,6 +443,28 @@ def test_a_stale_outcome_leaves_a_delivery_moved_to_the_inbox_and_acknowledged(
     assert outbox_row(exchange, dvla) == acknowledged
     assert (acknowledged["mode"], acknowledged["status"]) == ("inbox", "delivered")
     assert stale_outcomes(logs) == [dvla]
+
+
+def test_a_requeue_of_a_delivery_no_longer_dead_lettered_changes_nothing(
+        exchange, world, clock):
+    """Two guardians redeliver at once: both read it dead-lettered, the first puts it back
+    and a worker takes it; the second's write must not reset that claim."""
+    dvla = one_webhook_delivery(exchange, world)
+    (taken,) = worker(exchange, max_attempts=1).claim(100)
+    worker(exchange, max_attempts=1).settle([(taken, "HTTP 503")])
+    with exchange.uows() as uow:
+        failed = uow.life_events.delivery(dvla)
+    assert failed.status == "failed"
+    exchange.life_events.redeliver(principal(world, "guardian:GOV/DVLA"), dvla)
+    worker(exchange).claim(100)
+    claimed = outbox_row(exchange, dvla)
+
+    with exchange.uows(write=True) as uow:
+        assert not uow.life_events.requeue(replace(
+            failed, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=clock.now(),
+            last_error=None))
+        uow.commit()
+    assert outbox_row(exchange, dvla) == claimed
 
 
 def test_run_worker_delivers_until_stopped(exchange, world):
