@@ -12,12 +12,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import structlog
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
 from onceonly.demo.receivers import linked_people as demo_linked_people
 from onceonly.domain.errors import DomainError
-from onceonly.domain.life_events import RetryPolicy
+from onceonly.domain.life_events import DeliveryStatus, RetryPolicy
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService, run_worker
 from tests.conftest import WORLD_PEOPLE
@@ -328,6 +329,143 @@ def test_two_workers_never_take_the_same_delivery(exchange, world):
         webhook = conn.execute(select(func.count()).select_from(t.deliveries)
                                .where(t.deliveries.c.mode == "webhook")).scalar_one()
     assert len(every) == len(set(every)) == webhook > 0
+
+
+def outbox_row(exchange, delivery_id: str) -> dict:
+    with exchange.engine.connect() as conn:
+        return dict(conn.execute(select(t.deliveries).where(t.deliveries.c.id == delivery_id))
+                    .one()._mapping)
+
+
+def attempts_audited(exchange, delivery_id: str) -> list[tuple[int, str]]:
+    with exchange.engine.connect() as conn:
+        rows = conn.execute(select(t.audit_log.c.detail, t.audit_log.c.outcome)
+                            .where(t.audit_log.c.action == "notification.attempt")
+                            .order_by(t.audit_log.c.seq)).all()
+    return [(detail["attempt"], outcome) for detail, outcome in rows
+            if detail["delivery"] == delivery_id]
+
+
+def stale_outcomes(logs: list[dict]) -> list[str]:
+    return [e["delivery"] for e in logs if e["event"] == "stale delivery outcome not written"]
+
+
+def one_webhook_delivery(exchange, world) -> str:
+    webhooks_for(exchange, world, ["GOV/DVLA"])
+    status = exchange.life_events.report(principal(world, "officer:GOV/GRO"),
+                                         death(living(exchange, "driver")))
+    return next(d.id for d in status.deliveries if d.receiver_id == "GOV/DVLA")
+
+
+@pytest.mark.parametrize("late", [None, "HTTP 503"], ids=["delivered", "failed"])
+def test_an_outcome_that_arrives_after_its_lease_passed_to_another_worker_changes_nothing(
+        exchange, world, clock, late):
+    """Worker A stalls past its lease; B takes the delivery again and delivers it. A's late
+    answer, whatever it says, leaves B's outcome standing and is reported, not written: the
+    row is not put back to pending with its notification already erased (to be dead-lettered
+    as unopenable: an accepted notification lost)."""
+    dvla = one_webhook_delivery(exchange, world)
+    a, b = worker(exchange), worker(exchange)
+    (stalled,) = a.claim(100)
+    clock.advance(timedelta(seconds=31))  # past the 30 s lease
+    (taken,) = b.claim(100)
+    assert taken.claim.delivery.id == stalled.claim.delivery.id == dvla
+    b.settle([(taken, None)])
+    delivered = outbox_row(exchange, dvla)
+    clock.advance(timedelta(seconds=5))
+
+    with structlog.testing.capture_logs() as logs:
+        a.settle([(stalled, late)])
+
+    assert outbox_row(exchange, dvla) == delivered  # status, attempts 2, when: all B's
+    assert delivered["status"] == "delivered" and delivered["attempts"] == 2
+    assert stale_outcomes(logs) == [dvla]
+    assert attempts_audited(exchange, dvla) == [(2, "delivered"), (1, "stale")]
+    transport = FakeTransport()
+    deliver_all(worker(exchange), transport, clock, rounds=3)
+    assert transport.sent == []
+    assert exchange.life_events.dead_letters(principal(world, "guardian:GOV/DVLA")) == []
+    assert exchange.anomalies.alerts(principal(world, "guardian:GOV/DVLA")) == []
+
+
+@pytest.mark.parametrize("answer", [None, "HTTP 503"], ids=["delivered", "failed"])
+def test_an_outcome_that_arrives_within_its_lease_is_recorded(exchange, world, clock, answer):
+    dvla = one_webhook_delivery(exchange, world)
+    a = worker(exchange)
+    (taken,) = a.claim(100)
+    clock.advance(timedelta(seconds=29))
+    assert worker(exchange).claim(100) == []  # still A's
+    with structlog.testing.capture_logs() as logs:
+        a.settle([(taken, answer)])
+    after = outbox_row(exchange, dvla)
+    assert (after["status"], after["attempts"], after["last_error"]) == (
+        "pending" if answer else "delivered", 1, answer)
+    assert (after["notification"] is None) == (answer is None)
+    assert stale_outcomes(logs) == []
+    assert attempts_audited(exchange, dvla) == [(1, "retry" if answer else "delivered")]
+
+
+def test_a_stale_outcome_is_not_taken_for_a_later_claim_with_the_same_attempt_count(
+        exchange, world, clock):
+    """A guardian's redelivery counts attempts from the start again, so the attempt count
+    alone cannot tell A's old claim from C's new one."""
+    dvla = one_webhook_delivery(exchange, world)
+    a, b, c = (worker(exchange, max_attempts=2) for _ in range(3))
+    (stalled,) = a.claim(100)
+    clock.advance(timedelta(seconds=31))
+    (taken,) = b.claim(100)
+    b.settle([(taken, "HTTP 503")])  # the second attempt: dead-lettered
+    exchange.life_events.redeliver(principal(world, "guardian:GOV/DVLA"), dvla)
+    (again,) = c.claim(100)
+    assert again.claim.delivery.attempts == stalled.claim.delivery.attempts == 1
+    in_flight = outbox_row(exchange, dvla)
+
+    with structlog.testing.capture_logs() as logs:
+        a.settle([(stalled, None)])
+    assert outbox_row(exchange, dvla) == in_flight  # C's claim stands, its notification kept
+    assert stale_outcomes(logs) == [dvla]
+    c.settle([(again, None)])
+    assert outbox_row(exchange, dvla)["status"] == "delivered"
+
+
+def test_a_stale_outcome_leaves_a_delivery_moved_to_the_inbox_and_acknowledged(
+        exchange, world, clock):
+    dvla = one_webhook_delivery(exchange, world)
+    a = worker(exchange)
+    (stalled,) = a.claim(100)
+    exchange.life_events.set_endpoint(principal(world, "guardian:GOV/DVLA"), None)
+    clock.advance(timedelta(seconds=31))
+    assert worker(exchange).claim(100) == []  # its receiver now reads its inbox
+    exchange.life_events.acknowledge(principal(world, "officer:GOV/DVLA"), dvla)
+    acknowledged = outbox_row(exchange, dvla)
+
+    with structlog.testing.capture_logs() as logs:
+        a.settle([(stalled, "HTTP 503")])
+    assert outbox_row(exchange, dvla) == acknowledged
+    assert (acknowledged["mode"], acknowledged["status"]) == ("inbox", "delivered")
+    assert stale_outcomes(logs) == [dvla]
+
+
+def test_a_requeue_of_a_delivery_no_longer_dead_lettered_changes_nothing(
+        exchange, world, clock):
+    """Two guardians redeliver at once: both read it dead-lettered, the first puts it back
+    and a worker takes it; the second's write must not reset that claim."""
+    dvla = one_webhook_delivery(exchange, world)
+    (taken,) = worker(exchange, max_attempts=1).claim(100)
+    worker(exchange, max_attempts=1).settle([(taken, "HTTP 503")])
+    with exchange.uows() as uow:
+        failed = uow.life_events.delivery(dvla)
+    assert failed.status == "failed"
+    exchange.life_events.redeliver(principal(world, "guardian:GOV/DVLA"), dvla)
+    worker(exchange).claim(100)
+    claimed = outbox_row(exchange, dvla)
+
+    with exchange.uows(write=True) as uow:
+        assert not uow.life_events.requeue(replace(
+            failed, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=clock.now(),
+            last_error=None))
+        uow.commit()
+    assert outbox_row(exchange, dvla) == claimed
 
 
 def test_run_worker_delivers_until_stopped(exchange, world):

@@ -5,8 +5,10 @@ guardian alerted.
 
 Several workers may share one database: a claim hides a delivery from the others until its
 lease ends. Each outcome is written as its answer arrives, so a worker that dies mid-batch
-leaves to be taken again only the deliveries still in flight. A receiver may therefore see
-an event twice (at least once); it applies it once by its id.
+leaves to be taken again only the deliveries still in flight. An outcome is written only
+while its claim stands: one from a worker that stalled past its lease, after another took
+the delivery again, is reported and changes nothing. A receiver may therefore see an event
+twice (at least once); it applies it once by its id.
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ class DeliveryService:
                       for agreement_id in {c.delivery.agreement_id for c in claims}}
             held = [c for c in claims
                     if states[c.delivery.agreement_id] != "active" or not c.url]
-            uow.life_events.settle([self._hold(c.delivery, states[c.delivery.agreement_id],
-                                               c.url, now) for c in held])
+            uow.life_events.settle([(c.token, self._hold(
+                c.delivery, states[c.delivery.agreement_id], c.url, now)) for c in held])
             uow.commit()
         held_ids = {c.delivery.id for c in held}
         outgoing, unopenable = [], []
@@ -89,8 +91,7 @@ class DeliveryService:
                 body = self.envelopes.decrypt(claim.sealed,
                                               sealed_context(claim.delivery.id))
             except EnvelopeInvalid as problem:  # damaged, or its data key gone: never sendable
-                unopenable.append((claim.delivery, f"the notification cannot be opened: "
-                                                   f"{problem}"))
+                unopenable.append((claim, f"the notification cannot be opened: {problem}"))
                 continue
             outgoing.append(Outgoing(claim, body, self.signer.sign_webhook_for(
                 self.operator_org, claim.delivery.id, now, body)))
@@ -100,35 +101,46 @@ class DeliveryService:
 
     def settle(self, results: Sequence[tuple[Outgoing, str | None]]) -> None:
         """Write each outcome, with its audit entry, in one transaction."""
-        self._record([(sent.claim.delivery, error) for sent, error in results])
+        self._record([(sent.claim, error) for sent, error in results])
 
-    def _record(self, results: Sequence[tuple[Delivery, str | None]], *,
+    def _record(self, results: Sequence[tuple[Claim, str | None]], *,
                 give_up: bool = False) -> None:
         now = self.clock.now()
+        outcomes = [(claim, error, *self._outcome(claim.delivery, error, now, give_up))
+                    for claim, error in results]
         with self.uows(write=True) as uow:
-            settled = []
-            for delivery, error in results:
-                if error is None:
-                    done = replace(delivery, status=DeliveryStatus.DELIVERED, delivered_at=now,
-                                   last_error=None)
-                    outcome = "delivered"
-                elif give_up or self.policy.exhausted(delivery.attempts):
-                    done = replace(delivery, status=DeliveryStatus.FAILED, last_error=error)
-                    outcome = "dead_lettered"
-                    uow.alerts.add(now, delivery.receiver_id, delivery.receiver_id,
-                                   delivery.agreement_id, None, DEAD_LETTER_RULE,
-                                   {"delivery": delivery.id, "report": delivery.report_id,
-                                    "attempts": delivery.attempts, "last_error": error[:200]})
-                    log.warning("delivery dead-lettered", delivery=delivery.id,
-                                receiver=delivery.receiver_id, error=error)
-                else:
-                    done = replace(delivery, last_error=error, next_attempt_at=now
-                                   + self.policy.delay(delivery.attempts, self.rng))
-                    outcome = "retry"
-                settled.append(done)
+            written = uow.life_events.settle([(claim.token, done)
+                                              for claim, _, done, _ in outcomes])
+            stale = []
+            for claim, error, done, outcome in outcomes:
+                if done.id not in written:  # the attempt was made: the audit log keeps it
+                    stale.append((claim.delivery, outcome))
+                    uow.audit.record(attempt_entry(claim.delivery, "stale", error=error), now)
+                    continue
+                if outcome == "dead_lettered":
+                    uow.alerts.add(now, done.receiver_id, done.receiver_id, done.agreement_id,
+                                   None, DEAD_LETTER_RULE,
+                                   {"delivery": done.id, "report": done.report_id,
+                                    "attempts": done.attempts, "last_error": error[:200]})
+                    log.warning("delivery dead-lettered", delivery=done.id,
+                                receiver=done.receiver_id, error=error)
                 uow.audit.record(attempt_entry(done, outcome, error=error), now)
-            uow.life_events.settle(settled)
             uow.commit()
+        for delivery, outcome in stale:
+            log.warning("stale delivery outcome not written", delivery=delivery.id,
+                        attempt=delivery.attempts, outcome=outcome,
+                        why="its lease ended and another worker took the delivery again")
+
+    def _outcome(self, delivery: Delivery, error: str | None, now: datetime,
+                 give_up: bool) -> tuple[Delivery, str]:
+        if error is None:
+            return replace(delivery, status=DeliveryStatus.DELIVERED, delivered_at=now,
+                           last_error=None), "delivered"
+        if give_up or self.policy.exhausted(delivery.attempts):
+            return replace(delivery, status=DeliveryStatus.FAILED,
+                           last_error=error), "dead_lettered"
+        return replace(delivery, last_error=error, next_attempt_at=now
+                       + self.policy.delay(delivery.attempts, self.rng)), "retry"
 
     def _hold(self, delivery: Delivery, state: str, url: str, now: datetime) -> Delivery:
         if not url:  # the receiver moved to its inbox since the report

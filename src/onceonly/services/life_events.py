@@ -309,10 +309,10 @@ class LifeEventService:
                     and delivery.status is DeliveryStatus.FAILED):
                 again = replace(delivery, status=DeliveryStatus.PENDING, attempts=0,
                                 next_attempt_at=now, last_error=None)
-                uow.life_events.settle([again])
-                uow.audit.record(attempt_entry(again, "requeued", guardian), now)
-                uow.commit()
-                return again
+                if uow.life_events.requeue(again):
+                    uow.audit.record(attempt_entry(again, "requeued", guardian), now)
+                    uow.commit()
+                    return again
         refuse(self.uows, self.clock, AuditEntry(
             "notification.redeliver", "deny", guardian.id, guardian.org_id,
             reason="delivery_unknown", detail={"delivery": delivery_id[:64]}),

@@ -362,6 +362,7 @@ class Claim:
     delivery: Delivery
     url: str
     sealed: Any  # the notification CloudEvent, sealed
+    token: str  # this claim's own: its outcome is written only while the row still carries it
 
 
 class LifeEventStore(Protocol):
@@ -391,10 +392,17 @@ class LifeEventStore(Protocol):
         ...
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         """Take due webhook deliveries (no two workers take the same one), counting the
-        attempt and hiding them until `lease_until`."""
+        attempt, hiding them until `lease_until` and marking them with a new claim token."""
         ...
-    def settle(self, deliveries: Sequence[Delivery]) -> None:
-        """Write deliveries' outcomes: status, attempts, next attempt, error."""
+    def settle(self, outcomes: Sequence[tuple[str, Delivery]]) -> set[str]:
+        """Write deliveries' outcomes (status, attempts, mode, next attempt, error), each
+        given with its claim's token, only where that claim still stands: the delivery is
+        pending and carries the token. A worker that stalled past its lease finds another's
+        claim or outcome there and writes nothing. The ids of the deliveries written."""
+        ...
+    def requeue(self, delivery: Delivery) -> bool:
+        """Put a dead-lettered delivery back as given; False, changing nothing, if it is no
+        longer dead-lettered (another requeue came first)."""
         ...
     def inbox(self, org_id: str, limit: int) -> list[tuple[Delivery, Any]]: ...
     def acknowledge(self, delivery_id: str, org_id: str, at: datetime) -> bool:

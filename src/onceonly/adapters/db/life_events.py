@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -160,21 +161,47 @@ class SqlLifeEvents:
         if self.conn.dialect.name == "postgresql":
             # Workers sharing PostgreSQL skip each other's rows instead of queueing on them.
             due = due.with_for_update(skip_locked=True)
+        token = uuid.uuid4().hex
         rows = self.conn.execute(
             update(_D).where(_D.c.id.in_(due.scalar_subquery()))
-            .values(attempts=_D.c.attempts + 1, next_attempt_at=lease_until)
+            .values(attempts=_D.c.attempts + 1, next_attempt_at=lease_until,
+                    claim_token=token)
             .returning(*_D.columns)).all()
         urls = self.endpoints(sorted({row.receiver_id for row in rows}))
-        return [Claim(_delivery(row), urls.get(row.receiver_id, ""), row.notification)
+        return [Claim(_delivery(row), urls.get(row.receiver_id, ""), row.notification, token)
                 for row in rows]
 
-    def settle(self, deliveries: Sequence[Delivery]) -> None:
-        if deliveries:  # one executemany: a worker settles a whole batch in a round trip
+    def settle(self, outcomes: Sequence[tuple[str, Delivery]]) -> set[str]:
+        if not outcomes:
+            return set()
+        # A claim is told apart by its own token, not by its attempt count: a guardian's
+        # requeue counts attempts from 0 again and a held delivery gives its attempt back,
+        # so the count a stalled worker's claim set can come round again under another's.
+        tokens = {d.id: token for token, d in outcomes}
+        held = (select(_D.c.id, _D.c.claim_token)
+                .where(_D.c.id.in_(list(tokens)), _D.c.status == DeliveryStatus.PENDING.value)
+                .order_by(_D.c.id))
+        if self.conn.dialect.name == "postgresql":
+            # Locked until the write below (SQLite: its write lock), in id order so two
+            # workers settling together never deadlock.
+            held = held.with_for_update()
+        standing = {delivery_id for delivery_id, token in self.conn.execute(held)
+                    if token == tokens[delivery_id]}
+        if standing:  # one executemany: a worker settles a whole batch in a round trip
             self.conn.execute(_SETTLE, [{
                 "delivery_id": d.id, "status": d.status.value, "attempts": d.attempts,
                 "mode": d.mode, "next_attempt_at": d.next_attempt_at,
                 "delivered_at": d.delivered_at, "last_error": d.last_error,
-            } for d in deliveries])
+            } for _, d in outcomes if d.id in standing])
+        return standing
+
+    def requeue(self, delivery: Delivery) -> bool:
+        done = self.conn.execute(
+            update(_D).where(_D.c.id == delivery.id,
+                             _D.c.status == DeliveryStatus.FAILED.value)
+            .values(status=delivery.status.value, attempts=delivery.attempts,
+                    next_attempt_at=delivery.next_attempt_at, last_error=delivery.last_error))
+        return done.rowcount == 1
 
     def inbox(self, org_id: str, limit: int) -> list[tuple[Delivery, Any]]:
         rows = self.conn.execute(

@@ -441,6 +441,7 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("notification", JSON, nullable=True),  # the CloudEvent, sealed; gone once delivered
+    Column("claim_token", String(32), nullable=True),  # the last worker's claim (its lease)
     Index("ix_deliveries_due", "status", "mode", "next_attempt_at"),
     Index("ix_deliveries_receiver", "receiver_id", "status"),
     Index("ix_deliveries_created_at", "created_at"),  # the manager's figures by day
