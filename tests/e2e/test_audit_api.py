@@ -616,7 +616,8 @@ def test_a_police_lookup_is_in_the_tree_now_but_hidden_from_the_citizen_for_90_d
     # ... but not in the citizen's view: neither listed nor readable by index, while an
     # access that is not hidden is listed.
     seen = release_index(api, DWP_OFFICER, dwp_income(api))
-    assert [(a["index"], a["organisation"]) for a in accesses(api)] == [(seen, "GOV/DWP")]
+    since_lookup = [(a["index"], a["organisation"]) for a in accesses(api) if a["index"] >= index]
+    assert since_lookup == [(seen, "GOV/DWP")]  # earlier tests' accesses are left aside
     assert_problem(get(api, f"/v1/audit/entries/{index}", CITIZEN), 404, "audit_entry_unknown")
 
     api.clock.advance(timedelta(days=89))

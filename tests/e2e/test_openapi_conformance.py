@@ -2,7 +2,8 @@
 the outside: whatever a client sends, generated from the schema or deliberately outside it,
 the server never fails with a 5xx, refuses what the schema forbids, takes the shape of what it
 allows (schemathesis_checks.py), and answers with a documented status, content type and body
-shape. Bounded: 20 examples an operation, a time budget for each run."""
+shape. Bounded: 20 examples an operation (no --max-time: that is a budget schemathesis spends
+whole, fuzzing until it runs out)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_every_operation_keeps_its_contract(api: Api, label: str, tmp_path: Path
     token = api.world.token(label)
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", f"{api.base_url}/openapi.json",
-         "--checks", CHECKS, "--max-examples", "20", "--max-time", "240",
+         "--checks", CHECKS, "--max-examples", "20",
          "--seed", "20071120",
          "--header", f"Authorization: Bearer {token}", "--continue-on-failure"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
