@@ -40,7 +40,7 @@ from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment
 from onceonly.domain.consent import fields_covered
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.agreements import DraftCommand
-from onceonly.services.ports import ConsentQuestion
+from onceonly.services.ports.identity import ConsentQuestion
 from onceonly.services.queries import QueryCommand
 
 BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}

@@ -34,7 +34,7 @@ from onceonly.bootstrap import bootstrap
 from onceonly.crypto.http_signatures import sign
 from onceonly.demo.seed import build_world
 from onceonly.services.auth import authenticate
-from onceonly.services.ports import NONCE_NEW, NONCE_REPLAYED
+from onceonly.services.ports.request_signatures import NONCE_NEW, NONCE_REPLAYED
 from onceonly.services.request_signatures import RequestVerifier, SignedMessage, message
 
 BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}

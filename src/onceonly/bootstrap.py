@@ -35,7 +35,10 @@ from onceonly.services.envelopes import Envelopes
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
-from onceonly.services.ports import Clock, ConsentRegistry, CorrectionNotifier, MasterKeys
+from onceonly.services.ports.accuracy import CorrectionNotifier
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.consents import ConsentRegistry
+from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
 

@@ -21,7 +21,7 @@ from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment
 from onceonly.domain.consent import fields_covered
 from onceonly.domain.errors import DomainError
 from onceonly.services.agreements import DraftCommand
-from onceonly.services.ports import ConsentQuestion
+from onceonly.services.ports.identity import ConsentQuestion
 from onceonly.services.queries import QueryCommand, QueryRefused
 
 

@@ -29,7 +29,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.audit import SqlAuditLog
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import alembic_config, current_revision, upgrade
-from onceonly.services.ports import AuditEntry
+from onceonly.audit.entries import AuditEntry
 
 
 @pytest.fixture

@@ -32,13 +32,13 @@ from onceonly.adapters.connectors.sql import store_table
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.audit import SqlAuditLog
 from onceonly.adapters.db.engine import make_engine
+from onceonly.audit.entries import AuditEntry
 from onceonly.bootstrap import Exchange
 from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.demo.population import Pools, make_person
 from onceonly.demo.seed import REFERENCE_DAY, SEED, World, build_world
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
-from onceonly.services.ports import AuditEntry
 
 PEOPLE = 300
 VOCABULARY = 12  # a string field with at most this many distinct values is vocabulary

@@ -16,7 +16,7 @@ from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.keystore import add_signing_key
 from onceonly.adapters.request_nonces import SqlNonceStore
-from onceonly.services.ports import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
+from onceonly.services.ports.request_signatures import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=6)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from onceonly.services.dashboard import delivery_figures, percentile
-from onceonly.services.ports import DeliveryTimes
+from onceonly.services.ports.dashboard import DeliveryTimes
 
 SINCE = datetime(2026, 11, 25, 9, tzinfo=UTC)
 

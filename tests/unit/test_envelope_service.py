@@ -13,7 +13,7 @@ from onceonly.adapters.clock import MovableClock
 from onceonly.crypto import envelope as e
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports import DataKeyRecord
+from onceonly.services.ports.keys import DataKeyRecord
 
 CONTEXT = {"table": "outbox", "column": "payload", "row": "1"}
 

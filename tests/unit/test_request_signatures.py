@@ -14,7 +14,7 @@ from onceonly.adapters.clock import MovableClock
 from onceonly.crypto.http_signatures import ALG, COVERED, _PrivateKey, sign
 from onceonly.crypto.signing import SigningKey
 from onceonly.domain.errors import DomainError, ErrorKind
-from onceonly.services.ports import NONCE_NEW, NONCE_REPLAYED
+from onceonly.services.ports.request_signatures import NONCE_NEW, NONCE_REPLAYED
 from onceonly.services.request_signatures import (
     RequestVerifier,
     SignaturePolicy,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
-from onceonly.services.ports import DataKeyRecord
+from onceonly.services.ports.keys import DataKeyRecord
 
 _KEYS = t.data_keys
 WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout (and the unit of work's)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from onceonly.adapters.db.tables import UTCDateTime, request_nonces, signing_keys
-from onceonly.services.ports import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
+from onceonly.services.ports.request_signatures import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
 
 # Expired nonces are swept at most this often by each process, not with every insert: an
 # expired nonce left in the table is taken over by the insert itself (below).

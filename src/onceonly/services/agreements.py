@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import Agreement, FieldGrant, LegalBasis, PrivacyAssessment
 from onceonly.domain.errors import DomainError, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWorkFactory
+from onceonly.services.ports.agreements import AgreementsUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def _entry(actor: Principal, action: str, outcome: str, agreement_id: int | None
 
 
 class AgreementService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uows: UnitOfWorkFactory[AgreementsUnitOfWork], clock: Clock) -> None:
         self.uows = uows
         self.clock = clock
 

@@ -9,6 +9,7 @@ import bisect
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.anomaly import (
@@ -26,7 +27,9 @@ from onceonly.domain.errors import DomainError, not_found
 from onceonly.domain.organisations import Principal, Role, parse_org_id
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+from onceonly.services.ports.anomaly import AnomalyUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 BATCH = 10_000
 PURGE_EVERY = timedelta(hours=1)
@@ -34,7 +37,7 @@ RESOLUTIONS = {"resume": "resumed", "revoke": "revoked"}
 
 
 class AnomalyService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uows: UnitOfWorkFactory[AnomalyUnitOfWork], clock: Clock) -> None:
         self.uows = uows
         self.clock = clock
         self._forgotten_at: datetime | None = None
@@ -73,7 +76,7 @@ class AnomalyService:
         self._read_up_to = last
         return raised
 
-    def _check(self, uow: UnitOfWork, agreement_id: int, after_id: int, up_to_id: int
+    def _check(self, uow: AnomalyUnitOfWork, agreement_id: int, after_id: int, up_to_id: int
                ) -> int | None:
         agreement = uow.agreements.get(agreement_id)
         if agreement is None or agreement.status is not AgreementStatus.APPROVED:
@@ -110,7 +113,7 @@ class AnomalyService:
                     "officer": finding.officer_id or "", "evidence": finding.evidence}), now)
         return alert_id
 
-    def _window(self, uow: UnitOfWork, agreement_id: int, since: datetime, after_id: int,
+    def _window(self, uow: AnomalyUnitOfWork, agreement_id: int, since: datetime, after_id: int,
                 up_to_id: int) -> list[Activity]:
         """The agreement's activity after `since` up to note `up_to_id`, oldest first: the
         window kept from the last pass with the new notes added, unless it does not reach
@@ -230,7 +233,7 @@ class AnomalyService:
         return configured
 
     @staticmethod
-    def _consumer_of(uow: UnitOfWork, guardian: Principal, consumer_id: str) -> str:
+    def _consumer_of(uow: AnomalyUnitOfWork, guardian: Principal, consumer_id: str) -> str:
         """The consumer, if it holds an agreement with the guardian's organisation: a
         guardian sets thresholds for its own organisation's data, nobody else's."""
         consumer_id = parse_org_id(consumer_id)
@@ -241,7 +244,7 @@ class AnomalyService:
         return consumer_id
 
 
-def _check_officer(uow: UnitOfWork, consumer_id: str, officer_id: str | None) -> None:
+def _check_officer(uow: AnomalyUnitOfWork, consumer_id: str, officer_id: str | None) -> None:
     """A threshold of one officer's own is for an officer of that consumer: a mistyped or
     another organisation's principal would otherwise be a rule that never applies."""
     if officer_id is None:

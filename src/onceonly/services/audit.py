@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.domain.errors import DomainError
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+
+U = TypeVar("U", bound=AuditUnitOfWork)
 
 
 def refuse(
-    uows: UnitOfWorkFactory, clock: Clock, entry: AuditEntry, error: DomainError,
-    also: Callable[[UnitOfWork], None] | None = None,
+    uows: UnitOfWorkFactory[U], clock: Clock, entry: AuditEntry, error: DomainError,
+    also: Callable[[U], None] | None = None,
 ) -> NoReturn:
     """Record the refusal in its own transaction (the refused work wrote nothing), with
     whatever else must be noted of it (`also`), then raise."""

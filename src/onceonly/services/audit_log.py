@@ -31,14 +31,10 @@ from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import (
-    AuditSearch,
-    Clock,
-    OperatorAlert,
-    Secrets,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from onceonly.services.ports.audit import AuditLogUnitOfWork, AuditSearch, OperatorAlert
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.keys import Secrets
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 PSEUDONYM_SECRET = "officer-pseudonym"
 MAX_PAGE = 200
@@ -106,7 +102,8 @@ class Backlog:
 
 
 class AuditLogService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, signer: TreeHeadSigner,
+    def __init__(self, uows: UnitOfWorkFactory[AuditLogUnitOfWork], clock: Clock,
+                 signer: TreeHeadSigner,
                  secrets: Secrets, operator_org: str, batch: int = 4096) -> None:
         self.uows = uows
         self.clock = clock
@@ -184,7 +181,7 @@ class AuditLogService:
             self._alerted = unreadable
         raise EntryUnreadable(unreadable)
 
-    def _clear_alerts(self, uow: UnitOfWork, size: int) -> None:
+    def _clear_alerts(self, uow: AuditLogUnitOfWork, size: int) -> None:
         """Integration got past the entries alerted about: those alerts are over."""
         now = self.clock.now()
         for alert in uow.operator_alerts.clear_before(UNREADABLE_ALERT, size, now):
@@ -272,7 +269,7 @@ class AuditLogService:
             self._within_head(uow, size, "tree_size")
             return merkle.root_at(size, uow.tree.read)
 
-    def _within_head(self, uow: UnitOfWork, size: int | None, name: str) -> int:
+    def _within_head(self, uow: AuditLogUnitOfWork, size: int | None, name: str) -> int:
         """`size`, checked to be within a signed head; the latest head's size if None."""
         if size is not None and size <= self._signed_size:
             return size
@@ -411,7 +408,7 @@ class _Bad(Exception):
         self.problem = problem
 
 
-def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *,
+def verify_log(uows: UnitOfWorkFactory[AuditLogUnitOfWork], jwks: dict[str, Any], *,
                log_org: str = DEFAULT_LOG_ORG, chunk: int = 10_000,
                progress: Callable[[int, int], None] | None = None) -> Verification:
     """Recompute every leaf and the root from the stored entries; compare every entry with
@@ -434,7 +431,7 @@ def verify_log(uows: UnitOfWorkFactory, jwks: dict[str, Any], *,
                         unchained=sum(h.head.previous is None for h in heads))
 
 
-def _check_entries(uow: UnitOfWork, tree: merkle.MemoryTree, heads: list[SignedTreeHead],
+def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list[SignedTreeHead],
                    chunk: int, progress: Callable[[int, int], None] | None) -> None:
     """Every entry read and hashed into `tree`, each checked against its stored leaf, then
     every stored interior node against the tree recomputed."""
@@ -476,7 +473,8 @@ def _check_entries(uow: UnitOfWork, tree: merkle.MemoryTree, heads: list[SignedT
     _check_nodes(uow, tree, covered, chunk)
 
 
-def _check_nodes(uow: UnitOfWork, tree: merkle.MemoryTree, covered: int, chunk: int) -> None:
+def _check_nodes(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, covered: int,
+                 chunk: int) -> None:
     """Proofs and roots are read from the stored interior nodes: each must be the hash
     recomputed from the entries, or a citizen's proof fails while the log verifies."""
     for level in range(1, covered.bit_length()):

@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, forbidden, unauthenticated
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.principals import PrincipalsUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 _REFUSALS = {
     "missing": ("token_missing", "send 'Authorization: Bearer <token>'"),
@@ -27,11 +31,12 @@ class AuthRefusal:
     entry: AuditEntry
     error: DomainError
 
-    def audit_and_raise(self, uows: UnitOfWorkFactory, clock: Clock) -> NoReturn:
+    def audit_and_raise(self, uows: UnitOfWorkFactory[AuditUnitOfWork], clock: Clock) -> NoReturn:
         refuse(uows, clock, self.entry, self.error)
 
 
-def identify(uow: UnitOfWork | None, token: str | None, now: datetime) -> Principal | AuthRefusal:
+def identify(uow: PrincipalsUnitOfWork | None, token: str | None,
+             now: datetime) -> Principal | AuthRefusal:
     """The principal holding `token`, read within `uow` (a transaction the caller has open),
     or why it is refused. Reads the token afresh: a revoked or expired token is refused on
     the very next request. Without a token nothing is read, and `uow` may be None."""
@@ -50,7 +55,8 @@ def identify(uow: UnitOfWork | None, token: str | None, now: datetime) -> Princi
                        unauthenticated(code, detail))
 
 
-def authenticate(uows: UnitOfWorkFactory, clock: Clock, token: str | None) -> Principal:
+def authenticate(uows: UnitOfWorkFactory[PrincipalsUnitOfWork], clock: Clock,
+                 token: str | None) -> Principal:
     now = clock.now()
     if token:
         with uows() as uow:
@@ -62,7 +68,7 @@ def authenticate(uows: UnitOfWorkFactory, clock: Clock, token: str | None) -> Pr
     found.audit_and_raise(uows, clock)
 
 
-def require_role(uows: UnitOfWorkFactory, clock: Clock, principal: Principal,
+def require_role(uows: UnitOfWorkFactory[AuditUnitOfWork], clock: Clock, principal: Principal,
                  roles: set[Role], action: str) -> None:
     """Refuse (and audit) a principal whose role may not do `action`."""
     if principal.role not in roles:

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.jwe import RecipientKeyInvalid, encrypt_to, recipient_key
 from onceonly.domain import bulk
@@ -19,19 +20,16 @@ from onceonly.domain.policy import Deny
 from onceonly.domain.transforms import TRANSFORMS
 from onceonly.services.audit import refuse
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
-from onceonly.services.ports import (
-    AuditEntry,
-    Clock,
-    Connectors,
-    ConsentRegistry,
-    ResolvedSubject,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from onceonly.services.ports.bulk import BulkUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.connectors import Connectors
+from onceonly.services.ports.consents import ConsentRegistry
+from onceonly.services.ports.identity import ResolvedSubject
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 
 class BulkService:
-    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors,
+    def __init__(self, uows: UnitOfWorkFactory[BulkUnitOfWork], connectors: Connectors,
                  consents: ConsentRegistry, clock: Clock,
                  pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
@@ -122,7 +120,7 @@ class BulkService:
                 detail={"extract": extract_id}), error)
         return decided
 
-    def _name_cohort(self, uow: UnitOfWork, consumer_id: str, cohort: Sequence[tuple[str, str]],
+    def _name_cohort(self, uow: BulkUnitOfWork, consumer_id: str, cohort: Sequence[tuple[str, str]],
                      target_scheme: str) -> list[ResolvedSubject | None]:
         """Each person as the consumer names them, resolved as a query resolves them: an
         identifier the consumer may not use (another organisation's, or another consumer's

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from onceonly.audit.entries import AuditRecord
+from onceonly.audit.entries import AuditEntry, AuditRecord
 from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain import accuracy
 from onceonly.domain.accuracy import Challenge, PastRelease, Recipient
@@ -18,16 +18,11 @@ from onceonly.domain.errors import DomainError, conflict, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import (
-    AuditEntry,
-    AuditSearch,
-    Clock,
-    Connectors,
-    CorrectionNotifier,
-    ProviderConnector,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from onceonly.services.ports.accuracy import AccuracyUnitOfWork, CorrectionNotifier
+from onceonly.services.ports.audit import AuditSearch
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.connectors import Connectors, ProviderConnector
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 PAGE = 200
 _UNWRITTEN = object()  # the store was not written (nothing to take back)
@@ -48,7 +43,8 @@ class Correction:
 
 
 class ChallengeService:
-    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors, clock: Clock,
+    def __init__(self, uows: UnitOfWorkFactory[AccuracyUnitOfWork], connectors: Connectors,
+                 clock: Clock,
                  notifier: CorrectionNotifier) -> None:
         self.uows = uows
         self.connectors = connectors
@@ -179,7 +175,7 @@ class ChallengeService:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _store(self, uow: UnitOfWork,
+    def _store(self, uow: AccuracyUnitOfWork,
                challenge: Challenge) -> tuple[ProviderConnector, str | None]:
         """The provider's store and its own identifier for the person."""
         dataset = uow.catalogue.dataset(challenge.dataset_id)
@@ -211,7 +207,7 @@ class ChallengeService:
             raise not_found("record_unknown", "the provider holds no record of the person")
         return record[challenge.field]
 
-    def _notify(self, uow: UnitOfWork, challenge: Challenge, correction_id: int,
+    def _notify(self, uow: AccuracyUnitOfWork, challenge: Challenge, correction_id: int,
                 guardian: Principal, now: datetime) -> list[Recipient]:
         releases = [_past(r) for r in _releases_of(uow, challenge)]
         agreements: dict[int, Agreement] = {}
@@ -240,7 +236,7 @@ class ChallengeService:
         return recipients
 
 
-def _releases_of(uow: UnitOfWork, challenge: Challenge) -> list[AuditRecord]:
+def _releases_of(uow: AccuracyUnitOfWork, challenge: Challenge) -> list[AuditRecord]:
     """Every release of the person's data by the provider, from the audit log."""
     found: list[AuditRecord] = []
     before = None

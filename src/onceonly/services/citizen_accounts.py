@@ -19,6 +19,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, conflict, invalid, unauthenticated
 from onceonly.domain.organisations import Principal, Role
@@ -32,13 +33,9 @@ from onceonly.domain.sign_in import (
 )
 from onceonly.services.audit import refuse
 from onceonly.services.auth import identify, require_role
-from onceonly.services.ports import (
-    AuditEntry,
-    CitizenAccount,
-    Clock,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from onceonly.services.ports.accounts import AccountsUnitOfWork, CitizenAccount
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 TOTP_ISSUER = "onceonly"
 _SESSION_REFUSALS = {
@@ -73,7 +70,7 @@ class TotpEnrolment:
 
 
 class CitizenAccountService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, sealer: Sealer,
+    def __init__(self, uows: UnitOfWorkFactory[AccountsUnitOfWork], clock: Clock, sealer: Sealer,
                  operator_org: str, hasher: PasswordHasher | None = None) -> None:
         self.uows = uows
         self.clock = clock
@@ -192,7 +189,7 @@ class CitizenAccountService:
             uow.commit()
         return signed_in
 
-    def _start(self, uow: UnitOfWork, principal: Principal, from_token: str | None,
+    def _start(self, uow: AccountsUnitOfWork, principal: Principal, from_token: str | None,
                method: str, now: datetime, past: DomainError | None = None) -> SignedIn:
         """A session; `past`: the delay or lock the second factor got past, if one did."""
         session_id = secrets.token_urlsafe(32)
@@ -231,7 +228,7 @@ class CitizenAccountService:
         now = self.clock.now()
         after: dict[str, Count] = {}
 
-        def count(uow: UnitOfWork) -> None:
+        def count(uow: AccountsUnitOfWork) -> None:
             for throttle, key in counters.counted(code_tried=code_tried):
                 delay = throttle.closed_for(
                     uow.throttle.fail(key, now, now - FORGET_FAILURES_AFTER))

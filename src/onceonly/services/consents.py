@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from joserfc.jws import extract_compact
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.domain import consent as consents
 from onceonly.domain.accuracy import released_sources
@@ -23,7 +24,10 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import minimise
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import AuditEntry, Clock, Connectors, UnitOfWork, UnitOfWorkFactory
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.connectors import Connectors
+from onceonly.services.ports.consents import ConsentsUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 DEFAULT_POLICY_URL = "https://onceonly.invalid/privacy-notice"
 
@@ -54,7 +58,8 @@ class Preview:
 
 
 class ConsentService:
-    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors, clock: Clock,
+    def __init__(self, uows: UnitOfWorkFactory[ConsentsUnitOfWork], connectors: Connectors,
+                 clock: Clock,
                  signer: ReceiptSigner, operator_org: str,
                  policy_url: str | None = None) -> None:
         self.uows = uows
@@ -175,7 +180,7 @@ class ConsentService:
                    not_found("person_unknown", "this citizen account names no person"))
         return principal.person_key
 
-    def _parties(self, uow: UnitOfWork, covering: list[Agreement],
+    def _parties(self, uow: ConsentsUnitOfWork, covering: list[Agreement],
                  consent: Consent) -> tuple[list[Controller], list[Service]]:
         """Who receives the data (the controllers) and where it comes from (the services)."""
         names: dict[str, str] = {}

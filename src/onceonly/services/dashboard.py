@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.auth import require_role
-from onceonly.services.ports import Clock, DecisionLog, DeliveryTimes, UnitOfWorkFactory
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.dashboard import DecisionLog, DeliveryTimes
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 MAX_DECISIONS = 200_000  # the most a dashboard reads at once
 MAX_DELIVERIES = 200_000  # the most timed at once (all are counted)
@@ -64,7 +67,8 @@ def delivery_figures(times: DeliveryTimes, since: datetime) -> DeliveryFigures:
 
 
 class DashboardService:
-    def __init__(self, decisions: DecisionLog, uows: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, decisions: DecisionLog, uows: UnitOfWorkFactory[AuditUnitOfWork],
+                 clock: Clock) -> None:
         self.decisions = decisions
         self.uows = uows
         self.clock = clock

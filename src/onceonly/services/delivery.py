@@ -29,7 +29,10 @@ from onceonly.domain.agreements import Agreement
 from onceonly.domain.life_events import Delivery, DeliveryStatus, RetryPolicy
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.life_events import attempt_entry, sealed_context
-from onceonly.services.ports import Claim, Clock, Signer, UnitOfWorkFactory
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.delivery import Claim, DeliveryUnitOfWork
+from onceonly.services.ports.keys import Signer
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 log = structlog.get_logger("onceonly.delivery")
 
@@ -52,7 +55,8 @@ class Transport(Protocol):
 
 
 class DeliveryService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, envelopes: Envelopes,
+    def __init__(self, uows: UnitOfWorkFactory[DeliveryUnitOfWork], clock: Clock,
+                 envelopes: Envelopes,
                  signer: Signer, operator_org: str, policy: RetryPolicy, *,
                  lease: timedelta = timedelta(seconds=30), rng: random.Random | None = None
                  ) -> None:

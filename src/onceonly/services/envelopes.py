@@ -33,7 +33,8 @@ import structlog
 
 from onceonly.crypto import envelope as sealing
 from onceonly.crypto.envelope import EnvelopeInvalid
-from onceonly.services.ports import Clock, DataKeyRecord, DataKeys, DataKeyStore, MasterKeys
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.keys import DataKeyRecord, DataKeys, DataKeyStore, MasterKeys
 
 log = structlog.get_logger("onceonly.envelopes")
 

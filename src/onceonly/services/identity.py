@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import sha256_hex
 from onceonly.crypto.pseudonyms import consumer_key, pseudonym
 from onceonly.domain.errors import DomainError, conflict, invalid, not_found
@@ -23,18 +24,18 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.policy import Deny, Reason
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import (
-    AuditEntry,
-    Clock,
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.identity import (
     ConsentQuestion,
+    IdentityUnitOfWork,
     Matcher,
     MatchSources,
+    NamingUnitOfWork,
     Pseudonyms,
     ResolvedSubject,
-    Secrets,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
+from onceonly.services.ports.keys import Secrets
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 PAIRWISE_SECRET = "pairwise-pseudonym"  # made by migration 0009
 MAX_LISTED = 500
@@ -55,7 +56,7 @@ class PairwisePseudonyms:
         return pseudonym(key, person_key)
 
 
-def name_subject(uow: UnitOfWork, pseudonyms: Pseudonyms | None, org_id: str, scheme: str,
+def name_subject(uow: NamingUnitOfWork, pseudonyms: Pseudonyms | None, org_id: str, scheme: str,
                  value: str, target_scheme: str, consent: ConsentQuestion | None = None
                  ) -> ResolvedSubject | Deny | None:
     """The person an organisation names, in the target scheme; a refusal if the identifier
@@ -115,7 +116,8 @@ def _entry(action: str, outcome: str, actor_id: str | None, org_id: str | None,
 
 
 class IdentityService:
-    def __init__(self, uows: UnitOfWorkFactory, sources: MatchSources, matcher: Matcher,
+    def __init__(self, uows: UnitOfWorkFactory[IdentityUnitOfWork], sources: MatchSources,
+                 matcher: Matcher,
                  clock: Clock) -> None:
         self.uows = uows
         self.sources = sources

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain import kill_switch
 from onceonly.domain.agreements import Agreement, AgreementStatus
@@ -13,11 +14,13 @@ from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWork, UnitOfWorkFactory
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.kill_switch import KillSwitchUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 
 class KillSwitchService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uows: UnitOfWorkFactory[KillSwitchUnitOfWork], clock: Clock) -> None:
         self.uows = uows
         self.clock = clock
 
@@ -74,7 +77,7 @@ class KillSwitchService:
             return uow.kill_switches.list_for(guardian.org_id)
 
     @staticmethod
-    def _move(uow: UnitOfWork, agreement: Agreement, guardian: Principal, action: str,
+    def _move(uow: KillSwitchUnitOfWork, agreement: Agreement, guardian: Principal, action: str,
               why: str, now: datetime) -> None:
         moved = lifecycle.TRANSITIONS[action](agreement, guardian, why, now)
         uow.agreements.save(moved)

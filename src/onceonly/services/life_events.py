@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.errors import DomainError, forbidden, invalid, not_found
@@ -34,13 +35,10 @@ from onceonly.domain.life_events import (
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports import (
-    AuditEntry,
-    Clock,
-    CorrectionNotifier,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from onceonly.services.ports.accuracy import CorrectionNotifier, CorrectionsUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.life_events import LifeEventsUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 INBOX_PAGE = 100
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -62,7 +60,8 @@ def _digest(event: Mapping[str, Any]) -> str:
 
 
 class LifeEventService:
-    def __init__(self, uows: UnitOfWorkFactory, clock: Clock, envelopes: Envelopes,
+    def __init__(self, uows: UnitOfWorkFactory[LifeEventsUnitOfWork], clock: Clock,
+                 envelopes: Envelopes,
                  operator_org: str) -> None:
         self.uows = uows
         self.clock = clock
@@ -74,7 +73,7 @@ class LifeEventService:
     def report(self, who: Principal, event: Mapping[str, Any],
                recipients: Sequence[str] | None = None) -> ReportStatus:
         """A registrar's report (death, birth, marriage), by its register's own identifier."""
-        def check(uow: UnitOfWork, checked: LifeEvent, register_org: str) -> str:
+        def check(uow: LifeEventsUnitOfWork, checked: LifeEvent, register_org: str) -> str:
             schemes = uow.life_events.schemes_of([who.org_id])[who.org_id]
             check_reporter(who, checked, register_org, schemes)
             return self._person(uow, checked.scheme, checked.value, "subject")
@@ -88,7 +87,7 @@ class LifeEventService:
                  "id": str(uuid.uuid4()),
                  "subject": f"person:{citizen.person_key}", **event}
 
-        def check(uow: UnitOfWork, checked: LifeEvent, register_org: str) -> str:
+        def check(uow: LifeEventsUnitOfWork, checked: LifeEvent, register_org: str) -> str:
             check_citizen_event(citizen, checked.event_type)
             if checked.source != f"{self.operator_org}/citizens":
                 raise forbidden("source_not_yours",
@@ -103,7 +102,7 @@ class LifeEventService:
             return citizen.person_key
         return self._report(citizen, event, recipients, check)
 
-    def _person(self, uow: UnitOfWork, scheme: str, value: str, what: str) -> str:
+    def _person(self, uow: LifeEventsUnitOfWork, scheme: str, value: str, what: str) -> str:
         key = uow.people.person_key(scheme, value)
         if key is None:
             raise not_found(f"{what}_unknown", f"the person index knows no {scheme} {value}")
@@ -111,7 +110,7 @@ class LifeEventService:
 
     def _report(self, who: Principal, event: Mapping[str, Any],
                 recipients: Sequence[str] | None,
-                identify: Callable[[UnitOfWork, LifeEvent, str], str]) -> ReportStatus:
+                identify: Callable[[LifeEventsUnitOfWork, LifeEvent, str], str]) -> ReportStatus:
         """`identify`: who may report it, and whom it is about (their person key)."""
         now = self.clock.now()
         try:
@@ -151,7 +150,8 @@ class LifeEventService:
                 "event.report", "deny", who.id, who.org_id, reason=error.code,
                 detail={"type": kind[:100] if isinstance(kind, str) else None}), error)
 
-    def _fan_out(self, uow: UnitOfWork, who: Principal, event: LifeEvent, register_id: str,
+    def _fan_out(self, uow: LifeEventsUnitOfWork, who: Principal, event: LifeEvent,
+                 register_id: str,
                  person_key: str, informant_key: str | None,
                  chosen: Sequence[str] | None, digest: str,
                  now: datetime) -> tuple[Report, list[tuple[Delivery, dict[str, Any]]]]:
@@ -184,7 +184,7 @@ class LifeEventService:
                         tuple(sorted(not_told)))
         return report, outbox
 
-    def _seal(self, uow: UnitOfWork, org_id: str, report: Report, event: LifeEvent,
+    def _seal(self, uow: LifeEventsUnitOfWork, org_id: str, report: Report, event: LifeEvent,
               outbox: list[tuple[Delivery, dict[str, Any]]]) -> tuple[Any, list[Any]]:
         """Personal values are kept only sealed, each notification under its receiver's
         data key."""
@@ -226,7 +226,7 @@ class LifeEventService:
         return [ReportStatus(r, tuple(d for d in deliveries if d.report_id == r.id))
                 for r in reports]
 
-    def _status(self, uow: UnitOfWork, report: Report, *,
+    def _status(self, uow: LifeEventsUnitOfWork, report: Report, *,
                 already_received: bool = False) -> ReportStatus:
         return ReportStatus(report, tuple(uow.life_events.deliveries_of([report.id])),
                             already_received)
@@ -340,7 +340,7 @@ class CorrectionsByDelivery:
         self.source = f"{operator_org}/corrections"
         self.operator_org = operator_org
 
-    def notify(self, uow: UnitOfWork, *, consumer_id: str, agreement_id: int,
+    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
                person_key: str, field: str, correction_id: int,
                release_ids: Sequence[str] = ()) -> None:
         schemes = uow.life_events.schemes_of([consumer_id])[consumer_id]
@@ -366,7 +366,7 @@ class CorrectionsByDelivery:
         uow.life_events.add_report(report, sealed, [(delivery, sealed)])
 
 
-def _subscribers(uow: UnitOfWork, register_id: str, now: datetime) -> list[Recipient]:
+def _subscribers(uow: LifeEventsUnitOfWork, register_id: str, now: datetime) -> list[Recipient]:
     """Active notification agreements on the register; a statutory duty must be told."""
     return [Recipient(a, a.legal_basis is LegalBasis.STATUTORY_DUTY)
             for a in uow.life_events.subscriptions(register_id) if a.state_at(now) == "active"]
@@ -394,7 +394,7 @@ def _check_url(url: str) -> None:
         raise invalid("endpoint_invalid", "put no credentials in the endpoint URL")
 
 
-def _active_agreements(uow: UnitOfWork, ids: set[int], now: datetime) -> set[int]:
+def _active_agreements(uow: LifeEventsUnitOfWork, ids: set[int], now: datetime) -> set[int]:
     found = (uow.agreements.get(agreement_id) for agreement_id in sorted(ids))
     return {a.id for a in found if a is not None and a.id is not None
             and a.state_at(now) == "active"}

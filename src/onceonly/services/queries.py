@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain.accuracy import released_sources
 from onceonly.domain.agreements import Agreement, LegalBasis
@@ -20,16 +21,12 @@ from onceonly.domain.transforms import TRANSFORMS
 from onceonly.services.audit import refuse
 from onceonly.services.auth import AuthRefusal, identify
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
-from onceonly.services.ports import (
-    AgreementSource,
-    AuditEntry,
-    Clock,
-    Connectors,
-    ConsentQuestion,
-    ResolvedSubject,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from onceonly.services.ports.agreements import AgreementSource
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.connectors import Connectors
+from onceonly.services.ports.identity import ConsentQuestion, ResolvedSubject
+from onceonly.services.ports.queries import QueriesUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 # How each refusal reaches the caller: who may not ask is forbidden, what does not exist
 # is not found, a spent limit is limited.
@@ -91,7 +88,8 @@ class Release:
 
 
 class QueryService:
-    def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors, clock: Clock,
+    def __init__(self, uows: UnitOfWorkFactory[QueriesUnitOfWork], connectors: Connectors,
+                 clock: Clock,
                  pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
         self.connectors = connectors
@@ -108,7 +106,7 @@ class QueryService:
         very next request; a refused token is audited exactly as `authenticate` audits it."""
         return self._query(lambda uow, now: identify(uow, token, now), cmd)
 
-    def _query(self, caller: Callable[[UnitOfWork, datetime], Principal | AuthRefusal],
+    def _query(self, caller: Callable[[QueriesUnitOfWork, datetime], Principal | AuthRefusal],
                cmd: QueryCommand) -> Release:
         now = self.clock.now()
         # Read phase: no write lock while deciding. Each read sees the latest committed state
@@ -185,7 +183,7 @@ class QueryService:
             sources=released_sources(decision.grants, source.labels),
         )
 
-    def _read_phase(self, uow: UnitOfWork, officer: Principal, cmd: QueryCommand,
+    def _read_phase(self, uow: QueriesUnitOfWork, officer: Principal, cmd: QueryCommand,
                     now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
                                             AgreementSource]:
         if not cmd.fields:

@@ -30,18 +30,19 @@ from http_message_signatures import (
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.http_signatures import ALG, COVERED
 from onceonly.domain.errors import DomainError, unauthenticated
 from onceonly.services.audit import refuse
-from onceonly.services.ports import (
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.request_signatures import (
     KEY_RETIRED,
     NONCE_NEW,
-    AuditEntry,
-    Clock,
     NonceStore,
-    UnitOfWorkFactory,
     VerificationKeys,
 )
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 WINDOW = timedelta(seconds=300)  # how old a signature may be
 FUTURE = timedelta(seconds=60)  # how far ahead of our clock its `created` may be
@@ -191,7 +192,8 @@ class RequestVerifier:
             raise _refusal("signature_replayed")
         return SignedBy(resolver.found[kid], kid, nonce, created)
 
-    def verify(self, uows: UnitOfWorkFactory, msg: SignedMessage, body: bytes) -> SignedBy:
+    def verify(self, uows: UnitOfWorkFactory[AuditUnitOfWork], msg: SignedMessage,
+               body: bytes) -> SignedBy:
         """`check`, auditing a refusal before raising it."""
         try:
             return self.check(msg, body)
@@ -200,7 +202,8 @@ class RequestVerifier:
                              {"method": msg.method, "path": _path(msg.url)}, error)
 
 
-def refuse_signature(uows: UnitOfWorkFactory, clock: Clock, code: str, org_id: str | None,
+def refuse_signature(uows: UnitOfWorkFactory[AuditUnitOfWork], clock: Clock, code: str,
+                     org_id: str | None,
                      detail: Mapping[str, Any], error: DomainError | None = None, *,
                      actor_id: str | None = None) -> NoReturn:
     """Audit the refusal of a request for its signature (or the lack of one), and raise."""
@@ -240,7 +243,7 @@ class SignaturePolicy:
         return self.everyone or org_id in self.orgs
 
 
-def check_caller(uows: UnitOfWorkFactory, clock: Clock, policy: SignaturePolicy,
+def check_caller(uows: UnitOfWorkFactory[AuditUnitOfWork], clock: Clock, policy: SignaturePolicy,
                  signed: SignedBy | None, org_id: str, actor_id: str) -> None:
     """After the bearer token is known: the signing organisation must be the token's, and
     an organisation whose requests must be signed must have signed this one."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import new_token, token_digest
 from onceonly.domain.errors import invalid, not_found
 from onceonly.domain.organisations import Principal, Role, parse_org_id
-from onceonly.services.ports import AuditEntry, Clock, UnitOfWorkFactory
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.principals import TokensUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 
-def issue_token(uows: UnitOfWorkFactory, clock: Clock, *, org_id: str, role: Role,
+def issue_token(uows: UnitOfWorkFactory[TokensUnitOfWork], clock: Clock, *, org_id: str, role: Role,
                 name: str | None = None, person: str | None = None,
                 days: int = 30) -> tuple[Principal, str]:
     """Returns the principal and the token; only the token's digest is stored."""

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from onceonly.adapters.db import tables as t
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.sign_in import Count
-from onceonly.services.ports import CitizenAccount, SessionLookup
+from onceonly.services.ports.accounts import CitizenAccount, SessionLookup
 
 _INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _ACCOUNT_COLUMNS = [c.name for c in t.citizen_accounts.columns]

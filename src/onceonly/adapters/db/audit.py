@@ -41,7 +41,7 @@ from onceonly.audit.entries import (
 )
 from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports import AuditSearch, OperatorAlert
+from onceonly.services.ports.audit import AuditSearch, OperatorAlert
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",

@@ -13,7 +13,9 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from onceonly.adapters.db import tables as t
 from onceonly.domain.accuracy import Challenge, ChallengeStatus
 from onceonly.domain.consent import Consent, fields_covered
-from onceonly.services.ports import Clock, UnitOfWork
+from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.consents import ConsentCheckUnitOfWork
 
 _C = t.consents.c
 _CONSENT_COLUMNS = (_C.id, _C.person_key, _C.purpose, _C.consumer_id, _C.fields,
@@ -72,7 +74,8 @@ class SqlConsentRegistry:
     """The consent check, read in the query's own transaction: no cache, so a withdrawal
     committed by any server process refuses the very next query everywhere."""
 
-    def has_consent(self, uow: UnitOfWork, person_key: str, consumer_id: str, purpose: str,
+    def has_consent(self, uow: ConsentCheckUnitOfWork, person_key: str, consumer_id: str,
+                    purpose: str,
                     fields: Sequence[str], now: datetime) -> bool:
         return fields_covered(uow.consents.live_fields(person_key, purpose, consumer_id, now),
                               fields)
@@ -167,7 +170,7 @@ class InboxCorrectionNotifier:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    def notify(self, uow: UnitOfWork, *, consumer_id: str, agreement_id: int,
+    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
                person_key: str, field: str, correction_id: int,
                release_ids: Sequence[str] = ()) -> None:
         uow.challenges.add_notice(correction_id, consumer_id, agreement_id, person_key, field,

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, Float, cast, extract, func, select
 
 from onceonly.adapters.db import tables as t
 from onceonly.audit.entries import ACCESS_ACTIONS
-from onceonly.services.ports import Decision, DeliveryTimes
+from onceonly.services.ports.dashboard import Decision, DeliveryTimes
 
 _LOG = t.audit_log
 _DELIVERIES = t.deliveries

@@ -17,7 +17,7 @@ from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.domain.errors import conflict
 from onceonly.domain.identity import PAIRWISE, LinkCandidate, LinkStatus
-from onceonly.services.ports import ConsentQuestion, Naming
+from onceonly.services.ports.identity import ConsentQuestion, Naming
 
 # Naming a person is on the path of every query: run on the driver's cursor (driver.py), as
 # SQLAlchemy's statement execution costs four times the lookup itself (BENCHMARKS.md,

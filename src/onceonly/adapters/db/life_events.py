@@ -26,7 +26,7 @@ from onceonly.adapters.db.mappers import agreement_from_row, dataset_from_row
 from onceonly.domain.agreements import Agreement, AgreementKind
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.life_events import Delivery, DeliveryStatus, Report
-from onceonly.services.ports import Claim
+from onceonly.services.ports.delivery import Claim
 
 _R, _D, _E = t.life_event_reports, t.deliveries, t.notification_endpoints
 _DELIVERY_COLUMNS = [c for c in _D.columns if c.name != "notification"]

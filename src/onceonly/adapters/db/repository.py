@@ -36,7 +36,8 @@ from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal, Role
 from onceonly.domain.policy import Reason
-from onceonly.services.ports import AgreementSource, ResolvedSubject
+from onceonly.services.ports.agreements import AgreementSource
+from onceonly.services.ports.identity import ResolvedSubject
 
 # The statements every governed query runs, built once with bound parameters: building a
 # Core statement (and its cache key) on every call costs several times more than running it.

@@ -14,12 +14,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.errors import DomainError
-from onceonly.services.ports import UnitOfWorkFactory
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.request_signatures import SIGNATURE_HEADERS, RequestVerifier, message
 
 
 class RequestSignatures:
-    def __init__(self, app: ASGIApp, verifier: RequestVerifier, uows: UnitOfWorkFactory) -> None:
+    def __init__(self, app: ASGIApp, verifier: RequestVerifier,
+                 uows: UnitOfWorkFactory[AuditUnitOfWork]) -> None:
         self.app = app
         self.verifier = verifier
         self.uows = uows

@@ -1,0 +1,43 @@
+"""Data-sharing agreements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from onceonly.domain.agreements import Agreement
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.catalogue import CatalogueRepository
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementSource:
+    """An agreement with what a query needs of its dataset: the identifier scheme the
+    provider knows people by, and the connector config of the provider's store."""
+
+    agreement: Agreement
+    subject_scheme: str
+    connector: Mapping[str, Any]
+    labels: Mapping[str, str] = field(default_factory=dict)  # each field's source label
+    queries_today: int = 0  # releases counted on the day asked for, if one was
+
+
+class AgreementRepository(Protocol):
+    def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None: ...
+    def with_source(self, agreement_id: int, day: date | None = None
+                    ) -> AgreementSource | None:
+        """The agreement (without history) and its dataset's subject scheme and connector;
+        with `day`, the releases counted that day too (as Usage.queries_on), in one read."""
+        ...
+    def add(self, agreement: Agreement) -> int: ...
+    def save(self, agreement: Agreement) -> None:
+        """Persist a transition; raises a conflict if someone else moved it first."""
+        ...
+    def list_for(self, org_id: str | None) -> list[Agreement]: ...
+
+
+class AgreementsUnitOfWork(AuditUnitOfWork, Protocol):
+    agreements: AgreementRepository
+    catalogue: CatalogueRepository

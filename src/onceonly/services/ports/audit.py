@@ -1,0 +1,106 @@
+"""The audit log: its entries, its Merkle tree and the operator's alerts about it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
+from onceonly.audit.heads import SignedTreeHead
+from onceonly.audit.merkle import Node
+from onceonly.services.ports.unit_of_work import UnitOfWork
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditEntry, at: datetime) -> int:
+        """Append an entry within the current unit of work; return its index in the log.
+        Indexes are dense and in commit order: appends queue until the unit of work ends."""
+        ...
+    def size(self) -> int | None:
+        """The next index to append at; None if the log's counter is gone (tampering)."""
+        ...
+    def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
+        """Entries [start, stop) by index. A row that does not read as an entry (changed
+        behind the log's back) is named as unreadable, in its place."""
+        ...
+    def entry(self, index: int) -> AuditRecord | UnreadableEntry | None: ...
+    def search(self, search: AuditSearch) -> list[AuditRecord | UnreadableEntry]:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSearch:
+    """Which entries to list, newest first; None means any."""
+
+    limit: int
+    before: int | None = None  # only entries with a smaller index (the next page)
+    provider_id: str | None = None
+    org_id: str | None = None
+    actor_id: str | None = None
+    person_key: str | None = None
+    actions: tuple[str, ...] = ()
+    revealed_at: datetime | None = None  # leave out entries still hidden at this time
+
+
+class AuditTree(Protocol):
+    """The Merkle tree's stored perfect-subtree hashes and its signed heads."""
+
+    def lock(self) -> None:
+        """Hold the right to integrate until the unit of work ends (one integrator at a time)."""
+        ...
+    def read(self, nodes: Sequence[Node]) -> dict[Node, bytes]: ...
+    def level(self, level: int, start: int, stop: int) -> dict[int, bytes]:
+        """The stored nodes (level, start) to (level, stop - 1), by index; level 0 holds
+        the leaf hashes."""
+        ...
+    def leaf_count(self) -> int:
+        """One more than the highest index with a stored leaf hash."""
+        ...
+    def add_nodes(self, nodes: Mapping[Node, bytes]) -> None: ...
+    def add_head(self, head: SignedTreeHead) -> None: ...
+    def latest_head(self) -> SignedTreeHead | None: ...
+    def heads(self) -> list[SignedTreeHead]:
+        """Every signed head, smallest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAlert:
+    """Something only the exchange's operator can mend (e.g. an audit entry that no longer
+    reads, stopping integration at its index); cleared by the exchange once it is gone."""
+
+    id: int
+    at: datetime
+    kind: str
+    audit_index: int | None
+    detail: str
+    cleared_at: datetime | None
+
+
+class OperatorAlerts(Protocol):
+    def raise_once(self, kind: str, audit_index: int, detail: str,
+                   at: datetime) -> OperatorAlert | None:
+        """A new alert, or None if one of this kind about this entry is open already."""
+        ...
+    def clear_before(self, kind: str, audit_index: int, at: datetime) -> list[OperatorAlert]:
+        """Clear the open alerts of this kind about entries before `audit_index`."""
+        ...
+    def listed(self, *, open_only: bool = False, limit: int = 100) -> list[OperatorAlert]:
+        """Newest first."""
+        ...
+
+
+class AuditUnitOfWork(UnitOfWork, Protocol):
+    """What recording an entry needs: every use case's refusals go through it."""
+
+    audit: AuditLog
+
+
+class AuditLogUnitOfWork(AuditUnitOfWork, Protocol):
+    """The log's integration into its tree, its proofs and its checks."""
+
+    tree: AuditTree
+    operator_alerts: OperatorAlerts

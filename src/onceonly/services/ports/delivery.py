@@ -1,0 +1,47 @@
+"""Delivering tell-us-once notifications: the outbox workers claim from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from onceonly.domain.life_events import Delivery
+from onceonly.services.ports.agreements import AgreementRepository
+from onceonly.services.ports.anomaly import Alerts
+from onceonly.services.ports.audit import AuditUnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A webhook delivery a worker has taken, until its lease ends."""
+
+    delivery: Delivery
+    url: str
+    sealed: Any  # the notification CloudEvent, sealed
+    token: str  # this claim's own: its outcome is written only while the row still carries it
+
+
+class DeliveryOutbox(Protocol):
+    """The webhook deliveries due, as workers take them and write their outcomes."""
+
+    def any_due(self, now: datetime) -> bool:
+        """Whether a webhook delivery is due: a read, cheap enough to poll often."""
+        ...
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        """Take due webhook deliveries (no two workers take the same one), counting the
+        attempt, hiding them until `lease_until` and marking them with a new claim token."""
+        ...
+    def settle(self, outcomes: Sequence[tuple[str, Delivery]]) -> set[str]:
+        """Write deliveries' outcomes (status, attempts, mode, next attempt, error), each
+        given with its claim's token, only where that claim still stands: the delivery is
+        pending and carries the token. A worker that stalled past its lease finds another's
+        claim or outcome there and writes nothing. The ids of the deliveries written."""
+        ...
+
+
+class DeliveryUnitOfWork(AuditUnitOfWork, Protocol):
+    life_events: DeliveryOutbox
+    agreements: AgreementRepository
+    alerts: Alerts  # a receiver that keeps failing raises one

@@ -1,0 +1,37 @@
+"""Principals (officers, guardians, citizens...) and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from onceonly.domain.organisations import Principal
+from onceonly.services.ports.audit import AuditUnitOfWork
+from onceonly.services.ports.catalogue import CatalogueRepository
+from onceonly.services.ports.identity import PersonIndex
+
+
+class Principals(Protocol):
+    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
+        """The principal holding a live token with this digest, else None."""
+        ...
+    def token_state(self, digest: str, now: datetime) -> str:
+        """'live', 'expired', 'revoked' or 'unknown': why a token was refused."""
+        ...
+    def get(self, principal_id: str) -> Principal | None: ...
+    def add(self, principal: Principal) -> None: ...
+    def add_token(self, digest: str, principal_id: str, issued_at: datetime,
+                  expires_at: datetime) -> None: ...
+
+
+class PrincipalsUnitOfWork(AuditUnitOfWork, Protocol):
+    """Who is calling (auth.authenticate), and the refusal of whoever is not."""
+
+    principals: Principals
+
+
+class TokensUnitOfWork(PrincipalsUnitOfWork, Protocol):
+    """Issuing principals and their tokens."""
+
+    catalogue: CatalogueRepository
+    people: PersonIndex

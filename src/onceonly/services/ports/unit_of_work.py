@@ -1,0 +1,30 @@
+"""A unit of work: one transaction, and the repositories read and written in it.
+
+Each use case names the slice of it that it needs (a Protocol in its feature's module,
+built on UnitOfWork); the SQL unit of work satisfies every slice."""
+
+from __future__ import annotations
+
+from typing import Protocol, Self, TypeVar
+
+
+class UnitOfWork(Protocol):
+    """One transaction: what every slice has. Not committed, it rolls back on leaving."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+
+
+U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)
+
+
+class UnitOfWorkFactory(Protocol[U_co]):
+    """Opens units of work of one slice (or more: a wider one serves a narrower use)."""
+
+    def __call__(self, *, write: bool = False, transaction: bool = True) -> U_co:
+        """`transaction=False`: each read stands alone and sees the latest committed state,
+        sparing a server database the round trips of a transaction. For data that never
+        changes once written (the Merkle tree), and for reads that need no snapshot across
+        them (a query's decision reads: a transaction under read committed gives none)."""
+        ...
