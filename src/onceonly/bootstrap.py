@@ -14,6 +14,7 @@ from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.engine import Access, make_engine
+from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
@@ -26,12 +27,14 @@ from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit_log import AuditLogService
 from onceonly.services.bulk import BulkService
+from onceonly.services.catalogue import CatalogueService
 from onceonly.services.challenges import ChallengeService
 from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.delivery import DeliveryService
 from onceonly.services.envelopes import Envelopes
+from onceonly.services.health import HealthService
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
@@ -66,6 +69,8 @@ class Exchange:
     life_events: LifeEventService
     deliveries: DeliveryService
     identity: IdentityService
+    catalogue: CatalogueService
+    health: HealthService
 
     @property
     def embedded_database(self) -> bool:
@@ -104,6 +109,7 @@ def bootstrap(
     envelopes = Envelopes(master_keys, SqlDataKeyStore(engine), clock)
     keys = SqlKeyStore(engine, envelopes)
     pseudonyms = PairwisePseudonyms(SqlSecrets(engine))
+    audit = AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -117,7 +123,7 @@ def bootstrap(
         kill_switches=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
-        audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
+        audit=audit,
         signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
@@ -129,4 +135,6 @@ def bootstrap(
         deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease())),
+        catalogue=CatalogueService(uows),
+        health=HealthService(SqlDatabase(engine), audit),
     )

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import structlog
+from fastapi import FastAPI
 
 if TYPE_CHECKING:
     from onceonly.bootstrap import Exchange
@@ -28,6 +30,21 @@ Step = Callable[[], bool]
 
 # Audit entries integrated in one step: on the event loop, under 10 ms.
 INTEGRATE_STEP = 128
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The app's lifespan: the background work runs while it serves, every
+    `app.state.integrate_every` seconds (0: never), and finishes what is left at the end."""
+    interval = app.state.integrate_every
+    workers = background_work(app.state.exchange, interval) if interval > 0 else []
+    for worker in workers:
+        worker.start()
+    try:
+        yield
+    finally:
+        for worker in workers:
+            await worker.stop()
 
 
 def background_work(exchange: Exchange, interval: float) -> list[Periodic]:

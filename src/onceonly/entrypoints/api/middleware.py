@@ -14,19 +14,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from onceonly.crypto.canonical import canonical_json
+from onceonly.entrypoints.api.problems import send_problem
 
 MAX_BODY_BYTES = 64 * 1024  # a query or an agreement is a few hundred bytes
 
 log = structlog.get_logger("onceonly.api")
-
-
-async def _problem(send: Send, status: int, code: str, detail: str, **extra: Any) -> None:
-    body = canonical_json({"code": code, "detail": detail, **extra})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
 
 
 class RequestIds:
@@ -61,10 +53,10 @@ class RequestIds:
                 log.exception("internal error", path=scope["path"])
                 if started:  # half an answer went out: only closing the connection ends it
                     raise
-                await _problem(tagged, 500, "internal_error",
-                               "the exchange failed to answer this request; it is logged "
-                               "under the request id, which an operator can look up",
-                               request_id=request_id)
+                await send_problem(tagged, 500, "internal_error",
+                                   "the exchange failed to answer this request; it is logged "
+                                   "under the request id, which an operator can look up",
+                                   request_id=request_id)
 
 
 class BodyLimit:
@@ -81,7 +73,7 @@ class BodyLimit:
         detail = f"the request body is over {self.limit} bytes"
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await _problem(send, 413, "body_too_large", detail)
+                await send_problem(send, 413, "body_too_large", detail)
                 return
         seen = 0
         tripped = False
@@ -109,7 +101,7 @@ class BodyLimit:
         with contextlib.suppress(_TooLarge):
             await self.app(scope, limited, guarded)
         if tripped and not responded:
-            await _problem(send, 413, "body_too_large", detail)
+            await send_problem(send, 413, "body_too_large", detail)
 
 
 class _TooLarge(Exception):

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.errors import DomainError
+from onceonly.entrypoints.api.problems import send_problem
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.request_signatures import SIGNATURE_HEADERS, RequestVerifier, message
@@ -45,12 +45,8 @@ class RequestSignatures:
         try:
             signed = await run_in_threadpool(self.verifier.verify, self.uows, msg, body)
         except DomainError as refused:
-            payload = canonical_json({"code": refused.code, "detail": refused.detail})
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(payload)).encode()),
-                                    (b"www-authenticate", b"Signature")]})
-            await send({"type": "http.response.body", "body": payload})
+            await send_problem(send, 401, refused.code, refused.detail,
+                               headers=((b"www-authenticate", b"Signature"),))
             return
         scope.setdefault("state", {})["signed_by"] = signed
         replayed = False

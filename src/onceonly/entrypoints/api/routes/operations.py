@@ -1,0 +1,52 @@
+"""Running the exchange: readiness for load balancers and figures for Prometheus."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from onceonly.bootstrap import Exchange
+from onceonly.domain.organisations import Role
+from onceonly.entrypoints.api.audit_metrics import AuditCollector
+from onceonly.entrypoints.api.caller import Caller, ExchangeDep
+from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
+from onceonly.entrypoints.api.json_bodies import JsonRoute
+from onceonly.services.auth import require_role
+
+router = APIRouter(tags=["operations"], route_class=JsonRoute)
+
+
+def exposition(exchange: Exchange, figures: CollectorRegistry) -> CollectorRegistry:
+    """What a scrape shows: every worker's request figures, the exchange's own (read from the
+    database, so each once), and this process's."""
+    shown = CollectorRegistry()
+    for collector in (figures, DeliveryCollector(exchange.dashboard),
+                      AuditCollector(exchange.audit), ProcessCollector(registry=None),
+                      PlatformCollector(registry=None)):
+        shown.register(collector)
+    return shown
+
+
+@router.get("/healthz")
+def healthz(exchange: ExchangeDep) -> dict[str, str]:
+    """Ready to serve: the database answers and the operator can sign tree heads; else
+    503 with why (`database_unavailable`, `exchange_not_initialised`, ...)."""
+    exchange.health.check()
+    return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=Response)
+def prometheus(caller: Caller, exchange: ExchangeDep, request: Request) -> Response:
+    require_role(exchange.uows, exchange.clock, caller, {Role.MANAGER, Role.ADMIN},
+                 "metrics.read")
+    shown = cast(CollectorRegistry, request.app.state.exposition)
+    return Response(generate_latest(shown), media_type=CONTENT_TYPE_LATEST)

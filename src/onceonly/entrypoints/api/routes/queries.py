@@ -1,0 +1,57 @@
+"""The governed query over HTTP: one person's agreed fields, released signed by the provider."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from onceonly.crypto.canonical import canonical_json
+from onceonly.entrypoints.api.caller import BearerToken, ExchangeDep
+from onceonly.entrypoints.api.dispatch import Run
+from onceonly.entrypoints.api.json_bodies import JsonRoute
+from onceonly.entrypoints.api.middleware import Metrics
+from onceonly.entrypoints.api.schemas.queries import QueryIn, ReleaseOut
+from onceonly.services.queries import QueryCommand, QueryRefused
+
+SIGNATURE_HEADER = "Onceonly-Signature"
+
+router = APIRouter(tags=["queries"], route_class=JsonRoute)
+
+
+@router.post(
+    "/v1/queries",
+    response_model=ReleaseOut,
+    responses={200: {"headers": {SIGNATURE_HEADER: {
+        "description": "detached JWS (RFC 7515 appendix F, Ed25519) over the RFC 8785 "
+                       "canonical JSON of the body by the agreement's provider; its "
+                       "keys at /.well-known/jwks/{provider}.json",
+        "schema": {"type": "string"}}}}},
+)
+async def query(body: QueryIn, token: BearerToken, exchange: ExchangeDep,
+                request: Request) -> Response:
+    command = QueryCommand(
+        agreement_id=body.agreement_id,
+        scheme=body.subject.scheme,
+        value=body.subject.value,
+        fields=tuple(body.fields),
+        purpose=body.purpose,
+    )
+
+    def release_signed() -> tuple[bytes, str]:
+        release = exchange.queries.query_with_token(token, command)
+        payload = canonical_json(release.body())
+        return payload, exchange.keys.sign_for(release.provider_id, payload)[0]
+
+    # Where the use case runs (dispatch.py) and the decisions' figures, set by create_app.
+    run_blocking = cast(Run[tuple[bytes, str]], request.app.state.run_blocking)
+    metrics = cast(Metrics, request.app.state.metrics)
+    try:
+        payload, signature = await run_blocking(release_signed)
+    except QueryRefused as refusal:
+        metrics.decisions.labels("deny", refusal.code).inc()
+        raise
+    metrics.decisions.labels("permit", "").inc()
+    return Response(payload, media_type="application/json",
+                    headers={SIGNATURE_HEADER: signature})
