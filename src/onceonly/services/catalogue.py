@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.organisations import Organisation
 from onceonly.domain.transforms import TRANSFORMS, Transform
+from onceonly.services.ports.catalogue import CatalogueUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -20,7 +21,7 @@ class Catalogue:
 
 
 class CatalogueService:
-    def __init__(self, uows: UnitOfWorkFactory) -> None:
+    def __init__(self, uows: UnitOfWorkFactory[CatalogueUnitOfWork]) -> None:
         self.uows = uows
 
     def read(self) -> Catalogue:

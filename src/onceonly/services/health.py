@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from onceonly.services.audit_log import AuditLogService
-
-
-class Database(Protocol):
-    def ping(self) -> None:
-        """Return once the database answers a trivial statement; else raise the driver's
-        error (the entry point answers it as the database being unavailable)."""
+from onceonly.services.ports.health import Database
 
 
 class HealthService:

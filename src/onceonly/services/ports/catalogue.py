@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.organisations import Organisation
+from onceonly.services.ports.unit_of_work import UnitOfWork
 
 
 class CatalogueRepository(Protocol):
@@ -15,3 +16,7 @@ class CatalogueRepository(Protocol):
     def dataset(self, dataset_id: str) -> Dataset | None: ...
     def datasets(self) -> list[Dataset]: ...
     def connector_config(self, dataset_id: str) -> Mapping[str, Any]: ...
+
+
+class CatalogueUnitOfWork(UnitOfWork, Protocol):
+    catalogue: CatalogueRepository
