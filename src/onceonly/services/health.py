@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from onceonly.services.audit_log import AuditLogService
-
 
 class Database(Protocol):
     def ping(self) -> None:
@@ -13,8 +11,13 @@ class Database(Protocol):
         error (the entry point answers it as the database being unavailable)."""
 
 
+class TreeHeadSigner(Protocol):
+    def check_signer(self) -> None:
+        """Raise ExchangeNotInitialised unless the operator's key can sign tree heads."""
+
+
 class HealthService:
-    def __init__(self, database: Database, audit: AuditLogService) -> None:
+    def __init__(self, database: Database, audit: TreeHeadSigner) -> None:
         self.database = database
         self.audit = audit
 
