@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from onceonly.services.audit_log import AuditLogService
-from onceonly.services.ports.health import Database
+from onceonly.services.ports.health import Database, TreeHeadSigner
 
 
 class HealthService:
-    def __init__(self, database: Database, audit: AuditLogService) -> None:
+    def __init__(self, database: Database, audit: TreeHeadSigner) -> None:
         self.database = database
         self.audit = audit
 

@@ -4,6 +4,7 @@ the keys webhooks are signed with, in Standard Webhooks form.
 Each answer carries an ETag and Cache-Control, and a request whose If-None-Match names the
 current ETag gets 304 with no body: verifiers may poll cheaply, and notice a new key at
 once."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,6 @@ def cached_json(request: Request, document: Any) -> Response:
     if parse_etags(request.headers.get("if-none-match")).contains_weak(digest):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
-
 
 
 @router.get("/.well-known/jwks.json", response_model=JwksOut, responses=_CACHED)
