@@ -23,12 +23,13 @@ from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
 from onceonly.demo.population import Pools, make_person
-from onceonly.demo.receivers import known_everywhere, tell_us_once_running
 from onceonly.demo.seed import REFERENCE_DAY, SEED, build_world
+from onceonly.demo.stores import known_everywhere
 from onceonly.demo.world import EXCHANGE_ORG
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.demo.receivers import tell_us_once_running
 from onceonly.services.audit_log import verify_log
 from onceonly.services.tokens import issue_token
 
