@@ -70,6 +70,7 @@ def run_walkthrough(url: str | None = None, console: Console | None = None,
             exchange.close()
 
 
+# long: the story's first steps, told in order, each a few lines
 def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
            clock: MovableClock) -> bool:
     dwp = client.with_token(world.token("officer:GOV/DWP"))
@@ -352,6 +353,7 @@ def _constraints_story(step: Step, world, client: OnceonlyClient, exchange: Exch
          bulk_extract)
 
 
+# long: one chapter of the story, its steps told in order
 def _citizen_control_story(step: Step, world, client: OnceonlyClient,
                            exchange: Exchange) -> None:
     citizen = client.with_token(world.token("citizen"))
@@ -436,6 +438,7 @@ def _stale_keeper(people: int) -> tuple[str, str, str, str] | None:
     return None
 
 
+# long: one chapter of the story, its steps told in order
 def _audit_story(step: Step, world, client: OnceonlyClient, exchange: Exchange,
                  clock: MovableClock) -> None:
     citizen = client.with_token(world.token("citizen"))
