@@ -360,7 +360,7 @@ def stored_log(out: Report, entries: int, batch: int = 10_000) -> None:
         now = datetime.now(UTC)
         with exchange.engine.begin() as conn:
             conn.execute(insert(t.organisations).values(id="GOV/EXCHANGE", name="Operator"))
-            add_signing_key(conn, "GOV/EXCHANGE", now)
+            add_signing_key(conn, "GOV/EXCHANGE", now, envelopes=exchange.envelopes)
         sample = [AuditEntry("query.release", "permit", f"officer-{n % 50}", "GOV/DWP",
                              agreement_id=1, provider_id="GOV/HMRC",
                              purpose="benefit-entitlement", person_key=f"P{n:07d}",

@@ -64,19 +64,13 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.webhooks import CONTENT_TYPE, AiohttpTransport
 from onceonly.bootstrap import Exchange, bootstrap
-from onceonly.demo.receivers import (
-    TOLD_OF_A_DEATH,
-    WebhookKeys,
-    connector_configs,
-    linked_people,
-    open_stores,
-    receiver_app,
-)
 from onceonly.demo.seed import World, build_world
+from onceonly.demo.stores import TOLD_OF_A_DEATH, connector_configs, linked_people, open_stores
 from onceonly.demo.world import SUBSCRIPTIONS
 from onceonly.domain.organisations import Principal
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.demo.receivers import WebhookKeys, receiver_app
 from onceonly.entrypoints.worker import WorkerThread
 
 BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}

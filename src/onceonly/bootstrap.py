@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -15,6 +16,7 @@ from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentReg
 from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.engine import Access, make_engine
 from onceonly.adapters.db.health import SqlDatabase
+from onceonly.adapters.db.people import SqlPersonIdentifiers
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
@@ -36,14 +38,19 @@ from onceonly.services.delivery import DeliveryService
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.health import HealthService
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
+from onceonly.services.keys import KeyService
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
+from onceonly.services.people import PeopleService
 from onceonly.services.ports.accuracy import CorrectionNotifier
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
+
+if TYPE_CHECKING:
+    from onceonly.adapters.webhooks import AiohttpTransport
 
 
 @dataclass
@@ -71,6 +78,8 @@ class Exchange:
     identity: IdentityService
     catalogue: CatalogueService
     health: HealthService
+    key_service: KeyService
+    people: PeopleService
 
     @property
     def embedded_database(self) -> bool:
@@ -106,7 +115,7 @@ def bootstrap(
     consents = consents or SqlConsentRegistry()
     master_keys = master_keys or FileMasterKeys.from_config(
         engine.url, read_only=access is Access.READ_ONLY)
-    envelopes = Envelopes(master_keys, SqlDataKeyStore(engine), clock)
+    envelopes = envelopes_for(engine, master_keys, clock)
     keys = SqlKeyStore(engine, envelopes)
     pseudonyms = PairwisePseudonyms(SqlSecrets(engine))
     audit = AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org())
@@ -137,4 +146,26 @@ def bootstrap(
                                    lease=timedelta(seconds=delivery_lease())),
         catalogue=CatalogueService(uows),
         health=HealthService(SqlDatabase(engine), audit),
+        # A key file is rotated here; a KMS rotates its own keys.
+        key_service=KeyService(
+            master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
+            envelopes, keys, operator_org()),
+        people=PeopleService(SqlPersonIdentifiers(engine)),
     )
+
+
+def envelopes_for(engine: Engine, master_keys: MasterKeys | None = None,
+                  clock: Clock | None = None) -> Envelopes:
+    """Envelope encryption of what the database at `engine` stores: with `master_keys`, by
+    default the key file from configuration (made when first needed if none is configured),
+    for code that writes keys without a whole exchange (the tests' fixtures, benchmarks)."""
+    return Envelopes(master_keys or FileMasterKeys.from_config(engine.url),
+                     SqlDataKeyStore(engine), clock or SystemClock())
+
+
+def webhook_transport(*, timeout: float, max_connections: int) -> AiohttpTransport:
+    """How a delivery worker POSTs webhooks; made inside the worker's event loop."""
+    # Deferred on purpose: aiohttp is start-up time that only a delivery worker needs.
+    from onceonly.adapters.webhooks import AiohttpTransport
+
+    return AiohttpTransport(timeout=timeout, max_connections=max_connections)

@@ -33,10 +33,10 @@ from onceonly.audit.heads import SignedTreeHead, TreeHead, b64, verify_tree_head
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.signing import SigningKey, jwks
 from onceonly.demo.seed import World, build_world
-from onceonly.demo.walkthrough import tamper_with_entry
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.cli import app
+from onceonly.entrypoints.demo.walkthrough import tamper_with_entry
 from onceonly.services.audit_log import verify_log
 from onceonly.services.queries import QueryCommand
 

@@ -27,9 +27,9 @@ from onceonly.adapters.db.migrate import current_revision, head_revision, upgrad
 from onceonly.adapters.kms_file import create_key_file
 from onceonly.bootstrap import bootstrap
 from onceonly.demo.seed import build_world
-from onceonly.demo.walkthrough import run_walkthrough
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.cli import app
+from onceonly.entrypoints.demo.walkthrough import run_walkthrough
 from onceonly.services.auth import authenticate
 from onceonly.services.queries import QueryCommand
 

@@ -25,6 +25,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.keystore import add_signing_key
+from onceonly.bootstrap import envelopes_for
 from onceonly.entrypoints.cli import app
 from tests.support.servers import START_TIMEOUT, Server, start_server, stop
 
@@ -88,7 +89,8 @@ def server(pki: Path) -> Iterator[Server]:
     upgrade(engine)
     with engine.begin() as conn:  # ready to serve: the operator can sign tree heads
         conn.execute(insert(t.organisations).values(id="GOV/EXCHANGE", name="Operator"))
-        add_signing_key(conn, "GOV/EXCHANGE", datetime.now(UTC))
+        add_signing_key(conn, "GOV/EXCHANGE", datetime.now(UTC),
+                        envelopes=envelopes_for(engine))
     engine.dispose()
     started = start_server(url, pki / "server.log", "--tls-cert", str(pki / "server.pem"),
                            "--tls-key", str(pki / "server.key"),

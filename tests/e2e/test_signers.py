@@ -25,14 +25,9 @@ from onceonly.adapters.keystore import add_signing_key
 from onceonly.client import OnceonlyClient
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, verify_detached
 from onceonly.crypto.standard_webhooks import SignedWebhook
-from onceonly.demo.receivers import (
-    WebhookKeys,
-    connector_configs,
-    linked_people,
-    open_stores,
-    receiver_app,
-)
+from onceonly.demo.stores import connector_configs, linked_people, open_stores
 from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.demo.receivers import WebhookKeys, receiver_app
 from onceonly.services.delivery import Outgoing
 from tests.conftest import WORLD_PEOPLE
 from tests.e2e.conftest import Api

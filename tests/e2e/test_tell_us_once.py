@@ -24,15 +24,10 @@ import pytest
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.demo.receivers import (
-    WebhookKeys,
-    connector_configs,
-    linked_people,
-    open_stores,
-    receiver_app,
-)
+from onceonly.demo.stores import connector_configs, linked_people, open_stores
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.demo.receivers import WebhookKeys, receiver_app
 from onceonly.entrypoints.worker import WorkerThread
 from onceonly.services.delivery import DeliveryService
 from tests.conftest import WORLD_PEOPLE

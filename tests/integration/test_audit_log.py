@@ -29,7 +29,7 @@ OPERATOR = "GOV/EXCHANGE"
 def _operator(exchange: Exchange) -> None:
     with exchange.engine.begin() as conn:
         conn.execute(insert(t.organisations).values(id=OPERATOR, name="Exchange operator"))
-        add_signing_key(conn, OPERATOR, datetime.now(UTC))
+        add_signing_key(conn, OPERATOR, datetime.now(UTC), envelopes=exchange.envelopes)
 
 
 @pytest.fixture

@@ -313,7 +313,7 @@ def test_downgrade_decrypts_the_private_keys_and_upgrade_brings_encryption_back(
         world: World, exchange: Exchange):
     kids = {kid: org for kid, (org, _) in stored(exchange.engine).items()}
 
-    command.downgrade(alembic_config(exchange.engine), "0003")
+    command.downgrade(alembic_config(exchange.engine, envelopes=exchange.envelopes), "0003")
 
     assert current_revision(exchange.engine) == "0003"
     for kid, (org_id, value) in stored(exchange.engine).items():

@@ -16,6 +16,7 @@ from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.keystore import add_signing_key
 from onceonly.adapters.request_nonces import SqlNonceStore
+from onceonly.bootstrap import envelopes_for
 from onceonly.services.ports.request_signatures import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -36,7 +37,8 @@ def kids(engine: Engine) -> list[str]:
     with engine.begin() as conn:
         conn.execute(insert(t.organisations).values(id="GOV/TEST", name="Test"))
     with engine.begin() as conn:
-        return [add_signing_key(conn, "GOV/TEST", NOW).kid for _ in range(2)]
+        return [add_signing_key(conn, "GOV/TEST", NOW,
+                                envelopes=envelopes_for(engine)).kid for _ in range(2)]
 
 
 def nonces(engine: Engine) -> list[str]:

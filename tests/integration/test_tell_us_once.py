@@ -16,11 +16,12 @@ import structlog
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.demo.receivers import linked_people as demo_linked_people
+from onceonly.demo.stores import linked_people as demo_linked_people
 from onceonly.domain.errors import DomainError
 from onceonly.domain.life_events import DeliveryStatus, RetryPolicy
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService, run_worker
+from onceonly.entrypoints.worker import run_worker
+from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService
 from tests.conftest import WORLD_PEOPLE
 from tests.support.loops import run_in_own_loop
 from tests.support.waiting import until

@@ -21,10 +21,8 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from onceonly.adapters.clock import SystemClock
-from onceonly.adapters.data_keys import SqlDataKeys, SqlDataKeyStore, write_transaction
+from onceonly.adapters.data_keys import SqlDataKeys, write_transaction
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.envelope import EnvelopeInvalid, is_envelope
 from onceonly.crypto.signing import SigningKey, jwks, webhook_public_key
@@ -40,16 +38,10 @@ def private_key_context(org_id: str, kid: str) -> dict[str, str]:
     return {"table": "signing_keys", "column": "private_jwk", "row": kid, "org": org_id}
 
 
-def default_envelopes(engine: Engine) -> Envelopes:
-    """Envelopes with the master keys from configuration (config.master_key_file)."""
-    return Envelopes(FileMasterKeys.from_config(engine.url), SqlDataKeyStore(engine),
-                     SystemClock())
-
-
 class SqlKeyStore:
-    def __init__(self, engine: Engine, envelopes: Envelopes | None = None) -> None:
+    def __init__(self, engine: Engine, envelopes: Envelopes) -> None:
         self.engine = engine
-        self.envelopes = envelopes or default_envelopes(engine)
+        self.envelopes = envelopes
         self._active: dict[str, SigningKey] = {}
         self._lock = threading.Lock()
 
@@ -129,11 +121,9 @@ class SqlKeyStore:
 
 
 def add_signing_key(conn: Connection, org_id: str, now: datetime, *,
-                    envelopes: Envelopes | None = None) -> SigningKey:
-    """A new active signing key for `org_id`, its private half stored encrypted (with the
-    master keys from configuration unless `envelopes` is given)."""
+                    envelopes: Envelopes) -> SigningKey:
+    """A new active signing key for `org_id`, its private half stored encrypted."""
     key = SigningKey.generate(org_id)
-    envelopes = envelopes or default_envelopes(conn.engine)
     conn.execute(
         insert(_KEYS).values(
             kid=key.kid,

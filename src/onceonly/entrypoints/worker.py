@@ -1,17 +1,68 @@
-"""The delivery worker's loop, on a thread of its own or as the `onceonly worker` process."""
+"""The delivery worker's loop, on a thread of its own or as the `onceonly worker` process:
+claim due deliveries, send them all at once, write each outcome as its answer arrives."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Sequence
 
-from onceonly.adapters.webhooks import AiohttpTransport
-from onceonly.services.delivery import DeliveryService, run_worker
+import structlog
+
+from onceonly.bootstrap import webhook_transport
+from onceonly.services.delivery import DeliveryService, Outgoing, Transport
+
+log = structlog.get_logger("onceonly.delivery")
+
+
+async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,
+                     batch: int = 200, idle_seconds: float = 0.02) -> int:
+    """Deliver until `stop` is set; returns how many were delivered."""
+    delivered, pause = 0, idle_seconds
+    while not stop.is_set():
+        try:
+            outgoing = await asyncio.to_thread(service.claim, batch)
+            delivered += await _send_and_settle(service, transport, outgoing)
+            pause = idle_seconds
+        except Exception:  # the database away, say: what was taken is retaken after its lease
+            log.exception("delivery round failed; trying again")
+            outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
+        if outgoing:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+    return delivered
+
+
+async def _send_and_settle(service: DeliveryService, transport: Transport,
+                           outgoing: Sequence[Outgoing]) -> int:
+    """Send the batch all at once and write each outcome as soon as its answer arrives, so a
+    worker killed mid-batch leaves to be sent again only what was still in flight. Answers
+    that arrive while a write is under way go together in the next one: one transaction per
+    answer would cost a round trip each when receivers answer quickly."""
+    async def send(sent: Outgoing) -> tuple[Outgoing, str | None]:
+        return sent, await transport.send(sent.claim.url, sent.body, sent.signature)
+
+    waiting = {asyncio.create_task(send(o)) for o in outgoing}
+    delivered = 0
+    try:
+        while waiting:
+            answered, waiting = await asyncio.wait(waiting,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+            results = [task.result() for task in answered]
+            await asyncio.to_thread(service.settle, results)
+            delivered += sum(error is None for _, error in results)
+    finally:  # a write failed: the rest are retaken when their lease ends
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+    return delivered
 
 
 async def deliver_until(service: DeliveryService, stop: asyncio.Event, *, batch: int,
                         timeout: float) -> int:
-    transport = AiohttpTransport(timeout=timeout, max_connections=batch)
+    transport = webhook_transport(timeout=timeout, max_connections=batch)
     try:
         return await run_worker(service, transport, stop, batch=batch)
     finally:

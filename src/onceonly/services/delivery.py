@@ -13,8 +13,6 @@ twice (at least once); it applies it once by its id.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -159,47 +157,3 @@ class DeliveryService:
 
 def _state(agreement: Agreement | None, now: datetime) -> str:
     return agreement.state_at(now) if agreement else "revoked"
-
-
-async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,
-                     batch: int = 200, idle_seconds: float = 0.02) -> int:
-    """Deliver until `stop` is set; returns how many were delivered."""
-    delivered, pause = 0, idle_seconds
-    while not stop.is_set():
-        try:
-            outgoing = await asyncio.to_thread(service.claim, batch)
-            delivered += await _send_and_settle(service, transport, outgoing)
-            pause = idle_seconds
-        except Exception:  # the database away, say: what was taken is retaken after its lease
-            log.exception("delivery round failed; trying again")
-            outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
-        if outgoing:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), pause)
-    return delivered
-
-
-async def _send_and_settle(service: DeliveryService, transport: Transport,
-                           outgoing: Sequence[Outgoing]) -> int:
-    """Send the batch all at once and write each outcome as soon as its answer arrives, so a
-    worker killed mid-batch leaves to be sent again only what was still in flight. Answers
-    that arrive while a write is under way go together in the next one: one transaction per
-    answer would cost a round trip each when receivers answer quickly."""
-    async def send(sent: Outgoing) -> tuple[Outgoing, str | None]:
-        return sent, await transport.send(sent.claim.url, sent.body, sent.signature)
-
-    waiting = {asyncio.create_task(send(o)) for o in outgoing}
-    delivered = 0
-    try:
-        while waiting:
-            answered, waiting = await asyncio.wait(waiting,
-                                                   return_when=asyncio.FIRST_COMPLETED)
-            results = [task.result() for task in answered]
-            await asyncio.to_thread(service.settle, results)
-            delivered += sum(error is None for _, error in results)
-    finally:  # a write failed: the rest are retaken when their lease ends
-        for task in waiting:
-            task.cancel()
-        await asyncio.gather(*waiting, return_exceptions=True)
-    return delivered

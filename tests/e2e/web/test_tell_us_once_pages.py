@@ -12,8 +12,8 @@ from contextlib import closing
 import pytest
 from playwright.sync_api import Page, expect
 
-from onceonly.demo.receivers import tell_us_once_running
 from onceonly.domain.life_events import RetryPolicy
+from onceonly.entrypoints.demo.receivers import tell_us_once_running
 from onceonly.entrypoints.worker import WorkerThread
 from onceonly.services.delivery import DeliveryService
 from tests.e2e.web.conftest import (

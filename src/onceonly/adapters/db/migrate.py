@@ -8,13 +8,17 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from onceonly.services.envelopes import Envelopes
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, *, envelopes: Envelopes | None = None) -> Config:
+    """`envelopes`: for a downgrade below 0004, which decrypts the private keys."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["envelopes"] = envelopes
     return config
 
 

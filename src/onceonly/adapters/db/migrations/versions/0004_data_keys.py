@@ -6,14 +6,17 @@ Create Date: 2026-11-25
 
 `signing_keys.private_jwk` keeps its type (JSON): from now on it holds an envelope. Rows
 already there stay plaintext until first read or `onceonly keys rotate` encrypts them, so
-upgrading needs no master key. Downgrading decrypts them back (it needs the master key
-file, `ONCEONLY_MASTER_KEY_FILE`, if any is encrypted): 0003 only reads plaintext.
+upgrading needs no master key. Downgrading decrypts them back, 0003 reading only
+plaintext: if any is encrypted it needs the exchange's envelopes, given by the caller
+(`migrate.alembic_config(engine, envelopes=bootstrap(...).envelopes)`).
 """
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from onceonly.adapters.db.tables import UTCDateTime
+from onceonly.adapters.keystore import open_private_key
+from onceonly.crypto.envelope import is_envelope
 
 revision = '0004'
 down_revision = '0003'
@@ -42,13 +45,6 @@ def downgrade() -> None:
 
 
 def _decrypt_private_keys() -> None:
-    from onceonly.adapters.clock import SystemClock
-    from onceonly.adapters.data_keys import SqlDataKeyStore
-    from onceonly.adapters.keystore import open_private_key
-    from onceonly.adapters.kms_file import FileMasterKeys
-    from onceonly.crypto.envelope import is_envelope
-    from onceonly.services.envelopes import Envelopes
-
     conn = op.get_bind()
     keys = sa.table('signing_keys', sa.column('kid', sa.String), sa.column('org_id', sa.String),
                     sa.column('private_jwk', sa.JSON))
@@ -57,8 +53,11 @@ def _decrypt_private_keys() -> None:
               if is_envelope(row.private_jwk)]
     if not sealed:
         return
-    envelopes = Envelopes(FileMasterKeys.from_config(conn.engine.url),
-                          SqlDataKeyStore(conn.engine), SystemClock())
+    envelopes = context.config.attributes.get("envelopes")
+    if envelopes is None:
+        raise RuntimeError(f"{len(sealed)} private keys are encrypted: downgrading below 0004 "
+                           "decrypts them, with the envelopes given to "
+                           "migrate.alembic_config(engine, envelopes=...)")
     for row in sealed:
         key = open_private_key(envelopes, row.org_id, row.kid, row.private_jwk, conn=conn)
         conn.execute(sa.update(keys).where(keys.c.kid == row.kid)

@@ -23,12 +23,13 @@ from onceonly.client import ExchangeError, OnceonlyClient
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.signing import SignatureInvalid, verify_detached
 from onceonly.demo.population import Pools, make_person
-from onceonly.demo.receivers import known_everywhere, tell_us_once_running
 from onceonly.demo.seed import REFERENCE_DAY, SEED, build_world
+from onceonly.demo.stores import known_everywhere
 from onceonly.demo.world import EXCHANGE_ORG
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.demo.receivers import tell_us_once_running
 from onceonly.services.audit_log import verify_log
 from onceonly.services.tokens import issue_token
 
@@ -69,6 +70,7 @@ def run_walkthrough(url: str | None = None, console: Console | None = None,
             exchange.close()
 
 
+# long: the story's first steps, told in order, each a few lines
 def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
            clock: MovableClock) -> bool:
     dwp = client.with_token(world.token("officer:GOV/DWP"))
@@ -351,6 +353,7 @@ def _constraints_story(step: Step, world, client: OnceonlyClient, exchange: Exch
          bulk_extract)
 
 
+# long: one chapter of the story, its steps told in order
 def _citizen_control_story(step: Step, world, client: OnceonlyClient,
                            exchange: Exchange) -> None:
     citizen = client.with_token(world.token("citizen"))
@@ -435,6 +438,7 @@ def _stale_keeper(people: int) -> tuple[str, str, str, str] | None:
     return None
 
 
+# long: one chapter of the story, its steps told in order
 def _audit_story(step: Step, world, client: OnceonlyClient, exchange: Exchange,
                  clock: MovableClock) -> None:
     citizen = client.with_token(world.token("citizen"))

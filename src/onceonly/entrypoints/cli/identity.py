@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import parse_org_id
+from onceonly.entrypoints.cli.common import DbOption, console, fail, open_exchange, progress
 
 identity_app = typer.Typer(help="Identity across organisations: matching and links.",
                            no_args_is_help=True)
@@ -19,24 +19,19 @@ MATCH_STAGES = ("records read", "reference read", "matched", "stored")
 def match(
     org: Annotated[str, typer.Option("--org", help="the organisation whose records to link, "
                                                    "e.g. GOV/DVLA")],
-    db: Annotated[str | None, typer.Option("--db", help="database URL (default: "
-                                           "ONCEONLY_DATABASE_URL, else SQLite in "
-                                           "./onceonly-data)")] = None,
+    db: DbOption = None,
 ) -> None:
     """Match the organisation's records that the person index does not link yet:
     identifiers first, then name, date of birth and postcode (splink). Links with an
     identifier agreement above the acceptance weight are applied; the others wait for the
     organisation's guardian (GET /v1/identity/candidates)."""
-    from onceonly.entrypoints.cli import console, fail, open_exchange
-
     try:
         parse_org_id(org)
     except DomainError as error:
         fail(error.detail)
     exchange = open_exchange(db)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, transient=True) as bar:
+        with progress(transient=True, remaining=False) as bar:
             task = bar.add_task(f"matching {org}", total=len(MATCH_STAGES))
 
             def advance(stage: str) -> None:

@@ -1,0 +1,177 @@
+"""`onceonly audit ...`: the tamper-evident audit log, checked from inside and from outside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from onceonly.audit import merkle
+from onceonly.audit.entries import EntryUnreadable
+from onceonly.audit.heads import b64, verify_tree_head
+from onceonly.crypto.signing import SignatureInvalid
+from onceonly.domain.errors import DomainError
+from onceonly.entrypoints.cli.common import (
+    DbOption,
+    console,
+    errors,
+    fail,
+    open_exchange,
+    progress,
+)
+from onceonly.services.audit_log import verify_log
+
+audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree).",
+                        no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Recompute every leaf, every stored node and the root, check every signed tree head,
+    its link to the head before it and its consistency with it; exit 1 naming the first bad
+    index."""
+    exchange = open_exchange(db, read_only=True)
+    try:
+        with progress() as bar:
+            task = bar.add_task("verifying the audit log", total=None)
+            result = verify_log(
+                exchange.uows, exchange.keys.jwks(), log_org=exchange.audit.operator_org,
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    finally:
+        exchange.close()
+    if not result.ok:
+        errors.print(f"[red]audit log verification failed at index {result.bad_index}:[/red] "
+                     f"{result.problem}", soft_wrap=True)
+        raise typer.Exit(1)
+    pending = result.entries - result.signed_size
+    console.print(f"verified {result.entries} entries, root {result.root.hex()}", soft_wrap=True)
+    console.print(f"{result.heads} signed tree heads checked; "
+                  f"{pending} entries not yet under a signed head", style="dim")
+    if result.unchained:
+        console.print(f"the first {result.unchained} heads were signed before heads named "
+                      f"the one before them: the chain starts at the head of "
+                      f"{result.chained_from} entries", style="dim")
+
+
+@audit_app.command("integrate")
+def audit_integrate(db: DbOption = None) -> None:
+    """Bring every new entry under a signed tree head now (servers do it every second)."""
+    exchange = open_exchange(db)
+    try:
+        head = exchange.audit.integrate().head
+    except EntryUnreadable as stopped:
+        latest = exchange.audit.tree_head().head.tree_size
+        errors.print(Text.assemble(("integration stopped at ", "red"), str(stopped),
+                                   f"; {latest} entries are under the latest signed head, and "
+                                   "the operator is alerted (GET /v1/operator-alerts)"),
+                     soft_wrap=True)
+        raise typer.Exit(1) from None
+    except RuntimeError as exc:
+        fail(str(exc))
+    finally:
+        exchange.close()
+    console.print(f"tree head: {head.tree_size} entries, root {head.root_hash.hex()}",
+                  soft_wrap=True)
+
+
+@audit_app.command("proof")
+def audit_proof(
+    index: Annotated[int, typer.Option(min=0, help="the entry's index")],
+    tree_size: Annotated[int | None, typer.Option(
+        min=1, help="the tree to prove it in (default: the latest signed head)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print entry INDEX's inclusion proof (RFC 9162) as JSON, checked against the root."""
+    exchange = open_exchange(db)
+    try:
+        head = exchange.audit.tree_head().head
+        proof = exchange.audit.inclusion_proof(index, tree_size)
+        root = (head.root_hash if proof.tree_size == head.tree_size else
+                exchange.audit.root_at(proof.tree_size))
+    except DomainError as error:
+        fail(error.detail)
+    except RuntimeError as exc:  # no head yet, and no key to sign one
+        fail(str(exc))
+    finally:
+        exchange.close()
+    verified = merkle.verify_inclusion(proof.leaf_hash, index, proof.tree_size,
+                                       proof.audit_path, root)
+    print(json.dumps({"leaf_index": index, "tree_size": proof.tree_size,
+                      "leaf_hash": b64(proof.leaf_hash),
+                      "audit_path": [b64(h) for h in proof.audit_path],
+                      "root_hash": b64(root), "verified": verified}, indent=2))
+    if not verified:
+        raise typer.Exit(1)
+
+
+def _pinned_keys(jwks: Path | None) -> dict | None:
+    """The JWKS file given to pin, or None to fetch the keys from the server."""
+    if jwks is None:
+        return None
+    try:
+        pinned = json.loads(jwks.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the keys in {jwks}: {exc}")
+    if not (isinstance(pinned, dict) and isinstance(pinned.get("keys"), list)
+            and pinned["keys"]):
+        fail(f"{jwks} holds no keys: expected a JWKS, {{\"keys\": [...]}}")
+    return pinned
+
+
+@audit_app.command("check")
+def audit_check(
+    url: Annotated[str, typer.Option(help="the exchange's base URL")],
+    jwks: Annotated[Path | None, typer.Option(
+        help="the exchange's public keys (JWKS file) to pin; only those whose `org` is "
+             "--log-org are used; default: fetched from the server")] = None,
+    state: Annotated[Path | None, typer.Option(
+        help="a file keeping the last tree head seen, to prove the next one extends it")] = None,
+    samples: Annotated[int, typer.Option(min=1, max=1000,
+                                         help="entries whose inclusion to prove")] = 16,
+    token: Annotated[str | None, typer.Option(
+        envvar="ONCEONLY_TOKEN", help="an API token: entries it may read are checked "
+                                      "byte for byte")] = None,
+    log_org: Annotated[str, typer.Option(
+        envvar="ONCEONLY_OPERATOR_ORG", help="the organisation whose key signs the log's "
+                                             "tree heads")] = "GOV/EXCHANGE",
+) -> None:
+    """Verify a live exchange's log from outside, with its public key and its HTTP API."""
+    # Deferred on purpose: the HTTP client is start-up time that only this command needs.
+    import httpx
+
+    from onceonly.client import ExchangeError, OnceonlyClient
+
+    pinned = _pinned_keys(jwks)
+    client = OnceonlyClient(url, token)
+    try:
+        keys = pinned if pinned is not None else client.jwks()
+        previous = None
+        if state is not None and state.exists():
+            try:
+                previous = verify_tree_head(json.loads(state.read_text()), keys, log_org)
+            except (OSError, ValueError, SignatureInvalid) as exc:
+                fail(f"the tree head kept in {state} does not verify: {exc}")
+        result = client.check_log(previous=previous, samples=samples, jwks=keys,
+                                  log_org=log_org)
+    except (httpx.HTTPError, ExchangeError) as exc:
+        fail(f"cannot check {url}: {exc}")
+    finally:
+        client.close()
+    for problem in result.problems:
+        errors.print(f"[red]problem:[/red] {problem}", soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(1)
+    assert result.head is not None
+    head = result.head.head
+    console.print(f"tree head verified: {head.tree_size} entries, root "
+                  f"{head.root_hash.hex()}", soft_wrap=True)
+    if result.consistent_from is not None:
+        console.print(f"it extends the {result.consistent_from}-entry head seen before")
+    console.print(f"inclusion proven for {len(result.sampled)} sampled entries; "
+                  f"{result.entries_read} of them read and matched byte for byte")
+    if state is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps(result.head.as_json()))

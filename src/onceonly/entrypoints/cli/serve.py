@@ -1,0 +1,52 @@
+"""`onceonly serve`: the API server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from onceonly.config import database_url, trusted_proxies
+from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
+from onceonly.entrypoints.cli.common import DbOption, fail, open_exchange
+from onceonly.entrypoints.tls import TlsSettingsInvalid, uvicorn_tls
+from onceonly.logging import configure_logging
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+    tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS: certificate (PEM)")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="its private key (PEM)")] = None,
+    tls_client_ca: Annotated[Path | None, typer.Option(
+        help="mutual TLS: only clients with a certificate from this CA (PEM)")] = None,
+) -> None:
+    """Run the API server (several workers share the database and hold no private state)."""
+    # Deferred on purpose: the web stack is start-up time that only serving needs.
+    from onceonly.entrypoints.api.server import serve as serve_api
+
+    try:
+        tls = uvicorn_tls(tls_cert, tls_key, tls_client_ca)
+        trusted_proxies()  # read again by each worker; a mistake in it stops here
+    except (TlsSettingsInvalid, ValueError) as problem:
+        fail(str(problem))
+    _check_private_keys(db)  # fail here, clearly, not in every worker
+    os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
+    configure_logging()
+    serve_api(workers, host=host, port=port, access_log=False, log_level="warning",
+              proxy_headers=False, **tls)  # the app reads them (ONCEONLY_TRUSTED_PROXIES)
+
+
+def _check_private_keys(db: str | None) -> None:
+    exchange = open_exchange(db)
+    try:
+        exchange.key_service.check_private_keys()
+    except (MasterKeyUnavailable, EnvelopeInvalid) as exc:
+        fail(f"cannot read the exchange's private keys: {exc}; point ONCEONLY_MASTER_KEY_FILE "
+             "at the key file this database's keys were encrypted with")
+    finally:
+        exchange.close()

@@ -1,0 +1,31 @@
+"""People as an organisation names them: identifiers from the person index, for trying
+queries against a demo world."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from onceonly.domain.errors import not_found
+
+
+class PersonIdentifiers(Protocol):
+    def schemes_of(self, org_id: str) -> list[str]:
+        """The identifier schemes the organisation names people by."""
+        ...
+
+    def identifiers(self, schemes: Sequence[str], limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` (scheme, value) pairs the person index links, in order."""
+        ...
+
+
+class PeopleService:
+    def __init__(self, index: PersonIdentifiers) -> None:
+        self.index = index
+
+    def identifiers_named_by(self, org_id: str, limit: int) -> list[tuple[str, str]]:
+        """Identifiers of people under the schemes `org_id` names them by."""
+        schemes = self.index.schemes_of(org_id)
+        if not schemes:
+            raise not_found("no_identifiers", f"{org_id} names nobody by an identifier here")
+        return self.index.identifiers(schemes, limit)
