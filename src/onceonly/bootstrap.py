@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import Engine
 
@@ -31,6 +33,7 @@ from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.delivery import DeliveryService
+from onceonly.services.entry_verification import EntryVerifier
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.kill_switch import KillSwitchService
@@ -38,6 +41,8 @@ from onceonly.services.life_events import CorrectionsByDelivery, LifeEventServic
 from onceonly.services.ports import Clock, ConsentRegistry, CorrectionNotifier, MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
+
+WEB_FORMS_SECRET = "web-forms"  # made by migration 0008: signs the portals' CSRF tokens
 
 
 @dataclass
@@ -63,6 +68,9 @@ class Exchange:
     life_events: LifeEventService
     deliveries: DeliveryService
     identity: IdentityService
+    entry_verifier: EntryVerifier
+    # The one secret the web portals need, read on first use (once the database is migrated).
+    web_forms_key: Callable[[], bytes]
 
     @property
     def embedded_database(self) -> bool:
@@ -101,6 +109,7 @@ def bootstrap(
     envelopes = Envelopes(master_keys, SqlDataKeyStore(engine), clock)
     keys = SqlKeyStore(engine, envelopes)
     pseudonyms = PairwisePseudonyms(SqlSecrets(engine))
+    audit = AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -114,7 +123,7 @@ def bootstrap(
         kill_switches=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
-        audit=AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org()),
+        audit=audit,
         signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
@@ -126,4 +135,6 @@ def bootstrap(
         deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease())),
+        entry_verifier=EntryVerifier(audit, keys),
+        web_forms_key=partial(SqlSecrets(engine).get, WEB_FORMS_SECRET),
     )
