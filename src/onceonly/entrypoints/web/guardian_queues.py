@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from onceonly.domain.errors import DomainError
-from onceonly.domain.organisations import Role
+from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.web.common import NO_REASON, form_text, http_status
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.challenges import ChallengeService
@@ -45,11 +45,11 @@ class GuardianQueuePages:
         return router
 
     def queues(self, request: Request) -> HTMLResponse:
-        self.portal.signed_in(request, GUARDIAN)
-        return self._page(request)
+        guardian = self.portal.signed_in(request, GUARDIAN)
+        return self._queues_page(request, guardian)
 
-    def _page(self, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
-        guardian = request.state.web_principal
+    def _queues_page(self, request: Request, guardian: Principal, status: int = 200,
+                     **context: Any) -> HTMLResponse:
         return self.portal.render(
             request, "guardian/queues.html", status,
             dead_letters=self.life_events.dead_letters(guardian),
@@ -63,9 +63,9 @@ class GuardianQueuePages:
         try:
             again = self.life_events.redeliver(guardian, delivery_id[:64])
         except DomainError as refused:
-            return self._page(request, http_status(refused), refused=refused)
-        return self._page(request, done=f"delivery {again.id} to {again.receiver_id} is "
-                                        "queued again, from its first attempt")
+            return self._queues_page(request, guardian, http_status(refused), refused=refused)
+        return self._queues_page(request, guardian, done=f"delivery {again.id} to "
+                                 f"{again.receiver_id} is queued again, from its first attempt")
 
     async def decide_challenge(self, request: Request, challenge_id: int) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)
@@ -82,7 +82,7 @@ class GuardianQueuePages:
             errors["reason"] = NO_REASON
         values = {key: {"value": value, "reason": reason}}
         if errors:
-            return self._page(request, 422, errors={key: errors}, values=values)
+            return self._queues_page(request, guardian, 422, errors={key: errors}, values=values)
         try:
             if action == "correct":
                 corrected = self.challenges.correct(guardian, challenge_id, value, reason)
@@ -93,9 +93,9 @@ class GuardianQueuePages:
                 done = f"challenge {challenge_id} rejected"
         except DomainError as refused:
             field = "value" if refused.code in ("value_type_mismatch", "no_change") else "reason"
-            return self._page(request, http_status(refused), values=values,
-                              errors={key: {field: refused.detail}}, refused=refused)
-        return self._page(request, done=done)
+            return self._queues_page(request, guardian, http_status(refused), values=values,
+                                     errors={key: {field: refused.detail}}, refused=refused)
+        return self._queues_page(request, guardian, done=done)
 
     async def decide_link(self, request: Request, candidate_id: int) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)
@@ -109,11 +109,12 @@ class GuardianQueuePages:
             errors["reason"] = NO_REASON
         values = {key: {"reason": reason}}
         if errors:
-            return self._page(request, 422, errors={key: errors}, values=values)
+            return self._queues_page(request, guardian, 422, errors={key: errors}, values=values)
         try:
             decide = self.identity.confirm if action == "confirm" else self.identity.reject
             decided = decide(guardian, candidate_id, reason)
         except DomainError as refused:
-            return self._page(request, http_status(refused), values=values,
-                              errors={key: {"reason": refused.detail}}, refused=refused)
-        return self._page(request, done=f"link {candidate_id} {decided.status.value}")
+            return self._queues_page(request, guardian, http_status(refused), values=values,
+                                     errors={key: {"reason": refused.detail}}, refused=refused)
+        return self._queues_page(request, guardian,
+                                 done=f"link {candidate_id} {decided.status.value}")
