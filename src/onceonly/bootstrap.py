@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -35,6 +37,7 @@ from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.delivery import DeliveryService
+from onceonly.services.entry_verification import EntryVerifier
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.health import HealthService
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
@@ -51,6 +54,7 @@ from onceonly.services.request_signatures import RequestVerifier
 
 if TYPE_CHECKING:
     from onceonly.adapters.webhooks import AiohttpTransport
+WEB_FORMS_SECRET = "web-forms"  # made by migration 0008: signs the portals' CSRF tokens
 
 
 @dataclass
@@ -80,6 +84,9 @@ class Exchange:
     health: HealthService
     key_service: KeyService
     people: PeopleService
+    entry_verifier: EntryVerifier
+    # The one secret the web portals need, read on first use (once the database is migrated).
+    web_forms_key: Callable[[], bytes]
 
     @property
     def embedded_database(self) -> bool:
@@ -117,8 +124,9 @@ def bootstrap(
         engine.url, read_only=access is Access.READ_ONLY)
     envelopes = envelopes_for(engine, master_keys, clock)
     keys = SqlKeyStore(engine, envelopes)
-    pseudonyms = PairwisePseudonyms(SqlSecrets(engine))
-    audit = AuditLogService(uows, clock, keys, SqlSecrets(engine), operator_org())
+    secrets = SqlSecrets(engine)
+    pseudonyms = PairwisePseudonyms(secrets)
+    audit = AuditLogService(uows, clock, keys, secrets, operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -151,6 +159,8 @@ def bootstrap(
             master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
             envelopes, keys, operator_org()),
         people=PeopleService(SqlPersonIdentifiers(engine)),
+        entry_verifier=EntryVerifier(audit, keys),
+        web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
     )
 
 

@@ -14,6 +14,7 @@ from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain import accuracy
 from onceonly.domain.accuracy import Challenge, PastRelease, Recipient
 from onceonly.domain.agreements import Agreement
+from onceonly.domain.catalogue import Dataset
 from onceonly.domain.errors import DomainError, conflict, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.audit import refuse
@@ -88,6 +89,12 @@ class ChallengeService:
         require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, "challenge.list")
         with self.uows() as uow:
             return uow.challenges.of_person(citizen.person_key or "")
+
+    def challengeable_datasets(self) -> list[Dataset]:
+        """The catalogue's datasets whose values a citizen may challenge: records held about
+        people, not registers of life events (accuracy.raise_challenge refuses those)."""
+        with self.uows() as uow:
+            return [d for d in uow.catalogue.datasets() if d.event_type is None]
 
     # -- the provider's guardian ------------------------------------------------------------
 

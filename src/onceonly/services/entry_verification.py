@@ -12,6 +12,7 @@ from onceonly.audit.heads import DEFAULT_LOG_ORG, b64, verify_tree_head
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.organisations import Principal
 from onceonly.services.audit_log import AuditLogService
+from onceonly.services.ports.keys import Signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,19 @@ class EntryVerification:
     root_hash: str  # base64, as the head shows it
     path_length: int  # hashes in the inclusion proof
     problem: str | None = None
+
+
+class EntryVerifier:
+    """A reader checks one audit entry against the log's published keys (`keys`: the
+    exchange's signing keys, whose JWKS it publishes)."""
+
+    def __init__(self, audit: AuditLogService, keys: Signer) -> None:
+        self.audit = audit
+        self.keys = keys
+
+    def verify(self, reader: Principal, index: int) -> EntryVerification:
+        return verify_entry(self.audit, self.keys.jwks(), reader, index,
+                            self.audit.operator_org)
 
 
 def verify_entry(audit: AuditLogService, jwks: dict[str, Any], reader: Principal, index: int,

@@ -1,5 +1,6 @@
 """The portals' navigation: one entry per page, for the roles that may open it. A new page
-adds its entry here (and its template and routes); the layout draws the rest."""
+adds its entry here (its template under templates/, its routes in its portal's module); the
+layout draws the rest."""
 
 from __future__ import annotations
 

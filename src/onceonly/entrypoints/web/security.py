@@ -28,7 +28,6 @@ from onceonly.domain.sign_in import SESSION_LIFETIME
 SESSION_COOKIE = "onceonly_session"
 VISITOR_COOKIE = "onceonly_visitor"
 CSRF_FIELD = "csrf_token"
-WEB_SECRET = "web-forms"  # made by migration 0008
 CSRF_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 
 

@@ -1,8 +1,8 @@
 """The guardian's work queues: deliveries to their organisation that were dead-lettered
 (sent again with a button), accuracy challenges of their organisation's data (correct with
 a value, or reject, each with a reason), and identity links of their organisation's
-identifiers awaiting confirmation. Thin, like pages.py: each action is one use case call,
-and a refusal is shown where the guardian acted."""
+identifiers awaiting confirmation. Thin: each action is one use case call, and a refusal is
+shown where the guardian acted."""
 
 from __future__ import annotations
 
@@ -12,20 +12,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from onceonly.domain.errors import DomainError
-from onceonly.domain.organisations import Role
-from onceonly.entrypoints.web.pages import Portal, _status, _text
+from onceonly.domain.organisations import Principal, Role
+from onceonly.entrypoints.web.common import NO_REASON, form_text, http_status
+from onceonly.entrypoints.web.portal import Portal
+from onceonly.services.challenges import ChallengeService
+from onceonly.services.identity import IdentityService
+from onceonly.services.life_events import LifeEventService
 
 GUARDIAN = {Role.GUARDIAN}
 CHALLENGE_ACTIONS = ("correct", "reject")
 LINK_ACTIONS = ("confirm", "reject")
 MAX_VALUE = 200
-NO_REASON = "say why: every decision is recorded with its reason"
 
 
-class GuardianPages:
-    def __init__(self, portal: Portal) -> None:
+class GuardianQueuePages:
+    def __init__(self, portal: Portal, *, life_events: LifeEventService,
+                 challenges: ChallengeService, identity: IdentityService) -> None:
         self.portal = portal
-        self.exchange = portal.exchange
+        self.life_events = life_events
+        self.challenges = challenges
+        self.identity = identity
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
@@ -39,33 +45,33 @@ class GuardianPages:
         return router
 
     def queues(self, request: Request) -> HTMLResponse:
-        self.portal.signed_in(request, GUARDIAN)
-        return self._page(request)
+        guardian = self.portal.signed_in(request, GUARDIAN)
+        return self._queues_page(request, guardian)
 
-    def _page(self, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
-        guardian = request.state.web_principal
+    def _queues_page(self, request: Request, guardian: Principal, status: int = 200,
+                     **context: Any) -> HTMLResponse:
         return self.portal.render(
             request, "guardian/queues.html", status,
-            dead_letters=self.exchange.life_events.dead_letters(guardian),
-            challenges=self.exchange.challenges.queue(guardian),
-            links=self.exchange.identity.candidates(guardian),
+            dead_letters=self.life_events.dead_letters(guardian),
+            challenges=self.challenges.queue(guardian),
+            links=self.identity.candidates(guardian),
             errors=context.pop("errors", {}), values=context.pop("values", {}), **context)
 
     async def redeliver(self, request: Request, delivery_id: str) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)
         await self.portal.form(request)
         try:
-            again = self.exchange.life_events.redeliver(guardian, delivery_id[:64])
+            again = self.life_events.redeliver(guardian, delivery_id[:64])
         except DomainError as refused:
-            return self._page(request, _status(refused), refused=refused)
-        return self._page(request, done=f"delivery {again.id} to {again.receiver_id} is "
-                                        "queued again, from its first attempt")
+            return self._queues_page(request, guardian, http_status(refused), refused=refused)
+        return self._queues_page(request, guardian, done=f"delivery {again.id} to "
+                                 f"{again.receiver_id} is queued again, from its first attempt")
 
     async def decide_challenge(self, request: Request, challenge_id: int) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)
         form = await self.portal.form(request)
-        action, reason = _text(form, "action", 16), _text(form, "reason")
-        value = _text(form, "value", MAX_VALUE)
+        action, reason = form_text(form, "action", 16), form_text(form, "reason")
+        value = form_text(form, "value", MAX_VALUE)
         key = f"challenge-{challenge_id}"
         errors = {}
         if action not in CHALLENGE_ACTIONS:
@@ -76,26 +82,25 @@ class GuardianPages:
             errors["reason"] = NO_REASON
         values = {key: {"value": value, "reason": reason}}
         if errors:
-            return self._page(request, 422, errors={key: errors}, values=values)
+            return self._queues_page(request, guardian, 422, errors={key: errors}, values=values)
         try:
             if action == "correct":
-                corrected = self.exchange.challenges.correct(guardian, challenge_id, value,
-                                                             reason)
+                corrected = self.challenges.correct(guardian, challenge_id, value, reason)
                 told = ", ".join(r.consumer_id for r in corrected.notified) or "no one"
                 done = f"challenge {challenge_id} corrected; told of the correction: {told}"
             else:
-                self.exchange.challenges.reject(guardian, challenge_id, reason)
+                self.challenges.reject(guardian, challenge_id, reason)
                 done = f"challenge {challenge_id} rejected"
         except DomainError as refused:
             field = "value" if refused.code in ("value_type_mismatch", "no_change") else "reason"
-            return self._page(request, _status(refused), values=values,
-                              errors={key: {field: refused.detail}}, refused=refused)
-        return self._page(request, done=done)
+            return self._queues_page(request, guardian, http_status(refused), values=values,
+                                     errors={key: {field: refused.detail}}, refused=refused)
+        return self._queues_page(request, guardian, done=done)
 
     async def decide_link(self, request: Request, candidate_id: int) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)
         form = await self.portal.form(request)
-        action, reason = _text(form, "action", 16), _text(form, "reason")
+        action, reason = form_text(form, "action", 16), form_text(form, "reason")
         key = f"link-{candidate_id}"
         errors = {}
         if action not in LINK_ACTIONS:
@@ -104,12 +109,12 @@ class GuardianPages:
             errors["reason"] = NO_REASON
         values = {key: {"reason": reason}}
         if errors:
-            return self._page(request, 422, errors={key: errors}, values=values)
+            return self._queues_page(request, guardian, 422, errors={key: errors}, values=values)
         try:
-            decide = (self.exchange.identity.confirm if action == "confirm"
-                      else self.exchange.identity.reject)
+            decide = self.identity.confirm if action == "confirm" else self.identity.reject
             decided = decide(guardian, candidate_id, reason)
         except DomainError as refused:
-            return self._page(request, _status(refused), values=values,
-                              errors={key: {"reason": refused.detail}}, refused=refused)
-        return self._page(request, done=f"link {candidate_id} {decided.status.value}")
+            return self._queues_page(request, guardian, http_status(refused), values=values,
+                                     errors={key: {"reason": refused.detail}}, refused=refused)
+        return self._queues_page(request, guardian,
+                                 done=f"link {candidate_id} {decided.status.value}")

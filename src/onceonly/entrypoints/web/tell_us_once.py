@@ -1,7 +1,7 @@
-"""The citizen's tell-us-once and accuracy pages: report a change of name or address once,
-choosing whom to tell, and watch each organisation's delivery; list my reports; challenge
-a value a provider holds. Thin, like pages.py: the forms are drawn from what the use cases
-publish (the event types' JSON Schemas, the subscribers), and every rule is theirs."""
+"""The citizen's tell-us-once pages: report a change of name or address once, choosing whom
+to tell, and watch each organisation's delivery; list my reports. Thin: the forms are drawn
+from what the use case publishes (the event types' JSON Schemas, the subscribers), and every
+rule is its own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from onceonly.domain.errors import DomainError
 from onceonly.domain.life_events import DeliveryStatus
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.pages import Portal, _is_htmx, _status, _text
+from onceonly.entrypoints.web.common import form_text, http_status, is_htmx
+from onceonly.entrypoints.web.portal import Portal
+from onceonly.services.life_events import LifeEventService
 
 CITIZEN = {Role.CITIZEN}
 MAX_VALUE = 200  # the event schemas' longest string
@@ -22,15 +24,12 @@ POLL_SECONDS = 2
 REPORT_ERROR_FIELD = {"event_type_unknown": "type", "event_type_not_offered": "type",
                       "reporter_not_allowed": "type", "recipient_not_subscribed": "tell",
                       "recipient_required": "tell"}
-CHALLENGE_ERROR_FIELD = {"dataset_unknown": "dataset", "record_unknown": "dataset",
-                         "field_not_visible": "field", "challenge_open": "field",
-                         "reason_required": "what_is_wrong"}
 
 
-class CitizenPages:
-    def __init__(self, portal: Portal) -> None:
+class TellUsOncePages:
+    def __init__(self, portal: Portal, life_events: LifeEventService) -> None:
         self.portal = portal
-        self.exchange = portal.exchange
+        self.life_events = life_events
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
@@ -38,15 +37,11 @@ class CitizenPages:
         router.add_api_route("/citizen/tell-us-once", self.tell, methods=["POST"])
         router.add_api_route("/citizen/reports", self.my_reports, methods=["GET"])
         router.add_api_route("/citizen/reports/{report_id}", self.report, methods=["GET"])
-        router.add_api_route("/citizen/challenges", self.challenges, methods=["GET"])
-        router.add_api_route("/citizen/challenges", self.challenge, methods=["POST"])
         return router
-
-    # tell us once --------------------------------------------------------------------------
 
     def _event_types(self) -> dict[str, dict[str, Any]]:
         """The event types a citizen reports, by type, as the use case publishes them."""
-        return {e["type"]: e for e in self.exchange.life_events.event_types()
+        return {e["type"]: e for e in self.life_events.event_types()
                 if e["reported_by"] == "citizen"}
 
     def tell_form(self, request: Request) -> HTMLResponse:
@@ -66,11 +61,11 @@ class CitizenPages:
                                        errors=errors or {}, subscribers=[])
         if event_type:
             try:
-                subscribers = self.exchange.life_events.subscribers(event_type)
+                subscribers = self.life_events.subscribers(event_type)
             except DomainError as refused:  # no register takes it on this exchange
                 context.update(event_type="", errors={"type": refused.detail})
                 return self.portal.render(request, "citizen/tell_us_once.html",
-                                          _status(refused), **context)
+                                          http_status(refused), **context)
             context.update(schema=types[event_type]["data_schema"], subscribers=subscribers)
             # First visit: everyone is ticked; after a refusal, as the citizen left them.
             context["told"] = told if told is not None else [
@@ -80,12 +75,13 @@ class CitizenPages:
     async def tell(self, request: Request) -> Response:
         citizen = self.portal.signed_in(request, CITIZEN)
         form = await self.portal.form(request)
-        event_type = _text(form, "type", 100)
+        event_type = form_text(form, "type", 100)
         types = self._event_types()
         if event_type not in types:
             return self._tell_page(request, 422, errors={"type": "choose what has changed"})
         schema = types[event_type]["data_schema"]
-        values = {name: _text(form, f"data-{name}", MAX_VALUE) for name in schema["properties"]}
+        values = {name: form_text(form, f"data-{name}", MAX_VALUE)
+                  for name in schema["properties"]}
         told = [org for org in form.getlist("tell") if isinstance(org, str)]
         errors = {name: "this is needed: fill it in" for name in schema["required"]
                   if not values[name]}
@@ -93,14 +89,14 @@ class CitizenPages:
             return self._tell_page(request, 422, event_type=event_type, values=values,
                                    told=told, errors=errors)
         try:
-            status = self.exchange.life_events.report_own(
+            status = self.life_events.report_own(
                 citizen, {"type": event_type,
                           "data": {name: value for name, value in values.items() if value}},
                 told)
         except DomainError as refused:
             field = REPORT_ERROR_FIELD.get(refused.code) or _field_named(
                 refused.detail, schema["properties"]) or "form"
-            return self._tell_page(request, _status(refused), event_type=event_type,
+            return self._tell_page(request, http_status(refused), event_type=event_type,
                                    values=values, told=told, errors={field: refused.detail})
         return RedirectResponse(f"/citizen/reports/{status.report.id}", status_code=303)
 
@@ -109,11 +105,11 @@ class CitizenPages:
         while any delivery is pending)."""
         citizen = self.portal.signed_in(request, CITIZEN)
         try:
-            status = self.exchange.life_events.status(citizen, report_id[:64])
+            status = self.life_events.status(citizen, report_id[:64])
         except DomainError as refused:
             return self.portal.refused_page(request, refused)
         settled = all(d.status is not DeliveryStatus.PENDING for d in status.deliveries)
-        template = ("citizen/_report_status.html" if _is_htmx(request)
+        template = ("citizen/_report_status.html" if is_htmx(request)
                     else "citizen/report.html")
         return self.portal.render(request, template, told=status, settled=settled,
                                   titles=self._titles(), poll=POLL_SECONDS,
@@ -122,7 +118,7 @@ class CitizenPages:
     def my_reports(self, request: Request) -> HTMLResponse:
         citizen = self.portal.signed_in(request, CITIZEN)
         try:
-            reports = self.exchange.life_events.my_reports(citizen)
+            reports = self.life_events.my_reports(citizen)
         except DomainError as refused:
             return self.portal.refused_page(request, refused)
         rows = [(s, _about(citizen, s.report.person_key),
@@ -133,45 +129,7 @@ class CitizenPages:
                                   titles=self._titles())
 
     def _titles(self) -> dict[str, str]:
-        return {e["type"]: e["title"] for e in self.exchange.life_events.event_types()}
-
-    # challenge a value ---------------------------------------------------------------------
-
-    def challenges(self, request: Request) -> HTMLResponse:
-        citizen = self.portal.signed_in(request, CITIZEN)
-        return self._challenges_page(request, citizen)
-
-    def _challenges_page(self, request: Request, citizen: Principal, status: int = 200,
-                         **context: Any) -> HTMLResponse:
-        with self.exchange.uows() as uow:  # the catalogue, as GET /v1/catalogue reads it
-            datasets = [d for d in uow.catalogue.datasets() if d.event_type is None]
-        return self.portal.render(request, "citizen/challenges.html", status,
-                                  datasets=datasets,
-                                  challenges=self.exchange.challenges.mine(citizen),
-                                  errors=context.pop("errors", {}),
-                                  values=context.pop("values", {}), **context)
-
-    async def challenge(self, request: Request) -> HTMLResponse:
-        citizen = self.portal.signed_in(request, CITIZEN)
-        form = await self.portal.form(request)
-        values = {"dataset": _text(form, "dataset", 100), "field": _text(form, "field", 64),
-                  "what_is_wrong": _text(form, "what_is_wrong"),
-                  "proposed_value": _text(form, "proposed_value", MAX_VALUE)}
-        errors = {name: message for name, message in (
-            ("dataset", "choose the organisation's dataset"),
-            ("field", "name the value that is wrong"),
-            ("what_is_wrong", "say what is wrong with it")) if not values[name]}
-        if errors:
-            return self._challenges_page(request, citizen, 422, errors=errors, values=values)
-        try:
-            raised = self.exchange.challenges.raise_challenge(
-                citizen, values["dataset"], values["field"], values["what_is_wrong"],
-                values["proposed_value"] or None)
-        except DomainError as refused:
-            field = CHALLENGE_ERROR_FIELD.get(refused.code, "field")
-            return self._challenges_page(request, citizen, _status(refused),
-                                         errors={field: refused.detail}, values=values)
-        return self._challenges_page(request, citizen, raised=raised)
+        return {e["type"]: e["title"] for e in self.life_events.event_types()}
 
 
 def _about(citizen: Principal, person_key: str) -> bool:

@@ -1,0 +1,103 @@
+"""The machinery every portal's pages use: rendering a page (with its navigation, CSRF token
+and security headers), finding who is asking from the session cookie, and reading a posted
+form once its CSRF token is checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.domain.organisations import Principal, Role
+from onceonly.entrypoints.web.common import http_status, is_htmx, sentence
+from onceonly.entrypoints.web.nav import nav_for
+from onceonly.entrypoints.web.security import (
+    SECURITY_HEADERS,
+    Csrf,
+    clear_session_cookie,
+    session_id,
+)
+from onceonly.services.citizen_accounts import CitizenAccountService
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class PageRefused(Exception):
+    """Raised by a page that must answer with another page (sign in; not for you)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class Portal:
+    """`forms_key`: the key that signs the forms' CSRF tokens, asked for on first use (the
+    database holds it, so only once it is migrated)."""
+
+    def __init__(self, accounts: CitizenAccountService, forms_key: Callable[[], bytes]) -> None:
+        self.accounts = accounts
+        self.forms_key = forms_key
+        self.templates = Jinja2Templates(directory=TEMPLATES)
+        self.templates.env.filters["sentence"] = sentence
+        self._csrf: Csrf | None = None
+
+    @property
+    def csrf(self) -> Csrf:
+        if self._csrf is None:
+            self._csrf = Csrf(self.forms_key())
+        return self._csrf
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def render(self, request: Request, template: str, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        principal = getattr(request.state, "web_principal", None)
+        context.update(principal=principal, nav=nav_for(principal), path=request.url.path,
+                       csrf_token=self.csrf.token(request))
+        response = self.templates.TemplateResponse(request, template, context,
+                                                   status_code=status)
+        self.csrf.remember_visitor(request, response)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def refused_page(self, request: Request, error: DomainError) -> HTMLResponse:
+        return self.render(request, "refused.html", http_status(error), error=error)
+
+    def sign_in_page(self, request: Request, status: int = 200,
+                     **context: Any) -> HTMLResponse:
+        return self.render(request, "sign_in.html", status, **context)
+
+    # -- who is asking ----------------------------------------------------------------------
+
+    def signed_in(self, request: Request, roles: Iterable[Role]) -> Principal:
+        """The principal of the request's session, with one of `roles`; else the sign-in
+        page (no, forged, expired or ended session) or a refusal (another role's page)."""
+        try:
+            principal = self.accounts.session(session_id(request))
+        except DomainError as refused:
+            response = (self.render(request, "_session_refused.html", 401, error=refused)
+                        if is_htmx(request) else
+                        self.sign_in_page(request, 401, session_error=refused))
+            if session_id(request):
+                clear_session_cookie(response, request)
+            raise PageRefused(response) from None
+        request.state.web_principal = principal
+        allowed = set(roles)
+        if principal.role not in allowed:
+            names = " or ".join(sorted(r.value for r in allowed))
+            raise PageRefused(self.refused_page(request, DomainError(
+                ErrorKind.FORBIDDEN, "role_not_allowed", f"this page is for {names} roles")))
+        return principal
+
+    async def form(self, request: Request) -> Any:
+        """The posted form, once its CSRF token is checked; a refusal page otherwise."""
+        form = await request.form()
+        try:
+            self.csrf.check(request, form)
+        except DomainError as refused:
+            raise PageRefused(self.refused_page(request, refused)) from None
+        return form
