@@ -1,0 +1,82 @@
+"""The person index and naming a person: who may name people by which scheme, and the
+pairwise pseudonyms handed to consumers (the rules of adapters/db/identity.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from onceonly.domain.identity import PAIRWISE, LinkCandidate
+from onceonly.services.ports.identity import ConsentQuestion, Naming, ResolvedSubject
+from tests.fakes.data import FakeData
+
+
+class FakePersonIndex:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def known_scheme(self, scheme: str) -> bool:
+        return scheme in self.data.schemes
+
+    def person_key(self, scheme: str, value: str) -> str | None:
+        return self.data.links.get((scheme, value))
+
+    def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
+        person_key = self.person_key(scheme, value)
+        if person_key is None:
+            return None
+        return ResolvedSubject(person_key, self._value(person_key, target_scheme))
+
+    def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
+        return {s: v for s in schemes if (v := self._value(person_key, s)) is not None}
+
+    def _value(self, person_key: str, scheme: str) -> str | None:
+        values = [v for (s, v), p in self.data.links.items() if s == scheme and p == person_key]
+        return max(values) if values else None
+
+
+class FakeIdentities:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+        self.people = FakePersonIndex(data)
+
+    def name(self, org_id: str, scheme: str, value: str, target_scheme: str,
+             consent: ConsentQuestion | None = None) -> Naming:
+        pairwise = (org_id, PAIRWISE) in self.data.org_schemes
+        if scheme == PAIRWISE:
+            consumer_id, person_key = self.data.pseudonyms.get(value, (None, None))
+            allowed = consumer_id == org_id and pairwise if person_key else pairwise
+        else:
+            person_key = self.data.links.get((scheme, value))
+            allowed = (org_id, scheme) in self.data.org_schemes
+        if person_key is None:
+            return Naming(allowed, pairwise, None, None)
+        return Naming(allowed, pairwise, person_key, self.people._value(person_key, target_scheme),
+                      self._consented(person_key, consent) if consent else ())
+
+    def _consented(self, person_key: str, question: ConsentQuestion
+                   ) -> tuple[tuple[str, ...], ...]:
+        return tuple(c.fields for c, _, _ in self.data.consents.values()
+                     if c.person_key == person_key and c.purpose == question.purpose
+                     and c.consumer_id in (None, question.consumer_id)
+                     and c.live_at(question.at))
+
+    def remember_pseudonym(self, consumer_id: str, pseudonym: str, person_key: str) -> None:
+        self.data.pseudonyms.setdefault(pseudonym, (consumer_id, person_key))
+
+    def add_candidates(self, candidates: Sequence[LinkCandidate]) -> list[LinkCandidate]:
+        raise NotImplementedError("record linkage is tested against the database")
+
+    def candidate(self, candidate_id: int) -> LinkCandidate | None:
+        raise NotImplementedError("record linkage is tested against the database")
+
+    def candidates(self, org_id: str, status: str | None, limit: int) -> list[LinkCandidate]:
+        raise NotImplementedError("record linkage is tested against the database")
+
+    def decided(self, candidate: LinkCandidate) -> None:
+        raise NotImplementedError("record linkage is tested against the database")
+
+    def link(self, scheme: str, value: str, person_key: str) -> bool:
+        if (scheme, value) in self.data.links:
+            return False
+        self.data.links[scheme, value] = person_key
+        return True
