@@ -14,6 +14,7 @@ from tests.fakes.consents import FakeConsents
 from tests.fakes.data import FakeData
 from tests.fakes.identity import FakeIdentities, FakePersonIndex
 from tests.fakes.kill_switch import FakeKillSwitches
+from tests.fakes.life_events import FakeLifeEvents
 from tests.fakes.principals import FakePrincipals
 from tests.fakes.queries import FakeReleases, FakeUsage
 
@@ -38,6 +39,7 @@ class FakeUnitOfWork:
         self.releases = FakeReleases(data, self.usage, self.activity, self.audit)
         self.kill_switches = FakeKillSwitches(data)
         self.consents = FakeConsents(data)
+        self.life_events = FakeLifeEvents(data)
         return self
 
     def commit(self) -> None:
