@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onceonly.domain.anomaly import Activity, Alert, Rule, Rules
+from onceonly.domain.anomaly import DEFAULT_RULES, Activity, Alert, Rule, Rules
 from onceonly.domain.errors import conflict
 from tests.fakes.data import FakeData
 
@@ -15,21 +15,52 @@ class FakeActivity:
         self.data = data
 
     def record(self, event: Activity, consumer_id: str) -> None:
-        self.data.activity.append((event, consumer_id))
+        self.data.activity[self.data.next_id("activity")] = (event, consumer_id)
+
+    def lock(self) -> None:
+        pass  # one test, one detector
+
+    def watermark(self) -> int:
+        return self.data.watermark
+
+    def set_watermark(self, last_id: int) -> None:
+        self.data.watermark = last_id
+
+    def new_since(self, last_id: int, limit: int) -> list[tuple[int, int | None]]:
+        return [(i, a.agreement_id) for i, (a, _) in sorted(self.data.activity.items())
+                if i > last_id][:limit]
 
     def recent_for(self, agreement_id: int, since: datetime, *, after_id: int = 0,
                    up_to_id: int | None = None) -> list[Activity]:
-        last = len(self.data.activity) if up_to_id is None else up_to_id
-        return [a for i, (a, _) in enumerate(self.data.activity, start=1)
-                if after_id < i <= last and a.agreement_id == agreement_id and a.at > since]
+        found = [(a.at, i, a) for i, (a, _) in self.data.activity.items()
+                 if a.agreement_id == agreement_id and a.at > since and i > after_id
+                 and (up_to_id is None or i <= up_to_id)]
+        return [a for _, _, a in sorted(found, key=lambda f: (f[0], f[1]))]
+
+    def forget_before(self, cutoff: datetime) -> None:
+        self.data.activity = {i: n for i, n in self.data.activity.items() if n[0].at >= cutoff}
 
     def rules_for(self, consumer_id: str, provider_id: str | None = None
                   ) -> tuple[Rules, dict[str, Rules]]:
-        raise NotImplementedError("the anomaly rules' settings are tested on the database")
+        # The operator's thresholds, then the provider's own (which win), as the adapter.
+        own = [(officer, configured)
+               for of in ((None, provider_id) if provider_id else (None,))
+               for (consumer, officer, provider), rules in self.data.anomaly_rules.items()
+               if consumer == consumer_id and provider == of for configured in rules]
+        consumer: Rules = dict(DEFAULT_RULES)
+        for officer, configured in own:
+            if officer is None:
+                consumer[configured.kind] = configured
+        officers: dict[str, Rules] = {}
+        for officer, configured in own:
+            if officer is not None:
+                officers.setdefault(officer, dict(consumer))[configured.kind] = configured
+        return consumer, officers
 
     def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule,
                  provider_id: str | None = None) -> None:
-        raise NotImplementedError("the anomaly rules' settings are tested on the database")
+        rules = self.data.anomaly_rules.setdefault((consumer_id, officer_id, provider_id), [])
+        rules[:] = [r for r in rules if r.kind is not configured.kind] + [configured]
 
 
 class FakeAlerts:

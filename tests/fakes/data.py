@@ -9,7 +9,7 @@ from typing import Any
 
 from onceonly.audit.entries import AuditRecord
 from onceonly.domain.agreements import Agreement
-from onceonly.domain.anomaly import Activity, Alert
+from onceonly.domain.anomaly import Activity, Alert, Rule
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.consent import Consent
 from onceonly.domain.kill_switch import KillSwitch
@@ -42,7 +42,11 @@ class FakeData:
     people_asked: defaultdict[tuple[int, date], set[str]] = field(
         default_factory=lambda: defaultdict(set))
     uses: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
-    activity: list[tuple[Activity, str]] = field(default_factory=list)  # with the consumer
+    activity: dict[int, tuple[Activity, str]] = field(default_factory=dict)  # with the consumer
+    watermark: int = 0  # the last activity the anomaly detector read
+    # (consumer, officer or None, provider or None: the operator's) -> a threshold
+    anomaly_rules: dict[tuple[str, str | None, str | None], list[Rule]] = field(
+        default_factory=dict)
     alerts: dict[int, Alert] = field(default_factory=dict)
     suspended: dict[tuple[str, str], int] = field(default_factory=dict)  # -> the alert
     audit: list[AuditRecord] = field(default_factory=list)

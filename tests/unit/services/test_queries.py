@@ -63,7 +63,7 @@ def test_a_release_holds_the_granted_fields_minimised_and_is_audited(
     assert entry.person_key == PERSON and entry.fields == ("income_band", "full_name")
     assert entry.values_hash and "Ann" not in str(entry)
     assert entry.detail == {"release_id": release.release_id}
-    [(note, consumer)] = uows.data.activity
+    [(note, consumer)] = uows.data.activity.values()
     assert consumer == CONSUMER and not note.refused and note.person_key == PERSON
     assert uows.data.queries[1, NOW.date()] == 1
 
@@ -78,7 +78,7 @@ def test_an_unknown_agreement_is_not_found_and_audited_without_a_provider(
         "query.decision", "deny", "agreement_unknown")
     assert entry.agreement_id is None and entry.provider_id is None
     assert entry.detail == {"requested_agreement": "99"}
-    [(note, _)] = uows.data.activity
+    [(note, _)] = uows.data.activity.values()
     assert note.refused and note.agreement_id is None
 
 
