@@ -10,9 +10,10 @@ import pytest
 
 from onceonly.crypto.signing import verify_compact
 from onceonly.domain.agreements import LegalBasis
+from onceonly.domain.consent import Consent
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.consents import ConsentService
+from onceonly.services.consents import ConsentService, Receipt
 from tests.fakes.clock import FixedClock
 from tests.fakes.connectors import FakeConnectors
 from tests.fakes.keys import FakeSigner
@@ -38,7 +39,8 @@ def consents(uows: FakeUnitOfWorkFactory, connectors: FakeConnectors, clock: Fix
                           policy_url="https://example.org/privacy")
 
 
-def grant(consents: ConsentService, who: Principal = CITIZEN, **changes: object) -> object:
+def grant(consents: ConsentService, who: Principal = CITIZEN,
+          **changes: object) -> tuple[Consent, Receipt]:
     args: dict[str, object] = {"purpose": PURPOSE, "consumer_id": CONSUMER,
                                "fields": ["full_name"], "expires_at": NOW + timedelta(days=30)}
     return consents.grant(who, **(args | changes))  # type: ignore[arg-type]
@@ -96,7 +98,7 @@ def test_only_a_citizen_with_a_person_consents(consents: ConsentService,
 
 def test_a_withdrawal_is_recorded_once_with_its_own_receipt(
         consents: ConsentService, uows: FakeUnitOfWorkFactory, clock: FixedClock) -> None:
-    consent, _ = grant(consents)  # type: ignore[misc]
+    consent, _ = grant(consents)
     clock.advance(timedelta(hours=1))
     withdrawn, receipt = consents.withdraw(CITIZEN, consent.id)
     assert withdrawn.withdrawn_at == clock.now()
@@ -110,7 +112,7 @@ def test_a_withdrawal_is_recorded_once_with_its_own_receipt(
 
 def test_someone_elses_consent_is_unknown_to_the_caller_but_named_in_the_audit(
         consents: ConsentService, uows: FakeUnitOfWorkFactory) -> None:
-    consent, _ = grant(consents)  # type: ignore[misc]
+    consent, _ = grant(consents)
     theirs = refusal(consents.withdraw, SOMEONE_ELSE, consent.id)
     missing = refusal(consents.withdraw, SOMEONE_ELSE, "no-such-id")
     assert (theirs.kind, theirs.code, theirs.detail) == (
@@ -124,9 +126,9 @@ def test_someone_elses_consent_is_unknown_to_the_caller_but_named_in_the_audit(
 
 def test_a_citizen_lists_their_own_consents_newest_first(
         consents: ConsentService, clock: FixedClock) -> None:
-    first, _ = grant(consents)  # type: ignore[misc]
+    first, _ = grant(consents)
     clock.advance(timedelta(minutes=1))
-    second, _ = grant(consents, consumer_id=None)  # type: ignore[misc]
+    second, _ = grant(consents, consumer_id=None)
     assert [v.consent.id for v in consents.list(CITIZEN)] == [second.id, first.id]
     assert consents.list(SOMEONE_ELSE) == []
 
