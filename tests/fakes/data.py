@@ -10,6 +10,7 @@ from typing import Any
 from onceonly.audit.entries import AuditRecord
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.anomaly import Activity, Alert, Rule
+from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.consent import Consent
 from onceonly.domain.kill_switch import KillSwitch
@@ -50,6 +51,7 @@ class FakeData:
     alerts: dict[int, Alert] = field(default_factory=dict)
     suspended: dict[tuple[str, str], int] = field(default_factory=dict)  # -> the alert
     audit: list[AuditRecord] = field(default_factory=list)
+    bulk: dict[int, BulkExtract] = field(default_factory=dict)
     kill_switches: dict[int, KillSwitch] = field(default_factory=dict)
     consents: dict[str, tuple[Consent, str, str | None]] = field(default_factory=dict)
     # Tell us once: reports, deliveries with their sealed notifications, endpoints.

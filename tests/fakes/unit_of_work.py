@@ -9,6 +9,7 @@ from typing import Self
 from tests.fakes.agreements import FakeAgreements
 from tests.fakes.anomaly import FakeActivity, FakeAlerts
 from tests.fakes.audit import FakeAuditLog
+from tests.fakes.bulk import FakeBulkExtracts
 from tests.fakes.catalogue import FakeCatalogue
 from tests.fakes.consents import FakeConsents
 from tests.fakes.data import FakeData
@@ -38,6 +39,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditLog(data)
         self.releases = FakeReleases(data, self.usage, self.activity, self.audit)
         self.kill_switches = FakeKillSwitches(data)
+        self.bulk = FakeBulkExtracts(data)
         self.consents = FakeConsents(data)
         self.life_events = FakeLifeEvents(data)
         return self
