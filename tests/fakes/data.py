@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from onceonly.audit.entries import AuditRecord
+from onceonly.domain.accuracy import Challenge
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.anomaly import Activity, Alert, Rule
 from onceonly.domain.bulk import BulkExtract
@@ -54,6 +55,9 @@ class FakeData:
     bulk: dict[int, BulkExtract] = field(default_factory=dict)
     kill_switches: dict[int, KillSwitch] = field(default_factory=dict)
     consents: dict[str, tuple[Consent, str, str | None]] = field(default_factory=dict)
+    challenges: dict[int, Challenge] = field(default_factory=dict)
+    corrections: dict[int, int] = field(default_factory=dict)  # -> its challenge
+    notices: dict[int, dict[str, Any]] = field(default_factory=dict)  # correction notices
     # Tell us once: reports, deliveries with their sealed notifications, endpoints.
     reports: dict[str, tuple[Report, Any]] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)

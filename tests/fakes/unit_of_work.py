@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Self
 
+from tests.fakes.accuracy import FakeChallenges
 from tests.fakes.agreements import FakeAgreements
 from tests.fakes.anomaly import FakeActivity, FakeAlerts
 from tests.fakes.audit import FakeAuditLog
@@ -40,6 +41,7 @@ class FakeUnitOfWork:
         self.releases = FakeReleases(data, self.usage, self.activity, self.audit)
         self.kill_switches = FakeKillSwitches(data)
         self.bulk = FakeBulkExtracts(data)
+        self.challenges = FakeChallenges(data)
         self.consents = FakeConsents(data)
         self.life_events = FakeLifeEvents(data)
         return self
