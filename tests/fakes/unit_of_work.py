@@ -15,6 +15,7 @@ from tests.fakes.catalogue import FakeCatalogue
 from tests.fakes.consents import FakeConsents
 from tests.fakes.data import FakeData
 from tests.fakes.identity import FakeIdentities, FakePersonIndex
+from tests.fakes.keys import FakeDataKeys, FakeStore
 from tests.fakes.kill_switch import FakeKillSwitches
 from tests.fakes.life_events import FakeLifeEvents
 from tests.fakes.principals import FakePrincipals
@@ -44,6 +45,7 @@ class FakeUnitOfWork:
         self.challenges = FakeChallenges(data)
         self.consents = FakeConsents(data)
         self.life_events = FakeLifeEvents(data)
+        self.data_keys = FakeDataKeys(self.factory.keys.rows, self.write)
         return self
 
     def commit(self) -> None:
@@ -60,6 +62,9 @@ class FakeUnitOfWorkFactory:
 
     def __init__(self, data: FakeData | None = None) -> None:
         self.data = data or FakeData()
+        # The data keys, shared with Envelopes(..., store=factory.keys): a key made in a unit
+        # of work is kept whether or not it commits (a key unused is harmless).
+        self.keys = FakeStore()
         self.opened: list[FakeUnitOfWork] = []
 
     def __call__(self, *, write: bool = False, transaction: bool = True) -> FakeUnitOfWork:
