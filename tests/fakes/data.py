@@ -14,6 +14,7 @@ from onceonly.domain.anomaly import Activity, Alert, Rule
 from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.consent import Consent
+from onceonly.domain.identity import LinkCandidate
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.life_events import Delivery, Report
 from onceonly.domain.organisations import Organisation, Principal
@@ -37,6 +38,7 @@ class FakeData:
     links: dict[tuple[str, str], str] = field(default_factory=dict)
     org_schemes: set[tuple[str, str]] = field(default_factory=set)
     pseudonyms: dict[str, tuple[str, str]] = field(default_factory=dict)  # -> consumer, person
+    candidates: dict[int, LinkCandidate] = field(default_factory=dict)
     principals: dict[str, Principal] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)  # by digest
     # Use limits: queries a day, the people asked about a day, uses in all.

@@ -1,11 +1,15 @@
 """The person index and naming a person: who may name people by which scheme, and the
-pairwise pseudonyms handed to consumers (the rules of adapters/db/identity.py)."""
+pairwise pseudonyms handed to consumers (the rules of adapters/db/identity.py); link
+candidates from record linkage; the records matching compares, and a matcher that
+answers as told."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from onceonly.domain.identity import PAIRWISE, LinkCandidate
+from onceonly.domain.errors import conflict
+from onceonly.domain.identity import PAIRWISE, LinkCandidate, LinkStatus, Match, MatchRecord
 from onceonly.services.ports.identity import ConsentQuestion, Naming, ResolvedSubject
 from tests.fakes.data import FakeData
 
@@ -64,19 +68,57 @@ class FakeIdentities:
         self.data.pseudonyms.setdefault(pseudonym, (consumer_id, person_key))
 
     def add_candidates(self, candidates: Sequence[LinkCandidate]) -> list[LinkCandidate]:
-        raise NotImplementedError("record linkage is tested against the database")
+        known = {(c.org_id, c.scheme, c.value, c.person_key)
+                 for c in self.data.candidates.values()}
+        stored = []
+        for c in candidates:
+            if (c.org_id, c.scheme, c.value, c.person_key) in known:
+                continue  # proposed before: left as it is
+            kept = replace(c, id=self.data.next_id("candidates"))
+            self.data.candidates[kept.id] = kept  # type: ignore[index]
+            stored.append(kept)
+        return stored
 
     def candidate(self, candidate_id: int) -> LinkCandidate | None:
-        raise NotImplementedError("record linkage is tested against the database")
+        return self.data.candidates.get(candidate_id)
 
     def candidates(self, org_id: str, status: str | None, limit: int) -> list[LinkCandidate]:
-        raise NotImplementedError("record linkage is tested against the database")
+        mine = [c for c in self.data.candidates.values() if c.org_id == org_id
+                and (status is None or c.status.value == status)]
+        return sorted(mine, key=lambda c: (-c.match_weight, c.id or 0))[:limit]
 
     def decided(self, candidate: LinkCandidate) -> None:
-        raise NotImplementedError("record linkage is tested against the database")
+        assert candidate.id is not None
+        if self.data.candidates[candidate.id].status is not LinkStatus.PENDING:
+            raise conflict("already_decided", f"link candidate {candidate.id} was decided "
+                                              "already")
+        self.data.candidates[candidate.id] = candidate
 
     def link(self, scheme: str, value: str, person_key: str) -> bool:
         if (scheme, value) in self.data.links:
             return False
         self.data.links[scheme, value] = person_key
         return True
+
+
+class FakeMatchSources:
+    def __init__(self, scheme: str, records: list[MatchRecord],
+                 reference: list[MatchRecord]) -> None:
+        self.scheme, self.records, self.references = scheme, records, reference
+
+    def unlinked(self, org_id: str) -> tuple[str, list[MatchRecord]]:
+        return self.scheme, self.records
+
+    def reference(self, scheme: str) -> list[MatchRecord]:
+        return self.references
+
+
+class FakeMatcher:
+    """The scored pairs the test gives: matching itself is tested against Splink."""
+
+    def __init__(self, matches: list[Match]) -> None:
+        self.matches = matches
+
+    def match(self, records: Sequence[MatchRecord],
+              reference: Sequence[MatchRecord]) -> list[Match]:
+        return list(self.matches)
