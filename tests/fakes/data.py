@@ -18,6 +18,7 @@ from onceonly.domain.identity import LinkCandidate
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.life_events import Delivery, Report
 from onceonly.domain.organisations import Organisation, Principal
+from onceonly.services.ports.accounts import CitizenAccount
 
 
 @dataclass
@@ -41,6 +42,9 @@ class FakeData:
     candidates: dict[int, LinkCandidate] = field(default_factory=dict)
     principals: dict[str, Principal] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)  # by digest
+    accounts: dict[str, CitizenAccount] = field(default_factory=dict)  # by login
+    sessions: dict[str, Any] = field(default_factory=dict)  # by digest (fakes/accounts.py)
+    throttle: dict[str, Any] = field(default_factory=dict)  # sign-in counters, by key
     # Use limits: queries a day, the people asked about a day, uses in all.
     queries: defaultdict[tuple[int, date], int] = field(default_factory=lambda: defaultdict(int))
     people_asked: defaultdict[tuple[int, date], set[str]] = field(

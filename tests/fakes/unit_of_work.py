@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Self
 
+from tests.fakes.accounts import FakeCitizenAccounts, FakeSignInThrottle, FakeWebSessions
 from tests.fakes.accuracy import FakeChallenges
 from tests.fakes.agreements import FakeAgreements
 from tests.fakes.anomaly import FakeActivity, FakeAlerts
@@ -43,6 +44,9 @@ class FakeUnitOfWork:
         self.kill_switches = FakeKillSwitches(data)
         self.bulk = FakeBulkExtracts(data)
         self.challenges = FakeChallenges(data)
+        self.accounts = FakeCitizenAccounts(data)
+        self.sessions = FakeWebSessions(data)
+        self.throttle = FakeSignInThrottle(data)
         self.consents = FakeConsents(data)
         self.life_events = FakeLifeEvents(data)
         self.data_keys = FakeDataKeys(self.factory.keys.rows, self.write)
