@@ -58,4 +58,4 @@ class CorrectionsUnitOfWork(UnitOfWork, Protocol):
 
 
 class AccuracyUnitOfWork(AgreementsUnitOfWork, CorrectionsUnitOfWork, Protocol):
-    pass
+    """Challenges raised and decided, and a correction told in its own transaction."""
