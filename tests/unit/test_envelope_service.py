@@ -3,8 +3,6 @@ a data key per organisation, rotation of the master keys with lazy re-wrapping, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -13,85 +11,9 @@ from onceonly.adapters.clock import MovableClock
 from onceonly.crypto import envelope as e
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports.keys import DataKeyRecord
+from tests.fakes.keys import FakeMasterKeys, FakeStore
 
 CONTEXT = {"table": "outbox", "column": "payload", "row": "1"}
-
-
-class FakeMasterKeys:
-    """A KMS in memory: versioned keys, one current."""
-
-    def __init__(self) -> None:
-        self.keys = {"mk-1": e.new_key()}
-        self.current = "mk-1"
-
-    def rotate(self) -> str:
-        self.current = f"mk-{len(self.keys) + 1}"
-        self.keys[self.current] = e.new_key()
-        return self.current
-
-    def current_id(self) -> str:
-        return self.current
-
-    def wrap(self, key_id: str, data_key: bytes, context: Mapping[str, str]) -> bytes:
-        return e.wrap_key(self._key(key_id), data_key, context)
-
-    def unwrap(self, key_id: str, wrapped: bytes, context: Mapping[str, str]) -> bytes:
-        return e.unwrap_key(self._key(key_id), wrapped, context)
-
-    def _key(self, key_id: str) -> bytes:
-        if key_id not in self.keys:
-            raise MasterKeyUnavailable(f"no master key {key_id}")
-        return self.keys[key_id]
-
-
-class FakeDataKeys:
-    def __init__(self, rows: dict[str, DataKeyRecord], writable: bool) -> None:
-        self.rows = rows
-        self.writable = writable
-
-    def active(self, org_id: str) -> DataKeyRecord | None:
-        mine = [r for r in self.rows.values() if r.org_id == org_id and r.active]
-        return max(mine, key=lambda r: r.created_at, default=None)
-
-    def get(self, key_id: str) -> DataKeyRecord | None:
-        return self.rows.get(key_id)
-
-    def add(self, record: DataKeyRecord) -> None:
-        assert self.writable, "a write outside a write transaction"
-        self.rows[record.id] = record
-
-    def rewrap(self, key_id: str, old_master_id: str, new_master_id: str,
-               wrapped: bytes) -> bool:
-        assert self.writable, "a write outside a write transaction"
-        row = self.rows[key_id]
-        if row.master_key_id != old_master_id:
-            return False
-        self.rows[key_id] = replace(row, wrapped=wrapped, master_key_id=new_master_id)
-        return True
-
-    def wrapped_by_other_than(self, master_key_id: str, after: str | None,
-                              limit: int) -> list[DataKeyRecord]:
-        return sorted((r for r in self.rows.values() if r.master_key_id != master_key_id
-                       and (after is None or r.id > after)), key=lambda r: r.id)[:limit]
-
-    def count_by_master(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in self.rows.values():
-            counts[row.master_key_id] = counts.get(row.master_key_id, 0) + 1
-        return counts
-
-
-class FakeStore:
-    def __init__(self) -> None:
-        self.rows: dict[str, DataKeyRecord] = {}
-        self.broken = False  # writes fail, as a database that refuses them would
-
-    @contextmanager
-    def __call__(self, *, write: bool = False) -> Iterator[FakeDataKeys]:
-        if write and self.broken:
-            raise ConnectionError("the database refuses writes")
-        yield FakeDataKeys(self.rows, write)
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -403,6 +403,24 @@ class SqlKillSwitches:
         return [_kill_switch(row) for row in rows]
 
 
+R = TypeVar("R")
+
+
+class _repository(Generic[R]):  # a decorator: named like cached_property
+    """A repository built on the unit of work's first use of it, then kept in the instance.
+    functools.cached_property would do, but on Python 3.11 it takes a lock that every unit
+    of work shares; a unit of work is used by one thread, so none is needed."""
+
+    def __init__(self, build: Callable[[Any], R]) -> None:
+        self.build = build
+        self.name = build.__name__
+
+    def __get__(self, uow: Any, owner: type | None = None) -> R:
+        built = self.build(uow)
+        uow.__dict__[self.name] = built  # found there from now on, before this descriptor
+        return built
+
+
 class SqlUnitOfWork:
     """One transaction. `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE),
     after queueing behind this process's other writers (see engine.sqlite_writer_lock).
@@ -431,28 +449,94 @@ class SqlUnitOfWork:
         except BaseException:
             self._leave_queue()
             raise
-        self.agreements = SqlAgreements(conn)
-        self.catalogue = SqlCatalogue(conn)
-        self.people = SqlPersonIndex(conn)
-        self.principals = SqlPrincipals(conn)
-        self.usage = SqlUsage(conn)
-        self.kill_switches = SqlKillSwitches(conn)
-        self.activity = SqlActivity(conn)
-        self.alerts = SqlAlerts(conn)
-        self.bulk = SqlBulkExtracts(conn)
-        self.identities = SqlIdentities(conn)
-        self.consents = SqlConsents(conn)
-        self.challenges = SqlChallenges(conn)
-        self.accounts = SqlCitizenAccounts(conn)
-        self.sessions = SqlWebSessions(conn)
-        self.throttle = SqlSignInThrottle(conn)
-        self.audit = SqlAuditLog(conn)
-        self.tree = SqlAuditTree(conn)
-        self.operator_alerts = SqlOperatorAlerts(conn)
-        self.releases = SqlReleases(conn, self.usage, self.activity, self.audit)
-        self.life_events = SqlLifeEvents(conn)
-        self.data_keys = SqlDataKeys(conn)
         return self
+
+    # The repositories, each built on first use: most use cases touch a few of them, and a
+    # governed query must not pay for the rest. The unit of work is used once.
+
+    @_repository
+    def agreements(self) -> SqlAgreements:
+        return SqlAgreements(self.conn)
+
+    @_repository
+    def catalogue(self) -> SqlCatalogue:
+        return SqlCatalogue(self.conn)
+
+    @_repository
+    def people(self) -> SqlPersonIndex:
+        return SqlPersonIndex(self.conn)
+
+    @_repository
+    def principals(self) -> SqlPrincipals:
+        return SqlPrincipals(self.conn)
+
+    @_repository
+    def usage(self) -> SqlUsage:
+        return SqlUsage(self.conn)
+
+    @_repository
+    def releases(self) -> SqlReleases:
+        return SqlReleases(self.conn, self.usage, self.activity, self.audit)
+
+    @_repository
+    def kill_switches(self) -> SqlKillSwitches:
+        return SqlKillSwitches(self.conn)
+
+    @_repository
+    def activity(self) -> SqlActivity:
+        return SqlActivity(self.conn)
+
+    @_repository
+    def alerts(self) -> SqlAlerts:
+        return SqlAlerts(self.conn)
+
+    @_repository
+    def bulk(self) -> SqlBulkExtracts:
+        return SqlBulkExtracts(self.conn)
+
+    @_repository
+    def identities(self) -> SqlIdentities:
+        return SqlIdentities(self.conn)
+
+    @_repository
+    def consents(self) -> SqlConsents:
+        return SqlConsents(self.conn)
+
+    @_repository
+    def challenges(self) -> SqlChallenges:
+        return SqlChallenges(self.conn)
+
+    @_repository
+    def accounts(self) -> SqlCitizenAccounts:
+        return SqlCitizenAccounts(self.conn)
+
+    @_repository
+    def sessions(self) -> SqlWebSessions:
+        return SqlWebSessions(self.conn)
+
+    @_repository
+    def throttle(self) -> SqlSignInThrottle:
+        return SqlSignInThrottle(self.conn)
+
+    @_repository
+    def audit(self) -> SqlAuditLog:
+        return SqlAuditLog(self.conn)
+
+    @_repository
+    def tree(self) -> SqlAuditTree:
+        return SqlAuditTree(self.conn)
+
+    @_repository
+    def operator_alerts(self) -> SqlOperatorAlerts:
+        return SqlOperatorAlerts(self.conn)
+
+    @_repository
+    def life_events(self) -> SqlLifeEvents:
+        return SqlLifeEvents(self.conn)
+
+    @_repository
+    def data_keys(self) -> SqlDataKeys:
+        return SqlDataKeys(self.conn)
 
     def commit(self) -> None:
         self.tx.commit()

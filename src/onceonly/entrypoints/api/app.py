@@ -46,8 +46,8 @@ from onceonly.entrypoints.api.signatures import RequestSignatures
 from onceonly.entrypoints.web.pages import mount_web
 from onceonly.services.request_signatures import SignaturePolicy
 
-# In the order they are matched and documented.
-FEATURES = (operations, catalogue, queries, agreements, kill_switches, anomaly, keys, audit,
+# In the order they are matched and documented, after the query.
+FEATURES = (operations, catalogue, agreements, kill_switches, anomaly, keys, audit,
             bulk, identity, consents, accuracy, life_events, delivery)
 
 
@@ -87,6 +87,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         config_trusted_proxies() if trusted_proxies is None else trusted_proxies))
     app.add_middleware(RequestIds)  # outermost: every answer carries the id, even a fault's
     install_problems(app)
+    queries.add_to(app)
     for feature in FEATURES:
         app.include_router(feature.router)
     mount_web(app, exchange, figures)  # the portals (entrypoints/web)

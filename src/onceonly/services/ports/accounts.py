@@ -70,6 +70,9 @@ class SignInThrottle(Protocol):
 
 
 class AccountsUnitOfWork(PrincipalsUnitOfWork, Protocol):
-    accounts: CitizenAccounts
-    sessions: WebSessions
-    throttle: SignInThrottle
+    @property
+    def accounts(self) -> CitizenAccounts: ...
+    @property
+    def sessions(self) -> WebSessions: ...
+    @property
+    def throttle(self) -> SignInThrottle: ...

@@ -47,11 +47,15 @@ class CorrectionNotifier(Protocol):
 class CorrectionsUnitOfWork(UnitOfWork, Protocol):
     """What telling consumers of a correction may write to: an inbox, or the outbox."""
 
-    challenges: Challenges
-    life_events: LifeEventStore
-    people: PersonIndex
-    data_keys: DataKeys
+    @property
+    def challenges(self) -> Challenges: ...
+    @property
+    def life_events(self) -> LifeEventStore: ...
+    @property
+    def people(self) -> PersonIndex: ...
+    @property
+    def data_keys(self) -> DataKeys: ...
 
 
 class AccuracyUnitOfWork(AgreementsUnitOfWork, CorrectionsUnitOfWork, Protocol):
-    pass
+    """Challenges raised and decided, and a correction told in its own transaction."""

@@ -39,5 +39,7 @@ class AgreementRepository(Protocol):
 
 
 class AgreementsUnitOfWork(AuditUnitOfWork, Protocol):
-    agreements: AgreementRepository
-    catalogue: CatalogueRepository
+    @property
+    def agreements(self) -> AgreementRepository: ...
+    @property
+    def catalogue(self) -> CatalogueRepository: ...

@@ -55,5 +55,7 @@ class Alerts(Protocol):
 
 
 class AnomalyUnitOfWork(AgreementsUnitOfWork, PrincipalsUnitOfWork, Protocol):
-    activity: ActivityLog
-    alerts: Alerts
+    @property
+    def activity(self) -> ActivityLog: ...
+    @property
+    def alerts(self) -> Alerts: ...

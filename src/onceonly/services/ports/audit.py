@@ -96,11 +96,14 @@ class OperatorAlerts(Protocol):
 class AuditUnitOfWork(UnitOfWork, Protocol):
     """What recording an entry needs: every use case's refusals go through it."""
 
-    audit: AuditLog
+    @property
+    def audit(self) -> AuditLog: ...
 
 
 class AuditLogUnitOfWork(AuditUnitOfWork, Protocol):
     """The log's integration into its tree, its proofs and its checks."""
 
-    tree: AuditTree
-    operator_alerts: OperatorAlerts
+    @property
+    def tree(self) -> AuditTree: ...
+    @property
+    def operator_alerts(self) -> OperatorAlerts: ...

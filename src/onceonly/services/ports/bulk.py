@@ -20,5 +20,7 @@ class BulkExtracts(Protocol):
 
 
 class BulkUnitOfWork(NamingUnitOfWork, ConsentCheckUnitOfWork, AuditUnitOfWork, Protocol):
-    agreements: AgreementRepository
-    bulk: BulkExtracts
+    @property
+    def agreements(self) -> AgreementRepository: ...
+    @property
+    def bulk(self) -> BulkExtracts: ...

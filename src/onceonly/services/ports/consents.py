@@ -44,8 +44,10 @@ class ConsentRegistry(Protocol):
 class ConsentCheckUnitOfWork(UnitOfWork, Protocol):
     """What the consent check reads (ConsentRegistry.has_consent)."""
 
-    consents: Consents
+    @property
+    def consents(self) -> Consents: ...
 
 
 class ConsentsUnitOfWork(AgreementsUnitOfWork, ConsentCheckUnitOfWork, Protocol):
-    people: PersonIndex
+    @property
+    def people(self) -> PersonIndex: ...

@@ -42,6 +42,10 @@ class DeliveryOutbox(Protocol):
 
 
 class DeliveryUnitOfWork(AuditUnitOfWork, Protocol):
-    life_events: DeliveryOutbox
-    agreements: AgreementRepository
-    alerts: Alerts  # a receiver that keeps failing raises one
+    @property
+    def life_events(self) -> DeliveryOutbox: ...
+    @property
+    def agreements(self) -> AgreementRepository: ...
+    # a receiver that keeps failing raises one
+    @property
+    def alerts(self) -> Alerts: ...

@@ -102,11 +102,14 @@ class Pseudonyms(Protocol):
 class NamingUnitOfWork(UnitOfWork, Protocol):
     """What naming a person needs (identity.name_subject)."""
 
-    identities: Identities
-    people: PersonIndex
+    @property
+    def identities(self) -> Identities: ...
+    @property
+    def people(self) -> PersonIndex: ...
 
 
 class IdentityUnitOfWork(NamingUnitOfWork, AuditUnitOfWork, Protocol):
     """Record linkage and its guardians' decisions."""
 
-    catalogue: CatalogueRepository
+    @property
+    def catalogue(self) -> CatalogueRepository: ...

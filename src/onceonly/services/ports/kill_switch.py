@@ -18,4 +18,5 @@ class KillSwitches(Protocol):
 
 
 class KillSwitchUnitOfWork(AgreementsUnitOfWork, Protocol):
-    kill_switches: KillSwitches
+    @property
+    def kill_switches(self) -> KillSwitches: ...

@@ -49,7 +49,12 @@ class LifeEventStore(DeliveryOutbox, Protocol):
 
 
 class LifeEventsUnitOfWork(AuditUnitOfWork, Protocol):
-    life_events: LifeEventStore
-    agreements: AgreementRepository
-    people: PersonIndex
-    data_keys: DataKeys  # to seal notifications in the unit of work's own transaction
+    @property
+    def life_events(self) -> LifeEventStore: ...
+    @property
+    def agreements(self) -> AgreementRepository: ...
+    @property
+    def people(self) -> PersonIndex: ...
+    # to seal notifications in the unit of work's own transaction
+    @property
+    def data_keys(self) -> DataKeys: ...

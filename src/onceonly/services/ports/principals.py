@@ -27,11 +27,14 @@ class Principals(Protocol):
 class PrincipalsUnitOfWork(AuditUnitOfWork, Protocol):
     """Who is calling (auth.authenticate), and the refusal of whoever is not."""
 
-    principals: Principals
+    @property
+    def principals(self) -> Principals: ...
 
 
 class TokensUnitOfWork(PrincipalsUnitOfWork, Protocol):
     """Issuing principals and their tokens."""
 
-    catalogue: CatalogueRepository
-    people: PersonIndex
+    @property
+    def catalogue(self) -> CatalogueRepository: ...
+    @property
+    def people(self) -> PersonIndex: ...

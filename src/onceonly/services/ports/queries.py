@@ -41,6 +41,10 @@ class Releases(Protocol):
 
 
 class QueriesUnitOfWork(NamingUnitOfWork, PrincipalsUnitOfWork, Protocol):
-    agreements: AgreementRepository
-    releases: Releases
-    activity: ActivityLog  # a refusal is noted for the anomaly rules too
+    @property
+    def agreements(self) -> AgreementRepository: ...
+    @property
+    def releases(self) -> Releases: ...
+    # a refusal is noted for the anomaly rules too
+    @property
+    def activity(self) -> ActivityLog: ...

@@ -1,0 +1,43 @@
+"""The audit log, as a list of records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
+from onceonly.services.ports.audit import AuditSearch
+from tests.fakes.data import FakeData
+
+
+class FakeAuditLog:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def record(self, entry: AuditEntry, at: datetime) -> int:
+        index = len(self.data.audit)
+        self.data.audit.append(AuditRecord(index, at, entry))
+        return index
+
+    def size(self) -> int | None:
+        return len(self.data.audit)
+
+    def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
+        return list(self.data.audit[start:stop])
+
+    def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
+        return self.data.audit[index] if 0 <= index < len(self.data.audit) else None
+
+    def search(self, search: AuditSearch) -> list[AuditRecord | UnreadableEntry]:
+        found: list[AuditRecord | UnreadableEntry] = []
+        for record in reversed(self.data.audit):
+            e = record.entry
+            if ((search.before is None or record.index < search.before)
+                    and search.provider_id in (None, e.provider_id)
+                    and search.org_id in (None, e.org_id)
+                    and search.actor_id in (None, e.actor_id)
+                    and search.person_key in (None, e.person_key)
+                    and (not search.actions or e.action in search.actions)
+                    and (search.revealed_at is None or e.hidden_until is None
+                         or e.hidden_until <= search.revealed_at)):
+                found.append(record)
+        return found[:search.limit]

@@ -1,0 +1,36 @@
+"""Principals and their API tokens, by digest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from onceonly.domain.organisations import Principal
+from tests.fakes.data import FakeData, Token
+
+
+class FakePrincipals:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
+        if self.token_state(digest, now) != "live":
+            return None
+        return self.data.principals[self.data.tokens[digest].principal_id]
+
+    def token_state(self, digest: str, now: datetime) -> str:
+        token = self.data.tokens.get(digest)
+        if token is None:
+            return "unknown"
+        if token.revoked_at is not None:
+            return "revoked"
+        return "expired" if token.expires_at <= now else "live"
+
+    def get(self, principal_id: str) -> Principal | None:
+        return self.data.principals.get(principal_id)
+
+    def add(self, principal: Principal) -> None:
+        self.data.principals[principal.id] = principal
+
+    def add_token(self, digest: str, principal_id: str, issued_at: datetime,
+                  expires_at: datetime) -> None:
+        self.data.tokens[digest] = Token(principal_id, expires_at)
