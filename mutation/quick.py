@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from check import CHECKED, file_hash, module_of_path
+from check import CHECKED, STATS, file_hash, module_of_path
 from mutmut.configuration import config
 from mutmut.utils.file_utils import walk_mutatable_files
 
@@ -43,6 +43,16 @@ def due(checked: dict) -> list[tuple[str, Path]]:
     return found
 
 
+def forget(modules: list[tuple[str, Path]]) -> None:
+    """Drop mutmut's cached results of the due modules and its map of tests, so each of their
+    mutants runs again against today's tests (mutmut keeps the results of a function whose
+    source did not change, even when its tests did)."""
+    for _, path in modules:
+        for suffix in ("", ".meta", ".spans"):
+            (Path("mutants") / f"{path}{suffix}").unlink(missing_ok=True)
+    STATS.unlink(missing_ok=True)
+
+
 def main() -> int:
     config()  # read [tool.mutmut] from pyproject.toml
     checked = json.loads(CHECKED.read_text()) if CHECKED.exists() else {}
@@ -53,6 +63,7 @@ def main() -> int:
     print("mutation: changed since their last check:", ", ".join(m for m, _ in modules))
     names = [f"{module}.x*" for module, path in modules if has_functions(path)]
     if names:
+        forget(modules)
         jobs = os.environ.get("MUTATION_JOBS", "1")
         run = subprocess.run(["nice", "-n", "19", sys.executable, "-m", "mutmut", "run",
                               "--max-children", jobs, *names])
