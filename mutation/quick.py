@@ -8,7 +8,8 @@ survives that mutation/survivors.txt does not list, and on success records them,
 mutation/checked.json with the change. With nothing due it takes a second; from a fresh
 clone (no mutants/ directory) mutmut first runs the fast tests once to map them.
 
-Not followed: tests/conftest.py (the unit tests of mutated modules use none of its fixtures
+`python mutation/quick.py onceonly.audit onceonly.crypto` looks only at modules under those
+names. Not followed: tests/conftest.py (the unit tests of mutated modules use none of its fixtures
 but the master key file) and data files read by tests; `make mutation` runs everything.
 """
 
@@ -32,10 +33,12 @@ def has_functions(path: Path) -> bool:
                for node in ast.walk(ast.parse(path.read_text())))
 
 
-def due(checked: dict) -> list[tuple[str, Path]]:
+def due(checked: dict, under: list[str]) -> list[tuple[str, Path]]:
     found = []
     for path in sorted(walk_mutatable_files()):
         module = module_of_path(path)
+        if under and not any(module == u or module.startswith(u + ".") for u in under):
+            continue
         entry = checked.get(module)
         if (entry is None or entry["hash"] != file_hash(path)
                 or any(file_hash(Path(t)) != h for t, h in entry["tests"].items())):
@@ -56,7 +59,7 @@ def forget(modules: list[tuple[str, Path]]) -> None:
 def main() -> int:
     config()  # read [tool.mutmut] from pyproject.toml
     checked = json.loads(CHECKED.read_text()) if CHECKED.exists() else {}
-    modules = due(checked)
+    modules = due(checked, sys.argv[1:])
     if not modules:
         print(f"mutation: {len(checked)} module(s) unchanged since their last check")
         return 0

@@ -3,8 +3,12 @@ heads: pure, no I/O."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -13,6 +17,7 @@ from hypothesis import strategies as st
 from onceonly.audit.entries import (
     AuditEntry,
     AuditRecord,
+    EntryUnreadable,
     UnreadableEntry,
     check_canonical,
     may_read,
@@ -247,3 +252,59 @@ def test_a_row_that_does_not_read_is_named_with_why_never_its_value(changes, why
     assert found.index == 7 and why in found.why
     assert str(found).startswith("entry 7: unreadable (")
     assert "2026" not in found.why and "\\x00" not in found.why
+
+
+def test_a_row_hidden_until_a_time_reads_back_with_it():
+    until = datetime(2027, 1, 1, tzinfo=UTC)
+    assert read_record(7, stored(hidden_until=until)) == AuditRecord(
+        7, AT, replace(RELEASE, hidden_until=until))
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    ({"action": 5}, "action is a number, not text"),
+    ({"outcome": {}}, "outcome is an object, not text"),
+    ({"org_id": Decimal("1")}, "org_id is a Decimal, not text"),
+    ({"agreement_id": "1"}, "agreement_id is text, not an integer"),
+    ({"at": None}, "at is not a time"),
+    ({"hidden_until": "2027-01-01"}, "hidden_until is not a time"),
+    ({"detail": {"n": 2**60}}, "it holds a value JSON cannot carry exactly (a number beyond "
+                               "2**53 or not finite, or text not Unicode)"),
+])
+def test_why_a_row_does_not_read_is_said_exactly(changes, why):
+    """What an operator's alert says of an altered row: the column and the kind of what is
+    there, word for word."""
+    assert read_record(7, stored(**changes)) == UnreadableEntry(7, why)
+
+
+def test_one_unreadable_entry_asked_for_raises_naming_it():
+    unreadable = UnreadableEntry(3, "at is not a time")
+    error = EntryUnreadable(unreadable)
+    assert str(error) == "entry 3: unreadable (at is not a time)"
+    assert error.unreadable is unreadable
+
+
+def test_an_officer_pseudonym_is_48_bits_of_keyed_hash():
+    key = b"k" * 32
+    expected = hmac.new(key, b"dwp.officer", hashlib.sha256).hexdigest()[:12]
+    assert officer_pseudonym(key, "dwp.officer") == f"officer-{expected}"
+
+
+def test_a_verified_tree_head_keeps_its_signature():
+    document = signed(TreeHead(5, b"\x01" * 32, 1_700_000_000_000))
+    verified = verify_tree_head(document, KEYS)
+    assert verified.signature == document["signature"]
+    assert verified.as_json() == document
+
+
+def test_why_a_tree_head_fails_is_said():
+    head = TreeHead(5, b"\x01" * 32, 1_700_000_000_000)
+    with pytest.raises(SignatureInvalid, match="^not a tree head: 'tree_size'$"):
+        verify_tree_head({"signature": KEY.sign(b'{"root_hash":""}')}, KEYS)
+    with pytest.raises(SignatureInvalid,
+                       match="^the tree head's fields differ from what its signature covers$"):
+        verify_tree_head(signed(head) | {"tree_size": 6}, KEYS)
+    payload = json.dumps({"tree_size": 1, "root_hash": b64(b"\x01" * 32), "timestamp": 1},
+                         indent=1).encode()
+    with pytest.raises(SignatureInvalid,
+                       match="^the signed tree head is not in canonical form$"):
+        verify_tree_head({"signature": KEY.sign(payload)}, KEYS)
