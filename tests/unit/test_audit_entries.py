@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from onceonly.audit.entries import (
     may_read,
     officer_pseudonym,
     read_record,
+    timestamp,
 )
 from onceonly.audit.heads import (
     HeadRef,
@@ -308,3 +310,48 @@ def test_why_a_tree_head_fails_is_said():
     with pytest.raises(SignatureInvalid,
                        match="^the signed tree head is not in canonical form$"):
         verify_tree_head({"signature": KEY.sign(payload)}, KEYS)
+
+
+def test_an_entry_as_json_member_by_member():
+    """Every member of the leaf, by name: a renamed or dropped one would change what the
+    tree commits to without any other test seeing it."""
+    until = datetime(2027, 1, 1, tzinfo=UTC)
+    entry = replace(RELEASE, reason="r", detail={"k": 1}, hidden_until=until)
+    expected = {
+        "index": 7, "at": "2026-11-24T12:00:00.000005Z", "action": "query.release",
+        "outcome": "permit", "reason": "r", "actor_id": "dwp.officer", "org_id": "GOV/DWP",
+        "agreement_id": 1, "provider_id": "GOV/HMRC", "purpose": "benefit-entitlement",
+        "person_key": "P1", "fields": ["income_band"], "values_hash": "ab" * 32,
+        "detail": {"k": 1}, "hidden_until": "2027-01-01T00:00:00.000000Z"}
+    assert AuditRecord(7, AT, entry).as_json() == expected
+    assert AuditRecord(7, AT, RELEASE).as_json() == expected | {
+        "reason": None, "detail": {}, "hidden_until": None}
+
+
+def test_times_are_spelt_in_utc_whatever_the_machines_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert timestamp(AT) == "2026-11-24T12:00:00.000005Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    (2**53, "9007199254740992 is beyond the integers JSON holds exactly"),
+    (-(2**53), "-9007199254740992 is beyond the integers JSON holds exactly"),
+    (float("inf"), "inf is not a JSON number"),
+    ({1: "a"}, "JSON object keys are text, not 1"),
+    ({"\ud800": "a"}, None),
+    (b"x", "a bytes has no JSON form"),
+])
+def test_what_has_no_canonical_form_is_said(value, why):
+    with pytest.raises(ValueError) as caught:
+        check_canonical(replace(RELEASE, detail={"v": value}))
+    if why is not None:
+        assert str(caught.value) == why
+
+
+def test_the_largest_integers_json_holds_exactly_are_accepted():
+    check_canonical(replace(RELEASE, detail={"max": 2**53 - 1, "min": -(2**53 - 1)}))
