@@ -33,7 +33,7 @@ node:
 # testing of the mutated modules that changed since mutation/checked.json (seconds when none).
 test: env browser node
 	$(UV) run ruff check src tests benchmarks
-	$(UV) run lint-imports
+	$(UV) run lint-imports --no-cache
 	$(UV) run pytest $(PYTEST_ARGS)
 	MUTATION_JOBS=$(MUTATION_JOBS) $(UV) run python mutation/quick.py
 
