@@ -46,6 +46,9 @@ bench: env
 # modules that changed); MUTANTS='onceonly.domain.policy*' runs one module.
 MUTANTS ?=
 MUTATION_JOBS ?= 1
+# It starts from no cache: mutmut keeps a function's results while its source is unchanged,
+# even when its tests changed, and what passes is recorded as checked against today's tests.
 mutation: env
+	rm -rf mutants
 	nice -n 19 $(UV) run mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
 	$(UV) run python mutation/check.py --record
