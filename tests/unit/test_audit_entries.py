@@ -3,8 +3,13 @@ heads: pure, no I/O."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -13,11 +18,13 @@ from hypothesis import strategies as st
 from onceonly.audit.entries import (
     AuditEntry,
     AuditRecord,
+    EntryUnreadable,
     UnreadableEntry,
     check_canonical,
     may_read,
     officer_pseudonym,
     read_record,
+    timestamp,
 )
 from onceonly.audit.heads import (
     HeadRef,
@@ -247,3 +254,104 @@ def test_a_row_that_does_not_read_is_named_with_why_never_its_value(changes, why
     assert found.index == 7 and why in found.why
     assert str(found).startswith("entry 7: unreadable (")
     assert "2026" not in found.why and "\\x00" not in found.why
+
+
+def test_a_row_hidden_until_a_time_reads_back_with_it():
+    until = datetime(2027, 1, 1, tzinfo=UTC)
+    assert read_record(7, stored(hidden_until=until)) == AuditRecord(
+        7, AT, replace(RELEASE, hidden_until=until))
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    ({"action": 5}, "action is a number, not text"),
+    ({"outcome": {}}, "outcome is an object, not text"),
+    ({"org_id": Decimal("1")}, "org_id is a Decimal, not text"),
+    ({"agreement_id": "1"}, "agreement_id is text, not an integer"),
+    ({"at": None}, "at is not a time"),
+    ({"hidden_until": "2027-01-01"}, "hidden_until is not a time"),
+    ({"detail": {"n": 2**60}}, "it holds a value JSON cannot carry exactly (a number beyond "
+                               "2**53 or not finite, or text not Unicode)"),
+])
+def test_why_a_row_does_not_read_is_said_exactly(changes, why):
+    """What an operator's alert says of an altered row: the column and the kind of what is
+    there, word for word."""
+    assert read_record(7, stored(**changes)) == UnreadableEntry(7, why)
+
+
+def test_one_unreadable_entry_asked_for_raises_naming_it():
+    unreadable = UnreadableEntry(3, "at is not a time")
+    error = EntryUnreadable(unreadable)
+    assert str(error) == "entry 3: unreadable (at is not a time)"
+    assert error.unreadable is unreadable
+
+
+def test_an_officer_pseudonym_is_48_bits_of_keyed_hash():
+    key = b"k" * 32
+    expected = hmac.new(key, b"dwp.officer", hashlib.sha256).hexdigest()[:12]
+    assert officer_pseudonym(key, "dwp.officer") == f"officer-{expected}"
+
+
+def test_a_verified_tree_head_keeps_its_signature():
+    document = signed(TreeHead(5, b"\x01" * 32, 1_700_000_000_000))
+    verified = verify_tree_head(document, KEYS)
+    assert verified.signature == document["signature"]
+    assert verified.as_json() == document
+
+
+def test_why_a_tree_head_fails_is_said():
+    head = TreeHead(5, b"\x01" * 32, 1_700_000_000_000)
+    with pytest.raises(SignatureInvalid, match="^not a tree head: 'tree_size'$"):
+        verify_tree_head({"signature": KEY.sign(b'{"root_hash":""}')}, KEYS)
+    with pytest.raises(SignatureInvalid,
+                       match="^the tree head's fields differ from what its signature covers$"):
+        verify_tree_head(signed(head) | {"tree_size": 6}, KEYS)
+    payload = json.dumps({"tree_size": 1, "root_hash": b64(b"\x01" * 32), "timestamp": 1},
+                         indent=1).encode()
+    with pytest.raises(SignatureInvalid,
+                       match="^the signed tree head is not in canonical form$"):
+        verify_tree_head({"signature": KEY.sign(payload)}, KEYS)
+
+
+def test_an_entry_as_json_member_by_member():
+    """Every member of the leaf, by name: a renamed or dropped one would change what the
+    tree commits to without any other test seeing it."""
+    until = datetime(2027, 1, 1, tzinfo=UTC)
+    entry = replace(RELEASE, reason="r", detail={"k": 1}, hidden_until=until)
+    expected = {
+        "index": 7, "at": "2026-11-24T12:00:00.000005Z", "action": "query.release",
+        "outcome": "permit", "reason": "r", "actor_id": "dwp.officer", "org_id": "GOV/DWP",
+        "agreement_id": 1, "provider_id": "GOV/HMRC", "purpose": "benefit-entitlement",
+        "person_key": "P1", "fields": ["income_band"], "values_hash": "ab" * 32,
+        "detail": {"k": 1}, "hidden_until": "2027-01-01T00:00:00.000000Z"}
+    assert AuditRecord(7, AT, entry).as_json() == expected
+    assert AuditRecord(7, AT, RELEASE).as_json() == expected | {
+        "reason": None, "detail": {}, "hidden_until": None}
+
+
+def test_times_are_spelt_in_utc_whatever_the_machines_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert timestamp(AT) == "2026-11-24T12:00:00.000005Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    (2**53, "9007199254740992 is beyond the integers JSON holds exactly"),
+    (-(2**53), "-9007199254740992 is beyond the integers JSON holds exactly"),
+    (float("inf"), "inf is not a JSON number"),
+    ({1: "a"}, "JSON object keys are text, not 1"),
+    ({"\ud800": "a"}, None),
+    (b"x", "a bytes has no JSON form"),
+])
+def test_what_has_no_canonical_form_is_said(value, why):
+    with pytest.raises(ValueError) as caught:
+        check_canonical(replace(RELEASE, detail={"v": value}))
+    if why is not None:
+        assert str(caught.value) == why
+
+
+def test_the_largest_integers_json_holds_exactly_are_accepted():
+    check_canonical(replace(RELEASE, detail={"max": 2**53 - 1, "min": -(2**53 - 1)}))

@@ -195,3 +195,16 @@ def test_a_compact_signature_must_carry_its_payload():
     for bad in (key.sign_detached(b"payload"), "a.b"):
         with pytest.raises(SignatureInvalid, match="not a compact JWS"):
             verify_compact(bad, keys, "GOV/HMRC")
+
+
+def test_the_jwks_publishes_a_stored_eddsa_key_as_ed25519():
+    key = SigningKey.generate("GOV/HMRC")
+    stored = key.public_jwk() | {"alg": LEGACY_ALG}
+    assert jwks([stored]) == {"keys": [stored | {"alg": "Ed25519"}]}
+
+
+@pytest.mark.parametrize("document", [None, [], "keys", {"keys": None}])
+def test_a_jwks_that_is_not_one_has_no_key_of_the_signer(document):
+    key = SigningKey.generate("GOV/HMRC")
+    with pytest.raises(SignatureInvalid, match="^no key of GOV/HMRC to check the signature with$"):
+        verify_detached(key.sign_detached(b"x"), b"x", document, "GOV/HMRC")

@@ -3,6 +3,7 @@ exchange applies to it — verified, tampered, stale, from the future, replayed.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -174,3 +175,14 @@ def test_an_expired_signature_is_stale(verifier: RequestVerifier) -> None:
                                    created=now - timedelta(seconds=30), nonce="e",
                                    expires=now - timedelta(seconds=1))
     assert refused(verifier, as_received(request), b"") == "signature_stale"
+
+
+def test_a_nonce_left_to_the_signer_is_24_random_bytes() -> None:
+    """192 bits, URL-safe base64 without padding: 32 characters, new for each request."""
+    nonces = set()
+    for _ in range(2):
+        params = signed().headers["Signature-Input"]
+        nonce = params.split('nonce="')[1].split('"')[0]
+        assert len(nonce) == 32 and len(base64.urlsafe_b64decode(nonce)) == 24
+        nonces.add(nonce)
+    assert len(nonces) == 2

@@ -13,6 +13,7 @@ from onceonly.crypto.signing import SigningKey, webhook_public_key
 from onceonly.crypto.standard_webhooks import (
     SignedWebhook,
     WebhookVerificationError,
+    signed_content,
     verify,
 )
 
@@ -79,3 +80,77 @@ def test_any_of_several_signatures_and_keys_may_match_and_names_are_case_blind()
     assert verify(both, BODY, keys, now=NOW) == MSG_ID
     with pytest.raises(WebhookVerificationError, match="not an Ed25519 public key"):
         verify(headers, BODY, ["whpk_short"], now=NOW)
+
+
+def trusted_key() -> tuple[SigningKey, list[str]]:
+    key = SigningKey.generate("GOV/EXCHANGE")
+    return key, [webhook_public_key(key.public_jwk())]
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_each_missing_header_is_refused_by_name(missing: str):
+    key, keys = trusted_key()
+    headers = {name: value for name, value in signed(key).items() if name != missing}
+    with pytest.raises(WebhookVerificationError) as caught:
+        verify(headers, BODY, keys, now=NOW)
+    assert str(caught.value) == "missing webhook-id, webhook-timestamp or webhook-signature"
+
+
+def test_each_refusal_says_why():
+    key, keys = trusted_key()
+
+    def why(headers: dict[str, str], *, body: bytes = BODY, trusted: list[str] = keys) -> str:
+        with pytest.raises(WebhookVerificationError) as caught:
+            verify(headers, body, trusted, now=NOW)
+        return str(caught.value)
+
+    assert why(signed(key) | {"webhook-timestamp": "12.5"}) == (
+        "webhook-timestamp is not an integer: '12.5'")
+    assert why(signed(key, at=NOW - timedelta(seconds=301))) == (
+        "webhook-timestamp is 301s old: a replay?")
+    assert why(signed(key, at=NOW + timedelta(seconds=301))) == (
+        "webhook-timestamp is 301s ahead")
+    assert why(signed(key) | {"webhook-id": "a.b"}) == "a webhook id may not contain '.'"
+    assert why(signed(key), body=b"") == "no v1a signature by a trusted key"
+    assert why(signed(key), trusted=["whpk_short"]) == "not an Ed25519 public key: 'whpk_short'"
+
+
+def test_a_webhook_id_with_a_dot_cannot_be_signed():
+    """The signed content is `id.timestamp.body`: a dot in the id would make it ambiguous."""
+    with pytest.raises(ValueError, match=r"^a webhook id may not contain '\.'$"):
+        signed_content("a.b", 1, b"")
+    assert signed_content("a", 1, b"{}") == b"a.1.{}"
+
+
+def test_the_tolerance_is_inclusive_either_way():
+    key, keys = trusted_key()
+    for at in (NOW - timedelta(seconds=300), NOW + timedelta(seconds=300)):
+        assert verify(signed(key, at=at), BODY, keys, now=NOW) == MSG_ID
+
+
+def test_base64_with_stray_characters_is_not_a_key_or_a_signature():
+    """Strict base64: a decoder that skipped what it cannot read would accept altered text."""
+    key, keys = trusted_key()
+    headers = signed(key)
+    version, encoded = headers["webhook-signature"].split(",")
+    with pytest.raises(WebhookVerificationError, match="no v1a signature"):
+        verify(headers | {"webhook-signature": f"{version},{encoded[:8]}!{encoded[8:]}"},
+               BODY, keys, now=NOW)
+    with pytest.raises(WebhookVerificationError, match="not an Ed25519 public key"):
+        verify(headers, BODY, [keys[0][:10] + "!" + keys[0][10:]], now=NOW)
+
+
+def test_an_unreadable_signature_does_not_hide_a_good_one_after_it():
+    key, keys = trusted_key()
+    headers = signed(key)
+    both = headers | {"webhook-signature": f"v1a,not!base64 {headers['webhook-signature']}"}
+    assert verify(both, BODY, keys, now=NOW) == MSG_ID
+
+
+def test_signatures_are_separated_by_spaces_only():
+    """The specification delimits the list by a space; any other whitespace is not one."""
+    key, keys = trusted_key()
+    headers = signed(key)
+    tabbed = headers | {"webhook-signature": f"v1,aG1hYw==\t{headers['webhook-signature']}"}
+    with pytest.raises(WebhookVerificationError, match="no v1a signature"):
+        verify(tabbed, BODY, keys, now=NOW)
