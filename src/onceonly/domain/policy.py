@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from onceonly.domain.agreements import (
     Agreement,
@@ -13,25 +12,11 @@ from onceonly.domain.agreements import (
     FieldGrant,
     LegalBasis,
 )
+from onceonly.domain.limits import quota_spent, refusal_detail
 from onceonly.domain.organisations import Role
+from onceonly.domain.reasons import Reason
 
-
-class Reason(StrEnum):
-    NOT_AGREEMENT_PARTY = "not_agreement_party"
-    ROLE_NOT_ALLOWED = "role_not_allowed"
-    AGREEMENT_NOT_ACTIVE = "agreement_not_active"
-    OUTSIDE_VALIDITY = "outside_validity"
-    PURPOSE_MISMATCH = "purpose_mismatch"
-    FIELD_NOT_IN_AGREEMENT = "field_not_in_agreement"
-    SUBJECT_UNKNOWN = "subject_unknown"
-    CONSENT_MISSING = "consent_missing"
-    QUOTA_EXCEEDED = "quota_exceeded"
-    PERSON_LIMIT_REACHED = "person_limit_reached"
-    USES_EXHAUSTED = "uses_exhausted"
-    OFFICER_SUSPENDED = "officer_suspended"  # by the anomaly detector, from one provider
-    AGREEMENT_UNKNOWN = "agreement_unknown"
-    SCHEME_NOT_YOURS = "scheme_not_yours"  # an identifier of another organisation
-    NOT_A_QUERY_AGREEMENT = "not_a_query_agreement"
+__all__ = ["Circumstances", "Decision", "Deny", "Permit", "QueryRequest", "Reason", "decide"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +95,6 @@ def decide(request: QueryRequest, agreement: Agreement, facts: Circumstances) ->
             Reason.CONSENT_MISSING,
             "the legal basis is consent and this person has not consented to this purpose",
         )
-    if facts.queries_today >= agreement.max_queries_per_day:
-        return Deny(
-            Reason.QUOTA_EXCEEDED,
-            f"the agreement allows {agreement.max_queries_per_day} queries a day",
-        )
+    if quota_spent(agreement, facts.queries_today):
+        return Deny(Reason.QUOTA_EXCEEDED, refusal_detail(Reason.QUOTA_EXCEEDED, agreement))
     return Permit(tuple(by_name[name] for name in request.fields))

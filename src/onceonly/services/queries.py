@@ -14,6 +14,7 @@ from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.consent import fields_covered
 from onceonly.domain.errors import DomainError, ErrorKind, invalid
+from onceonly.domain.limits import refusal_detail
 from onceonly.domain.organisations import Principal
 from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
 from onceonly.domain.transforms import TRANSFORMS
@@ -40,17 +41,6 @@ _KIND = {
     Reason.PERSON_LIMIT_REACHED: ErrorKind.LIMITED,
     Reason.USES_EXHAUSTED: ErrorKind.LIMITED,
 }
-
-
-def _limit_detail(reason: Reason, agreement: Agreement) -> str:
-    if reason is Reason.OFFICER_SUSPENDED:
-        return (f"this officer is suspended from {agreement.provider_id}'s data until its "
-                "guardian has reviewed an anomaly alert")
-    if reason is Reason.USES_EXHAUSTED:
-        return f"the agreement allows {agreement.max_uses} uses in all, and they are spent"
-    if reason is Reason.PERSON_LIMIT_REACHED:
-        return f"the agreement allows {agreement.max_persons_per_day} different people a day"
-    return f"the agreement allows {agreement.max_queries_per_day} queries a day"
 
 
 class QueryRefused(DomainError):
@@ -173,7 +163,7 @@ class QueryService:
                 uow.commit()
         if limit_reached is not None:  # nothing was committed: the counts stay as they were
             self._deny(officer, cmd, agreement, person_key,
-                       Deny(limit_reached, _limit_detail(limit_reached, agreement)))
+                       Deny(limit_reached, refusal_detail(limit_reached, agreement)))
         return Release(
             release_id=release_id,
             agreement_id=agreement.id,
