@@ -16,7 +16,7 @@ from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.errors import DomainError, forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.policy import Deny
-from onceonly.domain.transforms import TRANSFORMS
+from onceonly.domain.transforms import minimise
 from onceonly.services.audit import refuse
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports import (
@@ -159,9 +159,8 @@ class BulkService:
             # Named as a query would name them (by pseudonym, to a consumer that has them),
             # beside the identifier the consumer asked by, so it can tell who is who.
             records.append({"subject": subject_named(subject, scheme, value),
-                            "asked_as": {"scheme": scheme, "value": value}, "data": {
-                grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], now.date())
-                for grant in agreement.grants}})
+                            "asked_as": {"scheme": scheme, "value": value},
+                            "data": minimise(agreement.grants, record, now.date())})
         plaintext = canonical_json({
             "extract_id": extract.id, "agreement_id": agreement.id,
             "created_at": now.isoformat(), "fields": [g.name for g in agreement.grants],

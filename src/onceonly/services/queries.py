@@ -17,7 +17,7 @@ from onceonly.domain.errors import DomainError, ErrorKind, invalid
 from onceonly.domain.limits import refusal_detail
 from onceonly.domain.organisations import Principal
 from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
-from onceonly.domain.transforms import TRANSFORMS
+from onceonly.domain.transforms import minimise
 from onceonly.services.audit import refuse
 from onceonly.services.auth import AuthRefusal, identify
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
@@ -126,10 +126,7 @@ class QueryService:
             self._deny(officer, cmd, agreement, person_key,
                        Deny(Reason.SUBJECT_UNKNOWN, "the provider holds no record of this person"))
         today = now.date()
-        data = {
-            grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], today)
-            for grant in decision.grants
-        }
+        data = minimise(decision.grants, record, today)
 
         release_id = str(uuid.uuid4())
         entry = AuditEntry(
