@@ -192,7 +192,7 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
                              .where(t.person_links.c.scheme == "nino")).scalars().all()
     peer = QueryService(lambda *, write=False, transaction=True: peer_uow(
                             exchange.engine, write=write, transaction=transaction),
-                        exchange.connectors, exchange.clock)
+                        exchange.connectors, exchange.clock, exchange.keys)
     services = {"measured": exchange.queries, "peer": peer}
     apps = {"measured": create_app(exchange),
             "peer": create_app(dataclasses.replace(exchange, queries=peer), integrate_every=0)}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from onceonly.crypto.canonical import sha256_hex
+from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.domain.accuracy import released_sources
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.anomaly import Activity, identifier_number
@@ -28,6 +28,7 @@ from onceonly.services.ports import (
     Connectors,
     ConsentQuestion,
     ResolvedSubject,
+    Signer,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -68,6 +69,9 @@ class Release:
     released_at: datetime
     audit_seq: int
     sources: dict[str, str] = field(default_factory=dict)  # each field's source label
+    # The body as signed (RFC 8785 canonical JSON), and the provider's detached JWS over it.
+    payload: bytes = field(default=b"", repr=False)
+    signature: str = ""
 
     def body(self) -> dict[str, Any]:
         return {
@@ -82,10 +86,11 @@ class Release:
 
 class QueryService:
     def __init__(self, uows: UnitOfWorkFactory, connectors: Connectors, clock: Clock,
-                 pseudonyms: Pseudonyms | None = None) -> None:
+                 signer: Signer, pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
         self.connectors = connectors
         self.clock = clock
+        self.signer = signer  # every release leaves signed by its provider
         self.pseudonyms = pseudonyms  # for consumers named people by pairwise pseudonyms
 
     def query(self, officer: Principal, cmd: QueryCommand) -> Release:
@@ -161,7 +166,7 @@ class QueryService:
         if limit_reached is not None:  # nothing was committed: the counts stay as they were
             self._deny(officer, cmd, agreement, person_key,
                        Deny(limit_reached, refusal_detail(limit_reached, agreement)))
-        return Release(
+        return self._signed(Release(
             release_id=release_id,
             agreement_id=agreement.id,
             provider_id=agreement.provider_id,
@@ -170,7 +175,12 @@ class QueryService:
             released_at=now,
             audit_seq=seq,
             sources=released_sources(decision.grants, source.labels),
-        )
+        ))
+
+    def _signed(self, release: Release) -> Release:
+        payload = canonical_json(release.body())
+        signature, _kid = self.signer.sign_for(release.provider_id, payload)
+        return replace(release, payload=payload, signature=signature)
 
     def _read_phase(self, uow: UnitOfWork, officer: Principal, cmd: QueryCommand,
                     now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,

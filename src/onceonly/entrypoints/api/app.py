@@ -25,7 +25,6 @@ from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import audit_interval
 from onceonly.config import require_signatures as config_require_signatures
 from onceonly.config import trusted_proxies as config_trusted_proxies
-from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import TRANSITIONS, FieldGrant, PrivacyAssessment
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
@@ -304,19 +303,15 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
             purpose=body.purpose,
         )
 
-        def release_signed() -> tuple[bytes, str]:
-            release = exchange.queries.query_with_token(token, command)
-            payload = canonical_json(release.body())
-            return payload, exchange.keys.sign_for(release.provider_id, payload)[0]
-
         try:
-            payload, signature = await run_blocking(release_signed)
+            release = await run_blocking(
+                lambda: exchange.queries.query_with_token(token, command))
         except QueryRefused as refusal:
             metrics.decisions.labels("deny", refusal.code).inc()
             raise
         metrics.decisions.labels("permit", "").inc()
-        return Response(payload, media_type="application/json",
-                        headers={SIGNATURE_HEADER: signature})
+        return Response(release.payload, media_type="application/json",
+                        headers={SIGNATURE_HEADER: release.signature})
 
     @app.post("/v1/agreements", status_code=201, response_model=AgreementOut,
               tags=["agreements"])
