@@ -32,7 +32,6 @@ from joserfc.jwk import OKPKey
 
 from onceonly.crypto.http_signatures import ALG, COVERED
 from onceonly.domain.errors import DomainError, unauthenticated
-from onceonly.services.audit import refuse
 from onceonly.services.ports import (
     KEY_RETIRED,
     NONCE_NEW,
@@ -42,6 +41,7 @@ from onceonly.services.ports import (
     UnitOfWorkFactory,
     VerificationKeys,
 )
+from onceonly.services.refusals import refuse
 
 WINDOW = timedelta(seconds=300)  # how old a signature may be
 FUTURE = timedelta(seconds=60)  # how far ahead of our clock its `created` may be
