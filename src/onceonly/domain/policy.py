@@ -12,11 +12,13 @@ from onceonly.domain.agreements import (
     FieldGrant,
     LegalBasis,
 )
+from onceonly.domain.errors import invalid
 from onceonly.domain.limits import quota_spent, refusal_detail
 from onceonly.domain.organisations import Role
 from onceonly.domain.reasons import Reason
 
-__all__ = ["Circumstances", "Decision", "Deny", "Permit", "QueryRequest", "Reason", "decide"]
+__all__ = ["Circumstances", "Decision", "Deny", "Permit", "QueryRequest", "Reason", "check_fields",
+           "decide"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,14 @@ class Deny:
 
 
 Decision = Permit | Deny
+
+
+def check_fields(fields: tuple[str, ...]) -> None:
+    """A query names each field it wants once, and at least one."""
+    if not fields:
+        raise invalid("no_fields", "name at least one field to receive")
+    if len(set(fields)) != len(fields):
+        raise invalid("duplicate_field", "a field is named twice")
 
 
 def decide(request: QueryRequest, agreement: Agreement, facts: Circumstances) -> Decision:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NoReturn
 
 from onceonly.crypto.canonical import canonical_json, sha256_hex
@@ -13,12 +13,19 @@ from onceonly.domain.accuracy import released_sources
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.consent import fields_covered
-from onceonly.domain.errors import DomainError, ErrorKind, invalid
+from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.limits import refusal_detail
 from onceonly.domain.organisations import Principal
-from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
+from onceonly.domain.policy import (
+    Circumstances,
+    Decision,
+    Deny,
+    QueryRequest,
+    Reason,
+    check_fields,
+    decide,
+)
 from onceonly.domain.transforms import minimise
-from onceonly.services.audit import refuse
 from onceonly.services.auth import AuthRefusal, identify
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports import (
@@ -32,6 +39,7 @@ from onceonly.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from onceonly.services.refusals import refuse
 
 # How each refusal reaches the caller: who may not ask is forbidden, what does not exist
 # is not found, a spent limit is limited.
@@ -147,7 +155,7 @@ class QueryService:
             # The hash lets a consumer prove what it received; values stay out.
             values_hash=sha256_hex({"release_id": release_id, "data": data}),
             detail={"release_id": release_id},
-            hidden_until=_hidden_until(agreement, now),
+            hidden_until=agreement.hidden_until(now),
         )
         with self.uows(write=True) as uow:
             # The limits, the anomaly note and the audit entry in one go (one statement on
@@ -185,10 +193,7 @@ class QueryService:
     def _read_phase(self, uow: UnitOfWork, officer: Principal, cmd: QueryCommand,
                     now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
                                             AgreementSource]:
-        if not cmd.fields:
-            raise invalid("no_fields", "name at least one field to receive")
-        if len(set(cmd.fields)) != len(cmd.fields):
-            raise invalid("duplicate_field", "a field is named twice")
+        check_fields(cmd.fields)
         request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
         source = uow.agreements.with_source(cmd.agreement_id, now.date())
         if source is None:
@@ -229,18 +234,11 @@ class QueryService:
             person_key=person_key,
             fields=cmd.fields,
             detail={"requested_agreement": str(cmd.agreement_id)},
-            hidden_until=_hidden_until(agreement, now),
+            hidden_until=agreement.hidden_until(now) if agreement else None,
         )
         refused = _activity(officer, cmd, agreement, person_key, now, True)
         refuse(self.uows, self.clock, entry, QueryRefused(deny),
                also=lambda uow: uow.activity.record(refused, officer.org_id))
-
-
-def _hidden_until(agreement: Agreement | None, now: datetime) -> datetime | None:
-    """When an access under this agreement may appear in the citizen's access log."""
-    if agreement is None or not agreement.hidden_days:
-        return None
-    return now + timedelta(days=agreement.hidden_days)
 
 
 def _activity(officer: Principal, cmd: QueryCommand, agreement: Agreement | None,

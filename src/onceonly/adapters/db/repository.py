@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
-from sqlalchemy.orm import aliased
 
 from onceonly.adapters.data_keys import SqlDataKeys
 from onceonly.adapters.db import tables as t
@@ -32,7 +31,7 @@ from onceonly.domain.catalogue import Dataset
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal, Role
-from onceonly.services.ports import AgreementSource, ResolvedSubject
+from onceonly.services.ports import AgreementSource
 
 # The statements every governed query runs, built once with bound parameters: building a
 # Core statement (and its cache key) on every call costs several times more than running it.
@@ -51,20 +50,6 @@ _CONNECTOR_BY_DATASET = select(t.datasets.c.connector).where(
     t.datasets.c.id == bindparam("dataset_id"))
 _SCHEME = select(t.identifier_schemes.c.code).where(
     t.identifier_schemes.c.code == bindparam("scheme"))
-_TARGET_LINK = aliased(t.person_links)
-_RESOLVE = (
-    select(t.person_links.c.person_key, _TARGET_LINK.c.value)
-    .select_from(
-        t.person_links.outerjoin(
-            _TARGET_LINK,
-            and_(_TARGET_LINK.c.person_key == t.person_links.c.person_key,
-                 _TARGET_LINK.c.scheme == bindparam("target_scheme")),
-        )
-    )
-    .where(t.person_links.c.scheme == bindparam("scheme"),
-           t.person_links.c.value == bindparam("value"))
-    .limit(1)
-)
 _PRINCIPAL_BY_TOKEN = (
     select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
     .join(t.api_tokens, t.api_tokens.c.principal_id == t.principals.c.id)
@@ -225,12 +210,6 @@ class SqlPersonIndex:
     def person_key(self, scheme: str, value: str) -> str | None:
         return self.conn.execute(select(t.person_links.c.person_key).where(
             t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
-
-    def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
-        row = self.conn.execute(
-            _RESOLVE, {"scheme": scheme, "value": value, "target_scheme": target_scheme}
-        ).first()
-        return None if row is None else ResolvedSubject(row[0], row[1])
 
     def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
         """The person's identifiers in the given schemes (one each, the first by value)."""
