@@ -36,10 +36,12 @@ from sqlalchemy import insert, select
 from benchmarks import Report
 from benchmarks.bench_http import allow_load, postgres_database, sqlite_database
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.releases import SqlReleases
+from onceonly.adapters.db.releases import SqlReleases, _pg_release, pg_release_params
 from onceonly.adapters.db.repository import SqlUnitOfWork
 from onceonly.audit.merkle import MemoryTree, verify_inclusion
 from onceonly.bootstrap import Exchange, bootstrap
+from onceonly.domain.limits import counts_persons, counts_uses
+from onceonly.domain.reasons import Reason
 from onceonly.services.queries import QueryCommand, QueryService
 
 BACKENDS = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
@@ -62,14 +64,43 @@ def us(seconds: list[float]) -> float:
 # -- 3. the append's share of a governed query ---------------------------------------------
 
 
+class _PartialReleases(SqlReleases):
+    """A release without some of its parts: each limit but the day's count (`every_limit`),
+    the anomaly note (`notes`), the audit entry (`audited`). On PostgreSQL the same one
+    statement without those parts."""
+
+    def __init__(self, uow: SqlUnitOfWork, *, every_limit: bool = True, notes: bool = True,
+                 audited: bool = True) -> None:
+        super().__init__(uow.conn, uow.usage, uow.activity, uow.audit)
+        self.every_limit, self.notes, self.audited = every_limit, notes, audited
+
+    def release(self, agreement: Any, day: Any, person_key: str | None, note: Any,
+                consumer_id: str, entry: Any, at: datetime) -> Reason | int:
+        if not self.every_limit:
+            agreement = dataclasses.replace(agreement, max_persons_per_day=None, max_uses=None)
+        if self.conn.dialect.name == "postgresql":
+            statement = _pg_release(counts_persons(agreement, person_key),
+                                    counts_uses(agreement), self.notes, self.audited)
+            [(refused, seq)] = statement.run(self.conn, pg_release_params(
+                agreement, day, person_key, note, consumer_id, entry, at))
+            if refused is not None:
+                return Reason(refused)
+            return -1 if seq is None else int(seq)
+        refused = self.refusal(agreement, day, person_key, note, entry)
+        if refused is not None:
+            return refused
+        if self.notes:
+            self.activity.record(note, consumer_id)
+        return self.audit.record(entry, at) if self.audited else -1
+
+
 class _UnauditedUnitOfWork(SqlUnitOfWork):
     """Releases write everything but the audit entry (on PostgreSQL, the same statement
     without its append)."""
 
     def __enter__(self) -> _UnauditedUnitOfWork:
         super().__enter__()
-        self.releases = SqlReleases(self.conn, self.usage, self.activity, self.audit,
-                                    audited=False)
+        self.releases = _PartialReleases(self, audited=False)
         return self
 
 
@@ -161,7 +192,7 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
                              .where(t.person_links.c.scheme == "nino")).scalars().all()
     peer = QueryService(lambda *, write=False, transaction=True: peer_uow(
                             exchange.engine, write=write, transaction=transaction),
-                        exchange.connectors, exchange.clock)
+                        exchange.connectors, exchange.clock, exchange.keys)
     services = {"measured": exchange.queries, "peer": peer}
     apps = {"measured": create_app(exchange),
             "peer": create_app(dataclasses.replace(exchange, queries=peer), integrate_every=0)}
@@ -222,8 +253,7 @@ class _UnconstrainedUnitOfWork(SqlUnitOfWork):
 
     def __enter__(self) -> _UnconstrainedUnitOfWork:
         super().__enter__()
-        self.releases = SqlReleases(self.conn, self.usage, self.activity, self.audit,
-                                    every_limit=False, notes=False)
+        self.releases = _PartialReleases(self, every_limit=False, notes=False)
         return self
 
 

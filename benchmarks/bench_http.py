@@ -286,12 +286,11 @@ STAGES = [
                                            "identify (onceonly/services/auth.py")),
     ("store read through the connector", ("SqlConnector.fetch", "SqlConnectors.for_dataset",
                                           "raw (benchmarks/bench_http.py")),
-    ("reserve + audit write + commit", ("SqlReleases.release", "SqlUsage.reserve",
+    ("reserve + audit write + commit", ("SqlReleases.release", "SqlUsage.count",
                                         "SqlAuditLog.record", "SqlUnitOfWork.commit",
                                         "sha256_hex")),
     ("decision reads (agreement, dataset, person, usage)",
-     ("SqlAgreements.", "SqlCatalogue.", "SqlPersonIndex.", "SqlIdentities.",
-      "SqlUsage.queries_on")),
+     ("SqlAgreements.", "SqlCatalogue.", "SqlPersonIndex.", "SqlIdentities.")),
     ("sign (canonical JSON + Ed25519 JWS)", ("SqlKeyStore.sign_for", "canonical_json")),
 ]
 # Frames of a thread waiting for work, not doing any: dropped.

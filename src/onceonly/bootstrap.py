@@ -136,7 +136,7 @@ def bootstrap(
         keys=keys,
         connectors=connectors,
         agreements=AgreementService(uows, clock),
-        queries=QueryService(uows, connectors, clock, pseudonyms=pseudonyms),
+        queries=QueryService(uows, connectors, clock, keys, pseudonyms=pseudonyms),
         kill_switches=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
+from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.signing import verify_detached
 from onceonly.domain.errors import DomainError
 from onceonly.services.queries import QueryCommand, QueryRefused
 
@@ -30,6 +32,14 @@ def income_band(world, **changes):
                    fields=("income_band",), purpose="benefit-entitlement")
     command.update(changes)
     return QueryCommand(**command)
+
+
+def test_a_direct_caller_gets_the_release_signed_by_its_provider(exchange, world):
+    release = exchange.queries.query(officer(world, "GOV/DWP"), income_band(world))
+
+    assert release.payload == canonical_json(release.body())
+    assert verify_detached(release.signature, release.payload, exchange.keys.jwks(),
+                           release.provider_id)
 
 
 def test_permit_releases_only_the_derived_band_and_audits_names_and_hash(exchange, world):

@@ -16,8 +16,6 @@ from faker import Faker
 
 NINO_PREFIXES = [a + b for a in "ABCEGHJKLMNPRSTWXYZ" for b in "ABCEGHJKLMNPRSTWXYZ"]
 LETTERS = "ABCDEFGHJKLMNOPRSTUVWXYZ"
-BENEFITS = ["universal_credit", "state_pension", "pip", "esa", "carers_allowance",
-            "attendance_allowance"]
 CONDITIONS = ["asthma", "diabetes", "hypertension", "epilepsy", "severe_visual_impairment",
               "narcolepsy", "dementia", "arthritis"]
 PLACES_OF_DEATH = ["Northshire General Hospital", "home address", "St Clare's Hospice",

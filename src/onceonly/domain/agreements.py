@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from onceonly.domain.catalogue import Dataset, Sensitivity
@@ -28,6 +28,20 @@ class AgreementStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class AgreementState(StrEnum):
+    """What applies at a moment: the stored status, an approved agreement told apart as
+    pending (not yet valid), active or expired, and a suspended one as expired once past."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
@@ -117,14 +131,22 @@ class Agreement:
     def approvals_required(self) -> int:
         return 2 if self.assessment is not None and self.assessment.risk is Risk.HIGH else 1
 
-    def state_at(self, now: datetime) -> str:
+    def state_at(self, now: datetime) -> AgreementState:
         """The state a user sees: the stored status, or active/pending/expired for approved."""
         if self.status in (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED):
             if now >= self.valid_until:
-                return "expired"
+                return AgreementState.EXPIRED
             if self.status is AgreementStatus.APPROVED:
-                return "active" if now >= self.valid_from else "pending"
-        return self.status.value
+                return AgreementState.ACTIVE if now >= self.valid_from else AgreementState.PENDING
+        return AgreementState(self.status.value)
+
+    def active_at(self, now: datetime) -> bool:
+        return self.state_at(now) is AgreementState.ACTIVE
+
+    def hidden_until(self, now: datetime) -> datetime | None:
+        """When an access made now under this agreement may appear in the citizen's access
+        log (None: at once)."""
+        return now + timedelta(days=self.hidden_days) if self.hidden_days else None
 
 
 def draft_agreement(

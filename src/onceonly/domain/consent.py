@@ -33,12 +33,17 @@ class Consent:
     def live_at(self, now: datetime) -> bool:
         return self.withdrawn_at is None and self.granted_at <= now < self.expires_at
 
+    def applies(self, consumer_id: str, purpose: str, now: datetime) -> bool:
+        """Whether this consent, now, speaks for `consumer_id`'s `purpose` (whatever its
+        fields): live, for the purpose, to that consumer or to any. The one liveness rule:
+        the database reads in adapters/db/consents.py are held to it by a test."""
+        return (self.live_at(now) and self.purpose == purpose
+                and self.consumer_id in (None, consumer_id))
+
     def covers(self, consumer_id: str, purpose: str, fields: Iterable[str],
                now: datetime) -> bool:
         """Whether this consent, now, lets `consumer_id` receive `fields` for `purpose`."""
-        return (self.live_at(now) and self.purpose == purpose
-                and self.consumer_id in (None, consumer_id)
-                and set(fields) <= set(self.fields))
+        return self.applies(consumer_id, purpose, now) and set(fields) <= set(self.fields)
 
     def state_at(self, now: datetime) -> str:
         if self.withdrawn_at is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -329,6 +329,31 @@ class Delivery:
     created_at: datetime
     delivered_at: datetime | None = None
     last_error: str | None = None
+
+    # A delivery's state changes. A claim counts an attempt as it takes the delivery
+    # (adapters' claim); one that sends nothing gives it back here (`held`, `to_inbox`).
+
+    def delivered(self, at: datetime) -> Delivery:
+        return replace(self, status=DeliveryStatus.DELIVERED, delivered_at=at, last_error=None)
+
+    def dead_lettered(self, error: str) -> Delivery:
+        return replace(self, status=DeliveryStatus.FAILED, last_error=error)
+
+    def to_retry(self, error: str, at: datetime) -> Delivery:
+        return replace(self, last_error=error, next_attempt_at=at)
+
+    def to_inbox(self, now: datetime) -> Delivery:
+        """Its receiver moved to an inbox since the report: it waits there, not sent."""
+        return replace(self, mode="inbox", attempts=self.attempts - 1, next_attempt_at=now)
+
+    def held(self, until: datetime) -> Delivery:
+        """Its agreement is suspended or not yet valid: not sent, tried again later."""
+        return replace(self, attempts=self.attempts - 1, next_attempt_at=until)
+
+    def requeued(self, now: datetime) -> Delivery:
+        """Dead-lettered, tried again from the first attempt."""
+        return replace(self, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
+                       last_error=None)
 
 
 def may_see_report(who: Principal, report: Report) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from onceonly.domain.agreements import (
     Agreement,
@@ -13,25 +12,13 @@ from onceonly.domain.agreements import (
     FieldGrant,
     LegalBasis,
 )
+from onceonly.domain.errors import invalid
+from onceonly.domain.limits import quota_spent, refusal_detail
 from onceonly.domain.organisations import Role
+from onceonly.domain.reasons import Reason
 
-
-class Reason(StrEnum):
-    NOT_AGREEMENT_PARTY = "not_agreement_party"
-    ROLE_NOT_ALLOWED = "role_not_allowed"
-    AGREEMENT_NOT_ACTIVE = "agreement_not_active"
-    OUTSIDE_VALIDITY = "outside_validity"
-    PURPOSE_MISMATCH = "purpose_mismatch"
-    FIELD_NOT_IN_AGREEMENT = "field_not_in_agreement"
-    SUBJECT_UNKNOWN = "subject_unknown"
-    CONSENT_MISSING = "consent_missing"
-    QUOTA_EXCEEDED = "quota_exceeded"
-    PERSON_LIMIT_REACHED = "person_limit_reached"
-    USES_EXHAUSTED = "uses_exhausted"
-    OFFICER_SUSPENDED = "officer_suspended"  # by the anomaly detector, from one provider
-    AGREEMENT_UNKNOWN = "agreement_unknown"
-    SCHEME_NOT_YOURS = "scheme_not_yours"  # an identifier of another organisation
-    NOT_A_QUERY_AGREEMENT = "not_a_query_agreement"
+__all__ = ["Circumstances", "Decision", "Deny", "Permit", "QueryRequest", "Reason", "check_fields",
+           "decide"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +53,14 @@ class Deny:
 
 
 Decision = Permit | Deny
+
+
+def check_fields(fields: tuple[str, ...]) -> None:
+    """A query names each field it wants once, and at least one."""
+    if not fields:
+        raise invalid("no_fields", "name at least one field to receive")
+    if len(set(fields)) != len(fields):
+        raise invalid("duplicate_field", "a field is named twice")
 
 
 def decide(request: QueryRequest, agreement: Agreement, facts: Circumstances) -> Decision:
@@ -110,9 +105,6 @@ def decide(request: QueryRequest, agreement: Agreement, facts: Circumstances) ->
             Reason.CONSENT_MISSING,
             "the legal basis is consent and this person has not consented to this purpose",
         )
-    if facts.queries_today >= agreement.max_queries_per_day:
-        return Deny(
-            Reason.QUOTA_EXCEEDED,
-            f"the agreement allows {agreement.max_queries_per_day} queries a day",
-        )
+    if quota_spent(agreement, facts.queries_today):
+        return Deny(Reason.QUOTA_EXCEEDED, refusal_detail(Reason.QUOTA_EXCEEDED, agreement))
     return Permit(tuple(by_name[name] for name in request.fields))

@@ -9,15 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from onceonly.domain.catalogue import FieldType
 from onceonly.domain.errors import invalid
 
-if TYPE_CHECKING:  # agreements import this module
-    from onceonly.domain.agreements import FieldGrant
-
 TransformFn = Callable[[Any, date], Any]
+
+
+class Grant(Protocol):
+    """A field as agreed (agreements.FieldGrant): named here by shape, since agreements
+    check their grants against this module."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def transform(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +148,7 @@ def fit_to_drive(value: Any, today: date) -> Any:
     return not (_NOTIFIABLE_CONDITIONS & set(value or []))
 
 
-def minimise(grants: Iterable[FieldGrant], record: Mapping[str, Any],
+def minimise(grants: Iterable[Grant], record: Mapping[str, Any],
              today: date) -> dict[str, Any]:
     """What leaves the provider: each granted field computed from its source, as agreed."""
     return {g.name: TRANSFORMS[g.transform].apply(record[g.source], today) for g in grants}

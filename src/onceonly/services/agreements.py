@@ -8,12 +8,12 @@ from datetime import datetime
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import Agreement, FieldGrant, LegalBasis, PrivacyAssessment
-from onceonly.domain.errors import DomainError, invalid, not_found
+from onceonly.domain.errors import invalid, not_found
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import refuse
 from onceonly.services.ports.agreements import AgreementsUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse_as, refusing
 
 
 @dataclass(frozen=True)
@@ -34,20 +34,11 @@ class DraftCommand:
     bulk_max_records: int | None = None
 
 
-def _entry(actor: Principal, action: str, outcome: str, agreement_id: int | None,
-           provider_id: str | None, purpose: str | None, reason: str | None,
-           detail: dict[str, str]) -> AuditEntry:
-    return AuditEntry(
-        action=f"agreement.{action}",
-        outcome=outcome,
-        actor_id=actor.id,
-        org_id=actor.org_id,
-        reason=reason,
-        agreement_id=agreement_id,
-        provider_id=provider_id,
-        purpose=purpose,
-        detail=detail,
-    )
+def _done(actor: Principal, action: str, agreement: Agreement,
+          detail: dict[str, str]) -> AuditEntry:
+    return AuditEntry(f"agreement.{action}", "done", actor.id, actor.org_id,
+                      agreement_id=agreement.id, provider_id=agreement.provider_id,
+                      purpose=agreement.purpose_code, detail=detail)
 
 
 class AgreementService:
@@ -57,42 +48,36 @@ class AgreementService:
 
     def draft(self, actor: Principal, cmd: DraftCommand) -> Agreement:
         now = self.clock.now()
-        try:
-            with self.uows(write=True) as uow:
-                dataset = uow.catalogue.dataset(cmd.dataset_id)
-                if dataset is None:
-                    raise invalid("unknown_dataset",
-                                  f"no dataset {cmd.dataset_id!r} in the catalogue")
-                agreement = lifecycle.draft_agreement(
-                    actor=actor,
-                    dataset=dataset,
-                    consumer_id=actor.org_id,
-                    grants=cmd.grants,
-                    purpose_code=cmd.purpose_code,
-                    purpose_text=cmd.purpose_text,
-                    legal_basis=cmd.legal_basis,
-                    valid_from=cmd.valid_from,
-                    valid_until=cmd.valid_until,
-                    max_queries_per_day=cmd.max_queries_per_day,
-                    retention_days=cmd.retention_days,
-                    assessment=cmd.assessment,
-                    now=now,
-                    hidden_days=cmd.hidden_days,
-                    max_persons_per_day=cmd.max_persons_per_day,
-                    max_uses=cmd.max_uses,
-                    bulk_max_records=cmd.bulk_max_records,
-                )
-                agreement.id = uow.agreements.add(agreement)
-                uow.audit.record(
-                    _entry(actor, "create", "done", agreement.id, agreement.provider_id,
-                           agreement.purpose_code, None, {"dataset": agreement.dataset_id}),
-                    now,
-                )
-                uow.commit()
-        except DomainError as error:
-            entry = _entry(actor, "create", "deny", None, None, None, error.code,
-                           {"dataset": cmd.dataset_id})
-            refuse(self.uows, self.clock, entry, error)
+        with refusing(self.uows, self.clock, "agreement.create", actor,
+                      detail={"dataset": cmd.dataset_id}), \
+                self.uows(write=True) as uow:
+            dataset = uow.catalogue.dataset(cmd.dataset_id)
+            if dataset is None:
+                raise invalid("unknown_dataset",
+                              f"no dataset {cmd.dataset_id!r} in the catalogue")
+            agreement = lifecycle.draft_agreement(
+                actor=actor,
+                dataset=dataset,
+                consumer_id=actor.org_id,
+                grants=cmd.grants,
+                purpose_code=cmd.purpose_code,
+                purpose_text=cmd.purpose_text,
+                legal_basis=cmd.legal_basis,
+                valid_from=cmd.valid_from,
+                valid_until=cmd.valid_until,
+                max_queries_per_day=cmd.max_queries_per_day,
+                retention_days=cmd.retention_days,
+                assessment=cmd.assessment,
+                now=now,
+                hidden_days=cmd.hidden_days,
+                max_persons_per_day=cmd.max_persons_per_day,
+                max_uses=cmd.max_uses,
+                bulk_max_records=cmd.bulk_max_records,
+            )
+            agreement.id = uow.agreements.add(agreement)
+            uow.audit.record(
+                _done(actor, "create", agreement, {"dataset": agreement.dataset_id}), now)
+            uow.commit()
         return agreement
 
     def get(self, actor: Principal, agreement_id: int) -> Agreement:
@@ -100,10 +85,9 @@ class AgreementService:
             agreement = uow.agreements.get(agreement_id, with_history=True)
         if agreement is None or not _may_see(actor, agreement):
             # The same answer for "missing" and "not yours": ids reveal nothing.
-            refuse(self.uows, self.clock,
-                   _entry(actor, "read", "deny", None, None, None, "agreement_unknown",
-                          {"requested_agreement": str(agreement_id)}),
-                   not_found("agreement_unknown", f"no agreement {agreement_id} visible to you"))
+            refuse_as(self.uows, self.clock, "agreement.read", actor,
+                      not_found("agreement_unknown", f"no agreement {agreement_id} visible to you"),
+                      detail={"requested_agreement": str(agreement_id)})
         return agreement
 
     def list(self, actor: Principal) -> list[Agreement]:
@@ -117,31 +101,25 @@ class AgreementService:
         if step is None:
             raise invalid("unknown_action", f"no lifecycle action {action!r}")
         now = self.clock.now()
-        visible: Agreement | None = None
-        try:
-            with self.uows(write=True) as uow:
-                agreement = uow.agreements.get(agreement_id, with_history=True)
-                if agreement is None or not _may_see(actor, agreement):
-                    raise not_found("agreement_unknown",
-                                    f"no agreement {agreement_id} visible to you")
-                visible = agreement
-                moved = step(agreement, actor, reason, now)
-                uow.agreements.save(moved)
-                last = moved.history[-1]
-                uow.audit.record(
-                    _entry(actor, action, "done", agreement_id, moved.provider_id,
-                           moved.purpose_code, None,
-                           {"from": agreement.status.value, "to": last.to_status.value,
-                            "why": last.reason}),
-                    now,
-                )
-                uow.commit()
-        except DomainError as error:
-            entry = _entry(actor, action, "deny", visible.id if visible else None,
-                           visible.provider_id if visible else None,
-                           visible.purpose_code if visible else None, error.code,
-                           {"requested_agreement": str(agreement_id)})
-            refuse(self.uows, self.clock, entry, error)
+        with refusing(self.uows, self.clock, f"agreement.{action}", actor,
+                      detail={"requested_agreement": str(agreement_id)}) as refusal, \
+                self.uows(write=True) as uow:
+            agreement = uow.agreements.get(agreement_id, with_history=True)
+            if agreement is None or not _may_see(actor, agreement):
+                raise not_found("agreement_unknown",
+                                f"no agreement {agreement_id} visible to you")
+            refusal.of_agreement(agreement)
+            refusal.note(purpose=agreement.purpose_code)
+            moved = step(agreement, actor, reason, now)
+            uow.agreements.save(moved)
+            last = moved.history[-1]
+            uow.audit.record(
+                _done(actor, action, moved,
+                      {"from": agreement.status.value, "to": last.to_status.value,
+                       "why": last.reason}),
+                now,
+            )
+            uow.commit()
         moved.version += 1
         return moved
 

@@ -23,13 +23,13 @@ from onceonly.domain.anomaly import (
     evaluate,
     rule,
 )
-from onceonly.domain.errors import DomainError, not_found
+from onceonly.domain.errors import not_found
 from onceonly.domain.organisations import Principal, Role, parse_org_id
-from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
 from onceonly.services.ports.anomaly import AnomalyUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refusing
 
 BATCH = 10_000
 PURGE_EVERY = timedelta(hours=1)
@@ -141,38 +141,35 @@ class AnomalyService:
         (resumed: back to the provider's data; revoked: kept out) or the agreement."""
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, f"alert.{action}")
         now = self.clock.now()
-        try:
-            with self.uows(write=True) as uow:
-                alert = uow.alerts.get(alert_id)
-                if alert is None or guardian.org_id != alert.provider_id:
-                    raise not_found("alert_unknown", f"no alert {alert_id} for your organisation")
-                agreement = uow.agreements.get(alert.agreement_id)
-                assert agreement is not None
-                uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now,
-                                   lifecycle.require_reason(reason))
-                if alert.suspended is Suspension.AGREEMENT:
-                    moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
-                    uow.agreements.save(moved)
-                    uow.audit.record(AuditEntry(
-                        f"agreement.{action}", "done", guardian.id, guardian.org_id,
-                        agreement_id=agreement.id, provider_id=agreement.provider_id,
-                        purpose=agreement.purpose_code,
-                        detail={"from": agreement.status.value, "to": moved.status.value,
-                                "why": reason, "alert": alert_id}), now)
-                else:  # resumed: a false alarm, the officer is back; revoked: kept out
-                    if action == "resume":
-                        uow.alerts.reinstate_officer(alert_id, guardian.id, now)
-                    uow.audit.record(AuditEntry(
-                        "officer.reinstate" if action == "resume" else "officer.revoke",
-                        "done", guardian.id, guardian.org_id, agreement_id=agreement.id,
-                        provider_id=agreement.provider_id,
-                        detail={"officer": alert.officer_id, "why": reason,
-                                "alert": alert_id}), now)
-                uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock,
-                   AuditEntry(f"alert.{action}", "deny", guardian.id, guardian.org_id,
-                              reason=error.code, detail={"alert": alert_id}), error)
+        with refusing(self.uows, self.clock, f"alert.{action}", guardian,
+                      detail={"alert": alert_id}), \
+                self.uows(write=True) as uow:
+            alert = uow.alerts.get(alert_id)
+            if alert is None or guardian.org_id != alert.provider_id:
+                raise not_found("alert_unknown", f"no alert {alert_id} for your organisation")
+            agreement = uow.agreements.get(alert.agreement_id)
+            assert agreement is not None
+            uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now,
+                               lifecycle.require_reason(reason))
+            if alert.suspended is Suspension.AGREEMENT:
+                moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
+                uow.agreements.save(moved)
+                uow.audit.record(AuditEntry(
+                    f"agreement.{action}", "done", guardian.id, guardian.org_id,
+                    agreement_id=agreement.id, provider_id=agreement.provider_id,
+                    purpose=agreement.purpose_code,
+                    detail={"from": agreement.status.value, "to": moved.status.value,
+                            "why": reason, "alert": alert_id}), now)
+            else:  # resumed: a false alarm, the officer is back; revoked: kept out
+                if action == "resume":
+                    uow.alerts.reinstate_officer(alert_id, guardian.id, now)
+                uow.audit.record(AuditEntry(
+                    "officer.reinstate" if action == "resume" else "officer.revoke",
+                    "done", guardian.id, guardian.org_id, agreement_id=agreement.id,
+                    provider_id=agreement.provider_id,
+                    detail={"officer": alert.officer_id, "why": reason,
+                            "alert": alert_id}), now)
+            uow.commit()
         return replace(alert, status=RESOLUTIONS[action], resolved_by=guardian.id,
                        resolved_at=now, resolution=reason)
 
@@ -199,14 +196,12 @@ class AnomalyService:
         """The thresholds that apply to the consumer's agreements with the guardian's
         organisation: the consumer's, and officers' own."""
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "anomaly.rule.read")
-        try:
-            with self.uows() as uow:
-                consumer_id = self._consumer_of(uow, guardian, consumer_id)
-                return uow.activity.rules_for(consumer_id, guardian.org_id)
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "anomaly.rule.read", "deny", guardian.id, guardian.org_id, reason=error.code,
-                provider_id=guardian.org_id, detail={"consumer": consumer_id}), error)
+        with refusing(self.uows, self.clock, "anomaly.rule.read", guardian,
+                      provider_id=guardian.org_id, detail={"consumer": consumer_id}) as refusal, \
+                self.uows() as uow:
+            consumer_id = self._consumer_of(uow, guardian, consumer_id)
+            refusal.note(detail={"consumer": consumer_id})
+            return uow.activity.rules_for(consumer_id, guardian.org_id)
 
     def set_guardian_rule(self, guardian: Principal, consumer_id: str, officer_id: str | None,
                           kind: str, threshold: int, window_seconds: int) -> Rule:
@@ -214,10 +209,12 @@ class AnomalyService:
         organisation's agreements only; it wins there over the operator's."""
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "anomaly.rule")
         now = self.clock.now()
-        try:
+        with refusing(self.uows, self.clock, "anomaly.rule", guardian,
+                      provider_id=guardian.org_id, detail={"consumer": consumer_id}) as refusal:
             configured = rule(kind, threshold, window_seconds)
             with self.uows(write=True) as uow:
                 consumer_id = self._consumer_of(uow, guardian, consumer_id)
+                refusal.note(detail={"consumer": consumer_id})
                 _check_officer(uow, consumer_id, officer_id)
                 uow.activity.set_rule(consumer_id, officer_id, configured, guardian.org_id)
                 uow.audit.record(AuditEntry(
@@ -226,10 +223,6 @@ class AnomalyService:
                     detail={"consumer": consumer_id, "officer": officer_id or "",
                             "threshold": threshold, "window_seconds": window_seconds}), now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "anomaly.rule", "deny", guardian.id, guardian.org_id, reason=error.code,
-                provider_id=guardian.org_id, detail={"consumer": consumer_id}), error)
         return configured
 
     @staticmethod

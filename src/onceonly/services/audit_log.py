@@ -29,12 +29,12 @@ from onceonly.audit.heads import (
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
 from onceonly.services.ports.audit import AuditLogUnitOfWork, AuditSearch, OperatorAlert
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.keys import Secrets
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import denial, refuse, refuse_as
 
 PSEUDONYM_SECRET = "officer-pseudonym"
 MAX_PAGE = 200
@@ -293,16 +293,14 @@ class AuditLogService:
             record = uow.audit.entry(index)
         if isinstance(record, UnreadableEntry):
             with self.uows(write=True) as uow:
-                uow.audit.record(AuditEntry("audit.read", "deny", reader.id, reader.org_id,
-                                            reason="entry_unreadable",
-                                            detail={"index": index}), now)
+                uow.audit.record(denial("audit.read", reader, "entry_unreadable",
+                                        detail={"index": index}), now)
                 uow.commit()
             raise EntryUnreadable(record)
         if record is None or not may_read(reader, record, now):
             # The same answer for "missing" and "not yours": indexes reveal nothing.
             refuse(self.uows, self.clock,
-                   AuditEntry("audit.read", "deny", reader.id, reader.org_id,
-                              reason="entry_not_visible", detail={"index": index}),
+                   denial("audit.read", reader, "entry_not_visible", detail={"index": index}),
                    not_found("audit_entry_unknown", f"no audit entry {index} you may read"))
         return record
 
@@ -315,12 +313,10 @@ class AuditLogService:
         search = AuditSearch(limit=limit, before=before, provider_id=provider)
         if reader.role is Role.GUARDIAN:
             if provider not in (None, reader.org_id):
-                refuse(self.uows, self.clock,
-                       AuditEntry("audit.list", "deny", reader.id, reader.org_id,
-                                  reason="not_your_organisation", provider_id=provider),
-                       forbidden("not_your_organisation",
-                                 f"a guardian of {reader.org_id} reads only entries about "
-                                 f"{reader.org_id}'s data"))
+                refuse_as(self.uows, self.clock, "audit.list", reader,
+                          forbidden("not_your_organisation",
+                                    f"a guardian of {reader.org_id} reads only entries about "
+                                    f"{reader.org_id}'s data"), provider_id=provider)
             search = AuditSearch(limit=limit, before=before, provider_id=reader.org_id)
         elif reader.role is Role.OFFICER:
             search = AuditSearch(limit=limit, before=before, provider_id=provider,

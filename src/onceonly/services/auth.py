@@ -10,11 +10,11 @@ from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, forbidden, unauthenticated
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import refuse
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.principals import PrincipalsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import denial, refuse, refuse_as
 
 _REFUSALS = {
     "missing": ("token_missing", "send 'Authorization: Bearer <token>'"),
@@ -51,7 +51,7 @@ def identify(uow: PrincipalsUnitOfWork | None, token: str | None,
     code, detail = _REFUSALS.get(state, _REFUSALS["unknown"])
     # Only a digest prefix: enough to correlate attempts, useless to replay.
     detail_seen = {"token_digest_prefix": digest[:12]} if digest else {}
-    return AuthRefusal(AuditEntry("auth", "deny", None, None, reason=code, detail=detail_seen),
+    return AuthRefusal(denial("auth", None, code, detail=detail_seen),
                        unauthenticated(code, detail))
 
 
@@ -73,7 +73,5 @@ def require_role(uows: UnitOfWorkFactory[AuditUnitOfWork], clock: Clock, princip
     """Refuse (and audit) a principal whose role may not do `action`."""
     if principal.role not in roles:
         allowed = " or ".join(sorted(r.value for r in roles))
-        refuse(uows, clock,
-               AuditEntry(action, "deny", principal.id, principal.org_id,
-                          reason="role_not_allowed"),
-               forbidden("role_not_allowed", f"{action} is for {allowed} roles only"))
+        refuse_as(uows, clock, action, principal,
+                  forbidden("role_not_allowed", f"{action} is for {allowed} roles only"))

@@ -17,8 +17,7 @@ from onceonly.domain.bulk import BulkExtract
 from onceonly.domain.errors import DomainError, forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.policy import Deny
-from onceonly.domain.transforms import TRANSFORMS
-from onceonly.services.audit import refuse
+from onceonly.domain.transforms import minimise
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports.bulk import BulkUnitOfWork
 from onceonly.services.ports.clock import Clock
@@ -26,6 +25,7 @@ from onceonly.services.ports.connectors import Connectors
 from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.identity import ResolvedSubject
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse_as, refusing
 
 
 class BulkService:
@@ -41,8 +41,8 @@ class BulkService:
     def request(self, officer: Principal, agreement_id: int, purpose: str,
                 cohort: list[tuple[str, str]], recipient_jwk: dict[str, Any]) -> BulkExtract:
         now = self.clock.now()
-        agreement: Agreement | None = None
-        try:
+        with refusing(self.uows, self.clock, "bulk.request", officer, purpose=purpose,
+                      detail={"cohort_size": len(cohort)}) as refusal:
             try:
                 recipient_key(recipient_jwk)
             except RecipientKeyInvalid as exc:
@@ -50,22 +50,17 @@ class BulkService:
             with self.uows(write=True) as uow:
                 source = uow.agreements.with_source(agreement_id)
                 agreement = source.agreement if source else None
+                refusal.of_agreement(agreement)
                 if agreement is None or officer.org_id not in (agreement.provider_id,
                                                                agreement.consumer_id):
                     raise not_found("agreement_unknown", f"no agreement {agreement_id}")
                 assert source is not None
                 requested = bulk.request(officer, agreement, purpose, cohort, recipient_jwk,
-                                         now, active=agreement.state_at(now) == "active")
+                                         now, active=agreement.active_at(now))
                 self._name_cohort(uow, agreement.consumer_id, cohort, source.subject_scheme)
                 extract = uow.bulk.add(requested)
                 uow.audit.record(_entry("request", "done", officer, agreement, extract), now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "bulk.request", "deny", officer.id, officer.org_id, reason=error.code,
-                agreement_id=agreement.id if agreement else None,
-                provider_id=agreement.provider_id if agreement else None, purpose=purpose,
-                detail={"cohort_size": len(cohort)}), error)
         return extract
 
     def get(self, who: Principal, extract_id: int) -> BulkExtract:
@@ -75,10 +70,9 @@ class BulkService:
         if extract is None or agreement is None or who.org_id not in (
                 agreement.provider_id, agreement.consumer_id) or who.role not in (
                 Role.OFFICER, Role.GUARDIAN):
-            refuse(self.uows, self.clock, AuditEntry(
-                "bulk.read", "deny", who.id, who.org_id, reason="bulk_extract_unknown",
-                detail={"extract": extract_id}),
-                not_found("bulk_extract_unknown", f"no bulk extract {extract_id} for you"))
+            refuse_as(self.uows, self.clock, "bulk.read", who,
+                      not_found("bulk_extract_unknown", f"no bulk extract {extract_id} for you"),
+                      detail={"extract": extract_id})
         return extract
 
     def reject(self, guardian: Principal, extract_id: int, reason: str) -> BulkExtract:
@@ -91,12 +85,13 @@ class BulkService:
                 approve: bool) -> BulkExtract:
         now = self.clock.now()
         action = "approve" if approve else "reject"
-        agreement: Agreement | None = None
-        try:
+        with refusing(self.uows, self.clock, f"bulk.{action}", guardian,
+                      detail={"extract": extract_id}) as refusal:
             with self.uows() as uow:  # read, and decide, without the write lock
                 extract = uow.bulk.get(extract_id)
                 source = uow.agreements.with_source(extract.agreement_id) if extract else None
                 agreement = source.agreement if source else None
+                refusal.of_agreement(agreement)
                 decided = (bulk.approve if approve else bulk.reject)(
                     extract, agreement, guardian, reason, now)
                 subjects = self._name_cohort(uow, agreement.consumer_id, decided.cohort or (),
@@ -112,12 +107,6 @@ class BulkService:
                                                           subject.pseudonym, subject.person_key)
                 uow.audit.record(_entry(action, "done", guardian, agreement, decided), now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                f"bulk.{action}", "deny", guardian.id, guardian.org_id, reason=error.code,
-                agreement_id=agreement.id if agreement else None,
-                provider_id=agreement.provider_id if agreement else None,
-                detail={"extract": extract_id}), error)
         return decided
 
     def _name_cohort(self, uow: BulkUnitOfWork, consumer_id: str, cohort: Sequence[tuple[str, str]],
@@ -157,9 +146,8 @@ class BulkService:
             # Named as a query would name them (by pseudonym, to a consumer that has them),
             # beside the identifier the consumer asked by, so it can tell who is who.
             records.append({"subject": subject_named(subject, scheme, value),
-                            "asked_as": {"scheme": scheme, "value": value}, "data": {
-                grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], now.date())
-                for grant in agreement.grants}})
+                            "asked_as": {"scheme": scheme, "value": value},
+                            "data": minimise(agreement.grants, record, now.date())})
         plaintext = canonical_json({
             "extract_id": extract.id, "agreement_id": agreement.id,
             "created_at": now.isoformat(), "fields": [g.name for g in agreement.grants],
@@ -177,23 +165,18 @@ class BulkService:
     def download(self, officer: Principal, extract_id: int) -> str:
         """The JWE, once; then only its record count and hash remain."""
         now = self.clock.now()
-        agreement: Agreement | None = None
-        try:
-            with self.uows(write=True) as uow:
-                extract = uow.bulk.get(extract_id)
-                agreement = uow.agreements.get(extract.agreement_id) if extract else None
-                done = bulk.download(extract, officer,
-                                     agreement.consumer_id if agreement else None, now)
-                assert extract is not None and extract.jwe is not None and agreement
-                uow.bulk.save(done, was="approved")
-                uow.audit.record(_entry("download", "done", officer, agreement, done), now)
-                uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "bulk.download", "deny", officer.id, officer.org_id, reason=error.code,
-                agreement_id=agreement.id if agreement else None,
-                provider_id=agreement.provider_id if agreement else None,
-                detail={"extract": extract_id}), error)
+        with refusing(self.uows, self.clock, "bulk.download", officer,
+                      detail={"extract": extract_id}) as refusal, \
+                self.uows(write=True) as uow:
+            extract = uow.bulk.get(extract_id)
+            agreement = uow.agreements.get(extract.agreement_id) if extract else None
+            refusal.of_agreement(agreement)
+            done = bulk.download(extract, officer,
+                                 agreement.consumer_id if agreement else None, now)
+            assert extract is not None and extract.jwe is not None and agreement
+            uow.bulk.save(done, was="approved")
+            uow.audit.record(_entry("download", "done", officer, agreement, done), now)
+            uow.commit()
         return extract.jwe
 
 

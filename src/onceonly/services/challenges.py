@@ -15,15 +15,15 @@ from onceonly.domain import accuracy
 from onceonly.domain.accuracy import Challenge, PastRelease, Recipient
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.catalogue import Dataset
-from onceonly.domain.errors import DomainError, conflict, not_found
+from onceonly.domain.errors import conflict, not_found
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
 from onceonly.services.ports.accuracy import AccuracyUnitOfWork, CorrectionNotifier
 from onceonly.services.ports.audit import AuditSearch
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.connectors import Connectors, ProviderConnector
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refusing
 
 PAGE = 200
 _UNWRITTEN = object()  # the store was not written (nothing to take back)
@@ -59,14 +59,16 @@ class ChallengeService:
         require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, "challenge.raise")
         now = self.clock.now()
         person_key = citizen.person_key or ""
-        provider_id: str | None = None
-        try:
+        with refusing(self.uows, self.clock, "challenge.raise", citizen,
+                      person_key=citizen.person_key,
+                      detail={"dataset": dataset_id, "field": field}) as refusal:
             with self.uows() as uow:
                 dataset = uow.catalogue.dataset(dataset_id)
                 challenge = accuracy.raise_challenge(
                     person_key=person_key, dataset=dataset, field=field,
                     what_is_wrong=what_is_wrong, proposed_value=proposed_value, now=now)
                 provider_id = challenge.provider_id
+                refusal.note(provider_id=provider_id)
                 store, local_id = self._store(uow, challenge)
             # A field of a record the provider does not hold is not one the citizen can see.
             if local_id is None or store.fetch(local_id, [field]) is None:
@@ -78,11 +80,6 @@ class ChallengeService:
                 challenge = uow.challenges.add(challenge)
                 uow.audit.record(_entry("challenge.raise", "done", citizen, challenge), now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "challenge.raise", "deny", citizen.id, citizen.org_id, reason=error.code,
-                provider_id=provider_id, person_key=citizen.person_key,
-                detail={"dataset": dataset_id, "field": field}), error)
         return challenge
 
     def mine(self, citizen: Principal) -> list[Challenge]:
@@ -115,17 +112,15 @@ class ChallengeService:
     def reject(self, guardian: Principal, challenge_id: int, reason: str) -> Challenge:
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.reject")
         now = self.clock.now()
-        try:
-            with self.uows(write=True) as uow:
-                found = accuracy.guardian_of(uow.challenges.get(challenge_id), guardian)
-                decided = accuracy.reject(found, guardian, reason, now)
-                if not uow.challenges.save(decided, was=found):
-                    raise conflict("challenge_closed", "the challenge was decided meanwhile")
-                uow.audit.record(_entry("challenge.reject", "done", guardian, decided), now)
-                uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, _refusal("challenge.reject", guardian, error,
-                                                   challenge_id), error)
+        with refusing(self.uows, self.clock, "challenge.reject", guardian,
+                      detail={"challenge": challenge_id}), \
+                self.uows(write=True) as uow:
+            found = accuracy.guardian_of(uow.challenges.get(challenge_id), guardian)
+            decided = accuracy.reject(found, guardian, reason, now)
+            if not uow.challenges.save(decided, was=found):
+                raise conflict("challenge_closed", "the challenge was decided meanwhile")
+            uow.audit.record(_entry("challenge.reject", "done", guardian, decided), now)
+            uow.commit()
         return decided
 
     def correct(self, guardian: Principal, challenge_id: int, value: Any,
@@ -135,7 +130,8 @@ class ChallengeService:
         One guardian at a time: the challenge is claimed before the store is written."""
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.correct")
         now = self.clock.now()
-        try:
+        with refusing(self.uows, self.clock, "challenge.correct", guardian,
+                      detail={"challenge": challenge_id}):
             with self.uows() as uow:
                 found = accuracy.guardian_of(uow.challenges.get(challenge_id), guardian)
                 dataset = uow.catalogue.dataset(found.dataset_id)
@@ -168,9 +164,6 @@ class ChallengeService:
                     uow.challenges.save(found, was=claimed)
                     uow.commit()
                 raise
-        except DomainError as error:
-            refuse(self.uows, self.clock, _refusal("challenge.correct", guardian, error,
-                                                   challenge_id), error)
         return Correction(done, correction_id, notified)
 
     def notices(self, principal: Principal) -> list[dict[str, Any]]:
@@ -273,8 +266,3 @@ def _entry(action: str, outcome: str, actor: Principal, challenge: Challenge,
                       detail={"challenge": challenge.id, "dataset": challenge.dataset_id,
                               **detail})
 
-
-def _refusal(action: str, actor: Principal, error: DomainError,
-             challenge_id: int) -> AuditEntry:
-    return AuditEntry(action, "deny", actor.id, actor.org_id, reason=error.code,
-                      detail={"challenge": challenge_id})

@@ -31,11 +31,11 @@ from onceonly.domain.sign_in import (
     check_login,
     check_password,
 )
-from onceonly.services.audit import refuse
 from onceonly.services.auth import identify, require_role
 from onceonly.services.ports.accounts import AccountsUnitOfWork, CitizenAccount
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import denial, refuse
 
 TOTP_ISSUER = "onceonly"
 _SESSION_REFUSALS = {
@@ -251,8 +251,8 @@ class CitizenAccountService:
                         also: Any = None) -> NoReturn:
         # A digest prefix of the login: enough to correlate attempts, not the login itself.
         detail = {"login_digest_prefix": token_digest(login)[:12]} if login else {}
-        refuse(self.uows, self.clock, AuditEntry("signin", "deny", None, None, reason=code,
-                                                 detail=detail), error, also=also)
+        refuse(self.uows, self.clock, denial("signin", None, code, detail=detail), error,
+               also=also)
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -270,8 +270,8 @@ class CitizenAccountService:
         if state == "missing":
             raise unauthenticated(code, detail)  # someone not signed in: nothing to audit
         digest = {"session_digest_prefix": token_digest(session_id or "")[:12]}
-        refuse(self.uows, self.clock, AuditEntry("session", "deny", None, None, reason=code,
-                                                 detail=digest), unauthenticated(code, detail))
+        refuse(self.uows, self.clock, denial("session", None, code, detail=digest),
+               unauthenticated(code, detail))
 
     def sign_out(self, session_id: str) -> None:
         now = self.clock.now()

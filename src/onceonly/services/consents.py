@@ -22,12 +22,12 @@ from onceonly.domain.consent import Consent, Controller, Service
 from onceonly.domain.errors import DomainError, conflict, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.transforms import minimise
-from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.connectors import Connectors
 from onceonly.services.ports.consents import ConsentsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import denial, refuse, refuse_as, refusing
 
 DEFAULT_POLICY_URL = "https://onceonly.invalid/privacy-notice"
 
@@ -74,7 +74,9 @@ class ConsentService:
               fields: list[str], expires_at: datetime) -> tuple[Consent, Receipt]:
         person_key = self._person(citizen, "consent.grant")
         now = self.clock.now()
-        try:
+        with refusing(self.uows, self.clock, "consent.grant", citizen, purpose=purpose[:64],
+                      person_key=person_key,
+                      detail={"consumer": consumer_id, "fields": len(fields)}):
             with self.uows() as uow:
                 consent, covering = consents.grant(
                     consent_id=str(uuid.uuid4()), person_key=person_key, purpose=purpose,
@@ -87,11 +89,6 @@ class ConsentService:
                 uow.audit.record(_entry("consent.grant", "done", citizen, consent,
                                         receipt), now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "consent.grant", "deny", citizen.id, citizen.org_id, reason=error.code,
-                purpose=purpose[:64], person_key=person_key,
-                detail={"consumer": consumer_id, "fields": len(fields)}), error)
         return consent, receipt
 
     def withdraw(self, citizen: Principal, consent_id: str) -> tuple[Consent, Receipt]:
@@ -113,8 +110,8 @@ class ConsentService:
                 uow.commit()
         except DomainError as error:
             reason = consents.refusal_reason(found, person_key, error.code)
-            refuse(self.uows, self.clock, AuditEntry(
-                "consent.withdraw", "deny", citizen.id, citizen.org_id, reason=reason,
+            refuse(self.uows, self.clock, denial(
+                "consent.withdraw", citizen, reason,
                 # Someone else's consent: their key stays out of the caller's view.
                 person_key=person_key if reason != "consent_not_yours" else None,
                 detail={"consent": consent_id}), error)
@@ -131,13 +128,14 @@ class ConsentService:
         nobody but the citizen. Audited as a preview, not as a release."""
         person_key = self._person(citizen, "consent.preview")
         now = self.clock.now()
-        agreement: Agreement | None = None
-        try:
+        with refusing(self.uows, self.clock, "consent.preview", citizen, person_key=person_key,
+                      detail={"requested_agreement": str(agreement_id)}) as refusal:
             with self.uows() as uow:
                 source = uow.agreements.with_source(agreement_id)
                 if source is None:
                     raise not_found("agreement_unknown", f"no agreement {agreement_id}")
                 agreement = source.agreement
+                refusal.of_agreement(agreement)
                 if agreement.legal_basis is not LegalBasis.CONSENT:
                     raise conflict("consent_not_needed",
                                    f"agreement {agreement_id} rests on "
@@ -160,13 +158,6 @@ class ConsentService:
                     values_hash=sha256_hex({"preview": str(uuid.uuid4()), "data": data})),
                     now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "consent.preview", "deny", citizen.id, citizen.org_id, reason=error.code,
-                agreement_id=agreement.id if agreement else None,
-                provider_id=agreement.provider_id if agreement else None,
-                person_key=person_key, detail={"requested_agreement": str(agreement_id)}),
-                error)
         return Preview(agreement, data, released_sources(agreement.grants, source.labels))
 
     # -- helpers ---------------------------------------------------------------------------
@@ -174,10 +165,8 @@ class ConsentService:
     def _person(self, principal: Principal, action: str) -> str:
         require_role(self.uows, self.clock, principal, {Role.CITIZEN}, action)
         if principal.person_key is None:
-            refuse(self.uows, self.clock,
-                   AuditEntry(action, "deny", principal.id, principal.org_id,
-                              reason="person_unknown"),
-                   not_found("person_unknown", "this citizen account names no person"))
+            refuse_as(self.uows, self.clock, action, principal,
+                      not_found("person_unknown", "this citizen account names no person"))
         return principal.person_key
 
     def _parties(self, uow: ConsentsUnitOfWork, covering: list[Agreement],

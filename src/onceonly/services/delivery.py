@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,8 +23,8 @@ import structlog
 
 from onceonly.crypto.envelope import EnvelopeInvalid
 from onceonly.crypto.standard_webhooks import SignedWebhook
-from onceonly.domain.agreements import Agreement
-from onceonly.domain.life_events import Delivery, DeliveryStatus, RetryPolicy
+from onceonly.domain.agreements import Agreement, AgreementState
+from onceonly.domain.life_events import Delivery, RetryPolicy
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.life_events import attempt_entry, sealed_context
 from onceonly.services.ports.clock import Clock
@@ -80,7 +80,8 @@ class DeliveryService:
             states = {agreement_id: _state(uow.agreements.get(agreement_id), now)
                       for agreement_id in {c.delivery.agreement_id for c in claims}}
             held = [c for c in claims
-                    if states[c.delivery.agreement_id] != "active" or not c.url]
+                    if states[c.delivery.agreement_id] is not AgreementState.ACTIVE
+                    or not c.url]
             uow.life_events.settle([(c.token, self._hold(
                 c.delivery, states[c.delivery.agreement_id], c.url, now)) for c in held])
             uow.commit()
@@ -136,24 +137,20 @@ class DeliveryService:
     def _outcome(self, delivery: Delivery, error: str | None, now: datetime,
                  give_up: bool) -> tuple[Delivery, str]:
         if error is None:
-            return replace(delivery, status=DeliveryStatus.DELIVERED, delivered_at=now,
-                           last_error=None), "delivered"
+            return delivery.delivered(now), "delivered"
         if give_up or self.policy.exhausted(delivery.attempts):
-            return replace(delivery, status=DeliveryStatus.FAILED,
-                           last_error=error), "dead_lettered"
-        return replace(delivery, last_error=error, next_attempt_at=now
-                       + self.policy.delay(delivery.attempts, self.rng)), "retry"
+            return delivery.dead_lettered(error), "dead_lettered"
+        return delivery.to_retry(
+            error, now + self.policy.delay(delivery.attempts, self.rng)), "retry"
 
-    def _hold(self, delivery: Delivery, state: str, url: str, now: datetime) -> Delivery:
+    def _hold(self, delivery: Delivery, state: AgreementState, url: str,
+              now: datetime) -> Delivery:
         if not url:  # the receiver moved to its inbox since the report
-            return replace(delivery, mode="inbox", attempts=delivery.attempts - 1,
-                           next_attempt_at=now)
-        if state in ("suspended", "pending"):
-            return replace(delivery, attempts=delivery.attempts - 1,
-                           next_attempt_at=now + self.policy.delay(1, self.rng))
-        return replace(delivery, status=DeliveryStatus.FAILED,
-                       last_error=f"the notification agreement is {state}: not delivered")
+            return delivery.to_inbox(now)
+        if state in (AgreementState.SUSPENDED, AgreementState.PENDING):
+            return delivery.held(now + self.policy.delay(1, self.rng))
+        return delivery.dead_lettered(f"the notification agreement is {state}: not delivered")
 
 
-def _state(agreement: Agreement | None, now: datetime) -> str:
-    return agreement.state_at(now) if agreement else "revoked"
+def _state(agreement: Agreement | None, now: datetime) -> AgreementState:
+    return agreement.state_at(now) if agreement else AgreementState.REVOKED

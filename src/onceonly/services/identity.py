@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import sha256_hex
 from onceonly.crypto.pseudonyms import consumer_key, pseudonym
-from onceonly.domain.errors import DomainError, conflict, invalid, not_found
+from onceonly.domain.errors import conflict, invalid, not_found
 from onceonly.domain.identity import (
     COMPARED_FIELDS,
     PAIRWISE,
@@ -22,7 +22,6 @@ from onceonly.domain.identity import (
 )
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.policy import Deny, Reason
-from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.identity import (
@@ -36,6 +35,7 @@ from onceonly.services.ports.identity import (
 )
 from onceonly.services.ports.keys import Secrets
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refusing
 
 PAIRWISE_SECRET = "pairwise-pseudonym"  # made by migration 0009
 MAX_LISTED = 500
@@ -181,25 +181,21 @@ class IdentityService:
                 confirm: bool) -> LinkCandidate:
         action = "identity.confirm" if confirm else "identity.reject"
         now = self.clock.now()
-        candidate: LinkCandidate | None = None
-        try:
-            with self.uows(write=True) as uow:
-                candidate = uow.identities.candidate(candidate_id)
-                if candidate is None:
-                    raise not_found("link_candidate_unknown",
-                                    f"no link candidate {candidate_id}")
-                decided = decide(candidate, guardian, confirm, reason, now)
-                uow.identities.decided(decided)
-                if confirm and not uow.identities.link(decided.scheme, decided.value,
-                                                       decided.person_key):
-                    raise conflict("already_linked",
-                                   "this identifier is linked to a person already")
-                uow.audit.record(_entry(action, "done", guardian.id, guardian.org_id,
-                                        decided), now)
-                uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                action, "deny", guardian.id, guardian.org_id, reason=error.code,
-                provider_id=candidate.org_id if candidate else None,
-                detail={"candidate": candidate_id}), error)
+        with refusing(self.uows, self.clock, action, guardian,
+                      detail={"candidate": candidate_id}) as refusal, \
+                self.uows(write=True) as uow:
+            candidate = uow.identities.candidate(candidate_id)
+            refusal.note(provider_id=candidate.org_id if candidate else None)
+            if candidate is None:
+                raise not_found("link_candidate_unknown",
+                                f"no link candidate {candidate_id}")
+            decided = decide(candidate, guardian, confirm, reason, now)
+            uow.identities.decided(decided)
+            if confirm and not uow.identities.link(decided.scheme, decided.value,
+                                                   decided.person_key):
+                raise conflict("already_linked",
+                               "this identifier is linked to a person already")
+            uow.audit.record(_entry(action, "done", guardian.id, guardian.org_id,
+                                    decided), now)
+            uow.commit()
         return decided

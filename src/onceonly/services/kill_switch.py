@@ -9,14 +9,14 @@ from onceonly.audit.entries import AuditEntry
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain import kill_switch
 from onceonly.domain.agreements import Agreement, AgreementStatus
-from onceonly.domain.errors import DomainError, not_found
+from onceonly.domain.errors import not_found
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import refuse
 from onceonly.services.auth import require_role
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.kill_switch import KillSwitchUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refusing
 
 
 class KillSwitchService:
@@ -26,48 +26,40 @@ class KillSwitchService:
 
     def pull(self, guardian: Principal, consumer_id: str, reason: str) -> KillSwitch:
         now = self.clock.now()
-        try:
-            with self.uows(write=True) as uow:
-                targets = [a for a in uow.agreements.list_for(guardian.org_id)
-                           if a.provider_id == guardian.org_id and a.consumer_id == consumer_id
-                           and a.status is AgreementStatus.APPROVED]
-                switch = kill_switch.pull(guardian, consumer_id, reason,
-                                          [a.id for a in targets if a.id is not None], now)
-                if uow.catalogue.organisation(switch.consumer_id) is None:
-                    raise not_found("organisation_unknown", f"no organisation {consumer_id}")
-                for agreement in targets:
-                    self._move(uow, agreement, guardian, "suspend",
-                               f"kill switch: {switch.reason}", now)
-                switch = uow.kill_switches.add(switch)
-                uow.audit.record(_entry(guardian, "pull", switch), now)
-                uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock,
-                   AuditEntry("killswitch.pull", "deny", guardian.id, guardian.org_id,
-                              reason=error.code, provider_id=guardian.org_id,
-                              detail={"consumer": consumer_id}), error)
+        with refusing(self.uows, self.clock, "killswitch.pull", guardian,
+                      provider_id=guardian.org_id, detail={"consumer": consumer_id}), \
+                self.uows(write=True) as uow:
+            targets = [a for a in uow.agreements.list_for(guardian.org_id)
+                       if a.provider_id == guardian.org_id and a.consumer_id == consumer_id
+                       and a.status is AgreementStatus.APPROVED]
+            switch = kill_switch.pull(guardian, consumer_id, reason,
+                                      [a.id for a in targets if a.id is not None], now)
+            if uow.catalogue.organisation(switch.consumer_id) is None:
+                raise not_found("organisation_unknown", f"no organisation {consumer_id}")
+            for agreement in targets:
+                self._move(uow, agreement, guardian, "suspend",
+                           f"kill switch: {switch.reason}", now)
+            switch = uow.kill_switches.add(switch)
+            uow.audit.record(_entry(guardian, "pull", switch), now)
+            uow.commit()
         return switch
 
     def restore(self, guardian: Principal, switch_id: int, reason: str) -> KillSwitch:
         now = self.clock.now()
-        try:
-            with self.uows(write=True) as uow:
-                switch = kill_switch.restore(uow.kill_switches.get(switch_id), guardian,
-                                             reason, now)
-                for agreement_id in switch.agreement_ids:
-                    agreement = uow.agreements.get(agreement_id)
-                    # Revoked since, or resumed by hand: left as it is.
-                    if agreement is not None and agreement.status is AgreementStatus.SUSPENDED:
-                        self._move(uow, agreement, guardian, "resume",
-                                   f"kill switch {switch_id} restored: {switch.restore_reason}",
-                                   now)
-                uow.kill_switches.restored(switch)
-                uow.audit.record(_entry(guardian, "restore", switch), now)
-                uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock,
-                   AuditEntry("killswitch.restore", "deny", guardian.id, guardian.org_id,
-                              reason=error.code, detail={"kill_switch": switch_id}), error)
+        with refusing(self.uows, self.clock, "killswitch.restore", guardian,
+                      detail={"kill_switch": switch_id}), self.uows(write=True) as uow:
+            switch = kill_switch.restore(uow.kill_switches.get(switch_id), guardian,
+                                         reason, now)
+            for agreement_id in switch.agreement_ids:
+                agreement = uow.agreements.get(agreement_id)
+                # Revoked since, or resumed by hand: left as it is.
+                if agreement is not None and agreement.status is AgreementStatus.SUSPENDED:
+                    self._move(uow, agreement, guardian, "resume",
+                               f"kill switch {switch_id} restored: {switch.restore_reason}",
+                               now)
+            uow.kill_switches.restored(switch)
+            uow.audit.record(_entry(guardian, "restore", switch), now)
+            uow.commit()
         return switch
 
     def list(self, guardian: Principal) -> list[KillSwitch]:

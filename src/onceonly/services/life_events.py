@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import Agreement, LegalBasis
-from onceonly.domain.errors import DomainError, forbidden, invalid, not_found
+from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.life_events import (
     EVENT_TYPES,
     Delivery,
@@ -33,12 +33,12 @@ from onceonly.domain.life_events import (
     same_event,
 )
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import refuse
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.ports.accuracy import CorrectionNotifier, CorrectionsUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.life_events import LifeEventsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse_as, refusing
 
 INBOX_PAGE = 100
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -113,7 +113,9 @@ class LifeEventService:
                 identify: Callable[[LifeEventsUnitOfWork, LifeEvent, str], str]) -> ReportStatus:
         """`identify`: who may report it, and whom it is about (their person key)."""
         now = self.clock.now()
-        try:
+        kind = event.get("type")
+        with refusing(self.uows, self.clock, "event.report", who,
+                      detail={"type": kind[:100] if isinstance(kind, str) else None}):
             checked = check_event(event, now)
             digest = _digest(event)
             with self.uows() as uow:  # decide, and build every notification, before writing
@@ -144,11 +146,6 @@ class LifeEventService:
                             "not_told": [list(p) for p in report.not_told]}), now)
                 uow.commit()
             return ReportStatus(report, tuple(d for d, _ in outbox))
-        except DomainError as error:
-            kind = event.get("type")
-            refuse(self.uows, self.clock, AuditEntry(
-                "event.report", "deny", who.id, who.org_id, reason=error.code,
-                detail={"type": kind[:100] if isinstance(kind, str) else None}), error)
 
     def _fan_out(self, uow: LifeEventsUnitOfWork, who: Principal, event: LifeEvent,
                  register_id: str,
@@ -212,10 +209,9 @@ class LifeEventService:
             report = uow.life_events.report(report_id)
             if report is not None and may_see_report(who, report):
                 return self._status(uow, report)
-        refuse(self.uows, self.clock, AuditEntry(
-            "event.status", "deny", who.id, who.org_id, reason="report_unknown",
-            detail={"report": report_id[:64]}),
-            not_found("report_unknown", f"no report {report_id} for you"))
+        refuse_as(self.uows, self.clock, "event.status", who,
+                  not_found("report_unknown", f"no report {report_id} for you"),
+                  detail={"report": report_id[:64]})
 
     def my_reports(self, citizen: Principal) -> list[ReportStatus]:
         if citizen.role is not Role.CITIZEN or citizen.person_key is None:
@@ -266,16 +262,15 @@ class LifeEventService:
         if delivery is not None and delivery.receiver_id == who.org_id \
                 and delivery.status is DeliveryStatus.DELIVERED:
             return delivery
-        refuse(self.uows, self.clock, AuditEntry(
-            "notification.acknowledge", "deny", who.id, who.org_id, reason="delivery_unknown",
-            detail={"delivery": delivery_id[:64]}),
-            not_found("delivery_unknown", f"no delivery {delivery_id} waits in your inbox"))
+        refuse_as(self.uows, self.clock, "notification.acknowledge", who,
+                  not_found("delivery_unknown", f"no delivery {delivery_id} waits in your inbox"),
+                  detail={"delivery": delivery_id[:64]})
 
     def set_endpoint(self, guardian: Principal, url: str | None) -> None:
         """Where the guardian's organisation takes notifications: a webhook, or (None) its
         inbox. Over https, except on this machine's loopback (a local receiver)."""
         now = self.clock.now()
-        try:
+        with refusing(self.uows, self.clock, "endpoint.set", guardian):
             if guardian.role is not Role.GUARDIAN:
                 raise forbidden("role_not_allowed",
                                 "only a data guardian sets where notifications go")
@@ -287,9 +282,6 @@ class LifeEventService:
                     "endpoint.set", "done", guardian.id, guardian.org_id,
                     detail={"mode": "webhook" if url else "inbox"}), now)
                 uow.commit()
-        except DomainError as error:
-            refuse(self.uows, self.clock, AuditEntry(
-                "endpoint.set", "deny", guardian.id, guardian.org_id, reason=error.code), error)
 
     def dead_letters(self, guardian: Principal, limit: int = 100) -> list[Delivery]:
         """Deliveries to the guardian's organisation that failed every attempt."""
@@ -307,17 +299,15 @@ class LifeEventService:
             if (delivery is not None and delivery.receiver_id == guardian.org_id
                     and guardian.role is Role.GUARDIAN
                     and delivery.status is DeliveryStatus.FAILED):
-                again = replace(delivery, status=DeliveryStatus.PENDING, attempts=0,
-                                next_attempt_at=now, last_error=None)
+                again = delivery.requeued(now)
                 if uow.life_events.requeue(again):
                     uow.audit.record(attempt_entry(again, "requeued", guardian), now)
                     uow.commit()
                     return again
-        refuse(self.uows, self.clock, AuditEntry(
-            "notification.redeliver", "deny", guardian.id, guardian.org_id,
-            reason="delivery_unknown", detail={"delivery": delivery_id[:64]}),
-            not_found("delivery_unknown",
-                      f"no dead-lettered delivery {delivery_id} for your organisation"))
+        refuse_as(self.uows, self.clock, "notification.redeliver", guardian,
+                  not_found("delivery_unknown",
+                            f"no dead-lettered delivery {delivery_id} for your organisation"),
+                  detail={"delivery": delivery_id[:64]})
 
     @staticmethod
     def event_types() -> list[dict[str, Any]]:
@@ -369,7 +359,7 @@ class CorrectionsByDelivery:
 def _subscribers(uow: LifeEventsUnitOfWork, register_id: str, now: datetime) -> list[Recipient]:
     """Active notification agreements on the register; a statutory duty must be told."""
     return [Recipient(a, a.legal_basis is LegalBasis.STATUTORY_DUTY)
-            for a in uow.life_events.subscriptions(register_id) if a.state_at(now) == "active"]
+            for a in uow.life_events.subscriptions(register_id) if a.active_at(now)]
 
 
 def _id(agreement: Agreement) -> int:
@@ -397,7 +387,7 @@ def _check_url(url: str) -> None:
 def _active_agreements(uow: LifeEventsUnitOfWork, ids: set[int], now: datetime) -> set[int]:
     found = (uow.agreements.get(agreement_id) for agreement_id in sorted(ids))
     return {a.id for a in found if a is not None and a.id is not None
-            and a.state_at(now) == "active"}
+            and a.active_at(now)}
 
 
 def attempt_entry(delivery: Delivery, outcome: str, actor: Principal | None = None,

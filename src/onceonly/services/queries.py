@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, NoReturn
 
 from onceonly.audit.entries import AuditEntry
-from onceonly.crypto.canonical import sha256_hex
+from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.domain.accuracy import released_sources
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.consent import fields_covered
-from onceonly.domain.errors import DomainError, ErrorKind, invalid
+from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.domain.limits import refusal_detail
 from onceonly.domain.organisations import Principal
-from onceonly.domain.policy import Circumstances, Decision, Deny, QueryRequest, Reason, decide
-from onceonly.domain.transforms import TRANSFORMS
-from onceonly.services.audit import refuse
+from onceonly.domain.policy import (
+    Circumstances,
+    Decision,
+    Deny,
+    QueryRequest,
+    Reason,
+    check_fields,
+    decide,
+)
+from onceonly.domain.transforms import minimise
 from onceonly.services.auth import AuthRefusal, identify
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports.agreements import AgreementSource
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.connectors import Connectors
 from onceonly.services.ports.identity import ConsentQuestion, ResolvedSubject
+from onceonly.services.ports.keys import Signer
 from onceonly.services.ports.queries import QueriesUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse
 
 # How each refusal reaches the caller: who may not ask is forbidden, what does not exist
 # is not found, a spent limit is limited.
@@ -37,17 +47,6 @@ _KIND = {
     Reason.PERSON_LIMIT_REACHED: ErrorKind.LIMITED,
     Reason.USES_EXHAUSTED: ErrorKind.LIMITED,
 }
-
-
-def _limit_detail(reason: Reason, agreement: Agreement) -> str:
-    if reason is Reason.OFFICER_SUSPENDED:
-        return (f"this officer is suspended from {agreement.provider_id}'s data until its "
-                "guardian has reviewed an anomaly alert")
-    if reason is Reason.USES_EXHAUSTED:
-        return f"the agreement allows {agreement.max_uses} uses in all, and they are spent"
-    if reason is Reason.PERSON_LIMIT_REACHED:
-        return f"the agreement allows {agreement.max_persons_per_day} different people a day"
-    return f"the agreement allows {agreement.max_queries_per_day} queries a day"
 
 
 class QueryRefused(DomainError):
@@ -75,6 +74,9 @@ class Release:
     released_at: datetime
     audit_seq: int
     sources: dict[str, str] = field(default_factory=dict)  # each field's source label
+    # The body as signed (RFC 8785 canonical JSON), and the provider's detached JWS over it.
+    payload: bytes = field(default=b"", repr=False)
+    signature: str = ""
 
     def body(self) -> dict[str, Any]:
         return {
@@ -89,11 +91,11 @@ class Release:
 
 class QueryService:
     def __init__(self, uows: UnitOfWorkFactory[QueriesUnitOfWork], connectors: Connectors,
-                 clock: Clock,
-                 pseudonyms: Pseudonyms | None = None) -> None:
+                 clock: Clock, signer: Signer, pseudonyms: Pseudonyms | None = None) -> None:
         self.uows = uows
         self.connectors = connectors
         self.clock = clock
+        self.signer = signer  # every release leaves signed by its provider
         self.pseudonyms = pseudonyms  # for consumers named people by pairwise pseudonyms
 
     def query(self, officer: Principal, cmd: QueryCommand) -> Release:
@@ -134,10 +136,7 @@ class QueryService:
             self._deny(officer, cmd, agreement, person_key,
                        Deny(Reason.SUBJECT_UNKNOWN, "the provider holds no record of this person"))
         today = now.date()
-        data = {
-            grant.name: TRANSFORMS[grant.transform].apply(record[grant.source], today)
-            for grant in decision.grants
-        }
+        data = minimise(decision.grants, record, today)
 
         release_id = str(uuid.uuid4())
         entry = AuditEntry(
@@ -153,7 +152,7 @@ class QueryService:
             # The hash lets a consumer prove what it received; values stay out.
             values_hash=sha256_hex({"release_id": release_id, "data": data}),
             detail={"release_id": release_id},
-            hidden_until=_hidden_until(agreement, now),
+            hidden_until=agreement.hidden_until(now),
         )
         with self.uows(write=True) as uow:
             # The limits, the anomaly note and the audit entry in one go (one statement on
@@ -171,8 +170,8 @@ class QueryService:
                 uow.commit()
         if limit_reached is not None:  # nothing was committed: the counts stay as they were
             self._deny(officer, cmd, agreement, person_key,
-                       Deny(limit_reached, _limit_detail(limit_reached, agreement)))
-        return Release(
+                       Deny(limit_reached, refusal_detail(limit_reached, agreement)))
+        return self._signed(Release(
             release_id=release_id,
             agreement_id=agreement.id,
             provider_id=agreement.provider_id,
@@ -181,15 +180,17 @@ class QueryService:
             released_at=now,
             audit_seq=seq,
             sources=released_sources(decision.grants, source.labels),
-        )
+        ))
+
+    def _signed(self, release: Release) -> Release:
+        payload = canonical_json(release.body())
+        signature, _kid = self.signer.sign_for(release.provider_id, payload)
+        return replace(release, payload=payload, signature=signature)
 
     def _read_phase(self, uow: QueriesUnitOfWork, officer: Principal, cmd: QueryCommand,
                     now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
                                             AgreementSource]:
-        if not cmd.fields:
-            raise invalid("no_fields", "name at least one field to receive")
-        if len(set(cmd.fields)) != len(cmd.fields):
-            raise invalid("duplicate_field", "a field is named twice")
+        check_fields(cmd.fields)
         request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
         source = uow.agreements.with_source(cmd.agreement_id, now.date())
         if source is None:
@@ -230,18 +231,11 @@ class QueryService:
             person_key=person_key,
             fields=cmd.fields,
             detail={"requested_agreement": str(cmd.agreement_id)},
-            hidden_until=_hidden_until(agreement, now),
+            hidden_until=agreement.hidden_until(now) if agreement else None,
         )
         refused = _activity(officer, cmd, agreement, person_key, now, True)
         refuse(self.uows, self.clock, entry, QueryRefused(deny),
                also=lambda uow: uow.activity.record(refused, officer.org_id))
-
-
-def _hidden_until(agreement: Agreement | None, now: datetime) -> datetime | None:
-    """When an access under this agreement may appear in the citizen's access log."""
-    if agreement is None or not agreement.hidden_days:
-        return None
-    return now + timedelta(days=agreement.hidden_days)
 
 
 def _activity(officer: Principal, cmd: QueryCommand, agreement: Agreement | None,

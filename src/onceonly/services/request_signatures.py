@@ -33,7 +33,6 @@ from joserfc.jwk import OKPKey
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.http_signatures import ALG, COVERED
 from onceonly.domain.errors import DomainError, unauthenticated
-from onceonly.services.audit import refuse
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.request_signatures import (
@@ -43,6 +42,7 @@ from onceonly.services.ports.request_signatures import (
     VerificationKeys,
 )
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse
 
 WINDOW = timedelta(seconds=300)  # how old a signature may be
 FUTURE = timedelta(seconds=60)  # how far ahead of our clock its `created` may be

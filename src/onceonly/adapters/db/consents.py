@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.domain.accuracy import Challenge, ChallengeStatus
 from onceonly.domain.consent import Consent, fields_covered
 from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
@@ -20,14 +21,17 @@ from onceonly.services.ports.consents import ConsentCheckUnitOfWork
 _C = t.consents.c
 _CONSENT_COLUMNS = (_C.id, _C.person_key, _C.purpose, _C.consumer_id, _C.fields,
                     _C.granted_at, _C.expires_at, _C.withdrawn_at)
-# The read every consent-based query makes, built once (see repository.py on why):
-# Consent.covers in SQL (live now, for the purpose, to this consumer or any), the fields
-# then compared by fields_covered.
-_LIVE_FIELDS = select(_C.fields).where(
-    _C.person_key == bindparam("person_key"), _C.purpose == bindparam("purpose"),
-    _C.withdrawn_at.is_(None), _C.granted_at <= bindparam("now"),
-    _C.expires_at > bindparam("now"),
-    or_(_C.consumer_id.is_(None), _C.consumer_id == bindparam("consumer_id")))
+# Consent.applies in SQL, over the consents aliased `c`, with :purpose, :at and :consumer:
+# the one form of it both reads of live consents use (this module's and identity.py's
+# naming of a person); tests/integration/test_consent_rule.py holds it to the domain.
+LIVE_CONSENT = ("c.purpose = :purpose AND c.withdrawn_at IS NULL AND c.granted_at <= :at "
+                "AND c.expires_at > :at AND (c.consumer_id IS NULL OR c.consumer_id = :consumer)")
+# The read every consent-based query makes, built once (see repository.py on why); the
+# fields then compared by fields_covered.
+_LIVE_FIELDS = (text(f"SELECT c.fields FROM consents c WHERE c.person_key = :person_key "
+                     f"AND {LIVE_CONSENT}")
+                .bindparams(bindparam("at", type_=UTCDateTime))
+                .columns(fields=_C.fields.type))
 
 
 def _consent(row: Any) -> Consent:
@@ -66,7 +70,7 @@ class SqlConsents:
     def live_fields(self, person_key: str, purpose: str, consumer_id: str,
                     now: datetime) -> list[tuple[str, ...]]:
         rows = self.conn.execute(_LIVE_FIELDS, {"person_key": person_key, "purpose": purpose,
-                                                "consumer_id": consumer_id, "now": now})
+                                                "consumer": consumer_id, "at": now})
         return [tuple(fields) for (fields,) in rows]
 
 

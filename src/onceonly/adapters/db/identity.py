@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.consents import LIVE_CONSENT
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.domain.errors import conflict
@@ -27,10 +28,8 @@ from onceonly.services.ports.identity import ConsentQuestion, Naming
 _MAY = "EXISTS (SELECT 1 FROM organisation_schemes WHERE org_id = :org AND scheme = {scheme})"
 _PAIRWISE = _MAY.format(scheme=f"'{PAIRWISE}'")
 # The fields of each live consent of the person for the purpose, to this consumer or any.
-_CONSENTED = (
-    ", (SELECT {aggregate} FROM consents c WHERE c.person_key = {person} "
-    "AND c.purpose = :purpose AND c.withdrawn_at IS NULL AND c.granted_at <= :at "
-    "AND c.expires_at > :at AND (c.consumer_id IS NULL OR c.consumer_id = :consumer))")
+_CONSENTED = (", (SELECT {aggregate} FROM consents c WHERE c.person_key = {person} "
+              f"AND {LIVE_CONSENT})")
 _AGGREGATE = {"sqlite": "json_group_array(json(c.fields))", "postgresql": "json_agg(c.fields)"}
 _BY = {  # by pseudonym? -> the statement, and the column naming the person in it
     False: ("SELECT l.person_key, t.value, " + _MAY.format(scheme="l.scheme") + ", "

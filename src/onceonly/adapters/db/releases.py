@@ -10,20 +10,26 @@ row, the day's row, the use count, the audit counter), so concurrent releases qu
 never deadlock; the audit counter's lock, the one every release shares, is taken last and
 held shortest.
 
-SQLite: the same writes as separate statements (SqlUsage.reserve, SqlActivity.record,
+SQLite: the same writes as separate statements (SqlUsage.count, SqlActivity.record,
 SqlAuditLog.record): in-process a statement costs no round trip, and the database's one
 write lock makes them atomic together.
+
+Both follow domain/limits.py: SQLite calls its `release_refusal` on the counts it leaves,
+PostgreSQL's statement checks `LIMITS` in their order; tests/integration/test_limits_rule.py
+holds both to it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.anomaly import OFFICER_SUSPENDED, SqlActivity
 from onceonly.adapters.db.audit import APPEND_TYPES, SqlAuditLog, append_params, pg_append_ctes
 from onceonly.adapters.db.driver import DriverStatement
@@ -31,18 +37,25 @@ from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.anomaly import Activity
-from onceonly.domain.policy import Reason
+from onceonly.domain.limits import (
+    LIMITS,
+    Counts,
+    counts_persons,
+    counts_uses,
+    release_refusal,
+)
+from onceonly.domain.reasons import Reason
 
-if TYPE_CHECKING:
-    from onceonly.adapters.db.repository import SqlUsage
-
+# Where the statement holds each count of domain.limits.Counts.
+_PG_COUNT = {"queries_today": "day.count", "uses": "used.uses", "persons_today": "day.persons"}
 _PERMITTED = "EXISTS (SELECT 1 FROM verdict WHERE refused IS NULL)"
 
 
 @functools.lru_cache(maxsize=32)
 def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> DriverStatement:
-    """The statement for one shape of agreement (people counted? a use count?), with or
-    without the note and the entry. Returns (refused reason or NULL, audit index)."""
+    """The statement for one shape of agreement (people counted? a use count?). Releases
+    write the note and the entry; the benchmarks leave either out, to measure its cost.
+    Returns (refused reason or NULL, audit index or NULL)."""
     ctes = []
     if persons:  # a row comes back only if the person is new today
         ctes.append("person AS (INSERT INTO person_usage (agreement_id, day, person_key) "
@@ -58,16 +71,13 @@ def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> DriverSta
         ctes.append("used AS (INSERT INTO agreement_uses AS u (agreement_id, uses) "
                     "SELECT :usage_agreement, 1 FROM day ON CONFLICT (agreement_id) DO UPDATE "
                     "SET uses = u.uses + 1 RETURNING u.uses)")
-    # A suspended officer first; then the limits in the order they are checked everywhere:
-    # the day's queries, the uses, people.
+    # As limits.release_refusal: a suspended officer first; then LIMITS in their order.
     checks = ["WHEN EXISTS (SELECT 1 FROM officer_suspensions WHERE officer_id = "
               ":suspended_officer AND provider_id = :suspended_from AND lifted_at IS NULL) "
-              "THEN 'officer_suspended'",
-              "WHEN day.count > :max_queries THEN 'quota_exceeded'"]
-    if uses:
-        checks.append("WHEN used.uses > :max_uses THEN 'uses_exhausted'")
-    if persons:
-        checks.append("WHEN day.persons > :max_persons THEN 'person_limit_reached'")
+              f"THEN '{Reason.OFFICER_SUSPENDED.value}'"]
+    counted = {"queries_today": True, "uses": uses, "persons_today": persons}
+    checks += [f"WHEN {_PG_COUNT[limit.count]} > :max_{limit.count} THEN '{limit.reason.value}'"
+               for limit in LIMITS if counted[limit.count]]
     ctes.append(f"verdict AS (SELECT CASE {' '.join(checks)} END AS refused "
                 f"FROM day{', used' if uses else ''})")
     if note:
@@ -84,54 +94,115 @@ def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> DriverSta
                                 "FROM verdict").bindparams(*types))
 
 
+
+
+def _count_day_statement(dialect_insert: Any) -> Any:
+    """Count one more query, and the person if new, in the day's row (made on the day's
+    first query); the counts it leaves come back. It waits for the row's lock, so racing
+    requests count one after another and each sees the counts before its own."""
+    statement = dialect_insert(t.query_usage).values(
+        agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=1,
+        persons=bindparam("new_person"))
+    return statement.on_conflict_do_update(
+        index_elements=[t.query_usage.c.agreement_id, t.query_usage.c.day],
+        set_={"count": t.query_usage.c.count + 1,
+              "persons": t.query_usage.c.persons + statement.excluded.persons},
+    ).returning(t.query_usage.c.count, t.query_usage.c.persons)
+
+
+def _take_use_statement(dialect_insert: Any) -> Any:
+    """Count one more of an agreement's uses, as _count_day_statement does a day's."""
+    statement = dialect_insert(t.agreement_uses).values(
+        agreement_id=bindparam("agreement_id"), uses=1)
+    return statement.on_conflict_do_update(
+        index_elements=[t.agreement_uses.c.agreement_id],
+        set_={"uses": t.agreement_uses.c.uses + 1},
+    ).returning(t.agreement_uses.c.uses)
+
+
+def _new_person_statement(dialect_insert: Any) -> Any:
+    """Note the person for the day; a row comes back only if they are new today."""
+    return dialect_insert(t.person_usage).values(
+        agreement_id=bindparam("agreement_id"), day=bindparam("day"),
+        person_key=bindparam("person_key"),
+    ).on_conflict_do_nothing().returning(t.person_usage.c.person_key)
+
+
+_DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_COUNT_DAY = {name: DriverStatement(_count_day_statement(i))
+              for name, i in _DIALECT_INSERT.items()}
+_TAKE_USE = {name: DriverStatement(_take_use_statement(i)) for name, i in _DIALECT_INSERT.items()}
+_NEW_PERSON = {name: DriverStatement(_new_person_statement(i))
+               for name, i in _DIALECT_INSERT.items()}
+
+
+class SqlUsage:
+    """An agreement's use counts, moved one release at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def count(self, agreement: Agreement, day: date, person_key: str | None) -> Counts:
+        """Count one more release and return the counts it leaves. Every count moves under
+        its row's lock, so of racing requests each sees the counts before its own. The
+        locks are taken in one order (the person, the day, the uses), as on PostgreSQL."""
+        conn, dialect = self.conn, self.conn.dialect.name
+        day_of = {"agreement_id": agreement.id, "day": day}
+        persons_counted = counts_persons(agreement, person_key)
+        new_person = int(persons_counted and bool(
+            _NEW_PERSON[dialect].run(conn, {**day_of, "person_key": person_key})))
+        [(count, persons)] = _COUNT_DAY[dialect].run(conn, {**day_of, "new_person": new_person})
+        uses = (_TAKE_USE[dialect].run(conn, {"agreement_id": agreement.id})[0][0]
+                if counts_uses(agreement) else None)
+        return Counts(count, uses, persons if persons_counted else None)
+
+
 class SqlReleases:
-    """What a release writes; all of it unless told otherwise (the benchmarks leave parts
-    out, to measure what each part costs)."""
+    """What a release writes: its counts, its anomaly note and its audit entry."""
 
     def __init__(self, conn: Connection, usage: SqlUsage, activity: SqlActivity,
-                 audit: SqlAuditLog, *, every_limit: bool = True, notes: bool = True,
-                 audited: bool = True) -> None:
+                 audit: SqlAuditLog) -> None:
         self.conn, self.usage, self.activity, self.audit = conn, usage, activity, audit
-        self.every_limit = every_limit  # else the day's count only
-        self.notes = notes
-        self.audited = audited
 
     def release(self, agreement: Agreement, day: date, person_key: str | None,
                 note: Activity, consumer_id: str, entry: AuditEntry, at: datetime
                 ) -> Reason | int:
-        if not self.every_limit:
-            agreement = dataclasses.replace(agreement, max_persons_per_day=None, max_uses=None)
         if self.conn.dialect.name == "postgresql":
             return self._in_one_statement(agreement, day, person_key, note, consumer_id,
-                                          entry, at)
-        if OFFICER_SUSPENDED.run(self.conn, {"officer_id": note.officer_id,
-                                             "provider_id": entry.provider_id}):
-            return Reason.OFFICER_SUSPENDED
-        limit_reached = self.usage.reserve(agreement, day, person_key)
-        if limit_reached is not None:
-            return limit_reached
-        if self.notes:
-            self.activity.record(note, consumer_id)
-        return self.audit.record(entry, at) if self.audited else -1
+                                         entry, at)
+        refused = self.refusal(agreement, day, person_key, note, entry)
+        if refused is not None:
+            return refused
+        self.activity.record(note, consumer_id)
+        return self.audit.record(entry, at)
+
+    def refusal(self, agreement: Agreement, day: date, person_key: str | None,
+                note: Activity, entry: AuditEntry) -> Reason | None:
+        """SQLite: count the release, then decide on the counts it leaves (a refusal leaves
+        them moved; the caller does not commit, and they move back)."""
+        suspended = bool(OFFICER_SUSPENDED.run(self.conn, {"officer_id": note.officer_id,
+                                                           "provider_id": entry.provider_id}))
+        return release_refusal(suspended, agreement, self.usage.count(agreement, day,
+                                                                      person_key))
 
     def _in_one_statement(self, agreement: Agreement, day: date, person_key: str | None,
-                          note: Activity, consumer_id: str, entry: AuditEntry, at: datetime
-                          ) -> Reason | int:
-        persons = agreement.max_persons_per_day is not None and person_key is not None
-        uses = agreement.max_uses is not None
-        params: dict[str, Any] = {
-            "usage_agreement": agreement.id, "usage_day": day, "usage_person": person_key,
-            "max_queries": agreement.max_queries_per_day, "max_uses": agreement.max_uses,
-            "max_persons": agreement.max_persons_per_day,
-            "suspended_officer": note.officer_id, "suspended_from": entry.provider_id}
-        if self.notes:
-            params.update(note_at=note.at, note_officer=note.officer_id,
-                          note_consumer=consumer_id, note_agreement=note.agreement_id,
-                          note_person=note.person_key, note_number=note.number)
-        if self.audited:
-            params.update(append_params(entry, at))
-        statement = _pg_release(persons, uses, self.notes, self.audited)
-        [(refused, seq)] = statement.run(self.conn, params)
-        if refused is not None:
-            return Reason(refused)
-        return -1 if seq is None else int(seq)
+                         note: Activity, consumer_id: str, entry: AuditEntry, at: datetime
+                         ) -> Reason | int:
+        statement = _pg_release(counts_persons(agreement, person_key), counts_uses(agreement),
+                                True, True)
+        [(refused, seq)] = statement.run(self.conn, pg_release_params(
+            agreement, day, person_key, note, consumer_id, entry, at))
+        return Reason(refused) if refused is not None else int(seq)
+
+
+def pg_release_params(agreement: Agreement, day: date, person_key: str | None,
+                      note: Activity, consumer_id: str, entry: AuditEntry, at: datetime
+                      ) -> dict[str, Any]:
+    """The parameters of _pg_release's statement, whichever parts it has."""
+    return {
+        "usage_agreement": agreement.id, "usage_day": day, "usage_person": person_key,
+        **{f"max_{limit.count}": limit.maximum(agreement) for limit in LIMITS},
+        "suspended_officer": note.officer_id, "suspended_from": entry.provider_id,
+        "note_at": note.at, "note_officer": note.officer_id, "note_consumer": consumer_id,
+        "note_agreement": note.agreement_id, "note_person": note.person_key,
+        "note_number": note.number, **append_params(entry, at)}

@@ -9,9 +9,6 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 
 from onceonly.adapters.data_keys import SqlDataKeys
 from onceonly.adapters.db import tables as t
@@ -20,12 +17,11 @@ from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlChallenges, SqlConsents
-from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
 from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
-from onceonly.adapters.db.releases import SqlReleases
+from onceonly.adapters.db.releases import SqlReleases, SqlUsage
 from onceonly.domain.agreements import (
     Agreement,
     AgreementStatus,
@@ -35,9 +31,7 @@ from onceonly.domain.catalogue import Dataset
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal, Role
-from onceonly.domain.policy import Reason
 from onceonly.services.ports.agreements import AgreementSource
-from onceonly.services.ports.identity import ResolvedSubject
 
 # The statements every governed query runs, built once with bound parameters: building a
 # Core statement (and its cache key) on every call costs several times more than running it.
@@ -56,71 +50,12 @@ _CONNECTOR_BY_DATASET = select(t.datasets.c.connector).where(
     t.datasets.c.id == bindparam("dataset_id"))
 _SCHEME = select(t.identifier_schemes.c.code).where(
     t.identifier_schemes.c.code == bindparam("scheme"))
-_TARGET_LINK = aliased(t.person_links)
-_RESOLVE = (
-    select(t.person_links.c.person_key, _TARGET_LINK.c.value)
-    .select_from(
-        t.person_links.outerjoin(
-            _TARGET_LINK,
-            and_(_TARGET_LINK.c.person_key == t.person_links.c.person_key,
-                 _TARGET_LINK.c.scheme == bindparam("target_scheme")),
-        )
-    )
-    .where(t.person_links.c.scheme == bindparam("scheme"),
-           t.person_links.c.value == bindparam("value"))
-    .limit(1)
-)
 _PRINCIPAL_BY_TOKEN = (
     select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
     .join(t.api_tokens, t.api_tokens.c.principal_id == t.principals.c.id)
     .where(t.api_tokens.c.digest == bindparam("digest"))
 )
-_USAGE_ON = select(t.query_usage.c.count).where(
-    t.query_usage.c.agreement_id == bindparam("agreement_id"),
-    t.query_usage.c.day == bindparam("day"),
-)
-
 WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout
-
-
-def _count_day_statement(dialect_insert: Any) -> Any:
-    """Count one more query, and the person if new, in the day's row (made on the day's
-    first query); the counts it leaves come back. It waits for the row's lock, so racing
-    requests count one after another and each sees the counts before its own."""
-    statement = dialect_insert(t.query_usage).values(
-        agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=1,
-        persons=bindparam("new_person"))
-    return statement.on_conflict_do_update(
-        index_elements=[t.query_usage.c.agreement_id, t.query_usage.c.day],
-        set_={"count": t.query_usage.c.count + 1,
-              "persons": t.query_usage.c.persons + statement.excluded.persons},
-    ).returning(t.query_usage.c.count, t.query_usage.c.persons)
-
-
-def _take_use_statement(dialect_insert: Any) -> Any:
-    """Count one more of an agreement's uses, as _count_day_statement does a day's."""
-    statement = dialect_insert(t.agreement_uses).values(
-        agreement_id=bindparam("agreement_id"), uses=1)
-    return statement.on_conflict_do_update(
-        index_elements=[t.agreement_uses.c.agreement_id],
-        set_={"uses": t.agreement_uses.c.uses + 1},
-    ).returning(t.agreement_uses.c.uses)
-
-
-def _new_person_statement(dialect_insert: Any) -> Any:
-    """Note the person for the day; a row comes back only if they are new today."""
-    return dialect_insert(t.person_usage).values(
-        agreement_id=bindparam("agreement_id"), day=bindparam("day"),
-        person_key=bindparam("person_key"),
-    ).on_conflict_do_nothing().returning(t.person_usage.c.person_key)
-
-
-_DIALECT_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
-_COUNT_DAY = {name: DriverStatement(_count_day_statement(i))
-              for name, i in _DIALECT_INSERT.items()}
-_TAKE_USE = {name: DriverStatement(_take_use_statement(i)) for name, i in _DIALECT_INSERT.items()}
-_NEW_PERSON = {name: DriverStatement(_new_person_statement(i))
-               for name, i in _DIALECT_INSERT.items()}
 
 
 class SqlAgreements:
@@ -276,12 +211,6 @@ class SqlPersonIndex:
         return self.conn.execute(select(t.person_links.c.person_key).where(
             t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
 
-    def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
-        row = self.conn.execute(
-            _RESOLVE, {"scheme": scheme, "value": value, "target_scheme": target_scheme}
-        ).first()
-        return None if row is None else ResolvedSubject(row[0], row[1])
-
     def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
         """The person's identifiers in the given schemes (one each, the first by value)."""
         rows = self.conn.execute(
@@ -329,38 +258,6 @@ class SqlPrincipals:
         if row.revoked_at is not None:
             return "revoked"
         return "expired" if row.expires_at <= now else "live"
-
-
-class SqlUsage:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def queries_on(self, agreement_id: int, day: date) -> int:
-        count = self.conn.execute(
-            _USAGE_ON, {"agreement_id": agreement_id, "day": day}
-        ).scalar()
-        return int(count or 0)
-
-    def reserve(self, agreement: Agreement, day: date, person_key: str | None) -> Reason | None:
-        # Every count moves under its row's lock, and the limits are checked on the counts
-        # it leaves: of racing requests, exactly as many pass as the limits allow. A refusal
-        # leaves counts moved; the caller does not commit, and they move back. The locks
-        # are taken in one order (the person, the day, the uses), as in releases.py.
-        conn, dialect = self.conn, self.conn.dialect.name
-        day_of = {"agreement_id": agreement.id, "day": day}
-        counts_people = agreement.max_persons_per_day is not None and person_key is not None
-        new_person = int(counts_people and bool(
-            _NEW_PERSON[dialect].run(conn, {**day_of, "person_key": person_key})))
-        [(count, persons)] = _COUNT_DAY[dialect].run(conn, {**day_of, "new_person": new_person})
-        if count > agreement.max_queries_per_day:
-            return Reason.QUOTA_EXCEEDED
-        if agreement.max_uses is not None and \
-                _TAKE_USE[dialect].run(conn, {"agreement_id": agreement.id})[0][0] \
-                > agreement.max_uses:
-            return Reason.USES_EXHAUSTED
-        if counts_people and persons > agreement.max_persons_per_day:  # type: ignore[operator]
-            return Reason.PERSON_LIMIT_REACHED
-        return None
 
 
 def _kill_switch(row: Any) -> KillSwitch:

@@ -29,7 +29,7 @@ class AgreementRepository(Protocol):
     def with_source(self, agreement_id: int, day: date | None = None
                     ) -> AgreementSource | None:
         """The agreement (without history) and its dataset's subject scheme and connector;
-        with `day`, the releases counted that day too (as Usage.queries_on), in one read."""
+        with `day`, the releases counted that day too, in one read."""
         ...
     def add(self, agreement: Agreement) -> int: ...
     def save(self, agreement: Agreement) -> None:

@@ -15,15 +15,6 @@ from onceonly.services.ports.identity import NamingUnitOfWork
 from onceonly.services.ports.principals import PrincipalsUnitOfWork
 
 
-class Usage(Protocol):
-    def queries_on(self, agreement_id: int, day: date) -> int: ...
-    def reserve(self, agreement: Agreement, day: date, person_key: str | None) -> Reason | None:
-        """Atomically count one more release against the agreement's limits: queries a day,
-        distinct people a day, uses in all. None if counted; else the limit reached, and the
-        unit of work must not be committed."""
-        ...
-
-
 class Releases(Protocol):
     """All of a release's writes at once, so that a server database pays one round trip
     for them rather than one a statement."""
@@ -31,7 +22,7 @@ class Releases(Protocol):
     def release(self, agreement: Agreement, day: date, person_key: str | None,
                 note: Activity, consumer_id: str, entry: AuditEntry, at: datetime
                 ) -> Reason | int:
-        """Count the release against the agreement's limits (as Usage.reserve), note it for
+        """Count the release against the agreement's limits (domain.limits), note it for
         the anomaly rules (as ActivityLog.record) and append its audit entry (as
         AuditLog.record), atomically. The entry's index; or the limit reached (or
         OFFICER_SUSPENDED, if the note's officer is suspended from the entry's provider),

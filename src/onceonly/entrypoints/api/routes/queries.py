@@ -8,12 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from onceonly.bootstrap import Exchange
-from onceonly.crypto.canonical import canonical_json
 from onceonly.entrypoints.api.caller import BearerToken
 from onceonly.entrypoints.api.dispatch import Run
 from onceonly.entrypoints.api.middleware import Metrics
 from onceonly.entrypoints.api.schemas.queries import QueryIn, ReleaseOut
-from onceonly.services.queries import QueryCommand, QueryRefused
+from onceonly.services.queries import QueryCommand, QueryRefused, Release
 
 SIGNATURE_HEADER = "Onceonly-Signature"
 
@@ -36,7 +35,7 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
     # create_app set them: read here, not through dependencies, each of which costs the hot
     # path a resolution.
     exchange: Exchange = request.app.state.exchange
-    run_blocking: Run[tuple[bytes, str]] = request.app.state.run_blocking
+    run_blocking: Run[Release] = request.app.state.run_blocking
     metrics: Metrics = request.app.state.metrics
     command = QueryCommand(
         agreement_id=body.agreement_id,
@@ -46,16 +45,11 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
         purpose=body.purpose,
     )
 
-    def release_signed() -> tuple[bytes, str]:
-        release = exchange.queries.query_with_token(token, command)
-        payload = canonical_json(release.body())
-        return payload, exchange.keys.sign_for(release.provider_id, payload)[0]
-
     try:
-        payload, signature = await run_blocking(release_signed)
+        release = await run_blocking(lambda: exchange.queries.query_with_token(token, command))
     except QueryRefused as refusal:
         metrics.decisions.labels("deny", refusal.code).inc()
         raise
     metrics.decisions.labels("permit", "").inc()
-    return Response(payload, media_type="application/json",
-                    headers={SIGNATURE_HEADER: signature})
+    return Response(release.payload, media_type="application/json",
+                    headers={SIGNATURE_HEADER: release.signature})
