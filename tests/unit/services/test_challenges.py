@@ -17,6 +17,7 @@ from onceonly.services.queries import QueryCommand, QueryService
 from tests.fakes.accuracy import FakeInboxNotifier
 from tests.fakes.clock import FixedClock
 from tests.fakes.connectors import FakeConnectors
+from tests.fakes.keys import FakeSigner
 from tests.fakes.unit_of_work import FakeUnitOfWorkFactory
 from tests.unit.factories import INCOME, principal
 from tests.unit.services.conftest import CONSUMER, NINO, PERSON, PROVIDER
@@ -94,7 +95,7 @@ def test_a_guardian_of_the_provider_rejects_it_saying_why(
 def test_a_correction_is_written_and_told_to_whoever_received_the_old_value(
         challenges: ChallengeService, uows: FakeUnitOfWorkFactory,
         connectors: FakeConnectors, clock: FixedClock) -> None:
-    release = QueryService(uows, connectors, clock).query(OFFICER, QueryCommand(
+    release = QueryService(uows, connectors, clock, FakeSigner()).query(OFFICER, QueryCommand(
         1, "nino", NINO, ("full_name",), "benefit-entitlement"))
     challenge_id = raised(challenges)
     done = challenges.correct(GUARDIAN, challenge_id, "Anne Example", "checked the register")
@@ -129,7 +130,7 @@ def test_a_correction_not_recorded_is_taken_back_from_the_store(
                    release_ids: Sequence[str] = ()) -> None:
             raise RuntimeError("the outbox is away")
 
-    QueryService(uows, connectors, clock).query(OFFICER, QueryCommand(
+    QueryService(uows, connectors, clock, FakeSigner()).query(OFFICER, QueryCommand(
         1, "nino", NINO, ("full_name",), "benefit-entitlement"))
     challenges = ChallengeService(uows, connectors, clock, Failing())
     challenge_id = raised(challenges)

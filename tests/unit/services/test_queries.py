@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.signing import verify_detached
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.agreements import AgreementStatus, LegalBasis
 from onceonly.domain.consent import Consent
@@ -18,6 +20,7 @@ from onceonly.services.queries import QueryCommand, QueryRefused, QueryService
 from tests.fakes.clock import FixedClock
 from tests.fakes.connectors import FakeConnectors
 from tests.fakes.data import Token
+from tests.fakes.keys import FakeSigner
 from tests.fakes.unit_of_work import FakeUnitOfWorkFactory
 from tests.unit.factories import INCOME, NOW, principal
 from tests.unit.services.conftest import CONSUMER, NINO, PERSON, PROVIDER
@@ -31,9 +34,14 @@ def ask(**changes: object) -> QueryCommand:
 
 
 @pytest.fixture
+def signer() -> FakeSigner:
+    return FakeSigner()
+
+
+@pytest.fixture
 def queries(uows: FakeUnitOfWorkFactory, connectors: FakeConnectors,
-            clock: FixedClock) -> QueryService:
-    return QueryService(uows, connectors, clock)
+            clock: FixedClock, signer: FakeSigner) -> QueryService:
+    return QueryService(uows, connectors, clock, signer)
 
 
 def refused(queries: QueryService, cmd: QueryCommand, officer: object = OFFICER) -> DomainError:
@@ -66,6 +74,16 @@ def test_a_release_holds_the_granted_fields_minimised_and_is_audited(
     [(note, consumer)] = uows.data.activity.values()
     assert consumer == CONSUMER and not note.refused and note.person_key == PERSON
     assert uows.data.queries[1, NOW.date()] == 1
+
+
+def test_a_release_leaves_signed_by_its_provider(queries: QueryService,
+                                                 signer: FakeSigner) -> None:
+    release = queries.query(OFFICER, ask())
+    assert release.payload == canonical_json(release.body())
+    kid = verify_detached(release.signature, release.payload, signer.jwks(), PROVIDER)
+    assert kid == signer.key(PROVIDER).kid
+    with pytest.raises(Exception, match="signature"):
+        verify_detached(release.signature, release.payload + b" ", signer.jwks(), PROVIDER)
 
 
 def test_an_unknown_agreement_is_not_found_and_audited_without_a_provider(
@@ -207,7 +225,7 @@ def test_a_consumer_named_by_pseudonyms_gets_one_and_may_ask_by_it(
         def of(self, consumer_id: str, person_key: str) -> str:
             return f"pw-{consumer_id}-{person_key}"
 
-    queries = QueryService(uows, connectors, clock, pseudonyms=Pseudonyms())
+    queries = QueryService(uows, connectors, clock, FakeSigner(), pseudonyms=Pseudonyms())
     uows.data.org_schemes.add((CONSUMER, PAIRWISE))
     release = queries.query(OFFICER, ask())
     pseudonym = f"pw-{CONSUMER}-{PERSON}"
