@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.connectors.sql import SqlConnectors
-from onceonly.adapters.data_keys import SqlDataKeyStore
 from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
+from onceonly.adapters.db.data_keys import SqlDataKeyStore
 from onceonly.adapters.db.engine import Access, make_engine
 from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.people import SqlPersonIdentifiers

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from onceonly.adapters.data_keys import write_transaction
+from onceonly.adapters.db.data_keys import write_transaction
 from onceonly.adapters.keystore import add_signing_key
 from onceonly.client import OnceonlyClient
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, verify_detached

@@ -21,8 +21,8 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from onceonly.adapters.data_keys import SqlDataKeys, write_transaction
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.data_keys import SqlDataKeys, write_transaction
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.envelope import EnvelopeInvalid, is_envelope
 from onceonly.crypto.signing import SigningKey, jwks, webhook_public_key

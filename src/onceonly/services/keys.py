@@ -12,43 +12,10 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from onceonly.domain.errors import conflict
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports.keys import MasterKeys
-
-# --- ports --------------------------------------------------------------------------------
-
-
-class HeldMasterKey(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def created_at(self) -> str: ...
-
-
-class MasterKeyFile(MasterKeys, Protocol):
-    """Master keys kept in a file the exchange rotates itself: a new key is added and made
-    current, the old ones kept so that what they wrapped still unwraps."""
-
-    path: Path
-
-    def held(self) -> Sequence[HeldMasterKey]: ...
-    def rotate(self) -> str:
-        """Add a new master key, make it current, and return its id."""
-        ...
-
-
-class PrivateKeys(Protocol):
-    """The organisations' signing keys, whose private halves are stored encrypted."""
-
-    def sign_compact_for(self, org_id: str, payload: bytes) -> str: ...
-    def seal_plaintext(self) -> int:
-        """Encrypt every private key still stored in plaintext; how many there were."""
-        ...
-    def plaintext_count(self) -> int: ...
-
+from onceonly.services.ports.keys import HeldMasterKey, MasterKeyFile, MasterKeys, PrivateKeys
 
 # --- results ------------------------------------------------------------------------------
 

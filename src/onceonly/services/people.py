@@ -3,20 +3,8 @@ queries against a demo world."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
-
 from onceonly.domain.errors import not_found
-
-
-class PersonIdentifiers(Protocol):
-    def schemes_of(self, org_id: str) -> list[str]:
-        """The identifier schemes the organisation names people by."""
-        ...
-
-    def identifiers(self, schemes: Sequence[str], limit: int) -> list[tuple[str, str]]:
-        """Up to `limit` (scheme, value) pairs the person index links, in order."""
-        ...
+from onceonly.services.ports.people import PersonIdentifiers
 
 
 class PeopleService:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from onceonly.crypto.standard_webhooks import SignedWebhook
@@ -94,3 +95,32 @@ class DataKeyStore(Protocol):
     def __call__(self, *, write: bool = False) -> AbstractContextManager[DataKeys]:
         """A transaction of its own, committed when the block ends without an error."""
         ...
+
+
+class HeldMasterKey(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+
+
+class MasterKeyFile(MasterKeys, Protocol):
+    """Master keys kept in a file the exchange rotates itself: a new key is added and made
+    current, the old ones kept so that what they wrapped still unwraps."""
+
+    path: Path
+
+    def held(self) -> Sequence[HeldMasterKey]: ...
+    def rotate(self) -> str:
+        """Add a new master key, make it current, and return its id."""
+        ...
+
+
+class PrivateKeys(Protocol):
+    """The organisations' signing keys, whose private halves are stored encrypted."""
+
+    def sign_compact_for(self, org_id: str, payload: bytes) -> str: ...
+    def seal_plaintext(self) -> int:
+        """Encrypt every private key still stored in plaintext; how many there were."""
+        ...
+    def plaintext_count(self) -> int: ...
