@@ -99,6 +99,7 @@ class Exchange:
         self.engine.dispose()
 
 
+# long: the composition root, a line or two per use case wired; split, the wiring would scatter
 def bootstrap(
     url: str | None = None,
     *,

@@ -162,6 +162,7 @@ def _income(person: Person, age: int) -> int:
     return 0 if rng.random() < 0.08 else int(rng.lognormvariate(10.25, 0.6))
 
 
+# long: one draw sequence: the order of its draws fixes the demo world, so it reads top down
 def store_rows(person: Person, today: date) -> dict[str, dict[str, object]]:
     """Each provider's own record of the person, keyed by the provider's own identifier.
     Draws from the person's generator in a fixed order, so the rows are deterministic."""

@@ -177,23 +177,10 @@ def draft_agreement(
         )
     if consumer_id == dataset.provider_id:
         raise invalid("self_agreement", "an organisation needs no agreement with itself")
-    if not PURPOSE_CODE.match(purpose_code):
-        raise invalid("invalid_purpose", "purpose code must be lower-case words joined by '-'")
-    if not purpose_text.strip():
-        raise invalid("invalid_purpose", "purpose text must say why the data is needed")
-    if valid_until <= valid_from:
-        raise invalid("invalid_validity", "valid_until must be after valid_from")
-    if max_queries_per_day < 1:
-        raise invalid("invalid_limit", "max_queries_per_day must be at least 1")
-    if retention_days < 0:
-        raise invalid("invalid_retention", "retention_days cannot be negative")
-    for name, limit in (("max_persons_per_day", max_persons_per_day), ("max_uses", max_uses),
-                        ("bulk_max_records", bulk_max_records)):
-        if limit is not None and limit < 1:
-            raise invalid("invalid_limit", f"{name} must be at least 1, or left out for none")
-    if not 0 <= hidden_days <= MAX_HIDDEN_DAYS:
-        raise invalid("invalid_hidden_days",
-                      f"hidden_days must be between 0 and {MAX_HIDDEN_DAYS}")
+    _check_terms(purpose_code, purpose_text, valid_from, valid_until, max_queries_per_day,
+                 retention_days, hidden_days, {"max_persons_per_day": max_persons_per_day,
+                                               "max_uses": max_uses,
+                                               "bulk_max_records": bulk_max_records})
     _check_grants(grants, dataset)
     agreement = Agreement(
         id=None,
@@ -222,6 +209,28 @@ def draft_agreement(
     )
     return replace(agreement, history=(_transition(actor, "create", None, AgreementStatus.DRAFT,
                                                    "drafted", now),))
+
+
+def _check_terms(purpose_code: str, purpose_text: str, valid_from: datetime,
+                 valid_until: datetime, max_queries_per_day: int, retention_days: int,
+                 hidden_days: int, optional_limits: dict[str, int | None]) -> None:
+    """The draft's own terms, before the dataset's: purpose, validity, limits, hiding."""
+    if not PURPOSE_CODE.match(purpose_code):
+        raise invalid("invalid_purpose", "purpose code must be lower-case words joined by '-'")
+    if not purpose_text.strip():
+        raise invalid("invalid_purpose", "purpose text must say why the data is needed")
+    if valid_until <= valid_from:
+        raise invalid("invalid_validity", "valid_until must be after valid_from")
+    if max_queries_per_day < 1:
+        raise invalid("invalid_limit", "max_queries_per_day must be at least 1")
+    if retention_days < 0:
+        raise invalid("invalid_retention", "retention_days cannot be negative")
+    for name, limit in optional_limits.items():
+        if limit is not None and limit < 1:
+            raise invalid("invalid_limit", f"{name} must be at least 1, or left out for none")
+    if not 0 <= hidden_days <= MAX_HIDDEN_DAYS:
+        raise invalid("invalid_hidden_days",
+                      f"hidden_days must be between 0 and {MAX_HIDDEN_DAYS}")
 
 
 def _check_grants(grants: list[FieldGrant], dataset: Dataset) -> None:

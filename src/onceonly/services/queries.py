@@ -154,23 +154,7 @@ class QueryService:
             detail={"release_id": release_id},
             hidden_until=agreement.hidden_until(now),
         )
-        with self.uows(write=True) as uow:
-            # The limits, the anomaly note and the audit entry in one go (one statement on
-            # PostgreSQL); a limit reached writes nothing.
-            released = uow.releases.release(
-                agreement, today, person_key,
-                _activity(officer, cmd, agreement, person_key, now, False), officer.org_id,
-                entry, now)
-            limit_reached = released if isinstance(released, Reason) else None
-            if not isinstance(released, Reason):
-                seq = released
-                if subject.pseudonym:  # the consumer may ask by it from now on
-                    uow.identities.remember_pseudonym(officer.org_id, subject.pseudonym,
-                                                      subject.person_key)
-                uow.commit()
-        if limit_reached is not None:  # nothing was committed: the counts stay as they were
-            self._deny(officer, cmd, agreement, person_key,
-                       Deny(limit_reached, refusal_detail(limit_reached, agreement)))
+        seq = self._record_release(officer, cmd, agreement, subject, entry, now)
         return self._signed(Release(
             release_id=release_id,
             agreement_id=agreement.id,
@@ -181,6 +165,26 @@ class QueryService:
             audit_seq=seq,
             sources=released_sources(decision.grants, source.labels),
         ))
+
+    def _record_release(self, officer: Principal, cmd: QueryCommand, agreement: Agreement,
+                        subject: ResolvedSubject, entry: AuditEntry, now: datetime) -> int:
+        """The limits, the anomaly note and the audit entry in one go (one statement on
+        PostgreSQL): the entry's index; or, a limit reached, nothing written and refused."""
+        person_key = subject.person_key
+        with self.uows(write=True) as uow:
+            released = uow.releases.release(
+                agreement, now.date(), person_key,
+                _activity(officer, cmd, agreement, person_key, now, False), officer.org_id,
+                entry, now)
+            if not isinstance(released, Reason):
+                if subject.pseudonym:  # the consumer may ask by it from now on
+                    uow.identities.remember_pseudonym(officer.org_id, subject.pseudonym,
+                                                      subject.person_key)
+                uow.commit()
+        if isinstance(released, Reason):  # nothing was committed: the counts stay as they were
+            self._deny(officer, cmd, agreement, person_key,
+                       Deny(released, refusal_detail(released, agreement)))
+        return released
 
     def _signed(self, release: Release) -> Release:
         payload = canonical_json(release.body())
