@@ -30,6 +30,7 @@ from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit_log import AuditLogService
+from onceonly.services.auth import AuthService
 from onceonly.services.bulk import BulkService
 from onceonly.services.catalogue import CatalogueService
 from onceonly.services.challenges import ChallengeService
@@ -73,6 +74,7 @@ class Exchange:
     anomalies: AnomalyService
     bulk: BulkService
     signatures: RequestVerifier
+    auth: AuthService
     consents: ConsentService
     challenges: ChallengeService
     citizen_accounts: CitizenAccountService
@@ -126,6 +128,7 @@ def bootstrap(
     envelopes = envelopes_for(engine, master_keys, clock)
     keys = SqlKeyStore(engine, envelopes)
     secrets = SqlSecrets(engine)
+    verifier = RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock)
     pseudonyms = PairwisePseudonyms(secrets)
     audit = AuditLogService(uows, clock, keys, secrets, operator_org())
     return Exchange(
@@ -142,7 +145,8 @@ def bootstrap(
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
         audit=audit,
-        signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
+        signatures=verifier,
+        auth=AuthService(uows, clock, verifier),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
         challenges=ChallengeService(uows, connectors, clock, corrections or CorrectionsByDelivery(

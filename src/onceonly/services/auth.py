@@ -1,10 +1,11 @@
-"""Who is calling: a bearer token becomes a principal, or a refusal with a reason."""
+"""Who is calling: a bearer token becomes a principal, or a refusal with a reason; and the
+entry points' one door to it (AuthService)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
@@ -15,6 +16,14 @@ from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.principals import PrincipalsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import denial, refuse, refuse_as
+from onceonly.services.request_signatures import (
+    RequestVerifier,
+    SignaturePolicy,
+    SignedBy,
+    SignedMessage,
+    check_caller,
+    refuse_signature,
+)
 
 _REFUSALS = {
     "missing": ("token_missing", "send 'Authorization: Bearer <token>'"),
@@ -75,3 +84,32 @@ def require_role(uows: UnitOfWorkFactory[AuditUnitOfWork], clock: Clock, princip
         allowed = " or ".join(sorted(r.value for r in roles))
         refuse_as(uows, clock, action, principal,
                   forbidden("role_not_allowed", f"{action} is for {allowed} roles only"))
+
+
+class AuthService:
+    """Who is calling, as the entry points ask it, each refusal audited: a bearer token's
+    holder, a role allowed an action, a signed request's signer (RFC 9421) and whether it
+    may act for the caller."""
+
+    def __init__(self, uows: UnitOfWorkFactory[PrincipalsUnitOfWork], clock: Clock,
+                 verifier: RequestVerifier) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.verifier = verifier
+
+    def authenticate(self, token: str | None) -> Principal:
+        return authenticate(self.uows, self.clock, token)
+
+    def require_role(self, principal: Principal, roles: set[Role], action: str) -> None:
+        require_role(self.uows, self.clock, principal, roles, action)
+
+    def verify_signature(self, msg: SignedMessage, body: bytes) -> SignedBy:
+        return self.verifier.verify(self.uows, msg, body)
+
+    def require_signature(self, detail: dict[str, Any]) -> NoReturn:
+        """Refuse a request that came unsigned where every request must be signed."""
+        refuse_signature(self.uows, self.clock, "signature_required", None, detail)
+
+    def check_signer(self, policy: SignaturePolicy, signed: SignedBy | None,
+                     caller: Principal) -> None:
+        check_caller(self.uows, self.clock, policy, signed, caller.org_id, caller.id)

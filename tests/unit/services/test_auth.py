@@ -10,7 +10,8 @@ import pytest
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Role
-from onceonly.services.auth import authenticate, require_role
+from onceonly.services.auth import AuthService, authenticate, require_role
+from onceonly.services.request_signatures import SignaturePolicy, SignedBy
 from tests.fakes.clock import FixedClock
 from tests.fakes.data import Token
 from tests.fakes.unit_of_work import FakeUnitOfWorkFactory
@@ -62,3 +63,37 @@ def test_a_role_not_allowed_is_refused_and_audited(tokens: FakeUnitOfWorkFactory
     [record] = tokens.data.audit
     assert (record.entry.action, record.entry.actor_id, record.entry.reason) == (
         "alert.list", OFFICER.id, "role_not_allowed")
+
+
+def auth_service(uows: FakeUnitOfWorkFactory, clock: FixedClock) -> AuthService:
+    # The verifier is not reached by these checks: they look at what it already found.
+    return AuthService(uows, clock, verifier=None)  # type: ignore[arg-type]
+
+
+def test_a_request_signed_by_another_organisation_is_refused_and_audited(
+        tokens: FakeUnitOfWorkFactory, clock: FixedClock) -> None:
+    auth = auth_service(tokens, clock)
+    own = SignedBy(CONSUMER, "kid-1", "n1", NOW)
+    auth.check_signer(SignaturePolicy(), own, OFFICER)
+    auth.check_signer(SignaturePolicy(), None, OFFICER)  # nobody requires a signature
+    assert tokens.data.audit == []
+    with pytest.raises(DomainError) as caught:
+        auth.check_signer(SignaturePolicy(), SignedBy("GOV/HMRC", "kid-2", "n2", NOW), OFFICER)
+    assert caught.value.code == "signature_org_mismatch"
+    [record] = tokens.data.audit
+    assert (record.entry.action, record.entry.actor_id, record.entry.reason) == (
+        "auth.signature", OFFICER.id, "signature_org_mismatch")
+    assert record.entry.detail == {"signed_by": "GOV/HMRC", "kid": "kid-2"}
+
+
+def test_an_unsigned_request_is_refused_where_signatures_are_required(
+        tokens: FakeUnitOfWorkFactory, clock: FixedClock) -> None:
+    auth = auth_service(tokens, clock)
+    with pytest.raises(DomainError) as caught:
+        auth.check_signer(SignaturePolicy(orgs=frozenset({CONSUMER})), None, OFFICER)
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.UNAUTHENTICATED,
+                                                      "signature_required")
+    with pytest.raises(DomainError):
+        auth.require_signature({"path": "/v1/queries"})
+    assert [(r.entry.reason, r.entry.detail) for r in tokens.data.audit] == [
+        ("signature_required", {}), ("signature_required", {"path": "/v1/queries"})]

@@ -78,7 +78,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.state.metrics = metrics
     app.state.exposition = operations.exposition(exchange, figures)
     app.state.run_blocking = blocking_runner(exchange.embedded_database)
-    app.add_middleware(RequestSignatures, verifier=exchange.signatures, uows=exchange.uows)
+    app.add_middleware(RequestSignatures, auth=exchange.auth)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
     # The client's address and scheme, for everything inside, in this one place (servers

@@ -11,8 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from onceonly.bootstrap import Exchange
 from onceonly.domain.organisations import Principal
-from onceonly.services.auth import authenticate
-from onceonly.services.request_signatures import SignaturePolicy, check_caller, refuse_signature
+from onceonly.services.request_signatures import SignaturePolicy
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `onceonly token issue`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -41,15 +40,12 @@ def signature_checked(request: Request, principal: Principal | None) -> Principa
     signing = signing_of(request)
     if signed is None and not signing.active:
         return principal
-    exchange = exchange_of(request)
+    auth = exchange_of(request).auth
     if signed is None and signing.everyone:
-        refuse_signature(exchange.uows, exchange.clock, "signature_required", None,
-                         {"path": request.url.path})
+        auth.require_signature({"path": request.url.path})
     if principal is None:  # a route that authenticates late: look now
-        token = getattr(request.state, "unchecked_token", (None,))[0]
-        principal = authenticate(exchange.uows, exchange.clock, token)
-    check_caller(exchange.uows, exchange.clock, signing, signed, principal.org_id,
-                 principal.id)
+        principal = auth.authenticate(getattr(request.state, "unchecked_token", (None,))[0])
+    auth.check_signer(signing, signed, principal)
     return principal
 
 
@@ -57,8 +53,7 @@ def current_principal(request: Request, credentials: Credentials) -> Principal:
     token = credentials.credentials if credentials else None
     if signing_of(request).everyone and getattr(request.state, "signed_by", None) is None:
         signature_checked(request, None)  # refused before the token is looked up
-    exchange = exchange_of(request)
-    principal = authenticate(exchange.uows, exchange.clock, token)
+    principal = exchange_of(request).auth.authenticate(token)
     signature_checked(request, principal)
     return principal
 
@@ -84,5 +79,4 @@ def check_unchecked_token(request: Request) -> None:
     it does not hold: called before the request's body is refused as invalid."""
     unchecked = getattr(request.state, "unchecked_token", None)
     if unchecked is not None:
-        exchange = exchange_of(request)
-        authenticate(exchange.uows, exchange.clock, unchecked[0])
+        exchange_of(request).auth.authenticate(unchecked[0])

@@ -14,17 +14,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.api.problems import send_problem
-from onceonly.services.ports.audit import AuditUnitOfWork
-from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
-from onceonly.services.request_signatures import SIGNATURE_HEADERS, RequestVerifier, message
+from onceonly.services.auth import AuthService
+from onceonly.services.request_signatures import SIGNATURE_HEADERS, message
 
 
 class RequestSignatures:
-    def __init__(self, app: ASGIApp, verifier: RequestVerifier,
-                 uows: UnitOfWorkFactory[AuditUnitOfWork]) -> None:
+    def __init__(self, app: ASGIApp, auth: AuthService) -> None:
         self.app = app
-        self.verifier = verifier
-        self.uows = uows
+        self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not any(
@@ -43,7 +40,7 @@ class RequestSignatures:
         msg = message(scope["method"], str(Request(scope).url),
                       [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
         try:
-            signed = await run_in_threadpool(self.verifier.verify, self.uows, msg, body)
+            signed = await run_in_threadpool(self.auth.verify_signature, msg, body)
         except DomainError as refused:
             await send_problem(send, 401, refused.code, refused.detail,
                                headers=((b"www-authenticate", b"Signature"),))

@@ -20,7 +20,6 @@ from onceonly.entrypoints.api.audit_metrics import AuditCollector
 from onceonly.entrypoints.api.caller import Caller, ExchangeDep
 from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.json_bodies import JsonRoute
-from onceonly.services.auth import require_role
 
 router = APIRouter(tags=["operations"], route_class=JsonRoute)
 
@@ -46,7 +45,6 @@ def healthz(exchange: ExchangeDep) -> dict[str, str]:
 
 @router.get("/metrics", response_class=Response)
 def prometheus(caller: Caller, exchange: ExchangeDep, request: Request) -> Response:
-    require_role(exchange.uows, exchange.clock, caller, {Role.MANAGER, Role.ADMIN},
-                 "metrics.read")
+    exchange.auth.require_role(caller, {Role.MANAGER, Role.ADMIN}, "metrics.read")
     shown = cast(CollectorRegistry, request.app.state.exposition)
     return Response(generate_latest(shown), media_type=CONTENT_TYPE_LATEST)
