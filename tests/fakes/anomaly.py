@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onceonly.domain.anomaly import DEFAULT_RULES, Activity, Alert, Rule, Rules
+from onceonly.domain.anomaly import Activity, Alert, Rule, Rules, layered_rules
 from onceonly.domain.errors import conflict
 from tests.fakes.data import FakeData
 
@@ -47,15 +47,7 @@ class FakeActivity:
                for of in ((None, provider_id) if provider_id else (None,))
                for (consumer, officer, provider), rules in self.data.anomaly_rules.items()
                if consumer == consumer_id and provider == of for configured in rules]
-        consumer: Rules = dict(DEFAULT_RULES)
-        for officer, configured in own:
-            if officer is None:
-                consumer[configured.kind] = configured
-        officers: dict[str, Rules] = {}
-        for officer, configured in own:
-            if officer is not None:
-                officers.setdefault(officer, dict(consumer))[configured.kind] = configured
-        return consumer, officers
+        return layered_rules(own)
 
     def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule,
                  provider_id: str | None = None) -> None:

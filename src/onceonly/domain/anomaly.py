@@ -6,7 +6,7 @@ caller supplies the recent activity."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -145,6 +145,22 @@ def _evidence(rule: Rule, count: int, events: Sequence[Activity]) -> dict[str, A
 
 
 Rules = dict[RuleKind, Rule]
+
+
+def layered_rules(own: Iterable[tuple[str | None, Rule]]) -> tuple[Rules, dict[str, Rules]]:
+    """The consumer's rules and, for each officer with thresholds of their own, theirs, from
+    the thresholds set (officer None: the consumer's), later ones winning: the defaults, then
+    the consumer's own, then an officer's own over their consumer's."""
+    own = list(own)
+    consumer: Rules = dict(DEFAULT_RULES)
+    for officer, configured in own:
+        if officer is None:
+            consumer[configured.kind] = configured
+    officers: dict[str, Rules] = {}
+    for officer, configured in own:
+        if officer is not None:
+            officers.setdefault(officer, dict(consumer))[configured.kind] = configured
+    return consumer, officers
 
 
 def evaluate(agreement_id: int, activity: Sequence[Activity], rules: Rules, now: datetime,

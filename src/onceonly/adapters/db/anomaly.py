@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text, upda
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.driver import DriverStatement
-from onceonly.domain.anomaly import DEFAULT_RULES, Activity, Alert, Rule, Rules, rule
+from onceonly.domain.anomaly import Activity, Alert, Rule, Rules, layered_rules, rule
 from onceonly.domain.errors import conflict
 
 _ACTIVITY = t.activity.c
@@ -79,17 +79,8 @@ class SqlActivity:
                                  .where(table.c.consumer_id == consumer_id, of_provider)
                                  .order_by(table.c.id)).all()
         rows.sort(key=lambda row: row.provider_id is not None)  # the provider's last
-        consumer = dict(DEFAULT_RULES)
-        own = [(row.officer_id, rule(row.kind, row.threshold, row.window_seconds))
-               for row in rows]
-        for officer, configured in own:
-            if officer is None:
-                consumer[configured.kind] = configured
-        officers: dict[str, Rules] = {}
-        for officer, configured in own:
-            if officer is not None:
-                officers.setdefault(officer, dict(consumer))[configured.kind] = configured
-        return consumer, officers
+        return layered_rules((row.officer_id, rule(row.kind, row.threshold, row.window_seconds))
+                             for row in rows)
 
     def set_rule(self, consumer_id: str, officer_id: str | None, configured: Rule,
                  provider_id: str | None = None) -> None:
