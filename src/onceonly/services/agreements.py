@@ -35,10 +35,24 @@ class DraftCommand:
 
 
 def _done(actor: Principal, action: str, agreement: Agreement,
-          detail: dict[str, str]) -> AuditEntry:
+          detail: dict[str, object]) -> AuditEntry:
     return AuditEntry(f"agreement.{action}", "done", actor.id, actor.org_id,
                       agreement_id=agreement.id, provider_id=agreement.provider_id,
                       purpose=agreement.purpose_code, detail=detail)
+
+
+def move_agreement(uow: AgreementsUnitOfWork, agreement: Agreement, actor: Principal,
+                   action: str, reason: str, now: datetime, **about: object) -> Agreement:
+    """One lifecycle step (approve, suspend, ...), saved and audited with where it went
+    from and to and why: the agreement service, a kill switch and an anomaly alert's
+    resolution all move agreements this way."""
+    moved = lifecycle.TRANSITIONS[action](agreement, actor, reason, now)
+    uow.agreements.save(moved)
+    last = moved.history[-1]
+    uow.audit.record(_done(actor, action, moved, {
+        "from": agreement.status.value, "to": last.to_status.value, "why": last.reason,
+        **about}), now)
+    return moved
 
 
 class AgreementService:
@@ -97,8 +111,7 @@ class AgreementService:
 
     def transition(self, actor: Principal, agreement_id: int, action: str,
                    reason: str) -> Agreement:
-        step = lifecycle.TRANSITIONS.get(action)
-        if step is None:
+        if action not in lifecycle.TRANSITIONS:
             raise invalid("unknown_action", f"no lifecycle action {action!r}")
         now = self.clock.now()
         with refusing(self.uows, self.clock, f"agreement.{action}", actor,
@@ -110,15 +123,7 @@ class AgreementService:
                                 f"no agreement {agreement_id} visible to you")
             refusal.of_agreement(agreement)
             refusal.note(purpose=agreement.purpose_code)
-            moved = step(agreement, actor, reason, now)
-            uow.agreements.save(moved)
-            last = moved.history[-1]
-            uow.audit.record(
-                _done(actor, action, moved,
-                      {"from": agreement.status.value, "to": last.to_status.value,
-                       "why": last.reason}),
-                now,
-            )
+            moved = move_agreement(uow, agreement, actor, action, reason, now)
             uow.commit()
         moved.version += 1
         return moved

@@ -25,6 +25,7 @@ from onceonly.domain.anomaly import (
 )
 from onceonly.domain.errors import not_found
 from onceonly.domain.organisations import Principal, Role, parse_org_id
+from onceonly.services.agreements import move_agreement
 from onceonly.services.auth import require_role
 from onceonly.services.ports.anomaly import AnomalyUnitOfWork
 from onceonly.services.ports.clock import Clock
@@ -152,14 +153,7 @@ class AnomalyService:
             uow.alerts.resolve(alert_id, RESOLUTIONS[action], guardian.id, now,
                                lifecycle.require_reason(reason))
             if alert.suspended is Suspension.AGREEMENT:
-                moved = lifecycle.TRANSITIONS[action](agreement, guardian, reason, now)
-                uow.agreements.save(moved)
-                uow.audit.record(AuditEntry(
-                    f"agreement.{action}", "done", guardian.id, guardian.org_id,
-                    agreement_id=agreement.id, provider_id=agreement.provider_id,
-                    purpose=agreement.purpose_code,
-                    detail={"from": agreement.status.value, "to": moved.status.value,
-                            "why": reason, "alert": alert_id}), now)
+                move_agreement(uow, agreement, guardian, action, reason, now, alert=alert_id)
             else:  # resumed: a false alarm, the officer is back; revoked: kept out
                 if action == "resume":
                     uow.alerts.reinstate_officer(alert_id, guardian.id, now)

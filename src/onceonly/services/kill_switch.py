@@ -3,15 +3,13 @@ guardian's organisation, in one transaction) and restore (resume exactly those).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from onceonly.audit.entries import AuditEntry
-from onceonly.domain import agreements as lifecycle
 from onceonly.domain import kill_switch
-from onceonly.domain.agreements import Agreement, AgreementStatus
+from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.errors import not_found
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Principal, Role
+from onceonly.services.agreements import move_agreement
 from onceonly.services.auth import require_role
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.kill_switch import KillSwitchUnitOfWork
@@ -37,7 +35,7 @@ class KillSwitchService:
             if uow.catalogue.organisation(switch.consumer_id) is None:
                 raise not_found("organisation_unknown", f"no organisation {consumer_id}")
             for agreement in targets:
-                self._move(uow, agreement, guardian, "suspend",
+                move_agreement(uow, agreement, guardian, "suspend",
                            f"kill switch: {switch.reason}", now)
             switch = uow.kill_switches.add(switch)
             uow.audit.record(_entry(guardian, "pull", switch), now)
@@ -54,7 +52,7 @@ class KillSwitchService:
                 agreement = uow.agreements.get(agreement_id)
                 # Revoked since, or resumed by hand: left as it is.
                 if agreement is not None and agreement.status is AgreementStatus.SUSPENDED:
-                    self._move(uow, agreement, guardian, "resume",
+                    move_agreement(uow, agreement, guardian, "resume",
                                f"kill switch {switch_id} restored: {switch.restore_reason}",
                                now)
             uow.kill_switches.restored(switch)
@@ -67,17 +65,6 @@ class KillSwitchService:
                      "killswitch.list")
         with self.uows() as uow:
             return uow.kill_switches.list_for(guardian.org_id)
-
-    @staticmethod
-    def _move(uow: KillSwitchUnitOfWork, agreement: Agreement, guardian: Principal, action: str,
-              why: str, now: datetime) -> None:
-        moved = lifecycle.TRANSITIONS[action](agreement, guardian, why, now)
-        uow.agreements.save(moved)
-        uow.audit.record(AuditEntry(
-            f"agreement.{action}", "done", guardian.id, guardian.org_id,
-            agreement_id=agreement.id, provider_id=agreement.provider_id,
-            purpose=agreement.purpose_code,
-            detail={"from": agreement.status.value, "to": moved.status.value, "why": why}), now)
 
 
 def _entry(guardian: Principal, action: str, switch: KillSwitch) -> AuditEntry:
