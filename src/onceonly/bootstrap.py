@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.connectors.sql import SqlConnectors
+from onceonly.adapters.db.accuracy import InboxCorrectionNotifier
 from onceonly.adapters.db.audit import SqlSecrets
-from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentRegistry
+from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.data_keys import SqlDataKeyStore
 from onceonly.adapters.db.engine import Access, make_engine
@@ -27,12 +28,12 @@ from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
 from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
 from onceonly.domain.life_events import RetryPolicy
+from onceonly.services.accuracy import AccuracyService
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit_log import AuditLogService
 from onceonly.services.bulk import BulkService
 from onceonly.services.catalogue import CatalogueService
-from onceonly.services.challenges import ChallengeService
 from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
@@ -74,7 +75,7 @@ class Exchange:
     bulk: BulkService
     signatures: RequestVerifier
     consents: ConsentService
-    challenges: ChallengeService
+    accuracy: AccuracyService
     citizen_accounts: CitizenAccountService
     dashboard: DashboardService
     life_events: LifeEventService
@@ -145,7 +146,7 @@ def bootstrap(
         signatures=RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
-        challenges=ChallengeService(uows, connectors, clock, corrections or CorrectionsByDelivery(
+        accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
         citizen_accounts=CitizenAccountService(uows, clock, envelopes, operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),

@@ -33,12 +33,12 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         SignInPages(portal, exchange.citizen_accounts),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verifier,
                      accounts=exchange.citizen_accounts, consents=exchange.consents,
-                     challenges=exchange.challenges, clock=exchange.clock),
+                     accuracy=exchange.accuracy, clock=exchange.clock),
         TellUsOncePages(portal, exchange.life_events),
         GuardianPages(portal, agreements=exchange.agreements, anomalies=exchange.anomalies,
                       kill_switches=exchange.kill_switches, clock=exchange.clock),
         GuardianQueuePages(portal, life_events=exchange.life_events,
-                           challenges=exchange.challenges, identity=exchange.identity),
+                           accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry),
     )
     for portal_pages in pages:
