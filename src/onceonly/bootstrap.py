@@ -28,13 +28,13 @@ from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
 from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
 from onceonly.domain.life_events import RetryPolicy
+from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
-from onceonly.services.audit_log import AuditLogService
+from onceonly.services.audit import AuditService
 from onceonly.services.bulk import BulkService
 from onceonly.services.catalogue import CatalogueService
-from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.delivery import DeliveryService
@@ -69,14 +69,14 @@ class Exchange:
     connectors: SqlConnectors
     agreements: AgreementService
     queries: QueryService
-    audit: AuditLogService
-    kill_switches: KillSwitchService
+    audit: AuditService
+    kill_switch: KillSwitchService
     anomalies: AnomalyService
     bulk: BulkService
     signatures: RequestVerifier
     consents: ConsentService
     accuracy: AccuracyService
-    citizen_accounts: CitizenAccountService
+    accounts: AccountService
     dashboard: DashboardService
     life_events: LifeEventService
     deliveries: DeliveryService
@@ -128,7 +128,7 @@ def bootstrap(
     keys = SqlKeyStore(engine, envelopes)
     secrets = SqlSecrets(engine)
     pseudonyms = PairwisePseudonyms(secrets)
-    audit = AuditLogService(uows, clock, keys, secrets, operator_org())
+    audit = AuditService(uows, clock, keys, secrets, operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -139,7 +139,7 @@ def bootstrap(
         connectors=connectors,
         agreements=AgreementService(uows, clock),
         queries=QueryService(uows, connectors, clock, keys, pseudonyms=pseudonyms),
-        kill_switches=KillSwitchService(uows, clock),
+        kill_switch=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
         audit=audit,
@@ -148,7 +148,7 @@ def bootstrap(
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
         accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
-        citizen_accounts=CitizenAccountService(uows, clock, envelopes, operator_org()),
+        accounts=AccountService(uows, clock, envelopes, operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),
         deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),

@@ -10,7 +10,7 @@ from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from tests.integration.test_accuracy import citizen
-from tests.integration.test_audit_log import _operator, append
+from tests.integration.test_audit import _operator, append
 
 ADMIN = Principal("admin-1", "Admin", "GOV/EXCHANGE", Role.ADMIN)
 

@@ -14,9 +14,9 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.web.common import form_text, http_status, is_htmx
 from onceonly.entrypoints.web.portal import Portal
+from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService
-from onceonly.services.audit_log import AuditLogService
-from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.audit import AuditService
 from onceonly.services.consents import ConsentService
 from onceonly.services.entry_verification import EntryVerifier
 from onceonly.services.ports.clock import Clock
@@ -33,8 +33,8 @@ CHALLENGE_ERROR_FIELD = {"dataset_unknown": "dataset", "record_unknown": "datase
 
 
 class CitizenPages:
-    def __init__(self, portal: Portal, *, audit: AuditLogService, verifier: EntryVerifier,
-                 accounts: CitizenAccountService, consents: ConsentService,
+    def __init__(self, portal: Portal, *, audit: AuditService, verifier: EntryVerifier,
+                 accounts: AccountService, consents: ConsentService,
                  accuracy: AccuracyService, clock: Clock) -> None:
         self.portal = portal
         self.audit = audit
