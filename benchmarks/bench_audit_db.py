@@ -7,10 +7,10 @@
        entries under a signed head costs per entry (done in the background by each server).
     4. Inclusion and consistency proofs read from the database at M leaves (default
        10,000,000): the stored tree (2M - 1 perfect nodes) is loaded in bulk, then
-       `AuditLogService.inclusion_proof` / `consistency_proof` (a read transaction, the head,
+       `AuditService.inclusion_proof` / `consistency_proof` (a read transaction, the head,
        O(log n) nodes in one statement) for random indexes, beside the cheapest stored read
        there is, one node by its primary key in its own read transaction (the peer).
-    5. Integrate and verify N stored entries end to end on SQLite: `AuditLogService.integrate`
+    5. Integrate and verify N stored entries end to end on SQLite: `AuditService.integrate`
        and `verify_log` (what `onceonly audit verify` runs), beside bare hashlib doing the
        same number of SHA-256 calls, with the share of RFC 8785 encoding shown.
     6. What use limits and anomaly notes add to a governed query: an agreement with every
@@ -381,7 +381,7 @@ def stored_log(out: Report, entries: int, batch: int = 10_000) -> None:
 
     from onceonly.adapters.keystore import add_signing_key
     from onceonly.audit.entries import AuditEntry, AuditRecord
-    from onceonly.services.audit_log import verify_log
+    from onceonly.services.audit import verify_log
 
     with exchange_on("SQLite") as (exchange, _url, _prefix):
         from onceonly.adapters.db.migrate import upgrade

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.connectors.sql import SqlConnectors
+from onceonly.adapters.db.accuracy import InboxCorrectionNotifier
 from onceonly.adapters.db.audit import SqlSecrets
-from onceonly.adapters.db.consents import InboxCorrectionNotifier, SqlConsentRegistry
+from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.data_keys import SqlDataKeyStore
 from onceonly.adapters.db.engine import Access, make_engine
@@ -27,14 +28,14 @@ from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
 from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
 from onceonly.domain.life_events import RetryPolicy
+from onceonly.services.accounts import AccountService
+from onceonly.services.accuracy import AccuracyService
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
-from onceonly.services.audit_log import AuditLogService
+from onceonly.services.audit import AuditService
 from onceonly.services.auth import AuthService
 from onceonly.services.bulk import BulkService
 from onceonly.services.catalogue import CatalogueService
-from onceonly.services.challenges import ChallengeService
-from onceonly.services.citizen_accounts import CitizenAccountService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.delivery import DeliveryService
@@ -69,15 +70,15 @@ class Exchange:
     connectors: SqlConnectors
     agreements: AgreementService
     queries: QueryService
-    audit: AuditLogService
-    kill_switches: KillSwitchService
+    audit: AuditService
+    kill_switch: KillSwitchService
     anomalies: AnomalyService
     bulk: BulkService
     signatures: RequestVerifier
     auth: AuthService
     consents: ConsentService
-    challenges: ChallengeService
-    citizen_accounts: CitizenAccountService
+    accuracy: AccuracyService
+    accounts: AccountService
     dashboard: DashboardService
     life_events: LifeEventService
     deliveries: DeliveryService
@@ -130,7 +131,7 @@ def bootstrap(
     secrets = SqlSecrets(engine)
     verifier = RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock)
     pseudonyms = PairwisePseudonyms(secrets)
-    audit = AuditLogService(uows, clock, keys, secrets, operator_org())
+    audit = AuditService(uows, clock, keys, secrets, operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -141,7 +142,7 @@ def bootstrap(
         connectors=connectors,
         agreements=AgreementService(uows, clock),
         queries=QueryService(uows, connectors, clock, keys, pseudonyms=pseudonyms),
-        kill_switches=KillSwitchService(uows, clock),
+        kill_switch=KillSwitchService(uows, clock),
         anomalies=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
         audit=audit,
@@ -149,9 +150,9 @@ def bootstrap(
         auth=AuthService(uows, clock, verifier),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
-        challenges=ChallengeService(uows, connectors, clock, corrections or CorrectionsByDelivery(
+        accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
-        citizen_accounts=CitizenAccountService(uows, clock, envelopes, operator_org()),
+        accounts=AccountService(uows, clock, envelopes, operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),
         deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),

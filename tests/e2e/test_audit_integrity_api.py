@@ -24,7 +24,7 @@ from onceonly.entrypoints.api import background
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.audit_metrics import AuditCollector
 from onceonly.entrypoints.api.server import running
-from tests.integration.test_audit_log import _operator
+from tests.integration.test_audit import _operator
 from tests.support.loops import run_in_own_loop
 from tests.support.problems import assert_problem
 

@@ -39,7 +39,7 @@ def two_servers(postgres_server: str,
                 other = conn.execute(select(t.person_links.c.person_key).where(
                     t.person_links.c.person_key != world.citizen_ids["person_key"])
                     .limit(1)).scalar_one()
-            exchange.citizen_accounts.open_account(GUESSED.login, GUESSED.password,
+            exchange.accounts.open_account(GUESSED.login, GUESSED.password,
                                                    person_key=other)
         finally:
             exchange.close()

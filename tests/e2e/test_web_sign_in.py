@@ -30,7 +30,7 @@ from onceonly.domain.sign_in import (
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.web.security import SESSION_COOKIE, VISITOR_COOKIE
-from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.accounts import AccountService
 from onceonly.services.queries import QueryCommand
 from tests.e2e.test_cli import cli, flat
 
@@ -46,7 +46,7 @@ def citizens(api):
             select(t.person_links.c.person_key)
             .where(t.person_links.c.person_key != api.world.citizen_ids["person_key"])
             .limit(1)).scalar_one()
-    api.exchange.citizen_accounts.open_account("second-citizen", PASSWORD,
+    api.exchange.accounts.open_account("second-citizen", PASSWORD,
                                                person_key=other_key)
     api.exchange.queries.query(api.principal("officer:GOV/DWP"), QueryCommand(
         1, "nino", api.world.citizen_ids["nino"], ("income_band",), "benefit-entitlement"))
@@ -168,8 +168,8 @@ def test_a_strangers_thousand_failures_from_one_address_shut_out_nobody_else(api
     from one address; then from that address, through the portal: another citizen and a
     guardian sign in, the guessed account is locked to it, and its holder's second factor
     gets in. The use case is driven directly (argon2 at its cheapest) for the thousands."""
-    real = api.exchange.citizen_accounts
-    fast = CitizenAccountService(api.exchange.uows, api.clock, real.sealer, real.operator_org,
+    real = api.exchange.accounts
+    fast = AccountService(api.exchange.uows, api.clock, real.sealer, real.operator_org,
                                  hasher=PasswordHasher(time_cost=1, memory_cost=8,
                                                        parallelism=1))
     with api.exchange.engine.connect() as conn:
@@ -346,7 +346,7 @@ def test_the_demo_prints_a_citizen_password_that_signs_in(tmp_path):
     assert (tmp_path / "exchange.logins.txt").stat().st_mode & 0o077 == 0
     exchange = bootstrap(url)
     try:
-        signed_in = exchange.citizen_accounts.sign_in(login, password, None, "127.0.0.1")
+        signed_in = exchange.accounts.sign_in(login, password, None, "127.0.0.1")
         assert signed_in.principal.person_key is not None
     finally:
         exchange.close()

@@ -41,7 +41,7 @@ def citizens(api):
             select(t.person_links.c.person_key)
             .where(t.person_links.c.person_key != api.world.citizen_ids["person_key"])
             .limit(1)).scalar_one()
-    api.exchange.citizen_accounts.open_account("other-citizen", PASSWORD, person_key=other)
+    api.exchange.accounts.open_account("other-citizen", PASSWORD, person_key=other)
     return first
 
 

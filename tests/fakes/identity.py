@@ -24,12 +24,6 @@ class FakePersonIndex:
     def person_key(self, scheme: str, value: str) -> str | None:
         return self.data.links.get((scheme, value))
 
-    def resolve(self, scheme: str, value: str, target_scheme: str) -> ResolvedSubject | None:
-        person_key = self.person_key(scheme, value)
-        if person_key is None:
-            return None
-        return ResolvedSubject(person_key, self._value(person_key, target_scheme))
-
     def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
         return {s: v for s in schemes if (v := self._value(person_key, s)) is not None}
 
@@ -53,9 +47,10 @@ class FakeIdentities:
             person_key = self.data.links.get((scheme, value))
             allowed = (org_id, scheme) in self.data.org_schemes
         if person_key is None:
-            return Naming(allowed, pairwise, None, None)
-        return Naming(allowed, pairwise, person_key, self.people._value(person_key, target_scheme),
-                      self._consented(person_key, consent) if consent else ())
+            return Naming(allowed, pairwise, None)
+        return Naming(allowed, pairwise, ResolvedSubject(
+            person_key, self.people._value(person_key, target_scheme),
+            consented=self._consented(person_key, consent) if consent else ()))
 
     def _consented(self, person_key: str, question: ConsentQuestion
                    ) -> tuple[tuple[str, ...], ...]:

@@ -47,4 +47,4 @@ def test_both_reads_of_live_consents_follow_the_domain_rule(exchange, world):
             named = uow.identities.name(consumer, scheme, value, "nino",
                                         ConsentQuestion(consumer, purpose, now))
         assert set(checked) == wanted
-        assert set(named.consented) == wanted
+        assert named.subject is not None and set(named.subject.consented) == wanted

@@ -92,7 +92,7 @@ def test_the_stored_check_agrees_with_the_domain_rule(exchange, world, clock):
         # The query reads them with the person, in the statement that names them.
         named = [fields_covered(uow.identities.name(
                      "COM/NORTHBANK", "nino", world.citizen_ids["nino"], "nino",
-                     ConsentQuestion(consumer, purpose, at)).consented, fields)
+                     ConsentQuestion(consumer, purpose, at)).subject.consented, fields)
                  for consumer, purpose, fields, at in cases]
     assert stored == named == [consent.covers(*case) for case in cases] \
         == [True, False, False, False, False, False]
@@ -107,10 +107,12 @@ def test_the_person_named_with_consents_is_the_person_named_without(exchange, wo
         asked = uow.identities.name("COM/NORTHBANK", "nino", world.citizen_ids["nino"], "nino",
                                     question)
         nobody = uow.identities.name("COM/NORTHBANK", "nino", "ZZ999999Z", "nino", question)
-    assert (asked.person_key, asked.provider_value, asked.allowed, asked.pairwise) == (
-        plain.person_key, plain.provider_value, plain.allowed, plain.pairwise)
-    assert plain.consented == () and nobody.person_key is None and nobody.consented == ()
-    assert asked.consented == (("income_band",), ("income_band",))
+    assert plain.subject is not None and asked.subject is not None
+    assert (asked.subject.person_key, asked.subject.provider_value, asked.allowed,
+            asked.pairwise) == (plain.subject.person_key, plain.subject.provider_value,
+                                plain.allowed, plain.pairwise)
+    assert plain.subject.consented == () and nobody.subject is None
+    assert asked.subject.consented == (("income_band",), ("income_band",))
 
 
 def test_a_consent_covers_only_what_it_names(exchange, world, clock):

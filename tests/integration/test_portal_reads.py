@@ -9,8 +9,8 @@ import pytest
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
-from tests.integration.test_audit_log import _operator, append
-from tests.integration.test_challenges import citizen
+from tests.integration.test_accuracy import citizen
+from tests.integration.test_audit import _operator, append
 
 ADMIN = Principal("admin-1", "Admin", "GOV/EXCHANGE", Role.ADMIN)
 
@@ -23,14 +23,14 @@ def log(exchange: Exchange) -> Exchange:
 
 def test_the_challenge_page_offers_exactly_the_datasets_a_challenge_may_be_raised_on(
         exchange, world):
-    offered = {d.id for d in exchange.challenges.challengeable_datasets()}
+    offered = {d.id for d in exchange.accuracy.challengeable_datasets()}
     with exchange.uows() as uow:
         catalogue = uow.catalogue.datasets()
     registers = {d.id for d in catalogue if d.id not in offered}
     assert offered and registers  # the world has both kinds
     for dataset_id in registers:
         with pytest.raises(DomainError) as refused:
-            exchange.challenges.raise_challenge(citizen(world), dataset_id, "any", "wrong", None)
+            exchange.accuracy.raise_challenge(citizen(world), dataset_id, "any", "wrong", None)
         assert refused.value.code == "dataset_not_challengeable"
 
 

@@ -490,13 +490,13 @@ def test_run_worker_delivers_until_stopped(exchange, world):
 def test_a_correction_reaches_a_consumer_with_a_webhook_through_delivery(exchange, world):
     """A consumer that takes notifications by webhook is told of a correction as a
     `record.corrected` CloudEvent, by its own identifier; others keep the notices inbox."""
-    from tests.integration.test_challenges import NEW_ADDRESS, acme_asks, challenge_address
+    from tests.integration.test_accuracy import NEW_ADDRESS, acme_asks, challenge_address
 
     acme_guardian = Principal("com_acme.guardian", "Guardian at ACME", "COM/ACME", Role.GUARDIAN)
     exchange.life_events.set_endpoint(acme_guardian, "http://127.0.0.1:9/COM/ACME")
     before = acme_asks(exchange, world)
     raised = challenge_address(exchange, world)
-    done = exchange.challenges.correct(principal(world, "guardian:GOV/DWP"), raised.id,
+    done = exchange.accuracy.correct(principal(world, "guardian:GOV/DWP"), raised.id,
                                        NEW_ADDRESS, "checked the deeds")
     transport = FakeTransport()
     deliver_all(worker(exchange), transport, rounds=1)
@@ -506,7 +506,7 @@ def test_a_correction_reaches_a_consumer_with_a_webhook_through_delivery(exchang
     assert note["data"] == {"field": "address", "correction_id": done.correction_id,
                             "agreement_id": 3, "release_ids": [before.release_id]}
     assert NEW_ADDRESS not in json.dumps(note)  # ACME asks again for the value
-    assert exchange.challenges.notices(principal(world, "officer:COM/ACME")) == []
+    assert exchange.accuracy.notices(principal(world, "officer:COM/ACME")) == []
 
 
 def test_an_informant_sees_who_would_be_told_and_who_must_be(exchange, world):

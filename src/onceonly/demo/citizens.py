@@ -39,7 +39,7 @@ def open_citizen_accounts(exchange: Exchange, world: World) -> list[CitizenLogin
         if principal.person_key is None:  # the demo binds its citizen after the population
             principal = _with_person(exchange, principal.id)
         login, password = account.label.replace(":", "-").lower(), new_password()
-        exchange.citizen_accounts.open_account(login, password, person_key=principal.person_key,
+        exchange.accounts.open_account(login, password, person_key=principal.person_key,
                                                principal=principal)
         logins.append(CitizenLogin(account.label, login, password,
                                    world.citizen_ids.get("name", principal.name)))

@@ -11,7 +11,7 @@ from onceonly.audit.entries import EntryUnreadable
 from onceonly.audit.heads import DEFAULT_LOG_ORG, b64, verify_tree_head
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.organisations import Principal
-from onceonly.services.audit_log import AuditLogService
+from onceonly.services.audit import AuditService
 from onceonly.services.ports.keys import Signer
 
 
@@ -29,7 +29,7 @@ class EntryVerifier:
     """A reader checks one audit entry against the log's published keys (`keys`: the
     exchange's signing keys, whose JWKS it publishes)."""
 
-    def __init__(self, audit: AuditLogService, keys: Signer) -> None:
+    def __init__(self, audit: AuditService, keys: Signer) -> None:
         self.audit = audit
         self.keys = keys
 
@@ -38,7 +38,7 @@ class EntryVerifier:
                             self.audit.operator_org)
 
 
-def verify_entry(audit: AuditLogService, jwks: dict[str, Any], reader: Principal, index: int,
+def verify_entry(audit: AuditService, jwks: dict[str, Any], reader: Principal, index: int,
                  log_org: str = DEFAULT_LOG_ORG) -> EntryVerification:
     """Only an entry the reader may read (a citizen: one about them), else not found. An
     entry whose row does not read fails verification, saying so."""

@@ -5,7 +5,7 @@ index are found by matching and applied only as the rules (domain/identity.py) a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import sha256_hex
@@ -74,12 +74,11 @@ def name_subject(uow: NamingUnitOfWork, pseudonyms: Pseudonyms | None, org_id: s
         return Deny(Reason.SCHEME_NOT_YOURS,
                     f"your organisation does not name people by {scheme!r}: it is another "
                     "organisation's identifier")
-    if naming.person_key is None:
-        return None
-    named_as = None
-    if naming.pairwise and pseudonyms is not None:
-        named_as = value if scheme == PAIRWISE else pseudonyms.of(org_id, naming.person_key)
-    return ResolvedSubject(naming.person_key, naming.provider_value, named_as, naming.consented)
+    subject = naming.subject
+    if subject is None or not naming.pairwise or pseudonyms is None:
+        return subject
+    named_as = value if scheme == PAIRWISE else pseudonyms.of(org_id, subject.person_key)
+    return replace(subject, pseudonym=named_as)
 
 
 def subject_named(subject: ResolvedSubject, scheme: str, value: str) -> dict[str, str]:

@@ -53,7 +53,7 @@ class Portal:
             person = conn.execute(select(t.person_links.c.person_key)
                                   .where(t.person_links.c.person_key.not_in(taken))
                                   .limit(1)).scalar_one()
-        self.exchange.citizen_accounts.open_account(login, SECOND_PASSWORD, person_key=person)
+        self.exchange.accounts.open_account(login, SECOND_PASSWORD, person_key=person)
 
     def token(self, label: str) -> str:
         return self.world.token(label)

@@ -10,7 +10,7 @@ import pytest
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Role
 from onceonly.services.dashboard import DashboardService
-from onceonly.services.ports.dashboard import Decision, DeliveryTimes
+from onceonly.services.ports.dashboard import DecisionRecord, DeliveryTimes
 from tests.fakes.clock import FixedClock
 from tests.fakes.dashboard import FakeDecisionLog
 from tests.fakes.unit_of_work import FakeUnitOfWorkFactory
@@ -22,10 +22,10 @@ MANAGER = principal("GOV/EXCHANGE", Role.MANAGER)
 def test_decisions_are_counted_by_hour_reason_and_agreement(
         uows: FakeUnitOfWorkFactory, clock: FixedClock) -> None:
     log = FakeDecisionLog([
-        Decision(NOW - timedelta(hours=30), 1, "permit", None),  # before the window
-        Decision(NOW - timedelta(hours=2), 1, "permit", None),
-        Decision(NOW - timedelta(minutes=5), 1, "deny", "quota_exceeded"),
-        Decision(NOW, None, "deny", "agreement_unknown"),
+        DecisionRecord(NOW - timedelta(hours=30), 1, "permit", None),  # before the window
+        DecisionRecord(NOW - timedelta(hours=2), 1, "permit", None),
+        DecisionRecord(NOW - timedelta(minutes=5), 1, "deny", "quota_exceeded"),
+        DecisionRecord(NOW, None, "deny", "agreement_unknown"),
     ])
     figures = DashboardService(log, uows, clock).decision_figures(MANAGER, hours=24)
     assert len(figures.buckets) == 24 and figures.buckets[-1] == NOW

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from onceonly.services.audit_log import ExchangeNotInitialised
+from onceonly.services.audit import ExchangeNotInitialised
 from onceonly.services.health import HealthService
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, Float, cast, extract, func, select
 
 from onceonly.adapters.db import tables as t
 from onceonly.audit.entries import ACCESS_ACTIONS
-from onceonly.services.ports.dashboard import Decision, DeliveryTimes
+from onceonly.services.ports.dashboard import DecisionRecord, DeliveryTimes
 
 _LOG = t.audit_log
 _DELIVERIES = t.deliveries
@@ -19,7 +19,7 @@ class SqlDecisionLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def decisions_since(self, since: datetime, limit: int) -> list[Decision]:
+    def decisions_since(self, since: datetime, limit: int) -> list[DecisionRecord]:
         # The log is ordered by seq, which follows time; no index on `at` is needed for a
         # recent window, scanned from the end.
         with self.engine.connect() as conn:
@@ -27,7 +27,7 @@ class SqlDecisionLog:
                 select(_LOG.c.at, _LOG.c.agreement_id, _LOG.c.outcome, _LOG.c.reason)
                 .where(_LOG.c.action.in_(ACCESS_ACTIONS), _LOG.c.at >= since)
                 .order_by(_LOG.c.seq.desc()).limit(limit)).all()
-        return [Decision(*row) for row in reversed(rows)]
+        return [DecisionRecord(*row) for row in reversed(rows)]
 
     def delivery_times_since(self, since: datetime, limit: int) -> DeliveryTimes:
         # Counted and timed in the database: only (receiver, seconds) pairs travel, not

@@ -18,7 +18,7 @@ from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.domain.errors import conflict
 from onceonly.domain.identity import PAIRWISE, LinkCandidate, LinkStatus
-from onceonly.services.ports.identity import ConsentQuestion, Naming
+from onceonly.services.ports.identity import ConsentQuestion, Naming, ResolvedSubject
 
 # Naming a person is on the path of every query: run on the driver's cursor (driver.py), as
 # SQLAlchemy's statement execution costs four times the lookup itself (BENCHMARKS.md,
@@ -95,10 +95,11 @@ class SqlIdentities:
             # A pseudonym is usable only by the consumer it was handed to, and only while
             # that consumer is still named people by pseudonyms.
             allowed = bool(allowed) and (not pseudonym or bool(pairwise))
-            return Naming(allowed, bool(pairwise), person_key, provider_value,
-                          _consented(consented[0]) if consented else ())
+            return Naming(allowed, bool(pairwise), ResolvedSubject(
+                person_key, provider_value,
+                consented=_consented(consented[0]) if consented else ()))
         [(allowed, pairwise)] = _RIGHTS.run(self.conn, {"org": org_id, "scheme": scheme})
-        return Naming(bool(allowed), bool(pairwise), None, None)
+        return Naming(bool(allowed), bool(pairwise), None)
 
     def remember_pseudonym(self, consumer_id: str, pseudonym: str, person_key: str) -> None:
         self.conn.execute(_REMEMBER[self.conn.dialect.name], {

@@ -12,10 +12,11 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, upda
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle, SqlWebSessions
+from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
 from onceonly.adapters.db.bulk import SqlBulkExtracts
-from onceonly.adapters.db.consents import SqlChallenges, SqlConsents
+from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities

@@ -36,7 +36,7 @@ from onceonly.entrypoints.api.routes import (
     delivery,
     identity,
     keys,
-    kill_switches,
+    kill_switch,
     life_events,
     operations,
     queries,
@@ -47,7 +47,7 @@ from onceonly.entrypoints.web.pages import mount_web
 from onceonly.services.request_signatures import SignaturePolicy
 
 # In the order they are matched and documented, after the query.
-FEATURES = (operations, catalogue, agreements, kill_switches, anomaly, keys, audit,
+FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
             bulk, identity, consents, accuracy, life_events, delivery)
 
 

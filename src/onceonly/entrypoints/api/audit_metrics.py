@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from onceonly.services.audit_log import AuditLogService
+from onceonly.services.audit import AuditService
 
 
 class AuditCollector:
     """A custom collector (no describe: nothing is read when it is registered)."""
 
-    def __init__(self, audit: AuditLogService) -> None:
+    def __init__(self, audit: AuditService) -> None:
         self.audit = audit
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

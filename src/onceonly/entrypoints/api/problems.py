@@ -31,7 +31,7 @@ from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.entrypoints.api.caller import check_unchecked_token
 from onceonly.entrypoints.api.json_bodies import DuplicateKey
 from onceonly.entrypoints.api.schemas.problems import InternalProblem, Problem
-from onceonly.services.audit_log import ExchangeNotInitialised
+from onceonly.services.audit import ExchangeNotInitialised
 
 STATUS = {
     ErrorKind.INVALID: 422,

@@ -22,7 +22,7 @@ from onceonly.entrypoints.cli.common import (
     open_exchange,
     progress,
 )
-from onceonly.services.audit_log import verify_log
+from onceonly.services.audit import verify_log
 
 audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree).",
                         no_args_is_help=True)

@@ -30,7 +30,7 @@ from onceonly.domain.organisations import Role
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.demo.receivers import tell_us_once_running
-from onceonly.services.audit_log import verify_log
+from onceonly.services.audit import verify_log
 from onceonly.services.tokens import issue_token
 
 

@@ -14,9 +14,9 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.web.common import form_text, http_status, is_htmx
 from onceonly.entrypoints.web.portal import Portal
-from onceonly.services.audit_log import AuditLogService
-from onceonly.services.challenges import ChallengeService
-from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.accounts import AccountService
+from onceonly.services.accuracy import AccuracyService
+from onceonly.services.audit import AuditService
 from onceonly.services.consents import ConsentService
 from onceonly.services.entry_verification import EntryVerifier
 from onceonly.services.ports.clock import Clock
@@ -33,15 +33,15 @@ CHALLENGE_ERROR_FIELD = {"dataset_unknown": "dataset", "record_unknown": "datase
 
 
 class CitizenPages:
-    def __init__(self, portal: Portal, *, audit: AuditLogService, verifier: EntryVerifier,
-                 accounts: CitizenAccountService, consents: ConsentService,
-                 challenges: ChallengeService, clock: Clock) -> None:
+    def __init__(self, portal: Portal, *, audit: AuditService, verifier: EntryVerifier,
+                 accounts: AccountService, consents: ConsentService,
+                 accuracy: AccuracyService, clock: Clock) -> None:
         self.portal = portal
         self.audit = audit
         self.verifier = verifier
         self.accounts = accounts
         self.consents = consents
-        self.challenges = challenges
+        self.accuracy = accuracy
         self.clock = clock
 
     def router(self) -> APIRouter:
@@ -187,8 +187,8 @@ class CitizenPages:
     def _challenges_page(self, request: Request, citizen: Principal, status: int = 200,
                          **context: Any) -> HTMLResponse:
         return self.portal.render(request, "citizen/challenges.html", status,
-                                  datasets=self.challenges.challengeable_datasets(),
-                                  challenges=self.challenges.mine(citizen),
+                                  datasets=self.accuracy.challengeable_datasets(),
+                                  challenges=self.accuracy.mine(citizen),
                                   errors=context.pop("errors", {}),
                                   values=context.pop("values", {}), **context)
 
@@ -206,7 +206,7 @@ class CitizenPages:
         if errors:
             return self._challenges_page(request, citizen, 422, errors=errors, values=values)
         try:
-            raised = self.challenges.raise_challenge(
+            raised = self.accuracy.raise_challenge(
                 citizen, values["dataset"], values["field"], values["what_is_wrong"],
                 values["proposed_value"] or None)
         except DomainError as refused:

@@ -27,12 +27,12 @@ IN_FORCE = (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED)
 
 class GuardianPages:
     def __init__(self, portal: Portal, *, agreements: AgreementService,
-                 anomalies: AnomalyService, kill_switches: KillSwitchService,
+                 anomalies: AnomalyService, kill_switch: KillSwitchService,
                  clock: Clock) -> None:
         self.portal = portal
         self.agreements = agreements
         self.anomalies = anomalies
-        self.kill_switches = kill_switches
+        self.kill_switch = kill_switch
         self.clock = clock
 
     def router(self) -> APIRouter:
@@ -42,7 +42,7 @@ class GuardianPages:
                              methods=["POST"])
         router.add_api_route("/guardian/alerts/{alert_id}", self.resolve_alert,
                              methods=["POST"])
-        router.add_api_route("/guardian/kill-switch", self.kill_switch, methods=["GET"])
+        router.add_api_route("/guardian/kill-switch", self.kill_switch_page, methods=["GET"])
         router.add_api_route("/guardian/kill-switch", self.pull_kill_switch, methods=["POST"])
         router.add_api_route("/guardian/kill-switch/{switch_id}/restore",
                              self.restore_kill_switch, methods=["POST"])
@@ -117,14 +117,14 @@ class GuardianPages:
 
     # the kill switch -------------------------------------------------------------------------
 
-    def kill_switch(self, request: Request) -> HTMLResponse:
+    def kill_switch_page(self, request: Request) -> HTMLResponse:
         return self._kill_switch_page(request)
 
     def _kill_switch_page(self, request: Request, status: int = 200,
                           **context: Any) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)
         consumers = sorted({a.consumer_id for a in self._provided_by_guardian(guardian)})
-        switches = self.kill_switches.list(guardian)
+        switches = self.kill_switch.list(guardian)
         return self.portal.render(request, "guardian/kill_switch.html", status,
                                   consumers=consumers, switches=switches, **context)
 
@@ -140,7 +140,7 @@ class GuardianPages:
         if errors:
             return self._kill_switch_page(request, 422, errors=errors, reason=reason)
         try:
-            switch = self.kill_switches.pull(guardian, consumer, reason)
+            switch = self.kill_switch.pull(guardian, consumer, reason)
         except DomainError as refused:
             return self._kill_switch_page(request, http_status(refused),
                                           errors={"consumer": refused.detail}, reason=reason)
@@ -153,7 +153,7 @@ class GuardianPages:
         if not reason:
             return self._kill_switch_page(request, 422, restore_errors={switch_id: NO_REASON})
         try:
-            switch = self.kill_switches.restore(guardian, switch_id, reason)
+            switch = self.kill_switch.restore(guardian, switch_id, reason)
         except DomainError as refused:
             return self._kill_switch_page(request, http_status(refused),
                                           restore_errors={switch_id: refused.detail})

@@ -15,7 +15,7 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.web.common import NO_REASON, form_text, http_status
 from onceonly.entrypoints.web.portal import Portal
-from onceonly.services.challenges import ChallengeService
+from onceonly.services.accuracy import AccuracyService
 from onceonly.services.identity import IdentityService
 from onceonly.services.life_events import LifeEventService
 
@@ -27,10 +27,10 @@ MAX_VALUE = 200
 
 class GuardianQueuePages:
     def __init__(self, portal: Portal, *, life_events: LifeEventService,
-                 challenges: ChallengeService, identity: IdentityService) -> None:
+                 accuracy: AccuracyService, identity: IdentityService) -> None:
         self.portal = portal
         self.life_events = life_events
-        self.challenges = challenges
+        self.accuracy = accuracy
         self.identity = identity
 
     def router(self) -> APIRouter:
@@ -53,7 +53,7 @@ class GuardianQueuePages:
         return self.portal.render(
             request, "guardian/queues.html", status,
             dead_letters=self.life_events.dead_letters(guardian),
-            challenges=self.challenges.queue(guardian),
+            challenges=self.accuracy.queue(guardian),
             links=self.identity.candidates(guardian),
             errors=context.pop("errors", {}), values=context.pop("values", {}), **context)
 
@@ -85,11 +85,11 @@ class GuardianQueuePages:
             return self._queues_page(request, guardian, 422, errors={key: errors}, values=values)
         try:
             if action == "correct":
-                corrected = self.challenges.correct(guardian, challenge_id, value, reason)
+                corrected = self.accuracy.correct(guardian, challenge_id, value, reason)
                 told = ", ".join(r.consumer_id for r in corrected.notified) or "no one"
                 done = f"challenge {challenge_id} corrected; told of the correction: {told}"
             else:
-                self.challenges.reject(guardian, challenge_id, reason)
+                self.accuracy.reject(guardian, challenge_id, reason)
                 done = f"challenge {challenge_id} rejected"
         except DomainError as refused:
             field = "value" if refused.code in ("value_type_mismatch", "no_change") else "reason"

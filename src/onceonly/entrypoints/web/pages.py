@@ -28,17 +28,17 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     whose decision counters the manager's page shows."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
-    portal = Portal(exchange.citizen_accounts, exchange.web_forms_key)
+    portal = Portal(exchange.accounts, exchange.web_forms_key)
     pages = (
-        SignInPages(portal, exchange.citizen_accounts),
+        SignInPages(portal, exchange.accounts),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verifier,
-                     accounts=exchange.citizen_accounts, consents=exchange.consents,
-                     challenges=exchange.challenges, clock=exchange.clock),
+                     accounts=exchange.accounts, consents=exchange.consents,
+                     accuracy=exchange.accuracy, clock=exchange.clock),
         TellUsOncePages(portal, exchange.life_events),
         GuardianPages(portal, agreements=exchange.agreements, anomalies=exchange.anomalies,
-                      kill_switches=exchange.kill_switches, clock=exchange.clock),
+                      kill_switch=exchange.kill_switch, clock=exchange.clock),
         GuardianQueuePages(portal, life_events=exchange.life_events,
-                           challenges=exchange.challenges, identity=exchange.identity),
+                           accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry),
     )
     for portal_pages in pages:

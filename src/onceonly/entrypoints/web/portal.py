@@ -22,7 +22,7 @@ from onceonly.entrypoints.web.security import (
     clear_session_cookie,
     session_id,
 )
-from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.accounts import AccountService
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,7 +38,7 @@ class Portal:
     """`forms_key`: the key that signs the forms' CSRF tokens, asked for on first use (the
     database holds it, so only once it is migrated)."""
 
-    def __init__(self, accounts: CitizenAccountService, forms_key: Callable[[], bytes]) -> None:
+    def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes]) -> None:
         self.accounts = accounts
         self.forms_key = forms_key
         self.templates = Jinja2Templates(directory=TEMPLATES)

@@ -19,13 +19,13 @@ from onceonly.entrypoints.web.security import (
     session_id,
     set_session_cookie,
 )
-from onceonly.services.citizen_accounts import CitizenAccountService, SignedIn
+from onceonly.services.accounts import AccountService, SignedIn
 
 CODE_FIELDS = {"code_required", "code_invalid"}  # refusals shown beside the code, not password
 
 
 class SignInPages:
-    def __init__(self, portal: Portal, accounts: CitizenAccountService) -> None:
+    def __init__(self, portal: Portal, accounts: AccountService) -> None:
         self.portal = portal
         self.accounts = accounts
 

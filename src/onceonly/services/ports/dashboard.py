@@ -8,8 +8,9 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    """One policy decision on a query, as the audit log holds it."""
+class DecisionRecord:
+    """One policy decision on a query, as the audit log records it (the decision itself is
+    domain.policy.Decision)."""
 
     at: datetime
     agreement_id: int | None
@@ -28,7 +29,7 @@ class DeliveryTimes:
 
 
 class DecisionLog(Protocol):
-    def decisions_since(self, since: datetime, limit: int) -> list[Decision]:
+    def decisions_since(self, since: datetime, limit: int) -> list[DecisionRecord]:
         """Query decisions at or after `since`, oldest first, at most `limit`."""
         ...
     def delivery_times_since(self, since: datetime, limit: int) -> DeliveryTimes:

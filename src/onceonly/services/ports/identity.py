@@ -15,6 +15,9 @@ from onceonly.services.ports.unit_of_work import UnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class ResolvedSubject:
+    """One person, as named to one organisation: read by the store (Identities.name), given
+    the consumer's pseudonym by the identity use case."""
+
     person_key: str
     provider_value: str | None  # the provider's own identifier for the person, if it has one
     # How a consumer with no identifier of its own is told who the person is (its pairwise
@@ -43,13 +46,12 @@ class ConsentQuestion:
 
 @dataclass(frozen=True, slots=True)
 class Naming:
-    """An organisation's identifier for a person, as the exchange reads it."""
+    """An organisation's identifier for a person, as the exchange reads it: whether the
+    organisation may use it, and the person it names, if anybody."""
 
     allowed: bool  # the organisation names people by this scheme (a pseudonym: its own)
     pairwise: bool  # the organisation is told who people are by pairwise pseudonyms
-    person_key: str | None
-    provider_value: str | None  # the target scheme's identifier for the person
-    consented: tuple[tuple[str, ...], ...] = ()  # the fields of each live consent asked about
+    subject: ResolvedSubject | None  # None: nobody is known by it
 
 
 class Identities(Protocol):

@@ -26,7 +26,7 @@ from onceonly.entrypoints.api.schemas.audit import (
     UnreadableEntryOut,
 )
 from onceonly.entrypoints.api.schemas.problems import Problem
-from onceonly.services.audit_log import MAX_PAGE
+from onceonly.services.audit import MAX_PAGE
 
 MAX_INDEX = 2**53 - 1  # far beyond any log; the largest integer JSON (RFC 8785) holds exactly
 Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]

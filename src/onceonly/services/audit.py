@@ -101,7 +101,7 @@ class Backlog:
         return None if self.entries is None else self.entries - self.signed
 
 
-class AuditLogService:
+class AuditService:
     def __init__(self, uows: UnitOfWorkFactory[AuditLogUnitOfWork], clock: Clock,
                  signer: TreeHeadSigner,
                  secrets: Secrets, operator_org: str, batch: int = 4096) -> None:

@@ -43,7 +43,7 @@ class Correction:
     notified: list[Recipient]
 
 
-class ChallengeService:
+class AccuracyService:
     def __init__(self, uows: UnitOfWorkFactory[AccuracyUnitOfWork], connectors: Connectors,
                  clock: Clock,
                  notifier: CorrectionNotifier) -> None:

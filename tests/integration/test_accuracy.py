@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.errors import DomainError
-from onceonly.services.challenges import ChallengeService
+from onceonly.services.accuracy import AccuracyService
 from onceonly.services.queries import QueryCommand
 
 NEW_ADDRESS = "1 Corrected Row, Northtown, NS1 1AA"
@@ -33,7 +33,7 @@ def acme_asks(exchange, world):
 
 
 def challenge_address(exchange, world):
-    return exchange.challenges.raise_challenge(citizen(world), "GOV/DWP/benefits", "address",
+    return exchange.accuracy.raise_challenge(citizen(world), "GOV/DWP/benefits", "address",
                                                "I moved last year", NEW_ADDRESS)
 
 
@@ -56,22 +56,22 @@ def test_a_correction_reaches_the_store_and_every_consumer_that_had_the_old_valu
     raised = challenge_address(exchange, world)
     guardian = account(world, "guardian:GOV/DWP")
 
-    queue = exchange.challenges.queue(guardian)
+    queue = exchange.accuracy.queue(guardian)
     assert [(i.challenge.id, i.subject) for i in queue] == [
         (raised.id, {"scheme": "nino", "value": world.citizen_ids["nino"]})]
     assert queue[0].challenge.proposed_value == NEW_ADDRESS
 
-    done = exchange.challenges.correct(guardian, raised.id, NEW_ADDRESS, "checked the deeds")
+    done = exchange.accuracy.correct(guardian, raised.id, NEW_ADDRESS, "checked the deeds")
     assert done.challenge.status.value == "corrected"
     assert done.challenge.proposed_value is None  # the citizen's words are not kept
     assert [(r.consumer_id, r.agreement_id, r.fields, r.release_ids) for r in done.notified] \
         == [("COM/ACME", 3, ("address",), (before.release_id,))]
     assert acme_asks(exchange, world).data["address"] == NEW_ADDRESS  # the provider's store
 
-    notices = exchange.challenges.notices(account(world, "officer:COM/ACME"))
+    notices = exchange.accuracy.notices(account(world, "officer:COM/ACME"))
     assert [(n["correction_id"], n["agreement_id"], n["field"], n["release_ids"])
             for n in notices] == [(done.correction_id, 3, "address", [before.release_id])]
-    assert exchange.challenges.notices(account(world, "officer:GOV/DWP")) == []
+    assert exchange.accuracy.notices(account(world, "officer:GOV/DWP")) == []
     notify = audit(exchange, "correction.notify")[-1]
     assert (notify.org_id, notify.person_key, notify.fields) == (
         "COM/ACME", world.citizen_ids["person_key"], ["address"])
@@ -79,7 +79,7 @@ def test_a_correction_reaches_the_store_and_every_consumer_that_had_the_old_valu
     # The new value travels to consumers, never into the audit log.
     assert NEW_ADDRESS not in str([tuple(r) for r in audit(exchange, "challenge.correct")])
 
-    assert refused_code(lambda: exchange.challenges.correct(
+    assert refused_code(lambda: exchange.accuracy.correct(
         guardian, raised.id, "2 Other Road", "again")) == "challenge_closed"
 
 
@@ -88,7 +88,7 @@ def test_a_consumer_past_its_retention_period_is_not_notified(exchange, world, c
     raised = challenge_address(exchange, world)
     clock.advance(timedelta(days=91))  # ACME keeps what it received for 90 days
     try:
-        done = exchange.challenges.correct(account(world, "guardian:GOV/DWP"), raised.id,
+        done = exchange.accuracy.correct(account(world, "guardian:GOV/DWP"), raised.id,
                                            NEW_ADDRESS, "checked")
     finally:
         clock.advance(timedelta(days=-91))
@@ -102,16 +102,16 @@ def test_a_consumer_past_its_retention_period_is_not_notified(exchange, world, c
 ])
 def test_a_challenge_of_what_the_citizen_cannot_see_is_refused_and_audited(
         exchange, world, dataset, field, code):
-    assert refused_code(lambda: exchange.challenges.raise_challenge(
+    assert refused_code(lambda: exchange.accuracy.raise_challenge(
         citizen(world), dataset, field, "wrong", None)) == code
     row = audit(exchange, "challenge.raise")[-1]
     assert (row.outcome, row.reason) == ("deny", code)
-    assert exchange.challenges.mine(citizen(world)) == []
+    assert exchange.accuracy.mine(citizen(world)) == []
 
 
 def test_a_record_the_provider_does_not_hold_cannot_be_challenged(exchange, world):
     nobody = replace(citizen(world), person_key="no-such-person")
-    assert refused_code(lambda: exchange.challenges.raise_challenge(
+    assert refused_code(lambda: exchange.accuracy.raise_challenge(
         nobody, "GOV/DWP/benefits", "address", "wrong", None)) == "record_unknown"
 
 
@@ -123,21 +123,21 @@ def test_one_open_challenge_per_field(exchange, world):
 def test_only_the_providers_guardian_decides(exchange, world):
     raised = challenge_address(exchange, world)
     other = account(world, "guardian:GOV/HMRC")
-    assert refused_code(lambda: exchange.challenges.correct(other, raised.id, "x", "y")) \
+    assert refused_code(lambda: exchange.accuracy.correct(other, raised.id, "x", "y")) \
         == "challenge_unknown"
-    assert refused_code(lambda: exchange.challenges.reject(
+    assert refused_code(lambda: exchange.accuracy.reject(
         account(world, "officer:GOV/DWP"), raised.id, "no")) == "role_not_allowed"
-    assert exchange.challenges.queue(other) == []
+    assert exchange.accuracy.queue(other) == []
 
 
 def test_a_rejection_closes_the_challenge_and_changes_no_record(exchange, world):
     before = acme_asks(exchange, world).data["address"]
     raised = challenge_address(exchange, world)
     guardian = account(world, "guardian:GOV/DWP")
-    rejected = exchange.challenges.reject(guardian, raised.id, "our record is right")
+    rejected = exchange.accuracy.reject(guardian, raised.id, "our record is right")
     assert (rejected.status.value, rejected.reason) == ("rejected", "our record is right")
     assert acme_asks(exchange, world).data["address"] == before
-    assert refused_code(lambda: exchange.challenges.correct(
+    assert refused_code(lambda: exchange.accuracy.correct(
         guardian, raised.id, NEW_ADDRESS, "changed my mind")) == "challenge_closed"
 
 
@@ -145,12 +145,12 @@ def test_a_correction_must_change_the_value_and_have_its_type(exchange, world):
     current = acme_asks(exchange, world).data["address"]
     raised = challenge_address(exchange, world)
     guardian = account(world, "guardian:GOV/DWP")
-    assert refused_code(lambda: exchange.challenges.correct(
+    assert refused_code(lambda: exchange.accuracy.correct(
         guardian, raised.id, 12, "a number")) == "value_type_mismatch"
-    assert refused_code(lambda: exchange.challenges.correct(
+    assert refused_code(lambda: exchange.accuracy.correct(
         guardian, raised.id, current, "same")) == "no_change"
     # Neither refusal left the challenge claimed: it can still be corrected.
-    exchange.challenges.correct(guardian, raised.id, NEW_ADDRESS, "checked")
+    exchange.accuracy.correct(guardian, raised.id, NEW_ADDRESS, "checked")
 
 
 def test_of_two_guardians_correcting_at_once_exactly_one_writes(exchange, world):
@@ -163,7 +163,7 @@ def test_of_two_guardians_correcting_at_once_exactly_one_writes(exchange, world)
     def correct(who, value) -> None:
         start.wait()
         try:
-            exchange.challenges.correct(who, raised.id, value, "checked")
+            exchange.accuracy.correct(who, raised.id, value, "checked")
             results.append(value)
         except DomainError as error:
             results.append(error.code)
@@ -195,7 +195,7 @@ class RecordingNotifier:
 
 
 def service_with(exchange, notifier):
-    return ChallengeService(exchange.uows, exchange.connectors, exchange.clock, notifier)
+    return AccuracyService(exchange.uows, exchange.connectors, exchange.clock, notifier)
 
 
 def test_the_notifier_port_hears_each_recipient(exchange, world):
@@ -220,6 +220,6 @@ def test_a_correction_that_cannot_notify_is_not_made(exchange, world):
     assert acme_asks(exchange, world).data["address"] == before  # the store is put back
     with exchange.engine.connect() as conn:
         assert conn.execute(select(t.corrections)).all() == []
-    assert exchange.challenges.mine(citizen(world))[0].status.value == "open"
-    done = exchange.challenges.correct(guardian, raised.id, NEW_ADDRESS, "checked again")
+    assert exchange.accuracy.mine(citizen(world))[0].status.value == "open"
+    done = exchange.accuracy.correct(guardian, raised.id, NEW_ADDRESS, "checked again")
     assert [r.consumer_id for r in done.notified] == ["COM/ACME"]

@@ -69,7 +69,7 @@ class TotpEnrolment:
     uri: str  # otpauth:// URI, for apps that take one
 
 
-class CitizenAccountService:
+class AccountService:
     def __init__(self, uows: UnitOfWorkFactory[AccountsUnitOfWork], clock: Clock, sealer: Sealer,
                  operator_org: str, hasher: PasswordHasher | None = None) -> None:
         self.uows = uows

@@ -25,7 +25,7 @@ from onceonly.domain.sign_in import (
     SESSION_LIFETIME,
     SignInClosed,
 )
-from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.accounts import AccountService
 
 ONE, OTHER = "203.0.113.66", "198.51.100.20"  # a guesser's address, and the holder's
 PASSWORD = "the guessed citizen's password"
@@ -38,11 +38,11 @@ def citizen(exchange, world):
 
 
 @pytest.fixture
-def fast(exchange, clock) -> CitizenAccountService:
+def fast(exchange, clock) -> AccountService:
     """The sign-in use case with argon2 at its cheapest, so a few hundred guesses take
     seconds (each password is verified at the cost it was hashed with)."""
-    service = exchange.citizen_accounts
-    return CitizenAccountService(exchange.uows, clock, service.sealer, service.operator_org,
+    service = exchange.accounts
+    return AccountService(exchange.uows, clock, service.sealer, service.operator_org,
                                  hasher=PasswordHasher(time_cost=1, memory_cost=8,
                                                        parallelism=1))
 
@@ -64,7 +64,7 @@ def refusal(action) -> DomainError:
     return refused.value
 
 
-def lock_account(service: CitizenAccountService, clock, login: str) -> int:
+def lock_account(service: AccountService, clock, login: str) -> int:
     """Guess wrong from a new address each time, waiting whenever told to, until the
     account is locked; the failures it took."""
     for failures in itertools.count(1):
@@ -77,7 +77,7 @@ def lock_account(service: CitizenAccountService, clock, login: str) -> int:
     raise AssertionError("unreachable")
 
 
-def two_step(service: CitizenAccountService, clock, login: str) -> pyotp.TOTP:
+def two_step(service: AccountService, clock, login: str) -> pyotp.TOTP:
     """Set up two-step sign-in on the account; its authenticator."""
     principal = service.sign_in(login, PASSWORD, None, OTHER).principal
     totp = pyotp.TOTP(service.begin_totp(principal).secret)
@@ -91,10 +91,10 @@ def wrong_code(totp: pyotp.TOTP, clock) -> str:
 
 
 def test_the_demo_citizen_signs_in_with_the_printed_password(exchange, world, citizen):
-    signed_in = exchange.citizen_accounts.sign_in(citizen.login, citizen.password, None,
+    signed_in = exchange.accounts.sign_in(citizen.login, citizen.password, None,
                                                   "127.0.0.1")
     assert signed_in.principal.person_key == world.citizen_ids["person_key"]
-    assert exchange.citizen_accounts.session(signed_in.session_id) == signed_in.principal
+    assert exchange.accounts.session(signed_in.session_id) == signed_in.principal
     with exchange.engine.connect() as conn:
         stored = conn.execute(select(t.citizen_accounts.c.password_hash)).scalar_one()
         sessions = conn.execute(select(t.web_sessions.c.digest)).scalars().all()
@@ -103,9 +103,9 @@ def test_the_demo_citizen_signs_in_with_the_printed_password(exchange, world, ci
 
 
 def test_a_wrong_password_and_an_unknown_login_get_the_same_answer(exchange, citizen):
-    wrong = refusal(lambda: exchange.citizen_accounts.sign_in(
+    wrong = refusal(lambda: exchange.accounts.sign_in(
         citizen.login, "not the password at all", None, "10.0.0.1"))
-    unknown = refusal(lambda: exchange.citizen_accounts.sign_in(
+    unknown = refusal(lambda: exchange.accounts.sign_in(
         "nobody-here", "not the password at all", None, "10.0.0.1"))
     assert (wrong.code, wrong.detail) == (unknown.code, unknown.detail) == (
         "sign_in_failed", "the login or password is not right")
@@ -133,7 +133,7 @@ def test_one_address_guessing_one_login_is_slowed_then_locked_not_the_account(
     other = bootstrap(str(exchange.engine.url.render_as_string(hide_password=False)),
                       clock=clock)
     try:
-        assert refusal(lambda: other.citizen_accounts.sign_in(
+        assert refusal(lambda: other.accounts.sign_in(
             guessed, PASSWORD, None, ONE)).code == "sign_in_locked"
     finally:
         other.close()
@@ -155,14 +155,14 @@ def test_made_up_logins_from_one_address_lock_nobody_out(exchange, world, citize
     codes = {refusal(lambda i=i: fast.sign_in(f"someone-{i}", "a wrong password", None,
                                               ONE)).code for i in range(200)}
     assert codes == {"sign_in_failed"}
-    assert exchange.citizen_accounts.sign_in(citizen.login, citizen.password, None,
+    assert exchange.accounts.sign_in(citizen.login, citizen.password, None,
                                              ONE).principal
-    assert exchange.citizen_accounts.sign_in_with_token(
+    assert exchange.accounts.sign_in_with_token(
         world.token("guardian:GOV/HMRC")).principal
 
 
 def test_wrong_tokens_are_refused_and_audited_never_counted(exchange, world):
-    service = exchange.citizen_accounts
+    service = exchange.accounts
     assert {refusal(lambda i=i: service.sign_in_with_token(f"oo_forged-{i}")).code
             for i in range(100)} == {"token_invalid"}
     assert service.sign_in_with_token(world.token("guardian:GOV/HMRC")).principal
@@ -215,7 +215,7 @@ def test_wrong_codes_after_the_right_password_close_the_way_round(clock, fast, g
 
 
 def test_forged_expired_and_signed_out_sessions_are_refused(exchange, clock, citizen):
-    service = exchange.citizen_accounts
+    service = exchange.accounts
     assert refusal(lambda: service.session(None)).code == "session_missing"
     assert refusal(lambda: service.session("forged-session-id")).code == "session_unknown"
     first = service.sign_in(citizen.login, citizen.password, None, "127.0.0.1")
@@ -231,7 +231,7 @@ def test_forged_expired_and_signed_out_sessions_are_refused(exchange, clock, cit
 
 
 def test_totp_enrolment_then_sign_in_needs_a_fresh_code(exchange, clock, citizen):
-    service = exchange.citizen_accounts
+    service = exchange.accounts
     principal = service.sign_in(citizen.login, citizen.password, None, "127.0.0.1").principal
     enrolment = service.begin_totp(principal)
     totp = pyotp.TOTP(enrolment.secret)
@@ -253,7 +253,7 @@ def test_totp_enrolment_then_sign_in_needs_a_fresh_code(exchange, clock, citizen
 
 
 def test_staff_sign_in_with_their_token_and_lose_the_session_with_it(exchange, world):
-    service = exchange.citizen_accounts
+    service = exchange.accounts
     signed_in = service.sign_in_with_token(world.token("guardian:GOV/HMRC"))
     assert service.session(signed_in.session_id).org_id == "GOV/HMRC"
     assert refusal(lambda: service.sign_in_with_token("oo_forged")).code == \
@@ -266,7 +266,7 @@ def test_staff_sign_in_with_their_token_and_lose_the_session_with_it(exchange, w
 
 def test_bad_logins_and_weak_passwords_are_refused_and_change_nothing(exchange, world,
                                                                       citizen):
-    service = exchange.citizen_accounts
+    service = exchange.accounts
     key = world.citizen_ids["person_key"]
     assert refusal(lambda: service.open_account("X", "long enough password",
                                                 person_key="p")).code == "invalid_login"

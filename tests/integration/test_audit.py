@@ -21,7 +21,7 @@ from onceonly.audit.heads import SignedTreeHead, TreeHead
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.signing import SigningKey
 from onceonly.domain.errors import DomainError
-from onceonly.services.audit_log import AuditLogService, Backlog, verify_log
+from onceonly.services.audit import AuditService, Backlog, verify_log
 
 OPERATOR = "GOV/EXCHANGE"
 
@@ -62,9 +62,9 @@ def stored_leaves(exchange: Exchange) -> list[bytes]:
         return [merkle.leaf_hash(r.leaf()) for r in uow.audit.entries(0, uow.audit.size())]
 
 
-def batched(exchange: Exchange, batch: int) -> AuditLogService:
+def batched(exchange: Exchange, batch: int) -> AuditService:
     audit = exchange.audit
-    return AuditLogService(audit.uows, audit.clock, audit.signer, audit.secrets,
+    return AuditService(audit.uows, audit.clock, audit.signer, audit.secrets,
                            audit.operator_org, batch=batch)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from onceonly.entrypoints.api.caller import Caller, ExchangeDep
 from onceonly.entrypoints.api.json_bodies import JsonRoute
 from onceonly.entrypoints.api.schemas.common import IdPath, ReasonIn
-from onceonly.entrypoints.api.schemas.kill_switches import KillSwitchIn, KillSwitchOut
+from onceonly.entrypoints.api.schemas.kill_switch import KillSwitchIn, KillSwitchOut
 
 router = APIRouter(tags=["constraints"], route_class=JsonRoute)
 
@@ -17,16 +17,16 @@ router = APIRouter(tags=["constraints"], route_class=JsonRoute)
 def pull_kill_switch(body: KillSwitchIn, caller: Caller, exchange: ExchangeDep) -> KillSwitchOut:
     """Suspend every active agreement of one consumer with the caller's organisation, in
     one action (a guardian of the provider, with a reason)."""
-    return KillSwitchOut.of(exchange.kill_switches.pull(caller, body.consumer, body.reason))
+    return KillSwitchOut.of(exchange.kill_switch.pull(caller, body.consumer, body.reason))
 
 
 @router.get("/v1/kill-switches", response_model=list[KillSwitchOut])
 def list_kill_switches(caller: Caller, exchange: ExchangeDep) -> list[KillSwitchOut]:
-    return [KillSwitchOut.of(s) for s in exchange.kill_switches.list(caller)]
+    return [KillSwitchOut.of(s) for s in exchange.kill_switch.list(caller)]
 
 
 @router.post("/v1/kill-switches/{switch_id}/restore", response_model=KillSwitchOut)
 def restore_kill_switch(switch_id: IdPath, body: ReasonIn, caller: Caller,
                         exchange: ExchangeDep) -> KillSwitchOut:
     """Resume the agreements the switch suspended (those revoked since stay revoked)."""
-    return KillSwitchOut.of(exchange.kill_switches.restore(caller, switch_id, body.reason))
+    return KillSwitchOut.of(exchange.kill_switch.restore(caller, switch_id, body.reason))

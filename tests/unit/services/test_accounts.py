@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Role
-from onceonly.services.citizen_accounts import CitizenAccountService
+from onceonly.services.accounts import AccountService
 from onceonly.services.envelopes import Envelopes
 from tests.fakes.clock import FixedClock
 from tests.fakes.keys import FakeMasterKeys
@@ -24,8 +24,8 @@ CHEAP = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)  # argon2id, 
 
 
 @pytest.fixture
-def accounts(uows: FakeUnitOfWorkFactory, clock: FixedClock) -> CitizenAccountService:
-    service = CitizenAccountService(uows, clock, Envelopes(FakeMasterKeys(), uows.keys, clock),
+def accounts(uows: FakeUnitOfWorkFactory, clock: FixedClock) -> AccountService:
+    service = AccountService(uows, clock, Envelopes(FakeMasterKeys(), uows.keys, clock),
                                     "GOV/EXCHANGE", hasher=CHEAP)
     service.open_account(LOGIN, PASSWORD, person_key=PERSON)
     return service
@@ -38,7 +38,7 @@ def refusal(call: object, *args: object, **kwargs: object) -> DomainError:
 
 
 def test_an_account_binds_a_new_citizen_principal_to_the_person(
-        accounts: CitizenAccountService, uows: FakeUnitOfWorkFactory) -> None:
+        accounts: AccountService, uows: FakeUnitOfWorkFactory) -> None:
     account = uows.data.accounts[LOGIN]
     principal = uows.data.principals[account.principal_id]
     assert (principal.role, principal.person_key) == (Role.CITIZEN, PERSON)
@@ -53,7 +53,7 @@ def test_an_account_binds_a_new_citizen_principal_to_the_person(
 
 
 def test_signing_in_starts_a_session_that_signing_out_ends(
-        accounts: CitizenAccountService, uows: FakeUnitOfWorkFactory,
+        accounts: AccountService, uows: FakeUnitOfWorkFactory,
         clock: FixedClock) -> None:
     signed_in = accounts.sign_in(LOGIN.upper(), PASSWORD, None, "10.0.0.1")
     assert signed_in.principal.person_key == PERSON
@@ -65,7 +65,7 @@ def test_signing_in_starts_a_session_that_signing_out_ends(
     assert [r.entry.action for r in uows.data.audit[1:]] == ["signin", "signout", "session"]
 
 
-def test_a_session_expires(accounts: CitizenAccountService, clock: FixedClock) -> None:
+def test_a_session_expires(accounts: AccountService, clock: FixedClock) -> None:
     signed_in = accounts.sign_in(LOGIN, PASSWORD, None, None)
     clock.advance(timedelta(hours=2))
     assert refusal(accounts.session, signed_in.session_id).code == "session_expired"
@@ -74,7 +74,7 @@ def test_a_session_expires(accounts: CitizenAccountService, clock: FixedClock) -
 
 
 def test_a_wrong_password_or_login_is_the_same_refusal_audited_without_the_login(
-        accounts: CitizenAccountService, uows: FakeUnitOfWorkFactory) -> None:
+        accounts: AccountService, uows: FakeUnitOfWorkFactory) -> None:
     wrong = refusal(accounts.sign_in, LOGIN, "not the password at all", None, "10.0.0.1")
     nobody = refusal(accounts.sign_in, "nobody.here", PASSWORD, None, "10.0.0.1")
     assert (wrong.kind, wrong.code, wrong.detail) == (nobody.kind, nobody.code, nobody.detail)
@@ -86,7 +86,7 @@ def test_a_wrong_password_or_login_is_the_same_refusal_audited_without_the_login
 
 
 def test_guessing_slows_down_then_locks_the_account_for_that_address(
-        accounts: CitizenAccountService, clock: FixedClock) -> None:
+        accounts: AccountService, clock: FixedClock) -> None:
     codes = []
     for _ in range(10):
         codes.append(refusal(accounts.sign_in, LOGIN, "a wrong password!", None,
@@ -100,7 +100,7 @@ def test_guessing_slows_down_then_locks_the_account_for_that_address(
     assert accounts.sign_in(LOGIN, PASSWORD, None, "10.0.0.2").principal.person_key == PERSON
 
 
-def test_two_step_sign_in_needs_a_fresh_code(accounts: CitizenAccountService,
+def test_two_step_sign_in_needs_a_fresh_code(accounts: AccountService,
                                              uows: FakeUnitOfWorkFactory,
                                              clock: FixedClock) -> None:
     citizen = accounts.sign_in(LOGIN, PASSWORD, None, None).principal

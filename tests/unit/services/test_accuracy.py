@@ -11,7 +11,7 @@ import pytest
 from onceonly.domain.accuracy import ChallengeStatus
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.challenges import ChallengeService
+from onceonly.services.accuracy import AccuracyService
 from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
 from onceonly.services.queries import QueryCommand, QueryService
 from tests.fakes.accuracy import FakeInboxNotifier
@@ -28,9 +28,9 @@ OFFICER = principal(CONSUMER, Role.OFFICER)
 
 
 @pytest.fixture
-def challenges(uows: FakeUnitOfWorkFactory, connectors: FakeConnectors,
-               clock: FixedClock) -> ChallengeService:
-    return ChallengeService(uows, connectors, clock, FakeInboxNotifier(clock))
+def accuracy(uows: FakeUnitOfWorkFactory, connectors: FakeConnectors,
+               clock: FixedClock) -> AccuracyService:
+    return AccuracyService(uows, connectors, clock, FakeInboxNotifier(clock))
 
 
 def refusal(call: object, *args: object) -> DomainError:
@@ -39,22 +39,22 @@ def refusal(call: object, *args: object) -> DomainError:
     return caught.value
 
 
-def raised(challenges: ChallengeService) -> int:
-    challenge = challenges.raise_challenge(CITIZEN, INCOME.id, "full_name", "misspelt",
+def raised(accuracy: AccuracyService) -> int:
+    challenge = accuracy.raise_challenge(CITIZEN, INCOME.id, "full_name", "misspelt",
                                            "Anne Example")
     assert challenge.id is not None
     return challenge.id
 
 
 def test_a_citizen_challenges_a_value_once_at_a_time(
-        challenges: ChallengeService, uows: FakeUnitOfWorkFactory) -> None:
-    challenge_id = raised(challenges)
+        accuracy: AccuracyService, uows: FakeUnitOfWorkFactory) -> None:
+    challenge_id = raised(accuracy)
     stored = uows.data.challenges[challenge_id]
     assert (stored.status, stored.provider_id, stored.person_key) == (
         ChallengeStatus.OPEN, PROVIDER, PERSON)
-    again = refusal(challenges.raise_challenge, CITIZEN, INCOME.id, "full_name", "still", None)
+    again = refusal(accuracy.raise_challenge, CITIZEN, INCOME.id, "full_name", "still", None)
     assert (again.kind, again.code) == (ErrorKind.CONFLICT, "challenge_open")
-    assert [c.id for c in challenges.mine(CITIZEN)] == [challenge_id]
+    assert [c.id for c in accuracy.mine(CITIZEN)] == [challenge_id]
     assert [(r.entry.action, r.entry.outcome) for r in uows.data.audit] == [
         ("challenge.raise", "done"), ("challenge.raise", "deny")]
     assert "misspelt" not in str(uows.data.audit)
@@ -64,47 +64,47 @@ def test_a_citizen_challenges_a_value_once_at_a_time(
     ("conditions", ErrorKind.FORBIDDEN, "field_not_visible"),  # special category
     ("shoe_size", ErrorKind.FORBIDDEN, "field_not_visible"),
 ])
-def test_only_a_visible_field_is_challenged(challenges: ChallengeService,
+def test_only_a_visible_field_is_challenged(accuracy: AccuracyService,
                                             uows: FakeUnitOfWorkFactory, field: str,
                                             kind: ErrorKind, code: str) -> None:
-    error = refusal(challenges.raise_challenge, CITIZEN, INCOME.id, field, "wrong", None)
+    error = refusal(accuracy.raise_challenge, CITIZEN, INCOME.id, field, "wrong", None)
     assert (error.kind, error.code) == (kind, code)
     assert uows.data.challenges == {}
     assert uows.data.audit[-1].entry.reason == code
 
 
 def test_a_record_the_provider_does_not_hold_is_not_challenged(
-        challenges: ChallengeService, connectors: FakeConnectors) -> None:
+        accuracy: AccuracyService, connectors: FakeConnectors) -> None:
     connectors.stores[INCOME.id].clear()
-    error = refusal(challenges.raise_challenge, CITIZEN, INCOME.id, "full_name", "x", None)
+    error = refusal(accuracy.raise_challenge, CITIZEN, INCOME.id, "full_name", "x", None)
     assert (error.kind, error.code) == (ErrorKind.NOT_FOUND, "record_unknown")
 
 
 def test_a_guardian_of_the_provider_rejects_it_saying_why(
-        challenges: ChallengeService, uows: FakeUnitOfWorkFactory) -> None:
-    challenge_id = raised(challenges)
-    other = refusal(challenges.reject, principal("GOV/DVLA", Role.GUARDIAN), challenge_id,
+        accuracy: AccuracyService, uows: FakeUnitOfWorkFactory) -> None:
+    challenge_id = raised(accuracy)
+    other = refusal(accuracy.reject, principal("GOV/DVLA", Role.GUARDIAN), challenge_id,
                     "no")
     assert (other.kind, other.code) == (ErrorKind.NOT_FOUND, "challenge_unknown")
-    rejected = challenges.reject(GUARDIAN, challenge_id, "the record is right")
+    rejected = accuracy.reject(GUARDIAN, challenge_id, "the record is right")
     assert rejected.status is ChallengeStatus.REJECTED
-    late = refusal(challenges.reject, GUARDIAN, challenge_id, "again")
+    late = refusal(accuracy.reject, GUARDIAN, challenge_id, "again")
     assert (late.kind, late.code) == (ErrorKind.CONFLICT, "challenge_closed")
 
 
 def test_a_correction_is_written_and_told_to_whoever_received_the_old_value(
-        challenges: ChallengeService, uows: FakeUnitOfWorkFactory,
+        accuracy: AccuracyService, uows: FakeUnitOfWorkFactory,
         connectors: FakeConnectors, clock: FixedClock) -> None:
     release = QueryService(uows, connectors, clock, FakeSigner()).query(OFFICER, QueryCommand(
         1, "nino", NINO, ("full_name",), "benefit-entitlement"))
-    challenge_id = raised(challenges)
-    done = challenges.correct(GUARDIAN, challenge_id, "Anne Example", "checked the register")
+    challenge_id = raised(accuracy)
+    done = accuracy.correct(GUARDIAN, challenge_id, "Anne Example", "checked the register")
     assert done.challenge.status is ChallengeStatus.CORRECTED
     assert connectors.stores[INCOME.id][NINO]["full_name"] == "Anne Example"
     [recipient] = done.notified
     assert (recipient.consumer_id, recipient.agreement_id, recipient.fields,
             recipient.release_ids) == (CONSUMER, 1, ("full_name",), (release.release_id,))
-    [notice] = challenges.notices(OFFICER)
+    [notice] = accuracy.notices(OFFICER)
     assert (notice["correction_id"], notice["field"], notice["release_ids"]) == (
         done.correction_id, "full_name", [release.release_id])
     actions = [r.entry.action for r in uows.data.audit]
@@ -113,10 +113,10 @@ def test_a_correction_is_written_and_told_to_whoever_received_the_old_value(
 
 
 def test_a_correction_that_changes_nothing_is_refused_and_the_challenge_reopened(
-        challenges: ChallengeService, uows: FakeUnitOfWorkFactory,
+        accuracy: AccuracyService, uows: FakeUnitOfWorkFactory,
         connectors: FakeConnectors) -> None:
-    challenge_id = raised(challenges)
-    error = refusal(challenges.correct, GUARDIAN, challenge_id, "Ann Example", "same")
+    challenge_id = raised(accuracy)
+    error = refusal(accuracy.correct, GUARDIAN, challenge_id, "Ann Example", "same")
     assert (error.kind, error.code) == (ErrorKind.CONFLICT, "no_change")
     assert uows.data.challenges[challenge_id].status is ChallengeStatus.OPEN
     assert uows.data.audit[-1].entry.reason == "no_change"
@@ -132,22 +132,22 @@ def test_a_correction_not_recorded_is_taken_back_from_the_store(
 
     QueryService(uows, connectors, clock, FakeSigner()).query(OFFICER, QueryCommand(
         1, "nino", NINO, ("full_name",), "benefit-entitlement"))
-    challenges = ChallengeService(uows, connectors, clock, Failing())
-    challenge_id = raised(challenges)
+    accuracy = AccuracyService(uows, connectors, clock, Failing())
+    challenge_id = raised(accuracy)
     with pytest.raises(RuntimeError):
-        challenges.correct(GUARDIAN, challenge_id, "Anne Example", "checked")
+        accuracy.correct(GUARDIAN, challenge_id, "Anne Example", "checked")
     assert connectors.stores[INCOME.id][NINO]["full_name"] == "Ann Example"
     assert uows.data.challenges[challenge_id].status is ChallengeStatus.OPEN
     assert uows.data.corrections == {} and uows.data.notices == {}
 
 
 def test_challenges_are_for_citizens_and_the_queue_for_guardians(
-        challenges: ChallengeService, uows: FakeUnitOfWorkFactory) -> None:
-    error = refusal(challenges.raise_challenge, OFFICER, INCOME.id, "full_name", "x", None)
+        accuracy: AccuracyService, uows: FakeUnitOfWorkFactory) -> None:
+    error = refusal(accuracy.raise_challenge, OFFICER, INCOME.id, "full_name", "x", None)
     assert (error.kind, error.code) == (ErrorKind.FORBIDDEN, "role_not_allowed")
-    challenge_id = raised(challenges)
-    [item] = challenges.queue(GUARDIAN)
+    challenge_id = raised(accuracy)
+    [item] = accuracy.queue(GUARDIAN)
     assert item.challenge.id == challenge_id
     assert item.subject == {"scheme": "nino", "value": NINO}
-    assert challenges.queue(principal("GOV/DVLA", Role.GUARDIAN)) == []
-    assert refusal(challenges.queue, CITIZEN).code == "role_not_allowed"
+    assert accuracy.queue(principal("GOV/DVLA", Role.GUARDIAN)) == []
+    assert refusal(accuracy.queue, CITIZEN).code == "role_not_allowed"
