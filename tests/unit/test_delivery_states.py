@@ -27,8 +27,8 @@ def test_a_sent_delivery_is_delivered_dead_lettered_or_tried_again():
 def test_a_claim_that_sends_nothing_gives_its_attempt_back():
     held = CLAIMED.held(LATER)
     assert (held.attempts, held.next_attempt_at, held.mode) == (2, LATER, "webhook")
-    boxed = CLAIMED.to_inbox(NOW)
-    assert (boxed.attempts, boxed.next_attempt_at, boxed.mode) == (2, NOW, "inbox")
+    boxed = CLAIMED.to_inbox(LATER)  # waits in the inbox from then, not from its last try
+    assert (boxed.attempts, boxed.next_attempt_at, boxed.mode) == (2, LATER, "inbox")
 
 
 def test_a_requeued_delivery_starts_again_from_its_first_attempt():

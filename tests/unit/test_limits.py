@@ -11,6 +11,8 @@ from onceonly.domain.agreements import AgreementState, AgreementStatus
 from onceonly.domain.errors import DomainError
 from onceonly.domain.limits import (
     Counts,
+    counts_persons,
+    counts_uses,
     limit_reached,
     quota_spent,
     refusal_detail,
@@ -46,15 +48,28 @@ def test_the_day_is_spent_before_counting_when_its_queries_reach_the_limit():
     assert not quota_spent(agreement(max_queries_per_day=3), 2)
 
 
+def test_uses_are_counted_only_under_a_use_limit():
+    assert counts_uses(agreement(max_uses=1))
+    assert not counts_uses(agreement(max_uses=None))
+
+
+def test_people_are_counted_only_under_a_person_limit_and_for_a_known_person():
+    assert counts_persons(agreement(max_persons_per_day=1), "person-key")
+    assert not counts_persons(agreement(max_persons_per_day=1), None)
+    assert not counts_persons(agreement(max_persons_per_day=None), "person-key")
+    assert not counts_persons(agreement(max_persons_per_day=None), None)
+
+
 @pytest.mark.parametrize(("reason", "words"), [
-    (Reason.QUOTA_EXCEEDED, "allows 7 queries a day"),
-    (Reason.USES_EXHAUSTED, "allows 2 uses in all, and they are spent"),
-    (Reason.PERSON_LIMIT_REACHED, "allows 3 different people a day"),
-    (Reason.OFFICER_SUSPENDED, "suspended from GOV/HMRC's data"),
+    (Reason.QUOTA_EXCEEDED, "the agreement allows 7 queries a day"),
+    (Reason.USES_EXHAUSTED, "the agreement allows 2 uses in all, and they are spent"),
+    (Reason.PERSON_LIMIT_REACHED, "the agreement allows 3 different people a day"),
+    (Reason.OFFICER_SUSPENDED, "this officer is suspended from GOV/HMRC's data until its "
+                               "guardian has reviewed an anomaly alert"),
 ])
 def test_each_refusal_says_which_limit(reason, words):
     limited = agreement(max_queries_per_day=7, max_uses=2, max_persons_per_day=3)
-    assert words in refusal_detail(reason, limited)
+    assert refusal_detail(reason, limited) == words
 
 
 def test_a_query_names_each_field_once_and_at_least_one():

@@ -11,8 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onceonly.domain.agreements import AgreementKind, AgreementStatus, LegalBasis
+from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Role
-from onceonly.domain.policy import Circumstances, Deny, Permit, QueryRequest, Reason, decide
+from onceonly.domain.policy import (
+    Circumstances,
+    Deny,
+    Permit,
+    QueryRequest,
+    Reason,
+    check_fields,
+    decide,
+)
 from tests.unit.factories import NOW, agreement
 
 REQUEST = QueryRequest("GOV/DWP", Role.OFFICER, "benefit-entitlement", ("income_band",))
@@ -86,6 +95,16 @@ def test_who_may_ask_is_decided_before_anything_about_the_person():
                       agreement(legal_basis=LegalBasis.CONSENT),
                       replace(FACTS, subject_known=False))
     assert decision.reason is Reason.NOT_AGREEMENT_PARTY
+
+
+@pytest.mark.parametrize(("fields", "code", "detail"), [
+    ((), "no_fields", "name at least one field to receive"),
+    (("a", "b", "a"), "duplicate_field", "a field is named twice"),
+])
+def test_a_query_naming_no_field_or_one_twice_is_refused_with_its_detail(fields, code, detail):
+    with pytest.raises(DomainError) as refusal:
+        check_fields(fields)
+    assert (refusal.value.code, refusal.value.detail) == (code, detail)
 
 
 def test_the_last_query_of_the_day_is_allowed_and_the_next_is_not():
