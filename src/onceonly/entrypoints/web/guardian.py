@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse
 from onceonly.domain.agreements import Agreement, AgreementStatus
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.common import NO_REASON, form_text, http_status, is_htmx
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import NO_REASON, form_text, is_htmx
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import RESOLUTIONS, AnomalyService
