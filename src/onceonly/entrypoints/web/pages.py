@@ -35,7 +35,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
                      accounts=exchange.accounts, consents=exchange.consents,
                      accuracy=exchange.accuracy, clock=exchange.clock),
         TellUsOncePages(portal, exchange.life_events),
-        GuardianPages(portal, agreements=exchange.agreements, anomalies=exchange.anomalies,
+        GuardianPages(portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
                       kill_switch=exchange.kill_switch, clock=exchange.clock),
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),
