@@ -85,7 +85,7 @@ class Exchange:
     health: HealthService
     keys: KeyService
     people: PeopleService
-    entry_verifier: EntryVerifier
+    entry_verification: EntryVerifier
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -162,7 +162,7 @@ def bootstrap(
             master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
             envelopes, keys, operator_org()),
         people=PeopleService(SqlPersonIdentifiers(engine)),
-        entry_verifier=EntryVerifier(audit, keys),
+        entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
     )
 
