@@ -192,7 +192,7 @@ def _pair_on(exchange: Exchange, url: str, store_prefix: str, people: int, queri
                              .where(t.person_links.c.scheme == "nino")).scalars().all()
     peer = QueryService(lambda *, write=False, transaction=True: peer_uow(
                             exchange.engine, write=write, transaction=transaction),
-                        exchange.connectors, exchange.clock, exchange.keys)
+                        exchange.connectors, exchange.clock, exchange.key_store)
     services = {"measured": exchange.queries, "peer": peer}
     apps = {"measured": create_app(exchange),
             "peer": create_app(dataclasses.replace(exchange, queries=peer), integrate_every=0)}
@@ -412,7 +412,7 @@ def stored_log(out: Report, entries: int, batch: int = 10_000) -> None:
         integrate_s = _seconds(exchange.audit.integrate)
         verify = []
         verify_s = _seconds(lambda: verify.append(verify_log(exchange.uows,
-                                                             exchange.keys.jwks())))
+                                                             exchange.key_store.jwks())))
         assert verify[0].ok and verify[0].entries == entries, verify[0]
     out(f"   {entries:,} entries appended through SqlAuditLog in {append_s:.0f} s "
         f"({append_s / entries * 1e6:.0f} µs each, {batch:,} per transaction)")

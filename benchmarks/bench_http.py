@@ -176,7 +176,7 @@ def allow_load(exchange: Any, consumer: str = "GOV/DWP") -> None:
     from onceonly.domain.anomaly import DEFAULT_RULES
 
     for kind, default in DEFAULT_RULES.items():
-        exchange.anomalies.set_rule(consumer, None, kind.value, 10**9,
+        exchange.anomaly.set_rule(consumer, None, kind.value, 10**9,
                                     int(default.window.total_seconds()))
 
 

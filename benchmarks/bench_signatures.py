@@ -81,14 +81,14 @@ def run(report: Report, backend: str, requests: int, repeat: int) -> None:
                 batch.append(message("POST", str(request.url), request.headers.multi_items()))
             return batch
 
-        memory = RequestVerifier(exchange.signatures.keys, MemoryNonces(), exchange.clock)
+        memory = RequestVerifier(exchange.request_signatures.keys, MemoryNonces(), exchange.clock)
         figures: dict[str, list[float]] = {"bearer": [], "signature": [], "no_store": []}
         for _ in range(repeat):
             figures["bearer"].append(timed(
                 [lambda: authenticate(exchange.uows, exchange.clock, token)] * requests))
             batch = signed_batch()
             figures["signature"].append(timed(
-                [lambda m=m: exchange.signatures.check(m, BODY) for m in batch]))
+                [lambda m=m: exchange.request_signatures.check(m, BODY) for m in batch]))
             batch = signed_batch()
             figures["no_store"].append(timed([lambda m=m: memory.check(m, BODY) for m in batch]))
         exchange.close()

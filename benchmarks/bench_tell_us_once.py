@@ -164,7 +164,7 @@ def end_to_end(report: Report, backend: str, reports: int, population: int) -> N
         for org in DEATH_RECEIVERS:
             exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
                                               f"{receivers}/receivers/{org}")
-        worker = WorkerThread(exchange.deliveries).start()
+        worker = WorkerThread(exchange.delivery).start()
         stack.callback(worker.stop)
         client = stack.enter_context(httpx.Client(base_url=base, timeout=30, headers={
             "Authorization": f"Bearer {world.token('officer:GOV/GRO')}"}))
@@ -182,7 +182,7 @@ def end_to_end(report: Report, backend: str, reports: int, population: int) -> N
             notes = _again(arrivals.bodies[answer.json()["report_id"]])
             start = time.perf_counter()
             for i, (path, body) in enumerate(notes):
-                signed = exchange.keys.sign_webhook_for("GOV/EXCHANGE", f"peer-{n}-{i}",
+                signed = exchange.key_store.sign_webhook_for("GOV/EXCHANGE", f"peer-{n}-{i}",
                                                         exchange.clock.now(), body)
                 direct.post(f"{receivers}{path}", content=body, headers={
                     "Content-Type": CONTENT_TYPE, **signed.headers()}).raise_for_status()
@@ -424,7 +424,7 @@ def _wait(check: Callable[[], bool], what: str, seconds: float = 600) -> None:
 def _peer_rate(exchange: Exchange, receiver: str, total: int, batch: int) -> float:
     """The same HTTP client as the workers', sending pre-signed bodies with nothing else."""
     body = b'{"specversion":"1.0","id":"x","type":"gov.onceonly.death.registered"}'
-    signature = exchange.keys.sign_webhook_for("GOV/EXCHANGE", "peer", exchange.clock.now(),
+    signature = exchange.key_store.sign_webhook_for("GOV/EXCHANGE", "peer", exchange.clock.now(),
                                                body)
 
     async def post_all() -> float:

@@ -25,7 +25,7 @@ from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
-from onceonly.adapters.request_nonces import SqlNonceStore, SqlVerificationKeys
+from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
 from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
@@ -66,28 +66,28 @@ class Exchange:
     clock: Clock
     master_keys: MasterKeys
     envelopes: Envelopes
-    keys: SqlKeyStore
+    key_store: SqlKeyStore
     connectors: SqlConnectors
     agreements: AgreementService
     queries: QueryService
     audit: AuditService
     kill_switch: KillSwitchService
-    anomalies: AnomalyService
+    anomaly: AnomalyService
     bulk: BulkService
-    signatures: RequestVerifier
+    request_signatures: RequestVerifier
     auth: AuthService
     consents: ConsentService
     accuracy: AccuracyService
     accounts: AccountService
     dashboard: DashboardService
     life_events: LifeEventService
-    deliveries: DeliveryService
+    delivery: DeliveryService
     identity: IdentityService
     catalogue: CatalogueService
     health: HealthService
-    key_service: KeyService
+    keys: KeyService
     people: PeopleService
-    entry_verifier: EntryVerifier
+    entry_verification: EntryVerifier
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -138,15 +138,15 @@ def bootstrap(
         clock=clock,
         master_keys=master_keys,
         envelopes=envelopes,
-        keys=keys,
+        key_store=keys,
         connectors=connectors,
         agreements=AgreementService(uows, clock),
         queries=QueryService(uows, connectors, clock, keys, pseudonyms=pseudonyms),
         kill_switch=KillSwitchService(uows, clock),
-        anomalies=AnomalyService(uows, clock),
+        anomaly=AnomalyService(uows, clock),
         bulk=BulkService(uows, connectors, consents, clock, pseudonyms=pseudonyms),
         audit=audit,
-        signatures=verifier,
+        request_signatures=verifier,
         auth=AuthService(uows, clock, verifier),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
         consents=ConsentService(uows, connectors, clock, keys, operator_org()),
@@ -155,17 +155,17 @@ def bootstrap(
         accounts=AccountService(uows, clock, envelopes, operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),
-        deliveries=DeliveryService(uows, clock, envelopes, keys, operator_org(),
+        delivery=DeliveryService(uows, clock, envelopes, keys, operator_org(),
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease())),
         catalogue=CatalogueService(uows),
         health=HealthService(SqlDatabase(engine), audit),
         # A key file is rotated here; a KMS rotates its own keys.
-        key_service=KeyService(
+        keys=KeyService(
             master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
             envelopes, keys, operator_org()),
         people=PeopleService(SqlPersonIdentifiers(engine)),
-        entry_verifier=EntryVerifier(audit, keys),
+        entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
     )
 

@@ -22,10 +22,10 @@ def test_a_guardian_resumes_an_agreement_suspended_for_harvesting(api: Api) -> N
     with api.exchange.engine.connect() as conn:
         people = conn.execute(select(t.person_links.c.value)
                               .where(t.person_links.c.scheme == "nino").limit(4)).scalars().all()
-    api.exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 4, 600)
+    api.exchange.anomaly.set_rule("COM/ACME", None, "many_persons", 4, 600)
     for nino in people:
         assert acme_query(api, nino).status_code == 200
-    api.exchange.anomalies.detect()
+    api.exchange.anomaly.detect()
     assert_problem(acme_query(api, people[0]), 403, "agreement_not_active")
 
     listed = api.client.get("/v1/alerts", headers=api.auth(DWP_GUARDIAN))

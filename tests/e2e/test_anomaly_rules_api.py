@@ -50,7 +50,7 @@ def test_a_guardians_threshold_applies_to_its_own_agreements_only(api: Api) -> N
             "agreement_id": agreement, "subject": {"scheme": "nino", "value": nino},
             "fields": ["income_band"], "purpose": "benefit-entitlement"})
         assert answer.status_code == 200, answer.text
-    api.exchange.anomalies.detect()
+    api.exchange.anomaly.detect()
 
     with api.exchange.engine.connect() as conn:
         status = conn.execute(select(t.agreements.c.status)

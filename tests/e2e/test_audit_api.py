@@ -252,7 +252,7 @@ def test_a_tree_head_signed_with_another_organisations_key_does_not_verify(api: 
     keys = server_jwks(api)
     assert {"GOV/EXCHANGE", "COM/NORTHBANK"} <= {k.get("org") for k in keys["keys"]}
     forged = TreeHead(head.head.tree_size, bytes(32), head.head.timestamp)
-    signature = api.exchange.keys.sign_compact_for("COM/NORTHBANK", forged.payload())
+    signature = api.exchange.key_store.sign_compact_for("COM/NORTHBANK", forged.payload())
 
     with pytest.raises(SignatureInvalid):
         verify_tree_head(SignedTreeHead(forged, signature).as_json(), keys)

@@ -266,8 +266,8 @@ def test_integrate_brings_new_entries_under_a_signed_head(log: Log, tmp_path: Pa
     head = log.exchange.audit.tree_head()
     assert head.head.tree_size == size
     assert f"tree head: {size} entries, root {head.head.root_hash.hex()}" in flat(result.stdout)
-    verify_tree_head(head.as_json(), log.exchange.keys.jwks())
-    checked = verify_log(log.exchange.uows, log.exchange.keys.jwks())
+    verify_tree_head(head.as_json(), log.exchange.key_store.jwks())
+    checked = verify_log(log.exchange.uows, log.exchange.key_store.jwks())
     assert checked.ok and checked.signed_size == checked.entries == size
 
 
@@ -347,7 +347,7 @@ def test_check_verifies_a_live_server_and_keeps_its_head(log: Log, tmp_path: Pat
                     cwd=tmp_path)
         assert first.returncode == 0, first.stdout + first.stderr
         kept = json.loads(state.read_text())
-        earlier = verify_tree_head(kept, log.exchange.keys.jwks())
+        earlier = verify_tree_head(kept, log.exchange.key_store.jwks())
         some_queries(log.exchange, log.world)
         later = log.exchange.audit.integrate().head
         second = cli("audit", "check", "--url", base, "--state", str(state),
@@ -404,7 +404,7 @@ def test_check_against_a_validly_signed_head_it_does_not_extend_exits_1(
     so the check fails and the file is kept as it was."""
     head = log.exchange.audit.integrate().head
     other = TreeHead(head.tree_size + (change == "shrank"), bytes(32), head.timestamp)
-    kept = SignedTreeHead(other, log.exchange.keys.sign_compact_for("GOV/EXCHANGE",
+    kept = SignedTreeHead(other, log.exchange.key_store.sign_compact_for("GOV/EXCHANGE",
                                                                      other.payload()))
     state = tmp_path / "head.json"
     state.write_text(json.dumps(kept.as_json()))

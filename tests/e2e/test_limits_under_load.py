@@ -34,7 +34,7 @@ def loaded(postgres_server: str, tmp_path_factory) -> Iterator[tuple[Exchange, W
         # The limits are under test here, not the anomaly rules: a limit's refusals by the
         # hundred would otherwise (rightly) look like a storm and suspend the officer.
         for kind, default in DEFAULT_RULES.items():
-            exchange.anomalies.set_rule("GOV/DWP", None, kind.value, 10**9,
+            exchange.anomaly.set_rule("GOV/DWP", None, kind.value, 10**9,
                                         int(default.window.total_seconds()))
         servers = [start_server(url, folder / f"server-{i}.log") for i in range(3)]
         try:

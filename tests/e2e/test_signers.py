@@ -63,7 +63,7 @@ def forger(api: Api) -> Iterator[str]:
         headers = {k: v for k, v in answer.headers.items()
                    if k.lower() in {"content-type", "onceonly-signature"}}
         if path == "v1/queries" and answer.status_code == 200:
-            headers["onceonly-signature"] = api.exchange.keys.sign_for("COM/ACME",
+            headers["onceonly-signature"] = api.exchange.key_store.sign_for("COM/ACME",
                                                                        answer.content)[0]
         return Response(answer.content, answer.status_code, headers=headers)
 
@@ -89,7 +89,7 @@ def test_the_client_refuses_a_release_signed_by_another_organisations_key(
     with closing(OnceonlyClient(api.base_url, api.world.token(DWP_OFFICER))) as honest:
         release = honest.query(INCOME[0], INCOME[1], nino, INCOME[2], INCOME[3])
     assert release.provider == "GOV/HMRC"
-    hmrc_kids = {k["kid"] for k in api.exchange.keys.jwks("GOV/HMRC")["keys"]}
+    hmrc_kids = {k["kid"] for k in api.exchange.key_store.jwks("GOV/HMRC")["keys"]}
     assert release.signed_by in hmrc_kids
     with closing(OnceonlyClient(forger, api.world.token(DWP_OFFICER))) as fooled, \
             pytest.raises(SignatureInvalid, match="GOV/HMRC"):
@@ -102,10 +102,10 @@ def test_a_verifier_in_node_checks_the_release_against_its_providers_keys_only(
     genuine = node("release", api.base_url, "GOV/HMRC",
                    response.headers["Onceonly-Signature"], stdin=response.content)
     assert genuine.returncode == 0, genuine.stdout + genuine.stderr
-    assert genuine.stdout.strip() in {k["kid"] for k in api.exchange.keys.jwks("GOV/HMRC")[
+    assert genuine.stdout.strip() in {k["kid"] for k in api.exchange.key_store.jwks("GOV/HMRC")[
         "keys"]}
 
-    forged = api.exchange.keys.sign_for("COM/ACME", response.content)[0]
+    forged = api.exchange.key_store.sign_for("COM/ACME", response.content)[0]
     refused = node("release", api.base_url, "GOV/HMRC", forged, stdin=response.content)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "is not a key of GOV/HMRC" in refused.stdout
@@ -205,7 +205,7 @@ def delivery(api: Api, receivers) -> Outgoing:
         "type": "gov.onceonly.death.registered", "subject": f"grn:{person.ids['grn']}",
         "data": {"full_name": person.full_name, "date_of_death": "2026-11-20"}})
     assert response.status_code == 202, response.text
-    outgoing = api.exchange.deliveries.claim(50)
+    outgoing = api.exchange.delivery.claim(50)
     return next(o for o in outgoing if o.claim.delivery.receiver_id == "GOV/DVLA")
 
 
@@ -219,7 +219,7 @@ def test_the_webhook_keys_are_the_operators_in_standard_webhooks_form(api: Api) 
     assert response.status_code == 200 and "ETag" in response.headers
     published = response.json()
     assert published["org"] == OPERATOR and published["keys"]
-    jwks = {k["kid"]: k for k in api.exchange.keys.jwks(OPERATOR)["keys"]}
+    jwks = {k["kid"]: k for k in api.exchange.key_store.jwks(OPERATOR)["keys"]}
     for key in published["keys"]:
         assert key["key"].startswith("whpk_") and key["kid"] in jwks
 
@@ -232,16 +232,16 @@ def test_a_receiver_takes_a_real_delivery_and_refuses_tampering_strangers_and_re
     dvla = stores["GOV/DVLA"]
     assert signed.msg_id == delivery.claim.delivery.id and signed.signature.startswith("v1a,")
     # deprecated, sent for one more release: the detached JWS of the body, by the operator
-    verify_detached(signed.jws, body, api.exchange.keys.jwks(), OPERATOR)
+    verify_detached(signed.jws, body, api.exchange.key_store.jwks(), OPERATOR)
 
     assert post(url, body[:-1] + b',"extra":1}', signed) == 401  # the body tampered with
     impostor = SigningKey.generate(OPERATOR)  # says it is the operator: not in the keys
     assert post(url, body, SignedWebhook(signed.msg_id, signed.timestamp, impostor.sign_webhook(
         signed.msg_id, signed.timestamp, body), signed.jws)) == 401
-    provider = api.exchange.keys.sign_webhook_for("GOV/HMRC", signed.msg_id,
+    provider = api.exchange.key_store.sign_webhook_for("GOV/HMRC", signed.msg_id,
                                                   api.clock.now(), body)
     assert post(url, body, provider) == 401  # a real key, of the wrong organisation
-    replay = api.exchange.keys.sign_webhook_for(OPERATOR, signed.msg_id,
+    replay = api.exchange.key_store.sign_webhook_for(OPERATOR, signed.msg_id,
                                                 api.clock.now() - timedelta(minutes=6), body)
     assert post(url, body, replay) == 401  # captured six minutes ago: outside the tolerance
     assert post(url, body, SignedWebhook(signed.msg_id, signed.timestamp + 1, signed.signature,
@@ -261,7 +261,7 @@ def test_a_verifier_in_node_checks_a_webhook_with_the_published_keys(
     tampered = node("webhook", api.base_url, signed.msg_id, str(signed.timestamp),
                     signed.signature, stdin=body + b" ")
     assert tampered.returncode == 1
-    provider = api.exchange.keys.sign_webhook_for("GOV/HMRC", signed.msg_id, api.clock.now(),
+    provider = api.exchange.key_store.sign_webhook_for("GOV/HMRC", signed.msg_id, api.clock.now(),
                                                   body)
     stranger = node("webhook", api.base_url, signed.msg_id, str(provider.timestamp),
                     provider.signature, stdin=body)

@@ -282,7 +282,7 @@ def test_workers_killed_mid_fan_out_send_again_only_what_was_in_flight(
 
 def delivering(api: Api, **policy) -> WorkerThread:
     service = DeliveryService(api.exchange.uows, api.exchange.clock, api.exchange.envelopes,
-                              api.exchange.keys, "GOV/EXCHANGE", RetryPolicy(**policy))
+                              api.exchange.key_store, "GOV/EXCHANGE", RetryPolicy(**policy))
     return WorkerThread(service, batch=20, timeout=5).start()
 
 

@@ -63,12 +63,12 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
     with api.exchange.engine.connect() as conn:
         people = conn.execute(select(t.person_links.c.value)
                               .where(t.person_links.c.scheme == "nino").limit(4)).scalars().all()
-    api.exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 4, 600)
+    api.exchange.anomaly.set_rule("COM/ACME", None, "many_persons", 4, 600)
     for nino in people:
         assert api.client.post("/v1/queries", headers=api.auth("officer:COM/ACME"), json={
             "agreement_id": 3, "subject": {"scheme": "nino", "value": nino},
             "fields": ["full_name"], "purpose": "disability-assessment"}).status_code == 200
-    [alert_id] = api.exchange.anomalies.detect()
+    [alert_id] = api.exchange.anomaly.detect()
 
     client, csrf = console(api, "guardian:GOV/DWP")
     with closing(client):
@@ -94,17 +94,17 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
 
 def test_an_officers_alert_says_the_officer_is_suspended_not_the_agreement(api):
     dwp = api.principal("officer:GOV/DWP")
-    api.exchange.anomalies.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
+    api.exchange.anomaly.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
     try:
         for n in range(6):  # identifiers in a row that nobody holds
             assert api.client.post("/v1/queries", headers=api.auth("officer:GOV/DWP"), json={
                 "agreement_id": 1, "subject": {"scheme": "nino", "value": f"ZZ{900200 + n}Z"},
                 "fields": ["income_band"], "purpose": "benefit-entitlement"}
             ).status_code == 404
-        [alert_id] = api.exchange.anomalies.detect()
+        [alert_id] = api.exchange.anomaly.detect()
     finally:
         default = DEFAULT_RULES[RuleKind.SEQUENTIAL_IDS]
-        api.exchange.anomalies.set_rule("GOV/DWP", None, "sequential_ids", default.threshold,
+        api.exchange.anomaly.set_rule("GOV/DWP", None, "sequential_ids", default.threshold,
                                         int(default.window.total_seconds()))
     client, csrf = console(api, "guardian:GOV/HMRC")
     with closing(client):

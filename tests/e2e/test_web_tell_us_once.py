@@ -175,7 +175,7 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
             assert report_address(client, csrf, ["GOV/DWP"], new_address="5 Row",
                                   effective_date="2026-11-03").status_code == 303
         worker = WorkerThread(DeliveryService(
-            api.exchange.uows, api.exchange.clock, api.exchange.envelopes, api.exchange.keys,
+            api.exchange.uows, api.exchange.clock, api.exchange.envelopes, api.exchange.key_store,
             "GOV/EXCHANGE", RetryPolicy(max_attempts=1)), batch=20, timeout=2).start()
         try:
             deadline = time.monotonic() + 30

@@ -28,53 +28,53 @@ def status(exchange, agreement_id: int) -> str:
 
 
 def test_harvesting_suspends_only_that_agreement_and_alerts_the_provider(exchange, world):
-    exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 5, 600)
+    exchange.anomaly.set_rule("COM/ACME", None, "many_persons", 5, 600)
     for nino in ninos(exchange, 5):
         acme_asks(exchange, world, nino)
 
-    raised = exchange.anomalies.detect()
+    raised = exchange.anomaly.detect()
 
     assert len(raised) == 1
     assert status(exchange, 3) == "suspended"
     assert [status(exchange, a) for a in (1, 2, 4, 5, 6)] == ["approved"] * 5
     dwp_guardian = principal(world, "guardian:GOV/DWP")
-    (alert,) = exchange.anomalies.alerts(dwp_guardian)
+    (alert,) = exchange.anomaly.alerts(dwp_guardian)
     assert (alert.agreement_id, alert.rule, alert.status) == (3, "many_persons", "open")
     assert alert.evidence["count"] == 5
-    assert exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC")) == []
+    assert exchange.anomaly.alerts(principal(world, "guardian:GOV/HMRC")) == []
     with pytest.raises(QueryRefused) as refused:
         acme_asks(exchange, world, ninos(exchange, 1)[0])
     assert refused.value.code == "agreement_not_active"
-    assert exchange.anomalies.detect() == []  # nothing new to raise
+    assert exchange.anomaly.detect() == []  # nothing new to raise
 
-    resumed = exchange.anomalies.resolve(dwp_guardian, alert.id, "resume", "checked with ACME")
+    resumed = exchange.anomaly.resolve(dwp_guardian, alert.id, "resume", "checked with ACME")
 
     assert (resumed.status, resumed.resolved_by) == ("resumed", dwp_guardian.id)
     assert status(exchange, 3) == "approved"
     with pytest.raises(DomainError) as again:
-        exchange.anomalies.resolve(dwp_guardian, alert.id, "revoke", "changed my mind")
+        exchange.anomaly.resolve(dwp_guardian, alert.id, "revoke", "changed my mind")
     assert again.value.code == "alert_resolved"
     with pytest.raises(DomainError) as stranger:
-        exchange.anomalies.resolve(principal(world, "guardian:GOV/HMRC"), alert.id, "revoke",
+        exchange.anomaly.resolve(principal(world, "guardian:GOV/HMRC"), alert.id, "revoke",
                                    "not mine")
     assert stranger.value.code == "alert_unknown"
 
 
 def test_an_officer_probing_sequential_identifiers_is_caught_though_refused(exchange, world):
-    exchange.anomalies.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
+    exchange.anomaly.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
     dwp = principal(world, "officer:GOV/DWP")
     for n in range(6):  # nobody holds these: each is refused, each is noted
         with pytest.raises(QueryRefused):
             exchange.queries.query(dwp, QueryCommand(1, "nino", f"ZZ{900100 + n}Z",
                                                      ("income_band",), "benefit-entitlement"))
 
-    exchange.anomalies.detect()
+    exchange.anomaly.detect()
 
-    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/HMRC"))
     assert (alert.rule, alert.officer_id, alert.agreement_id) == ("sequential_ids", dwp.id, 1)
     assert alert.suspended is Suspension.OFFICER
     assert status(exchange, 1) == "approved"  # the officer is suspended, not the agreement
-    revoked = exchange.anomalies.resolve(principal(world, "guardian:GOV/HMRC"), alert.id,
+    revoked = exchange.anomaly.resolve(principal(world, "guardian:GOV/HMRC"), alert.id,
                                          "revoke", "deliberate probing")
     assert revoked.status == "revoked"
     assert status(exchange, 1) == "approved"
@@ -91,11 +91,11 @@ def test_a_storm_of_refusals_suspends_the_officer(exchange, world):
         with pytest.raises(QueryRefused):
             exchange.queries.query(bank, QueryCommand(4, "nino", nino, ("income_band",),
                                                       "mortgage-affordability"))
-    exchange.anomalies.set_rule("COM/NORTHBANK", bank.id, "refusal_storm", 4, 300)
+    exchange.anomaly.set_rule("COM/NORTHBANK", bank.id, "refusal_storm", 4, 300)
 
-    exchange.anomalies.detect()
+    exchange.anomaly.detect()
 
-    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/HMRC"))
     assert (alert.rule, alert.officer_id, alert.suspended) \
         == ("refusal_storm", bank.id, Suspension.OFFICER)
     assert status(exchange, 4) == "approved"
@@ -103,25 +103,25 @@ def test_a_storm_of_refusals_suspends_the_officer(exchange, world):
         with pytest.raises(QueryRefused):
             exchange.queries.query(bank, QueryCommand(4, "nino", nino, ("income_band",),
                                                       "mortgage-affordability"))
-    assert exchange.anomalies.detect() == []
+    assert exchange.anomaly.detect() == []
 
 
 def test_a_burst_at_night_is_caught_and_the_same_by_day_is_not(exchange, world):
-    exchange.anomalies.set_rule("COM/ACME", None, "off_hours", 4, 3600)
+    exchange.anomaly.set_rule("COM/ACME", None, "off_hours", 4, 3600)
     people = ninos(exchange, 8)
     day = _next_weekday_in_london(exchange.clock.now(), hour=12)
     moved = _move_clock(exchange, day)
     try:
         for nino in people[:4]:
             acme_asks(exchange, world, nino)
-        exchange.anomalies.detect()
+        exchange.anomaly.detect()
         assert status(exchange, 3) == "approved"
         night = _next_weekday_in_london(day, hour=3)
         moved += _move_clock(exchange, night)
         for nino in people[4:]:
             acme_asks(exchange, world, nino)
-        exchange.anomalies.detect()
-        (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/DWP"))
+        exchange.anomaly.detect()
+        (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/DWP"))
         assert (alert.rule, alert.suspended) == ("off_hours", Suspension.OFFICER)
         with pytest.raises(QueryRefused) as kept_out:
             acme_asks(exchange, world, people[0])
@@ -152,5 +152,5 @@ def _move_clock(exchange, to: datetime) -> timedelta:
 ])
 def test_bad_rule_settings_are_refused(exchange, world, args, code):
     with pytest.raises(DomainError) as refused:
-        exchange.anomalies.set_rule(*args)
+        exchange.anomaly.set_rule(*args)
     assert refused.value.code == code

@@ -12,7 +12,7 @@ from tests.integration.test_use_limits import ninos
 
 
 def test_detectors_taking_turns_see_every_note(exchange, world):
-    exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 8, 600)
+    exchange.anomaly.set_rule("COM/ACME", None, "many_persons", 8, 600)
     first, second = (AnomalyService(exchange.uows, exchange.clock) for _ in range(2))
     people = iter(ninos(exchange, 8))
 
@@ -27,7 +27,7 @@ def test_detectors_taking_turns_see_every_note(exchange, world):
 
 
 def test_a_kept_window_drops_what_has_aged_and_a_grown_window_reads_back(exchange, world):
-    exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 4, 600)
+    exchange.anomaly.set_rule("COM/ACME", None, "many_persons", 4, 600)
     detector = AnomalyService(exchange.uows, exchange.clock)
     people = iter(ninos(exchange, 8))
     for _ in range(3):
@@ -40,7 +40,7 @@ def test_a_kept_window_drops_what_has_aged_and_a_grown_window_reads_back(exchang
         assert detector.detect() == []  # 3 in the last 10 minutes, not 6
         # A window longer than any before: the kept one does not reach back so far, and
         # is read again from the database.
-        exchange.anomalies.set_rule("COM/ACME", None, "many_persons", 5, 7200)
+        exchange.anomaly.set_rule("COM/ACME", None, "many_persons", 5, 7200)
         acme_asks(exchange, world, next(people))
         assert len(detector.detect()) == 1  # 7 in the last 2 hours
     finally:

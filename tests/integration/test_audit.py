@@ -101,7 +101,7 @@ def test_integration_in_batches_signs_heads_whose_roots_match_the_entries(log):
     with log.uows() as uow:
         sizes = [h.head.tree_size for h in uow.tree.heads()]
     assert sizes == [5, 10, 15, 20, 23]
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert result.ok, result.problem
     assert (result.entries, result.signed_size, result.heads) == (23, 23, 5)
 
@@ -175,7 +175,7 @@ def test_concurrent_integrators_never_fork(log):
 
     assert failures == []
     assert {h.head.tree_size for h in heads} == {40}
-    assert verify_log(log.uows, log.keys.jwks()).ok
+    assert verify_log(log.uows, log.key_store.jwks()).ok
 
 
 # -- tampering: someone with the database's keys lifts the append-only triggers ---------------
@@ -229,13 +229,13 @@ def _swap(conn, index: int) -> None:
 def test_verify_names_the_first_tampered_index(log, tamper, index):
     append(log, 12)
     batched(log, 5).integrate()
-    assert verify_log(log.uows, log.keys.jwks()).ok
+    assert verify_log(log.uows, log.key_store.jwks()).ok
     _lift_triggers(log.engine)
 
     with log.engine.begin() as conn:
         tamper(conn, index)
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert not result.ok
     assert result.bad_index == index, result.problem
 
@@ -253,7 +253,7 @@ def test_rewriting_entries_and_tree_together_is_caught_by_the_signed_head(log):
             {"level": level, "idx": idx, "hash": digest} for (level, idx), digest in
             merkle.integrate(0, stored_leaves_in(conn), lambda nodes: {}).items()])
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert not result.ok
     assert result.bad_index == 4  # the head of 8 covers 4..7 beyond the head of 4
     assert "does not match" in result.problem
@@ -278,7 +278,7 @@ def test_a_head_signed_with_another_key_fails(log):
             forged.payload())))
         uow.commit()
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert not result.ok
     assert "not validly signed" in result.problem
 
@@ -325,7 +325,7 @@ def test_appends_from_many_processes_make_one_tree_with_no_gaps(postgres_url):
                                  for w in range(workers) for n in range(count))
         assert head.head.tree_size == workers * count
         assert len(heads) > 1  # integrated in turns by several processes
-        result = verify_log(exchange.uows, exchange.keys.jwks())
+        result = verify_log(exchange.uows, exchange.key_store.jwks())
         assert result.ok, result.problem
         assert result.entries == workers * count
     finally:
@@ -363,7 +363,7 @@ def test_verify_reads_a_log_longer_than_one_chunk(log):
         uow.commit()
     log.audit.integrate()
 
-    result = verify_log(log.uows, log.keys.jwks(), chunk=1_000)
+    result = verify_log(log.uows, log.key_store.jwks(), chunk=1_000)
 
     assert result.ok, result.problem
     assert result.entries == 2_500
@@ -389,5 +389,5 @@ def test_the_integrator_signs_nothing_across_a_removed_entry(log):
     head = log.audit.integrate()
 
     assert head.head.tree_size == 3
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert (result.ok, result.bad_index) == (False, 3)

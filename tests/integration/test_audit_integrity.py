@@ -82,7 +82,7 @@ SQLITE_ONLY = [
 
 def assert_named_unreadable(log: Exchange, index: int, why: str) -> None:
     """verify_log, the adapter, a single read and a page all name the entry, and read on."""
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert (result.ok, result.bad_index) == (False, index), result.problem
     assert result.problem is not None
     assert result.problem.startswith(f"entry {index}: unreadable ("), result.problem
@@ -181,7 +181,7 @@ def test_integration_stops_at_an_unreadable_entry_alerts_once_and_goes_on_when_m
     assert alert.cleared_at is not None
     assert log.audit.backlog().stopped_at is None
     assert actions_since(log, 6) == ["operator_alert.raise", "operator_alert.clear"]
-    assert verify_log(log.uows, log.keys.jwks()).ok
+    assert verify_log(log.uows, log.key_store.jwks()).ok
 
 
 def actions_since(log: Exchange, index: int) -> list[str]:
@@ -196,7 +196,7 @@ def test_a_deleted_counter_is_named_not_raised(log):
     with log.engine.begin() as conn:
         conn.execute(delete(t.audit_counter))
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
 
     assert (result.ok, result.bad_index) == (False, 4)
     assert "counter (audit_counter) is missing" in result.problem
@@ -219,7 +219,7 @@ def test_verify_recomputes_every_stored_interior_node(log, level, idx, change):
         else:
             conn.execute(update(t.audit_nodes).where(node).values(hash=bytes(32)))
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
 
     assert (result.ok, result.bad_index) == (False, idx << level), result.problem
     assert f"node at level {level}, index {idx}" in result.problem
@@ -244,7 +244,7 @@ def test_an_entry_is_checked_against_its_leaf_with_the_heads_deleted(log, heads)
         conn.execute(update(t.audit_log).where(t.audit_log.c.seq == index)
                      .values(purpose="forged"))
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
 
     assert (result.ok, result.bad_index) == (False, index), result.problem
     assert "differs from the entry the tree holds" in result.problem
@@ -263,7 +263,7 @@ def test_each_head_names_the_one_before_it(log):
     assert [(h.tree_size, h.previous.tree_size) for h in heads] == [(5, 0), (10, 5), (12, 10)]
     assert heads[0].previous.root_hash == merkle.EMPTY_ROOT
     assert [h.previous.root_hash for h in heads[1:]] == [h.root_hash for h in heads[:-1]]
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert result.ok and (result.chained_from, result.unchained) == (5, 0)
 
 
@@ -275,7 +275,7 @@ def test_a_head_deleted_from_the_chain_is_named(log, missing):
     with log.engine.begin() as conn:
         conn.execute(delete(t.audit_tree_heads).where(t.audit_tree_heads.c.tree_size == missing))
 
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
 
     assert (result.ok, result.bad_index) == (False, missing), result.problem
     assert f"the tree head of size {missing} is missing" in result.problem
@@ -289,7 +289,7 @@ def sign_unchained(log: Exchange, size: int) -> None:
         leaves = [merkle.leaf_hash(r.leaf()) for r in uow.audit.entries(start, size)]
         uow.tree.add_nodes(merkle.integrate(start, leaves, uow.tree.read))
         head = TreeHead(size, merkle.root_at(size, uow.tree.read), 1_700_000_000_000)
-        uow.tree.add_head(SignedTreeHead(head, log.keys.sign_compact_for("GOV/EXCHANGE",
+        uow.tree.add_head(SignedTreeHead(head, log.key_store.sign_compact_for("GOV/EXCHANGE",
                                                                          head.payload())))
         uow.commit()
 
@@ -302,14 +302,14 @@ def test_heads_from_before_the_chain_verify_and_the_chain_starts_after_them(log)
 
     assert (head.previous.tree_size, head.previous.root_hash) == (
         4, log.audit.root_at(4))
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert result.ok, result.problem
     assert (result.heads, result.unchained, result.chained_from) == (3, 2, 7)
 
     lift_triggers(log.engine, "audit_tree_heads")
     with log.engine.begin() as conn:  # the last head from before the chain is still held
         conn.execute(delete(t.audit_tree_heads).where(t.audit_tree_heads.c.tree_size == 4))
-    result = verify_log(log.uows, log.keys.jwks())
+    result = verify_log(log.uows, log.key_store.jwks())
     assert (result.ok, result.bad_index) == (False, 4), result.problem
 
 
@@ -336,7 +336,7 @@ def test_a_citizens_verification_of_an_unreadable_entry_fails_saying_why(log):
     lift_triggers(log.engine)
     write_raw(log.engine, 2, "detail", "[1, 2]", as_json=True)
 
-    result = verify_entry(log.audit, log.keys.jwks(), ADMIN, 2)
+    result = verify_entry(log.audit, log.key_store.jwks(), ADMIN, 2)
 
     assert not result.ok
     assert "does not read (detail is a list, not a JSON object)" in result.problem

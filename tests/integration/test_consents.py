@@ -130,7 +130,7 @@ def test_a_consent_covers_only_what_it_names(exchange, world, clock):
 def test_receipts_of_grant_and_withdrawal_are_signed_by_the_operator(exchange, world):
     consent, granted = grant(exchange, world)
     _, withdrawn = exchange.consents.withdraw(citizen(world), consent.id)
-    jwks = exchange.keys.jwks()
+    jwks = exchange.key_store.jwks()
     operator_kids = {k["kid"] for k in jwks["keys"] if k["org"] == "GOV/EXCHANGE"}
     for receipt in (granted, withdrawn):
         payload, kid = verify_compact(receipt.jws, jwks, "GOV/EXCHANGE")

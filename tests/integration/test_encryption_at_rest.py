@@ -59,8 +59,8 @@ def kid_of(engine: Engine, org_id: str) -> str:
 
 
 def signs(exchange: Exchange, org_id: str) -> str:
-    signature, kid = exchange.keys.sign_for(org_id, PAYLOAD)
-    assert verify_detached(signature, PAYLOAD, exchange.keys.jwks(), org_id) == kid
+    signature, kid = exchange.key_store.sign_for(org_id, PAYLOAD)
+    assert verify_detached(signature, PAYLOAD, exchange.key_store.jwks(), org_id) == kid
     return kid
 
 
@@ -126,7 +126,7 @@ def test_a_tampered_private_key_is_refused(world: World, exchange: Exchange, par
     set_private(exchange.engine, kid, envelope)
 
     with pytest.raises(EnvelopeInvalid, match=f"private key {kid} of GOV/HMRC cannot be used"):
-        fresh(exchange).keys.sign_for("GOV/HMRC", PAYLOAD)
+        fresh(exchange).key_store.sign_for("GOV/HMRC", PAYLOAD)
     assert signs(fresh(exchange), "GOV/DWP")  # the others are untouched
 
 
@@ -139,7 +139,7 @@ def test_a_tampered_wrapped_data_key_is_refused(world: World, exchange: Exchange
                      .values(wrapped_key=bytes(wrapped)))
 
     with pytest.raises(EnvelopeInvalid, match="does not unwrap"):
-        fresh(exchange).keys.sign_for("GOV/HMRC", PAYLOAD)
+        fresh(exchange).key_store.sign_for("GOV/HMRC", PAYLOAD)
 
 
 def test_a_wrapped_data_key_copied_to_another_organisations_row_is_refused(
@@ -150,7 +150,7 @@ def test_a_wrapped_data_key_copied_to_another_organisations_row_is_refused(
                      .values(wrapped_key=hmrc.wrapped_key))
 
     with pytest.raises(EnvelopeInvalid, match="does not unwrap"):
-        fresh(exchange).keys.sign_for("GOV/DWP", PAYLOAD)
+        fresh(exchange).key_store.sign_for("GOV/DWP", PAYLOAD)
 
 
 def test_a_private_key_copied_into_another_organisations_row_is_refused(
@@ -160,7 +160,7 @@ def test_a_private_key_copied_into_another_organisations_row_is_refused(
     set_private(exchange.engine, dwp, rows[hmrc][1])
 
     with pytest.raises(EnvelopeInvalid, match=f"private key {dwp} of GOV/DWP cannot be used"):
-        fresh(exchange).keys.sign_for("GOV/DWP", PAYLOAD)
+        fresh(exchange).key_store.sign_for("GOV/DWP", PAYLOAD)
 
 
 def test_a_private_key_copied_into_another_row_of_the_same_organisation_is_refused(
@@ -175,13 +175,13 @@ def test_a_private_key_copied_into_another_row_of_the_same_organisation_is_refus
     set_private(exchange.engine, new, stored(exchange.engine)[old][1])
 
     with pytest.raises(EnvelopeInvalid, match=f"private key {new} of GOV/HMRC cannot be used"):
-        fresh(exchange).keys.sign_for("GOV/HMRC", PAYLOAD)
+        fresh(exchange).key_store.sign_for("GOV/HMRC", PAYLOAD)
 
 
 def test_a_row_that_is_neither_envelope_nor_jwk_is_refused(world: World, exchange: Exchange):
     set_private(exchange.engine, kid_of(exchange.engine, "GOV/HMRC"), {"hello": "world"})
     with pytest.raises(EnvelopeInvalid, match="neither an envelope nor a private JWK"):
-        fresh(exchange).keys.sign_for("GOV/HMRC", PAYLOAD)
+        fresh(exchange).key_store.sign_for("GOV/HMRC", PAYLOAD)
 
 
 # --- rows from before encryption ----------------------------------------------------------
@@ -200,21 +200,21 @@ def test_a_plaintext_row_still_signs_and_is_encrypted_when_first_read(
         world: World, exchange: Exchange):
     legacy = _plaintext_key(exchange, "GOV/HMRC")
     assert stored(exchange.engine)[legacy.kid][1] == legacy.private_jwk()
-    assert exchange.keys.plaintext_count() == 1
+    assert exchange.key_store.plaintext_count() == 1
 
     assert signs(fresh(exchange), "GOV/HMRC") == legacy.kid
 
     value = stored(exchange.engine)[legacy.kid][1]
     assert is_envelope(value) and legacy.private_jwk()["d"] not in json.dumps(value)
-    assert exchange.keys.plaintext_count() == 0
+    assert exchange.key_store.plaintext_count() == 0
     assert signs(fresh(exchange), "GOV/HMRC") == legacy.kid  # and reads back as an envelope
 
 
 def test_seal_plaintext_encrypts_every_plaintext_row(world: World, exchange: Exchange):
     legacy = [_plaintext_key(exchange, org) for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA")]
 
-    assert exchange.keys.seal_plaintext() == 3
-    assert exchange.keys.seal_plaintext() == 0
+    assert exchange.key_store.seal_plaintext() == 3
+    assert exchange.key_store.seal_plaintext() == 0
 
     assert all(is_envelope(value) for _, value in stored(exchange.engine).values())
     again = fresh(exchange)
@@ -323,7 +323,7 @@ def test_downgrade_decrypts_the_private_keys_and_upgrade_brings_encryption_back(
     again = fresh(exchange)
     for kid, org_id in kids.items():
         assert signs(again, org_id) == kid
-    assert again.keys.plaintext_count() == 0
+    assert again.key_store.plaintext_count() == 0
 
 
 def test_a_kms_plugs_in_through_the_port(db_url: str, clock, tmp_path: Path,

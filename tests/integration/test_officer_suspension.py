@@ -23,11 +23,11 @@ def ask(exchange, officer: Principal, agreement_id: int, nino: str):
 
 def probe_sequentially(exchange, officer: Principal) -> None:
     """Six identifiers in a row that nobody holds: each refused, each noted."""
-    exchange.anomalies.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
+    exchange.anomaly.set_rule("GOV/DWP", None, "sequential_ids", 6, 600)
     for n in range(6):
         with pytest.raises(QueryRefused):
             ask(exchange, officer, 1, f"ZZ{900100 + n}Z")
-    exchange.anomalies.detect()
+    exchange.anomaly.detect()
 
 
 def counted(exchange, agreement_id: int) -> int:
@@ -62,7 +62,7 @@ def test_a_probing_officer_is_kept_from_the_providers_data_until_resumed(exchang
 
     probe_sequentially(exchange, dwp)
 
-    (alert,) = exchange.anomalies.alerts(hmrc_guardian)
+    (alert,) = exchange.anomaly.alerts(hmrc_guardian)
     assert (alert.officer_id, alert.suspended) == (dwp.id, "officer")
     with pytest.raises(QueryRefused) as refused:
         ask(exchange, dwp, other_agreement, nino)
@@ -71,7 +71,7 @@ def test_a_probing_officer_is_kept_from_the_providers_data_until_resumed(exchang
     assert refusals(exchange, dwp.id) == 1  # and was audited
     ask(exchange, colleague, other_agreement, nino)  # the consumer carries on
 
-    exchange.anomalies.resolve(hmrc_guardian, alert.id, "resume", "a test run, not probing")
+    exchange.anomaly.resolve(hmrc_guardian, alert.id, "resume", "a test run, not probing")
 
     ask(exchange, dwp, other_agreement, nino)
     ask(exchange, dwp, 1, nino)
@@ -86,9 +86,9 @@ def test_a_revoked_alert_keeps_the_officer_out(exchange, world):
     hmrc_guardian = principal(world, "guardian:GOV/HMRC")
     other_agreement = limited_agreement(exchange, world)
     probe_sequentially(exchange, dwp)
-    (alert,) = exchange.anomalies.alerts(hmrc_guardian)
+    (alert,) = exchange.anomaly.alerts(hmrc_guardian)
 
-    exchange.anomalies.resolve(hmrc_guardian, alert.id, "revoke", "deliberate probing")
+    exchange.anomaly.resolve(hmrc_guardian, alert.id, "revoke", "deliberate probing")
 
     with pytest.raises(QueryRefused) as refused:
         ask(exchange, dwp, other_agreement, ninos(exchange, 1)[0])
@@ -102,7 +102,7 @@ def test_an_officers_alert_says_the_agreement_carries_on_and_it_does(exchange, w
 
     probe_sequentially(exchange, dwp)
 
-    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/HMRC"))
     assert alert.suspended is Suspension.OFFICER
     assert alert.summary.startswith(f"Officer {dwp.id} of GOV/DWP is suspended from "
                                     "GOV/HMRC's data")
@@ -116,14 +116,14 @@ def test_an_officers_alert_says_the_agreement_carries_on_and_it_does(exchange, w
 def test_an_agreements_alert_says_it_is_suspended_for_every_officer_and_it_is(exchange, world,
                                                                              colleague):
     dwp = principal(world, "officer:GOV/DWP")
-    exchange.anomalies.set_rule("GOV/DWP", None, "many_persons", 5, 600)
+    exchange.anomaly.set_rule("GOV/DWP", None, "many_persons", 5, 600)
     people = ninos(exchange, 6)
     for nino in people[:5]:
         ask(exchange, dwp, 1, nino)
 
-    exchange.anomalies.detect()
+    exchange.anomaly.detect()
 
-    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMRC"))
+    (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/HMRC"))
     assert (alert.rule, alert.officer_id, alert.suspended) \
         == ("many_persons", None, Suspension.AGREEMENT)
     assert alert.summary.startswith("Agreement 1 is suspended for every officer of GOV/DWP")

@@ -38,7 +38,7 @@ def test_an_entry_under_the_signed_head_verifies_against_the_published_keys(log)
     append(log, 4)
     log.audit.integrate()
 
-    result = log.entry_verifier.verify(ADMIN, 2)
+    result = log.entry_verification.verify(ADMIN, 2)
 
     assert (result.ok, result.index, result.tree_size, result.problem) == (True, 2, 4, None)
     assert result.path_length == 2
@@ -49,7 +49,7 @@ def test_an_entry_not_yet_under_a_signed_head_does_not_verify_yet(log):
     log.audit.integrate()
     append(log, 1, start=2)
 
-    result = log.entry_verifier.verify(ADMIN, 2)
+    result = log.entry_verification.verify(ADMIN, 2)
 
     assert not result.ok
     assert "not yet under a signed tree head" in result.problem

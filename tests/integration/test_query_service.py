@@ -38,7 +38,7 @@ def test_a_direct_caller_gets_the_release_signed_by_its_provider(exchange, world
     release = exchange.queries.query(officer(world, "GOV/DWP"), income_band(world))
 
     assert release.payload == canonical_json(release.body())
-    assert verify_detached(release.signature, release.payload, exchange.keys.jwks(),
+    assert verify_detached(release.signature, release.payload, exchange.key_store.jwks(),
                            release.provider_id)
 
 

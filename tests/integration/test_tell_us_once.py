@@ -239,7 +239,7 @@ def deliver_all(service: DeliveryService, transport: FakeTransport, clock=None,
 
 
 def worker(exchange, **policy) -> DeliveryService:
-    return DeliveryService(exchange.uows, exchange.clock, exchange.envelopes, exchange.keys,
+    return DeliveryService(exchange.uows, exchange.clock, exchange.envelopes, exchange.key_store,
                            "GOV/EXCHANGE", RetryPolicy(**policy), rng=None)
 
 
@@ -259,9 +259,9 @@ def test_webhook_deliveries_retry_then_dead_letter_and_alert_the_guardian(
     assert sealed_notification(exchange, by_org["GOV/DVLA"].id) is None
     assert sealed_notification(exchange, by_org["GOV/HMPO"].id) is not None  # kept to resend
     assert [u for u, _ in down.sent].count("http://127.0.0.1:9/GOV/HMPO") == 3
-    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/HMPO"))
+    (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/HMPO"))
     assert alert.rule == DEAD_LETTER_RULE and alert.evidence["delivery"] == by_org["GOV/HMPO"].id
-    assert exchange.anomalies.alerts(principal(world, "guardian:GOV/DVLA")) == []
+    assert exchange.anomaly.alerts(principal(world, "guardian:GOV/DVLA")) == []
     # Mended, the guardian sends it again; it arrives.
     exchange.life_events.redeliver(principal(world, "guardian:GOV/HMPO"), by_org["GOV/HMPO"].id)
     deliver_all(worker(exchange), FakeTransport(), clock, rounds=1)
@@ -386,7 +386,7 @@ def test_an_outcome_that_arrives_after_its_lease_passed_to_another_worker_change
     deliver_all(worker(exchange), transport, clock, rounds=3)
     assert transport.sent == []
     assert exchange.life_events.dead_letters(principal(world, "guardian:GOV/DVLA")) == []
-    assert exchange.anomalies.alerts(principal(world, "guardian:GOV/DVLA")) == []
+    assert exchange.anomaly.alerts(principal(world, "guardian:GOV/DVLA")) == []
 
 
 @pytest.mark.parametrize("answer", [None, "HTTP 503"], ids=["delivered", "failed"])
@@ -534,7 +534,7 @@ def test_a_notification_that_cannot_be_opened_is_dead_lettered_not_retried(
     (after,) = [d for d in exchange.life_events.dead_letters(
         principal(world, "guardian:GOV/DVLA")) if d.id == dvla.id]
     assert after.last_error.startswith("the notification cannot be opened")
-    (alert,) = exchange.anomalies.alerts(principal(world, "guardian:GOV/DVLA"))
+    (alert,) = exchange.anomaly.alerts(principal(world, "guardian:GOV/DVLA"))
     assert alert.evidence["delivery"] == dvla.id
 
 

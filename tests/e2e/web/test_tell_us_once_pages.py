@@ -153,7 +153,7 @@ def test_a_guardian_sends_a_dead_letter_again_and_another_guardian_cannot(page: 
         report_own_address(portal, ["GOV/DWP"], "14 Harbour Road, Northtown")
         worker = WorkerThread(DeliveryService(
             portal.exchange.uows, portal.clock, portal.exchange.envelopes,
-            portal.exchange.keys, "GOV/EXCHANGE", RetryPolicy(max_attempts=1)),
+            portal.exchange.key_store, "GOV/EXCHANGE", RetryPolicy(max_attempts=1)),
             batch=20, timeout=2).start()
         try:
             deadline = time.monotonic() + 30

@@ -25,6 +25,7 @@ from onceonly.entrypoints.api.middleware import (
     every_process,
 )
 from onceonly.entrypoints.api.problems import ERRORS, install_problems
+from onceonly.entrypoints.api.request_signatures import RequestSignatures
 from onceonly.entrypoints.api.routes import (
     accuracy,
     agreements,
@@ -42,7 +43,6 @@ from onceonly.entrypoints.api.routes import (
     queries,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
-from onceonly.entrypoints.api.signatures import RequestSignatures
 from onceonly.entrypoints.web.pages import mount_web
 from onceonly.services.request_signatures import SignaturePolicy
 

@@ -56,7 +56,7 @@ def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
         return exchange.audit.integrate_batch(INTEGRATE_STEP)[1]
 
     def detect() -> bool:
-        exchange.anomalies.detect()  # one pass a tick, of up to 10,000 new notes
+        exchange.anomaly.detect()  # one pass a tick, of up to 10,000 new notes
         return False
 
     return [Periodic("audit-integrator", interval, integrate, on_the_loop=on_the_loop),

@@ -1,6 +1,6 @@
-"""How the API refuses and fails, in one place: the status of each kind of domain error, the
-problem body (`{code, detail}`) every refusal and fault is answered with, and the exception
-handlers.
+"""How the API refuses and fails, in one place: the status of each kind of domain error
+(entrypoints/http_status.py, shared with the portals), the problem body (`{code, detail}`)
+every refusal and fault is answered with, and the exception handlers.
 
 What the exchange depends on, failing while it serves, is 503 with a code and Retry-After,
 never a bare 500: its database does not answer (down, unreachable, locked past the busy
@@ -27,21 +27,12 @@ from starlette.types import Send
 
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
-from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.api.caller import check_unchecked_token
 from onceonly.entrypoints.api.json_bodies import DuplicateKey
 from onceonly.entrypoints.api.schemas.problems import InternalProblem, Problem
+from onceonly.entrypoints.http_status import http_status
 from onceonly.services.audit import ExchangeNotInitialised
-
-STATUS = {
-    ErrorKind.INVALID: 422,
-    ErrorKind.UNAUTHENTICATED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.CONFLICT: 409,
-    ErrorKind.LIMITED: 429,
-    ErrorKind.GONE: 410,
-}
 
 # What the document says any operation may answer.
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -117,7 +108,7 @@ def unavailable(request: Request, error: Exception) -> JSONResponse:
 
 def domain_error(request: Request, error: DomainError) -> JSONResponse:
     log.info("refused", path=request.url.path, code=error.code)
-    return problem(STATUS[error.kind], error.code, error.detail)
+    return problem(http_status(error), error.code, error.detail)
 
 
 def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

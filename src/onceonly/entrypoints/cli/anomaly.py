@@ -27,7 +27,7 @@ def anomaly_rule(
     """Set a consumer's (or one of its officers') threshold for a kind of anomaly."""
     exchange = open_exchange(db)
     try:
-        exchange.anomalies.set_rule(consumer, officer, kind, threshold, window)
+        exchange.anomaly.set_rule(consumer, officer, kind, threshold, window)
     except DomainError as error:
         fail(error.detail)
     finally:

@@ -38,7 +38,7 @@ def audit_verify(db: DbOption = None) -> None:
         with progress() as bar:
             task = bar.add_task("verifying the audit log", total=None)
             result = verify_log(
-                exchange.uows, exchange.keys.jwks(), log_org=exchange.audit.operator_org,
+                exchange.uows, exchange.key_store.jwks(), log_org=exchange.audit.operator_org,
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     finally:
         exchange.close()

@@ -48,11 +48,11 @@ def keys_rotate(
     when next used (or now, with --rewrap-now). Old master keys stay in the file."""
     exchange = open_exchange(db)
     try:
-        new = exchange.key_service.rotate_master(rewrap_now=rewrap_now)
+        new = exchange.keys.rotate_master(rewrap_now=rewrap_now)
         if new.key_file is not None:
             console.print(f"master key {new.id} is now current ({new.key_file}, "
                           f"{new.held} keys)", soft_wrap=True)
-        done = exchange.key_service.reseal(new.id, rewrap_now=rewrap_now)
+        done = exchange.keys.reseal(new.id, rewrap_now=rewrap_now)
     except DomainError as error:
         fail(error.detail)
     except MasterKeyUnavailable as exc:
@@ -82,7 +82,7 @@ def keys_status(db: DbOption = None) -> None:
     wraps, and how many private keys are still stored in plaintext."""
     exchange = open_exchange(db, read_only=True)
     try:
-        status = exchange.key_service.status()
+        status = exchange.keys.status()
     except DomainError as error:
         fail(error.detail)
     except MasterKeyUnavailable as exc:

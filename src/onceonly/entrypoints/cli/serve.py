@@ -44,7 +44,7 @@ def serve(
 def _check_private_keys(db: str | None) -> None:
     exchange = open_exchange(db)
     try:
-        exchange.key_service.check_private_keys()
+        exchange.keys.check_private_keys()
     except (MasterKeyUnavailable, EnvelopeInvalid) as exc:
         fail(f"cannot read the exchange's private keys: {exc}; point ONCEONLY_MASTER_KEY_FILE "
              "at the key file this database's keys were encrypted with")

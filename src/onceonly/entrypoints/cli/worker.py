@@ -29,7 +29,7 @@ def worker(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        return await deliver_until(exchange.deliveries, stop, batch=batch, timeout=timeout)
+        return await deliver_until(exchange.delivery, stop, batch=batch, timeout=timeout)
 
     try:
         delivered = asyncio.run(main())

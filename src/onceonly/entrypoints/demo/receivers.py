@@ -142,7 +142,7 @@ def tell_us_once_running(exchange: Exchange, world: World, exchange_url: str, *,
         for org in WEBHOOK_RECEIVERS:
             exchange.life_events.set_endpoint(principals[f"guardian:{org}"],
                                               f"{receivers}/receivers/{org}")
-        worker = WorkerThread(exchange.deliveries).start()
+        worker = WorkerThread(exchange.delivery).start()
         stack.callback(worker.stop)
         for org in sorted({s.receiver for s in SUBSCRIPTIONS} - set(WEBHOOK_RECEIVERS)):
             poller = InboxPoller(exchange_url, world.token(f"officer:{org}"), stores[org],

@@ -308,10 +308,10 @@ def _constraints_story(step: Step, world, client: OnceonlyClient, exchange: Exch
     def harvesting() -> str:
         # The operator's setting (`onceonly anomaly rule`): 10 people in 10 minutes is
         # more than ACME's assessors see.
-        exchange.anomalies.set_rule("COM/ACME", None, "many_persons", len(people), 600)
+        exchange.anomaly.set_rule("COM/ACME", None, "many_persons", len(people), 600)
         for nino in people:
             acme.query(3, "nino", nino, ["full_name"], "disability-assessment")
-        exchange.anomalies.detect()  # what each server does every second
+        exchange.anomaly.detect()  # what each server does every second
         refusal = _expect_refusal(
             lambda: acme.query(3, "nino", people[0], ["full_name"], "disability-assessment"),
             "agreement_not_active")
@@ -505,7 +505,7 @@ def _audit_story(step: Step, world, client: OnceonlyClient, exchange: Exchange,
 
     def verify() -> str:
         exchange.audit.integrate()
-        result = verify_log(exchange.uows, exchange.keys.jwks(),
+        result = verify_log(exchange.uows, exchange.key_store.jwks(),
                             log_org=exchange.audit.operator_org)
         if not result.ok:
             raise StepFailed(f"audit verify failed at {result.bad_index}: {result.problem}")
@@ -521,7 +521,7 @@ def _audit_story(step: Step, world, client: OnceonlyClient, exchange: Exchange,
             try:
                 copy_audit_log(exchange.engine, copy.engine)
                 target = tamper_with_entry(copy.engine)
-                result = verify_log(copy.uows, exchange.keys.jwks())
+                result = verify_log(copy.uows, exchange.key_store.jwks())
             finally:
                 copy.close()
         if result.ok or result.bad_index != target:

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.common import form_text, http_status, is_htmx
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import form_text, is_htmx
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService

@@ -1,5 +1,5 @@
 """What every portal's pages share that is not the page machinery itself (portal.py): how a
-refusal maps to an HTTP status, how a form field is read, whether htmx asked."""
+form field is read, whether htmx asked. (A refusal's status: entrypoints/http_status.py.)"""
 
 from __future__ import annotations
 
@@ -7,18 +7,8 @@ from typing import Any
 
 from fastapi import Request
 
-from onceonly.domain.errors import DomainError, ErrorKind
-
-HTTP_STATUS = {ErrorKind.INVALID: 422, ErrorKind.UNAUTHENTICATED: 401,
-               ErrorKind.FORBIDDEN: 403, ErrorKind.NOT_FOUND: 404, ErrorKind.CONFLICT: 409,
-               ErrorKind.LIMITED: 429, ErrorKind.GONE: 410}
 MAX_REASON = 500
 NO_REASON = "say why: every decision is recorded with its reason"
-
-
-def http_status(error: DomainError) -> int:
-    """The status a page refused for `error` answers with."""
-    return HTTP_STATUS[error.kind]
 
 
 def form_text(form: Any, name: str, limit: int = MAX_REASON) -> str:

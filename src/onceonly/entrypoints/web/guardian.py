@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse
 from onceonly.domain.agreements import Agreement, AgreementStatus
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.common import NO_REASON, form_text, http_status, is_htmx
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import NO_REASON, form_text, is_htmx
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import RESOLUTIONS, AnomalyService
@@ -27,11 +28,11 @@ IN_FORCE = (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED)
 
 class GuardianPages:
     def __init__(self, portal: Portal, *, agreements: AgreementService,
-                 anomalies: AnomalyService, kill_switch: KillSwitchService,
+                 anomaly: AnomalyService, kill_switch: KillSwitchService,
                  clock: Clock) -> None:
         self.portal = portal
         self.agreements = agreements
-        self.anomalies = anomalies
+        self.anomaly = anomaly
         self.kill_switch = kill_switch
         self.clock = clock
 
@@ -59,7 +60,7 @@ class GuardianPages:
         agreements = self._provided_by_guardian(guardian)
         awaiting = [a for a in agreements if a.status is AgreementStatus.SUBMITTED]
         in_force = [a for a in agreements if a.status in IN_FORCE]
-        alerts = self.anomalies.alerts(guardian)
+        alerts = self.anomaly.alerts(guardian)
         return self.portal.render(request, "guardian/console.html", awaiting=awaiting,
                                   in_force=in_force, alerts=alerts, now=self.clock.now(),
                                   actions=AGREEMENT_ACTIONS, resolutions=list(RESOLUTIONS))
@@ -103,12 +104,12 @@ class GuardianPages:
             errors["reason"] = NO_REASON
         if not errors:
             try:
-                alert = self.anomalies.resolve(guardian, alert_id, action, reason)
+                alert = self.anomaly.resolve(guardian, alert_id, action, reason)
                 status = 200
             except DomainError as refused:
                 errors["reason"], status = refused.detail, http_status(refused)
         if alert is None:
-            alert = next((a for a in self.anomalies.alerts(guardian) if a.id == alert_id),
+            alert = next((a for a in self.anomaly.alerts(guardian) if a.id == alert_id),
                          None)
         template = "guardian/_alert.html" if is_htmx(request) else "guardian/alert.html"
         return self.portal.render(request, template, status, alert=alert, alert_id=alert_id,

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.common import NO_REASON, form_text, http_status
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import NO_REASON, form_text
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.accuracy import AccuracyService
 from onceonly.services.identity import IdentityService

@@ -31,11 +31,11 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     portal = Portal(exchange.accounts, exchange.web_forms_key)
     pages = (
         SignInPages(portal, exchange.accounts),
-        CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verifier,
+        CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verification,
                      accounts=exchange.accounts, consents=exchange.consents,
                      accuracy=exchange.accuracy, clock=exchange.clock),
         TellUsOncePages(portal, exchange.life_events),
-        GuardianPages(portal, agreements=exchange.agreements, anomalies=exchange.anomalies,
+        GuardianPages(portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
                       kill_switch=exchange.kill_switch, clock=exchange.clock),
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),

@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.common import http_status, is_htmx, sentence
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import is_htmx, sentence
 from onceonly.entrypoints.web.nav import nav_for
 from onceonly.entrypoints.web.security import (
     SECURITY_HEADERS,

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.sign_in import SignInClosed
-from onceonly.entrypoints.web.common import form_text, http_status
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import form_text
 from onceonly.entrypoints.web.nav import home_for
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.entrypoints.web.security import (

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from onceonly.domain.errors import DomainError
 from onceonly.domain.life_events import DeliveryStatus
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.web.common import form_text, http_status, is_htmx
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import form_text, is_htmx
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.life_events import LifeEventService
 

@@ -25,13 +25,13 @@ router = APIRouter(tags=["constraints"], route_class=JsonRoute)
 @router.get("/v1/alerts", response_model=list[AlertOut])
 def list_alerts(caller: Caller, exchange: ExchangeDep) -> list[AlertOut]:
     """Anomaly alerts about the caller's organisation's data, newest first (guardians)."""
-    return [AlertOut.of(a) for a in exchange.anomalies.alerts(caller)]
+    return [AlertOut.of(a) for a in exchange.anomaly.alerts(caller)]
 
 
 def _add_resolution(action: str) -> None:
     def resolve(alert_id: IdPath, body: ReasonIn, caller: Caller,
                 exchange: ExchangeDep) -> AlertOut:
-        return AlertOut.of(exchange.anomalies.resolve(caller, alert_id, action, body.reason))
+        return AlertOut.of(exchange.anomaly.resolve(caller, alert_id, action, body.reason))
 
     router.post(f"/v1/alerts/{{alert_id}}/{action}", response_model=AlertOut,
                 name=f"{action}_after_alert",
@@ -48,7 +48,7 @@ def rules(consumer: Annotated[OrgId, Query()], caller: Caller,
           exchange: ExchangeDep) -> AnomalyRulesOut:
     """The thresholds that apply to the consumer's agreements with the caller's
     organisation (a guardian of the provider)."""
-    own, officers = exchange.anomalies.guardian_rules(caller, consumer)
+    own, officers = exchange.anomaly.guardian_rules(caller, consumer)
     return AnomalyRulesOut(
         consumer=consumer, provider=caller.org_id,
         rules=[AnomalyRuleOut.of(r) for r in own.values()],
@@ -60,6 +60,6 @@ def rules(consumer: Annotated[OrgId, Query()], caller: Caller,
 def set_rule(body: AnomalyRuleIn, caller: Caller, exchange: ExchangeDep) -> AnomalyRuleOut:
     """Set one threshold for the consumer (or one officer of it) on the caller's
     organisation's agreements only; it wins there over the operator's."""
-    return AnomalyRuleOut.of(exchange.anomalies.set_guardian_rule(
+    return AnomalyRuleOut.of(exchange.anomaly.set_guardian_rule(
         caller, body.consumer, body.officer, body.kind.value, body.threshold,
         body.window_seconds))

@@ -54,7 +54,7 @@ def jwks(request: Request, exchange: ExchangeDep) -> Response:
     """Every organisation's public signing keys. Each names its organisation (`org`):
     check a signature against the keys of the organisation that should have made it
     (a release: its agreement's provider; a tree head or receipt: the operator)."""
-    return cached_json(request, exchange.keys.jwks())
+    return cached_json(request, exchange.key_store.jwks())
 
 
 @router.get("/.well-known/jwks/{org_class}/{org_code}.json", response_model=JwksOut,
@@ -64,7 +64,7 @@ def organisation_jwks(request: Request, org_class: OrgClass, org_code: OrgCode,
     """One organisation's public signing keys (`/.well-known/jwks/GOV/HMRC.json`): the
     only keys to check that organisation's signatures with."""
     org_id = f"{org_class}/{org_code}"
-    document = exchange.keys.jwks(org_id)
+    document = exchange.key_store.jwks(org_id)
     if not document["keys"]:
         raise not_found("organisation_unknown", f"no organisation {org_id} with keys")
     return cached_json(request, document)
@@ -77,4 +77,4 @@ def webhook_keys(request: Request, exchange: ExchangeDep) -> Response:
     strings any Standard Webhooks library takes: the operator's active keys."""
     operator = exchange.audit.operator_org
     return cached_json(request, {"org": operator,
-                                 "keys": exchange.keys.webhook_keys(operator)})
+                                 "keys": exchange.key_store.webhook_keys(operator)})

@@ -15,7 +15,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.keystore import add_signing_key
-from onceonly.adapters.request_nonces import SqlNonceStore
+from onceonly.adapters.request_signatures import SqlNonceStore
 from onceonly.bootstrap import envelopes_for
 from onceonly.services.ports.request_signatures import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
 
