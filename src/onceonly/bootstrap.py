@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
 from onceonly.adapters.connectors.sql import SqlConnectors
-from onceonly.adapters.db.accuracy import InboxCorrectionNotifier
 from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
@@ -29,7 +28,7 @@ from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationK
 from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
-from onceonly.services.accuracy import AccuracyService
+from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit import AuditService

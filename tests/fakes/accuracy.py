@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from onceonly.domain.accuracy import Challenge, ChallengeStatus
-from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
-from tests.fakes.clock import FixedClock
 from tests.fakes.data import FakeData
 
 _OPEN = (ChallengeStatus.OPEN, ChallengeStatus.CORRECTING)
@@ -72,16 +70,3 @@ class FakeChallenges:
                 for _, n in sorted(self.data.notices.items(), reverse=True)
                 if n["consumer_id"] == consumer_id]
         return mine[:limit]
-
-
-class FakeInboxNotifier:
-    """Each notice into the consumer's inbox, in the correction's unit of work."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        self.clock = clock
-
-    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
-               person_key: str, field: str, correction_id: int,
-               release_ids: Sequence[str] = ()) -> None:
-        uow.challenges.add_notice(correction_id, consumer_id, agreement_id, person_key, field,
-                                  release_ids, self.clock.now())

@@ -5,6 +5,7 @@ correction through the CorrectionNotifier port."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,11 @@ from onceonly.domain.catalogue import Dataset
 from onceonly.domain.errors import conflict, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.auth import require_role
-from onceonly.services.ports.accuracy import AccuracyUnitOfWork, CorrectionNotifier
+from onceonly.services.ports.accuracy import (
+    AccuracyUnitOfWork,
+    CorrectionNotifier,
+    CorrectionsUnitOfWork,
+)
 from onceonly.services.ports.audit import AuditSearch
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.connectors import Connectors, ProviderConnector
@@ -266,3 +271,18 @@ def _entry(action: str, outcome: str, actor: Principal, challenge: Challenge,
                       detail={"challenge": challenge.id, "dataset": challenge.dataset_id,
                               **detail})
 
+
+class InboxCorrectionNotifier:
+    """The default notifier: each notice goes to the consumer's inbox of correction notices
+    in the exchange database, in the correction's own transaction (GET
+    /v1/correction-notices). It writes through the unit of work alone, so it is a use case
+    of its own, not an adapter; tell us once (CorrectionsByDelivery) can take its place."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
+               person_key: str, field: str, correction_id: int,
+               release_ids: Sequence[str] = ()) -> None:
+        uow.challenges.add_notice(correction_id, consumer_id, agreement_id, person_key, field,
+                                  release_ids, self.clock.now())

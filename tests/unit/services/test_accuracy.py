@@ -11,10 +11,9 @@ import pytest
 from onceonly.domain.accuracy import ChallengeStatus
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.accuracy import AccuracyService
+from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
 from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
 from onceonly.services.queries import QueryCommand, QueryService
-from tests.fakes.accuracy import FakeInboxNotifier
 from tests.fakes.clock import FixedClock
 from tests.fakes.connectors import FakeConnectors
 from tests.fakes.keys import FakeSigner
@@ -30,7 +29,7 @@ OFFICER = principal(CONSUMER, Role.OFFICER)
 @pytest.fixture
 def accuracy(uows: FakeUnitOfWorkFactory, connectors: FakeConnectors,
                clock: FixedClock) -> AccuracyService:
-    return AccuracyService(uows, connectors, clock, FakeInboxNotifier(clock))
+    return AccuracyService(uows, connectors, clock, InboxCorrectionNotifier(clock))
 
 
 def refusal(call: object, *args: object) -> DomainError:

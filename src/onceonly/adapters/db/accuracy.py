@@ -12,8 +12,6 @@ from sqlalchemy import Connection, insert, select, update
 
 from onceonly.adapters.db import tables as t
 from onceonly.domain.accuracy import Challenge, ChallengeStatus
-from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
-from onceonly.services.ports.clock import Clock
 
 _CH = t.challenges.c
 
@@ -94,18 +92,3 @@ class SqlChallenges:
             .join(t.challenges, ch.id == c.challenge_id)
             .where(n.consumer_id == consumer_id).order_by(n.id.desc()).limit(limit))
         return [dict(row._mapping) for row in rows]
-
-
-class InboxCorrectionNotifier:
-    """The default notifier: each notice goes to the consumer's inbox of correction notices
-    in the exchange database, in the correction's own transaction (GET
-    /v1/correction-notices). A delivery adapter (tell us once) can take its place."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
-               person_key: str, field: str, correction_id: int,
-               release_ids: Sequence[str] = ()) -> None:
-        uow.challenges.add_notice(correction_id, consumer_id, agreement_id, person_key, field,
-                                  release_ids, self.clock.now())
