@@ -114,6 +114,14 @@ def check_accessible(page: Page) -> None:
         f"{[n['target'] for n in v['nodes']][:5]}" for v in bad)
 
 
+def expect_charts_drawn(page: Page, *ids: str) -> None:
+    """Every named canvas holds a Chart.js chart. The library loads deferred, after the
+    page's text is visible, so this waits for it (and fails when a chart never comes)."""
+    page.wait_for_function(
+        "ids => window.Chart !== undefined && ids.every(id => Chart.getChart(id))",
+        arg=list(ids), timeout=10_000)
+
+
 def fits_phone_width(page: Page) -> None:
     """At phone width nothing makes the page scroll sideways (wide tables scroll inside
     their own region)."""

@@ -16,6 +16,7 @@ from onceonly.services.agreements import DraftCommand
 from tests.e2e.web.conftest import (
     SECOND_PASSWORD,
     check_accessible,
+    expect_charts_drawn,
     fits_phone_width,
     screenshot,
     sign_in_as_citizen,
@@ -234,9 +235,7 @@ def test_the_manager_sees_the_figures_metrics_counts(page: Page, portal):
     assert int(page.locator("#total-permits").inner_text()) >= counted["permit"]
     assert int(page.locator("#total-refusals").inner_text()) >= counted["deny"]
     expect(page.get_by_role("table").filter(has_text="consent_missing").first).to_be_visible()
-    drawn = page.evaluate("() => ['chart-hours', 'chart-reasons', 'chart-agreements']"
-                          ".map(id => !!Chart.getChart(id))")
-    assert drawn == [True, True, True]
+    expect_charts_drawn(page, "chart-hours", "chart-reasons", "chart-agreements")
     check_accessible(page)
     screenshot(page, "manager-dashboard", readme=True)
     fits_phone_width(page)

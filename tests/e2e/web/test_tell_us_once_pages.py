@@ -19,6 +19,7 @@ from onceonly.services.delivery import DeliveryService
 from tests.e2e.web.conftest import (
     SECOND_PASSWORD,
     check_accessible,
+    expect_charts_drawn,
     fits_phone_width,
     screenshot,
     sign_in_as_citizen,
@@ -221,9 +222,7 @@ def test_the_manager_sees_delivery_times_by_organisation(page: Page, portal):
     nhs_row = table.get_by_role("row").filter(has_text="NHS/NHSE")
     expect(nhs_row.locator("td").nth(4)).not_to_have_text("0")  # delivered
     expect(nhs_row.locator("td").nth(1)).to_have_text(re.compile(r"^\d+\.\d{3}$"))  # p50
-    drawn = page.evaluate("() => ['chart-delivery-times', 'chart-delivery-status']"
-                          ".map(id => !!Chart.getChart(id))")
-    assert drawn == [True, True]
+    expect_charts_drawn(page, "chart-delivery-times", "chart-delivery-status")
     check_accessible(page)
     screenshot(page, "manager-deliveries", readme=True,
                part=page.locator("section").filter(has=page.locator("#deliveries-heading")))
