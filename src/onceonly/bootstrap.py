@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
-from onceonly.adapters.connectors.sql import SqlConnectors
+from onceonly.adapters.connectors.providers import ProviderConnectors
 from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
@@ -66,7 +66,7 @@ class Exchange:
     master_keys: MasterKeys
     envelopes: Envelopes
     key_store: SqlKeyStore
-    connectors: SqlConnectors
+    connectors: ProviderConnectors
     agreements: AgreementService
     queries: QueryService
     audit: AuditService
@@ -121,12 +121,13 @@ def bootstrap(
     engine = engine or make_engine(database_url(url), access)
     clock = clock or SystemClock()
     uows = SqlUnitOfWorkFactory(engine)
-    connectors = SqlConnectors()
     consents = consents or SqlConsentRegistry()
     master_keys = master_keys or FileMasterKeys.from_config(
         engine.url, read_only=access is Access.READ_ONLY)
     envelopes = envelopes_for(engine, master_keys, clock)
     keys = SqlKeyStore(engine, envelopes)
+    # HTTP providers verify the exchange's RFC 9421 signatures against its JWKS.
+    connectors = ProviderConnectors(lambda: keys.request_key_for(operator_org()))
     secrets = SqlSecrets(engine)
     verifier = RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock)
     pseudonyms = PairwisePseudonyms(secrets)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from onceonly.adapters.db import tables as t
@@ -53,6 +54,12 @@ class SqlKeyStore:
     def sign_compact_for(self, org_id: str, payload: bytes) -> str:
         """A compact JWS carrying `payload`, with the organisation's active key."""
         return (self._active.get(org_id) or self._load(org_id)).sign(payload)
+
+    def request_key_for(self, org_id: str) -> tuple[Ed25519PrivateKey, str]:
+        """The organisation's active private key and its kid, to sign HTTP requests with
+        (RFC 9421: the exchange's requests to providers' APIs)."""
+        key = self._active.get(org_id) or self._load(org_id)
+        return key.key.private_key, key.kid
 
     def sign_webhook_for(self, org_id: str, msg_id: str, at: datetime,
                          body: bytes) -> SignedWebhook:

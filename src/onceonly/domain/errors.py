@@ -14,6 +14,8 @@ class ErrorKind(StrEnum):
     CONFLICT = "conflict"  # valid request, but the object's state forbids it
     LIMITED = "limited"  # a use limit is spent for now
     GONE = "gone"  # it existed, and is no longer to be had (a one-time download)
+    UPSTREAM = "upstream"  # a provider's own system failed or answered wrongly
+    UPSTREAM_TIMEOUT = "upstream_timeout"  # a provider's own system did not answer in time
 
 
 class DomainError(Exception):

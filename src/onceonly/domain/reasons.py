@@ -21,3 +21,8 @@ class Reason(StrEnum):
     AGREEMENT_UNKNOWN = "agreement_unknown"
     SCHEME_NOT_YOURS = "scheme_not_yours"  # an identifier of another organisation
     NOT_A_QUERY_AGREEMENT = "not_a_query_agreement"
+    # The provider's own system, read through its connector:
+    RECORD_UNKNOWN = "record_unknown"  # it holds no record under its identifier
+    PROVIDER_UNAVAILABLE = "provider_unavailable"  # refused, down, failing, or breaker open
+    PROVIDER_TIMEOUT = "provider_timeout"
+    PROVIDER_RESPONSE_INVALID = "provider_response_invalid"  # a field missing or mistyped

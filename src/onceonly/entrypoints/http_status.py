@@ -13,6 +13,8 @@ STATUS = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.LIMITED: 429,
     ErrorKind.GONE: 410,
+    ErrorKind.UPSTREAM: 502,
+    ErrorKind.UPSTREAM_TIMEOUT: 504,
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any, NoReturn, cast
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json, sha256_hex
@@ -21,6 +22,7 @@ from onceonly.domain.policy import (
     Circumstances,
     Decision,
     Deny,
+    Permit,
     QueryRequest,
     Reason,
     check_fields,
@@ -31,7 +33,12 @@ from onceonly.services.auth import AuthRefusal, identify
 from onceonly.services.identity import Pseudonyms, name_subject, subject_named
 from onceonly.services.ports.agreements import AgreementSource
 from onceonly.services.ports.clock import Clock
-from onceonly.services.ports.connectors import Connectors
+from onceonly.services.ports.connectors import (
+    AsyncReading,
+    Connectors,
+    ProviderConnector,
+    ProviderFailure,
+)
 from onceonly.services.ports.identity import ConsentQuestion, ResolvedSubject
 from onceonly.services.ports.keys import Signer
 from onceonly.services.ports.queries import QueriesUnitOfWork
@@ -43,6 +50,10 @@ from onceonly.services.refusals import refuse
 _KIND = {
     Reason.AGREEMENT_UNKNOWN: ErrorKind.NOT_FOUND,
     Reason.SUBJECT_UNKNOWN: ErrorKind.NOT_FOUND,
+    Reason.RECORD_UNKNOWN: ErrorKind.NOT_FOUND,
+    Reason.PROVIDER_UNAVAILABLE: ErrorKind.UPSTREAM,
+    Reason.PROVIDER_RESPONSE_INVALID: ErrorKind.UPSTREAM,
+    Reason.PROVIDER_TIMEOUT: ErrorKind.UPSTREAM_TIMEOUT,
     Reason.QUOTA_EXCEEDED: ErrorKind.LIMITED,
     Reason.PERSON_LIMIT_REACHED: ErrorKind.LIMITED,
     Reason.USES_EXHAUSTED: ErrorKind.LIMITED,
@@ -50,9 +61,26 @@ _KIND = {
 
 
 class QueryRefused(DomainError):
-    def __init__(self, deny: Deny) -> None:
+    def __init__(self, deny: Deny, retry_after: int | None = None) -> None:
         super().__init__(_KIND.get(deny.reason, ErrorKind.FORBIDDEN), deny.reason.value,
                          deny.detail)
+        self.retry_after = retry_after  # seconds, when a provider's system failed for now
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A permitted query waiting for the provider's record."""
+
+    officer: Principal
+    cmd: QueryCommand
+    agreement: Agreement
+    subject: ResolvedSubject
+    decision: Permit
+    source: AgreementSource
+    now: datetime
+    connector: ProviderConnector
+    local_id: str
+    sources: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +128,33 @@ class QueryService:
 
     def query(self, officer: Principal, cmd: QueryCommand) -> Release:
         """The query by a principal the caller has already authenticated."""
-        return self._query(lambda _uow, _now: officer, cmd)
+        return cast(Release, self._query(lambda _uow, _now: officer, cmd))
 
     def query_with_token(self, token: str | None, cmd: QueryCommand) -> Release:
         """Authenticate the bearer token and decide in the same read transaction. The token
         is read afresh like the agreement, so a revoked or expired token is refused on the
         very next request; a refused token is audited exactly as `authenticate` audits it."""
-        return self._query(lambda uow, now: identify(uow, token, now), cmd)
+        return cast(Release, self._query(lambda uow, now: identify(uow, token, now), cmd))
+
+    async def query_awaiting(self, token: str | None, cmd: QueryCommand,
+                             run: Callable[[Callable[[], Any]], Awaitable[Any]]) -> Release:
+        """`query_with_token` for the API: each blocking step runs through `run` (the event
+        loop or a worker thread, as the database needs), and a provider read that is network
+        I/O (HTTP) is awaited on the loop in between, holding no thread while it waits. A
+        store read in process (SQL) goes in the same `run` as the decision and the release."""
+        step = await run(lambda: self._query(
+            lambda uow, now: identify(uow, token, now), cmd, defer_network=True))
+        if isinstance(step, Release):
+            return step
+        reader = cast(AsyncReading, step.connector)
+        try:
+            record = await reader.fetch_async(step.local_id, step.sources)
+        except ProviderFailure as failure:
+            await run(partial(self._provider_failed, step, failure))
+        return cast(Release, await run(lambda: self._released(step, record)))
 
     def _query(self, caller: Callable[[QueriesUnitOfWork, datetime], Principal | AuthRefusal],
-               cmd: QueryCommand) -> Release:
+               cmd: QueryCommand, defer_network: bool = False) -> Release | _Pending:
         now = self.clock.now()
         # Read phase: no write lock while deciding. Each read sees the latest committed state
         # (PostgreSQL's read committed gives no more inside a transaction), so a server
@@ -120,23 +165,36 @@ class QueryService:
                 read = self._read_phase(uow, found, cmd, now)
         if isinstance(found, AuthRefusal):
             found.audit_and_raise(self.uows, self.clock)
-        officer = found
         agreement, subject, decision, source = read
-        person_key = subject.person_key if subject else None
         if isinstance(decision, Deny):
-            self._deny(officer, cmd, agreement, person_key, decision)
-
-        # The provider's store: only the source fields the permitted grants need.
-        sources = sorted({grant.source for grant in decision.grants})
+            self._deny(found, cmd, agreement, subject.person_key if subject else None, decision)
         assert subject is not None and subject.provider_value is not None
-        record = self.connectors.for_dataset(agreement.dataset_id, source.connector).fetch(
-            subject.provider_value, sources
-        )
+        # The provider's store: only the source fields the permitted grants need.
+        step = _Pending(found, cmd, agreement, subject, decision, source, now,
+                        self.connectors.for_dataset(agreement.dataset_id, source.connector),
+                        subject.provider_value, sorted({grant.source for grant in decision.grants}))
+        if defer_network and hasattr(step.connector, "fetch_async"):
+            return step
+        try:
+            record = step.connector.fetch(step.local_id, step.sources)
+        except ProviderFailure as failure:
+            self._provider_failed(step, failure)
+        return self._released(step, record)
+
+    def _provider_failed(self, step: _Pending, failure: ProviderFailure) -> NoReturn:
+        """A provider's system that did not answer usefully: refused and audited like any
+        other refusal, with its reason, and when to try again."""
+        self._deny(step.officer, step.cmd, step.agreement, step.subject.person_key,
+                   Deny(Reason(failure.reason), failure.detail), failure.retry_after)
+
+    def _released(self, step: _Pending, record: Mapping[str, Any] | None) -> Release:
+        officer, cmd, agreement, subject, now = (step.officer, step.cmd, step.agreement,
+                                                 step.subject, step.now)
+        person_key = subject.person_key
         if record is None:
             self._deny(officer, cmd, agreement, person_key,
-                       Deny(Reason.SUBJECT_UNKNOWN, "the provider holds no record of this person"))
-        today = now.date()
-        data = minimise(decision.grants, record, today)
+                       Deny(Reason.RECORD_UNKNOWN, "the provider holds no record of this person"))
+        data = minimise(step.decision.grants, record, now.date())
 
         release_id = str(uuid.uuid4())
         entry = AuditEntry(
@@ -163,7 +221,7 @@ class QueryService:
             data=data,
             released_at=now,
             audit_seq=seq,
-            sources=released_sources(decision.grants, source.labels),
+            sources=released_sources(step.decision.grants, step.source.labels),
         ))
 
     def _record_release(self, officer: Principal, cmd: QueryCommand, agreement: Agreement,
@@ -220,7 +278,7 @@ class QueryService:
         return agreement, subject, decide(request, agreement, facts), source
 
     def _deny(self, officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
-              person_key: str | None, deny: Deny) -> NoReturn:
+              person_key: str | None, deny: Deny, retry_after: int | None = None) -> NoReturn:
         provider_id = agreement.provider_id if agreement else None
         now = self.clock.now()
         entry = AuditEntry(
@@ -238,7 +296,7 @@ class QueryService:
             hidden_until=agreement.hidden_until(now) if agreement else None,
         )
         refused = _activity(officer, cmd, agreement, person_key, now, True)
-        refuse(self.uows, self.clock, entry, QueryRefused(deny),
+        refuse(self.uows, self.clock, entry, QueryRefused(deny, retry_after),
                also=lambda uow: uow.activity.record(refused, officer.org_id))
 
 

@@ -144,7 +144,7 @@ def test_a_person_the_provider_holds_no_record_of_is_unknown(
         connectors: FakeConnectors) -> None:
     connectors.stores[INCOME.id].clear()
     error = refused(queries, ask())
-    assert (error.kind, error.code) == (ErrorKind.NOT_FOUND, "subject_unknown")
+    assert (error.kind, error.code) == (ErrorKind.NOT_FOUND, "record_unknown")
     assert [r.entry.outcome for r in uows.data.audit] == ["deny"]
 
 

@@ -108,7 +108,9 @@ def unavailable(request: Request, error: Exception) -> JSONResponse:
 
 def domain_error(request: Request, error: DomainError) -> JSONResponse:
     log.info("refused", path=request.url.path, code=error.code)
-    return problem(http_status(error), error.code, error.detail)
+    retry_after = getattr(error, "retry_after", None)  # a provider's system failing for now
+    return problem(http_status(error), error.code, error.detail,
+                   headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
 def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

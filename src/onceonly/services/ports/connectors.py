@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ConnectorUnusable(Exception):
@@ -11,10 +11,26 @@ class ConnectorUnusable(Exception):
     lacks a field. The message names the cause in words a provider's guardian can act on."""
 
 
-class ProviderConnector(Protocol):
-    """Reads one person's fields from a provider's own store (SQL now; HTTP admits the same)."""
+class ProviderFailure(Exception):
+    """The provider's system did not give a usable answer to one read: `reason` is
+    `provider_unavailable` (refused, down, a 5xx, or its circuit breaker open),
+    `provider_timeout`, or `provider_response_invalid` (a field missing or of the wrong type);
+    `retry_after` is the seconds after which the caller may try again."""
 
-    def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None: ...
+    def __init__(self, reason: str, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class ProviderConnector(Protocol):
+    """Reads one person's fields from a provider's own store (SQL or HTTP)."""
+
+    def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
+        """The record's `fields`, None if the provider holds no record under `local_id`;
+        raises ProviderFailure when the provider's system cannot answer."""
+        ...
     def write(self, local_id: str, field: str, value: Any) -> bool:
         """Correct one field of the provider's record; False if there is no such record."""
         ...
@@ -22,6 +38,15 @@ class ProviderConnector(Protocol):
         """Try the connector once against the provider's store (at a dataset's publication):
         raise ConnectorUnusable when it cannot be reached or cannot give one of `fields`."""
         ...
+
+
+@runtime_checkable
+class AsyncReading(Protocol):
+    """A connector whose reads are network I/O (HTTP): the API awaits them on its event loop
+    rather than holding a thread while the provider answers."""
+
+    async def fetch_async(self, local_id: str,
+                          fields: Sequence[str]) -> Mapping[str, Any] | None: ...
 
 
 class Connectors(Protocol):

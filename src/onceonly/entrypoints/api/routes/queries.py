@@ -11,6 +11,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.entrypoints.api.caller import BearerToken
 from onceonly.entrypoints.api.dispatch import Run
 from onceonly.entrypoints.api.middleware import Metrics
+from onceonly.entrypoints.api.schemas.problems import Problem
 from onceonly.entrypoints.api.schemas.queries import QueryIn, ReleaseOut
 from onceonly.services.queries import QueryCommand, QueryRefused, Release
 
@@ -20,7 +21,11 @@ QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"headers": {SIGNATURE_
     "description": "detached JWS (RFC 7515 appendix F, Ed25519) over the RFC 8785 canonical "
                    "JSON of the body by the agreement's provider; its keys at "
                    "/.well-known/jwks/{provider}.json",
-    "schema": {"type": "string"}}}}}
+    "schema": {"type": "string"}}}},
+    502: {"model": Problem, "description": "the provider's own system failed or answered "
+          "wrongly (`provider_unavailable`, `provider_response_invalid`); Retry-After"},
+    504: {"model": Problem, "description": "the provider's own system did not answer in time "
+          "(`provider_timeout`); Retry-After"}}
 
 
 def add_to(app: FastAPI) -> None:
@@ -46,7 +51,7 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
     )
 
     try:
-        release = await run_blocking(lambda: exchange.queries.query_with_token(token, command))
+        release = await exchange.queries.query_awaiting(token, command, run_blocking)
     except QueryRefused as refusal:
         metrics.decisions.labels("deny", refusal.code).inc()
         raise

@@ -1,0 +1,30 @@
+"""The connectors of every dataset, chosen by its connector config's `kind`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from onceonly.adapters.connectors.breaker import BreakerFigures
+from onceonly.adapters.connectors.http import HttpConnector, HttpConnectors, SigningKey
+from onceonly.adapters.connectors.sql import SqlConnector, SqlConnectors
+
+
+class ProviderConnectors:
+    def __init__(self, signing_key: SigningKey | None = None) -> None:
+        self.sql = SqlConnectors()
+        self.http = HttpConnectors(signing_key)
+
+    def for_dataset(self, dataset_id: str,
+                    config: Mapping[str, Any]) -> SqlConnector | HttpConnector:
+        if config.get("kind") == "http":
+            return self.http.for_config(config)
+        return self.sql.for_dataset(dataset_id, config)
+
+    def breakers(self) -> list[BreakerFigures]:
+        """Each provider host's circuit breaker, for /metrics and the manager's page."""
+        return self.http.breakers()
+
+    def dispose(self) -> None:
+        self.sql.dispose()
+        self.http.close()
