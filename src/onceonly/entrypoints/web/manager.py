@@ -4,12 +4,14 @@ counters), and tell-us-once delivery times and outcomes by receiving organisatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from prometheus_client import CollectorRegistry
 
+from onceonly.adapters.connectors.breaker import BreakerFigures
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.dashboard import DashboardService, DecisionFigures, DeliveryFigures
@@ -19,10 +21,12 @@ MANAGER = {Role.MANAGER, Role.ADMIN}
 
 class ManagerPages:
     def __init__(self, portal: Portal, dashboard: DashboardService,
-                 registry: CollectorRegistry) -> None:
+                 registry: CollectorRegistry,
+                 breakers: Callable[[], list[BreakerFigures]] = list) -> None:
         self.portal = portal
         self.dashboard = dashboard
         self.registry = registry
+        self.breakers = breakers  # each provider host's circuit breaker, in this process
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
@@ -37,7 +41,7 @@ class ManagerPages:
         return self.portal.render(request, "manager/dashboard.html", figures=figures,
                                   chart=chart_data(figures, deliveries),
                                   since_start=decision_counters(self.registry),
-                                  deliveries=deliveries)
+                                  deliveries=deliveries, breakers=self.breakers())
 
 
 def chart_data(figures: DecisionFigures, deliveries: DeliveryFigures) -> dict[str, Any]:

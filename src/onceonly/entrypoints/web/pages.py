@@ -39,7 +39,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
                       kill_switch=exchange.kill_switch, clock=exchange.clock),
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),
-        ManagerPages(portal, exchange.dashboard, registry),
+        ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())

@@ -18,6 +18,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.api.audit_metrics import AuditCollector
 from onceonly.entrypoints.api.caller import Caller, ExchangeDep
+from onceonly.entrypoints.api.connector_metrics import BreakerCollector
 from onceonly.entrypoints.api.delivery_metrics import DeliveryCollector
 from onceonly.entrypoints.api.json_bodies import JsonRoute
 
@@ -29,7 +30,9 @@ def exposition(exchange: Exchange, figures: CollectorRegistry) -> CollectorRegis
     database, so each once), and this process's."""
     shown = CollectorRegistry()
     for collector in (figures, DeliveryCollector(exchange.dashboard),
-                      AuditCollector(exchange.audit), ProcessCollector(registry=None),
+                      AuditCollector(exchange.audit),
+                      BreakerCollector(exchange.connectors.breakers),
+                      ProcessCollector(registry=None),
                       PlatformCollector(registry=None)):
         shown.register(collector)
     return shown
