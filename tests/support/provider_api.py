@@ -41,6 +41,7 @@ class Seen:
 class ProviderApi:
     records: dict[str, dict[str, Any]]
     delay: float = 0.0  # seconds before each answer
+    gate: threading.Event | None = None  # when given, each answer waits (20 s at most) for it
     status: int | None = None  # answer this status to every request (e.g. 500)
     jwks: Callable[[], Mapping[str, Any]] | None = None  # check RFC 9421 signatures against
     bearer: str | None = None  # require this bearer secret
@@ -64,7 +65,11 @@ class ProviderApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 api.answer(self, self.rfile.read(length))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (the exchange's timeout) is no fault here
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         scheme = "http"
         if tls is not None:
@@ -86,6 +91,8 @@ class ProviderApi:
         self.seen.append(seen)
         if self.delay:
             time.sleep(self.delay)
+        if self.gate is not None:
+            self.gate.wait(20)
         if self.status is not None:
             return _send(request, self.status, {"error": "failing on purpose"})
         if seen.signature_verified is False or (

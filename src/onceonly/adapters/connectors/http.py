@@ -77,22 +77,25 @@ class FieldSpec:
     type: str
     find: Callable[[Any], Any]  # the field's value in the answer, or _ABSENT
     where: str  # the pointer or expression, as configured
+    param: str  # the provider's name for it when asked for only some fields
 
 
 def _field(name: str, spec: Mapping[str, Any]) -> FieldSpec:
     kind = spec.get("type")
     if kind not in {"string", "integer", "boolean", "date", "list"}:
         raise ConfigInvalid(f"field {name!r}: unknown type {kind!r}")
+    param = spec.get("param", name)
     if "pointer" in spec:
         pointer = jsonpointer.JsonPointer(spec["pointer"])
-        return FieldSpec(name, kind, lambda doc: pointer.resolve(doc, _ABSENT), spec["pointer"])
+        return FieldSpec(name, kind, lambda doc: pointer.resolve(doc, _ABSENT), spec["pointer"],
+                         param)
     if "jmespath" in spec:
         expression = jmespath.compile(spec["jmespath"])
         # JMESPath answers null for a path that is not there: a null is absent here.
         return FieldSpec(name, kind, lambda doc: _ABSENT if (found := expression.search(doc))
-                         is None else found, spec["jmespath"])
+                         is None else found, spec["jmespath"], param)
     return FieldSpec(name, kind, lambda doc: doc.get(name, _ABSENT)
-                     if isinstance(doc, dict) else _ABSENT, "/" + name)
+                     if isinstance(doc, dict) else _ABSENT, "/" + name, param)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +217,10 @@ class HttpConnector:
     def _url(self, local_id: str, fields: Sequence[str]) -> str:
         url = self.config.url.replace("{id}", quote(local_id, safe=""))
         if self.config.fields_param and fields:
+            # The provider's names, each once (two fields may come from one part).
+            names = dict.fromkeys(self.config.fields[name].param for name in fields)
             url += ("&" if "?" in url else "?") + self.config.fields_param + "=" + quote(
-                ",".join(fields), safe=",")
+                ",".join(names), safe=",")
         return url
 
     def _headers(self, method: str, url: str, body: bytes | None) -> dict[str, str]:
