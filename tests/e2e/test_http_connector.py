@@ -10,6 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from onceonly.adapters.connectors.sql import store_table
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.config import operator_org
+from onceonly.domain.errors import DomainError
 from tests.e2e.conftest import Api
 from tests.e2e.test_mutual_tls import _issue, _write
 from tests.support.problems import assert_problem
@@ -321,3 +323,44 @@ def test_a_bearer_secret_is_read_from_the_environment_and_never_stored(
                         provider={"bearer": "s3cret-from-file"})
     assert ask(api).status_code == 200
     assert [s.authorization for s in from_file.seen] == ["Bearer s3cret-from-file"]
+
+
+# --- corrections ----------------------------------------------------------------------------
+
+
+def test_a_correction_reaches_the_provider_as_a_signed_patch(api: Api, connect: Connect) -> None:
+    operator = api.exchange.key_store.jwks(operator_org())
+    provider = connect(auth={"kind": "signature"}, corrections="patch",
+                       provider={"jwks": lambda: operator})
+    nino = api.world.citizen_ids["nino"]
+    citizen = replace(api.principal("citizen"), person_key=api.world.citizen_ids["person_key"])
+    raised = api.exchange.accuracy.raise_challenge(citizen, HMRC, "address", "I moved",
+                                                   "1 New Street, Northtown")
+    done = api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id,
+                                         "1 New Street, Northtown", "checked the deeds")
+    assert done.challenge.status.value == "corrected"
+    assert provider.records[nino]["address"] == "1 New Street, Northtown"
+    patches = [s for s in provider.seen if s.method == "PATCH"]
+    assert [(s.path, s.signature_verified) for s in patches] == [(f"/people/{nino}", True)]
+
+
+def test_a_provider_api_that_takes_no_corrections_is_not_written(api: Api,
+                                                                connect: Connect) -> None:
+    provider = connect()  # corrections by notice: no PATCH
+    nino = api.world.citizen_ids["nino"]
+    old = provider.records[nino]["address"]
+    citizen = replace(api.principal("citizen"), person_key=api.world.citizen_ids["person_key"])
+    raised = api.exchange.accuracy.raise_challenge(citizen, HMRC, "address", "I moved",
+                                                   "2 New Street, Northtown")
+    with pytest.raises(DomainError) as refused:
+        api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id,
+                                      "2 New Street, Northtown", "checked")
+    assert refused.value.code == "provider_takes_no_corrections"
+    with api.exchange.engine.connect() as conn:
+        last = conn.execute(select(t.audit_log).order_by(t.audit_log.c.seq.desc())
+                            .limit(1)).one()
+    assert (last.action, last.outcome, last.reason) == (
+        "challenge.correct", "deny", "provider_takes_no_corrections")
+    assert provider.records[nino]["address"] == old
+    assert [s.method for s in provider.seen if s.method != "GET"] == []
+    api.exchange.accuracy.reject(api.principal("guardian:GOV/HMRC"), raised.id, "tidy up")

@@ -26,7 +26,11 @@ from onceonly.services.ports.accuracy import (
 )
 from onceonly.services.ports.audit import AuditSearch
 from onceonly.services.ports.clock import Clock
-from onceonly.services.ports.connectors import Connectors, ProviderConnector
+from onceonly.services.ports.connectors import (
+    Connectors,
+    ConnectorUnusable,
+    ProviderConnector,
+)
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refusing
 
@@ -208,7 +212,11 @@ class AccuracyService:
         if record[challenge.field] == (typed.isoformat() if isinstance(typed, date) else typed):
             raise conflict("no_change", "the record already holds that value; reject the "
                                         "challenge instead, saying why")
-        if not store.write(local_id or "", challenge.field, typed):
+        try:
+            written = store.write(local_id or "", challenge.field, typed)
+        except ConnectorUnusable as refused:
+            raise conflict("provider_takes_no_corrections", str(refused)) from None
+        if not written:
             raise not_found("record_unknown", "the provider holds no record of the person")
         return record[challenge.field]
 

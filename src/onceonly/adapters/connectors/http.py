@@ -210,7 +210,8 @@ class HttpConnector:
             raise ConnectorUnusable("this provider's API takes no corrections")
         if field not in self.config.fields:
             raise KeyError(f"the connector maps no field {field!r}")
-        body = json.dumps({field: value}).encode()
+        body = json.dumps({self.config.fields[field].param: value.isoformat()
+                           if isinstance(value, date) else value}).encode()
         found = await self._call("PATCH", local_id, (), body)
         return found is not _NO_RECORD
 

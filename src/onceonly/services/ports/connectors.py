@@ -5,22 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from onceonly.domain.errors import DomainError, ErrorKind
+
 
 class ConnectorUnusable(Exception):
     """A connector that cannot serve its dataset: the store or API cannot be reached, or it
     lacks a field. The message names the cause in words a provider's guardian can act on."""
 
 
-class ProviderFailure(Exception):
-    """The provider's system did not give a usable answer to one read: `reason` is
+class ProviderFailure(DomainError):
+    """The provider's system did not give a usable answer: `reason` is
     `provider_unavailable` (refused, down, a 5xx, or its circuit breaker open),
     `provider_timeout`, or `provider_response_invalid` (a field missing or of the wrong type);
-    `retry_after` is the seconds after which the caller may try again."""
+    `retry_after` is the seconds after which the caller may try again. A refusal like any
+    other (502, or 504 for a timeout), so a use case that reads inside `refusing` audits it."""
 
     def __init__(self, reason: str, detail: str, retry_after: int | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
+        super().__init__(ErrorKind.UPSTREAM_TIMEOUT if reason == "provider_timeout"
+                         else ErrorKind.UPSTREAM, reason, detail)
         self.reason = reason
-        self.detail = detail
         self.retry_after = retry_after
 
 
