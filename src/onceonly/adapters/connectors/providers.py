@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from onceonly.adapters.connectors.breaker import BreakerFigures
+from onceonly.adapters.connectors.contract import check_contract
 from onceonly.adapters.connectors.http import HttpConnector, HttpConnectors, SigningKey
 from onceonly.adapters.connectors.sql import SqlConnector, SqlConnectors
 
@@ -20,6 +21,11 @@ class ProviderConnectors:
         if config.get("kind") == "http":
             return self.http.for_config(config)
         return self.sql.for_dataset(dataset_id, config)
+
+    def check_contract(self, config: Mapping[str, Any], document: Mapping[str, Any],
+                       field_types: Mapping[str, str]) -> None:
+        """The provider's OpenAPI document against an HTTP connector (contract.py)."""
+        check_contract(config, document, field_types)
 
     def breakers(self) -> list[BreakerFigures]:
         """Each provider host's circuit breaker, for /metrics and the manager's page."""

@@ -27,6 +27,15 @@ class ProviderFailure(DomainError):
         self.retry_after = retry_after
 
 
+class ContractMismatch(DomainError):
+    """A connector that the provider's own OpenAPI document contradicts: `field` names the
+    dataset's field (or `url`, `fields_param`) where they disagree. Refuses a publication."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(ErrorKind.INVALID, "connector_contract_mismatch", f"{field}: {detail}")
+        self.field = field
+
+
 class ProviderConnector(Protocol):
     """Reads one person's fields from a provider's own store (SQL or HTTP)."""
 
@@ -54,3 +63,12 @@ class AsyncReading(Protocol):
 
 class Connectors(Protocol):
     def for_dataset(self, dataset_id: str, config: Mapping[str, Any]) -> ProviderConnector: ...
+
+
+class ContractCheck(Protocol):
+    """At publication of a dataset with an HTTP connector and the provider's OpenAPI
+    document: raise ContractMismatch where the document contradicts the connector or the
+    dataset's `field_types` (field name to catalogue type)."""
+
+    def check_contract(self, config: Mapping[str, Any], document: Mapping[str, Any],
+                       field_types: Mapping[str, str]) -> None: ...
