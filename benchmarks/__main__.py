@@ -25,6 +25,9 @@
             their receivers; sustained fan-out with 1, 2 and 4 workers on PostgreSQL beside
             the HTTP client alone; workers SIGKILLed mid fan-out: deliveries sent again and
             lost beside what was in flight at each kill (benchmarks/bench_tell_us_once.py)
+    connectors  a governed query over the HTTP connector beside the same load sent straight
+            to the provider's API; the connector's cost beside a bare GET; HTTP beside SQL
+            (benchmarks/bench_connectors.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
@@ -43,7 +46,7 @@ from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent", "web",
-         "dashboard", "tell-us-once")
+         "dashboard", "tell-us-once", "connectors")
 
 
 def run_policy(quick: bool) -> int:
@@ -108,6 +111,13 @@ def run_http(quick: bool) -> int:
     return bench_http.main(["--quick"] if quick else [])
 
 
+def run_connectors(quick: bool) -> int:
+    from benchmarks import bench_connectors
+
+    bench_connectors.main(["--quick"] if quick else [])
+    return 0
+
+
 def run_scale(quick: bool) -> int:
     from benchmarks import bench_scale
 
@@ -132,7 +142,8 @@ def main() -> int:
     runners = {"policy": run_policy, "http": run_http, "scale": run_scale, "audit": run_audit,
                "signatures": run_signatures,
                "identity": run_identity, "consent": run_consent, "web": run_web,
-               "dashboard": run_dashboard, "tell-us-once": run_tell_us_once}
+               "dashboard": run_dashboard, "tell-us-once": run_tell_us_once,
+               "connectors": run_connectors}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)

@@ -86,9 +86,8 @@ def _field(name: str, spec: Mapping[str, Any]) -> FieldSpec:
         raise ConfigInvalid(f"field {name!r}: unknown type {kind!r}")
     param = spec.get("param", name)
     if "pointer" in spec:
-        pointer = jsonpointer.JsonPointer(spec["pointer"])
-        return FieldSpec(name, kind, lambda doc: pointer.resolve(doc, _ABSENT), spec["pointer"],
-                         param)
+        parts = tuple(jsonpointer.JsonPointer(spec["pointer"]).parts)  # the library parses
+        return FieldSpec(name, kind, lambda doc: _walk(doc, parts), spec["pointer"], param)
     if "jmespath" in spec:
         expression = jmespath.compile(spec["jmespath"])
         # JMESPath answers null for a path that is not there: a null is absent here.
@@ -96,6 +95,20 @@ def _field(name: str, spec: Mapping[str, Any]) -> FieldSpec:
                          is None else found, spec["jmespath"], param)
     return FieldSpec(name, kind, lambda doc: doc.get(name, _ABSENT)
                      if isinstance(doc, dict) else _ABSENT, "/" + name, param)
+
+
+def _walk(document: Any, parts: tuple[str, ...]) -> Any:
+    """The value at a parsed JSON Pointer, or _ABSENT."""
+    for part in parts:
+        if isinstance(document, dict):
+            document = document.get(part, _ABSENT)
+        elif isinstance(document, list) and part.isdigit() and int(part) < len(document):
+            document = document[int(part)]
+        else:
+            return _ABSENT
+        if document is _ABSENT:
+            return _ABSENT
+    return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +175,8 @@ class HttpConnector:
         self.signing_key = signing_key
         self._ssl = config.ssl_context()
         self._pool_key = json.dumps([config.origin, config.tls], sort_keys=True)
+        self._queries: dict[tuple[str, ...], str] = {}  # the projection's query, by fields
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout)
 
     # The synchronous port: the same coroutines, on the connectors' own loop.
     def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
@@ -218,10 +233,14 @@ class HttpConnector:
     def _url(self, local_id: str, fields: Sequence[str]) -> str:
         url = self.config.url.replace("{id}", quote(local_id, safe=""))
         if self.config.fields_param and fields:
-            # The provider's names, each once (two fields may come from one part).
-            names = dict.fromkeys(self.config.fields[name].param for name in fields)
-            url += ("&" if "?" in url else "?") + self.config.fields_param + "=" + quote(
-                ",".join(names), safe=",")
+            asked = tuple(fields)
+            query = self._queries.get(asked)
+            if query is None:
+                # The provider's names, each once (two fields may come from one part).
+                names = dict.fromkeys(self.config.fields[name].param for name in fields)
+                query = self._queries[asked] = ("&" if "?" in url else "?") + \
+                    self.config.fields_param + "=" + quote(",".join(names), safe=",")
+            url += query
         return url
 
     def _headers(self, method: str, url: str, body: bytes | None) -> dict[str, str]:
@@ -261,11 +280,11 @@ class HttpConnector:
         retry_after = max(1, round(self.config.timeout))
         for attempt in range(self.config.retries + 1):
             headers = self._headers(method, url, body)
-            try:
-                async with asyncio.timeout(self.config.timeout):
-                    async with session.request(method, url, data=body, headers=headers) as got:
-                        return await _answer(got, retry_after)
-            except TimeoutError:
+            try:  # aiohttp's own timer: one less than wrapping it in asyncio.timeout
+                async with session.request(method, url, data=body, headers=headers,
+                                           timeout=self._timeout) as got:
+                    return await _answer(got, retry_after)
+            except TimeoutError:  # aiohttp's timeouts are TimeoutErrors (and connection errors)
                 raise ProviderFailure(TIMEOUT, f"{self.config.origin} did not answer within "
                                       f"{self.config.timeout:g} s", retry_after) from None
             except aiohttp.ClientConnectionError as error:
