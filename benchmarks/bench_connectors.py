@@ -209,6 +209,7 @@ def connector_cost(provider: str, ninos: list[str], reads: int) -> dict[str, flo
             for n in range(5):
                 for kind in (("bare", "connector") if n % 2 == 0 else ("connector", "bare")):
                     figures[kind].append(await run(kind))
+        await connectors.pools.aclose()
         return {k: statistics.median(v) for k, v in figures.items()}
 
     try:

@@ -364,3 +364,18 @@ def test_a_provider_api_that_takes_no_corrections_is_not_written(api: Api,
     assert provider.records[nino]["address"] == old
     assert [s.method for s in provider.seen if s.method != "GET"] == []
     api.exchange.accuracy.reject(api.principal("guardian:GOV/HMRC"), raised.id, "tidy up")
+
+
+def test_a_provider_failing_under_another_use_case_is_refused_and_audited(
+        api: Api, connect: Connect) -> None:
+    """Any use case that reads through the connector refuses as the query does: a citizen's
+    challenge while HMRC's API is down."""
+    provider = connect(retries=0)
+    provider.stop()
+    citizen = replace(api.principal("citizen"), person_key=api.world.citizen_ids["person_key"])
+    before = last_seq(api)
+    with pytest.raises(DomainError) as refused:
+        api.exchange.accuracy.raise_challenge(citizen, HMRC, "address", "I moved", "3 Road")
+    assert refused.value.code == "provider_unavailable"
+    assert [(e.action, e.outcome, e.reason) for e in audit_tail(api, before)] == [
+        ("challenge.raise", "deny", "provider_unavailable")]

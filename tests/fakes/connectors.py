@@ -5,16 +5,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from onceonly.services.ports.connectors import ConnectorUnusable, ProviderFailure
+
 
 class FakeConnector:
     def __init__(self, dataset_id: str, records: dict[str, dict[str, Any]],
-                 fetched: list[tuple[str, str, tuple[str, ...]]]) -> None:
+                 fetched: list[tuple[str, str, tuple[str, ...]]],
+                 failure: ProviderFailure | None = None) -> None:
         self.dataset_id, self.records, self.fetched = dataset_id, records, fetched
+        self.failure = failure
 
     def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
         self.fetched.append((self.dataset_id, local_id, tuple(fields)))
+        return self._read(local_id, fields)
+
+    def _read(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
+        if self.failure is not None:
+            raise self.failure
         record = self.records.get(local_id)
         return None if record is None else {f: record.get(f) for f in fields}
+
+    def check(self, fields: Sequence[str]) -> None:
+        if self.failure is not None:
+            raise ConnectorUnusable(self.failure.detail)
 
     def write(self, local_id: str, field: str, value: Any) -> bool:
         if local_id not in self.records:
@@ -23,15 +36,30 @@ class FakeConnector:
         return True
 
 
+class FakeAsyncConnector(FakeConnector):
+    """A connector whose reads are network I/O (as HTTP's): `fetch_async` is awaited."""
+
+    async def fetch_async(self, local_id: str,
+                          fields: Sequence[str]) -> Mapping[str, Any] | None:
+        self.fetched.append(("async", local_id, tuple(fields)))
+        return self._read(local_id, fields)
+
+
 class FakeConnectors:
-    """Each dataset's records; `fetched` lists every read, to show what was not read."""
+    """Each dataset's records; `fetched` lists every read, to show what was not read.
+    `failure`: every read fails so (a provider's system failing); `asynchronous`: the
+    connectors read as HTTP's do."""
 
     def __init__(self) -> None:
         self.stores: dict[str, dict[str, dict[str, Any]]] = {}
         self.fetched: list[tuple[str, str, tuple[str, ...]]] = []
+        self.failure: ProviderFailure | None = None
+        self.asynchronous = False
 
     def add(self, dataset_id: str, local_id: str, **record: Any) -> None:
         self.stores.setdefault(dataset_id, {})[local_id] = record
 
     def for_dataset(self, dataset_id: str, config: Mapping[str, Any]) -> FakeConnector:
-        return FakeConnector(dataset_id, self.stores.setdefault(dataset_id, {}), self.fetched)
+        kind = FakeAsyncConnector if self.asynchronous else FakeConnector
+        return kind(dataset_id, self.stores.setdefault(dataset_id, {}), self.fetched,
+                    self.failure)

@@ -3,8 +3,11 @@ audit entry), the use limits, and what a refusal leaves unchanged."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -16,7 +19,8 @@ from onceonly.domain.consent import Consent
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.identity import PAIRWISE
 from onceonly.domain.organisations import Role
-from onceonly.services.queries import QueryCommand, QueryRefused, QueryService
+from onceonly.services.ports.connectors import ProviderFailure
+from onceonly.services.queries import QueryCommand, QueryRefused, QueryService, Release
 from tests.fakes.clock import FixedClock
 from tests.fakes.connectors import FakeConnectors
 from tests.fakes.data import Token
@@ -263,3 +267,73 @@ def test_a_query_with_a_live_token_is_released(queries: QueryService,
     uows.data.principals[OFFICER.id] = OFFICER
     uows.data.tokens[token_digest("live")] = Token(OFFICER.id, NOW + timedelta(hours=1))
     assert queries.query_with_token("live", ask()).data["full_name"] == "Ann Example"
+
+
+# --- the provider's own system failing, and reads awaited on the event loop -----------------
+
+
+@pytest.mark.parametrize(("reason", "kind"), [
+    ("provider_unavailable", ErrorKind.UPSTREAM),
+    ("provider_response_invalid", ErrorKind.UPSTREAM),
+    ("provider_timeout", ErrorKind.UPSTREAM_TIMEOUT),
+])
+def test_a_failing_provider_is_a_refusal_audited_with_its_reason(
+        queries: QueryService, uows: FakeUnitOfWorkFactory, connectors: FakeConnectors,
+        reason: str, kind: ErrorKind) -> None:
+    connectors.failure = ProviderFailure(reason, "HMRC's API failed", 7)
+    error = refused(queries, ask())
+    assert (error.kind, error.code, error.detail) == (kind, reason, "HMRC's API failed")
+    assert getattr(error, "retry_after", None) == 7
+    assert [(r.entry.outcome, r.entry.reason) for r in uows.data.audit] == [("deny", reason)]
+    assert not any(uows.data.queries.values())  # nothing released, nothing counted
+
+
+def run_on_loop(queries: QueryService, runs: list[str], cmd: QueryCommand) -> Release:
+    """The API's way in (query_awaiting) with its blocking steps run on the loop itself."""
+    uows = cast(FakeUnitOfWorkFactory, queries.uows)
+    uows.data.principals[OFFICER.id] = OFFICER
+    uows.data.tokens[token_digest("live")] = Token(OFFICER.id, NOW + timedelta(hours=1))
+
+    async def run(work: Callable[[], Any]) -> Any:
+        runs.append("run")
+        return work()
+
+    return asyncio.run(queries.query_awaiting("live", cmd, run))
+
+
+def test_an_asynchronous_read_is_awaited_between_two_blocking_steps(
+        queries: QueryService, uows: FakeUnitOfWorkFactory,
+        connectors: FakeConnectors) -> None:
+    connectors.asynchronous = True
+    runs: list[str] = []
+    release = run_on_loop(queries, runs, ask(fields=("income_band",)))
+    assert release.data == {"income_band": "12571-50270"}
+    assert runs == ["run", "run"]  # the decision, then the release
+    assert [f[0] for f in connectors.fetched] == ["async"]
+    assert [r.entry.outcome for r in uows.data.audit] == ["permit"]
+
+
+def test_a_synchronous_read_goes_in_one_blocking_step(
+        queries: QueryService, connectors: FakeConnectors) -> None:
+    runs: list[str] = []
+    release = run_on_loop(queries, runs, ask(fields=("income_band",)))
+    assert release.data == {"income_band": "12571-50270"}
+    assert runs == ["run"]
+    assert [f[0] for f in connectors.fetched] == [INCOME.id]
+
+
+def test_an_asynchronous_read_that_fails_is_refused_and_audited(
+        queries: QueryService, uows: FakeUnitOfWorkFactory,
+        connectors: FakeConnectors) -> None:
+    connectors.asynchronous = True
+    connectors.failure = ProviderFailure("provider_timeout", "no answer in 5 s", 5)
+    with pytest.raises(QueryRefused) as caught:
+        run_on_loop(queries, [], ask(fields=("income_band",)))
+    assert (caught.value.code, caught.value.retry_after) == ("provider_timeout", 5)
+    assert [(r.entry.outcome, r.entry.reason) for r in uows.data.audit] == [
+        ("deny", "provider_timeout")]
+    connectors.failure = None
+    connectors.stores[INCOME.id].clear()
+    with pytest.raises(QueryRefused) as unknown:
+        run_on_loop(queries, [], ask(fields=("income_band",)))
+    assert (unknown.value.kind, unknown.value.code) == (ErrorKind.NOT_FOUND, "record_unknown")

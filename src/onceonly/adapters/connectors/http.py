@@ -361,6 +361,11 @@ class HttpPools:
                                  daemon=True).start()
         return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
+    async def aclose(self) -> None:
+        """Close the pools of the running loop (before the loop itself ends)."""
+        for session in self._sessions.pop(asyncio.get_running_loop(), {}).values():
+            await session.close()
+
     def close(self) -> None:
         """Close every pool of a loop still open, and stop the connectors' own loop."""
         for loop, sessions in list(self._sessions.items()):

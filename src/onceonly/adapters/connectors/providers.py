@@ -31,6 +31,11 @@ class ProviderConnectors:
         """Each provider host's circuit breaker, for /metrics and the manager's page."""
         return self.http.breakers()
 
+    async def aclose(self) -> None:
+        """Close the HTTP connectors' pools of the running event loop (the API's, at its
+        end)."""
+        await self.http.pools.aclose()
+
     def dispose(self) -> None:
         self.sql.dispose()
         self.http.close()

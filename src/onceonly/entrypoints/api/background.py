@@ -45,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for worker in workers:
             await worker.stop()
+        await app.state.exchange.connectors.aclose()  # HTTP providers' pools on this loop
 
 
 def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
