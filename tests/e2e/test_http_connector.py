@@ -23,6 +23,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.config import operator_org
 from onceonly.domain.errors import DomainError
+from onceonly.services.ports.connectors import ConnectorUnusable
 from tests.e2e.conftest import Api
 from tests.e2e.test_mutual_tls import _issue, _write
 from tests.support.problems import assert_problem
@@ -379,3 +380,57 @@ def test_a_provider_failing_under_another_use_case_is_refused_and_audited(
     assert refused.value.code == "provider_unavailable"
     assert [(e.action, e.outcome, e.reason) for e in audit_tail(api, before)] == [
         ("challenge.raise", "deny", "provider_unavailable")]
+
+
+# --- publication: the connector tried, and checked against the provider's document ----------
+
+HMRC_OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0", "info": {"title": "HMRC people", "version": "1"},
+    "paths": {"/people/{nino}": {"get": {
+        "parameters": [{"name": "nino", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       {"name": "fields", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "object", "properties": {"full": {"type": "string"}}},
+                "address": {"type": "string"},
+                "income": {"type": "object", "properties": {
+                    "annual": {"type": "integer"}, "taxCode": {"type": "string"}}},
+                "childBenefit": {"type": "boolean"}}}}}},
+            "404": {"description": "no such person"}}}}},
+}
+HMRC_TYPES = {name: spec["type"] for name, spec in HMRC_FIELDS.items()}
+
+
+def test_the_connector_is_checked_against_the_document_the_provider_serves(
+        api: Api, connect: Connect) -> None:
+    provider = connect(provider={"openapi": HMRC_OPENAPI})
+    document = httpx.get(f"{provider.base_url}/openapi.json").json()
+    with api.exchange.engine.connect() as conn:
+        config = conn.execute(select(t.datasets.c.connector)
+                              .where(t.datasets.c.id == HMRC)).scalar_one()
+    api.exchange.connectors.check_contract(config, document, HMRC_TYPES)
+    # The provider documents its income as a string: the publication would be refused.
+    document["paths"]["/people/{nino}"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"]["properties"]["income"]["properties"]["annual"] = {
+        "type": "string"}
+    with pytest.raises(DomainError) as refused:
+        api.exchange.connectors.check_contract(config, document, HMRC_TYPES)
+    assert refused.value.code == "connector_contract_mismatch"
+    assert refused.value.detail.startswith("annual_income: ")
+
+
+def test_the_connector_is_tried_once_at_publication(api: Api, connect: Connect) -> None:
+    provider = connect(retries=0)
+    with api.exchange.engine.connect() as conn:
+        config = conn.execute(select(t.datasets.c.connector)
+                              .where(t.datasets.c.id == HMRC)).scalar_one()
+    store = api.exchange.connectors.for_dataset(HMRC, config)
+    store.check(list(HMRC_FIELDS))  # the API answers (a 404 for the probe is an answer)
+    assert [s.path for s in provider.seen] == ["/people/onceonly-probe"]
+    with pytest.raises(ConnectorUnusable, match="tax_band"):
+        store.check(["annual_income", "tax_band"])
+    provider.stop()
+    with pytest.raises(ConnectorUnusable, match="did not answer"):
+        store.check(["annual_income"])

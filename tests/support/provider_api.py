@@ -1,6 +1,7 @@
 """A provider's own HTTP API for tests, on 127.0.0.1: `GET /people/{id}` answers the
 person's record as JSON (404 if none), honouring `?fields=a,b` by leaving the others out;
-`PATCH /people/{id}` merges a JSON merge patch into it. It keeps its own log of every
+`PATCH /people/{id}` merges a JSON merge patch into it; its OpenAPI document, when given, is
+at `/openapi.json`. It keeps its own log of every
 request (method, path and query, the identity of its TLS client, whether its signature
 verified), and can be made slow, failing, or to answer wrong types.
 
@@ -9,7 +10,9 @@ signature check verifies RFC 9421 signatures against a JWKS (the exchange's)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import ssl
 import threading
 import time
@@ -45,7 +48,9 @@ class ProviderApi:
     status: int | None = None  # answer this status to every request (e.g. 500)
     jwks: Callable[[], Mapping[str, Any]] | None = None  # check RFC 9421 signatures against
     bearer: str | None = None  # require this bearer secret
+    openapi: dict[str, Any] | None = None  # served at /openapi.json
     seen: list[Seen] = field(default_factory=list)
+    connections: list[Any] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     base_url: str = ""
 
@@ -57,6 +62,10 @@ class ProviderApi:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                api.connections.append(self.connection)  # closed when the API stops
 
             def do_GET(self) -> None:
                 api.answer(self, None)
@@ -80,12 +89,18 @@ class ProviderApi:
         return self
 
     def stop(self) -> None:
+        """Down: no longer listening, and its open keep-alive connections closed."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+        for connection in self.connections:
+            with contextlib.suppress(OSError):  # closed already
+                connection.shutdown(socket.SHUT_RDWR)
 
     def answer(self, request: BaseHTTPRequestHandler, body: bytes | None) -> None:
         parts = urlsplit(request.path)
+        if parts.path == "/openapi.json" and self.openapi is not None:
+            return _send(request, 200, self.openapi)
         seen = Seen(request.command, parts.path, parse_qs(parts.query), _client_cn(request),
                     self._verified(request, body), request.headers.get("Authorization"))
         self.seen.append(seen)
