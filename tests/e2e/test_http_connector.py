@@ -434,3 +434,18 @@ def test_the_connector_is_tried_once_at_publication(api: Api, connect: Connect) 
     provider.stop()
     with pytest.raises(ConnectorUnusable, match="did not answer"):
         store.check(["annual_income"])
+
+
+def test_a_missing_bearer_secret_is_refused_without_opening_the_breaker(
+        api: Api, connect: Connect, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HMRC_API_TOKEN", raising=False)
+    provider = connect(auth={"kind": "bearer", "env": "HMRC_API_TOKEN"}, retries=0,
+                       breaker={"threshold": 1, "pause": 60})
+    for _ in range(2):
+        response = ask(api)
+        assert_problem(response, 502, "provider_unavailable")
+        assert "HMRC_API_TOKEN" in response.json()["detail"]
+    assert provider.seen == []
+    assert breaker_state(api, provider) == 0  # the exchange's own configuration, not HMRC
+    connect(auth={"kind": "bearer", "file": "/nonexistent/hmrc-token"}, retries=0)
+    assert "cannot be read" in ask(api).json()["detail"]

@@ -251,7 +251,11 @@ class HttpConnector:
         if kind == "bearer":
             headers["Authorization"] = "Bearer " + _secret(self.config.auth)
         elif kind == "signature" and self.signing_key is not None:
-            key, kid = self.signing_key()
+            try:
+                key, kid = self.signing_key()
+            except LookupError:  # a fresh exchange: no signing key for its operator yet
+                raise _Refused(UNAVAILABLE, "the exchange has no key to sign its requests "
+                               "to this provider with yet") from None
             message = _Message(method, url, headers)
             sign(message, key, kid, body)
         return headers
@@ -313,7 +317,8 @@ async def _answer(got: aiohttp.ClientResponse, retry_after: int) -> Any:
 
 
 class _Refused(ProviderFailure):
-    """A 4xx other than 404: the provider is up and refused this request."""
+    """A 4xx other than 404, or a request the exchange could not make (its secret or key
+    missing): no fault of the provider's host, so not counted by its breaker."""
 
 
 class _NotJson(ProviderFailure):
@@ -325,9 +330,13 @@ def _secret(auth: Mapping[str, str]) -> str:
     if "env" in auth:
         value = os.environ.get(auth["env"])
         if not value:
-            raise ProviderFailure(UNAVAILABLE, f"the bearer secret ${auth['env']} is not set")
+            raise _Refused(UNAVAILABLE, f"the bearer secret ${auth['env']} is not set")
         return value
-    return Path(auth["file"]).read_text().strip()
+    try:
+        return Path(auth["file"]).read_text().strip()
+    except OSError as error:
+        raise _Refused(UNAVAILABLE, f"the bearer secret's file cannot be read "
+                       f"({error.strerror})") from None
 
 
 class HttpPools:
