@@ -343,6 +343,14 @@ def test_a_correction_reaches_the_provider_as_a_signed_patch(api: Api, connect: 
     assert provider.records[nino]["address"] == "1 New Street, Northtown"
     patches = [s for s in provider.seen if s.method == "PATCH"]
     assert [(s.path, s.signature_verified) for s in patches] == [(f"/people/{nino}", True)]
+    # A field inside an object is patched there, the object's other members left alone.
+    tax_code = provider.records[nino]["income"]["taxCode"]
+    old = provider.records[nino]["income"]["annual"]
+    raised = api.exchange.accuracy.raise_challenge(citizen, HMRC, "annual_income",
+                                                   "I earn less", str(old + 1))
+    api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id, old + 1,
+                                  "checked the payslips")
+    assert provider.records[nino]["income"] == {"annual": old + 1, "taxCode": tax_code}
 
 
 def test_a_provider_api_that_takes_no_corrections_is_not_written(api: Api,

@@ -118,7 +118,7 @@ class ProviderApi:
         if record is None:
             return _send(request, 404, {"error": "no such person"})
         if body is not None:
-            record.update(json.loads(body))
+            _merge(record, json.loads(body))
             return _send(request, 204, None)
         wanted = seen.query.get("fields", [""])[0].split(",")
         return _send(request, 200, {k: v for k, v in record.items()
@@ -147,6 +147,17 @@ class ProviderApi:
         except Exception:  # any failure to verify is a refusal
             return False
         return True
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    """A JSON merge patch (RFC 7396), applied in place."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
 
 
 class _Message:

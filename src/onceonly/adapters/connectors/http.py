@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import ssl
 import threading
 import weakref
@@ -78,6 +79,7 @@ class FieldSpec:
     find: Callable[[Any], Any]  # the field's value in the answer, or _ABSENT
     where: str  # the pointer or expression, as configured
     param: str  # the provider's name for it when asked for only some fields
+    path: tuple[str, ...] | None  # the object members leading to it (None: an expression)
 
 
 def _field(name: str, spec: Mapping[str, Any]) -> FieldSpec:
@@ -87,14 +89,18 @@ def _field(name: str, spec: Mapping[str, Any]) -> FieldSpec:
     param = spec.get("param", name)
     if "pointer" in spec:
         parts = tuple(jsonpointer.JsonPointer(spec["pointer"]).parts)  # the library parses
-        return FieldSpec(name, kind, lambda doc: _walk(doc, parts), spec["pointer"], param)
+        return FieldSpec(name, kind, lambda doc: _walk(doc, parts), spec["pointer"], param,
+                         parts)
     if "jmespath" in spec:
         expression = jmespath.compile(spec["jmespath"])
         # JMESPath answers null for a path that is not there: a null is absent here.
+        dotted = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*",
+                              spec["jmespath"])
         return FieldSpec(name, kind, lambda doc: _ABSENT if (found := expression.search(doc))
-                         is None else found, spec["jmespath"], param)
+                         is None else found, spec["jmespath"], param,
+                         tuple(spec["jmespath"].split(".")) if dotted else None)
     return FieldSpec(name, kind, lambda doc: doc.get(name, _ABSENT)
-                     if isinstance(doc, dict) else _ABSENT, "/" + name, param)
+                     if isinstance(doc, dict) else _ABSENT, "/" + name, param, (name,))
 
 
 def _walk(document: Any, parts: tuple[str, ...]) -> Any:
@@ -225,8 +231,14 @@ class HttpConnector:
             raise ConnectorUnusable("this provider's API takes no corrections")
         if field not in self.config.fields:
             raise KeyError(f"the connector maps no field {field!r}")
-        body = json.dumps({self.config.fields[field].param: value.isoformat()
-                           if isinstance(value, date) else value}).encode()
+        path = self.config.fields[field].path
+        if not path or any(part.isdigit() for part in path):
+            raise ConnectorUnusable(f"{field} is found by an expression a merge patch cannot "
+                                    "name")
+        patch: Any = value.isoformat() if isinstance(value, date) else value
+        for part in reversed(path):  # {"income": {"annual": 41000}}: the rest left as it is
+            patch = {part: patch}
+        body = json.dumps(patch).encode()
         found = await self._call("PATCH", local_id, (), body)
         return found is not _NO_RECORD
 
