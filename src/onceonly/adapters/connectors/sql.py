@@ -25,11 +25,14 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    inspect,
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
-from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.engine import Access, make_engine
+from onceonly.services.ports.connectors import ConnectorUnusable
 
 _TYPES = {"string": String, "integer": Integer, "boolean": Boolean, "date": Date, "list": JSON}
 
@@ -90,6 +93,29 @@ class SqlConnector:
         return result.rowcount == 1
 
 
+    def check(self, fields: Sequence[str]) -> None:
+        """Try the store once (a dataset's publication): its table must be there with the
+        key column and a column for each of `fields`; ConnectorUnusable names what is not."""
+        unmapped = [name for name in fields if name not in self.columns]
+        if unmapped:
+            raise ConnectorUnusable(f"the connector maps no column to {', '.join(unmapped)}")
+        table = self.table.name if self.table.schema is None else self.table.fullname
+        try:
+            with self.engine.connect() as conn:
+                present = {column["name"] for column in
+                           inspect(conn).get_columns(self.table.name, schema=self.table.schema)}
+        except NoSuchTableError:
+            raise ConnectorUnusable(f"the store has no table {table}") from None
+        except (DBAPIError, OSError, ValueError) as problem:
+            cause = getattr(problem, "orig", None) or problem
+            raise ConnectorUnusable("the store cannot be reached: "
+                                    f"{' '.join(str(cause).split())}") from None
+        missing = [name for name in (self.key.name, *fields) if name not in present]
+        if missing:
+            raise ConnectorUnusable(f"the store's table {table} has no column "
+                                    f"{', '.join(missing)}")
+
+
 class SqlConnectors:
     """Connectors by dataset; one engine per store URL, shared by its datasets."""
 
@@ -107,7 +133,11 @@ class SqlConnectors:
             with self._lock:
                 engine = self._engines.get(config["url"])
                 if engine is None:
-                    engine = self._engines[config["url"]] = make_engine(config["url"])
+                    try:  # a store is the provider's: never made here
+                        engine = make_engine(config["url"], Access.EXISTING)
+                    except ValueError as problem:  # no such SQLite file, or not a database URL
+                        raise ConnectorUnusable(str(problem)) from None
+                    self._engines[config["url"]] = engine
                 connector = self._connectors[cache_key] = SqlConnector(engine, config)
         return connector
 

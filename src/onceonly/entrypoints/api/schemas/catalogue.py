@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from onceonly.entrypoints.api.schemas.datasets import VersionOut
 from onceonly.services.catalogue import Catalogue
 
 
@@ -12,6 +13,7 @@ class FieldOut(BaseModel):
     type: str
     sensitivity: str
     source: str
+    label: str
     description: str
 
 
@@ -21,6 +23,9 @@ class DatasetOut(BaseModel):
     title: str
     subject_scheme: str
     fields: list[FieldOut]
+    version: int
+    offers: list[str]
+    versions: list[VersionOut]
 
 
 class OrganisationOut(BaseModel):
@@ -51,7 +56,10 @@ class CatalogueOut(BaseModel):
                     subject_scheme=d.subject_scheme,
                     fields=[FieldOut(name=f.name, type=f.type.value,
                                      sensitivity=f.sensitivity.value, source=f.source.value,
-                                     description=f.description) for f in d.fields],
+                                     label=f.label, description=f.description)
+                            for f in d.fields],
+                    version=d.version, offers=list(d.offers),
+                    versions=[VersionOut.of(v) for v in catalogue.versions.get(d.id, ())],
                 )
                 for d in catalogue.datasets
             ],
