@@ -57,6 +57,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_organisation_keys_org_id'), table_name='organisation_keys')
     op.drop_table('organisation_keys')
     op.drop_table('dataset_versions')
-    with op.batch_alter_table('datasets') as batch:
-        batch.drop_column('offers')
-        batch.drop_column('version')
+    # Dropped in place (SQLite 3.35+ too): rebuilding the table, as a batch operation would,
+    # fails while agreements still refer to it.
+    op.drop_column('datasets', 'offers')
+    op.drop_column('datasets', 'version')
