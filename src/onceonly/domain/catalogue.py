@@ -86,7 +86,7 @@ def check_fields(fields: Sequence[FieldSpec]) -> None:
         raise invalid("too_many_fields", f"a dataset has at most {MAX_FIELDS} fields")
     seen: set[str] = set()
     for spec in fields:
-        if not FIELD_NAME.match(spec.name):
+        if not FIELD_NAME.fullmatch(spec.name):
             raise invalid("invalid_field_name", f"{spec.name!r} is not a valid field name: "
                           "lower case letters, digits and _, starting with a letter")
         if spec.name in seen:

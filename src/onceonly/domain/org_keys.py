@@ -18,7 +18,7 @@ from onceonly.domain.organisations import Principal, Role
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 # A 32-byte Ed25519 public key in base64url without padding: 43 characters, the last
 # carrying 2 bits of the key and 4 zero bits.
-_X = re.compile(r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")
+_X = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 MAX_OVERLAP = timedelta(days=90)
 DEFAULT_OVERLAP = timedelta(days=7)
 
@@ -43,7 +43,7 @@ def public_jwk(jwk: Any) -> dict[str, str]:
         raise invalid("unsupported_key", "only Ed25519 keys are taken: a JWK with "
                       "kty \"OKP\" and crv \"Ed25519\"")
     x = jwk.get("x")
-    if not isinstance(x, str) or not _X.match(x):
+    if not isinstance(x, str) or not _X.fullmatch(x):
         raise invalid("invalid_jwk", "the JWK's x must be the 32-byte public key in base64url "
                       "without padding (43 characters)")
     return {"kty": "OKP", "crv": "Ed25519", "x": x}
