@@ -92,7 +92,7 @@ def test_purposes():
 def test_overlap_bounds():
     assert overlap_of(timedelta(0)) == timedelta(0)
     assert overlap_of(MAX_OVERLAP) == MAX_OVERLAP
-    assert MAX_OVERLAP == timedelta(days=90) and DEFAULT_OVERLAP == timedelta(days=7)
+    assert timedelta(days=90) == MAX_OVERLAP and timedelta(days=7) == DEFAULT_OVERLAP
     for bad in (timedelta(seconds=-1), MAX_OVERLAP + timedelta(seconds=1)):
         error = refused(overlap_of, bad)
         assert (error.kind, error.code) == ("invalid", "invalid_overlap")

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.table import Table
 
 from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.api.schemas.datasets import PublicationIn
@@ -80,22 +79,21 @@ def dataset_publish(
     finally:
         exchange.close()
     console.print(f"published {dataset.id} version {dataset.version} "
-                  f"({len(dataset.fields)} fields)")
+                  f"({len(dataset.fields)} fields)", soft_wrap=True)
 
 
 @dataset_app.command("list")
 def dataset_list(db: DbOption = None) -> None:
-    """Every dataset with its provider, current version and versions."""
+    """Every dataset, one a line: id, provider, current version, fields, its versions."""
     exchange = open_exchange(db, read_only=True)
     try:
         catalogue = exchange.catalogue.read()
     finally:
         exchange.close()
-    table = Table("dataset", "provider", "version", "fields", "versions")
-    for dataset in catalogue.datasets:
+    for dataset in catalogue.datasets:  # one line a dataset, whole
         versions = catalogue.versions.get(dataset.id, ())
-        table.add_row(dataset.id, dataset.provider_id, str(dataset.version),
-                      ", ".join(f.name for f in dataset.fields),
-                      ", ".join(f"{v.version} ({v.published_at:%Y-%m-%d})" if v.published_at
-                                else str(v.version) for v in versions))
-    console.print(table)
+        print(dataset.id, dataset.provider_id, f"version {dataset.version}",
+              ",".join(f.name for f in dataset.fields),
+              "versions " + ",".join(f"{v.version}@{v.published_at:%Y-%m-%d}"
+                                     if v.published_at else str(v.version) for v in versions),
+              sep="\t")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.org_keys import DEFAULT_OVERLAP, KeyPurpose
@@ -68,7 +67,7 @@ def key_add(
         exchange.close()
     console.print(f"registered {key.kid} for {org} "
                   f"({', '.join(sorted(p.value for p in key.purposes))})"
-                  + (f", retiring {replaces}" if replaces else ""))
+                  + (f", retiring {replaces}" if replaces else ""), soft_wrap=True)
 
 
 @key_app.command("retire")
@@ -88,12 +87,14 @@ def key_retire(
     finally:
         exchange.close()
     assert key.not_after is not None
-    console.print(f"retired {key.kid} of {org}; it verifies until {key.not_after.isoformat()}")
+    console.print(f"retired {key.kid} of {org}; it verifies until {key.not_after.isoformat()}",
+                  soft_wrap=True)
 
 
 @key_app.command("list")
 def key_list(org: OrgOption, db: DbOption = None) -> None:
-    """An organisation's keys: registered (with their state) and hosted."""
+    """An organisation's keys, one a line: kid, registered or hosted (the exchange holds
+    it), purposes, state."""
     exchange = open_exchange(db, read_only=True)
     try:
         keys = exchange.org_keys.list(org)
@@ -102,12 +103,11 @@ def key_list(org: OrgOption, db: DbOption = None) -> None:
         fail(error.detail)
     finally:
         exchange.close()
-    table = Table("kid", "held by", "purposes", "state")
-    for key in keys.registered:
+    for key in keys.registered:  # one line a key, whole, for people and scripts alike
         state = ("in use" if key.retired_at is None else
-                 f"retired, verifies until {key.not_after:%Y-%m-%d %H:%M}Z"
+                 f"retired, verifies until {key.not_after:%Y-%m-%dT%H:%M}Z"
                  if key.usable_at(now) else "retired")
-        table.add_row(key.kid, org, ", ".join(sorted(p.value for p in key.purposes)), state)
+        print(key.kid, "registered", ",".join(sorted(p.value for p in key.purposes)), state,
+              sep="\t")
     for kid, active in keys.hosted:
-        table.add_row(kid, "the exchange (hosted)", "sign", "active" if active else "inactive")
-    console.print(table)
+        print(kid, "hosted", "sign", "active" if active else "inactive", sep="\t")
