@@ -30,7 +30,7 @@ from tests.e2e.test_api import (
 from tests.support.problems import assert_problem
 
 DWP_GUARDIAN = "guardian:GOV/DWP"
-KEYS = "/v1/organisations/GOV/DWP/keys"
+KEYS = "/v1/members/GOV/DWP/keys"
 
 
 def public(key: SigningKey) -> dict[str, Any]:

@@ -116,7 +116,7 @@ class DatasetService:
         try:
             try:
                 connector = self.connectors.for_dataset(dataset.id, config)
-            except (KeyError, TypeError, ValueError) as problem:
+            except (AttributeError, KeyError, TypeError, ValueError) as problem:
                 raise invalid("connector_invalid", "the connector's configuration is not "
                               f"usable: {_words(problem)}") from None
             connector.check([f.name for f in dataset.fields])

@@ -21,7 +21,7 @@ from onceonly.entrypoints.api.schemas.org_keys import (
 router = APIRouter(tags=["keys"], route_class=JsonRoute)
 KidPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$",
                              description="the key's RFC 7638 thumbprint")]
-KEYS = "/v1/organisations/{org_class}/{org_code}/keys"
+KEYS = "/v1/members/{org_class}/{org_code}/keys"
 
 
 @router.post(KEYS, status_code=201, response_model=KeyOut)
