@@ -136,6 +136,9 @@ def test_a_connector_that_cannot_serve_the_dataset_stores_nothing(
     ({"subject_scheme": "nosuch"}, 422, "unknown_scheme"),
     ({"system": "GOV/HMRC/nosuch"}, 404, "system_unknown"),
     ({"life_events": {"event_types": ["no.such.event"]}}, 422, "event_type_unknown"),
+    # GRO's deaths register emits it already: one register an event type.
+    ({"life_events": {"event_types": ["gov.onceonly.death.registered"]}}, 409,
+     "already_exists"),
     ({"fields": [field("vat_number"), field("vat_number")]}, 422, "duplicate_field"),
     ({"connector": {"kind": "carrier-pigeon"}}, 422, "connector_invalid"),
     ({"connector": {"kind": "sql"}}, 422, "connector_invalid"),
