@@ -41,7 +41,7 @@ def public(key: SigningKey) -> dict[str, Any]:
 def register(api: Api, key: SigningKey, label: str = DWP_GUARDIAN, path: str = KEYS,
              **extra: Any) -> httpx.Response:
     return api.client.post(path, headers=api.auth(label), json={
-        "jwk": public(key), "purposes": ["sign", "verify"], **extra})
+        "jwk": public(key), "purposes": ["sign", "verify"]} | extra)
 
 
 def registered_rows(api: Api) -> list[Any]:
@@ -177,3 +177,9 @@ def test_retiring_a_key_is_audited_and_cannot_be_done_twice(api: Api) -> None:
     assert_problem(api.client.post(f"{KEYS}/{key.kid}/retire",
                                    headers=api.auth("guardian:GOV/HMRC"), json={}),
                    403, "not_your_organisation")
+
+
+def test_a_key_registered_only_to_verify_does_not_sign_requests(api: Api) -> None:
+    key = SigningKey.generate("GOV/DWP")
+    assert register(api, key, purposes=["verify"]).status_code == 201
+    assert_problem(api.client.send(signed_query(api, key)), 401, "signature_invalid")
