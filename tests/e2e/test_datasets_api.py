@@ -201,6 +201,10 @@ def test_a_field_only_a_revoked_or_draft_agreement_uses_may_go(api: Api, tmp_pat
     response = publish(api, body)
     assert response.status_code == 201, response.text
     assert response.json()["version"] == 2
+    # The version from before versions were kept is listed still, undated.
+    v1, v2 = response.json()["versions"]
+    assert (v1["version"], v1["published_at"], v2["version"]) == (1, None, 2)
+    assert spare[0]["name"] in v1["fields"] and spare[0]["name"] not in v2["fields"]
 
 
 def _fields_granted_in_force(api: Api) -> set[str]:

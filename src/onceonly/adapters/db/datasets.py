@@ -47,6 +47,7 @@ class SqlDatasets:
             self.conn.execute(insert(t.datasets).values(
                 id=dataset.id, provider_id=dataset.provider_id, **values))
         else:
+            self._keep_unrecorded(dataset.id, dataset.version - 1)
             result = self.conn.execute(
                 update(t.datasets).where(t.datasets.c.id == dataset.id,
                                          t.datasets.c.version == dataset.version - 1)
@@ -58,3 +59,20 @@ class SqlDatasets:
             fields=values["fields"], offers=values["offers"], event_type=dataset.event_type,
             connector_kind=str(connector.get("kind", "")), published_at=at, published_by=by))
         return True
+
+    def _keep_unrecorded(self, dataset_id: str, version: int) -> None:
+        """Record the version about to be replaced if it is from before versions were kept
+        (published_at NULL), so the catalogue still lists it."""
+        versions = t.dataset_versions
+        if self.conn.execute(select(versions.c.version).where(
+                versions.c.dataset_id == dataset_id, versions.c.version == version)).first():
+            return
+        row = self.conn.execute(select(t.datasets).where(
+            t.datasets.c.id == dataset_id, t.datasets.c.version == version)).first()
+        if row is None:  # another version came meanwhile: the update will say so
+            return
+        self.conn.execute(insert(versions).values(
+            dataset_id=dataset_id, version=version, title=row.title, fields=row.fields,
+            offers=list(row.offers or []), event_type=row.event_type,
+            connector_kind=str(dict(row.connector).get("kind", "")), published_at=None,
+            published_by=""))

@@ -166,7 +166,8 @@ dataset_versions = Table(
     Column("offers", JSON, nullable=False),
     Column("event_type", String(100), nullable=True),
     Column("connector_kind", String(32), nullable=False),
-    Column("published_at", UTCDateTime, nullable=False),
+    # NULL: a version from before versions were kept, recorded when the next one came.
+    Column("published_at", UTCDateTime, nullable=True),
     Column("published_by", String(64), nullable=False),
 )
 

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column('offers', sa.JSON(), nullable=False),
         sa.Column('event_type', sa.String(length=100), nullable=True),
         sa.Column('connector_kind', sa.String(length=32), nullable=False),
-        sa.Column('published_at', UTCDateTime(), nullable=False),
+        sa.Column('published_at', UTCDateTime(), nullable=True),
         sa.Column('published_by', sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'],
                                 name=op.f('fk_dataset_versions_dataset_id_datasets')),
