@@ -37,6 +37,7 @@ from onceonly.services.bulk import BulkService
 from onceonly.services.catalogue import CatalogueService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
+from onceonly.services.datasets import DatasetService
 from onceonly.services.delivery import DeliveryService
 from onceonly.services.entry_verification import EntryVerifier
 from onceonly.services.envelopes import Envelopes
@@ -45,6 +46,7 @@ from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.keys import KeyService
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
+from onceonly.services.org_keys import OrgKeyService
 from onceonly.services.people import PeopleService
 from onceonly.services.ports.accuracy import CorrectionNotifier
 from onceonly.services.ports.clock import Clock
@@ -87,6 +89,8 @@ class Exchange:
     keys: KeyService
     people: PeopleService
     entry_verification: EntryVerifier
+    org_keys: OrgKeyService
+    datasets: DatasetService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -166,6 +170,8 @@ def bootstrap(
             envelopes, keys, operator_org()),
         people=PeopleService(SqlPersonIdentifiers(engine)),
         entry_verification=EntryVerifier(audit, keys),
+        org_keys=OrgKeyService(uows, clock),
+        datasets=DatasetService(uows, connectors, clock),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
     )
 

@@ -155,3 +155,23 @@ def test_a_decision_without_its_csrf_token_or_session_changes_nothing(api):
         assert anonymous.status_code == 401 and "Sign in first" in anonymous.text
     with api.exchange.uows() as uow:
         assert uow.agreements.get(1).status.value == "approved"
+
+
+def test_the_console_lists_the_organisations_datasets_with_each_version(api):
+    with api.exchange.engine.connect() as conn:
+        row = conn.execute(select(t.datasets).where(t.datasets.c.id == "GOV/DVLA/licences")).one()
+    fields = [{k: f[k] for k in ("name", "type", "sensitivity", "source")}
+              | {"label": f["name"], "description": ""} for f in row.fields]
+    published = api.client.post("/v1/datasets", headers=api.auth("guardian:GOV/DVLA"), json={
+        "system": row.id, "title": "Driving licences, described again",
+        "subject_scheme": row.subject_scheme, "fields": fields,
+        "connector": dict(row.connector)})
+    assert published.status_code == 201, published.text
+    client, _ = console(api, "guardian:GOV/DVLA")
+    with closing(client):
+        page = client.get("/guardian").text
+    section = page[page.index('id="datasets-heading"'):]
+    assert 'id="dataset-GOV-DVLA-licences"' in section
+    assert "version 2" in section and "before versions were kept" in section
+    assert api.principal("guardian:GOV/DVLA").id in section
+    assert "GOV/HMRC/income" not in section  # another organisation's

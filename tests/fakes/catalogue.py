@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from onceonly.domain.catalogue import Dataset
+from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.organisations import Organisation
 from tests.fakes.data import FakeData
 
@@ -25,6 +25,10 @@ class FakeCatalogue:
 
     def datasets(self) -> list[Dataset]:
         return [d for _, d in sorted(self.data.datasets.items())]
+
+    def versions(self) -> dict[str, list[DatasetVersion]]:
+        return {d.id: [DatasetVersion(d.version, d.title, tuple(f.name for f in d.fields),
+                                      d.offers, None, "")] for d in self.datasets()}
 
     def connector_config(self, dataset_id: str) -> Mapping[str, Any]:
         return self.data.connectors[dataset_id]

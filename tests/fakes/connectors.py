@@ -11,9 +11,13 @@ from onceonly.services.ports.connectors import ConnectorUnusable, ProviderFailur
 class FakeConnector:
     def __init__(self, dataset_id: str, records: dict[str, dict[str, Any]],
                  fetched: list[tuple[str, str, tuple[str, ...]]],
-                 failure: ProviderFailure | None = None) -> None:
+                 failure: ProviderFailure | None = None,
+                 checked: list[tuple[str, tuple[str, ...]]] | None = None,
+                 unusable: str | None = None) -> None:
         self.dataset_id, self.records, self.fetched = dataset_id, records, fetched
         self.failure = failure
+        self.checked = checked if checked is not None else []
+        self.unusable = unusable
 
     def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
         self.fetched.append((self.dataset_id, local_id, tuple(fields)))
@@ -28,6 +32,9 @@ class FakeConnector:
     def check(self, fields: Sequence[str]) -> None:
         if self.failure is not None:
             raise ConnectorUnusable(self.failure.detail)
+        if self.unusable is not None:
+            raise ConnectorUnusable(self.unusable)
+        self.checked.append((self.dataset_id, tuple(fields)))
 
     def write(self, local_id: str, field: str, value: Any) -> bool:
         if local_id not in self.records:
@@ -48,18 +55,23 @@ class FakeAsyncConnector(FakeConnector):
 class FakeConnectors:
     """Each dataset's records; `fetched` lists every read, to show what was not read.
     `failure`: every read fails so (a provider's system failing); `asynchronous`: the
-    connectors read as HTTP's do."""
+    connectors read as HTTP's do; `checked`: each connector tried at publication;
+    `unusable`: dataset -> why its store cannot serve it."""
 
     def __init__(self) -> None:
         self.stores: dict[str, dict[str, dict[str, Any]]] = {}
         self.fetched: list[tuple[str, str, tuple[str, ...]]] = []
         self.failure: ProviderFailure | None = None
         self.asynchronous = False
+        self.checked: list[tuple[str, tuple[str, ...]]] = []
+        self.unusable: dict[str, str] = {}
 
     def add(self, dataset_id: str, local_id: str, **record: Any) -> None:
         self.stores.setdefault(dataset_id, {})[local_id] = record
 
     def for_dataset(self, dataset_id: str, config: Mapping[str, Any]) -> FakeConnector:
+        if config.get("kind") not in ("fake", "sql", "http"):
+            raise ValueError(f"dataset {dataset_id}: no connector for kind {config.get('kind')!r}")
         kind = FakeAsyncConnector if self.asynchronous else FakeConnector
         return kind(dataset_id, self.stores.setdefault(dataset_id, {}), self.fetched,
-                    self.failure)
+                    self.failure, self.checked, self.unusable.get(dataset_id))

@@ -17,6 +17,7 @@ from onceonly.domain.consent import Consent
 from onceonly.domain.identity import LinkCandidate
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.life_events import Delivery, Report
+from onceonly.domain.org_keys import OrgKey
 from onceonly.domain.organisations import Organisation, Principal
 from onceonly.services.ports.accounts import CitizenAccount
 
@@ -71,6 +72,11 @@ class FakeData:
     claims: dict[str, str] = field(default_factory=dict)  # delivery -> its claim's token
     hidden_until: dict[str, datetime] = field(default_factory=dict)  # delivery -> lease end
     endpoints: dict[str, str] = field(default_factory=dict)
+    # Organisations' own keys (by kid), the hosted keys' kids (-> organisation), and each
+    # dataset version as published (with when and by whom).
+    org_keys: dict[str, OrgKey] = field(default_factory=dict)
+    hosted_keys: dict[str, str] = field(default_factory=dict)
+    published: list[tuple[Dataset, datetime, str]] = field(default_factory=list)
     last_id: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def next_id(self, table: str) -> int:

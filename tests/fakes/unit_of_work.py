@@ -15,10 +15,12 @@ from tests.fakes.bulk import FakeBulkExtracts
 from tests.fakes.catalogue import FakeCatalogue
 from tests.fakes.consents import FakeConsents
 from tests.fakes.data import FakeData
+from tests.fakes.datasets import FakeDatasets
 from tests.fakes.identity import FakeIdentities, FakePersonIndex
 from tests.fakes.keys import FakeDataKeys, FakeStore
 from tests.fakes.kill_switch import FakeKillSwitches
 from tests.fakes.life_events import FakeLifeEvents
+from tests.fakes.org_keys import FakeOrgKeys
 from tests.fakes.principals import FakePrincipals
 from tests.fakes.queries import FakeReleases, FakeUsage
 
@@ -50,6 +52,8 @@ class FakeUnitOfWork:
         self.consents = FakeConsents(data)
         self.life_events = FakeLifeEvents(data)
         self.data_keys = FakeDataKeys(self.factory.keys.rows, self.write)
+        self.org_keys = FakeOrgKeys(data)
+        self.datasets = FakeDatasets(data)
         return self
 
     def commit(self) -> None:

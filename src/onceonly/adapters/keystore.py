@@ -15,15 +15,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.data_keys import SqlDataKeys, write_transaction
+from onceonly.adapters.db.org_keys import org_key_from_row
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.envelope import EnvelopeInvalid, is_envelope
 from onceonly.crypto.signing import SigningKey, jwks, webhook_public_key
@@ -32,6 +33,7 @@ from onceonly.services.envelopes import Envelopes
 
 log = structlog.get_logger("onceonly.keystore")
 _KEYS = t.signing_keys
+_OWN = t.organisation_keys
 
 
 def private_key_context(org_id: str, kid: str) -> dict[str, str]:
@@ -108,13 +110,23 @@ class SqlKeyStore:
             return sum(not is_envelope(row.private_jwk)
                        for row in conn.execute(select(_KEYS.c.private_jwk)))
 
-    def jwks(self, org_id: str | None = None) -> dict[str, Any]:
-        """Every organisation's public keys, or (`org_id`) one organisation's."""
+    def jwks(self, org_id: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """Every organisation's public keys, or (`org_id`) one organisation's: those the
+        exchange holds for it (`hosted`), then those it registered itself, while they verify
+        (at `now`, by default the time of asking)."""
         query = select(_KEYS.c.public_jwk).order_by(_KEYS.c.org_id, _KEYS.c.created_at)
+        registered = (select(_OWN).order_by(_OWN.c.org_id, _OWN.c.registered_at, _OWN.c.kid)
+                      .where(or_(_OWN.c.not_after.is_(None),
+                                 _OWN.c.not_after > (now or datetime.now(UTC)))))
         if org_id is not None:
             query = query.where(_KEYS.c.org_id == org_id)
+            registered = registered.where(_OWN.c.org_id == org_id)
         with self.engine.connect() as conn:
-            return jwks(row.public_jwk for row in conn.execute(query))
+            document = jwks({**row.public_jwk, "hosted": True}
+                            for row in conn.execute(query))
+            document["keys"] += [org_key_from_row(row).published()
+                                 for row in conn.execute(registered)]
+        return document
 
     def webhook_keys(self, org_id: str) -> list[dict[str, str]]:
         """The organisation's active keys in Standard Webhooks form (`whpk_...`): those its

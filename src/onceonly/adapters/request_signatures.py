@@ -7,20 +7,31 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, exists, select
+from sqlalchemy import String, bindparam, delete, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from onceonly.adapters.db.tables import UTCDateTime, request_nonces, signing_keys
+from onceonly.adapters.db.tables import (
+    UTCDateTime,
+    organisation_keys,
+    request_nonces,
+    signing_keys,
+)
 from onceonly.services.ports.request_signatures import KEY_RETIRED, NONCE_NEW, NONCE_REPLAYED
 
 # Expired nonces are swept at most this often by each process, not with every insert: an
 # expired nonce left in the table is taken over by the insert itself (below).
 SWEEP_EVERY = timedelta(seconds=60)
 
-_ACTIVE_KEY = exists().where(signing_keys.c.kid == bindparam("kid"),
-                             signing_keys.c.active.is_(True))
+# A key speaks for its organisation: a hosted key while active, a key the organisation
+# registered to sign with until its `not_after` (a retired key's overlap).
+_ACTIVE_KEY = or_(
+    exists().where(signing_keys.c.kid == bindparam("kid"), signing_keys.c.active.is_(True)),
+    exists().where(organisation_keys.c.kid == bindparam("kid"),
+                   organisation_keys.c.signs_requests.is_(True),
+                   or_(organisation_keys.c.not_after.is_(None),
+                       organisation_keys.c.not_after > bindparam("now", type_=UTCDateTime))))
 
 
 def _remember_statement(dialect_insert: Any) -> Any:
@@ -42,10 +53,11 @@ _REMEMBER = {"postgresql": _remember_statement(pg_insert),
 
 
 class SqlVerificationKeys:
-    """Public keys by kid, read once per process: a kid's key material never changes. That
-    the key is still active (a retired key no longer speaks for its organisation, though
-    its signed releases still verify at /.well-known/jwks.json) is checked with the nonce,
-    in the same statement, on every request."""
+    """Public keys by kid (hosted, or registered by the organisation to sign with), read once
+    per process: a kid's key material never changes. That the key is still active (a retired
+    hosted key no longer speaks for its organisation, though its signed releases still
+    verify at /.well-known/jwks.json; a retired registered key speaks until its `not_after`)
+    is checked with the nonce, in the same statement, on every request."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -61,6 +73,11 @@ class SqlVerificationKeys:
             row = conn.execute(select(signing_keys.c.org_id, signing_keys.c.public_jwk)
                                .where(signing_keys.c.kid == kid,
                                       signing_keys.c.active.is_(True))).first()
+            if row is None:  # one the organisation registered to sign with
+                row = conn.execute(
+                    select(organisation_keys.c.org_id, organisation_keys.c.public_jwk)
+                    .where(organisation_keys.c.kid == kid,
+                           organisation_keys.c.signs_requests.is_(True))).first()
         if row is None:
             return None
         self._known[kid] = found = (row.org_id, dict(row.public_jwk))
@@ -86,7 +103,7 @@ class SqlNonceStore:
             if recorded is not None:
                 return NONCE_NEW
             # Refused: only now is it worth asking why.
-            active = conn.execute(select(_ACTIVE_KEY), {"kid": kid}).scalar()
+            active = conn.execute(select(_ACTIVE_KEY), {"kid": kid, "now": now}).scalar()
         return NONCE_REPLAYED if active else KEY_RETIRED
 
     def _sweep_due(self, now: datetime) -> bool:

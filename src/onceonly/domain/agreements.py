@@ -8,6 +8,7 @@ follow from an approved agreement and the clock, so expiry needs no job to take 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -143,10 +144,24 @@ class Agreement:
     def active_at(self, now: datetime) -> bool:
         return self.state_at(now) is AgreementState.ACTIVE
 
+    def in_force_at(self, now: datetime) -> bool:
+        """Approved or suspended (it may resume) and not yet expired: its provider is bound
+        to keep serving the fields it grants."""
+        return (self.status in (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED)
+                and now < self.valid_until)
+
     def hidden_until(self, now: datetime) -> datetime | None:
         """When an access made now under this agreement may appear in the citizen's access
         log (None: at once)."""
         return now + timedelta(days=self.hidden_days) if self.hidden_days else None
+
+
+def agreements_using(agreements: Sequence[Agreement], fields: Sequence[str],
+                     now: datetime) -> list[Agreement]:
+    """The agreements in force at `now` that grant one of `fields` (by source field)."""
+    wanted = set(fields)
+    return [a for a in agreements
+            if a.in_force_at(now) and any(g.source in wanted for g in a.grants)]
 
 
 def draft_agreement(

@@ -4,9 +4,10 @@ agreement may apply to a field."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from onceonly.domain.catalogue import Dataset
+from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.organisations import Organisation
 from onceonly.domain.transforms import TRANSFORMS, Transform
 from onceonly.services.ports.catalogue import CatalogueUnitOfWork
@@ -18,6 +19,7 @@ class Catalogue:
     organisations: tuple[Organisation, ...]
     datasets: tuple[Dataset, ...]
     transforms: tuple[Transform, ...]
+    versions: Mapping[str, tuple[DatasetVersion, ...]] = field(default_factory=dict)
 
 
 class CatalogueService:
@@ -29,4 +31,5 @@ class CatalogueService:
         with self.uows() as uow:
             organisations = tuple(uow.catalogue.organisations())
             datasets = tuple(uow.catalogue.datasets())
-        return Catalogue(organisations, datasets, tuple(TRANSFORMS.values()))
+            versions = {key: tuple(found) for key, found in uow.catalogue.versions().items()}
+        return Catalogue(organisations, datasets, tuple(TRANSFORMS.values()), versions)

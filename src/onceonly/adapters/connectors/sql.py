@@ -34,12 +34,13 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from onceonly.adapters.db.engine import make_engine
+from onceonly.adapters.db.engine import Access, make_engine
 from onceonly.services.ports.connectors import ConnectorUnusable
 
 _TYPES = {"string": String, "integer": Integer, "boolean": Boolean, "date": Date, "list": JSON}
@@ -156,6 +157,7 @@ class SqlConnector:
                 from None
 
 
+
 class SqlConnectors:
     """Connectors by dataset; one engine per store URL, shared by its datasets."""
 
@@ -174,7 +176,11 @@ class SqlConnectors:
                 url = store_url(config)
                 engine = self._engines.get(url)
                 if engine is None:
-                    engine = self._engines[url] = make_engine(url)
+                    try:  # a store is the provider's: never made here
+                        engine = make_engine(url, Access.EXISTING)
+                    except ValueError as problem:  # no such SQLite file, or not a database URL
+                        raise ConnectorUnusable(str(problem)) from None
+                    self._engines[url] = engine
                 connector = self._connectors[cache_key] = SqlConnector(engine, config)
         return connector
 

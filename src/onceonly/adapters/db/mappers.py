@@ -28,6 +28,7 @@ def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]
             "sensitivity": f.sensitivity.value,
             "source": f.source.value,
             "description": f.description,
+            "label": f.label,
         }
         for f in fields
     ]
@@ -46,10 +47,13 @@ def dataset_from_row(row: Any) -> Dataset:
                 sensitivity=Sensitivity(f["sensitivity"]),
                 source=SourceLabel(f["source"]),
                 description=f.get("description", ""),
+                label=f.get("label", ""),
             )
             for f in row.fields
         ),
         event_type=row.event_type,
+        offers=tuple(getattr(row, "offers", None) or ()),
+        version=getattr(row, "version", 1),
     )
 
 

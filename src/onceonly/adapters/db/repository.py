@@ -18,17 +18,19 @@ from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAle
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
+from onceonly.adapters.db.datasets import SqlDatasets
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
 from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
+from onceonly.adapters.db.org_keys import SqlOrgKeys
 from onceonly.adapters.db.releases import SqlReleases, SqlUsage
 from onceonly.domain.agreements import (
     Agreement,
     AgreementStatus,
     Transition,
 )
-from onceonly.domain.catalogue import Dataset
+from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
 from onceonly.domain.organisations import Organisation, Principal, Role
@@ -193,6 +195,23 @@ class SqlCatalogue:
     def datasets(self) -> list[Dataset]:
         rows = self.conn.execute(select(t.datasets).order_by(t.datasets.c.id))
         return [dataset_from_row(r) for r in rows]
+
+    def versions(self) -> dict[str, list[DatasetVersion]]:
+        """Every dataset's published versions, oldest first; a dataset from before versions
+        were kept shows its current one."""
+        found: dict[str, list[DatasetVersion]] = {}
+        rows = self.conn.execute(select(t.dataset_versions).order_by(
+            t.dataset_versions.c.dataset_id, t.dataset_versions.c.version))
+        for row in rows:
+            found.setdefault(row.dataset_id, []).append(DatasetVersion(
+                row.version, row.title, tuple(f["name"] for f in row.fields),
+                tuple(row.offers), row.published_at, row.published_by))
+        for dataset in self.datasets():
+            if dataset.id not in found:
+                found[dataset.id] = [DatasetVersion(
+                    dataset.version, dataset.title, tuple(f.name for f in dataset.fields),
+                    dataset.offers, None, "")]
+        return found
 
     def connector_config(self, dataset_id: str) -> Mapping[str, Any]:
         known = self._connectors.get(dataset_id)
@@ -435,6 +454,14 @@ class SqlUnitOfWork:
     @_repository
     def data_keys(self) -> SqlDataKeys:
         return SqlDataKeys(self.conn)
+
+    @_repository
+    def org_keys(self) -> SqlOrgKeys:
+        return SqlOrgKeys(self.conn)
+
+    @_repository
+    def datasets(self) -> SqlDatasets:
+        return SqlDatasets(self.conn)
 
     def commit(self) -> None:
         self.tx.commit()

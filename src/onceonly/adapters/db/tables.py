@@ -149,6 +149,43 @@ datasets = Table(
     Column("connector", JSON, nullable=False),
     # Set for a register of life events: agreements on it are notification agreements.
     Column("event_type", String(100), nullable=True, unique=True, index=True),
+    # The version now published (dataset_versions keeps every one) and the derived answers
+    # (transforms) the provider offers on it.
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("offers", JSON, nullable=True),
+)
+
+# Every version of a dataset as published: what it was, when and by whom.
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("dataset_id", String(100), ForeignKey("datasets.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("offers", JSON, nullable=False),
+    Column("event_type", String(100), nullable=True),
+    Column("connector_kind", String(32), nullable=False),
+    # NULL: a version from before versions were kept, recorded when the next one came.
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("published_by", String(64), nullable=False),
+)
+
+# Public keys an organisation registered itself (it keeps the private half): for signing
+# its requests (RFC 9421) and for verifying what it receives. A retired key still verifies
+# until `not_after` (the overlap), then no longer.
+organisation_keys = Table(
+    "organisation_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("public_jwk", JSON, nullable=False),
+    Column("signs_requests", Boolean, nullable=False),
+    Column("verifies_received", Boolean, nullable=False),
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("registered_by", String(64), nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+    Column("not_after", UTCDateTime, nullable=True),
 )
 
 agreements = Table(

@@ -34,12 +34,14 @@ from onceonly.entrypoints.api.routes import (
     bulk,
     catalogue,
     consents,
+    datasets,
     delivery,
     identity,
     keys,
     kill_switch,
     life_events,
     operations,
+    org_keys,
     queries,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
@@ -48,7 +50,7 @@ from onceonly.services.request_signatures import SignaturePolicy
 
 # In the order they are matched and documented, after the query.
 FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
-            bulk, identity, consents, accuracy, life_events, delivery)
+            bulk, identity, consents, accuracy, life_events, delivery, org_keys, datasets)
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,

@@ -7,10 +7,12 @@ import typer
 
 from onceonly.entrypoints.cli.anomaly import anomaly_app
 from onceonly.entrypoints.cli.audit import audit_app
+from onceonly.entrypoints.cli.datasets import dataset_app
 from onceonly.entrypoints.cli.db import db_app
 from onceonly.entrypoints.cli.demo import demo, walkthrough
 from onceonly.entrypoints.cli.identity import identity_app
 from onceonly.entrypoints.cli.keys import keys_app
+from onceonly.entrypoints.cli.org_keys import key_app
 from onceonly.entrypoints.cli.people import people
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.entrypoints.cli.token import token_app
@@ -26,6 +28,8 @@ app.add_typer(identity_app, name="identity")
 for command in (people, serve, demo, worker, walkthrough):
     app.command()(command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(key_app, name="key")
+app.add_typer(dataset_app, name="dataset")
 
 
 def main() -> None:

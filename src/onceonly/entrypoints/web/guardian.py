@@ -1,6 +1,7 @@
 """The guardian's portal: the agreements on their organisation's data awaiting a decision or
 in force (approve, reject, suspend, resume, revoke, each with a reason), the anomaly alerts
-to resolve, and the kill switch that cuts a consumer off. The work queues (deliveries,
+to resolve, the kill switch that cuts a consumer off, and the organisation's datasets with
+each version published. The work queues (deliveries,
 challenges, links) have their own module."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from onceonly.entrypoints.web.common import NO_REASON, form_text, is_htmx
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import RESOLUTIONS, AnomalyService
+from onceonly.services.catalogue import CatalogueService
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.ports.clock import Clock
 
@@ -29,8 +31,9 @@ IN_FORCE = (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED)
 class GuardianPages:
     def __init__(self, portal: Portal, *, agreements: AgreementService,
                  anomaly: AnomalyService, kill_switch: KillSwitchService,
-                 clock: Clock) -> None:
+                 clock: Clock, catalogue: CatalogueService | None = None) -> None:
         self.portal = portal
+        self.catalogue = catalogue
         self.agreements = agreements
         self.anomaly = anomaly
         self.kill_switch = kill_switch
@@ -61,9 +64,15 @@ class GuardianPages:
         awaiting = [a for a in agreements if a.status is AgreementStatus.SUBMITTED]
         in_force = [a for a in agreements if a.status in IN_FORCE]
         alerts = self.anomaly.alerts(guardian)
+        datasets: list[Any] = []
+        if self.catalogue is not None:
+            catalogue = self.catalogue.read()
+            datasets = [(d, catalogue.versions.get(d.id, ())) for d in catalogue.datasets
+                        if d.provider_id == guardian.org_id]
         return self.portal.render(request, "guardian/console.html", awaiting=awaiting,
                                   in_force=in_force, alerts=alerts, now=self.clock.now(),
-                                  actions=AGREEMENT_ACTIONS, resolutions=list(RESOLUTIONS))
+                                  actions=AGREEMENT_ACTIONS, resolutions=list(RESOLUTIONS),
+                                  datasets=datasets)
 
     async def decide_agreement(self, request: Request, agreement_id: int) -> HTMLResponse:
         guardian = self.portal.signed_in(request, GUARDIAN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from onceonly.domain.catalogue import Dataset
+from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.organisations import Organisation
 from onceonly.services.ports.unit_of_work import UnitOfWork
 
@@ -15,6 +15,9 @@ class CatalogueRepository(Protocol):
     def organisations(self) -> list[Organisation]: ...
     def dataset(self, dataset_id: str) -> Dataset | None: ...
     def datasets(self) -> list[Dataset]: ...
+    def versions(self) -> dict[str, list[DatasetVersion]]:
+        """Each dataset's published versions, oldest first."""
+        ...
     def connector_config(self, dataset_id: str) -> Mapping[str, Any]: ...
 
 

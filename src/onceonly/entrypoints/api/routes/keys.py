@@ -54,7 +54,7 @@ def jwks(request: Request, exchange: ExchangeDep) -> Response:
     """Every organisation's public signing keys. Each names its organisation (`org`):
     check a signature against the keys of the organisation that should have made it
     (a release: its agreement's provider; a tree head or receipt: the operator)."""
-    return cached_json(request, exchange.key_store.jwks())
+    return cached_json(request, exchange.key_store.jwks(now=exchange.clock.now()))
 
 
 @router.get("/.well-known/jwks/{org_class}/{org_code}.json", response_model=JwksOut,
@@ -64,7 +64,7 @@ def organisation_jwks(request: Request, org_class: OrgClass, org_code: OrgCode,
     """One organisation's public signing keys (`/.well-known/jwks/GOV/HMRC.json`): the
     only keys to check that organisation's signatures with."""
     org_id = f"{org_class}/{org_code}"
-    document = exchange.key_store.jwks(org_id)
+    document = exchange.key_store.jwks(org_id, now=exchange.clock.now())
     if not document["keys"]:
         raise not_found("organisation_unknown", f"no organisation {org_id} with keys")
     return cached_json(request, document)

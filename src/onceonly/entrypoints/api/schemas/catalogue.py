@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from onceonly.entrypoints.api.schemas.datasets import DatasetOut
 from onceonly.services.catalogue import Catalogue
-
-
-class FieldOut(BaseModel):
-    name: str
-    type: str
-    sensitivity: str
-    source: str
-    description: str
-
-
-class DatasetOut(BaseModel):
-    id: str
-    provider: str
-    title: str
-    subject_scheme: str
-    fields: list[FieldOut]
 
 
 class OrganisationOut(BaseModel):
@@ -45,16 +30,8 @@ class CatalogueOut(BaseModel):
         return cls(
             organisations=[OrganisationOut(id=o.id, name=o.name, systems=list(o.systems))
                            for o in catalogue.organisations],
-            datasets=[
-                DatasetOut(
-                    id=d.id, provider=d.provider_id, title=d.title,
-                    subject_scheme=d.subject_scheme,
-                    fields=[FieldOut(name=f.name, type=f.type.value,
-                                     sensitivity=f.sensitivity.value, source=f.source.value,
-                                     description=f.description) for f in d.fields],
-                )
-                for d in catalogue.datasets
-            ],
+            datasets=[DatasetOut.of(d, catalogue.versions.get(d.id, ()))
+                      for d in catalogue.datasets],
             transforms=[TransformOut(name=t.name, derived=t.derived, description=t.description)
                         for t in catalogue.transforms],
         )

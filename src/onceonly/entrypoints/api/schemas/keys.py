@@ -14,6 +14,10 @@ class JwkOut(BaseModel):
     use: str = Field(description="sig")
     org: str = Field(description="the organisation whose key it is: check it is the signer "
                                  "you expect")
+    hosted: bool = Field(description="true: the exchange holds the private key on the "
+                                     "organisation's behalf; false: the organisation holds it")
+    purposes: list[str] | None = Field(None, description="a key the organisation registered: "
+                                       "sign (its signed requests) and/or verify")
 
 
 class JwksOut(BaseModel):

@@ -1,0 +1,99 @@
+"""`onceonly dataset publish FILE` and `onceonly dataset list`: datasets as a provider
+describes them, in a YAML or JSON file checked against the same schema as the API's body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from onceonly.domain.errors import DomainError
+from onceonly.entrypoints.api.schemas.datasets import PublicationIn
+from onceonly.entrypoints.cli.common import DbOption, console, fail, open_exchange
+from onceonly.entrypoints.cli.org_keys import operator
+
+dataset_app = typer.Typer(help="Datasets: publish one (or its next version), list them.",
+                          no_args_is_help=True)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The line (from 1) of the value at `loc` in the file, or of the nearest part of it."""
+    if node is None:
+        return None
+    for part in loc:
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            found = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and part < len(node.value):
+            found = node.value[part]
+        if found is None:
+            break
+        node = found
+    return node.start_mark.line + 1
+
+
+def read_publication(path: Path) -> PublicationIn:
+    """The file's publication, or exit 2 naming the file, the line and the path in it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as problem:
+        fail(f"cannot read {path}: {getattr(problem, 'strerror', None) or problem}")
+    try:
+        document, tree = yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        fail(f"{path}{where}: not YAML or JSON: {getattr(problem, 'problem', problem)}")
+    if not isinstance(document, dict):
+        fail(f"{path}: expected a mapping of the dataset's parts (system, title, ...)")
+    try:
+        return PublicationIn.model_validate(document)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors()[:10]:
+            loc = tuple(problem["loc"])
+            line = _line_of(tree, loc)
+            lines.append(f"{path}{f' line {line}' if line else ''}: "
+                         f"{'.'.join(str(p) for p in loc) or '(top)'}: {problem['msg']}")
+        fail("\n".join(lines))
+
+
+@dataset_app.command("publish")
+def dataset_publish(
+    file: Annotated[Path, typer.Argument(help="the dataset, in YAML or JSON")],
+    db: DbOption = None,
+) -> None:
+    """Publish a dataset (or its next version) under a provider's system; its connector is
+    tried first, and nothing is stored if it cannot serve the dataset."""
+    publication = read_publication(file).publication()
+    exchange = open_exchange(db)
+    try:
+        dataset = exchange.datasets.publish(operator(exchange.audit.operator_org),
+                                            publication)
+    except DomainError as error:
+        fail(f"{error.code}: {error.detail}")
+    finally:
+        exchange.close()
+    console.print(f"published {dataset.id} version {dataset.version} "
+                  f"({len(dataset.fields)} fields)", soft_wrap=True)
+
+
+@dataset_app.command("list")
+def dataset_list(db: DbOption = None) -> None:
+    """Every dataset, one a line: id, provider, current version, fields, its versions."""
+    exchange = open_exchange(db, read_only=True)
+    try:
+        catalogue = exchange.catalogue.read()
+    finally:
+        exchange.close()
+    for dataset in catalogue.datasets:  # one line a dataset, whole
+        versions = catalogue.versions.get(dataset.id, ())
+        print(dataset.id, dataset.provider_id, f"version {dataset.version}",
+              ",".join(f.name for f in dataset.fields),
+              "versions " + ",".join(f"{v.version}@{v.published_at:%Y-%m-%d}"
+                                     if v.published_at else str(v.version) for v in versions),
+              sep="\t")
