@@ -34,7 +34,6 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
-    inspect,
     select,
     update,
 )
