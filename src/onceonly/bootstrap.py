@@ -25,7 +25,13 @@ from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
-from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
+from onceonly.config import (
+    database_url,
+    delivery_lease,
+    delivery_retry,
+    operator_org,
+    privacy_policy_url,
+)
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
@@ -148,7 +154,8 @@ def bootstrap(
         request_signatures=verifier,
         auth=AuthService(uows, clock, verifier),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
-        consents=ConsentService(uows, connectors, clock, keys, operator_org()),
+        consents=ConsentService(uows, connectors, clock, keys, operator_org(),
+                                privacy_policy_url()),
         accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
         accounts=AccountService(uows, clock, envelopes, operator_org()),
