@@ -137,6 +137,10 @@ def bootstrap(
     verifier = RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock)
     pseudonyms = PairwisePseudonyms(secrets)
     audit = AuditService(uows, clock, keys, secrets, operator_org())
+    # A key file is rotated here; a KMS rotates its own keys.
+    key_service = KeyService(
+        master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
+        envelopes, keys, operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -165,11 +169,8 @@ def bootstrap(
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease())),
         catalogue=CatalogueService(uows),
-        health=HealthService(SqlDatabase(engine), audit),
-        # A key file is rotated here; a KMS rotates its own keys.
-        keys=KeyService(
-            master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
-            envelopes, keys, operator_org()),
+        health=HealthService(SqlDatabase(engine), audit, key_service),
+        keys=key_service,
         people=PeopleService(SqlPersonIdentifiers(engine)),
         entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),

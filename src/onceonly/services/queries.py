@@ -102,11 +102,19 @@ class QueryService:
         """The query by a principal the caller has already authenticated."""
         return self._query(lambda _uow, _now: officer, cmd)
 
-    def query_with_token(self, token: str | None, cmd: QueryCommand) -> Release:
+    def query_with_token(self, token: str | None, cmd: QueryCommand,
+                         seen: Callable[[Principal], None] | None = None) -> Release:
         """Authenticate the bearer token and decide in the same read transaction. The token
         is read afresh like the agreement, so a revoked or expired token is refused on the
-        very next request; a refused token is audited exactly as `authenticate` audits it."""
-        return self._query(lambda uow, now: identify(uow, token, now), cmd)
+        very next request; a refused token is audited exactly as `authenticate` audits it.
+        `seen` is told who the token's holder is, once known (for the access log)."""
+        def caller(uow: QueriesUnitOfWork, now: datetime) -> Principal | AuthRefusal:
+            found = identify(uow, token, now)
+            if seen is not None and isinstance(found, Principal):
+                seen(found)
+            return found
+
+        return self._query(caller, cmd)
 
     def _query(self, caller: Callable[[QueriesUnitOfWork, datetime], Principal | AuthRefusal],
                cmd: QueryCommand) -> Release:

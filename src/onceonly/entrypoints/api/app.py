@@ -22,6 +22,7 @@ from onceonly.entrypoints.api.middleware import (
     Metrics,
     RequestIds,
     RequestMetrics,
+    StrictTransport,
     every_process,
 )
 from onceonly.entrypoints.api.problems import ERRORS, install_problems
@@ -81,6 +82,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.add_middleware(RequestSignatures, auth=exchange.auth)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
+    app.add_middleware(StrictTransport)  # inside the proxy headers: sees the client's scheme
     # The client's address and scheme, for everything inside, in this one place (servers
     # run with uvicorn's own proxy_headers off).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=(

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from onceonly.bootstrap import Exchange
-from onceonly.entrypoints.api.caller import BearerToken
+from onceonly.entrypoints.api.caller import BearerToken, note_caller
 from onceonly.entrypoints.api.dispatch import Run
 from onceonly.entrypoints.api.middleware import Metrics
 from onceonly.entrypoints.api.schemas.queries import QueryIn, ReleaseOut
@@ -46,7 +46,8 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
     )
 
     try:
-        release = await run_blocking(lambda: exchange.queries.query_with_token(token, command))
+        release = await run_blocking(lambda: exchange.queries.query_with_token(
+            token, command, lambda caller: note_caller(request.state, caller)))
     except QueryRefused as refusal:
         metrics.decisions.labels("deny", refusal.code).inc()
         raise
