@@ -65,19 +65,28 @@ class RequestIds:
         started = time.perf_counter()
         status = 500
         state = scope.setdefault("state", {})
+        logged = False
+
+        def log_access() -> None:  # once, before the answer's end goes out
+            nonlocal logged
+            if not logged:
+                logged = True
+                _log_access(scope, state, status, time.perf_counter() - started)
 
         async def tagged(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log_access()
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self._answer(scope, receive, tagged, request_id)
             finally:
-                _log_access(scope, state, status, time.perf_counter() - started)
+                log_access()  # no answer ended: a fault mid-answer, or the client gone
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send,
                       request_id: str) -> None:
