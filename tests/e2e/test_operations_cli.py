@@ -8,24 +8,53 @@ import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import current_revision, head_revision, history, upgrade
 from onceonly.bootstrap import bootstrap
+from onceonly.config import CONFIG_VARIABLE, Settings, variable
 from onceonly.demo.seed import build_world
+from onceonly.entrypoints.cli import app
 from tests.support.postgres import fresh_schema
 
+# Every setting, unset unless a test gives it (the tests' master key file stays); and put
+# back after each command, which may set some for the processes it would start.
+SETTINGS = {name: None for setting in Settings.model_fields
+            for name in (variable(setting), variable(setting) + "_FILE")
+            if name != "ONCEONLY_MASTER_KEY_FILE"} | {CONFIG_VARIABLE: None}
 
-def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith("ONCEONLY_") or k in (
-                       "ONCEONLY_MASTER_KEY_FILE", "ONCEONLY_TEST_POSTGRES_URL")}
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, cwd: Path, **env: str) -> Ran:
+    """The command in this process (Typer's runner): each start of a process costs seconds
+    on a loaded machine. test_serve_and_worker_refuse_... runs real processes."""
+    kept = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), env={**SETTINGS, "COLUMNS": "200", **env})
+    finally:
+        os.chdir(kept)
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit), result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     return subprocess.run([sys.executable, "-m", "onceonly.entrypoints.cli", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300,
-                          env={**environment, "COLUMNS": "200", **env})
+                          env={**environment, "COLUMNS": "200"})
 
 
 def flat(text: str) -> str:
@@ -94,7 +123,8 @@ def test_config_check_names_a_master_key_file_that_is_not_there(tmp_path: Path) 
 def test_serve_and_worker_refuse_a_bad_setting_before_anything(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
     for command in ("serve", "worker"):
-        refused = run(command, "--db", url, cwd=tmp_path, ONCEONLY_DELIVERY_MAX_ATTEMPTS="0")
+        refused = run(command, "--db", url, cwd=tmp_path, ONCEONLY_DELIVERY_MAX_ATTEMPTS="0",
+                      ONCEONLY_TRUSTED_PROXIES="10.0.0.1")
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "ONCEONLY_DELIVERY_MAX_ATTEMPTS = '0' (from the environment): Input should " \
                "be greater than 0" in flat(refused.stderr)
@@ -194,7 +224,8 @@ def test_serve_worker_and_upgrade_refuse_a_database_migrated_past_this_code(worl
     head = head_revision()
     for args in (("serve", "--port", "1"), ("worker",), ("db", "upgrade"),
                  ("db", "downgrade", head, "--yes")):
-        refused = run(*args, "--db", world_url, cwd=tmp_path)
+        started = process if args[0] in ("serve", "worker") else run
+        refused = started(*args, "--db", world_url, cwd=tmp_path)
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert f"is at schema revision 0999, which this onceonly does not know (it knows up " \
                f"to {head}): a newer onceonly migrated it" in flat(refused.stderr), args
