@@ -58,7 +58,7 @@ def test_liveness_asks_nothing_and_readiness_everything(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_a_database_not_at_this_codes_schema_is_not_ready_but_alive(tmp_path: Path) -> None:
+def test_a_database_behind_this_codes_schema_is_not_ready_but_alive(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
     exchange = bootstrap(url)
     try:
@@ -70,11 +70,20 @@ def test_a_database_not_at_this_codes_schema_is_not_ready_but_alive(tmp_path: Pa
             alive = httpx.get(f"{base}/livez", timeout=30)
             upgrade(exchange.engine)
             ready = httpx.get(f"{base}/readyz", timeout=30)
+            with exchange.engine.begin() as conn:  # a newer release's expand migration
+                conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0999'")
+            ahead = httpx.get(f"{base}/readyz", timeout=30)
+            with exchange.engine.begin() as conn:
+                conn.exec_driver_sql("DELETE FROM alembic_version")
+            unset = httpx.get(f"{base}/readyz", timeout=30)
     finally:
         exchange.close()
     body = assert_problem(behind, 503, "database_not_migrated")
     assert "onceonly db upgrade" in body["detail"] and behind.headers["retry-after"] == "60"
     assert alive.status_code == 200 and ready.status_code == 200
+    # A server already running stays ready while a newer release rolls out (expand only).
+    assert ahead.status_code == 200, ahead.text
+    assert_problem(unset, 503, "database_not_migrated")
 
 
 def test_keys_that_do_not_decrypt_are_not_ready(api: Api, tmp_path: Path,

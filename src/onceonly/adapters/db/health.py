@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from onceonly.adapters.db.migrate import current_revision, head_revision
+from onceonly.adapters.db.migrate import current_revision, head_revision, known
 from onceonly.services.ports.health import SchemaNotCurrent
 
 
@@ -18,6 +18,9 @@ class SqlDatabase:
             conn.execute(text("SELECT 1"))
 
     def check_migrated(self) -> None:
+        """At this code's revision; or past it, at one this code does not know: a newer
+        release's migration, which only expands (docs/operations.md), so a server of this
+        release that is already running stays ready while the new release rolls out."""
         revision = current_revision(self.engine)
-        if revision != self.head:
+        if revision is None or (revision != self.head and known(revision)):
             raise SchemaNotCurrent(revision, self.head)

@@ -6,8 +6,7 @@ from typing import Protocol
 
 
 class SchemaNotCurrent(Exception):
-    """The database's schema is not the one this code was written for (not migrated yet, or
-    migrated by a newer version)."""
+    """The database's schema is behind the one this code was written for."""
 
     def __init__(self, revision: str | None, head: str) -> None:
         super().__init__(f"the database is at schema revision {revision or '(none)'}, this "
@@ -22,7 +21,8 @@ class Database(Protocol):
         error (the entry point answers it as the database being unavailable)."""
 
     def check_migrated(self) -> None:
-        """Raise SchemaNotCurrent unless the schema is the one this code knows as newest."""
+        """Raise SchemaNotCurrent if the schema is behind this code's (not set up, or not
+        migrated yet); a newer release's schema, which only expands, is not."""
 
 
 class TreeHeadSigner(Protocol):
