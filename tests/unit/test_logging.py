@@ -62,3 +62,22 @@ def test_a_level_given_overrides_the_setting(capsys, monkeypatch):
         assert capsys.readouterr().out == ""
     finally:
         structlog.reset_defaults()
+
+
+def test_standard_library_lines_are_json_too_with_the_request_id(capsys):
+    import logging
+
+    configure_logging("info")
+    try:
+        with structlog.contextvars.bound_contextvars(request_id="r-1"):
+            logging.getLogger("uvicorn.error").warning("worker %s died", 7)
+            logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+        lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    finally:
+        structlog.reset_defaults()
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if h.get_name() == "onceonly-json"]:
+            root.removeHandler(handler)
+    [line] = lines  # alembic's chatter on each readiness probe is left out
+    assert (line["event"], line["logger"], line["level"], line["request_id"]) == (
+        "worker 7 died", "uvicorn.error", "warning", "r-1")

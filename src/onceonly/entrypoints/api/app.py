@@ -45,6 +45,7 @@ from onceonly.entrypoints.api.routes import (
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
 from onceonly.entrypoints.web.pages import mount_web
+from onceonly.logging import configure_logging
 from onceonly.services.request_signatures import SignaturePolicy
 
 # In the order they are matched and documented, after the query.
@@ -111,5 +112,7 @@ def _document_event_data(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` and `onceonly serve`: ONCEONLY_DATABASE_URL decides."""
+    """Factory for `uvicorn --factory` and `onceonly serve`: ONCEONLY_DATABASE_URL decides.
+    Each worker process of `serve --workers N` starts here, so its logs are set up here."""
+    configure_logging()
     return create_app(bootstrap())
