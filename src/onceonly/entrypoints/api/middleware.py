@@ -110,14 +110,23 @@ class RequestIds:
 
 
 def _log_access(scope: Scope, state: Any, status: int, seconds: float) -> None:
-    organisation, role = (state.get("caller") if isinstance(state, dict) else None) or (
-        None, None)
+    organisation, role = _caller(state if isinstance(state, dict) else {})
     client = scope.get("client")
-    access_log.info("request", method=scope["method"],
-                    route=route_of(scope), status=status,
+    access_log.info("request", method=scope["method"], route=route_of(scope), status=status,
                     duration_ms=round(seconds * 1000, 3),
                     client=client[0] if client else None,
                     organisation=organisation, role=role)
+
+
+def _caller(state: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Who called: an API caller (caller.note_caller), or a portal page's signed-in
+    principal (web/portal.py); (None, None) for no one known."""
+    if "caller" in state:
+        return state["caller"]
+    principal = state.get("web_principal")
+    if principal is not None:
+        return principal.org_id, principal.role.value
+    return None, None
 
 
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
