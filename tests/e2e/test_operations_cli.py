@@ -128,6 +128,10 @@ def test_serve_and_worker_refuse_a_bad_setting_before_anything(tmp_path: Path) -
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "ONCEONLY_DELIVERY_MAX_ATTEMPTS = '0' (from the environment): Input should " \
                "be greater than 0" in flat(refused.stderr)
+    refused = run("serve", "--db", url, "--forwarded-allow-ips", "10.0.0.1,*", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "ONCEONLY_TRUSTED_PROXIES = '10.0.0.1,*' (from the command line): '*' is not an " \
+           "IP address or network" in flat(refused.stderr)
     assert list(tmp_path.iterdir()) == []
 
 

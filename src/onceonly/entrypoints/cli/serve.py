@@ -36,9 +36,10 @@ def serve(
     from onceonly.entrypoints.api.server import serve as serve_api
 
     use_config_file(config_file)
+    # Read again by each worker; a mistake stops here.
+    settings_or_fail({"trusted_proxies": forwarded_allow_ips})
     if forwarded_allow_ips is not None:  # what each worker reads
         os.environ[variable("trusted_proxies")] = forwarded_allow_ips
-    settings_or_fail()  # read again by each worker; a mistake stops here
     try:
         tls = uvicorn_tls(tls_cert, tls_key, tls_client_ca)
     except TlsSettingsInvalid as problem:
