@@ -25,7 +25,13 @@ from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
-from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
+from onceonly.config import (
+    database_url,
+    delivery_lease,
+    delivery_retry,
+    operator_org,
+    privacy_policy_url,
+)
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
@@ -136,6 +142,10 @@ def bootstrap(
     verifier = RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock)
     pseudonyms = PairwisePseudonyms(secrets)
     audit = AuditService(uows, clock, keys, secrets, operator_org())
+    # A key file is rotated here; a KMS rotates its own keys.
+    key_service = KeyService(
+        master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
+        envelopes, keys, operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -153,7 +163,8 @@ def bootstrap(
         request_signatures=verifier,
         auth=AuthService(uows, clock, verifier),
         identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
-        consents=ConsentService(uows, connectors, clock, keys, operator_org()),
+        consents=ConsentService(uows, connectors, clock, keys, operator_org(),
+                                privacy_policy_url()),
         accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
         accounts=AccountService(uows, clock, envelopes, operator_org()),
@@ -163,11 +174,8 @@ def bootstrap(
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease())),
         catalogue=CatalogueService(uows),
-        health=HealthService(SqlDatabase(engine), audit),
-        # A key file is rotated here; a KMS rotates its own keys.
-        keys=KeyService(
-            master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
-            envelopes, keys, operator_org()),
+        health=HealthService(SqlDatabase(engine), audit, key_service),
+        keys=key_service,
         people=PeopleService(SqlPersonIdentifiers(engine)),
         entry_verification=EntryVerifier(audit, keys),
         org_keys=OrgKeyService(uows, clock),

@@ -1,24 +1,50 @@
-"""Structured JSON logs (structlog) for the server."""
+"""Structured JSON logs (structlog): one JSON object a line on standard output, at the level
+the settings give (ONCEONLY_LOG_LEVEL). Lines of the standard library's logging (the
+server's own, Alembic's) are written the same way, so that every line is JSON."""
 
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 import structlog
 
+from onceonly.config import log_level
 
-def configure_logging(level: int = logging.INFO) -> None:
+
+def _exceptions() -> Any:
+    # An exception as structured frames (structlog's dict_tracebacks), without local
+    # variables (they may hold tokens or keys).
+    return structlog.processors.ExceptionRenderer(
+        structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+
+
+def configure_logging(level: str | int | None = None) -> None:
+    """`level`: a name (`debug`, `info`, ...) or a number; default the settings' log level."""
+    if level is None:
+        level = log_level()
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping()[level.upper()]
+    stamped = [structlog.processors.add_log_level,
+               structlog.processors.TimeStamper(fmt="iso", utc=True)]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            # An exception as structured frames, without local variables (they may hold
-            # tokens or keys).
-            structlog.processors.ExceptionRenderer(
-                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *stamped, _exceptions(),
+                    structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.contextvars.merge_contextvars,
+                           structlog.stdlib.add_logger_name, *stamped],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    _exceptions(), structlog.processors.JSONRenderer()]))
+    handler.set_name("onceonly-json")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "onceonly-json"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Alembic says which dialect it is on each time the readiness probe reads the revision.
+    logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))

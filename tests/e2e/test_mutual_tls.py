@@ -126,6 +126,8 @@ def test_only_clients_with_a_certificate_from_the_ca_are_served(
             assert time.monotonic() < deadline, server.log_text()
             time.sleep(0.2)
     assert response.json() == {"status": "ok"}
+    assert response.headers["strict-transport-security"] == "max-age=31536000; " \
+        "includeSubDomains"  # served over TLS: browsers are to keep to it
     with pytest.raises(httpx.TransportError):  # refused in the TLS handshake
         _healthz(server, _context(pki, with_certificate=False))
     with pytest.raises(httpx.TransportError):  # and plain HTTP is not spoken

@@ -7,6 +7,7 @@ through another. PostgreSQL (the production shape) and SQLite (one file, two pro
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -229,3 +230,8 @@ def test_one_scrape_of_metrics_counts_every_workers_requests(tmp_path, servers, 
 
     stop(server)
     assert not list(tmp_path.glob("onceonly-metrics-*"))  # a fresh directory each start
+    # Every line either worker wrote is JSON; each request has its access line.
+    lines = [json.loads(line) for line in server.log_text().splitlines() if line.strip()]
+    served = [line for line in lines if line["event"] == "request"
+              and line["route"] == "/v1/catalogue"]
+    assert len(served) == 20 and len({line["request_id"] for line in served}) == 20

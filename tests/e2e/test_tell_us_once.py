@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -32,6 +34,7 @@ from onceonly.entrypoints.worker import WorkerThread
 from onceonly.services.delivery import DeliveryService
 from tests.conftest import WORLD_PEOPLE
 from tests.e2e.conftest import Api
+from tests.support.postgres import free_port
 from tests.support.problems import assert_problem
 
 DEATH = "gov.onceonly.death.registered"
@@ -402,3 +405,61 @@ def test_the_worker_refuses_a_database_that_is_not_set_up(tmp_path: Path):
                               timeout=120)
         assert done.returncode == 2, done.stdout + done.stderr
     assert "not set up" in done.stdout + done.stderr or "batch" in done.stdout + done.stderr
+
+
+def scrape_worker(port: int) -> dict[str, float]:
+    """The worker's own figures: each sample by name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {f"{s.name}{sorted(s.labels.items())}": s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_a_worker_shows_its_own_figures_on_its_metrics_port(people, api: Api, receivers,
+                                                           faults: Faults, tmp_path: Path):
+    def delivered_so_far() -> int:  # by any worker, this module's earlier tests' included
+        with api.exchange.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(t.deliveries).where(
+                t.deliveries.c.status == "delivered")).scalar_one()
+
+    port = free_port()
+    log = tmp_path / "worker.log"
+    already = delivered_so_far()
+    worker = start_worker(api, log, "--metrics-port", str(port))
+    delivered = "onceonly_worker_delivery_attempts_total[('outcome', 'delivered')]"
+    try:
+        wait_for(lambda: f"127.0.0.1:{port}/metrics" in log.read_text(), 120,
+                 "the worker serving its figures")
+        before = scrape_worker(port)
+        reports = [report_death(api, p, f"figures-{p.index}")["report_id"]
+                   for p in [next(people) for _ in range(3)]]
+        expected = webhook_deliveries(api, reports)
+        wait_for(lambda: set(webhook_deliveries(api, reports).values()) == {"delivered"}, 90,
+                 "every delivery delivered")
+        after = scrape_worker(port)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    # What it delivered: these reports' deliveries, and any an earlier test left due.
+    made = delivered_so_far() - already
+    assert made >= len(expected) > 0
+    assert after[delivered] == made
+    assert before[delivered] <= made and "onceonly_worker_failed_rounds_total[]" in after
+    assert after["process_resident_memory_bytes[]"] > 0
+    assert any(name.startswith("python_info") for name in after)
+    assert f"{made} deliveries made" in log.read_text()
+
+
+def test_the_worker_refuses_a_metrics_port_in_use(api: Api, tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "onceonly.entrypoints.cli", "worker", "--db",
+             api.exchange.engine.url.render_as_string(hide_password=False),
+             "--metrics-port", str(port)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot serve the worker's figures on 127.0.0.1:{port}" in " ".join(
+        done.stderr.split())

@@ -33,3 +33,51 @@ def test_an_exception_is_rendered_with_its_frames_not_just_a_flag(json_logs, cap
     assert [frame["name"] for frame in exception["frames"]][-1] == "integrate"
     assert "exc_info" not in line
     assert "oo_secret-token" not in json.dumps(line)  # no local variables in the log
+
+
+@pytest.mark.parametrize(("level", "written"), [
+    ("debug", ["debug", "info", "warning", "error"]), ("info", ["info", "warning", "error"]),
+    ("WARNING", ["warning", "error"]), ("error", ["error"])])
+def test_the_level_setting_drops_less_severe_lines(capsys, monkeypatch, level, written):
+    monkeypatch.setenv("ONCEONLY_LOG_LEVEL", level)
+    configure_logging()
+    try:
+        logger = structlog.get_logger("onceonly.test")
+        logger.debug("d")
+        logger.info("i")
+        logger.warning("w")
+        logger.error("e")
+        lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    finally:
+        structlog.reset_defaults()
+    assert [line["level"] for line in lines] == written
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+
+
+def test_a_level_given_overrides_the_setting(capsys, monkeypatch):
+    monkeypatch.setenv("ONCEONLY_LOG_LEVEL", "debug")
+    configure_logging("error")
+    try:
+        structlog.get_logger("onceonly.test").warning("w")
+        assert capsys.readouterr().out == ""
+    finally:
+        structlog.reset_defaults()
+
+
+def test_standard_library_lines_are_json_too_with_the_request_id(capsys):
+    import logging
+
+    configure_logging("info")
+    try:
+        with structlog.contextvars.bound_contextvars(request_id="r-1"):
+            logging.getLogger("uvicorn.error").warning("worker %s died", 7)
+            logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+        lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    finally:
+        structlog.reset_defaults()
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if h.get_name() == "onceonly-json"]:
+            root.removeHandler(handler)
+    [line] = lines  # alembic's chatter on each readiness probe is left out
+    assert (line["event"], line["logger"], line["level"], line["request_id"]) == (
+        "worker 7 died", "uvicorn.error", "warning", "r-1")

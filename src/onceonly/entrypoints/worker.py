@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 
 import structlog
+from prometheus_client import CollectorRegistry, Counter, PlatformCollector, ProcessCollector
 
 from onceonly.bootstrap import webhook_transport
 from onceonly.services.delivery import DeliveryService, Outgoing, Transport
@@ -16,17 +17,44 @@ from onceonly.services.delivery import DeliveryService, Outgoing, Transport
 log = structlog.get_logger("onceonly.delivery")
 
 
+class WorkerFigures:
+    """What `onceonly worker --metrics-port` shows: this worker's attempts by outcome, its
+    failed rounds, and its process (the exchange-wide delivery figures are on the API's
+    /metrics, read from the database)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.attempts = Counter("onceonly_worker_delivery_attempts",
+                                "Webhook deliveries this worker sent, by outcome",
+                                ["outcome"], registry=self.registry)
+        self.failed_rounds = Counter("onceonly_worker_failed_rounds",
+                                     "Rounds that failed (the database away, say)",
+                                     registry=self.registry)
+        for outcome in ("delivered", "failed"):
+            self.attempts.labels(outcome)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+
+    def count(self, errors: Sequence[str | None]) -> None:
+        delivered = sum(error is None for error in errors)
+        self.attempts.labels("delivered").inc(delivered)
+        self.attempts.labels("failed").inc(len(errors) - delivered)
+
+
 async def run_worker(service: DeliveryService, transport: Transport, stop: asyncio.Event, *,
-                     batch: int = 200, idle_seconds: float = 0.02) -> int:
+                     batch: int = 200, idle_seconds: float = 0.02,
+                     figures: WorkerFigures | None = None) -> int:
     """Deliver until `stop` is set; returns how many were delivered."""
+    figures = figures or WorkerFigures()
     delivered, pause = 0, idle_seconds
     while not stop.is_set():
         try:
             outgoing = await asyncio.to_thread(service.claim, batch)
-            delivered += await _send_and_settle(service, transport, outgoing)
+            delivered += await _send_and_settle(service, transport, outgoing, figures)
             pause = idle_seconds
         except Exception:  # the database away, say: what was taken is retaken after its lease
             log.exception("delivery round failed; trying again")
+            figures.failed_rounds.inc()
             outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
         if outgoing:
             continue
@@ -36,7 +64,7 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
 
 
 async def _send_and_settle(service: DeliveryService, transport: Transport,
-                           outgoing: Sequence[Outgoing]) -> int:
+                           outgoing: Sequence[Outgoing], figures: WorkerFigures) -> int:
     """Send the batch all at once and write each outcome as soon as its answer arrives, so a
     worker killed mid-batch leaves to be sent again only what was still in flight. Answers
     that arrive while a write is under way go together in the next one: one transaction per
@@ -52,6 +80,7 @@ async def _send_and_settle(service: DeliveryService, transport: Transport,
                                                    return_when=asyncio.FIRST_COMPLETED)
             results = [task.result() for task in answered]
             await asyncio.to_thread(service.settle, results)
+            figures.count([error for _, error in results])
             delivered += sum(error is None for _, error in results)
     finally:  # a write failed: the rest are retaken when their lease ends
         for task in waiting:
@@ -61,10 +90,10 @@ async def _send_and_settle(service: DeliveryService, transport: Transport,
 
 
 async def deliver_until(service: DeliveryService, stop: asyncio.Event, *, batch: int,
-                        timeout: float) -> int:
+                        timeout: float, figures: WorkerFigures | None = None) -> int:
     transport = webhook_transport(timeout=timeout, max_connections=batch)
     try:
-        return await run_worker(service, transport, stop, batch=batch)
+        return await run_worker(service, transport, stop, batch=batch, figures=figures)
     finally:
         await transport.close()
 

@@ -4,7 +4,6 @@ resting on consent would release about the citizen before they grant it."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,8 +66,7 @@ class ConsentService:
         self.clock = clock
         self.signer = signer
         self.operator_org = operator_org
-        self.policy_url = policy_url or os.environ.get("ONCEONLY_PRIVACY_POLICY_URL",
-                                                       DEFAULT_POLICY_URL)
+        self.policy_url = policy_url or DEFAULT_POLICY_URL  # configured: bootstrap.py
 
     def grant(self, citizen: Principal, purpose: str, consumer_id: str | None,
               fields: list[str], expires_at: datetime) -> tuple[Consent, Receipt]:

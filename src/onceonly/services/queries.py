@@ -60,6 +60,18 @@ _KIND = {
 }
 
 
+def _identifying(token: str | None, seen: Callable[[Principal], None] | None
+                 ) -> Callable[[QueriesUnitOfWork, datetime], Principal | AuthRefusal]:
+    """The caller of a query by bearer token, read in the query's own transaction; `seen`
+    is told who it is, once known."""
+    def caller(uow: QueriesUnitOfWork, now: datetime) -> Principal | AuthRefusal:
+        found = identify(uow, token, now)
+        if seen is not None and isinstance(found, Principal):
+            seen(found)
+        return found
+    return caller
+
+
 class QueryRefused(DomainError):
     def __init__(self, deny: Deny, retry_after: int | None = None) -> None:
         super().__init__(_KIND.get(deny.reason, ErrorKind.FORBIDDEN), deny.reason.value,
@@ -130,20 +142,23 @@ class QueryService:
         """The query by a principal the caller has already authenticated."""
         return cast(Release, self._query(lambda _uow, _now: officer, cmd))
 
-    def query_with_token(self, token: str | None, cmd: QueryCommand) -> Release:
+    def query_with_token(self, token: str | None, cmd: QueryCommand,
+                         seen: Callable[[Principal], None] | None = None) -> Release:
         """Authenticate the bearer token and decide in the same read transaction. The token
         is read afresh like the agreement, so a revoked or expired token is refused on the
-        very next request; a refused token is audited exactly as `authenticate` audits it."""
-        return cast(Release, self._query(lambda uow, now: identify(uow, token, now), cmd))
+        very next request; a refused token is audited exactly as `authenticate` audits it.
+        `seen` is told who the token's holder is, once known (for the access log)."""
+        return cast(Release, self._query(_identifying(token, seen), cmd))
 
     async def query_awaiting(self, token: str | None, cmd: QueryCommand,
-                             run: Callable[[Callable[[], Any]], Awaitable[Any]]) -> Release:
+                             run: Callable[[Callable[[], Any]], Awaitable[Any]],
+                             seen: Callable[[Principal], None] | None = None) -> Release:
         """`query_with_token` for the API: each blocking step runs through `run` (the event
         loop or a worker thread, as the database needs), and a provider read that is network
         I/O (HTTP) is awaited on the loop in between, holding no thread while it waits. A
         store read in process (SQL) goes in the same `run` as the decision and the release."""
-        step = await run(lambda: self._query(
-            lambda uow, now: identify(uow, token, now), cmd, defer_network=True))
+        step = await run(lambda: self._query(_identifying(token, seen), cmd,
+                                             defer_network=True))
         if isinstance(step, Release):
             return step
         reader = cast(AsyncReading, step.connector)

@@ -1,11 +1,13 @@
-"""Alembic, driven from code: `onceonly db upgrade` and the test fixtures call this."""
+"""Alembic, driven from code: the `onceonly db` commands and the test fixtures call this."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from onceonly.services.envelopes import Envelopes
@@ -26,14 +28,43 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+def downgrade(engine: Engine, revision: str, *, envelopes: Envelopes | None = None) -> None:
+    """Undo the migrations after `revision` (alembic.util.CommandError for a revision it
+    does not know or that is not below the current one)."""
+    command.downgrade(alembic_config(engine, envelopes=envelopes), revision)
 
+
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
     assert head is not None
     return head
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    revision: str
+    down_revision: str | None
+    title: str
+
+
+def history() -> list[Revision]:
+    """Every migration this code knows, newest first."""
+    return [Revision(str(script.revision), script.down_revision
+                     if isinstance(script.down_revision, str | None) else None,
+                     (script.doc or "").strip().splitlines()[0] if script.doc else "")
+            for script in _scripts().walk_revisions()]
+
+
+def known(revision: str) -> bool:
+    """Whether this code knows the revision (a database migrated by a newer onceonly is at
+    one it does not)."""
+    return any(known.revision == revision for known in history())
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -22,6 +22,7 @@ from onceonly.entrypoints.api.middleware import (
     Metrics,
     RequestIds,
     RequestMetrics,
+    StrictTransport,
     every_process,
 )
 from onceonly.entrypoints.api.problems import ERRORS, install_problems
@@ -46,6 +47,7 @@ from onceonly.entrypoints.api.routes import (
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
 from onceonly.entrypoints.web.pages import mount_web
+from onceonly.logging import configure_logging
 from onceonly.services.request_signatures import SignaturePolicy
 
 # In the order they are matched and documented, after the query.
@@ -83,6 +85,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.add_middleware(RequestSignatures, auth=exchange.auth)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
+    app.add_middleware(StrictTransport)  # inside the proxy headers: sees the client's scheme
     # The client's address and scheme, for everything inside, in this one place (servers
     # run with uvicorn's own proxy_headers off).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=(
@@ -111,5 +114,7 @@ def _document_event_data(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` and `onceonly serve`: ONCEONLY_DATABASE_URL decides."""
+    """Factory for `uvicorn --factory` and `onceonly serve`: ONCEONLY_DATABASE_URL decides.
+    Each worker process of `serve --workers N` starts here, so its logs are set up here."""
+    configure_logging()
     return create_app(bootstrap())

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -49,11 +49,18 @@ def signature_checked(request: Request, principal: Principal | None) -> Principa
     return principal
 
 
+def note_caller(state: Any, principal: Principal) -> None:
+    """Name who is calling (organisation, role) in the request's access log line, which the
+    RequestIds middleware writes from request.state."""
+    state.caller = (principal.org_id, principal.role.value)
+
+
 def current_principal(request: Request, credentials: Credentials) -> Principal:
     token = credentials.credentials if credentials else None
     if signing_of(request).everyone and getattr(request.state, "signed_by", None) is None:
         signature_checked(request, None)  # refused before the token is looked up
     principal = exchange_of(request).auth.authenticate(token)
+    note_caller(request.state, principal)
     signature_checked(request, principal)
     return principal
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import uuid
 from typing import Any
@@ -14,19 +15,43 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from onceonly.entrypoints.api.problems import send_problem
+from onceonly.entrypoints.api.problems import route_of, send_problem
 
 MAX_BODY_BYTES = 64 * 1024  # a query or an agreement is a few hundred bytes
 
 log = structlog.get_logger("onceonly.api")
 
 
+# An id a caller or a proxy gave is kept only if it is plainly an id: it is written into
+# every log line of the request and sent back.
+GIVEN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+access_log = structlog.get_logger("onceonly.access")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id in X-Request-ID if it is plainly one (letters, digits, `._:-`, at most 128),
+    else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            if GIVEN_ID.fullmatch(given):
+                return given
+    return uuid.uuid4().hex
+
+
 class RequestIds:
-    """Give each request an id of its own, sent back in `X-Request-Id` and bound into the log
-    context so that every line logged while serving it carries it; and be the last resort: a
-    fault no handler foresaw is answered with a problem body naming the id, and logged with
-    its traceback. Answered here rather than by Starlette's outermost error middleware, which
-    re-raises to the server, which then drops the connection under the answer."""
+    """Give each request an id, from X-Request-ID or made, sent back in `X-Request-Id` and
+    bound into the log context so that every line logged while serving it carries it (and
+    every problem body answering it); write one access log line for it; and be the last
+    resort: a fault no handler foresaw is answered with a problem body naming the id, and
+    logged with its traceback. Answered here rather than by Starlette's outermost error
+    middleware, which re-raises to the server, which then drops the connection under the
+    answer.
+
+    The access line holds the method, the route's template (never the path: it may name a
+    person), the status, the duration, the client's address, and the caller's organisation
+    and role: never a token, a query string, a header or a body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,28 +60,98 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = request_id_of(scope)
         header = (b"x-request-id", request_id.encode())
-        started = False
+        started = time.perf_counter()
+        status = 500
+        state = scope.setdefault("state", {})
+        logged = False
+
+        def log_access() -> None:  # once, before the answer's end goes out
+            nonlocal logged
+            if not logged:
+                logged = True
+                _log_access(scope, state, status, time.perf_counter() - started)
 
         async def tagged(message: Message) -> None:
-            nonlocal started
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
+                status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log_access()
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                await self.app(scope, receive, tagged)
-            except Exception:
-                log.exception("internal error", path=scope["path"])
-                if started:  # half an answer went out: only closing the connection ends it
-                    raise
-                await send_problem(tagged, 500, "internal_error",
-                                   "the exchange failed to answer this request; it is logged "
-                                   "under the request id, which an operator can look up",
-                                   request_id=request_id)
+                await self._answer(scope, receive, tagged, request_id)
+            finally:
+                log_access()  # no answer ended: a fault mid-answer, or the client gone
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send,
+                      request_id: str) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            log.exception("internal error", route=route_of(scope))
+            if started:  # half an answer went out: only closing the connection ends it
+                raise
+            await send_problem(send, 500, "internal_error",
+                               "the exchange failed to answer this request; it is logged "
+                               "under the request id, which an operator can look up",
+                               request_id=request_id)
+
+
+def _log_access(scope: Scope, state: Any, status: int, seconds: float) -> None:
+    organisation, role = _caller(state if isinstance(state, dict) else {})
+    client = scope.get("client")
+    access_log.info("request", method=scope["method"], route=route_of(scope), status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                    client=client[0] if client else None,
+                    organisation=organisation, role=role)
+
+
+def _caller(state: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Who called: an API caller (caller.note_caller), or a portal page's signed-in
+    principal (web/portal.py); (None, None) for no one known."""
+    if "caller" in state:
+        return state["caller"]
+    principal = state.get("web_principal")
+    if principal is not None:
+        return principal.org_id, principal.role.value
+    return None, None
+
+
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class StrictTransport:
+    """HSTS on every answer to a request that came over TLS: served over TLS here, or
+    proxied over it (X-Forwarded-Proto from a trusted proxy, which ProxyHeadersMiddleware,
+    outside this, has made the request's scheme). Never over plain http, where a browser
+    ignores it and an attacker could strip it anyway."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def strict(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), HSTS]}
+            await send(message)
+
+        await self.app(scope, receive, strict)
 
 
 class BodyLimit:

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
-from starlette.types import Send
+from starlette.types import Scope, Send
 
 from onceonly.crypto.canonical import canonical_json
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
@@ -33,6 +33,7 @@ from onceonly.entrypoints.api.json_bodies import DuplicateKey
 from onceonly.entrypoints.api.schemas.problems import InternalProblem, Problem
 from onceonly.entrypoints.http_status import http_status
 from onceonly.services.audit import ExchangeNotInitialised
+from onceonly.services.ports.health import SchemaNotCurrent
 
 # What the document says any operation may answer.
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,8 +47,18 @@ log = structlog.get_logger("onceonly.api")
 unavailable_log = structlog.get_logger("onceonly.unavailable")
 
 
+def route_of(scope: Scope) -> str:
+    """The matched route's template (`/v1/people/{person_id}`), for the log: never the path,
+    which may name a person."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
 def problem_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "detail": detail, **extra}
+    """The body, naming the request's id (bound by the RequestIds middleware) when there is
+    one: a caller quoting it lets an operator find every line logged for the request."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return {"code": code, "detail": detail,
+            **({"request_id": request_id} if request_id else {}), **extra}
 
 
 def problem(status: int, code: str, detail: str, *, headers: Mapping[str, str] | None = None,
@@ -92,6 +103,10 @@ UNAVAILABLE: dict[type[Exception], Unavailable] = {
         "key_undecryptable", "stored key or data undecryptable",
         "a key or value the exchange keeps encrypted does not decrypt; an operator must "
         "restore it"),
+    SchemaNotCurrent: Unavailable(
+        "database_not_migrated", "database schema not current",
+        "the exchange's database is not at the schema this server needs; an operator must "
+        "migrate it (`onceonly db upgrade`) or run the matching version"),
     ExchangeNotInitialised: Unavailable(
         "exchange_not_initialised", "exchange not initialised",
         "the exchange has no operator signing key yet, so it cannot sign the audit log's tree "
@@ -101,13 +116,13 @@ UNAVAILABLE: dict[type[Exception], Unavailable] = {
 
 def unavailable(request: Request, error: Exception) -> JSONResponse:
     cause = next(c for kind, c in UNAVAILABLE.items() if isinstance(error, kind))
-    unavailable_log.error(cause.logged, path=request.url.path,
+    unavailable_log.error(cause.logged, route=route_of(request.scope),
                           error=str(getattr(error, "orig", error)))  # the driver's words
     return problem(503, cause.code, cause.detail, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 def domain_error(request: Request, error: DomainError) -> JSONResponse:
-    log.info("refused", path=request.url.path, code=error.code)
+    log.info("refused", route=route_of(request.scope), code=error.code)
     retry_after = getattr(error, "retry_after", None)  # a provider's system failing for now
     return problem(http_status(error), error.code, error.detail,
                    headers={"Retry-After": str(retry_after)} if retry_after else None)

@@ -46,7 +46,10 @@ def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
 
 
 def serve(workers: int, **options: Any) -> None:
-    """Serve the API in `workers` processes (uvicorn's settings in `options`)."""
+    """Serve the API in `workers` processes (uvicorn's settings in `options`). uvicorn's own
+    lines go through the exchange's JSON logging (log_config None: it installs no
+    formatter of its own)."""
+    options = {"log_config": None, **options}
     if workers == 1:
         uvicorn.run(APP, factory=True, **options)
         return

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from onceonly.adapters.db.engine import Access, make_engine
-from onceonly.adapters.db.migrate import current_revision, head_revision
+from onceonly.adapters.db.migrate import current_revision, head_revision, known
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.config import database_url
 
@@ -43,12 +43,19 @@ def url_of(db: str | None) -> str:
         fail(str(exc))
 
 
-def _schema_revision(engine: Engine, url: str) -> str | None:
+def schema_revision(engine: Engine, url: str) -> str | None:
     """The database's schema revision (None before any), or a message if it cannot be read."""
     try:
         return current_revision(engine)
     except DBAPIError as exc:  # unreachable, refused, locked, or a file that is no database
         fail(f"cannot open the database {url}: {' '.join(str(exc.orig).split())}")
+
+
+def newer_than_code(url: str, revision: str) -> str:
+    return (f"the database {url} is at schema revision {revision}, which this onceonly does "
+            f"not know (it knows up to {head_revision()}): a newer onceonly migrated it. Run "
+            "that version, or have it downgrade the database (`onceonly db downgrade "
+            f"{head_revision()}`) after a backup")
 
 
 def check_database(url: str) -> None:
@@ -59,7 +66,7 @@ def check_database(url: str) -> None:
     except ValueError as exc:
         fail(str(exc))
     try:
-        _schema_revision(engine, url)
+        schema_revision(engine, url)
     finally:
         engine.dispose()
 
@@ -74,10 +81,12 @@ def open_exchange(db: str | None, *, read_only: bool = False) -> Exchange:
     except ValueError as exc:  # a SQLite file that does not exist
         fail(str(exc))
     try:
-        revision = _schema_revision(exchange.engine, url)
+        revision = schema_revision(exchange.engine, url)
         if revision is None:
             fail(f"the database {url} is not set up: run `onceonly db upgrade --db {url}` "
                  "or `onceonly demo --db URL`")
+        if not known(revision):
+            fail(newer_than_code(url, revision))
         if revision != head_revision():
             fail(f"the database {url} is at schema revision {revision}, this onceonly needs "
                  f"{head_revision()}: run `onceonly db upgrade --db {url}`")

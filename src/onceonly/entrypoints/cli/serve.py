@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from onceonly.config import database_url, trusted_proxies
+from onceonly.config import database_url, variable
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
 from onceonly.entrypoints.cli.common import DbOption, fail, open_exchange
+from onceonly.entrypoints.cli.config import ConfigOption, settings_or_fail, use_config_file
 from onceonly.entrypoints.tls import TlsSettingsInvalid, uvicorn_tls
 from onceonly.logging import configure_logging
 
@@ -24,21 +25,31 @@ def serve(
     tls_key: Annotated[Path | None, typer.Option(help="its private key (PEM)")] = None,
     tls_client_ca: Annotated[Path | None, typer.Option(
         help="mutual TLS: only clients with a certificate from this CA (PEM)")] = None,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: "
+             "addresses or CIDR networks, comma-separated; '' for none (default: "
+             "ONCEONLY_TRUSTED_PROXIES, else 127.0.0.1,::1)")] = None,
+    config_file: ConfigOption = None,
 ) -> None:
     """Run the API server (several workers share the database and hold no private state)."""
     # Deferred on purpose: the web stack is start-up time that only serving needs.
     from onceonly.entrypoints.api.server import serve as serve_api
 
+    use_config_file(config_file)
+    # Read again by each worker; a mistake stops here.
+    settings_or_fail({"trusted_proxies": forwarded_allow_ips})
+    if forwarded_allow_ips is not None:  # what each worker reads
+        os.environ[variable("trusted_proxies")] = forwarded_allow_ips
     try:
         tls = uvicorn_tls(tls_cert, tls_key, tls_client_ca)
-        trusted_proxies()  # read again by each worker; a mistake in it stops here
-    except (TlsSettingsInvalid, ValueError) as problem:
+    except TlsSettingsInvalid as problem:
         fail(str(problem))
     _check_private_keys(db)  # fail here, clearly, not in every worker
-    os.environ["ONCEONLY_DATABASE_URL"] = database_url(db)
+    os.environ[variable("database_url")] = database_url(db)
+    os.environ.pop(variable("database_url") + "_FILE", None)  # the URL is now in the above
     configure_logging()
     serve_api(workers, host=host, port=port, access_log=False, log_level="warning",
-              proxy_headers=False, **tls)  # the app reads them (ONCEONLY_TRUSTED_PROXIES)
+              proxy_headers=False, **tls)  # the app reads them (trusted_proxies)
 
 
 def _check_private_keys(db: str | None) -> None:

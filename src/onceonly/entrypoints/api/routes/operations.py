@@ -38,12 +38,27 @@ def exposition(exchange: Exchange, figures: CollectorRegistry) -> CollectorRegis
     return shown
 
 
-@router.get("/healthz")
-def healthz(exchange: ExchangeDep) -> dict[str, str]:
-    """Ready to serve: the database answers and the operator can sign tree heads; else
-    503 with why (`database_unavailable`, `exchange_not_initialised`, ...)."""
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """Alive: the process answers (nothing else is asked, so a database that is away does
+    not get the server restarted; readiness is /readyz)."""
+    return {"status": "alive"}
+
+
+@router.get("/readyz")
+def readyz(exchange: ExchangeDep) -> dict[str, str]:
+    """Ready to serve: the database answers and is migrated to this server's schema, the
+    operator can sign tree heads, and the keys decrypt; else 503 with why
+    (`database_unavailable`, `database_not_migrated`, `exchange_not_initialised`,
+    `master_key_unavailable`, `key_undecryptable`)."""
     exchange.health.check()
     return {"status": "ok"}
+
+
+@router.get("/healthz")
+def healthz(exchange: ExchangeDep) -> dict[str, str]:
+    """Readiness, as /readyz (kept for the probes that use this name)."""
+    return readyz(exchange)
 
 
 @router.get("/metrics", response_class=Response)

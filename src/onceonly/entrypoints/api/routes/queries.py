@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from onceonly.bootstrap import Exchange
-from onceonly.entrypoints.api.caller import BearerToken
+from onceonly.entrypoints.api.caller import BearerToken, note_caller
 from onceonly.entrypoints.api.dispatch import Run
 from onceonly.entrypoints.api.middleware import Metrics
 from onceonly.entrypoints.api.schemas.problems import Problem
@@ -51,7 +51,8 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
     )
 
     try:
-        release = await exchange.queries.query_awaiting(token, command, run_blocking)
+        release = await exchange.queries.query_awaiting(
+            token, command, run_blocking, lambda caller: note_caller(request.state, caller))
     except QueryRefused as refusal:
         metrics.decisions.labels("deny", refusal.code).inc()
         raise

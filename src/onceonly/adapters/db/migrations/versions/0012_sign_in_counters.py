@@ -21,6 +21,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # contract: made before the first release, when no two versions ran side by side; the
+    # throttle's counts are short-lived, and its old shape is read by no later code.
     op.drop_table('sign_in_throttle')
     op.create_table('sign_in_throttle',
     sa.Column('key', sa.String(length=64), nullable=False),
