@@ -374,6 +374,25 @@ def suspend_for_anomaly(agreement: Agreement, rule: str, now: datetime) -> Agree
                    history=(*agreement.history, step))
 
 
+def suspend_for_member(agreement: Agreement, actor: Principal, reason: str,
+                       now: datetime) -> Agreement:
+    """The exchange's operator suspends a member: each agreement in force that it is party
+    to is suspended with it (who may do this is the use case's rule)."""
+    reason = require_reason(reason)
+    _require_status(agreement, "suspend", AgreementStatus.APPROVED)
+    return _moved(agreement, actor, "suspend", AgreementStatus.SUSPENDED,
+                  f"member suspended: {reason}", now)
+
+
+def resume_for_member(agreement: Agreement, actor: Principal, reason: str,
+                      now: datetime) -> Agreement:
+    """The member is resumed: the agreements its suspension suspended resume."""
+    reason = require_reason(reason)
+    _require_status(agreement, "resume", AgreementStatus.SUSPENDED)
+    return _moved(agreement, actor, "resume", AgreementStatus.APPROVED,
+                  f"member resumed: {reason}", now)
+
+
 def resume(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:
     reason = require_reason(reason)
     _require_provider_guardian(agreement, actor, "resume")
