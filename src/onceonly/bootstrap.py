@@ -45,6 +45,7 @@ from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.keys import KeyService
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
+from onceonly.services.members import MembersService
 from onceonly.services.people import PeopleService
 from onceonly.services.ports.accuracy import CorrectionNotifier
 from onceonly.services.ports.clock import Clock
@@ -86,6 +87,7 @@ class Exchange:
     health: HealthService
     keys: KeyService
     people: PeopleService
+    members: MembersService
     entry_verification: EntryVerifier
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
@@ -163,7 +165,8 @@ def bootstrap(
         keys=KeyService(
             master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
             envelopes, keys, operator_org()),
-        people=PeopleService(SqlPersonIdentifiers(engine)),
+        people=PeopleService(SqlPersonIdentifiers(engine), uows, clock),
+        members=MembersService(uows, clock, keys, audit, operator_org()),
         entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
     )

@@ -54,6 +54,11 @@ class SqlKeyStore:
         """A compact JWS carrying `payload`, with the organisation's active key."""
         return (self._active.get(org_id) or self._load(org_id)).sign(payload)
 
+    def add_hosted_key(self, org_id: str, now: datetime) -> str:
+        """A new active signing key held for `org_id` (its private half sealed); its kid."""
+        with self.engine.begin() as conn:
+            return add_signing_key(conn, org_id, now, envelopes=self.envelopes).kid
+
     def sign_webhook_for(self, org_id: str, msg_id: str, at: datetime,
                          body: bytes) -> SignedWebhook:
         """A webhook's signatures by the organisation's active key: Standard Webhooks `v1a`

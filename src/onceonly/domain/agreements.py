@@ -115,6 +115,8 @@ class Agreement:
     max_persons_per_day: int | None = None  # distinct people a day
     max_uses: int | None = None  # releases over the agreement's life (1: a one-time agreement)
     bulk_max_records: int | None = None  # bulk extracts allowed, of at most this many people
+    # The consumer's officers must hold data-protection training in date to use it.
+    requires_training: bool = False
     kind: AgreementKind = AgreementKind.QUERY  # follows from the dataset: an event register
     status: AgreementStatus = AgreementStatus.DRAFT
     approvals: tuple[str, ...] = ()  # guardians who approved the current submission
@@ -168,6 +170,7 @@ def draft_agreement(
     max_persons_per_day: int | None = None,
     max_uses: int | None = None,
     bulk_max_records: int | None = None,
+    requires_training: bool = False,
 ) -> Agreement:
     """A new draft, checked against the dataset it draws on. Drafted by the consumer."""
     if actor.org_id != consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
@@ -199,6 +202,7 @@ def draft_agreement(
         max_persons_per_day=max_persons_per_day,
         max_uses=max_uses,
         bulk_max_records=bulk_max_records,
+        requires_training=requires_training,
         kind=AgreementKind.NOTIFICATION if dataset.event_type else AgreementKind.QUERY,
         assessment=assessment,
         special_category=any(

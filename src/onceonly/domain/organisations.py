@@ -134,6 +134,17 @@ class Organisation:
     id: str
     name: str
     systems: tuple[str, ...] = ()
+    status: MemberStatus = MemberStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    """An identifier scheme: what people are named by, its format, who issues it."""
+
+    code: str
+    name: str
+    issuer_id: str
+    pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +156,4 @@ class Principal:
     org_id: str
     role: Role
     person_key: str | None = None  # set for citizens: which person in the index they are
+    system_id: str | None = None  # set for a service account: the system it acts as

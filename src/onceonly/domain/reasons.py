@@ -21,3 +21,4 @@ class Reason(StrEnum):
     AGREEMENT_UNKNOWN = "agreement_unknown"
     SCHEME_NOT_YOURS = "scheme_not_yours"  # an identifier of another organisation
     NOT_A_QUERY_AGREEMENT = "not_a_query_agreement"
+    TRAINING_LAPSED = "training_lapsed"  # the agreement requires training in date
