@@ -16,7 +16,6 @@ from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import Agreement, AgreementStatus
 from onceonly.domain.errors import conflict, invalid, not_found
 from onceonly.domain.organisations import (
-    MemberStatus,
     Organisation,
     Principal,
     Role,
@@ -55,7 +54,8 @@ class MembersService:
 
     # -- a new exchange --------------------------------------------------------------------
 
-    def initialise(self, operator_id: str, name: str) -> Initialised:
+    def initialise(self, operator_id: str, name: str,
+                   days: int = FIRST_ADMIN_DAYS) -> Initialised:
         """On a migrated, empty database: the operator organisation, its signing key, the
         empty tree's signed head, and a first administrator's token."""
         with refusing(self.uows, self.clock, "exchange.init", None,
@@ -79,7 +79,7 @@ class MembersService:
                                                "the exchange's operator"))
                 uow.principals.add(admin)
                 uow.principals.add_token(token_digest(token), admin.id, now,
-                                         now + timedelta(days=FIRST_ADMIN_DAYS))
+                                         now + timedelta(days=days))
                 uow.commit()
         kid = self.keys.add_hosted_key(operator_id, now)
         self.heads.integrate()  # the empty tree's head, signed by the new key

@@ -28,7 +28,7 @@ def test_identifiers_are_those_of_the_schemes_the_organisation_names_people_by(u
     assert people.identifiers_named_by("GOV/DVLA", 10) == [("driver", "D1"), ("driver", "D2")]
 
 
-def test_an_organisation_naming_nobody_is_told_so():
+def test_an_organisation_naming_nobody_is_told_so(uows, clock):
     with pytest.raises(DomainError) as refused:
         PeopleService(FakeIndex(), uows, clock).identifiers_named_by("COM/ACME", 5)
 

@@ -21,9 +21,9 @@ from onceonly.adapters.db.data_keys import SqlDataKeys
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
+from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
 from onceonly.adapters.db.members import SqlMembers
 from onceonly.adapters.db.people import SqlStaff
-from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
 from onceonly.adapters.db.releases import SqlReleases, SqlUsage
 from onceonly.domain.agreements import (
     Agreement,
