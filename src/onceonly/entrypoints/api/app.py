@@ -39,7 +39,9 @@ from onceonly.entrypoints.api.routes import (
     keys,
     kill_switch,
     life_events,
+    members,
     operations,
+    people,
     queries,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
@@ -48,7 +50,7 @@ from onceonly.services.request_signatures import SignaturePolicy
 
 # In the order they are matched and documented, after the query.
 FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
-            bulk, identity, consents, accuracy, life_events, delivery)
+            bulk, identity, consents, accuracy, life_events, delivery, members, people)
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,
