@@ -95,15 +95,15 @@ class SqlWebSessions:
             return SessionLookup("revoked")
         if row.expires_at <= now:
             return SessionLookup("expired")
-        if row.token_digest is not None and (
-                row.token_expires_at is None or row.token_revoked_at is not None
-                or row.token_expires_at <= now):
-            return SessionLookup("token_gone")
         # Read afresh on every request: a disabled person or suspended member is out at once.
         if row.disabled_at is not None:
             return SessionLookup("disabled")
         if row.member_status != "active":
             return SessionLookup(f"member_{row.member_status}")
+        if row.token_digest is not None and (
+                row.token_expires_at is None or row.token_revoked_at is not None
+                or row.token_expires_at <= now):
+            return SessionLookup("token_gone")
         return SessionLookup("live", Principal(row.id, row.name, row.org_id, Role(row.role),
                                                row.person_key, row.system_id))
 

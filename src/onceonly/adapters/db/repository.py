@@ -266,16 +266,15 @@ def principal_of(row: Any) -> Principal:
 
 
 def token_state_of(row: Any, now: datetime) -> str:
-    """Why a token (a row of _PRINCIPAL_BY_TOKEN) is refused, or 'live'."""
-    if row.revoked_at is not None:
-        return "revoked"
-    if row.expires_at <= now:
-        return "expired"
+    """Why a token (a row of _PRINCIPAL_BY_TOKEN) is refused, or 'live': its holder
+    first (disabling revokes their tokens too, and the holder is the reason)."""
     if row.disabled_at is not None:
         return "disabled"
     if row.member_status != MemberStatus.ACTIVE.value:
         return f"member_{row.member_status}"
-    return "live"
+    if row.revoked_at is not None:
+        return "revoked"
+    return "expired" if row.expires_at <= now else "live"
 
 
 def _kill_switch(row: Any) -> KillSwitch:
