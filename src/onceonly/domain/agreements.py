@@ -151,6 +151,7 @@ class Agreement:
         return now + timedelta(days=self.hidden_days) if self.hidden_days else None
 
 
+# long: every term of an agreement, named once each as a keyword and set on the draft
 def draft_agreement(
     *,
     actor: Principal,
