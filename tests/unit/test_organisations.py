@@ -149,3 +149,4 @@ def test_training_cannot_end_before_it_was_completed():
     with pytest.raises(DomainError) as error:
         Training(DAY, date(2026, 12, 4))
     assert (error.value.kind, error.value.code) == (ErrorKind.INVALID, "invalid_training")
+    assert error.value.detail == "training is valid until a day on or after it was completed"

@@ -48,7 +48,7 @@ class MemberClass(StrEnum):
 def parse_member_id(value: str) -> str:
     """A new member's CLASS/CODE, its CLASS one of the fixed member classes."""
     parse_org_id(value)
-    member_class = value.split("/", 1)[0]
+    member_class = value.partition("/")[0]
     if member_class not in MemberClass.__members__:
         known = ", ".join(MemberClass)
         raise invalid("unknown_member_class",
