@@ -36,13 +36,10 @@ def upgrade() -> None:
     op.create_index(op.f('ix_member_events_org_id'), 'member_events', ['org_id'], unique=False)
     op.add_column('identifier_schemes', sa.Column('pattern', sa.String(length=500),
                                                   nullable=True))
-    with op.batch_alter_table('principals') as batch:
-        batch.add_column(sa.Column('system_id', sa.String(length=100), nullable=True))
-        batch.add_column(sa.Column('created_by', sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column('disabled_at', UTCDateTime(), nullable=True))
-        batch.create_foreign_key(op.f('fk_principals_system_id_systems'), 'systems',
-                                 ['system_id'], ['id'])
-        batch.create_index('ix_principals_org_id', ['org_id'], unique=False)
+    op.add_column('principals', sa.Column('system_id', sa.String(length=100), nullable=True))
+    op.add_column('principals', sa.Column('created_by', sa.String(length=64), nullable=True))
+    op.add_column('principals', sa.Column('disabled_at', UTCDateTime(), nullable=True))
+    op.create_index('ix_principals_org_id', 'principals', ['org_id'], unique=False)
     op.create_table('training_records',
     sa.Column('principal_id', sa.String(length=64), nullable=False),
     sa.Column('completed_on', sa.Date(), nullable=False),
@@ -58,19 +55,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('agreements') as batch:
-        batch.drop_column('requires_training')
+    # Columns dropped one by one (SQLite drops a plain column in place): recreating a table
+    # that others refer to would fail their foreign keys once it holds rows.
+    op.drop_column('agreements', 'requires_training')
     op.drop_table('training_records')
-    with op.batch_alter_table('principals') as batch:
-        batch.drop_index('ix_principals_org_id')
-        batch.drop_constraint(op.f('fk_principals_system_id_systems'), type_='foreignkey')
-        batch.drop_column('disabled_at')
-        batch.drop_column('created_by')
-        batch.drop_column('system_id')
-    with op.batch_alter_table('identifier_schemes') as batch:
-        batch.drop_column('pattern')
+    op.drop_index('ix_principals_org_id', table_name='principals')
+    for column in ('disabled_at', 'created_by', 'system_id'):
+        op.drop_column('principals', column)
+    op.drop_column('identifier_schemes', 'pattern')
     op.drop_index(op.f('ix_member_events_org_id'), table_name='member_events')
     op.drop_table('member_events')
-    with op.batch_alter_table('organisations') as batch:
-        batch.drop_column('registered_at')
-        batch.drop_column('status')
+    op.drop_column('organisations', 'registered_at')
+    op.drop_column('organisations', 'status')
