@@ -158,11 +158,14 @@ def test_bad_registrations_are_refused_audited_and_change_nothing(exchange, init
     assert denials(exchange, action) == [(code, admin.id)]
 
 
-def test_only_the_exchanges_administrators_register_members(exchange, initialised):
-    someone = Principal("la.admin", "Not the operator", OPERATOR, Role.MANAGER)
+@pytest.mark.parametrize("someone", [
+    Principal("la.admin", "Not the operator", OPERATOR, Role.MANAGER),
+    Principal("la.admin", "Another's admin", "LA/EASTSHIRE", Role.ADMIN),
+    Principal("la.admin", "Another's admin", "LA/EASTSHIRE", Role.ORG_ADMIN)])
+def test_only_the_exchanges_administrators_register_members(exchange, initialised, someone):
     before = counts(exchange)
 
-    error = refused(exchange.members.register, someone, "LA/EASTSHIRE", "Eastshire")
+    error = refused(exchange.members.register, someone, "LA/WESTSHIRE", "Westshire")
 
     assert (error.kind, error.code) == (ErrorKind.FORBIDDEN, "role_not_allowed")
     assert counts(exchange) == before

@@ -14,7 +14,7 @@ from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import new_token, token_digest
 from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import Agreement, AgreementStatus
-from onceonly.domain.errors import conflict, invalid, not_found
+from onceonly.domain.errors import conflict, forbidden, invalid, not_found
 from onceonly.domain.organisations import (
     Organisation,
     Principal,
@@ -29,7 +29,7 @@ from onceonly.services.auth import require_role
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.members import HostedKeys, MemberEvent, MembersUnitOfWork, TreeHeads
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
-from onceonly.services.refusals import refusing
+from onceonly.services.refusals import refuse_as, refusing
 
 FIRST_ADMIN_DAYS = 30
 _SCHEME_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
@@ -220,7 +220,11 @@ class MembersService:
         return org
 
     def _require_operator_admin(self, actor: Principal, action: str) -> None:
+        """The exchange's administrators: an administrator of its operator."""
         require_role(self.uows, self.clock, actor, {Role.ADMIN}, action)
+        if actor.org_id != self.operator_org:
+            refuse_as(self.uows, self.clock, action, actor, forbidden(
+                "role_not_allowed", f"{action} is for the exchange operator's administrators"))
 
 
 def _save(uow: MembersUnitOfWork, moved: Agreement, before: Agreement, actor: Principal,
