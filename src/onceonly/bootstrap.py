@@ -52,6 +52,7 @@ from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.keys import KeyService
 from onceonly.services.kill_switch import KillSwitchService
 from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
+from onceonly.services.members import MembersService
 from onceonly.services.org_keys import OrgKeyService
 from onceonly.services.people import PeopleService
 from onceonly.services.ports.accuracy import CorrectionNotifier
@@ -94,6 +95,7 @@ class Exchange:
     health: HealthService
     keys: KeyService
     people: PeopleService
+    members: MembersService
     entry_verification: EntryVerifier
     org_keys: OrgKeyService
     datasets: DatasetService
@@ -176,7 +178,8 @@ def bootstrap(
         catalogue=CatalogueService(uows),
         health=HealthService(SqlDatabase(engine), audit, key_service),
         keys=key_service,
-        people=PeopleService(SqlPersonIdentifiers(engine)),
+        people=PeopleService(SqlPersonIdentifiers(engine), uows, clock),
+        members=MembersService(uows, clock, keys, audit, operator_org()),
         entry_verification=EntryVerifier(audit, keys),
         org_keys=OrgKeyService(uows, clock),
         datasets=DatasetService(uows, connectors, clock),

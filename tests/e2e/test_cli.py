@@ -232,7 +232,7 @@ def test_people_prints_identifier_lines(seeded):
     url, folder, first = seeded
     assert first.returncode == 0, first.stderr
 
-    result = cli("people", "--db", url, "--org", "GOV/DWP", "-n", "5", cwd=folder)
+    result = cli("people", "list", "--db", url, "--org", "GOV/DWP", "-n", "5", cwd=folder)
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -252,7 +252,8 @@ def test_people_names_each_scheme_an_organisation_uses(seeded):
     url, _, first = seeded
     assert first.returncode == 0, first.stderr
 
-    result = CliRunner().invoke(app, ["people", "--db", url, "--org", "GOV/DVLA", "-n", "3"])
+    result = CliRunner().invoke(app, ["people", "list", "--db", url, "--org", "GOV/DVLA",
+                                      "-n", "3"])
 
     assert result.exit_code == 0, result.output
     assert {line.split()[0] for line in result.stdout.splitlines()} <= {"driver", "vrm"}
@@ -269,7 +270,7 @@ def test_people_bad_input_exits_2(seeded, args, message):
     url, _, first = seeded
     assert first.returncode == 0, first.stderr
 
-    result = CliRunner().invoke(app, ["people", "--db", url, *args])
+    result = CliRunner().invoke(app, ["people", "list", "--db", url, *args])
 
     assert result.exit_code == 2, result.output
     assert message in flat(result.stderr)
@@ -361,7 +362,7 @@ def test_walkthrough_exits_non_zero_when_a_step_misbehaves(tmp_path):
 @pytest.mark.parametrize("command", [
     ["db", "upgrade"],
     ["token", "issue", "--org", "GOV/DWP", "--role", "officer"],
-    ["people", "--org", "GOV/DWP"],
+    ["people", "list", "--org", "GOV/DWP"],
     ["demo", "--seed-only", "--people", "5"],
     ["walkthrough"],
 ], ids=lambda c: c[0])
@@ -388,7 +389,7 @@ def test_walkthrough_on_a_database_that_holds_a_world_exits_2(seeded):
 
 @pytest.mark.parametrize("command", [
     ["token", "issue", "--org", "GOV/DWP", "--role", "officer"],
-    ["people", "--org", "GOV/DWP"],
+    ["people", "list", "--org", "GOV/DWP"],
 ])
 def test_commands_on_a_database_that_is_not_set_up_exit_2(tmp_path, command):
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
@@ -445,7 +446,7 @@ def files_in(folder: Path) -> dict[str, bytes]:
             for p in folder.rglob("*")}
 
 
-READ_ONLY = [["people", "--org", "GOV/DWP"], ["audit", "verify"], ["keys", "status"]]
+READ_ONLY = [["people", "list", "--org", "GOV/DWP"], ["audit", "verify"], ["keys", "status"]]
 EXISTING = [["token", "issue", "--org", "GOV/DWP", "--role", "officer"]]
 SETTING_UP = [["db", "upgrade"], ["demo", "--seed-only", "--people", "5"]]
 
@@ -493,7 +494,7 @@ def test_read_only_commands_make_no_file_on_postgres(tmp_path, postgres_url):
         engine.dispose()
 
     verified = cli("audit", "verify", "--db", postgres_url, cwd=tmp_path, key_file=False)
-    people = cli("people", "--org", "GOV/DWP", "--db", postgres_url, cwd=tmp_path,
+    people = cli("people", "list", "--org", "GOV/DWP", "--db", postgres_url, cwd=tmp_path,
                  key_file=False)
     status = cli("keys", "status", "--db", postgres_url, cwd=tmp_path, key_file=False)
 

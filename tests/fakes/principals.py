@@ -28,7 +28,7 @@ class FakePrincipals:
     def get(self, principal_id: str) -> Principal | None:
         return self.data.principals.get(principal_id)
 
-    def add(self, principal: Principal) -> None:
+    def add(self, principal: Principal, created_by: str | None = None) -> None:
         self.data.principals[principal.id] = principal
 
     def add_token(self, digest: str, principal_id: str, issued_at: datetime,

@@ -230,6 +230,47 @@ def test_the_anomaly_detector_suspends_only_an_approved_agreement():
                                 "only one that is approved")
 
 
+def test_a_member_suspension_suspends_only_an_approved_agreement_and_says_why():
+    admin = principal("GOV/EXCHANGE", Role.ADMIN)
+    suspended = lc.suspend_for_member(agreement(), admin, "  fraud inquiry ", NOW)
+    assert suspended.status is S.SUSPENDED
+    assert suspended.history == (lc.Transition(
+        NOW, admin.id, "GOV/EXCHANGE", "suspend", S.APPROVED, S.SUSPENDED,
+        "member suspended: fraud inquiry"),)
+    assert refused(lc.suspend_for_member, agreement(), admin, " ", NOW).code == \
+        "reason_required"
+    for status in set(S) - {S.APPROVED}:
+        error = refused(lc.suspend_for_member, agreement(status=status), admin, "x", NOW)
+        assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
+        assert error.detail.startswith(f"cannot suspend an agreement that is {status.value}")
+
+
+def test_a_member_resumed_resumes_only_a_suspended_agreement_and_says_why():
+    admin = principal("GOV/EXCHANGE", Role.ADMIN)
+    resumed = lc.resume_for_member(agreement(status=S.SUSPENDED), admin, " cleared ", NOW)
+    assert resumed.status is S.APPROVED
+    assert resumed.history == (lc.Transition(
+        NOW, admin.id, "GOV/EXCHANGE", "resume", S.SUSPENDED, S.APPROVED,
+        "member resumed: cleared"),)
+    assert refused(lc.resume_for_member, agreement(status=S.SUSPENDED), admin, "", NOW
+                   ).code == "reason_required"
+    for status in set(S) - {S.SUSPENDED}:
+        error = refused(lc.resume_for_member, agreement(status=status), admin, "x", NOW)
+        assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
+        assert error.detail.startswith(f"cannot resume an agreement that is {status.value}")
+
+
+def test_a_draft_may_require_training_and_keeps_it():
+    made = lc.draft_agreement(
+        actor=principal(), dataset=INCOME, consumer_id="GOV/DWP",
+        grants=[FieldGrant("name", "full_name")], purpose_code="benefit-check",
+        purpose_text="check", legal_basis=LegalBasis.PUBLIC_TASK, valid_from=NOW,
+        valid_until=NOW + timedelta(days=30), max_queries_per_day=10, retention_days=30,
+        assessment=None, now=NOW, requires_training=True)
+    assert made.requires_training is True
+    assert agreement().requires_training is False
+
+
 # -- what a draft is made of ------------------------------------------------------------------
 
 REGISTER = replace(INCOME, id="GOV/HMRC/deaths", event_type="gov.onceonly.death")

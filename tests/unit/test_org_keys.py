@@ -101,10 +101,12 @@ def test_overlap_bounds():
 
 def test_who_manages_an_organisations_keys():
     require_key_manager(principal("GOV/DWP", Role.GUARDIAN), "GOV/DWP")
+    require_key_manager(principal("GOV/DWP", Role.ORG_ADMIN), "GOV/DWP")
     require_key_manager(principal("GOV/EXCHANGE", Role.ADMIN), "GOV/DWP")
-    error = refused(require_key_manager, principal("GOV/HMRC", Role.GUARDIAN), "GOV/DWP")
-    assert (error.kind, error.code) == ("forbidden", "not_your_organisation")
-    assert "GOV/DWP" in error.detail
+    for role in (Role.GUARDIAN, Role.ORG_ADMIN):
+        error = refused(require_key_manager, principal("GOV/HMRC", role), "GOV/DWP")
+        assert (error.kind, error.code) == ("forbidden", "not_your_organisation")
+        assert "GOV/DWP" in error.detail
     for role in (Role.OFFICER, Role.MANAGER, Role.CITIZEN):
         error = refused(require_key_manager, principal("GOV/DWP", role), "GOV/DWP")
         assert (error.kind, error.code) == ("forbidden", "role_not_allowed")

@@ -62,6 +62,10 @@ class SqlKeyStore:
         (RFC 9421: the exchange's requests to providers' APIs)."""
         key = self._active.get(org_id) or self._load(org_id)
         return key.key.private_key, key.kid
+    def add_hosted_key(self, org_id: str, now: datetime) -> str:
+        """A new active signing key held for `org_id` (its private half sealed); its kid."""
+        with self.engine.begin() as conn:
+            return add_signing_key(conn, org_id, now, envelopes=self.envelopes).kid
 
     def sign_webhook_for(self, org_id: str, msg_id: str, at: datetime,
                          body: bytes) -> SignedWebhook:

@@ -17,7 +17,6 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.mappers import dataset_fields_to_json
 from onceonly.adapters.db.migrate import upgrade
-from onceonly.adapters.keystore import add_signing_key
 from onceonly.bootstrap import Exchange
 from onceonly.config import beside_database
 from onceonly.crypto.tokens import new_token, token_digest
@@ -34,9 +33,8 @@ from onceonly.demo.world import (
 )
 from onceonly.domain.agreements import FieldGrant, PrivacyAssessment, Risk
 from onceonly.domain.life_events import EVENT_TYPES
-from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.organisations import Principal, Role, Scheme
 from onceonly.services.agreements import DraftCommand
-from onceonly.services.envelopes import Envelopes
 
 SEED = 20_071_120  # the day the discs went missing
 # People are generated as of a fixed day, so the same seed gives the same people every day.
@@ -125,7 +123,8 @@ def build_world(
         if conn.execute(select(func.count()).select_from(t.organisations)).scalar_one():
             raise WorldExists("this database already holds a world; use a fresh one")
     now = exchange.clock.now()
-    accounts = _organisations_and_accounts(engine, url, store_prefix, now, exchange.envelopes)
+    admin = _members(exchange)
+    accounts = _accounts(engine, url, store_prefix, now, admin)
     citizen_ids = _population(engine, url, store_prefix, people, seed, progress)
     # The citizen account is the first living adult: their identifiers are printed for the demo.
     citizen = next(a for a in accounts if a.label == "citizen")
@@ -136,26 +135,37 @@ def build_world(
     return World(accounts, people, citizen_ids)
 
 
-def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
-                                now: datetime, envelopes: Envelopes) -> list[Account]:
+def _members(exchange: Exchange) -> Account:
+    """The exchange initialised as any operator's is (`onceonly init`), and its members,
+    their systems and schemes registered through the same use cases; the first
+    administrator's account."""
+    operator = next(o for o in ORGANISATIONS if o[0] == EXCHANGE_ORG)
+    initialised = exchange.members.initialise(EXCHANGE_ORG, operator[1], days=TOKEN_DAYS)
+    admin = initialised.admin
+    for org_id, name, systems in ORGANISATIONS:
+        if org_id != EXCHANGE_ORG:
+            exchange.members.register(admin, org_id, name)
+        for code, title in systems:
+            exchange.members.add_system(admin, f"{org_id}/{code}", title)
+    for code, name, issuer in SCHEMES:
+        exchange.members.add_scheme(admin, Scheme(code, name, issuer))
+    return Account("admin", admin, initialised.token)
+
+
+def _accounts(engine: Engine, url: str, store_prefix: str, now: datetime,
+              admin: Account) -> list[Account]:
     accounts: list[Account] = []
     providers = {d.provider_id for d in DATASETS} | {r.provider_id for r in REGISTERS}
     # Officers: at each consumer, each receiver of notifications, and the registrar at GRO.
     consumers = ({a.consumer for a in AGREEMENTS} | {s.receiver for s in SUBSCRIPTIONS}
                  | {r.provider_id for r in REGISTERS if r.provider_id != EXCHANGE_ORG})
+    issuers = {(issuer, code) for code, _, issuer in SCHEMES}
     with engine.begin() as conn:
-        for org_id, name, systems in ORGANISATIONS:
-            conn.execute(insert(t.organisations).values(id=org_id, name=name))
-            for code, title in systems:
-                conn.execute(insert(t.systems).values(id=f"{org_id}/{code}", org_id=org_id,
-                                                      title=title))
-            add_signing_key(conn, org_id, now, envelopes=envelopes)
-        for code, name, issuer in SCHEMES:
-            conn.execute(insert(t.identifier_schemes).values(code=code, name=name,
-                                                             issuer_id=issuer))
         for org_id, schemes in ORG_SCHEMES.items():
             for scheme in schemes:
-                conn.execute(insert(t.organisation_schemes).values(org_id=org_id, scheme=scheme))
+                if (org_id, scheme) not in issuers:  # an issuer names people by its own
+                    conn.execute(insert(t.organisation_schemes).values(org_id=org_id,
+                                                                       scheme=scheme))
         for ds in DATASETS:
             conn.execute(insert(t.datasets).values(
                 id=ds.id, provider_id=ds.provider_id, title=ds.title, subject_scheme=ds.scheme,
@@ -182,7 +192,7 @@ def _organisations_and_accounts(engine: Engine, url: str, store_prefix: str,
         account("guardian-2:NHS/NHSE", "NHS/NHSE", Role.GUARDIAN,
                 "Second data guardian, NHS England")
         account("manager", EXCHANGE_ORG, Role.MANAGER, "Service manager")
-        account("admin", EXCHANGE_ORG, Role.ADMIN, "Exchange administrator")
+        accounts.append(admin)
         account("citizen", EXCHANGE_ORG, Role.CITIZEN, "Citizen")
     return accounts
 

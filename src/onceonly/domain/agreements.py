@@ -116,6 +116,8 @@ class Agreement:
     max_persons_per_day: int | None = None  # distinct people a day
     max_uses: int | None = None  # releases over the agreement's life (1: a one-time agreement)
     bulk_max_records: int | None = None  # bulk extracts allowed, of at most this many people
+    # The consumer's officers must hold data-protection training in date to use it.
+    requires_training: bool = False
     kind: AgreementKind = AgreementKind.QUERY  # follows from the dataset: an event register
     status: AgreementStatus = AgreementStatus.DRAFT
     approvals: tuple[str, ...] = ()  # guardians who approved the current submission
@@ -164,6 +166,7 @@ def agreements_using(agreements: Sequence[Agreement], fields: Sequence[str],
             if a.in_force_at(now) and any(g.source in wanted for g in a.grants)]
 
 
+# long: every term of an agreement, named once each as a keyword and set on the draft
 def draft_agreement(
     *,
     actor: Principal,
@@ -183,6 +186,7 @@ def draft_agreement(
     max_persons_per_day: int | None = None,
     max_uses: int | None = None,
     bulk_max_records: int | None = None,
+    requires_training: bool = False,
 ) -> Agreement:
     """A new draft, checked against the dataset it draws on. Drafted by the consumer."""
     if actor.org_id != consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
@@ -214,6 +218,7 @@ def draft_agreement(
         max_persons_per_day=max_persons_per_day,
         max_uses=max_uses,
         bulk_max_records=bulk_max_records,
+        requires_training=requires_training,
         kind=AgreementKind.NOTIFICATION if dataset.event_type else AgreementKind.QUERY,
         assessment=assessment,
         special_category=any(
@@ -387,6 +392,25 @@ def suspend_for_anomaly(agreement: Agreement, rule: str, now: datetime) -> Agree
                       f"anomaly detected: {rule}; the provider's guardian is alerted")
     return replace(agreement, status=AgreementStatus.SUSPENDED,
                    history=(*agreement.history, step))
+
+
+def suspend_for_member(agreement: Agreement, actor: Principal, reason: str,
+                       now: datetime) -> Agreement:
+    """The exchange's operator suspends a member: each agreement in force that it is party
+    to is suspended with it (who may do this is the use case's rule)."""
+    reason = require_reason(reason)
+    _require_status(agreement, "suspend", AgreementStatus.APPROVED)
+    return _moved(agreement, actor, "suspend", AgreementStatus.SUSPENDED,
+                  f"member suspended: {reason}", now)
+
+
+def resume_for_member(agreement: Agreement, actor: Principal, reason: str,
+                      now: datetime) -> Agreement:
+    """The member is resumed: the agreements its suspension suspended resume."""
+    reason = require_reason(reason)
+    _require_status(agreement, "resume", AgreementStatus.SUSPENDED)
+    return _moved(agreement, actor, "resume", AgreementStatus.APPROVED,
+                  f"member resumed: {reason}", now)
 
 
 def resume(agreement: Agreement, actor: Principal, reason: str, now: datetime) -> Agreement:

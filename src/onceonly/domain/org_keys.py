@@ -72,17 +72,16 @@ def overlap_of(overlap: timedelta) -> timedelta:
 
 
 def require_key_manager(actor: Principal, org_id: str) -> None:
-    """Who registers and retires an organisation's keys: its data guardians, or the
-    exchange's administrators."""
-    # TODO(org_admin): the organisation's own org_admin role (issue 16, item 3) may too.
+    """Who registers and retires an organisation's keys: its data guardians and its own
+    administrators, or the exchange's administrators."""
     if actor.role is Role.ADMIN:
         return
     if actor.org_id != org_id:
         raise forbidden("not_your_organisation",
                         f"only {org_id}'s own guardians manage its keys")
-    if actor.role is not Role.GUARDIAN:
+    if actor.role not in (Role.GUARDIAN, Role.ORG_ADMIN):
         raise forbidden("role_not_allowed",
-                        f"only a data guardian of {org_id} manages its keys")
+                        f"only a data guardian or administrator of {org_id} manages its keys")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,3 +26,4 @@ class Reason(StrEnum):
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # refused, down, failing, or breaker open
     PROVIDER_TIMEOUT = "provider_timeout"
     PROVIDER_RESPONSE_INVALID = "provider_response_invalid"  # a field missing or mistyped
+    TRAINING_LAPSED = "training_lapsed"  # the agreement requires training in date

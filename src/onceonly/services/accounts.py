@@ -45,6 +45,9 @@ _SESSION_REFUSALS = {
     "revoked": ("session_ended", "this session was signed out; sign in again"),
     "token_gone": ("session_token_revoked",
                    "the API token this session was started with is no longer valid"),
+    "disabled": ("principal_disabled", "your account has been disabled"),
+    "member_suspended": ("member_suspended", "your organisation is suspended"),
+    "member_deregistered": ("member_deregistered", "your organisation has left this exchange"),
 }
 
 

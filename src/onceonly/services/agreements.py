@@ -32,6 +32,7 @@ class DraftCommand:
     max_persons_per_day: int | None = None
     max_uses: int | None = None
     bulk_max_records: int | None = None
+    requires_training: bool = False
 
 
 def _done(actor: Principal, action: str, agreement: Agreement,
@@ -87,6 +88,7 @@ class AgreementService:
                 max_persons_per_day=cmd.max_persons_per_day,
                 max_uses=cmd.max_uses,
                 bulk_max_records=cmd.bulk_max_records,
+                requires_training=cmd.requires_training,
             )
             agreement.id = uow.agreements.add(agreement)
             uow.audit.record(

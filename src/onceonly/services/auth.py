@@ -30,6 +30,13 @@ _REFUSALS = {
     "unknown": ("token_invalid", "the token is not one this exchange issued"),
     "expired": ("token_expired", "the token has expired; ask for a new one"),
     "revoked": ("token_revoked", "the token has been revoked"),
+    "disabled": ("principal_disabled", "the token's holder has been disabled"),
+}
+# The holder is known, and their organisation may not act: refused as forbidden.
+_MEMBER_REFUSALS = {
+    "member_suspended": ("member_suspended", "the token's organisation is suspended"),
+    "member_deregistered": ("member_deregistered",
+                            "the token's organisation has left this exchange"),
 }
 
 
@@ -57,9 +64,13 @@ def identify(uow: PrincipalsUnitOfWork | None, token: str | None,
         if principal is not None:
             return principal
         state = uow.principals.token_state(digest, now)
-    code, detail = _REFUSALS.get(state, _REFUSALS["unknown"])
     # Only a digest prefix: enough to correlate attempts, useless to replay.
     detail_seen = {"token_digest_prefix": digest[:12]} if digest else {}
+    if state in _MEMBER_REFUSALS:
+        code, detail = _MEMBER_REFUSALS[state]
+        return AuthRefusal(denial("auth", None, code, detail=detail_seen),
+                           forbidden(code, detail))
+    code, detail = _REFUSALS.get(state, _REFUSALS["unknown"])
     return AuthRefusal(denial("auth", None, code, detail=detail_seen),
                        unauthenticated(code, detail))
 

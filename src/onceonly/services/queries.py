@@ -17,7 +17,7 @@ from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.consent import fields_covered
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.limits import refusal_detail
-from onceonly.domain.organisations import Principal
+from onceonly.domain.organisations import Principal, training_lapsed
 from onceonly.domain.policy import (
     Circumstances,
     Decision,
@@ -290,7 +290,12 @@ class QueryService:
             consent_given=consent,
             queries_today=source.queries_today,
         )
-        return agreement, subject, decide(request, agreement, facts), source
+        decision = decide(request, agreement, facts)
+        if agreement.requires_training and not isinstance(decision, Deny) \
+                and training_lapsed(uow.staff.training(officer.id), now.date()):
+            decision = Deny(Reason.TRAINING_LAPSED, "this agreement requires data-protection "
+                            "training in date; ask your organisation's administrator")
+        return agreement, subject, decision, source
 
     def _deny(self, officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
               person_key: str | None, deny: Deny, retry_after: int | None = None) -> NoReturn:

@@ -21,16 +21,16 @@ class FakeIndex:
         return sorted(link for link in self.links if link[0] in schemes)[:limit]
 
 
-def test_identifiers_are_those_of_the_schemes_the_organisation_names_people_by():
-    people = PeopleService(FakeIndex())
+def test_identifiers_are_those_of_the_schemes_the_organisation_names_people_by(uows, clock):
+    people = PeopleService(FakeIndex(), uows, clock)
 
     assert people.identifiers_named_by("GOV/DWP", 2) == [("nino", "N1"), ("nino", "N2")]
     assert people.identifiers_named_by("GOV/DVLA", 10) == [("driver", "D1"), ("driver", "D2")]
 
 
-def test_an_organisation_naming_nobody_is_told_so():
+def test_an_organisation_naming_nobody_is_told_so(uows, clock):
     with pytest.raises(DomainError) as refused:
-        PeopleService(FakeIndex()).identifiers_named_by("COM/ACME", 5)
+        PeopleService(FakeIndex(), uows, clock).identifiers_named_by("COM/ACME", 5)
 
     assert refused.value.kind is ErrorKind.NOT_FOUND
     assert refused.value.detail == "COM/ACME names nobody by an identifier here"

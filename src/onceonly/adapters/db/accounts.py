@@ -79,12 +79,14 @@ class SqlWebSessions:
             created_at=created_at, expires_at=expires_at))
 
     def find(self, digest: str, now: datetime) -> SessionLookup:
-        s, p, tok = t.web_sessions, t.principals, t.api_tokens
+        s, p, tok, org = t.web_sessions, t.principals, t.api_tokens, t.organisations
         row = self.conn.execute(
             select(s.c.expires_at, s.c.revoked_at, s.c.token_digest, p,
                    tok.c.expires_at.label("token_expires_at"),
-                   tok.c.revoked_at.label("token_revoked_at"))
+                   tok.c.revoked_at.label("token_revoked_at"),
+                   org.c.status.label("member_status"))
             .join(p, p.c.id == s.c.principal_id)
+            .join(org, org.c.id == p.c.org_id)
             .outerjoin(tok, tok.c.digest == s.c.token_digest)
             .where(s.c.digest == digest)).first()
         if row is None:
@@ -93,12 +95,17 @@ class SqlWebSessions:
             return SessionLookup("revoked")
         if row.expires_at <= now:
             return SessionLookup("expired")
+        # Read afresh on every request: a disabled person or suspended member is out at once.
+        if row.disabled_at is not None:
+            return SessionLookup("disabled")
+        if row.member_status != "active":
+            return SessionLookup(f"member_{row.member_status}")
         if row.token_digest is not None and (
                 row.token_expires_at is None or row.token_revoked_at is not None
                 or row.token_expires_at <= now):
             return SessionLookup("token_gone")
         return SessionLookup("live", Principal(row.id, row.name, row.org_id, Role(row.role),
-                                               row.person_key))
+                                               row.person_key, row.system_id))
 
     def revoke(self, digest: str, at: datetime) -> bool:
         result = self.conn.execute(update(t.web_sessions)

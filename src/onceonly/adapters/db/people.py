@@ -1,12 +1,16 @@
-"""The person index's identifiers, read for `onceonly people` (services/people.py)."""
+"""People (services/people.py): the person index's identifiers, read for
+`onceonly people list`, and the staff who act for organisations."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from onceonly.adapters.db import tables as t
+from onceonly.domain.organisations import Principal, Role, Training
+from onceonly.services.ports.people import StaffMember
 
 
 class SqlPersonIdentifiers:
@@ -25,3 +29,54 @@ class SqlPersonIdentifiers:
             return [(row.scheme, row.value) for row in conn.execute(
                 select(links.c.scheme, links.c.value).where(links.c.scheme.in_(schemes))
                 .order_by(links.c.scheme, links.c.value).limit(limit))]
+
+
+class SqlStaff:
+    """The people who act for organisations, and their training records."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def of_org(self, org_id: str, now: datetime) -> list[StaffMember]:
+        p, tr, tok = t.principals, t.training_records, t.api_tokens
+        live = (select(func.count()).select_from(tok)
+                .where(tok.c.principal_id == p.c.id, tok.c.revoked_at.is_(None),
+                       tok.c.expires_at > now).scalar_subquery())
+        rows = self.conn.execute(
+            select(p, tr.c.completed_on, tr.c.valid_until, live.label("live_tokens"))
+            .outerjoin(tr, tr.c.principal_id == p.c.id)
+            .where(p.c.org_id == org_id, p.c.role != Role.CITIZEN.value)
+            .order_by(p.c.id))
+        return [StaffMember(
+            Principal(r.id, r.name, r.org_id, Role(r.role), r.person_key, r.system_id),
+            r.disabled_at,
+            Training(r.completed_on, r.valid_until) if r.completed_on else None,
+            r.live_tokens) for r in rows]
+
+    def disable(self, principal_id: str, at: datetime) -> bool:
+        result = self.conn.execute(update(t.principals).where(
+            t.principals.c.id == principal_id, t.principals.c.disabled_at.is_(None))
+            .values(disabled_at=at))
+        return result.rowcount == 1
+
+    def revoke_tokens(self, principal_id: str, at: datetime) -> int:
+        result = self.conn.execute(update(t.api_tokens).where(
+            t.api_tokens.c.principal_id == principal_id, t.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=at))
+        return result.rowcount
+
+    def training(self, principal_id: str) -> Training | None:
+        tr = t.training_records
+        row = self.conn.execute(select(tr.c.completed_on, tr.c.valid_until)
+                                .where(tr.c.principal_id == principal_id)).first()
+        return Training(row.completed_on, row.valid_until) if row else None
+
+    def set_training(self, principal_id: str, training: Training, by: str,
+                     at: datetime) -> None:
+        tr = t.training_records
+        values = {"completed_on": training.completed_on, "valid_until": training.valid_until,
+                  "recorded_by": by, "recorded_at": at}
+        done = self.conn.execute(update(tr).where(tr.c.principal_id == principal_id)
+                                 .values(**values))
+        if done.rowcount == 0:
+            self.conn.execute(insert(tr).values(principal_id=principal_id, **values))

@@ -23,7 +23,9 @@ from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
 from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
+from onceonly.adapters.db.members import SqlMembers
 from onceonly.adapters.db.org_keys import SqlOrgKeys
+from onceonly.adapters.db.people import SqlStaff
 from onceonly.adapters.db.releases import SqlReleases, SqlUsage
 from onceonly.domain.agreements import (
     Agreement,
@@ -33,7 +35,7 @@ from onceonly.domain.agreements import (
 from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
-from onceonly.domain.organisations import Organisation, Principal, Role
+from onceonly.domain.organisations import MemberStatus, Organisation, Principal, Role
 from onceonly.services.ports.agreements import AgreementSource
 
 # The statements every governed query runs, built once with bound parameters: building a
@@ -54,8 +56,10 @@ _CONNECTOR_BY_DATASET = select(t.datasets.c.connector).where(
 _SCHEME = select(t.identifier_schemes.c.code).where(
     t.identifier_schemes.c.code == bindparam("scheme"))
 _PRINCIPAL_BY_TOKEN = (
-    select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
+    select(t.principals, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at,
+           t.organisations.c.status.label("member_status"))
     .join(t.api_tokens, t.api_tokens.c.principal_id == t.principals.c.id)
+    .join(t.organisations, t.organisations.c.id == t.principals.c.org_id)
     .where(t.api_tokens.c.digest == bindparam("digest"))
 )
 WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout
@@ -172,7 +176,7 @@ class SqlCatalogue:
         systems = self.conn.execute(
             select(t.systems.c.id).where(t.systems.c.org_id == org_id).order_by(t.systems.c.id)
         ).scalars()
-        return Organisation(row.id, row.name, tuple(systems))
+        return Organisation(row.id, row.name, tuple(systems), MemberStatus(row.status))
 
     def organisations(self) -> list[Organisation]:
         systems: dict[str, list[str]] = {}
@@ -181,7 +185,7 @@ class SqlCatalogue:
         ):
             systems.setdefault(org, []).append(sid)
         return [
-            Organisation(r.id, r.name, tuple(systems.get(r.id, ())))
+            Organisation(r.id, r.name, tuple(systems.get(r.id, ())), MemberStatus(r.status))
             for r in self.conn.execute(select(t.organisations).order_by(t.organisations.c.id))
         ]
 
@@ -246,21 +250,23 @@ class SqlPrincipals:
         self.conn = conn
 
     def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
+        """Read afresh on every request, on every process: a revoked or expired token, a
+        disabled person, a suspended or deregistered member are refused at once."""
         row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
+        if row is None or token_state_of(row, now) != "live":
             return None
-        return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)
+        return principal_of(row)
 
     def get(self, principal_id: str) -> Principal | None:
         row = self.conn.execute(select(t.principals)
                                 .where(t.principals.c.id == principal_id)).first()
-        return None if row is None else Principal(row.id, row.name, row.org_id, Role(row.role),
-                                                  row.person_key)
+        return None if row is None else principal_of(row)
 
-    def add(self, principal: Principal) -> None:
+    def add(self, principal: Principal, created_by: str | None = None) -> None:
         self.conn.execute(insert(t.principals).values(
             id=principal.id, name=principal.name, org_id=principal.org_id,
-            role=principal.role.value, person_key=principal.person_key))
+            role=principal.role.value, person_key=principal.person_key,
+            system_id=principal.system_id, created_by=created_by))
 
     def add_token(self, digest: str, principal_id: str, issued_at: datetime,
                   expires_at: datetime) -> None:
@@ -269,15 +275,25 @@ class SqlPrincipals:
             expires_at=expires_at))
 
     def token_state(self, digest: str, now: datetime) -> str:
-        row = self.conn.execute(
-            select(t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
-            .where(t.api_tokens.c.digest == digest)
-        ).first()
-        if row is None:
-            return "unknown"
-        if row.revoked_at is not None:
-            return "revoked"
-        return "expired" if row.expires_at <= now else "live"
+        row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
+        return "unknown" if row is None else token_state_of(row, now)
+
+
+def principal_of(row: Any) -> Principal:
+    return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key,
+                     row.system_id)
+
+
+def token_state_of(row: Any, now: datetime) -> str:
+    """Why a token (a row of _PRINCIPAL_BY_TOKEN) is refused, or 'live': its holder
+    first (disabling revokes their tokens too, and the holder is the reason)."""
+    if row.disabled_at is not None:
+        return "disabled"
+    if row.member_status != MemberStatus.ACTIVE.value:
+        return f"member_{row.member_status}"
+    if row.revoked_at is not None:
+        return "revoked"
+    return "expired" if row.expires_at <= now else "live"
 
 
 def _kill_switch(row: Any) -> KillSwitch:
@@ -382,6 +398,14 @@ class SqlUnitOfWork:
     @_repository
     def people(self) -> SqlPersonIndex:
         return SqlPersonIndex(self.conn)
+
+    @_repository
+    def members(self) -> SqlMembers:
+        return SqlMembers(self.conn)
+
+    @_repository
+    def staff(self) -> SqlStaff:
+        return SqlStaff(self.conn)
 
     @_repository
     def principals(self) -> SqlPrincipals:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -57,6 +58,24 @@ organisations = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
+    # Members: active, suspended (its tokens refused, its agreements suspended) or
+    # deregistered; when it joined (NULL for members from before registration).
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("registered_at", UTCDateTime, nullable=True),
+)
+
+# Each member's history: registered, suspended (with the agreements that suspension
+# suspended, so resuming resumes exactly those), resumed, deregistered. Never changed.
+member_events = Table(
+    "member_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("agreement_ids", JSON, nullable=False),
 )
 
 systems = Table(
@@ -100,6 +119,24 @@ principals = Table(
     Column("org_id", String(64), ForeignKey("organisations.id"), nullable=False),
     Column("role", String(16), nullable=False),
     Column("person_key", String(64), nullable=True),
+    # A service account acts as one of its organisation's systems.
+    # (no foreign key: the use case checks it, and the column drops cleanly on SQLite)
+    Column("system_id", String(100), nullable=True),
+    Column("created_by", String(64), nullable=True),
+    # A disabled person's tokens and web sessions are refused from the next request on.
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Index("ix_principals_org_id", "org_id"),
+)
+
+# An officer's data-protection training, kept by their organisation's administrator.
+training_records = Table(
+    "training_records",
+    metadata,
+    Column("principal_id", String(64), ForeignKey("principals.id"), primary_key=True),
+    Column("completed_on", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
 )
 
 api_tokens = Table(
@@ -118,6 +155,8 @@ identifier_schemes = Table(
     Column("code", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("issuer_id", String(64), ForeignKey("organisations.id"), nullable=False),
+    # The identifiers' format, a regular expression (NULL for schemes from before formats).
+    Column("pattern", String(500), nullable=True),
 )
 
 # Which schemes an organisation knows people by (its own, or one it is given to use).
@@ -210,6 +249,8 @@ agreements = Table(
     Column("hidden_days", Integer, nullable=False, server_default="0"),
     Column("assessment", JSON, nullable=True),
     Column("special_category", Boolean, nullable=False),
+    # Its consumer's officers must hold data-protection training in date to use it.
+    Column("requires_training", Boolean, nullable=False, server_default=false()),
     Column("status", String(16), nullable=False),
     Column("approvals", JSON, nullable=False),
     Column("created_by", String(64), nullable=False),

@@ -41,8 +41,10 @@ from onceonly.entrypoints.api.routes import (
     keys,
     kill_switch,
     life_events,
+    members,
     operations,
     org_keys,
+    people,
     queries,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
@@ -52,7 +54,8 @@ from onceonly.services.request_signatures import SignaturePolicy
 
 # In the order they are matched and documented, after the query.
 FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
-            bulk, identity, consents, accuracy, life_events, delivery, org_keys, datasets)
+            bulk, identity, consents, accuracy, life_events, delivery, members, people,
+            org_keys, datasets)
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,

@@ -13,8 +13,9 @@ from onceonly.entrypoints.cli.db import db_app
 from onceonly.entrypoints.cli.demo import demo, walkthrough
 from onceonly.entrypoints.cli.identity import identity_app
 from onceonly.entrypoints.cli.keys import keys_app
+from onceonly.entrypoints.cli.members import init, org_app, scheme_app
 from onceonly.entrypoints.cli.org_keys import key_app
-from onceonly.entrypoints.cli.people import people
+from onceonly.entrypoints.cli.people import people_app
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.entrypoints.cli.token import token_app
 from onceonly.entrypoints.cli.worker import worker
@@ -26,7 +27,11 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(identity_app, name="identity")
-for command in (people, serve, demo, worker, walkthrough, config):
+app.command()(init)
+app.add_typer(org_app, name="org")
+app.add_typer(scheme_app, name="scheme")
+app.add_typer(people_app, name="people")
+for command in (serve, demo, worker, walkthrough, config):
     app.command()(command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(key_app, name="key")

@@ -3,6 +3,9 @@ and opening the exchange with a clear message when it cannot be reached or is no
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
 import typer
@@ -15,7 +18,9 @@ from sqlalchemy.exc import DBAPIError
 from onceonly.adapters.db.engine import Access, make_engine
 from onceonly.adapters.db.migrate import current_revision, head_revision, known
 from onceonly.bootstrap import Exchange, bootstrap
-from onceonly.config import database_url
+from onceonly.config import database_url, operator_org
+from onceonly.domain.errors import DomainError
+from onceonly.domain.organisations import Principal, Role
 
 console = Console()
 errors = Console(stderr=True)
@@ -94,6 +99,26 @@ def open_exchange(db: str | None, *, read_only: bool = False) -> Exchange:
         exchange.close()
         raise
     return exchange
+
+
+def console_admin() -> Principal:
+    """Who acts at the command line: whoever holds the database's URL and master key runs
+    the exchange, as one of its administrators; audited as `cli:USER`."""
+    user = getpass.getuser()
+    return Principal(f"cli:{user}", f"{user} at the command line", operator_org(), Role.ADMIN)
+
+
+@contextmanager
+def acting(db: str | None, *, read_only: bool = False) -> Iterator[tuple[Exchange, Principal]]:
+    """The exchange at --db and the administrator at the console; a refusal is a message
+    and exit 2."""
+    exchange = open_exchange(db, read_only=read_only)
+    try:
+        yield exchange, console_admin()
+    except DomainError as error:
+        fail(error.detail)
+    finally:
+        exchange.close()
 
 
 def progress(*, transient: bool = False, remaining: bool = True) -> Progress:

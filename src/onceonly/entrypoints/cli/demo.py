@@ -144,7 +144,7 @@ Try (database: {db}):
   curl -s {base}/v1/reports/REPORT_ID -H 'Authorization: Bearer {world.token("officer:GOV/GRO")}'
 
   # more people to ask about, and the whole story scripted
-  uv run onceonly people --db {db} --org GOV/DWP -n 5
+  uv run onceonly people list --db {db} --org GOV/DWP -n 5
   uv run onceonly walkthrough
 
 API documentation: {base}/docs   OpenAPI 3.1: {base}/openapi.json

@@ -1,9 +1,15 @@
-"""The people an organisation names: its identifiers of them (the demo prints a few to try)."""
+"""People: those an organisation names (its identifiers of them; the demo prints a few to
+try), and those who act for it (its staff and service accounts, kept by its administrator)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+from onceonly.domain.organisations import Principal, Training
+from onceonly.services.ports.principals import TokensUnitOfWork
 
 
 class PersonIdentifiers(Protocol):
@@ -15,3 +21,34 @@ class PersonIdentifiers(Protocol):
         """Up to `limit` (scheme, value) pairs the person index links, in order."""
         ...
 
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """Someone who acts for an organisation (or a service account, acting as one of its
+    systems), as their organisation's administrator sees them."""
+
+    principal: Principal
+    disabled_at: datetime | None
+    training: Training | None
+    live_tokens: int
+
+
+class Staff(Protocol):
+    def of_org(self, org_id: str, now: datetime) -> list[StaffMember]:
+        """Everyone of the organisation but citizens, by id."""
+        ...
+    def disable(self, principal_id: str, at: datetime) -> bool:
+        """Disable them (False if they were already); their tokens and sessions stop."""
+        ...
+    def revoke_tokens(self, principal_id: str, at: datetime) -> int:
+        """Revoke every live token of theirs; how many."""
+        ...
+    def training(self, principal_id: str) -> Training | None: ...
+    def set_training(self, principal_id: str, training: Training, by: str,
+                     at: datetime) -> None: ...
+
+
+class PeopleUnitOfWork(TokensUnitOfWork, Protocol):
+    @property
+    def staff(self) -> Staff: ...

@@ -12,6 +12,7 @@ from onceonly.domain.policy import Reason
 from onceonly.services.ports.agreements import AgreementRepository
 from onceonly.services.ports.anomaly import ActivityLog
 from onceonly.services.ports.identity import NamingUnitOfWork
+from onceonly.services.ports.people import Staff
 from onceonly.services.ports.principals import PrincipalsUnitOfWork
 
 
@@ -39,3 +40,7 @@ class QueriesUnitOfWork(NamingUnitOfWork, PrincipalsUnitOfWork, Protocol):
     # a refusal is noted for the anomaly rules too
     @property
     def activity(self) -> ActivityLog: ...
+    @property
+    def staff(self) -> Staff:
+        """Officers' training, read only for an agreement that requires it."""
+        ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StrictStr
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from onceonly.domain.agreements import MAX_HIDDEN_DAYS, Agreement, LegalBasis, Risk
 from onceonly.entrypoints.api.schemas.common import (
@@ -60,6 +60,9 @@ class AgreementIn(Strict):
         ge=1, le=1_000_000, description="bulk extracts allowed, each approved by the "
                                         "provider's guardian, of at most this many people "
                                         "(none if left out)"), AsWhole] = None
+    requires_training: Annotated[StrictBool, Field(
+        description="the consumer's officers must hold data-protection training in date "
+                    "(refused `training_lapsed` otherwise)")] = False
     privacy_assessment: AssessmentIn | None = None
 
 
@@ -89,6 +92,7 @@ class AgreementOut(BaseModel):
     max_persons_per_day: int | None
     max_uses: int | None
     bulk_max_records: int | None
+    requires_training: bool = False
     kind: str = Field(description="query (per-person queries) or notification (life events)")
     privacy_assessment: AssessmentIn | None
     status: str = Field(description="stored lifecycle status")
@@ -117,6 +121,7 @@ class AgreementOut(BaseModel):
             max_persons_per_day=a.max_persons_per_day,
             max_uses=a.max_uses,
             bulk_max_records=a.bulk_max_records,
+            requires_training=a.requires_training,
             kind=a.kind.value,
             privacy_assessment=None if a.assessment is None else AssessmentIn(
                 risk=a.assessment.risk,

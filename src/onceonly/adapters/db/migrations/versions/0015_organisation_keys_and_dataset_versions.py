@@ -1,7 +1,7 @@
 """organisations' own public keys; datasets published in versions, with derived answers
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from onceonly.adapters.db.tables import UTCDateTime
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

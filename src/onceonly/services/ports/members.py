@@ -1,0 +1,63 @@
+"""Members of the exchange: organisations, their systems, the identifier schemes they name
+people by, and each member's history (registered, suspended, resumed, deregistered)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from onceonly.domain.organisations import MemberStatus, Organisation, Scheme
+from onceonly.services.ports.agreements import AgreementsUnitOfWork
+from onceonly.services.ports.principals import Principals
+
+
+@dataclass(frozen=True, slots=True)
+class MemberEvent:
+    org_id: str
+    at: datetime
+    action: str  # register, suspend, resume, deregister
+    actor_id: str
+    reason: str
+    agreement_ids: tuple[int, ...] = ()
+
+
+class Members(Protocol):
+    def any(self) -> bool:
+        """Whether the exchange has any organisation yet (it is initialised)."""
+        ...
+    def add(self, org: Organisation, at: datetime) -> None: ...
+    def set_status(self, org_id: str, status: MemberStatus) -> None: ...
+    def system_exists(self, system_id: str) -> bool: ...
+    def add_system(self, system_id: str, org_id: str, title: str) -> None: ...
+    def scheme(self, code: str) -> Scheme | None: ...
+    def add_scheme(self, scheme: Scheme) -> None:
+        """Store the scheme; its issuer names people by it."""
+        ...
+    def schemes(self) -> list[Scheme]: ...
+    def record(self, event: MemberEvent) -> None: ...
+    def history(self, org_id: str) -> list[MemberEvent]:
+        """The member's events, oldest first."""
+        ...
+
+
+class HostedKeys(Protocol):
+    def add_hosted_key(self, org_id: str, now: datetime) -> str:
+        """A new signing key the exchange holds for the organisation (its private half
+        wrapped by the master key); its kid."""
+        ...
+
+
+class TreeHeads(Protocol):
+    def integrate(self) -> object:
+        """Sign a tree head over every audit entry appended so far (the empty tree's, on a
+        new exchange)."""
+        ...
+
+
+class MembersUnitOfWork(AgreementsUnitOfWork, Protocol):
+    @property
+    def members(self) -> Members: ...
+    @property
+    def principals(self) -> Principals: ...
+
