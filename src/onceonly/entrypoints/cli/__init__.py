@@ -14,10 +14,12 @@ from onceonly.entrypoints.cli.keys import keys_app
 from onceonly.entrypoints.cli.people import people
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.entrypoints.cli.token import token_app
+from onceonly.entrypoints.cli.version import version_option
 from onceonly.entrypoints.cli.worker import worker
 
 app = typer.Typer(help="onceonly: tell government once; share data as a service.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.callback()(version_option)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
