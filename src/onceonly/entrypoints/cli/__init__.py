@@ -7,6 +7,7 @@ import typer
 
 from onceonly.entrypoints.cli.anomaly import anomaly_app
 from onceonly.entrypoints.cli.audit import audit_app
+from onceonly.entrypoints.cli.backup import backup
 from onceonly.entrypoints.cli.db import db_app
 from onceonly.entrypoints.cli.demo import demo, walkthrough
 from onceonly.entrypoints.cli.identity import identity_app
@@ -25,7 +26,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(identity_app, name="identity")
-for command in (people, serve, demo, worker, walkthrough):
+for command in (people, serve, demo, worker, walkthrough, backup):
     app.command()(command)
 app.add_typer(keys_app, name="keys")
 
