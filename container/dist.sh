@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV=${UV:-uv}
 rm -rf dist && mkdir -p dist/wheels
-"$UV" build --quiet --wheel --out-dir dist
+"$UV" build --quiet --all-packages --wheel --out-dir dist  # the exchange and its client
 "$UV" export --quiet --frozen --no-dev --no-emit-workspace --output-file dist/requirements.txt
 env -u PIP_FIND_LINKS -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null \
     "$UV" run --quiet --no-project --python 3.11 --with pip python -m pip download --quiet \

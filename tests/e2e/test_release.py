@@ -40,6 +40,8 @@ def _run(*command: str | Path, cwd: Path, timeout: int = 300) -> subprocess.Comp
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     _run(_uv(), "build", "--out-dir", dist, cwd=ROOT)
+    # The client the exchange depends on, as integrators get it (clients/python/).
+    _run(_uv(), "build", "--package", "onceonly-client", "--wheel", "--out-dir", dist, cwd=ROOT)
     return dist
 
 
