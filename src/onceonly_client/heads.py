@@ -32,8 +32,10 @@ class HeadRef:
         return {"tree_size": self.tree_size, "root_hash": b64(self.root_hash)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class TreeHead:
+    """Equal to any head of the same fields, the exchange's own (which can also sign) too."""
+
     tree_size: int
     root_hash: bytes
     timestamp: int  # milliseconds since the Unix epoch, as RFC 9162 counts time
@@ -49,6 +51,17 @@ class TreeHead:
         if self.previous is not None:
             fields["previous"] = self.previous.as_json()
         return fields
+
+    def _fields(self) -> tuple[int, bytes, int, HeadRef | None]:
+        return self.tree_size, self.root_hash, self.timestamp, self.previous
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TreeHead):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_LOG_ORG", "EMPTY_TREE", "HeadRef", "SignedTreeHead", "TreeHe
 EMPTY_TREE = HeadRef(0, EMPTY_ROOT)  # what the log's first head names as the one before it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # equal as the client's heads are
 class TreeHead(served.TreeHead):
     def payload(self) -> bytes:
         """What is signed: RFC 8785 JSON of {tree_size, root_hash (base64), timestamp,
