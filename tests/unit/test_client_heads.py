@@ -38,6 +38,7 @@ def test_heads_of_the_same_fields_are_equal_and_hash_alike_across_sides() -> Non
     assert client == exchange and exchange == client
     assert hash(client) == hash(exchange) == hash(TreeHead(3, b"r" * 32, 1000, PREVIOUS))
     assert len({client, exchange}) == 1
+    assert hash(client) != hash(TreeHead(4, b"r" * 32, 1000, PREVIOUS))
     assert client.__eq__("a head") is NotImplemented
 
 
@@ -68,6 +69,8 @@ def test_a_head_signed_by_another_organisation_is_refused() -> None:
     with pytest.raises(SignatureInvalid, match="no key of GOV/EXCHANGE"):
         read_tree_head(document, jwks([provider.public_jwk()]))
     assert read_tree_head(document, jwks([provider.public_jwk()]), "GOV/HMRC")[0].tree_size == 2
+    verified = verify_tree_head(document, jwks([provider.public_jwk()]), "GOV/HMRC")
+    assert verified.signature == document["signature"] and verified.head.tree_size == 2
 
 
 def test_a_document_that_is_no_head_is_refused() -> None:
