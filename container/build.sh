@@ -51,6 +51,8 @@ say "the Containerfile over it"
 "${BUILDAH[@]}" build --quiet --isolation chroot --network host --format docker \
     --from "$BASE" --file Containerfile --tag "$IMAGE" . >/dev/null
 
+"${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true  # earlier builds' images, now untagged
+
 say "checks"
 user=$("${BUILDAH[@]}" inspect --type image --format '{{.Docker.Config.User}}' "$IMAGE")
 [ "$user" = "onceonly:onceonly" ] || { echo "the image runs as '$user', not onceonly" >&2; exit 1; }
