@@ -86,3 +86,14 @@ def test_plain_fields_that_differ_from_the_signed_ones_are_refused() -> None:
                        ("root_hash", "AAAA")):
         with pytest.raises(SignatureInvalid, match="differ from what its signature covers"):
             check_shown_fields({**document, key: value}, head)
+
+
+def test_the_exchange_reads_a_head_of_the_log_org_it_is_given() -> None:
+    from onceonly.audit.heads import verify_tree_head as exchange_verify
+
+    provider = SigningKey.generate("GOV/HMRC")
+    head = ExchangeHead(2, b"r" * 32, 7)
+    document = signed(provider, head)
+    assert exchange_verify(document, jwks([provider.public_jwk()]), "GOV/HMRC").head == head
+    with pytest.raises(SignatureInvalid, match="no key of GOV/EXCHANGE"):
+        exchange_verify(document, jwks([provider.public_jwk()]))
