@@ -3,7 +3,7 @@
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: env demo test lint bench walkthrough browser node mutation
+.PHONY: env demo test lint bench walkthrough browser node mutation dist image buildah
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -52,3 +52,21 @@ mutation: env
 	rm -rf mutants
 	nice -n 19 $(UV) run mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
 	$(UV) run python mutation/check.py --record
+
+# The release's files for the image (container/dist.sh): the wheel, the locked requirements
+# and their wheelhouse in dist/.
+dist: env
+	UV=$(UV) container/dist.sh
+
+# The image builders (Debian's debootstrap and buildah): installed when missing and this
+# user may (root); otherwise `make image` says what to install.
+buildah:
+	@(command -v buildah >/dev/null && command -v debootstrap >/dev/null) || \
+		[ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			buildah debootstrap)
+
+# The OCI image from a debootstrap root filesystem, no registry needed, and the walkthrough
+# run inside it (container/build.sh; the same Containerfile a registry build uses).
+image: env buildah
+	UV=$(UV) container/build.sh

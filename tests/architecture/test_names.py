@@ -20,7 +20,7 @@ FEATURES = {p.stem for p in (SOURCE / "services").glob("*.py")} - {"__init__"}
 # (data_keys: the keys feature's data keys; releases: the queries' releases and usage).
 SHARED = {
     "services/ports": {"clock", "connectors", "principals", "unit_of_work"},
-    "adapters/db": {"data_keys", "driver", "engine", "mappers", "migrate", "releases",
+    "adapters/db": {"backup", "data_keys", "driver", "engine", "mappers", "migrate", "releases",
                     "repository", "tables"},
     "entrypoints/api/routes": {"operations"},
     "entrypoints/api/schemas": {"common", "problems"},

@@ -10,15 +10,17 @@ from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey
 
+# Decrypting is the recipient's, in the client package; re-exported here.
+from onceonly_client.jwe import DecryptionFailed, decrypt_with
+
+__all__ = ["CONTENT_TYPE", "HEADER", "DecryptionFailed", "RecipientKeyInvalid", "decrypt_with",
+           "encrypt_to", "recipient_key"]
+
 HEADER = {"alg": "ECDH-ES", "enc": "A256GCM"}
 CONTENT_TYPE = "application/jose"
 
 
 class RecipientKeyInvalid(ValueError):
-    pass
-
-
-class DecryptionFailed(ValueError):
     pass
 
 
@@ -41,16 +43,3 @@ def encrypt_to(jwk: dict[str, Any], plaintext: bytes) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return jwe.encrypt_compact(dict(HEADER), plaintext, recipient_key(jwk))
-
-
-def decrypt_with(private_jwk: dict[str, Any], token: str) -> bytes:
-    """For the recipient (the consumer's own software, and the tests)."""
-    key = (OKPKey if private_jwk.get("kty") == "OKP" else ECKey).import_key(private_jwk)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            plaintext = jwe.decrypt_compact(token, key).plaintext
-    except (JoseError, ValueError) as exc:
-        raise DecryptionFailed(f"the extract does not decrypt: {exc}") from exc
-    assert plaintext is not None
-    return plaintext

@@ -1,4 +1,5 @@
 """Ed25519 keys as JWKs, and compact JWS (RFC 7515; detached, appendix F) over canonical JSON.
+Signing is here; checking is onceonly_client.signatures, re-exported.
 
 Thin wrappers over joserfc; no primitive is implemented here. New signatures name their
 algorithm `Ed25519`, the fully specified name of RFC 9864. Signatures made before carry
@@ -17,18 +18,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jws
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import OKPKey
 
 from onceonly.crypto import standard_webhooks
 
-ALG = "Ed25519"  # RFC 9864: EdDSA over Ed25519, fully specified
-LEGACY_ALG = "EdDSA"  # RFC 8037, deprecated by RFC 9864: read, never written
-_ACCEPTED = [ALG, LEGACY_ALG]
+# The checking half lives in the client package, which integrators install on their own.
+from onceonly_client.signatures import (
+    ALG,
+    LEGACY_ALG,
+    SignatureInvalid,
+    verify_compact,
+    verify_detached,
+)
 
-
-class SignatureInvalid(Exception):
-    pass
+__all__ = ["ALG", "LEGACY_ALG", "SignatureInvalid", "SigningKey", "jwks", "published",
+           "verify_compact", "verify_detached", "webhook_public_key"]
 
 
 @dataclass(frozen=True)
@@ -84,48 +88,3 @@ def webhook_public_key(jwk: Mapping[str, Any]) -> str:
     """The same public key in Standard Webhooks form (`whpk_...`), for webhook receivers."""
     raw = OKPKey.import_key(dict(jwk)).public_key.public_bytes_raw()
     return standard_webhooks.public_key_string(raw)
-
-
-def verify_detached(signature: str, payload: bytes, jwks_document: Mapping[str, Any],
-                    signer: str) -> str:
-    """Check a detached JWS made by organisation `signer` against a JWKS; return the kid
-    that signed it."""
-    parts = signature.split(".")
-    if len(parts) != 3 or parts[1] != "":
-        raise SignatureInvalid("not a detached compact JWS (expected header..signature)")
-    return _verify(signature, jwks_document, signer, payload)[1]
-
-
-def verify_compact(token: str, jwks_document: Mapping[str, Any],
-                   signer: str) -> tuple[bytes, str]:
-    """Check a compact JWS made by organisation `signer` against a JWKS; return its payload
-    and the kid that signed it."""
-    parts = token.split(".")
-    if len(parts) != 3 or parts[1] == "":
-        raise SignatureInvalid("not a compact JWS (expected header.payload.signature)")
-    return _verify(token, jwks_document, signer, None)
-
-
-def _signer_keys(jwks_document: Mapping[str, Any], signer: str) -> list[dict[str, Any]]:
-    """The Ed25519 keys the JWKS says are `signer`'s: each entry must name its organisation
-    (`org`), so a key of one organisation never verifies another's signature."""
-    keys = jwks_document.get("keys") if isinstance(jwks_document, Mapping) else None
-    return [dict(key) for key in keys or []
-            if isinstance(key, Mapping) and key.get("org") == signer
-            and key.get("kty") == "OKP" and key.get("crv") == "Ed25519"]
-
-
-def _verify(token: str, jwks_document: Mapping[str, Any], signer: str,
-            detached_payload: bytes | None) -> tuple[bytes, str]:
-    # Without `alg`: the accepted names (checked by joserfc against the token's header) are
-    # both the one Ed25519 signature, whichever the stored entry happens to say.
-    keys = [{k: v for k, v in key.items() if k != "alg"}
-            for key in _signer_keys(jwks_document, signer)]
-    if not keys:
-        raise SignatureInvalid(f"no key of {signer} to check the signature with")
-    try:
-        verified = jws.deserialize_compact(token, KeySet.import_key_set({"keys": keys}),
-                                           payload=detached_payload, algorithms=_ACCEPTED)
-    except (JoseError, ValueError) as exc:
-        raise SignatureInvalid(f"signature does not verify as {signer}'s: {exc}") from exc
-    return verified.payload, str(verified.headers()["kid"])

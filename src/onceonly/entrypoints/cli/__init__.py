@@ -7,6 +7,7 @@ import typer
 
 from onceonly.entrypoints.cli.anomaly import anomaly_app
 from onceonly.entrypoints.cli.audit import audit_app
+from onceonly.entrypoints.cli.backup import backup
 from onceonly.entrypoints.cli.config import config
 from onceonly.entrypoints.cli.datasets import dataset_app
 from onceonly.entrypoints.cli.db import db_app
@@ -18,10 +19,12 @@ from onceonly.entrypoints.cli.org_keys import key_app
 from onceonly.entrypoints.cli.people import people_app
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.entrypoints.cli.token import token_app
+from onceonly.entrypoints.cli.version import version_option
 from onceonly.entrypoints.cli.worker import worker
 
 app = typer.Typer(help="onceonly: tell government once; share data as a service.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.callback()(version_option)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
@@ -31,7 +34,7 @@ app.command()(init)
 app.add_typer(org_app, name="org")
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(people_app, name="people")
-for command in (serve, demo, worker, walkthrough, config):
+for command in (serve, demo, worker, walkthrough, config, backup):
     app.command()(command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(key_app, name="key")

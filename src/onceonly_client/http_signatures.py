@@ -1,0 +1,1 @@
+../onceonly/crypto/http_signatures.py

@@ -1,0 +1,1 @@
+../onceonly/audit/merkle.py
