@@ -25,7 +25,17 @@ from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
-from onceonly.config import database_url, delivery_lease, delivery_retry, operator_org
+from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
+from onceonly.config import (
+    database_url,
+    delivery_lease,
+    delivery_retry,
+    operator_org,
+    timestamp_authorities,
+    timestamp_every,
+    timestamp_roots_file,
+)
+from onceonly.crypto.timestamps import load_roots
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
@@ -52,6 +62,7 @@ from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
+from onceonly.services.timestamps import TimestampService
 
 if TYPE_CHECKING:
     from onceonly.adapters.webhooks import AiohttpTransport
@@ -87,6 +98,7 @@ class Exchange:
     keys: KeyService
     people: PeopleService
     entry_verification: EntryVerifier
+    timestamps: TimestampService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -166,7 +178,24 @@ def bootstrap(
         people=PeopleService(SqlPersonIdentifiers(engine)),
         entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
+        timestamps=timestamps_for(uows, clock),
     )
+
+
+def timestamps_for(uows: SqlUnitOfWorkFactory, clock: Clock,
+                   urls: list[str] | None = None) -> TimestampService:
+    """Timestamping of tree heads by the configured authorities (ONCEONLY_TSA_URLS, or
+    `urls`), checked against ONCEONLY_TSA_ROOTS."""
+    roots_file = timestamp_roots_file()
+
+    def roots() -> list:
+        return load_roots(roots_file.read_bytes()) if roots_file is not None else []
+
+    return TimestampService(
+        uows, clock,
+        [HttpTimestampAuthority(url) for url in (timestamp_authorities() if urls is None
+                                                 else urls)],
+        roots, latest_only=timestamp_every() > 0)
 
 
 def envelopes_for(engine: Engine, master_keys: MasterKeys | None = None,

@@ -31,6 +31,36 @@ def audit_interval() -> float:
     return seconds
 
 
+def timestamp_authorities() -> list[str]:
+    """ONCEONLY_TSA_URLS: the RFC 3161 timestamping authorities that stamp the audit log's
+    signed tree heads, separated by commas or spaces, tried in order (one answer suffices);
+    unset: none."""
+    raw = os.environ.get("ONCEONLY_TSA_URLS", "")
+    return [url for url in raw.replace(",", " ").split() if url]
+
+
+def timestamp_roots_file() -> Path | None:
+    """ONCEONLY_TSA_ROOTS: a PEM file of the certificates the authorities' timestamping
+    certificates chain to; every token is checked against them."""
+    raw = os.environ.get("ONCEONLY_TSA_ROOTS", "").strip()
+    return Path(raw).expanduser() if raw else None
+
+
+def timestamp_every() -> float:
+    """ONCEONLY_TSA_EVERY: 0 (the default) stamps every signed tree head; N > 0 stamps only
+    the latest head every N seconds (under load: fewer tokens, each covering the heads
+    before it through their chain)."""
+    raw = os.environ.get("ONCEONLY_TSA_EVERY", "0")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"ONCEONLY_TSA_EVERY must be a number of seconds, not {raw!r}") \
+            from None
+    if seconds < 0:
+        raise ValueError("ONCEONLY_TSA_EVERY cannot be negative")
+    return seconds
+
+
 SUPPORTED_URLS = "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
 
 

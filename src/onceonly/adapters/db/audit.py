@@ -202,7 +202,7 @@ def _keep_undecodable(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _head(row: Row[Any]) -> SignedTreeHead:
+def head_from_row(row: Row[Any]) -> SignedTreeHead:
     previous = (None if row.previous_size is None
                 else HeadRef(row.previous_size, bytes(row.previous_root)))
     return SignedTreeHead(TreeHead(row.tree_size, bytes(row.root_hash), row.timestamp,
@@ -270,10 +270,10 @@ class SqlAuditTree:
 
     def latest_head(self) -> SignedTreeHead | None:
         row = self.conn.execute(_LATEST_HEAD).first()
-        return _head(row) if row else None
+        return head_from_row(row) if row else None
 
     def heads(self) -> list[SignedTreeHead]:
-        return [_head(row) for row in
+        return [head_from_row(row) for row in
                 self.conn.execute(select(_HEADS).order_by(_HEADS.c.tree_size))]
 
 

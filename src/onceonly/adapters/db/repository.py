@@ -15,6 +15,7 @@ from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle,
 from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
+from onceonly.adapters.db.timestamps import SqlHeadTimestamps
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
@@ -427,6 +428,10 @@ class SqlUnitOfWork:
     @_repository
     def operator_alerts(self) -> SqlOperatorAlerts:
         return SqlOperatorAlerts(self.conn)
+
+    @_repository
+    def timestamps(self) -> SqlHeadTimestamps:
+        return SqlHeadTimestamps(self.conn)
 
     @_repository
     def life_events(self) -> SqlLifeEvents:
