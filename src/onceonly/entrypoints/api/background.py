@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import structlog
 from fastapi import FastAPI
 
+from onceonly.config import timestamp_every
+
 if TYPE_CHECKING:
     from onceonly.bootstrap import Exchange
 
@@ -49,7 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
     """Integrating the audit log and watching for harvesting, each every `interval`
-    seconds, where the requests run."""
+    seconds, where the requests run; and, with authorities configured, timestamping the
+    signed heads (every ONCEONLY_TSA_EVERY seconds, else every `interval`)."""
     on_the_loop = exchange.embedded_database
 
     def integrate() -> bool:
@@ -59,8 +62,14 @@ def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
         exchange.anomaly.detect()  # one pass a tick, of up to 10,000 new notes
         return False
 
-    return [Periodic("audit-integrator", interval, integrate, on_the_loop=on_the_loop),
+    work = [Periodic("audit-integrator", interval, integrate, on_the_loop=on_the_loop),
             Periodic("anomaly-detector", interval, detect, on_the_loop=on_the_loop)]
+    if exchange.timestamps.configured:
+        # Always on a thread of its own: it waits on the authorities over the network, and
+        # must never hold up a request (nor the log: heads wait, counted, while none answers).
+        work.append(Periodic("audit-timestamper", timestamp_every() or interval,
+                             exchange.timestamps.stamp_waiting, on_the_loop=False))
+    return work
 
 
 class Periodic:

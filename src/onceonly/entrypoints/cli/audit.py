@@ -23,6 +23,7 @@ from onceonly.entrypoints.cli.common import (
     progress,
 )
 from onceonly.services.audit import verify_log
+from onceonly.services.timestamps import NoAuthorityAnswered, TimestampReport
 
 audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree).",
                         no_args_is_help=True)
@@ -40,12 +41,14 @@ def audit_verify(db: DbOption = None) -> None:
             result = verify_log(
                 exchange.uows, exchange.key_store.jwks(), log_org=exchange.audit.operator_org,
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
+        stamps = exchange.timestamps.verify()
     finally:
         exchange.close()
     if not result.ok:
         errors.print(f"[red]audit log verification failed at index {result.bad_index}:[/red] "
                      f"{result.problem}", soft_wrap=True)
         raise typer.Exit(1)
+    _report_timestamps(stamps)
     pending = result.entries - result.signed_size
     console.print(f"verified {result.entries} entries, root {result.root.hex()}", soft_wrap=True)
     console.print(f"{result.heads} signed tree heads checked; "
@@ -54,6 +57,53 @@ def audit_verify(db: DbOption = None) -> None:
         console.print(f"the first {result.unchained} heads were signed before heads named "
                       f"the one before them: the chain starts at the head of "
                       f"{result.chained_from} entries", style="dim")
+
+
+def _report_timestamps(stamps: TimestampReport) -> None:
+    """What `audit verify` says of the heads' RFC 3161 timestamps; exit 1 on a bad token."""
+    for size, problem in stamps.bad:
+        errors.print(Text.assemble((f"timestamp of the head of {size} entries: ", "red"),
+                                   problem), soft_wrap=True)
+    console.print(f"{stamps.stamped} of {stamps.heads} signed tree heads carry a verified "
+                  "RFC 3161 timestamp", soft_wrap=True)
+    if stamps.covered:
+        console.print(f"{len(stamps.covered)} heads have none of their own and are covered by "
+                      f"a later head's: {_sizes(stamps.covered)}", style="dim", soft_wrap=True)
+    if stamps.waiting:
+        console.print(f"{len(stamps.waiting)} heads have no timestamp yet (waiting for an "
+                      f"authority): {_sizes(stamps.waiting)}", soft_wrap=True)
+    if not stamps.ok:
+        raise typer.Exit(1)
+
+
+def _sizes(sizes: list[int], shown: int = 10) -> str:
+    listed = ", ".join(str(size) for size in sizes[:shown])
+    return listed + (f" and {len(sizes) - shown} more" if len(sizes) > shown else "")
+
+
+@audit_app.command("timestamp")
+def audit_timestamp(db: DbOption = None) -> None:
+    """Timestamp the signed tree heads waiting for one now (servers do it in the
+    background), by the authorities in ONCEONLY_TSA_URLS; say how many still wait."""
+    exchange = open_exchange(db)
+    try:
+        if not exchange.timestamps.configured:
+            fail("no timestamping authority is configured: set ONCEONLY_TSA_URLS (and "
+                 "ONCEONLY_TSA_ROOTS, the certificates they chain to)")
+        problem = None
+        try:
+            while exchange.timestamps.stamp_waiting():
+                pass
+        except NoAuthorityAnswered as exc:
+            problem = str(exc)
+        waiting = exchange.timestamps.waiting()
+    finally:
+        exchange.close()
+    if problem is not None:
+        errors.print(Text(problem, style="red"), soft_wrap=True)
+    console.print(f"{waiting} signed tree heads waiting for a timestamp")
+    if problem is not None:
+        raise typer.Exit(1)
 
 
 @audit_app.command("integrate")

@@ -29,7 +29,7 @@ def exposition(exchange: Exchange, figures: CollectorRegistry) -> CollectorRegis
     database, so each once), and this process's."""
     shown = CollectorRegistry()
     for collector in (figures, DeliveryCollector(exchange.dashboard),
-                      AuditCollector(exchange.audit), ProcessCollector(registry=None),
+                      AuditCollector(exchange.audit, exchange.timestamps), ProcessCollector(registry=None),
                       PlatformCollector(registry=None)):
         shown.register(collector)
     return shown
