@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -26,15 +29,22 @@ from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
 from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
+from onceonly.adapters.witness_http import HttpWitness
 from onceonly.config import (
     database_url,
     delivery_lease,
     delivery_retry,
+    log_origin,
     operator_org,
     timestamp_authorities,
     timestamp_every,
     timestamp_roots_file,
+    witness_key_file,
+    witness_logs_file,
+    witness_name,
+    witnesses,
 )
+from onceonly.crypto.cosignatures import load_key, parse_vkey
 from onceonly.crypto.timestamps import load_roots
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
@@ -63,6 +73,8 @@ from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
 from onceonly.services.timestamps import TimestampService
+from onceonly.services.witness import WatchedLog, WitnessService
+from onceonly.services.witnesses import WitnessesService
 
 if TYPE_CHECKING:
     from onceonly.adapters.webhooks import AiohttpTransport
@@ -99,6 +111,8 @@ class Exchange:
     people: PeopleService
     entry_verification: EntryVerifier
     timestamps: TimestampService
+    witnesses: WitnessesService
+    witness: WitnessService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -179,6 +193,8 @@ def bootstrap(
         entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
         timestamps=timestamps_for(uows, clock),
+        witnesses=witnesses_for(uows, clock),
+        witness=witness_for(uows, clock),
     )
 
 
@@ -196,6 +212,31 @@ def timestamps_for(uows: SqlUnitOfWorkFactory, clock: Clock,
         [HttpTimestampAuthority(url) for url in (timestamp_authorities() if urls is None
                                                  else urls)],
         roots, latest_only=timestamp_every() > 0)
+
+
+def witnesses_for(uows: SqlUnitOfWorkFactory, clock: Clock,
+                  configured: list[tuple[str, str]] | None = None,
+                  origin: str | None = None) -> WitnessesService:
+    """The log's witnesses (ONCEONLY_WITNESSES, or `configured` `(url, vkey)` pairs), its
+    origin ONCEONLY_LOG_ORIGIN (or `origin`)."""
+    pairs = witnesses() if configured is None else configured
+    return WitnessesService(uows, clock, origin or log_origin(),
+                            [HttpWitness(parse_vkey(vkey), url) for url, vkey in pairs])
+
+
+def witness_for(uows: SqlUnitOfWorkFactory, clock: Clock, *, key_file: Path | None = None,
+                logs_file: Path | None = None, name: str | None = None) -> WitnessService:
+    """This exchange as a witness: its key ONCEONLY_WITNESS_KEY_FILE (none: not a witness),
+    the logs it watches ONCEONLY_WITNESS_LOGS, its name ONCEONLY_WITNESS_NAME."""
+    key_path = key_file or witness_key_file()
+    logs_path = logs_file or witness_logs_file()
+    watched = {}
+    if key_path is not None and logs_path is not None:
+        for entry in json.loads(logs_path.read_text())["logs"]:
+            watched[entry["origin"]] = WatchedLog(entry["origin"], entry["jwks"],
+                                                  entry.get("log_org", operator_org()))
+    key = functools.cache(lambda: load_key(key_path.read_bytes())) if key_path else None
+    return WitnessService(uows, clock, name or witness_name(), key, watched)
 
 
 def envelopes_for(engine: Engine, master_keys: MasterKeys | None = None,

@@ -61,6 +61,50 @@ def timestamp_every() -> float:
     return seconds
 
 
+def log_origin() -> str:
+    """ONCEONLY_LOG_ORIGIN: the audit log's name in its checkpoints (C2SP tlog-checkpoint's
+    origin line, a schema-less URL such as exchange.example.gov/audit); witnesses know the
+    log by it. Default: onceonly/ and the operator's organisation."""
+    return os.environ.get("ONCEONLY_LOG_ORIGIN", "").strip() or \
+        f"onceonly/{operator_org().lower()}"
+
+
+def witnesses() -> list[tuple[str, str]]:
+    """ONCEONLY_WITNESSES: the log's witnesses, as `URL VKEY` pairs separated by commas:
+    each witness's URL prefix (its add-checkpoint is under it) and its verifier key (C2SP
+    signed-note vkey, as `onceonly witness key` prints it). Unset: none."""
+    found = []
+    for pair in os.environ.get("ONCEONLY_WITNESSES", "").split(","):
+        if not pair.strip():
+            continue
+        parts = pair.split()
+        if len(parts) != 2:
+            raise ValueError(f"ONCEONLY_WITNESSES: {pair.strip()!r} is not `URL VKEY`")
+        found.append((parts[0], parts[1]))
+    return found
+
+
+def witness_key_file() -> Path | None:
+    """ONCEONLY_WITNESS_KEY_FILE: this exchange's witness key (PEM, Ed25519, made by
+    `onceonly witness key`); set, the exchange is a witness of the logs in
+    ONCEONLY_WITNESS_LOGS."""
+    raw = os.environ.get("ONCEONLY_WITNESS_KEY_FILE", "").strip()
+    return Path(raw).expanduser() if raw else None
+
+
+def witness_name() -> str:
+    """ONCEONLY_WITNESS_NAME: the witness's name in its cosignatures (a schema-less URL)."""
+    return os.environ.get("ONCEONLY_WITNESS_NAME", "").strip() or \
+        f"onceonly/{operator_org().lower()}/witness"
+
+
+def witness_logs_file() -> Path | None:
+    """ONCEONLY_WITNESS_LOGS: a JSON file of the logs this witness watches, {"logs":
+    [{"origin": ..., "log_org": ..., "jwks": {"keys": [...]}}]}."""
+    raw = os.environ.get("ONCEONLY_WITNESS_LOGS", "").strip()
+    return Path(raw).expanduser() if raw else None
+
+
 SUPPORTED_URLS = "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
 
 

@@ -15,7 +15,6 @@ from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle,
 from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
-from onceonly.adapters.db.timestamps import SqlHeadTimestamps
 from onceonly.adapters.db.bulk import SqlBulkExtracts
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
@@ -24,6 +23,9 @@ from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
 from onceonly.adapters.db.mappers import agreement_from_row, agreement_values, dataset_from_row
 from onceonly.adapters.db.releases import SqlReleases, SqlUsage
+from onceonly.adapters.db.timestamps import SqlHeadTimestamps
+from onceonly.adapters.db.witness import SqlWitnessCheckpoints
+from onceonly.adapters.db.witnesses import SqlCosignatures
 from onceonly.domain.agreements import (
     Agreement,
     AgreementStatus,
@@ -432,6 +434,14 @@ class SqlUnitOfWork:
     @_repository
     def timestamps(self) -> SqlHeadTimestamps:
         return SqlHeadTimestamps(self.conn)
+
+    @_repository
+    def cosignatures(self) -> SqlCosignatures:
+        return SqlCosignatures(self.conn)
+
+    @_repository
+    def witness_checkpoints(self) -> SqlWitnessCheckpoints:
+        return SqlWitnessCheckpoints(self.conn)
 
     @_repository
     def life_events(self) -> SqlLifeEvents:

@@ -39,7 +39,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The app's lifespan: the background work runs while it serves, every
     `app.state.integrate_every` seconds (0: never), and finishes what is left at the end."""
     interval = app.state.integrate_every
-    workers = background_work(app.state.exchange, interval) if interval > 0 else []
+    exchange = app.state.exchange
+    if exchange.witnesses.configured:
+        # A log older than what its witnesses cosigned must not serve (LogBehindWitness
+        # says why, and the server stops); witnesses away are named and the server starts.
+        try:
+            await asyncio.to_thread(exchange.witnesses.check_current)
+        except Exception as exc:
+            log.error("refusing to serve", reason=str(exc))
+            raise
+    workers = background_work(exchange, interval) if interval > 0 else []
     for worker in workers:
         worker.start()
     try:
@@ -69,6 +78,9 @@ def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
         # must never hold up a request (nor the log: heads wait, counted, while none answers).
         work.append(Periodic("audit-timestamper", timestamp_every() or interval,
                              exchange.timestamps.stamp_waiting, on_the_loop=False))
+    if exchange.witnesses.configured:
+        work.append(Periodic("audit-witnesses", interval, exchange.witnesses.send_latest,
+                             on_the_loop=False))  # waits on the witnesses: a thread
     return work
 
 

@@ -14,6 +14,7 @@ from onceonly.entrypoints.cli.keys import keys_app
 from onceonly.entrypoints.cli.people import people
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.entrypoints.cli.token import token_app
+from onceonly.entrypoints.cli.witness import witness_app
 from onceonly.entrypoints.cli.worker import worker
 
 app = typer.Typer(help="onceonly: tell government once; share data as a service.",
@@ -26,6 +27,7 @@ app.add_typer(identity_app, name="identity")
 for command in (people, serve, demo, worker, walkthrough):
     app.command()(command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(witness_app, name="witness")
 
 
 def main() -> None:

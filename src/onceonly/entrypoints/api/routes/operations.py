@@ -29,8 +29,8 @@ def exposition(exchange: Exchange, figures: CollectorRegistry) -> CollectorRegis
     database, so each once), and this process's."""
     shown = CollectorRegistry()
     for collector in (figures, DeliveryCollector(exchange.dashboard),
-                      AuditCollector(exchange.audit, exchange.timestamps), ProcessCollector(registry=None),
-                      PlatformCollector(registry=None)):
+                      AuditCollector(exchange.audit, exchange.timestamps),
+                      ProcessCollector(registry=None), PlatformCollector(registry=None)):
         shown.register(collector)
     return shown
 
