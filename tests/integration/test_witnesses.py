@@ -238,3 +238,29 @@ def test_the_witness_refuses_heads_not_signed_by_the_log_and_logs_it_does_not_wa
     assert answer.status_code == 403 and answer.json()["code"] == "checkpoint_not_signed"
     assert [reason for reason, _ in refusals(b)] == ["unknown_log", "checkpoint_not_signed"]
     assert httpx.post(f"{b.base}/witness/add-checkpoint", content=b"nonsense").status_code == 400
+
+
+def test_audit_check_requires_the_cosignatures_asked_for(peers):
+    from typer.testing import CliRunner
+
+    from onceonly.entrypoints.cli import app as cli
+
+    a, b = peers
+    grow(a, 3)
+    runner = CliRunner()
+    check = ["audit", "check", "--url", a.base, "--witness", b.witness.vkey,
+             "--cosignatures", "1"]
+    waiting = runner.invoke(cli, check)
+    assert waiting.exit_code == 1
+    assert "0 valid cosignatures of the witnesses named, 1 required" in " ".join(
+        waiting.output.split())
+    a.exchange.witnesses.send_latest()
+    cosigned = runner.invoke(cli, check)
+    assert cosigned.exit_code == 0, cosigned.output
+    assert f"cosigned by 1 witnesses: {b.witness.name}" in cosigned.output
+    # A witness key that did not cosign does not count, and cannot be asked for twice over.
+    other = runner.invoke(cli, ["audit", "check", "--url", a.base, "--witness",
+                                a.witness.vkey, "--cosignatures", "1"])
+    assert other.exit_code == 1
+    too_many = runner.invoke(cli, [*check[:-1], "2"])
+    assert too_many.exit_code == 2 and "needs at least as many --witness" in too_many.output

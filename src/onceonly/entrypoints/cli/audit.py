@@ -12,6 +12,7 @@ from rich.text import Text
 from onceonly.audit import merkle
 from onceonly.audit.entries import EntryUnreadable
 from onceonly.audit.heads import b64, verify_tree_head
+from onceonly.crypto.cosignatures import CosignatureInvalid, parse_vkey
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.cli.common import (
@@ -187,6 +188,11 @@ def audit_check(
     log_org: Annotated[str, typer.Option(
         envvar="ONCEONLY_OPERATOR_ORG", help="the organisation whose key signs the log's "
                                              "tree heads")] = "GOV/EXCHANGE",
+    witness: Annotated[list[str] | None, typer.Option(
+        help="a witness's verifier key (C2SP vkey, as `onceonly witness key` prints it) "
+             "whose cosignature of the head counts; repeat for each")] = None,
+    cosignatures: Annotated[int, typer.Option(
+        min=0, help="how many of the witnesses named must have cosigned the head")] = 0,
 ) -> None:
     """Verify a live exchange's log from outside, with its public key and its HTTP API."""
     # Deferred on purpose: the HTTP client is start-up time that only this command needs.
@@ -195,6 +201,12 @@ def audit_check(
     from onceonly.client import ExchangeError, OnceonlyClient
 
     pinned = _pinned_keys(jwks)
+    try:
+        witnesses = [parse_vkey(vkey) for vkey in witness or []]
+    except CosignatureInvalid as exc:
+        fail(f"--witness: {exc}")
+    if cosignatures > len(witnesses):
+        fail(f"--cosignatures {cosignatures} needs at least as many --witness keys")
     client = OnceonlyClient(url, token)
     try:
         keys = pinned if pinned is not None else client.jwks()
@@ -205,7 +217,8 @@ def audit_check(
             except (OSError, ValueError, SignatureInvalid) as exc:
                 fail(f"the tree head kept in {state} does not verify: {exc}")
         result = client.check_log(previous=previous, samples=samples, jwks=keys,
-                                  log_org=log_org)
+                                  log_org=log_org, witnesses=witnesses,
+                                  cosignatures=cosignatures)
     except (httpx.HTTPError, ExchangeError) as exc:
         fail(f"cannot check {url}: {exc}")
     finally:
@@ -218,6 +231,9 @@ def audit_check(
     head = result.head.head
     console.print(f"tree head verified: {head.tree_size} entries, root "
                   f"{head.root_hash.hex()}", soft_wrap=True)
+    if result.cosigned_by:
+        console.print(f"cosigned by {len(result.cosigned_by)} witnesses: "
+                      f"{', '.join(result.cosigned_by)}", soft_wrap=True)
     if result.consistent_from is not None:
         console.print(f"it extends the {result.consistent_from}-entry head seen before")
     console.print(f"inclusion proven for {len(result.sampled)} sampled entries; "
