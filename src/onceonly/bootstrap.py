@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
@@ -54,6 +55,7 @@ from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit import AuditService
 from onceonly.services.auth import AuthService
 from onceonly.services.bulk import BulkService
+from onceonly.services.bundles import BundleKeys, BundleService
 from onceonly.services.catalogue import CatalogueService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
@@ -113,6 +115,7 @@ class Exchange:
     timestamps: TimestampService
     witnesses: WitnessesService
     witness: WitnessService
+    bundles: BundleService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -157,6 +160,7 @@ def bootstrap(
     verifier = RequestVerifier(SqlVerificationKeys(engine), SqlNonceStore(engine), clock)
     pseudonyms = PairwisePseudonyms(secrets)
     audit = AuditService(uows, clock, keys, secrets, operator_org())
+    witnesses_of = witnesses_for(uows, clock)
     return Exchange(
         engine=engine,
         uows=uows,
@@ -193,8 +197,11 @@ def bootstrap(
         entry_verification=EntryVerifier(audit, keys),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
         timestamps=timestamps_for(uows, clock),
-        witnesses=witnesses_for(uows, clock),
+        witnesses=witnesses_of,
         witness=witness_for(uows, clock),
+        bundles=BundleService(uows, clock, BundleKeys(
+            keys.jwks, lambda: [e.witness.vkey for e in witnesses_of.endpoints],
+            tsa_roots_pem), origin=witnesses_of.origin, log_org=operator_org()),
     )
 
 
@@ -212,6 +219,15 @@ def timestamps_for(uows: SqlUnitOfWorkFactory, clock: Clock,
         [HttpTimestampAuthority(url) for url in (timestamp_authorities() if urls is None
                                                  else urls)],
         roots, latest_only=timestamp_every() > 0)
+
+
+def tsa_roots_pem() -> list[str]:
+    """The certificates in ONCEONLY_TSA_ROOTS, one PEM each (what a bundle carries)."""
+    roots_file = timestamp_roots_file()
+    if roots_file is None:
+        return []
+    return [cert.public_bytes(Encoding.PEM).decode()
+            for cert in load_roots(roots_file.read_bytes())]
 
 
 def witnesses_for(uows: SqlUnitOfWorkFactory, clock: Clock,

@@ -100,6 +100,11 @@ _LOG = t.audit_log.c
 # (text in a JSON column, garbage for a time) must not fail the whole read it is part of.
 _RAW_ROWS = select(*(type_coerce(column, NullType()).label(column.name) for column in _LOG))
 
+def raw_rows() -> Select[Any]:
+    """Every column of the log, undecoded: the start of a query for read_rows."""
+    return _RAW_ROWS
+
+
 _Decoders = tuple[tuple[str, Callable[[Any], Any]], ...]
 _DECODERS: dict[tuple[str, str], _Decoders] = {}
 
@@ -162,6 +167,11 @@ class SqlAuditLog:
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
         found = self._records(_RAW_ROWS.where(_LOG.seq == index))
         return found[0] if found else None
+
+    def read_rows(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
+        """Entries of a query built on raw_rows(), each named unreadable where it does not
+        read (for readers of the log outside this module: archive bundles)."""
+        return self._records(query)
 
     def _records(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
         try:

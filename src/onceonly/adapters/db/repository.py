@@ -16,6 +16,7 @@ from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
 from onceonly.adapters.db.bulk import SqlBulkExtracts
+from onceonly.adapters.db.bundles import SqlBundleEntries
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
@@ -434,6 +435,10 @@ class SqlUnitOfWork:
     @_repository
     def timestamps(self) -> SqlHeadTimestamps:
         return SqlHeadTimestamps(self.conn)
+
+    @_repository
+    def bundle_entries(self) -> SqlBundleEntries:
+        return SqlBundleEntries(self.conn)
 
     @_repository
     def cosignatures(self) -> SqlCosignatures:

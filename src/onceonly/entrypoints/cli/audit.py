@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,10 +11,12 @@ import typer
 from rich.text import Text
 
 from onceonly.audit import merkle
+from onceonly.audit.bundles import verify as verify_bundle
 from onceonly.audit.entries import EntryUnreadable
 from onceonly.audit.heads import b64, verify_tree_head
 from onceonly.crypto.cosignatures import CosignatureInvalid, parse_vkey
 from onceonly.crypto.signing import SignatureInvalid
+from onceonly.crypto.timestamps import TimestampInvalid, load_roots
 from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.cli.common import (
     DbOption,
@@ -241,3 +244,89 @@ def audit_check(
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps(result.head.as_json()))
+
+
+def _day(text: str, option: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date (YYYY-MM-DD)")
+
+
+@audit_app.command("export")
+def audit_export(
+    file: Annotated[Path, typer.Argument(help="the bundle to write (JSON Lines)")],
+    start: Annotated[str, typer.Option("--from", help="the first day (YYYY-MM-DD, UTC)")],
+    end: Annotated[str, typer.Option("--to", help="the last day (YYYY-MM-DD, UTC), included")],
+    provider: Annotated[str | None, typer.Option(
+        help="the provider whose data the entries are about (default: every entry)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write an archive bundle: the entries about PROVIDER's data in the period, each with
+    its inclusion proof to one signed tree head, that head's RFC 3161 timestamp and
+    cosignatures, and every public key needed (docs/audit-bundles.md)."""
+    first, last = _day(start, "--from"), _day(end, "--to") + timedelta(days=1)
+    if file.exists():
+        fail(f"{file} exists: a bundle is never overwritten")
+    exchange = open_exchange(db, read_only=True)
+    partial = file.with_name(file.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            exported = exchange.bundles.export(provider, first, last, out)
+        partial.rename(file)
+    except DomainError as error:
+        fail(error.detail)
+    finally:
+        partial.unlink(missing_ok=True)
+        exchange.close()
+    console.print(f"{exported.entries} entries written to {file}, proven against the head of "
+                  f"{exported.tree_size} entries "
+                  f"({'timestamped' if exported.timestamped else 'no RFC 3161 timestamp'}, "
+                  f"{exported.cosignatures} cosignatures)", soft_wrap=True)
+
+
+@audit_app.command("verify-bundle")
+def audit_verify_bundle(
+    file: Annotated[Path, typer.Argument(help="a bundle written by `audit export`")],
+    jwks: Annotated[Path | None, typer.Option(
+        help="the log operator's public keys (JWKS file) to pin; default: the bundle's")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="a witness's verifier key to pin (repeat); default: the bundle's")] = None,
+    tsa_roots: Annotated[Path | None, typer.Option(
+        help="the timestamping authorities' root certificates (PEM) to pin")] = None,
+    cosignatures: Annotated[int, typer.Option(
+        min=0, help="how many valid witness cosignatures the head must carry")] = 0,
+    timestamped: Annotated[bool, typer.Option(
+        help="require a valid RFC 3161 timestamp of the head")] = False,
+) -> None:
+    """Check a bundle offline (no database, no network): the head's signature, its
+    timestamp and cosignatures, and each entry's inclusion proof, provider and time."""
+    pinned = _pinned_keys(jwks)
+    try:
+        roots = load_roots(tsa_roots.read_bytes()) if tsa_roots is not None else None
+        with file.open("rb") as lines:
+            report = verify_bundle(lines, jwks=pinned, witnesses=witness, tsa_roots=roots)
+    except (OSError, TimestampInvalid) as exc:
+        fail(f"cannot read: {exc}")
+    if report.ok and len(report.cosigned_by) < cosignatures:
+        report.problems.append(f"cosignatures: {len(report.cosigned_by)} valid, "
+                               f"{cosignatures} required")
+    if report.ok and timestamped and report.timestamped_at is None:
+        report.problems.append("rfc3161: the head has no timestamp, one was required")
+    for problem in report.problems:
+        errors.print(Text.assemble(("problem: ", "red"), problem), soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+    assert report.head is not None
+    head = report.head.head
+    console.print(f"bundle verified: {report.entries} entries about "
+                  f"{report.provider or 'every provider'}, proven against the head of "
+                  f"{head.tree_size} entries, root {head.root_hash.hex()}", soft_wrap=True)
+    console.print(f"timestamped at {report.timestamped_at}" if report.timestamped_at
+                  else "the head has no RFC 3161 timestamp", soft_wrap=True)
+    console.print(f"cosigned by {len(report.cosigned_by)} witnesses"
+                  + (f": {', '.join(report.cosigned_by)}" if report.cosigned_by else ""),
+                  soft_wrap=True)
+    console.print("compare these keys with those their holders publish:", style="dim")
+    for key in report.keys:
+        console.print(f"  {key}", style="dim", soft_wrap=True)

@@ -1,0 +1,152 @@
+"""Archive bundles (docs/audit-bundles.md): the entries about a provider's data in a period,
+each with its inclusion proof to one signed tree head, that head with its RFC 3161
+timestamp and its witnesses' cosignatures, and every public key needed to check it all
+offline. `audit.bundles.verify` checks one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from onceonly.audit import merkle
+from onceonly.audit.bundles import Period, entry_line, header_line
+from onceonly.audit.entries import AuditRecord, timestamp
+from onceonly.audit.heads import SignedTreeHead, b64
+from onceonly.domain.errors import invalid
+from onceonly.services.ports.bundles import BundlesUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+
+CHUNK = 1024  # entries read and proven at a time
+GAP = 64  # stored nodes further apart than this on a level are read in separate ranges
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    entries: int
+    tree_size: int  # the head every entry is proven against
+    timestamped: bool
+    cosignatures: int
+
+
+@dataclass(frozen=True, slots=True)
+class BundleKeys:
+    """The public keys a bundle carries, read when a bundle is made."""
+
+    jwks: Callable[[], dict[str, Any]]  # the log operator's
+    witnesses: Callable[[], list[str]]  # verifier keys
+    tsa_roots: Callable[[], list[str]]  # PEM certificates
+
+
+class BundleService:
+    def __init__(self, uows: UnitOfWorkFactory[BundlesUnitOfWork], clock: Clock,
+                 keys: BundleKeys, *, origin: str, log_org: str) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.keys = keys
+        self.origin = origin
+        self.log_org = log_org
+
+    def export(self, provider: str | None, start: datetime, end: datetime,
+               out: BinaryIO) -> Exported:
+        """Write the bundle of `provider`'s entries (None: every entry) appended in
+        [start, end), proven against the newest signed head that has an RFC 3161 timestamp
+        (the latest head if none has)."""
+        if start >= end:
+            raise invalid("empty_period", "the period ends before it starts")
+        with self.uows() as uow:  # one snapshot for the whole bundle
+            head, stamp = self._head(uow)
+            size = head.head.tree_size
+            count = uow.bundle_entries.count(provider, start, end, size)
+            vkeys = self.keys.witnesses()
+            named = {vkey.partition("+")[0] for vkey in vkeys}
+            cosignatures = [c for c in uow.cosignatures.of(size) if c.witness in named]
+            out.write(header_line(
+                provider=provider, period=Period(timestamp(start), timestamp(end)),
+                origin=self.origin, log_org=self.log_org, head=head,
+                cosignatures=[{"witness": c.witness, "timestamp": c.timestamp,
+                               "signature": b64(c.signature)} for c in cosignatures],
+                rfc3161=stamp, jwks=self._jwks(), witnesses=vkeys,
+                tsa_roots=self.keys.tsa_roots(), entries=count))
+            written = self._write_entries(uow, out, provider, start, end, size)
+        if written != count:  # the snapshot moved: a bundle must not say otherwise
+            raise RuntimeError(f"the bundle holds {written} entries, {count} were counted")
+        return Exported(count, size, stamp is not None, len(cosignatures))
+
+    def _jwks(self) -> dict[str, Any]:
+        return {"keys": [key for key in self.keys.jwks().get("keys", [])
+                         if key.get("org") == self.log_org]}
+
+    def _head(self, uow: BundlesUnitOfWork) -> tuple[SignedTreeHead, dict[str, Any] | None]:
+        latest = uow.tree.latest_head()
+        if latest is None:
+            raise invalid("no_tree_head", "the log has no signed tree head yet: run "
+                                          "`onceonly audit integrate`")
+        stamped = uow.timestamps.newest()
+        if stamped is None:
+            return latest, None
+        heads = {h.head.tree_size: h for h in uow.tree.heads()} \
+            if stamped != latest.head.tree_size else {stamped: latest}
+        token = uow.timestamps.of(stamped)
+        assert token is not None
+        return heads[stamped], {"authority": token.authority,
+                                "stamped_at": token.stamped_at.isoformat(),
+                                "token": b64(token.token)}
+
+    def _write_entries(self, uow: BundlesUnitOfWork, out: BinaryIO, provider: str | None,
+                       start: datetime, end: datetime, size: int) -> int:
+        written, after = 0, -1
+        while True:
+            records = uow.bundle_entries.about(provider, start, end, after, size, CHUNK)
+            if not records:
+                return written
+            readable = [r for r in records if isinstance(r, AuditRecord)]
+            if len(readable) != len(records):
+                bad = next(r for r in records if not isinstance(r, AuditRecord))
+                raise RuntimeError(f"cannot bundle {bad}: `onceonly audit verify` says more")
+            proofs = _proofs(uow, [r.index for r in readable], size)
+            out.write(b"".join(entry_line(r.leaf(), proofs[r.index]) for r in readable))
+            written += len(readable)
+            after = readable[-1].index
+
+
+def _proofs(uow: BundlesUnitOfWork, indexes: Sequence[int], size: int) -> dict[int, list[bytes]]:
+    """The inclusion proofs of `indexes` in the tree of `size`, from the stored nodes read a
+    range at a time (not one statement a proof)."""
+    wanted: set[merkle.Node] = set()
+
+    def note(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        wanted.update(nodes)
+        return dict.fromkeys(nodes, bytes(32))
+
+    for index in indexes:
+        merkle.inclusion_proof(index, size, note)
+    stored: dict[merkle.Node, bytes] = {}
+    for level, start, stop in _ranges(wanted):
+        stored.update({(level, idx): digest
+                       for idx, digest in uow.tree.level(level, start, stop).items()})
+    read = _reader(stored)
+    return {index: merkle.inclusion_proof(index, size, read) for index in indexes}
+
+
+def _reader(stored: dict[merkle.Node, bytes]) -> merkle.NodeReader:
+    def read(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        return {node: stored[node] for node in nodes if node in stored}
+    return read
+
+
+def _ranges(nodes: set[merkle.Node]) -> list[tuple[int, int, int]]:
+    """The nodes as (level, start, stop) ranges, splitting a level where they are far apart."""
+    ranges: list[tuple[int, int, int]] = []
+    for level in sorted({level for level, _ in nodes}):
+        idxs = sorted(idx for lv, idx in nodes if lv == level)
+        start = previous = idxs[0]
+        for idx in idxs[1:]:
+            if idx - previous > GAP:
+                ranges.append((level, start, previous + 1))
+                start = idx
+            previous = idx
+        ranges.append((level, start, previous + 1))
+    return ranges
