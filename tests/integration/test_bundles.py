@@ -13,14 +13,21 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.exc import DBAPIError
 
+from onceonly.adapters.db import tables as t
 from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
+from onceonly.audit import merkle
 from onceonly.audit.bundles import verify
 from onceonly.audit.checkpoints import body_of
 from onceonly.bootstrap import Exchange
 from onceonly.crypto.cosignatures import Witness, cosign
 from onceonly.crypto.timestamps import load_roots
+from onceonly.domain.errors import DomainError
+from onceonly.services.audit import verify_log
 from onceonly.services.bundles import BundleKeys, BundleService
+from onceonly.services.ports.audit import AuditSearch
 from onceonly.services.ports.witnesses import Cosignature
 from onceonly.services.timestamps import TimestampService
 from tests.integration.test_audit import _operator, entry
@@ -215,3 +222,38 @@ def test_a_bundle_file_is_written_by_the_command_line(log, tsa, db_url, tmp_path
     target.write_bytes(one_byte(target.read_bytes(), first["proof"][0]))
     refused = runner.invoke(cli, ["audit", "verify-bundle", str(target)])
     assert refused.exit_code == 1 and "inclusion proof does not lead" in refused.output
+
+
+def test_old_entries_are_removed_only_once_a_bundle_holds_each(log, tsa):
+    service = bundles(log, tsa)
+    now = datetime.now(UTC)
+    old = (now - timedelta(days=11), now - timedelta(days=9))
+    with pytest.raises(DomainError, match="6 of the entries to remove are in no bundle, the "
+                                          "first entry 0"):
+        service.prune(now - timedelta(days=1))
+    service.record(service.export("GOV/HMRC", *old, io.BytesIO()))
+    with pytest.raises(DomainError, match="3 of the entries .* first entry 1:"):
+        service.prune(now - timedelta(days=1))
+    with log.uows() as uow:
+        assert len(uow.audit.entries(0, 6)) == 6  # refused: nothing removed
+        refusals = [r.entry for r in uow.audit.search(
+            AuditSearch(limit=10, actions=("audit.prune",)))]
+    assert [(e.outcome, e.reason) for e in refusals] == [("deny", "entries_not_exported")] * 2
+    service.record(service.export("GOV/DVLA", *old, io.BytesIO()))
+    pruned = service.prune(now - timedelta(days=1))
+    assert (pruned.before, pruned.removed) == (6, 6)
+    with log.uows() as uow:
+        assert uow.audit.entries(0, 7)[0].index == 6
+        assert uow.audit.pruned_below() == 6
+    # Every proof still verifies, and so does the whole log, from the tree's leaves.
+    proof = log.audit.inclusion_proof(0)
+    head = log.audit.tree_head().head
+    assert merkle.verify_inclusion(proof.leaf_hash, 0, proof.tree_size, proof.audit_path,
+                                   log.audit.root_at(proof.tree_size))
+    result = verify_log(log.uows, log.key_store.jwks())
+    assert result.ok, result.problem
+    assert result.entries >= head.tree_size
+    # Pruning again removes nothing; any other delete is still refused by the database.
+    assert service.prune(now - timedelta(days=1)).removed == 0
+    with pytest.raises(DBAPIError, match="append-only"), log.engine.begin() as conn:
+        conn.execute(sql_delete(t.audit_log).where(t.audit_log.c.seq == 10))

@@ -5,6 +5,7 @@ offline. `audit.bundles.verify` checks one."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,12 +13,13 @@ from typing import Any, BinaryIO
 
 from onceonly.audit import merkle
 from onceonly.audit.bundles import Period, entry_line, header_line
-from onceonly.audit.entries import AuditRecord, timestamp
+from onceonly.audit.entries import AuditEntry, AuditRecord, timestamp
 from onceonly.audit.heads import SignedTreeHead, b64
-from onceonly.domain.errors import invalid
-from onceonly.services.ports.bundles import BundlesUnitOfWork
+from onceonly.domain.errors import conflict, invalid
+from onceonly.services.ports.bundles import BundleExport, BundlesUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse
 
 CHUNK = 1024  # entries read and proven at a time
 GAP = 64  # stored nodes further apart than this on a level are read in separate ranges
@@ -25,10 +27,32 @@ GAP = 64  # stored nodes further apart than this on a level are read in separate
 
 @dataclass(frozen=True, slots=True)
 class Exported:
+    provider: str | None
+    start: datetime
+    end: datetime
     entries: int
     tree_size: int  # the head every entry is proven against
     timestamped: bool
     cosignatures: int
+    sha256: str  # of the bundle as written
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    before: int  # entries below this index are no longer in the live log
+    removed: int  # by this prune
+
+
+class _Hashing:
+    """Writes through to `out`, hashing what passes."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.out.write(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +80,7 @@ class BundleService:
         (the latest head if none has)."""
         if start >= end:
             raise invalid("empty_period", "the period ends before it starts")
+        hashing = _Hashing(out)
         with self.uows() as uow:  # one snapshot for the whole bundle
             head, stamp = self._head(uow)
             size = head.head.tree_size
@@ -63,17 +88,62 @@ class BundleService:
             vkeys = self.keys.witnesses()
             named = {vkey.partition("+")[0] for vkey in vkeys}
             cosignatures = [c for c in uow.cosignatures.of(size) if c.witness in named]
-            out.write(header_line(
+            hashing.write(header_line(
                 provider=provider, period=Period(timestamp(start), timestamp(end)),
                 origin=self.origin, log_org=self.log_org, head=head,
                 cosignatures=[{"witness": c.witness, "timestamp": c.timestamp,
                                "signature": b64(c.signature)} for c in cosignatures],
                 rfc3161=stamp, jwks=self._jwks(), witnesses=vkeys,
                 tsa_roots=self.keys.tsa_roots(), entries=count))
-            written = self._write_entries(uow, out, provider, start, end, size)
+            written = self._write_entries(uow, hashing, provider, start, end, size)
         if written != count:  # the snapshot moved: a bundle must not say otherwise
             raise RuntimeError(f"the bundle holds {written} entries, {count} were counted")
-        return Exported(count, size, stamp is not None, len(cosignatures))
+        return Exported(provider, start, end, count, size, stamp is not None,
+                        len(cosignatures), hashing.digest.hexdigest())
+
+    def record(self, exported: Exported) -> None:
+        """Note a bundle kept (its file written in full): its entries may now be pruned."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            uow.bundle_exports.add(BundleExport(
+                exported.provider, exported.start, exported.end, exported.tree_size,
+                exported.entries, exported.sha256, now))
+            uow.audit.record(AuditEntry(
+                "audit.export", "done", None, None, provider_id=exported.provider,
+                detail={"from": timestamp(exported.start), "to": timestamp(exported.end),
+                        "entries": exported.entries, "tree_size": exported.tree_size,
+                        "sha256": exported.sha256}), now)
+            uow.commit()
+
+    def prune(self, before: datetime) -> Pruned:
+        """Remove from the live log the entries appended before `before`, once a recorded
+        bundle holds every one of them; the tree keeps their leaves, so every proof still
+        verifies. Refused (nothing removed) while any is in no bundle."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            uow.tree.lock()  # not while integration reads them
+            exports = uow.bundle_exports
+            start = exports.pruned_below()
+            latest = uow.tree.latest_head()
+            signed = latest.head.tree_size if latest else 0
+            first = exports.first_at_or_after(before)
+            stop = min(signed, first if first is not None else signed)
+            if stop <= start:
+                return Pruned(start, 0)
+            missing, first_missing = exports.not_exported(start, stop)
+            if not missing:
+                exports.prune(stop)
+                uow.audit.record(AuditEntry("audit.prune", "done", None, None,
+                                            detail={"from": start, "to": stop}), now)
+                uow.commit()
+                return Pruned(stop, stop - start)
+        # Out of the write unit of work: the refusal is recorded in one of its own.
+        refuse(self.uows, self.clock, AuditEntry(
+            "audit.prune", "deny", None, None, reason="entries_not_exported",
+            detail={"from": start, "to": stop, "not_exported": missing}),
+            conflict("entries_not_exported", (
+                f"{missing} of the entries to remove are in no bundle, the first entry "
+                f"{first_missing}: export them first (`onceonly audit export`)")))
 
     def _jwks(self) -> dict[str, Any]:
         return {"keys": [key for key in self.keys.jwks().get("keys", [])
@@ -95,7 +165,7 @@ class BundleService:
                                 "stamped_at": token.stamped_at.isoformat(),
                                 "token": b64(token.token)}
 
-    def _write_entries(self, uow: BundlesUnitOfWork, out: BinaryIO, provider: str | None,
+    def _write_entries(self, uow: BundlesUnitOfWork, out: _Hashing, provider: str | None,
                        start: datetime, end: datetime, size: int) -> int:
         written, after = 0, -1
         while True:

@@ -160,6 +160,9 @@ class SqlAuditLog:
         size = self.conn.execute(select(t.audit_counter.c.next_index)).scalar()
         return None if size is None else int(size)
 
+    def pruned_below(self) -> int:
+        return int(self.conn.execute(select(t.audit_retention.c.pruned_below)).scalar() or 0)
+
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return self._records(
             _RAW_ROWS.where(_LOG.seq >= start, _LOG.seq < stop).order_by(_LOG.seq))

@@ -16,7 +16,7 @@ from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
 from onceonly.adapters.db.bulk import SqlBulkExtracts
-from onceonly.adapters.db.bundles import SqlBundleEntries
+from onceonly.adapters.db.bundles import SqlBundleEntries, SqlBundleExports
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
@@ -439,6 +439,10 @@ class SqlUnitOfWork:
     @_repository
     def bundle_entries(self) -> SqlBundleEntries:
         return SqlBundleEntries(self.conn)
+
+    @_repository
+    def bundle_exports(self) -> SqlBundleExports:
+        return SqlBundleExports(self.conn)
 
     @_repository
     def cosignatures(self) -> SqlCosignatures:

@@ -659,3 +659,27 @@ witness_checkpoints = Table(
     Column("root_hash", LargeBinary(32), nullable=False),
     Column("cosigned_at", UTCDateTime, nullable=False),
 )
+
+# Archive bundles written (`onceonly audit export`): entries may be pruned from the live log
+# only once a bundle holds them.
+audit_exports = Table(
+    "audit_exports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_id", String(64), nullable=True),  # None: every entry
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime, nullable=False),
+    Column("tree_size", BigInteger, nullable=False),  # the head its proofs lead to
+    Column("entries", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),  # of the bundle file
+    Column("exported_at", UTCDateTime, nullable=False),
+)
+
+# Entries below `pruned_below` were removed from the live log after export (their leaves
+# and the tree's nodes stay); the database refuses to delete any other.
+audit_retention = Table(
+    "audit_retention",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pruned_below", BigInteger, nullable=False),
+)

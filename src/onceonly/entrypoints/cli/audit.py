@@ -268,12 +268,13 @@ def audit_export(
     first, last = _day(start, "--from"), _day(end, "--to") + timedelta(days=1)
     if file.exists():
         fail(f"{file} exists: a bundle is never overwritten")
-    exchange = open_exchange(db, read_only=True)
+    exchange = open_exchange(db)
     partial = file.with_name(file.name + ".partial")
     try:
         with partial.open("wb") as out:
             exported = exchange.bundles.export(provider, first, last, out)
         partial.rename(file)
+        exchange.bundles.record(exported)  # its entries may now be pruned
     except DomainError as error:
         fail(error.detail)
     finally:
@@ -330,3 +331,24 @@ def audit_verify_bundle(
     console.print("compare these keys with those their holders publish:", style="dim")
     for key in report.keys:
         console.print(f"  {key}", style="dim", soft_wrap=True)
+
+
+@audit_app.command("prune")
+def audit_prune(
+    before: Annotated[str, typer.Option(help="remove entries appended before this day "
+                                             "(YYYY-MM-DD, UTC): the retention period's start")],
+    db: DbOption = None,
+) -> None:
+    """Remove old entries from the live database, only once a bundle (`audit export`) holds
+    every one; the tree keeps their leaves, so every proof and `audit verify` still hold."""
+    cutoff = _day(before, "--before")
+    exchange = open_exchange(db)
+    try:
+        pruned = exchange.bundles.prune(cutoff)
+    except DomainError as error:
+        errors.print(Text.assemble(("refused: ", "red"), error.detail), soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        exchange.close()
+    console.print(f"{pruned.removed} entries removed; the live log now starts at entry "
+                  f"{pruned.before}", soft_wrap=True)
