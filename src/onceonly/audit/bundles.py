@@ -171,6 +171,9 @@ def _check_cosignatures(report: BundleReport, header: dict[str, Any], head: Sign
         except CosignatureInvalid as exc:
             report.problems.append(f"cosignatures: {exc}")
             continue
+        except _NotBase64 as exc:
+            report.problems.append(f"cosignatures: {name}'s signature is {exc}")
+            continue
         if signed != cosignature.get("timestamp"):
             report.problems.append(f"cosignatures: {name}'s time is not the one it signed")
             continue
@@ -193,7 +196,7 @@ def _check_timestamp(report: BundleReport, header: dict[str, Any], head: SignedT
     try:
         at = check_timestamp(_unb64(stamp.get("token")), head.signature.encode("ascii"),
                              roots)
-    except (TimestampInvalid, AttributeError) as exc:
+    except (TimestampInvalid, _NotBase64, AttributeError) as exc:
         report.problems.append(f"rfc3161: the timestamp of the head does not verify: {exc}")
         return
     report.timestamped_at = at.isoformat()
@@ -201,13 +204,17 @@ def _check_timestamp(report: BundleReport, header: dict[str, Any], head: SignedT
         report.problems.append("rfc3161: the time shown is not the token's")
 
 
+class _NotBase64(ValueError):
+    pass
+
+
 def _unb64(value: object) -> bytes:
     if not isinstance(value, str):
-        raise CosignatureInvalid("not base64 text")
+        raise _NotBase64("not base64 text")
     try:
         return base64.b64decode(value, validate=True)
     except binascii.Error as exc:
-        raise CosignatureInvalid(f"not base64: {exc}") from None
+        raise _NotBase64(f"not base64: {exc}") from None
 
 
 def entry_problem(line: bytes, head: SignedTreeHead, provider: str | None,
