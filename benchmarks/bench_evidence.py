@@ -129,32 +129,34 @@ def query_cost(out: Report, folder: Path, people: int, queries: int, blocks: int
     roots = load_roots(tsa.ca_file.read_bytes())
     stamps = TimestampService(exchange.uows, exchange.clock,
                               [HttpTimestampAuthority(tsa.url)], lambda: roots)
-    figures: dict[str, list[float]] = {"off": [], "on": []}
+    figures: dict[str, list[float]] = {}
     try:
         with running(create_witness_app(witness_db)) as base:
             witnesses = witnesses_for(exchange.uows, exchange.clock, origin="bench/audit",
                                       configured=[(f"{base}/witness", vkey)])
             steps = [exchange.audit.integrate, stamps.stamp_waiting, witnesses.send_latest]
             for _ in range(blocks):
-                for way in ("off", "on"):
+                for way, every in (("off", None), ("1 s", 1.0), ("50 ms", 0.05)):
                     exchange.audit.integrate()
-                    times = []
-                    if way == "on":
-                        with Ticking(steps, 0.05):
-                            times = _queries(exchange, officer, command, queries)
-                    else:
+                    if every is None:
                         times = _queries(exchange, officer, command, queries)
-                    figures[way].append(statistics.median(times))
+                    else:
+                        with Ticking(steps, every):
+                            times = _queries(exchange, officer, command, queries)
+                    figures.setdefault(way, []).append(statistics.median(times))
             stamped, cosigned = stamps.waiting(), witnesses.cosignatures(
                 exchange.audit.tree_head().head.tree_size)
     finally:
         tsa.close()
-    off, on = (statistics.median(figures[w]) * 1e6 for w in ("off", "on"))
+    off, every_s, often = (statistics.median(figures[w]) * 1e6
+                           for w in ("off", "1 s", "50 ms"))
     out(f"   demo world of {people:,} people, SQLite; {blocks} alternating blocks of "
         f"{queries:,} queries each way; per-query wall time, median of block medians")
     out(f"   {'background work off':<58}{off:>9.0f} µs")
-    out(f"   {'integrate + timestamp + cosign every 50 ms, on threads':<58}{on:>9.0f} µs"
-        f"{(on / off - 1) * 100:>+9.1f}%")
+    out(f"   {'integrate + timestamp + cosign every 1 s (as a server)':<58}{every_s:>9.0f} µs"
+        f"{(every_s / off - 1) * 100:>+9.1f}%")
+    out(f"   {'the same every 50 ms, on threads':<58}{often:>9.0f} µs"
+        f"{(often / off - 1) * 100:>+9.1f}%")
     out(f"   afterwards: {stamped} heads waiting for a timestamp, {len(cosigned)} cosignature "
         "on the latest head")
 

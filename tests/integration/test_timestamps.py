@@ -52,7 +52,10 @@ def test_every_head_is_stamped_and_each_token_verifies(log, tsa):
     stamps = service(log, tsa.url, ca=tsa)
     sizes = sign_heads(log, 3)
     assert stamps.waiting() == 3
-    assert stamps.stamp_waiting() is False
+    assert stamps.stamp_waiting(limit=2) is True  # the oldest two; one more waits
+    assert stamps.waiting() == 1
+    assert stamps.of(sizes[0]) is not None and stamps.of(sizes[2]) is None
+    assert stamps.stamp_waiting(limit=1) is False
     assert stamps.waiting() == 0
     report = stamps.verify()
     assert report.ok and report.stamped == 3 and report.heads == 3

@@ -83,13 +83,14 @@ class TimestampService:
         if not self.authorities:
             return False
         with self.uows(transaction=False) as uow:
-            waiting = uow.timestamps.waiting(limit if not self.latest_only else 1_000_000)
-        if not waiting:
-            return False
-        heads = waiting[-1:] if self.latest_only else waiting[:limit]
-        for head in heads:
+            if self.latest_only:
+                latest = uow.tree.latest_head()
+                waiting = [latest] if latest is not None and uow.timestamps.waiting(1) else []
+            else:
+                waiting = uow.timestamps.waiting(limit + 1)  # one more: are more waiting?
+        for head in waiting[:limit]:
             self._store(self._stamp(head))
-        return not self.latest_only and len(waiting) > limit
+        return len(waiting) > limit
 
     def _stamp(self, head: SignedTreeHead) -> HeadTimestamp:
         message = message_of(head)

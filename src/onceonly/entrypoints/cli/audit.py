@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -14,7 +14,7 @@ from onceonly.audit import merkle
 from onceonly.audit.bundles import verify as verify_bundle
 from onceonly.audit.entries import EntryUnreadable
 from onceonly.audit.heads import b64, verify_tree_head
-from onceonly.crypto.cosignatures import CosignatureInvalid, parse_vkey
+from onceonly.crypto.cosignatures import CosignatureInvalid, Witness, parse_vkey
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.crypto.timestamps import TimestampInvalid, load_roots
 from onceonly.domain.errors import DomainError
@@ -28,6 +28,9 @@ from onceonly.entrypoints.cli.common import (
 )
 from onceonly.services.audit import verify_log
 from onceonly.services.timestamps import NoAuthorityAnswered, TimestampReport
+
+if TYPE_CHECKING:
+    from onceonly.client import LogCheck
 
 audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree).",
                         no_args_is_help=True)
@@ -175,6 +178,16 @@ def _pinned_keys(jwks: Path | None) -> dict | None:
     return pinned
 
 
+def _witness_keys(vkeys: list[str], required: int) -> list[Witness]:
+    try:
+        witnesses = [parse_vkey(vkey) for vkey in vkeys]
+    except CosignatureInvalid as exc:
+        fail(f"--witness: {exc}")
+    if required > len(witnesses):
+        fail(f"--cosignatures {required} needs at least as many --witness keys")
+    return witnesses
+
+
 @audit_app.command("check")
 def audit_check(
     url: Annotated[str, typer.Option(help="the exchange's base URL")],
@@ -204,12 +217,7 @@ def audit_check(
     from onceonly.client import ExchangeError, OnceonlyClient
 
     pinned = _pinned_keys(jwks)
-    try:
-        witnesses = [parse_vkey(vkey) for vkey in witness or []]
-    except CosignatureInvalid as exc:
-        fail(f"--witness: {exc}")
-    if cosignatures > len(witnesses):
-        fail(f"--cosignatures {cosignatures} needs at least as many --witness keys")
+    witnesses = _witness_keys(witness or [], cosignatures)
     client = OnceonlyClient(url, token)
     try:
         keys = pinned if pinned is not None else client.jwks()
@@ -226,6 +234,10 @@ def audit_check(
         fail(f"cannot check {url}: {exc}")
     finally:
         client.close()
+    _report_check(result, state)
+
+
+def _report_check(result: LogCheck, state: Path | None) -> None:
     for problem in result.problems:
         errors.print(f"[red]problem:[/red] {problem}", soft_wrap=True)
     if not result.ok:
