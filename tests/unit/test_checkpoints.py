@@ -107,3 +107,51 @@ def test_a_size_answer_is_a_decimal_and_a_newline():
     for text in ("12", "012\n", "x\n", "\n"):
         with pytest.raises(MalformedCheckpoint):
             parse_size(text)
+
+
+def refusal(call, *args) -> str:
+    with pytest.raises(MalformedCheckpoint) as caught:
+        call(*args)
+    return str(caught.value)
+
+
+SIG = "\u2014 a s\n"
+
+
+def test_each_refusal_says_what_is_wrong():
+    assert refusal(body_of, "a b", 1, ROOT) == "an origin is one non-empty line with no spaces"
+    assert refusal(parse_note, f"o\n3\n{ROOT64}\n\n\u2014 a s") == "a note ends with a newline"
+    assert refusal(parse_note, f"o\n3\n{ROOT64}\n\n") == (
+        "a checkpoint is origin, size and root lines, an empty line, then signature lines")
+    assert refusal(parse_note, f"a b\n3\n{ROOT64}\n\n{SIG}") == (
+        "an origin is one non-empty line with no spaces")
+    assert refusal(parse_note, f"o\n03\n{ROOT64}\n\n{SIG}") == (
+        "the tree size is not a decimal with no leading zeroes: '03'")
+    assert refusal(parse_note, f"o\n3\nnot base64!\n\n{SIG}") == "the root hash is not base64"
+    short = base64.b64encode(ROOT[:31]).decode()
+    assert refusal(parse_note, f"o\n3\n{short}\n\n{SIG}") == "the root hash is not a SHA-256 hash"
+    long_line = "\u2014 " + "x" * 100
+    assert refusal(parse_note, f"o\n3\n{ROOT64}\n\n{long_line}\n") == (
+        f"not a signature line: {long_line[:80]!r}")
+    assert refusal(parse_request, b"\xff\n\n") == "the body is not UTF-8"
+    assert refusal(parse_request, b"old 1\n") == (
+        "no empty line between the proof and the checkpoint")
+    checkpoint = note("o", 9, ROOT, [("o", "jws")])
+    assert refusal(parse_request, b"new 1\n\n" + checkpoint) == (
+        "the first line is not `old <size>`")
+    assert refusal(parse_request, b"old 01\n\n" + checkpoint) == (
+        "the old size is not a decimal with no leading zeroes: '01'")
+    assert refusal(parse_request, b"old 1\n%%%%\n\n" + checkpoint) == (
+        "a proof line is not base64")
+    assert refusal(parse_size, "12") == "a size ends with a newline"
+    assert refusal(parse_size, "012\n") == (
+        "the size is not a decimal with no leading zeroes: '012'")
+
+
+def test_base64_is_read_strictly_and_lines_split_on_single_spaces():
+    loose = ROOT64[:10] + "!" + ROOT64[10:]  # decodes to the root if stray text is dropped
+    assert refusal(parse_note, f"o\n3\n{loose}\n\n{SIG}") == "the root hash is not base64"
+    assert refusal(parse_note, f"o\n3\n{ROOT64}\n\n\u2014 a  s\n").startswith(
+        "not a signature line")
+    assert refusal(parse_note, f"o\n3\n{ROOT64}\n\n\u2014\ta\ts\n").startswith(
+        "not a signature line")

@@ -151,3 +151,41 @@ def test_a_new_key_reads_back_and_other_keys_are_refused():
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     with pytest.raises(CosignatureInvalid, match="Ed25519"):
         load_key(pem)
+
+
+def refusal(call, *args) -> str:
+    with pytest.raises((CosignatureInvalid, ValueError)) as caught:
+        call(*args)
+    return str(caught.value)
+
+
+def test_each_refusal_says_what_is_wrong():
+    assert refusal(parse_vkey, f"{NAME}+zz+{typed(bytes([4]))}").startswith(
+        "not a verifier key: ")
+    assert refusal(parse_vkey, f"{NAME}+{KID}+{typed(bytes([1]))}") == (
+        "not an Ed25519 cosignature/v1 verifier key (name+id+key, key type 0x04)")
+    assert refusal(parse_vkey, f"{NAME}+00000000+{typed(bytes([4]))}") == (
+        f"the verifier key of {NAME} names the wrong key id")
+    assert refusal(cosign, KEY, BODY, -1) == (
+        "a cosignature's timestamp is between 0 and 2^63 - 1")
+    beyond = struct.pack(">Q", MAX_TIMESTAMP + 1) + bytes(64)
+    assert refusal(verify_cosignature, W, BODY, beyond) == (
+        "the cosignature's timestamp is beyond 2^63 - 1")
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    assert refusal(load_key, pem) == "a witness key is an Ed25519 key"
+
+
+def test_base64_is_read_strictly_and_lines_split_on_single_spaces():
+    key = typed(bytes([4]))
+    assert refusal(parse_vkey, f"{NAME}+{KID}+{key[:10]}!{key[10:]}").startswith(
+        "not a verifier key")
+    line = signature_line(W, cosign(KEY, BODY, 7)).rstrip("\n")
+    encoded = line.split(" ")[2]
+    assert read_signature_line(W, line.replace(encoded, encoded[:10] + "!" + encoded[10:])) \
+        is None
+    assert read_signature_line(W, line.replace(" ", "  ", 1)) is None
+    assert read_signature_line(W, line + " ") is None
+    assert read_signature_line(W, line + "\n") is not None

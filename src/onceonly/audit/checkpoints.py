@@ -47,9 +47,13 @@ class AddCheckpoint:
     checkpoint: CheckpointNote
 
 
-def body_of(origin: str, tree_size: int, root_hash: bytes) -> bytes:
+def _check_origin(origin: str) -> None:
     if not origin or "\n" in origin or " " in origin:
         raise MalformedCheckpoint("an origin is one non-empty line with no spaces")
+
+
+def body_of(origin: str, tree_size: int, root_hash: bytes) -> bytes:
+    _check_origin(origin)
     return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n".encode()
 
 
@@ -84,7 +88,7 @@ def parse_note(text: str) -> CheckpointNote:
         raise MalformedCheckpoint("a checkpoint is origin, size and root lines, an empty "
                                   "line, then signature lines")
     origin = lines[0]
-    body_of(origin, 0, bytes(32))  # the origin's own rule
+    _check_origin(origin)
     signatures = []
     for line in lines[4:]:
         parts = line.split(" ")
@@ -102,7 +106,7 @@ def request_body(old_size: int, proof: list[bytes], checkpoint: bytes) -> bytes:
 
 def parse_request(body: bytes) -> AddCheckpoint:
     try:
-        text = body.decode("utf-8")
+        text = body.decode()
     except UnicodeDecodeError as exc:
         raise MalformedCheckpoint("the body is not UTF-8") from exc
     head, separator, checkpoint = text.partition("\n\n")
