@@ -306,3 +306,15 @@ def test_a_report_without_a_head_or_with_problems_is_not_ok():
     assert report.ok
     assert not replace(report, problems=["x"]).ok
     assert not replace(report, head=None).ok
+
+
+@pytest.mark.parametrize("text", [
+    "plain", "quote \" and \\ backslash", "controls \x00\x01\x1f\b\f\n\r\t",
+    "del \x7f, é, \u2028, \U0001f600", ""])
+def test_an_entry_line_is_the_rfc8785_form_of_its_leaf_and_proof(text):
+    leaf_bytes = canonical_json({"index": 1, "note": text})
+    line = entry_line(leaf_bytes, [bytes(32), bytes(range(32))])
+    assert line == canonical_json({"leaf": leaf_bytes.decode(), "proof": [
+        base64.b64encode(bytes(32)).decode(), base64.b64encode(bytes(range(32))).decode()]}) + b"\n"
+    raw = entry_line(text.encode(), [])
+    assert raw == canonical_json({"leaf": text, "proof": []}) + b"\n"

@@ -59,8 +59,12 @@ def header_line(*, provider: str | None, period: Period, origin: str, log_org: s
 
 
 def entry_line(leaf: bytes, proof: Sequence[bytes]) -> bytes:
-    return canonical_json({"leaf": leaf.decode("utf-8"),
-                           "proof": [b64(node) for node in proof]}) + b"\n"
+    """RFC 8785 form: for an object of text and a list of text, Python's JSON encoder with
+    sorted keys, no spaces and no escaping beyond JSON's own writes exactly those bytes (the
+    tests hold it to rfc8785), many times faster; a bundle has a line per entry."""
+    return json.dumps({"leaf": leaf.decode("utf-8"), "proof": [b64(node) for node in proof]},
+                      ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True).encode("utf-8") + b"\n"
 
 
 @dataclass
