@@ -318,3 +318,10 @@ def test_an_entry_line_is_the_rfc8785_form_of_its_leaf_and_proof(text):
         base64.b64encode(bytes(32)).decode(), base64.b64encode(bytes(range(32))).decode()]}) + b"\n"
     raw = entry_line(text.encode(), [])
     assert raw == canonical_json({"leaf": text, "proof": []}) + b"\n"
+
+
+@pytest.mark.parametrize("node", ["%%", "AAAA!", 5, None, "AA==AA==", "é"])
+def test_a_proof_hash_that_is_not_strict_base64_makes_the_line_unreadable(node):
+    line = canonical_json({"leaf": LEAVES[2].decode(), "proof": [node]})
+    assert entry_problem(line, HEAD, "GOV/HMRC", PERIOD, -1) == (
+        None, "is not an entry line (a leaf and its proof)")

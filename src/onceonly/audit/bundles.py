@@ -228,7 +228,8 @@ def entry_problem(line: bytes, head: SignedTreeHead, provider: str | None,
     try:
         row = json.loads(line)
         leaf = row["leaf"].encode("utf-8")
-        proof = [base64.b64decode(node, validate=True) for node in row["proof"]]
+        # binascii's strict mode: base64 with nothing else, at half b64decode's cost
+        proof = [binascii.a2b_base64(node, strict_mode=True) for node in row["proof"]]
         entry = json.loads(leaf)
         index, at = entry["index"], entry["at"]
         if not (type(index) is int and isinstance(at, str)):
