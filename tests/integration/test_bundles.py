@@ -48,7 +48,9 @@ def tsa() -> Iterator[TestAuthority]:
 def appended(log: Exchange, providers: list[str], at: datetime) -> None:
     with log.uows(write=True) as uow:
         for n, provider in enumerate(providers):
-            uow.audit.record(entry(n, provider_id=provider), at)
+            # Every other entry holds a float, which RFC 8785 spells unlike Python's JSON.
+            detail = {"ratio": 1.0, "note": "caf\u00e9 \u2028"} if n % 2 else {"n": n}
+            uow.audit.record(entry(n, provider_id=provider, detail=detail), at)
         uow.commit()
 
 

@@ -6,6 +6,7 @@ offline. `audit.bundles.verify` checks one."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,6 @@ from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refuse
 
 CHUNK = 1024  # entries read and proven at a time
-GAP = 64  # stored nodes further apart than this on a level are read in separate ranges
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,47 +176,45 @@ class BundleService:
             if len(readable) != len(records):
                 bad = next(r for r in records if not isinstance(r, AuditRecord))
                 raise RuntimeError(f"cannot bundle {bad}: `onceonly audit verify` says more")
-            proofs = _proofs(uow, [r.index for r in readable], size)
-            out.write(b"".join(entry_line(r.leaf(), proofs[r.index]) for r in readable))
+            stored = _stored_nodes(uow, readable[0].index, readable[-1].index, size)
+            read = _reader(stored)
+            out.write(b"".join(
+                entry_line(_leaf(r, stored.get((0, r.index))),
+                           merkle.inclusion_proof(r.index, size, read))
+                for r in readable))
             written += len(readable)
             after = readable[-1].index
 
 
-def _proofs(uow: BundlesUnitOfWork, indexes: Sequence[int], size: int) -> dict[int, list[bytes]]:
-    """The inclusion proofs of `indexes` in the tree of `size`, from the stored nodes read a
-    range at a time (not one statement a proof)."""
-    wanted: set[merkle.Node] = set()
+def _leaf(record: AuditRecord, stored: bytes | None) -> bytes:
+    """The entry's leaf: Python's JSON encoder writes RFC 8785's bytes for what entries
+    hold (text, integers, lists, objects) many times faster than rfc8785; where it does not
+    (a float, say), its hash is not the tree's leaf hash and rfc8785 writes it."""
+    quick = json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":"),
+                       sort_keys=True, allow_nan=False).encode("utf-8")
+    if stored is not None and merkle.leaf_hash(quick) == stored:
+        return quick
+    return record.leaf()
 
-    def note(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
-        wanted.update(nodes)
-        return dict.fromkeys(nodes, bytes(32))
 
-    for index in indexes:
-        merkle.inclusion_proof(index, size, note)
+def _stored_nodes(uow: BundlesUnitOfWork, first: int, last: int,
+                  size: int) -> dict[merkle.Node, bytes]:
+    """Every stored node the inclusion proofs of entries `first` to `last` can need in the
+    tree of `size`, a range per level and side: an entry's path runs beside its own
+    ancestors (near `index >> level`) and along the tree's right edge (near
+    `size >> level`); the leaves of the entries themselves come with level 0."""
     stored: dict[merkle.Node, bytes] = {}
-    for level, start, stop in _ranges(wanted):
-        stored.update({(level, idx): digest
-                       for idx, digest in uow.tree.level(level, start, stop).items()})
-    read = _reader(stored)
-    return {index: merkle.inclusion_proof(index, size, read) for index in indexes}
+    for level in range(size.bit_length() + 1):
+        near = (max(0, (first >> level) - 1), (last >> level) + 2)
+        edge = (max(0, (size >> level) - 2), (size >> level) + 1)
+        spans = [near, edge] if edge[0] > near[1] else [(near[0], max(near[1], edge[1]))]
+        for start, stop in spans:
+            stored.update({(level, idx): digest
+                           for idx, digest in uow.tree.level(level, start, stop).items()})
+    return stored
 
 
 def _reader(stored: dict[merkle.Node, bytes]) -> merkle.NodeReader:
     def read(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
         return {node: stored[node] for node in nodes if node in stored}
     return read
-
-
-def _ranges(nodes: set[merkle.Node]) -> list[tuple[int, int, int]]:
-    """The nodes as (level, start, stop) ranges, splitting a level where they are far apart."""
-    ranges: list[tuple[int, int, int]] = []
-    for level in sorted({level for level, _ in nodes}):
-        idxs = sorted(idx for lv, idx in nodes if lv == level)
-        start = previous = idxs[0]
-        for idx in idxs[1:]:
-            if idx - previous > GAP:
-                ranges.append((level, start, previous + 1))
-                start = idx
-            previous = idx
-        ranges.append((level, start, previous + 1))
-    return ranges
