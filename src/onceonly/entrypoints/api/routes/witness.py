@@ -44,7 +44,7 @@ def _not_enabled() -> Response:
     return problem(404, "witness_not_enabled", "this exchange is not a witness")
 
 
-@router.post("/witness/add-checkpoint", response_class=PlainTextResponse, responses=ANSWERS)
+@router.post("/witness/add-checkpoint", response_class=Response, responses=ANSWERS)
 async def add_checkpoint(request: Request, exchange: ExchangeDep) -> Response:
     """A log's new checkpoint with a consistency proof from the last one cosigned (C2SP
     tlog-witness); the body is text, as the specification lays it out."""
@@ -61,8 +61,9 @@ async def add_checkpoint(request: Request, exchange: ExchangeDep) -> Response:
     return PlainTextResponse(lines, media_type=NOTE)
 
 
-@router.get("/witness/checkpoint", response_class=PlainTextResponse,
-            responses={404: {"description": "`no_checkpoint`, `witness_not_enabled`"}})
+@router.get("/witness/checkpoint", response_class=Response, responses={
+    200: {"content": {NOTE: {}}, "description": "a checkpoint note with a cosignature"},
+    404: {"description": "`no_checkpoint`, `witness_not_enabled`"}})
 def checkpoint(origin: Annotated[str, Query(min_length=1, max_length=200)],
                exchange: ExchangeDep) -> Response:
     """The latest checkpoint of `origin` this witness cosigned, as a note with its
