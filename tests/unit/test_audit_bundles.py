@@ -326,3 +326,60 @@ def test_a_proof_hash_that_is_not_strict_base64_makes_the_line_unreadable(node):
     line = canonical_json({"leaf": LEAVES[2].decode(), "proof": [node]})
     assert entry_problem(line, HEAD, "GOV/HMRC", PERIOD, -1) == (
         None, "is not an entry line (a leaf and its proof)")
+
+
+def test_an_empty_bundle_is_refused_at_its_header():
+    assert verify([]).problems == ["header: the first line is not JSON"]
+
+
+def test_the_head_is_checked_against_the_log_organisation_the_header_names():
+    other = SigningKey.generate("GOV/OTHER")
+    head = signed_head()
+    theirs = SignedTreeHead(head.head, other.sign(head.head.payload()))
+    lines = [header(None, head=theirs, log_org="GOV/OTHER",
+                    jwks=jwks([other.public_jwk()])), *entries()]
+    assert verify(lines).ok
+
+
+SECOND_KEY = Ed25519PrivateKey.generate()
+SECOND = Witness("second.example/witness", SECOND_KEY.public_key())
+
+
+def cosigned_by(key: Ed25519PrivateKey, witness: Witness, **changes) -> dict:
+    body = body_of(ORIGIN, 11, TREE.root())
+    made = {"witness": witness.name, "timestamp": 5,
+            "signature": base64.b64encode(cosign(key, body, 5)).decode()}
+    return {**made, **changes}
+
+
+@pytest.mark.parametrize("first", [
+    cosigned_by(WITNESS_KEY, SECOND),  # does not verify with the second's key
+    cosigned_by(SECOND_KEY, SECOND, signature="AAAA!"),  # not base64
+    cosigned_by(SECOND_KEY, SECOND, timestamp=6),  # not the time signed
+    cosigned_by(SECOND_KEY, Witness("stranger.example/w", SECOND_KEY.public_key())),
+])
+def test_one_bad_cosignature_does_not_hide_the_good_ones_after_it(first):
+    good = cosigned_by(WITNESS_KEY, WITNESS)
+    report = verify([header(None, cosignatures=[first, good],
+                            witnesses=["not a vkey", SECOND.vkey, WITNESS.vkey]), *entries()])
+    assert report.cosigned_by == [WITNESS.name]
+
+
+def test_a_signature_that_is_not_base64_is_named():
+    report = verify([header(None, cosignatures=[cosigned_by(WITNESS_KEY, WITNESS,
+                                                            signature=7)]), *entries()])
+    assert report.problems == [f"cosignatures: {WITNESS.name}'s signature is not base64 text"]
+    good = cosigned_by(WITNESS_KEY, WITNESS)["signature"]
+    loose = good[:10] + "!" + good[10:]  # decodes to the signature if stray text is dropped
+    report = verify([header(None, cosignatures=[cosigned_by(WITNESS_KEY, WITNESS,
+                                                            signature=loose)]), *entries()])
+    assert report.cosigned_by == [] and report.problems[0].startswith(
+        f"cosignatures: {WITNESS.name}'s signature is not base64: ")
+
+
+def test_entries_are_checked_for_the_headers_provider_and_a_negative_index_is_refused():
+    lines = [header(None, entries=2), entries([0])[0], entries([1])[0]]
+    assert verify(lines).problems == ["entry 1 (line 3) is not about GOV/HMRC's data"]
+    negative = entry_line(leaf(-1), [])
+    assert verify([header(None, entries=1), negative]).problems == [
+        "entry -1 (line 2) is out of order or repeated"]

@@ -65,8 +65,9 @@ def test_an_answer_is_refused_for_another_message_nonce_or_authority(authority, 
         check_timestamp(answer, b"head", roots, request.nonce + 1)
     with pytest.raises(TimestampInvalid, match="certificate"):
         check_timestamp(answer, b"head", load_roots(stranger.ca_file.read_bytes()))
-    with pytest.raises(TimestampInvalid, match="no authority certificate"):
+    with pytest.raises(TimestampInvalid) as none:
         check_timestamp(answer, b"head", [])
+    assert str(none.value) == "no authority certificate to check the timestamp against"
 
 
 def test_an_answer_that_is_not_one_is_refused(authority):
