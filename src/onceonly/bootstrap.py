@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine
 
 from onceonly.adapters.clock import SystemClock
@@ -25,13 +29,25 @@ from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
+from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
+from onceonly.adapters.witness_http import HttpWitness
 from onceonly.config import (
     database_url,
     delivery_lease,
     delivery_retry,
+    log_origin,
     operator_org,
     privacy_policy_url,
+    timestamp_authorities,
+    timestamp_every,
+    timestamp_roots_file,
+    witness_key_file,
+    witness_logs_file,
+    witness_name,
+    witnesses,
 )
+from onceonly.crypto.cosignatures import load_key, parse_vkey
+from onceonly.crypto.timestamps import load_roots
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
@@ -40,6 +56,7 @@ from onceonly.services.anomaly import AnomalyService
 from onceonly.services.audit import AuditService
 from onceonly.services.auth import AuthService
 from onceonly.services.bulk import BulkService
+from onceonly.services.bundles import BundleKeys, BundleService
 from onceonly.services.catalogue import CatalogueService
 from onceonly.services.consents import ConsentService
 from onceonly.services.dashboard import DashboardService
@@ -61,6 +78,9 @@ from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
+from onceonly.services.timestamps import TimestampService
+from onceonly.services.witness import WatchedLog, WitnessService
+from onceonly.services.witnesses import WitnessesService
 
 if TYPE_CHECKING:
     from onceonly.adapters.webhooks import AiohttpTransport
@@ -99,6 +119,10 @@ class Exchange:
     entry_verification: EntryVerifier
     org_keys: OrgKeyService
     datasets: DatasetService
+    timestamps: TimestampService
+    witnesses: WitnessesService
+    witness: WitnessService
+    bundles: BundleService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -148,6 +172,7 @@ def bootstrap(
     key_service = KeyService(
         master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
         envelopes, keys, operator_org())
+    witnesses_of = witnesses_for(uows, clock)
     return Exchange(
         engine=engine,
         uows=uows,
@@ -184,7 +209,63 @@ def bootstrap(
         org_keys=OrgKeyService(uows, clock),
         datasets=DatasetService(uows, connectors, clock),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
+        timestamps=timestamps_for(uows, clock),
+        witnesses=witnesses_of,
+        witness=witness_for(uows, clock),
+        bundles=BundleService(uows, clock, BundleKeys(
+            keys.jwks, lambda: [e.witness.vkey for e in witnesses_of.endpoints],
+            tsa_roots_pem), origin=witnesses_of.origin, log_org=operator_org()),
     )
+
+
+def timestamps_for(uows: SqlUnitOfWorkFactory, clock: Clock,
+                   urls: list[str] | None = None) -> TimestampService:
+    """Timestamping of tree heads by the configured authorities (ONCEONLY_TSA_URLS, or
+    `urls`), checked against ONCEONLY_TSA_ROOTS."""
+    roots_file = timestamp_roots_file()
+
+    def roots() -> list:
+        return load_roots(roots_file.read_bytes()) if roots_file is not None else []
+
+    return TimestampService(
+        uows, clock,
+        [HttpTimestampAuthority(url) for url in (timestamp_authorities() if urls is None
+                                                 else urls)],
+        roots, latest_only=timestamp_every() > 0)
+
+
+def tsa_roots_pem() -> list[str]:
+    """The certificates in ONCEONLY_TSA_ROOTS, one PEM each (what a bundle carries)."""
+    roots_file = timestamp_roots_file()
+    if roots_file is None:
+        return []
+    return [cert.public_bytes(Encoding.PEM).decode()
+            for cert in load_roots(roots_file.read_bytes())]
+
+
+def witnesses_for(uows: SqlUnitOfWorkFactory, clock: Clock,
+                  configured: list[tuple[str, str]] | None = None,
+                  origin: str | None = None) -> WitnessesService:
+    """The log's witnesses (ONCEONLY_WITNESSES, or `configured` `(url, vkey)` pairs), its
+    origin ONCEONLY_LOG_ORIGIN (or `origin`)."""
+    pairs = witnesses() if configured is None else configured
+    return WitnessesService(uows, clock, origin or log_origin(),
+                            [HttpWitness(parse_vkey(vkey), url) for url, vkey in pairs])
+
+
+def witness_for(uows: SqlUnitOfWorkFactory, clock: Clock, *, key_file: Path | None = None,
+                logs_file: Path | None = None, name: str | None = None) -> WitnessService:
+    """This exchange as a witness: its key ONCEONLY_WITNESS_KEY_FILE (none: not a witness),
+    the logs it watches ONCEONLY_WITNESS_LOGS, its name ONCEONLY_WITNESS_NAME."""
+    key_path = key_file or witness_key_file()
+    logs_path = logs_file or witness_logs_file()
+    watched = {}
+    if key_path is not None and logs_path is not None:
+        for entry in json.loads(logs_path.read_text())["logs"]:
+            watched[entry["origin"]] = WatchedLog(entry["origin"], entry["jwks"],
+                                                  entry.get("log_org", operator_org()))
+    key = functools.cache(lambda: load_key(key_path.read_bytes())) if key_path else None
+    return WitnessService(uows, clock, name or witness_name(), key, watched)
 
 
 def envelopes_for(engine: Engine, master_keys: MasterKeys | None = None,

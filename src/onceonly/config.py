@@ -123,11 +123,43 @@ class Settings(BaseSettings):
         30.0, gt=0, description="How long a worker holds the deliveries it took; if it dies, "
                                 "others take them after this. Longer than a receiver's "
                                 "timeout.")
+    tsa_urls: str = Field(
+        "", description="The RFC 3161 timestamping authorities that stamp the audit log's "
+                        "signed tree heads, separated by commas or spaces, tried in order "
+                        "(one answer suffices); empty: none.")
+    tsa_roots: Path | None = Field(
+        None, description="A PEM file of the certificates the authorities' timestamping "
+                          "certificates chain to; every token is checked against them.")
+    tsa_every: float = Field(
+        0.0, ge=0, description="0 stamps every signed tree head; N > 0 stamps only the "
+                               "latest head every N seconds (under load: fewer tokens, each "
+                               "covering the heads before it through their chain).")
+    log_origin: str = Field(
+        "", description="The audit log's name in its checkpoints (C2SP tlog-checkpoint's "
+                        "origin line, a schema-less URL such as exchange.example.gov/audit); "
+                        "witnesses know the log by it. Empty: `onceonly/` and the "
+                        "operator's organisation, in lower case.")
+    witnesses: str = Field(
+        "", description="The log's witnesses, as `URL VKEY` pairs separated by commas: each "
+                        "witness's URL prefix (its add-checkpoint is under it) and its "
+                        "verifier key (C2SP signed-note vkey, as `onceonly witness key` "
+                        "prints it). Empty: none.")
+    witness_key_file: Path | None = Field(
+        None, description="This exchange's witness key (PEM, Ed25519, made by `onceonly "
+                          "witness key`); set, the exchange is a witness of the logs in "
+                          "ONCEONLY_WITNESS_LOGS.")
+    witness_name: str = Field(
+        "", description="The witness's name in its cosignatures (a schema-less URL). Empty: "
+                        "`onceonly/`, the operator's organisation in lower case, `/witness`.")
+    witness_logs: Path | None = Field(
+        None, description='A JSON file of the logs this witness watches, {"logs": '
+                          '[{"origin": ..., "log_org": ..., "jwks": {"keys": [...]}}]}.')
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="The least severe log lines written (JSON lines on standard "
                             "output): `debug`, `info`, `warning` or `error`.")
 
-    @field_validator("database_url", "master_key_file", mode="before")
+    @field_validator("database_url", "master_key_file", "tsa_roots", "witness_key_file",
+                     "witness_logs", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -144,6 +176,14 @@ class Settings(BaseSettings):
     def _addresses(cls, value: str) -> str:
         return ",".join(_proxy(item) for item in filter(None, (
             part.strip() for part in value.split(","))))
+
+    @field_validator("witnesses")
+    @classmethod
+    def _pairs(cls, value: str) -> str:
+        for pair in filter(None, (part.strip() for part in value.split(","))):
+            if len(pair.split()) != 2:
+                raise ValueError(f"{pair!r} is not `URL VKEY`")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -377,6 +417,49 @@ def trusted_proxies() -> list[str]:
     from anywhere else is taken to come from the address it comes from, whatever its
     headers say."""
     return [item for item in settings().trusted_proxies.split(",") if item]
+
+
+def timestamp_authorities() -> list[str]:
+    """The RFC 3161 authorities to ask, in order (one answer suffices)."""
+    return settings().tsa_urls.replace(",", " ").split()
+
+
+def timestamp_roots_file() -> Path | None:
+    roots = settings().tsa_roots
+    return roots.expanduser() if roots else None
+
+
+def timestamp_every() -> float:
+    """0: stamp every signed tree head; N > 0: only the latest every N seconds."""
+    return settings().tsa_every
+
+
+def log_origin() -> str:
+    """The audit log's name in its checkpoints, which its witnesses know it by."""
+    chosen = settings()
+    return chosen.log_origin.strip() or f"onceonly/{chosen.operator_org.lower()}"
+
+
+def witnesses() -> list[tuple[str, str]]:
+    """The log's witnesses: (URL prefix, verifier key) each."""
+    return [(pair.split()[0], pair.split()[1])
+            for pair in filter(None, (part.strip() for part in settings().witnesses.split(",")))]
+
+
+def witness_key_file() -> Path | None:
+    key = settings().witness_key_file
+    return key.expanduser() if key else None
+
+
+def witness_name() -> str:
+    """The witness's name in its cosignatures."""
+    chosen = settings()
+    return chosen.witness_name.strip() or f"onceonly/{chosen.operator_org.lower()}/witness"
+
+
+def witness_logs_file() -> Path | None:
+    logs = settings().witness_logs
+    return logs.expanduser() if logs else None
 
 
 def _kind(name: str) -> str:

@@ -8,7 +8,7 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from onceonly_client import merkle
+from onceonly_client.cosignatures import CosignatureInvalid, Witness, verify_cosignature
 from onceonly_client.heads import DEFAULT_LOG_ORG, SignedTreeHead, unb64, verify_tree_head
 from onceonly_client.jwe import decrypt_with
 from onceonly_client.signatures import SignatureInvalid, verify_compact, verify_detached
@@ -54,11 +55,37 @@ class LogCheck:
     consistent_from: int | None = None  # size of the earlier head proven to be extended
     sampled: list[int] = field(default_factory=list)  # indexes whose inclusion was proven
     entries_read: int = 0  # of those, entries whose leaf bytes were also checked
+    cosigned_by: list[str] = field(default_factory=list)  # witnesses whose cosignature holds
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.head is not None and not self.problems
+
+
+def _check_cosignatures(check: LogCheck, document: dict[str, Any],
+                        witnesses: Sequence[Witness], required: int) -> None:
+    """The head's cosignatures by the witnesses named (each over the head as a checkpoint);
+    a problem if fewer than `required` verify."""
+    body = str(document.get("checkpoint") or "")
+    lines = body.split("\n")
+    if len(lines) != 4 or lines[1:3] != [str(document["tree_size"]), document["root_hash"]]:
+        check.problems.append("the tree head's checkpoint does not name its size and root")
+        return
+    known = {witness.name: witness for witness in witnesses}
+    for cosignature in document.get("cosignatures") or []:
+        witness = known.get(cosignature.get("witness"))
+        if witness is None:
+            continue  # C2SP: cosignatures of unknown witnesses are ignored
+        try:
+            verify_cosignature(witness, body.encode(), unb64(cosignature["signature"]))
+        except (CosignatureInvalid, KeyError, ValueError) as exc:
+            check.problems.append(f"{witness.name}'s cosignature does not verify: {exc}")
+            continue
+        check.cosigned_by.append(witness.name)
+    if len(check.cosigned_by) < required:
+        check.problems.append(f"the tree head carries {len(check.cosigned_by)} valid "
+                              f"cosignatures of the witnesses named, {required} required")
 
 
 class OnceonlyClient:
@@ -331,21 +358,26 @@ class OnceonlyClient:
 
     def check_log(self, *, previous: SignedTreeHead | None = None, samples: int = 8,
                   jwks: dict[str, Any] | None = None, log_org: str | None = None,
-                  rng: random.Random | None = None) -> LogCheck:
+                  rng: random.Random | None = None, witnesses: Sequence[Witness] = (),
+                  cosignatures: int = 0) -> LogCheck:
         """Check the live log from outside: the tree head's signature; that it extends
         `previous` (an earlier head this checker kept); and inclusion proofs of sampled
         entries, the first and the last always among them. Where this client's token may
         read an entry, its leaf bytes are checked too. Pin `jwks` to trust nothing the
         server says about its own keys; `log_org` (default: `operator`) is the organisation
-        whose key signs the log's heads."""
+        whose key signs the log's heads; with `cosignatures`, at least that many of
+        `witnesses` must have cosigned the head."""
         check = LogCheck()
         keys = self.jwks() if jwks is None else jwks
+        document = self._call("GET", "/v1/audit/tree-head").json()
         try:
-            head = check.head = self.tree_head(keys, log_org)
+            head = check.head = verify_tree_head(document, keys, log_org or self.operator)
         except SignatureInvalid as exc:
             check.problems.append(f"the tree head does not verify: {exc}")
             return check
         size, root = head.head.tree_size, head.head.root_hash
+        if cosignatures or witnesses:
+            _check_cosignatures(check, document, witnesses, cosignatures)
         if previous is not None:
             self._check_extends(check, previous, size, root)
         if size == 0:

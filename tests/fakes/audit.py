@@ -21,6 +21,9 @@ class FakeAuditLog:
     def size(self) -> int | None:
         return len(self.data.audit)
 
+    def pruned_below(self) -> int:
+        return 0
+
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return list(self.data.audit[start:stop])
 

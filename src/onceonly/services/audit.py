@@ -436,11 +436,12 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
     # Entries the stored tree covers: what a head signed, or what leaves were stored for.
     covered = max(signed_size, uow.tree.leaf_count())
     total = max(counted or 0, covered)
+    pruned = uow.audit.pruned_below()
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
         stored = uow.tree.level(0, start, min(stop, covered))
-        leaves = []
-        for record in uow.audit.entries(start, stop):
+        leaves = _pruned_leaves(stored, start, min(stop, pruned))
+        for record in uow.audit.entries(start + len(leaves), stop):
             expected = start + len(leaves)
             if record.index != expected:
                 raise _Bad(expected, _MISSING.format(expected))
@@ -467,6 +468,18 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
         raise _Bad(total, f"entry {total} was not appended through the log: its counter "
                           f"stops at {total}")
     _check_nodes(uow, tree, covered, chunk)
+
+
+def _pruned_leaves(stored: dict[int, bytes], start: int, stop: int) -> list[bytes]:
+    """Entries removed after export (archive bundles) are checked by the leaves the tree
+    keeps of them: those are what every proof and root is made from."""
+    leaves = []
+    for index in range(start, stop):
+        if index not in stored:
+            raise _Bad(index, f"entry {index} was removed after export, and the tree holds no "
+                              "leaf for it")
+        leaves.append(stored[index])
+    return leaves
 
 
 def _check_nodes(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, covered: int,

@@ -100,6 +100,11 @@ _LOG = t.audit_log.c
 # (text in a JSON column, garbage for a time) must not fail the whole read it is part of.
 _RAW_ROWS = select(*(type_coerce(column, NullType()).label(column.name) for column in _LOG))
 
+def raw_rows() -> Select[Any]:
+    """Every column of the log, undecoded: the start of a query for read_rows."""
+    return _RAW_ROWS
+
+
 _Decoders = tuple[tuple[str, Callable[[Any], Any]], ...]
 _DECODERS: dict[tuple[str, str], _Decoders] = {}
 
@@ -155,6 +160,9 @@ class SqlAuditLog:
         size = self.conn.execute(select(t.audit_counter.c.next_index)).scalar()
         return None if size is None else int(size)
 
+    def pruned_below(self) -> int:
+        return int(self.conn.execute(select(t.audit_retention.c.pruned_below)).scalar() or 0)
+
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return self._records(
             _RAW_ROWS.where(_LOG.seq >= start, _LOG.seq < stop).order_by(_LOG.seq))
@@ -162,6 +170,11 @@ class SqlAuditLog:
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
         found = self._records(_RAW_ROWS.where(_LOG.seq == index))
         return found[0] if found else None
+
+    def read_rows(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
+        """Entries of a query built on raw_rows(), each named unreadable where it does not
+        read (for readers of the log outside this module: archive bundles)."""
+        return self._records(query)
 
     def _records(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
         try:
@@ -202,7 +215,7 @@ def _keep_undecodable(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _head(row: Row[Any]) -> SignedTreeHead:
+def head_from_row(row: Row[Any]) -> SignedTreeHead:
     previous = (None if row.previous_size is None
                 else HeadRef(row.previous_size, bytes(row.previous_root)))
     return SignedTreeHead(TreeHead(row.tree_size, bytes(row.root_hash), row.timestamp,
@@ -270,10 +283,10 @@ class SqlAuditTree:
 
     def latest_head(self) -> SignedTreeHead | None:
         row = self.conn.execute(_LATEST_HEAD).first()
-        return _head(row) if row else None
+        return head_from_row(row) if row else None
 
     def heads(self) -> list[SignedTreeHead]:
-        return [_head(row) for row in
+        return [head_from_row(row) for row in
                 self.conn.execute(select(_HEADS).order_by(_HEADS.c.tree_size))]
 
 

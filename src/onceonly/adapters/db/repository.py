@@ -16,6 +16,7 @@ from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
 from onceonly.adapters.db.bulk import SqlBulkExtracts
+from onceonly.adapters.db.bundles import SqlBundleEntries, SqlBundleExports
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
 from onceonly.adapters.db.datasets import SqlDatasets
@@ -27,6 +28,9 @@ from onceonly.adapters.db.members import SqlMembers
 from onceonly.adapters.db.org_keys import SqlOrgKeys
 from onceonly.adapters.db.people import SqlStaff
 from onceonly.adapters.db.releases import SqlReleases, SqlUsage
+from onceonly.adapters.db.timestamps import SqlHeadTimestamps
+from onceonly.adapters.db.witness import SqlWitnessCheckpoints
+from onceonly.adapters.db.witnesses import SqlCosignatures
 from onceonly.domain.agreements import (
     Agreement,
     AgreementStatus,
@@ -470,6 +474,26 @@ class SqlUnitOfWork:
     @_repository
     def operator_alerts(self) -> SqlOperatorAlerts:
         return SqlOperatorAlerts(self.conn)
+
+    @_repository
+    def timestamps(self) -> SqlHeadTimestamps:
+        return SqlHeadTimestamps(self.conn)
+
+    @_repository
+    def bundle_entries(self) -> SqlBundleEntries:
+        return SqlBundleEntries(self.conn)
+
+    @_repository
+    def bundle_exports(self) -> SqlBundleExports:
+        return SqlBundleExports(self.conn)
+
+    @_repository
+    def cosignatures(self) -> SqlCosignatures:
+        return SqlCosignatures(self.conn)
+
+    @_repository
+    def witness_checkpoints(self) -> SqlWitnessCheckpoints:
+        return SqlWitnessCheckpoints(self.conn)
 
     @_repository
     def life_events(self) -> SqlLifeEvents:

@@ -703,3 +703,61 @@ officer_suspensions = Table(
     Column("lifted_by", String(64), nullable=True),
     Index("ix_officer_suspensions_officer_id_provider_id", "officer_id", "provider_id"),
 )
+
+# RFC 3161 timestamps of signed tree heads: the authority's whole answer (a DER
+# TimeStampResp), over SHA-256 of the head's compact JWS. One answer a head suffices.
+audit_head_timestamps = Table(
+    "audit_head_timestamps",
+    metadata,
+    Column("tree_size", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("authority", String(200), nullable=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("stamped_at", UTCDateTime, nullable=False),  # the authority's genTime
+)
+
+# Witnesses' cosignatures of signed tree heads (C2SP tlog-cosignature): the witness's name,
+# the time it signed (seconds) and its 64-byte Ed25519 signature.
+audit_head_cosignatures = Table(
+    "audit_head_cosignatures",
+    metadata,
+    Column("tree_size", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+)
+
+# What this exchange, as a witness, last cosigned of each log it watches.
+witness_checkpoints = Table(
+    "witness_checkpoints",
+    metadata,
+    Column("origin", String(200), primary_key=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("cosigned_at", UTCDateTime, nullable=False),
+)
+
+# Archive bundles written (`onceonly audit export`): entries may be pruned from the live log
+# only once a bundle holds them.
+audit_exports = Table(
+    "audit_exports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_id", String(64), nullable=True),  # None: every entry
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime, nullable=False),
+    Column("tree_size", BigInteger, nullable=False),  # the head its proofs lead to
+    Column("entries", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),  # of the bundle file
+    Column("exported_at", UTCDateTime, nullable=False),
+)
+
+# Entries below `pruned_below` were removed from the live log after export (their leaves
+# and the tree's nodes stay); the database refuses to delete any other.
+audit_retention = Table(
+    "audit_retention",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pruned_below", BigInteger, nullable=False),
+)

@@ -46,6 +46,7 @@ from onceonly.entrypoints.api.routes import (
     org_keys,
     people,
     queries,
+    witness,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
 from onceonly.entrypoints.web.pages import mount_web
@@ -55,7 +56,7 @@ from onceonly.services.request_signatures import SignaturePolicy
 # In the order they are matched and documented, after the query.
 FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
             bulk, identity, consents, accuracy, life_events, delivery, members, people,
-            org_keys, datasets)
+            org_keys, datasets, witness)
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,
@@ -100,6 +101,19 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         app.include_router(feature.router)
     mount_web(app, exchange, figures)  # the portals (entrypoints/web)
     _document_event_data(app)
+    return app
+
+
+def create_witness_app(exchange: Exchange) -> FastAPI:
+    """Only the witness's routes (`onceonly witness serve`), over `exchange`'s database."""
+    app = FastAPI(title="onceonly witness", version="0.1.0", openapi_url="/openapi.json",
+                  responses=ERRORS)
+    app.state.exchange = exchange
+    app.state.run_blocking = blocking_runner(exchange.embedded_database)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestIds)
+    install_problems(app)
+    app.include_router(witness.router)
     return app
 
 

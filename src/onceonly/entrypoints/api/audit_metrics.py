@@ -3,7 +3,9 @@ waiting outside a signed tree head, and the latest head's age. Integration that 
 stopped shows as waiting entries while the head grows old (an idle log signs no new heads,
 but has nothing waiting either), and, where it stopped at an entry that does not read, as
 `onceonly_audit_integration_stopped` with the entry's index; every server process shows the
-same figures."""
+same figures. With timestamping authorities configured, the signed heads waiting for an
+outside timestamp (`onceonly_audit_heads_awaiting_timestamp`): it grows while every
+authority is away, and falls to 0 when one is back."""
 
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 
 from onceonly.services.audit import AuditService
+from onceonly.services.timestamps import TimestampService
 
 
 class AuditCollector:
     """A custom collector (no describe: nothing is read when it is registered)."""
 
-    def __init__(self, audit: AuditService) -> None:
+    def __init__(self, audit: AuditService, timestamps: TimestampService | None = None) -> None:
         self.audit = audit
+        self.timestamps = timestamps
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         backlog = self.audit.backlog()
@@ -40,3 +44,8 @@ class AuditCollector:
             yield GaugeMetricFamily("onceonly_audit_stopped_at_index",
                                     "The index of the audit entry integration stopped at",
                                     value=backlog.stopped_at)
+        if self.timestamps is not None and self.timestamps.configured:
+            yield GaugeMetricFamily("onceonly_audit_heads_awaiting_timestamp",
+                                    "Signed tree heads newer than the newest with an RFC 3161 "
+                                    "timestamp (waiting for an authority)",
+                                    value=self.timestamps.waiting())

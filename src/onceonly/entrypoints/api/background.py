@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import structlog
 from fastapi import FastAPI
 
+from onceonly.config import timestamp_every
+
 if TYPE_CHECKING:
     from onceonly.bootstrap import Exchange
 
@@ -37,7 +39,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The app's lifespan: the background work runs while it serves, every
     `app.state.integrate_every` seconds (0: never), and finishes what is left at the end."""
     interval = app.state.integrate_every
-    workers = background_work(app.state.exchange, interval) if interval > 0 else []
+    exchange = app.state.exchange
+    if exchange.witnesses.configured:
+        # A log older than what its witnesses cosigned must not serve (LogBehindWitness
+        # says why, and the server stops); witnesses away are named and the server starts.
+        try:
+            await asyncio.to_thread(exchange.witnesses.check_current)
+        except Exception as exc:
+            log.error("refusing to serve", reason=str(exc))
+            raise
+    workers = background_work(exchange, interval) if interval > 0 else []
     for worker in workers:
         worker.start()
     try:
@@ -50,7 +61,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
     """Integrating the audit log and watching for harvesting, each every `interval`
-    seconds, where the requests run."""
+    seconds, where the requests run; and, with authorities configured, timestamping the
+    signed heads (every ONCEONLY_TSA_EVERY seconds, else every `interval`)."""
     on_the_loop = exchange.embedded_database
 
     def integrate() -> bool:
@@ -60,8 +72,17 @@ def background_work(exchange: Exchange, interval: float) -> list[Periodic]:
         exchange.anomaly.detect()  # one pass a tick, of up to 10,000 new notes
         return False
 
-    return [Periodic("audit-integrator", interval, integrate, on_the_loop=on_the_loop),
+    work = [Periodic("audit-integrator", interval, integrate, on_the_loop=on_the_loop),
             Periodic("anomaly-detector", interval, detect, on_the_loop=on_the_loop)]
+    if exchange.timestamps.configured:
+        # Always on a thread of its own: it waits on the authorities over the network, and
+        # must never hold up a request (nor the log: heads wait, counted, while none answers).
+        work.append(Periodic("audit-timestamper", timestamp_every() or interval,
+                             exchange.timestamps.stamp_waiting, on_the_loop=False))
+    if exchange.witnesses.configured:
+        work.append(Periodic("audit-witnesses", interval, exchange.witnesses.send_latest,
+                             on_the_loop=False))  # waits on the witnesses: a thread
+    return work
 
 
 class Periodic:

@@ -20,6 +20,7 @@ from onceonly.entrypoints.cli.people import people_app
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.entrypoints.cli.token import token_app
 from onceonly.entrypoints.cli.version import version_option
+from onceonly.entrypoints.cli.witness import witness_app
 from onceonly.entrypoints.cli.worker import worker
 
 app = typer.Typer(help="onceonly: tell government once; share data as a service.",
@@ -39,6 +40,7 @@ for command in (serve, demo, worker, walkthrough, config, backup):
 app.add_typer(keys_app, name="keys")
 app.add_typer(key_app, name="key")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(witness_app, name="witness")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 
 from onceonly.config import database_url, variable
 from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable
-from onceonly.entrypoints.cli.common import DbOption, fail, open_exchange
+from onceonly.entrypoints.cli.common import DbOption, errors, fail, open_exchange
 from onceonly.entrypoints.cli.config import ConfigOption, settings_or_fail, use_config_file
 from onceonly.entrypoints.tls import TlsSettingsInvalid, uvicorn_tls
 from onceonly.logging import configure_logging
@@ -45,6 +45,7 @@ def serve(
     except TlsSettingsInvalid as problem:
         fail(str(problem))
     _check_private_keys(db)  # fail here, clearly, not in every worker
+    _check_witnesses(db)
     os.environ[variable("database_url")] = database_url(db)
     os.environ.pop(variable("database_url") + "_FILE", None)  # the URL is now in the above
     configure_logging()
@@ -59,5 +60,22 @@ def _check_private_keys(db: str | None) -> None:
     except (MasterKeyUnavailable, EnvelopeInvalid) as exc:
         fail(f"cannot read the exchange's private keys: {exc}; point ONCEONLY_MASTER_KEY_FILE "
              "at the key file this database's keys were encrypted with")
+    finally:
+        exchange.close()
+
+
+def _check_witnesses(db: str | None) -> None:
+    """A log older than the newest head its witnesses cosigned does not serve."""
+    from onceonly.services.witnesses import LogBehindWitness
+
+    exchange = open_exchange(db)
+    try:
+        if exchange.witnesses.configured:
+            for reason in exchange.witnesses.check_current():
+                errors.print(f"warning: a witness could not say what it cosigned: {reason}",
+                             soft_wrap=True, markup=False)
+    except LogBehindWitness as exc:
+        errors.print(str(exc), soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
     finally:
         exchange.close()

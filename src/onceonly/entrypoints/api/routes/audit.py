@@ -59,8 +59,19 @@ router = APIRouter(tags=["audit"], route_class=JsonRoute)
 
 @router.get("/v1/audit/tree-head", response_model=TreeHeadOut)
 def tree_head(exchange: ExchangeDep) -> dict[str, Any]:
-    """The latest signed tree head. Public: it holds hashes only."""
-    return exchange.audit.tree_head().as_json()
+    """The latest signed tree head, with its witnesses' cosignatures and its RFC 3161
+    timestamp once it has them. Public: it holds hashes only."""
+    head = exchange.audit.tree_head()
+    size = head.head.tree_size
+    stamp = exchange.timestamps.of(size)
+    return {**head.as_json(),
+            "checkpoint": exchange.witnesses.checkpoint_body(head).decode(),
+            "cosignatures": [{"witness": c.witness, "timestamp": c.timestamp,
+                              "signature": b64(c.signature)}
+                             for c in exchange.witnesses.cosignatures(size)],
+            "rfc3161": None if stamp is None else {
+                "authority": stamp.authority, "stamped_at": stamp.stamped_at,
+                "token": b64(stamp.token)}}
 
 
 @router.get("/v1/audit/proof/inclusion", response_model=InclusionProofOut)

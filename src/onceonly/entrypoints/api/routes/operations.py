@@ -30,7 +30,7 @@ def exposition(exchange: Exchange, figures: CollectorRegistry) -> CollectorRegis
     database, so each once), and this process's."""
     shown = CollectorRegistry()
     for collector in (figures, DeliveryCollector(exchange.dashboard),
-                      AuditCollector(exchange.audit),
+                      AuditCollector(exchange.audit, exchange.timestamps),
                       BreakerCollector(exchange.connectors.breakers),
                       ProcessCollector(registry=None),
                       PlatformCollector(registry=None)):

@@ -16,6 +16,22 @@ class HeadRefOut(BaseModel):
     root_hash: Base64
 
 
+class CosignatureOut(BaseModel):
+    witness: str = Field(description="the witness's name (its key name, C2SP signed-note)")
+    timestamp: int = Field(description="seconds since the Unix epoch, as the witness signed")
+    signature: Base64 = Field(description="the timestamped_signature of C2SP "
+                                          "tlog-cosignature (timestamp || Ed25519 signature) "
+                                          "over `cosignature/v1`, `time <timestamp>` and the "
+                                          "checkpoint")
+
+
+class TimestampTokenOut(BaseModel):
+    authority: str
+    stamped_at: datetime = Field(description="the authority's time (its genTime)")
+    token: Base64 = Field(description="the authority's whole RFC 3161 answer (DER "
+                                      "TimeStampResp) over SHA-256 of the head's compact JWS")
+
+
 class TreeHeadOut(BaseModel):
     tree_size: int
     root_hash: Base64
@@ -28,6 +44,13 @@ class TreeHeadOut(BaseModel):
                                        "of {tree_size, root_hash, timestamp, previous} "
                                        "(previous left out where null); keys at "
                                        "/.well-known/jwks.json")
+    checkpoint: str | None = Field(
+        None, description="the head as a C2SP checkpoint body (origin, size, root hash "
+                          "lines): what the witnesses cosign")
+    cosignatures: list[CosignatureOut] = Field(
+        default_factory=list, description="the witnesses' cosignatures of this head")
+    rfc3161: TimestampTokenOut | None = Field(
+        None, description="an outside RFC 3161 timestamp of this head; null while it waits")
 
 
 class AuditEntryOut(BaseModel):

@@ -1,0 +1,220 @@
+"""Archive bundles (docs/audit-bundles.md): the entries about a provider's data in a period,
+each with its inclusion proof to one signed tree head, that head with its RFC 3161
+timestamp and its witnesses' cosignatures, and every public key needed to check it all
+offline. `audit.bundles.verify` checks one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from onceonly.audit import merkle
+from onceonly.audit.bundles import Period, entry_line, header_line
+from onceonly.audit.entries import AuditEntry, AuditRecord, timestamp
+from onceonly.audit.heads import SignedTreeHead, b64
+from onceonly.domain.errors import conflict, invalid
+from onceonly.services.ports.bundles import BundleExport, BundlesUnitOfWork
+from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.refusals import refuse
+
+CHUNK = 1024  # entries read and proven at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    provider: str | None
+    start: datetime
+    end: datetime
+    entries: int
+    tree_size: int  # the head every entry is proven against
+    timestamped: bool
+    cosignatures: int
+    sha256: str  # of the bundle as written
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    before: int  # entries below this index are no longer in the live log
+    removed: int  # by this prune
+
+
+class _Hashing:
+    """Writes through to `out`, hashing what passes."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.out.write(data)
+
+
+@dataclass(frozen=True, slots=True)
+class BundleKeys:
+    """The public keys a bundle carries, read when a bundle is made."""
+
+    jwks: Callable[[], dict[str, Any]]  # the log operator's
+    witnesses: Callable[[], list[str]]  # verifier keys
+    tsa_roots: Callable[[], list[str]]  # PEM certificates
+
+
+class BundleService:
+    def __init__(self, uows: UnitOfWorkFactory[BundlesUnitOfWork], clock: Clock,
+                 keys: BundleKeys, *, origin: str, log_org: str) -> None:
+        self.uows = uows
+        self.clock = clock
+        self.keys = keys
+        self.origin = origin
+        self.log_org = log_org
+
+    def export(self, provider: str | None, start: datetime, end: datetime,
+               out: BinaryIO) -> Exported:
+        """Write the bundle of `provider`'s entries (None: every entry) appended in
+        [start, end), proven against the newest signed head that has an RFC 3161 timestamp
+        (the latest head if none has)."""
+        if start >= end:
+            raise invalid("empty_period", "the period ends before it starts")
+        hashing = _Hashing(out)
+        with self.uows() as uow:  # one snapshot for the whole bundle
+            head, stamp = self._head(uow)
+            size = head.head.tree_size
+            count = uow.bundle_entries.count(provider, start, end, size)
+            vkeys = self.keys.witnesses()
+            named = {vkey.partition("+")[0] for vkey in vkeys}
+            cosignatures = [c for c in uow.cosignatures.of(size) if c.witness in named]
+            hashing.write(header_line(
+                provider=provider, period=Period(timestamp(start), timestamp(end)),
+                origin=self.origin, log_org=self.log_org, head=head,
+                cosignatures=[{"witness": c.witness, "timestamp": c.timestamp,
+                               "signature": b64(c.signature)} for c in cosignatures],
+                rfc3161=stamp, jwks=self._jwks(), witnesses=vkeys,
+                tsa_roots=self.keys.tsa_roots(), entries=count))
+            written = self._write_entries(uow, hashing, provider, start, end, size)
+        if written != count:  # the snapshot moved: a bundle must not say otherwise
+            raise RuntimeError(f"the bundle holds {written} entries, {count} were counted")
+        return Exported(provider, start, end, count, size, stamp is not None,
+                        len(cosignatures), hashing.digest.hexdigest())
+
+    def record(self, exported: Exported) -> None:
+        """Note a bundle kept (its file written in full): its entries may now be pruned."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            uow.bundle_exports.add(BundleExport(
+                exported.provider, exported.start, exported.end, exported.tree_size,
+                exported.entries, exported.sha256, now))
+            uow.audit.record(AuditEntry(
+                "audit.export", "done", None, None, provider_id=exported.provider,
+                detail={"from": timestamp(exported.start), "to": timestamp(exported.end),
+                        "entries": exported.entries, "tree_size": exported.tree_size,
+                        "sha256": exported.sha256}), now)
+            uow.commit()
+
+    def prune(self, before: datetime) -> Pruned:
+        """Remove from the live log the entries appended before `before`, once a recorded
+        bundle holds every one of them; the tree keeps their leaves, so every proof still
+        verifies. Refused (nothing removed) while any is in no bundle."""
+        now = self.clock.now()
+        with self.uows(write=True) as uow:
+            uow.tree.lock()  # not while integration reads them
+            exports = uow.bundle_exports
+            start = exports.pruned_below()
+            latest = uow.tree.latest_head()
+            signed = latest.head.tree_size if latest else 0
+            first = exports.first_at_or_after(before)
+            stop = min(signed, first if first is not None else signed)
+            if stop <= start:
+                return Pruned(start, 0)
+            missing, first_missing = exports.not_exported(start, stop)
+            if not missing:
+                exports.prune(stop)
+                uow.audit.record(AuditEntry("audit.prune", "done", None, None,
+                                            detail={"from": start, "to": stop}), now)
+                uow.commit()
+                return Pruned(stop, stop - start)
+        # Out of the write unit of work: the refusal is recorded in one of its own.
+        refuse(self.uows, self.clock, AuditEntry(
+            "audit.prune", "deny", None, None, reason="entries_not_exported",
+            detail={"from": start, "to": stop, "not_exported": missing}),
+            conflict("entries_not_exported", (
+                f"{missing} of the entries to remove are in no bundle, the first entry "
+                f"{first_missing}: export them first (`onceonly audit export`)")))
+
+    def _jwks(self) -> dict[str, Any]:
+        return {"keys": [key for key in self.keys.jwks().get("keys", [])
+                         if key.get("org") == self.log_org]}
+
+    def _head(self, uow: BundlesUnitOfWork) -> tuple[SignedTreeHead, dict[str, Any] | None]:
+        latest = uow.tree.latest_head()
+        if latest is None:
+            raise invalid("no_tree_head", "the log has no signed tree head yet: run "
+                                          "`onceonly audit integrate`")
+        stamped = uow.timestamps.newest()
+        if stamped is None:
+            return latest, None
+        heads = {h.head.tree_size: h for h in uow.tree.heads()} \
+            if stamped != latest.head.tree_size else {stamped: latest}
+        token = uow.timestamps.of(stamped)
+        assert token is not None
+        return heads[stamped], {"authority": token.authority,
+                                "stamped_at": token.stamped_at.isoformat(),
+                                "token": b64(token.token)}
+
+    def _write_entries(self, uow: BundlesUnitOfWork, out: _Hashing, provider: str | None,
+                       start: datetime, end: datetime, size: int) -> int:
+        written, after = 0, -1
+        while True:
+            records = uow.bundle_entries.about(provider, start, end, after, size, CHUNK)
+            if not records:
+                return written
+            readable = [r for r in records if isinstance(r, AuditRecord)]
+            if len(readable) != len(records):
+                bad = next(r for r in records if not isinstance(r, AuditRecord))
+                raise RuntimeError(f"cannot bundle {bad}: `onceonly audit verify` says more")
+            stored = _stored_nodes(uow, readable[0].index, readable[-1].index, size)
+            read = _reader(stored)
+            out.write(b"".join(
+                entry_line(_leaf(r, stored.get((0, r.index))),
+                           merkle.inclusion_proof(r.index, size, read))
+                for r in readable))
+            written += len(readable)
+            after = readable[-1].index
+
+
+def _leaf(record: AuditRecord, stored: bytes | None) -> bytes:
+    """The entry's leaf: Python's JSON encoder writes RFC 8785's bytes for what entries
+    hold (text, integers, lists, objects) many times faster than rfc8785; where it does not
+    (a float, say), its hash is not the tree's leaf hash and rfc8785 writes it."""
+    quick = json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":"),
+                       sort_keys=True, allow_nan=False).encode("utf-8")
+    if stored is not None and merkle.leaf_hash(quick) == stored:
+        return quick
+    return record.leaf()
+
+
+def _stored_nodes(uow: BundlesUnitOfWork, first: int, last: int,
+                  size: int) -> dict[merkle.Node, bytes]:
+    """Every stored node the inclusion proofs of entries `first` to `last` can need in the
+    tree of `size`, a range per level and side: an entry's path runs beside its own
+    ancestors (near `index >> level`) and along the tree's right edge (near
+    `size >> level`); the leaves of the entries themselves come with level 0."""
+    stored: dict[merkle.Node, bytes] = {}
+    for level in range(size.bit_length() + 1):
+        near = (max(0, (first >> level) - 1), (last >> level) + 2)
+        edge = (max(0, (size >> level) - 2), (size >> level) + 1)
+        spans = [near, edge] if edge[0] > near[1] else [(near[0], max(near[1], edge[1]))]
+        for start, stop in spans:
+            stored.update({(level, idx): digest
+                           for idx, digest in uow.tree.level(level, start, stop).items()})
+    return stored
+
+
+def _reader(stored: dict[merkle.Node, bytes]) -> merkle.NodeReader:
+    def read(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        return {node: stored[node] for node in nodes if node in stored}
+    return read

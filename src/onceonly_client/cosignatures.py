@@ -1,0 +1,1 @@
+../onceonly/crypto/cosignatures.py
