@@ -506,6 +506,7 @@ def grown_copy(log: Log, folder: Path, *sizes: int) -> str:
     try:
         for size in sizes:
             with exchange.uows(write=True) as uow:
+                assert uow.audit.size() <= size, f"the log already holds more than {size}"
                 for n in range(uow.audit.size(), size):
                     uow.audit.record(AuditEntry("token.issue", "done", f"officer-{n}",
                                                 "GOV/DWP"), exchange.clock.now())
@@ -612,9 +613,9 @@ def test_verify_names_a_rewritten_interior_node_that_proofs_go_through(log: Log,
 @pytest.mark.parametrize("heads", ["all", "latest"])
 def test_verify_catches_a_rewritten_entry_with_the_heads_deleted(log: Log, tmp_path: Path,
                                                                  heads: str) -> None:
-    url = grown_copy(log, tmp_path, 100, 120)
-    which = "" if heads == "all" else " where tree_size = 120"
-    index = 80 if heads == "all" else 110
+    url = grown_copy(log, tmp_path, 200, 220)
+    which = "" if heads == "all" else " where tree_size = 220"
+    index = 80 if heads == "all" else 210
     tampered(url, text(f"delete from audit_tree_heads{which}"),
              text(f"update audit_log set purpose = 'forged' where seq = {index}"))
 
@@ -625,12 +626,12 @@ def test_verify_catches_a_rewritten_entry_with_the_heads_deleted(log: Log, tmp_p
 
 def test_verify_names_a_head_missing_from_the_middle_of_the_chain(log: Log,
                                                                   tmp_path: Path) -> None:
-    url = grown_copy(log, tmp_path, 100, 120, 140)
-    tampered(url, text("delete from audit_tree_heads where tree_size = 120"))
+    url = grown_copy(log, tmp_path, 200, 220, 240)
+    tampered(url, text("delete from audit_tree_heads where tree_size = 220"))
 
     result = cli("audit", "verify", "--db", url, cwd=tmp_path)
 
-    assert_fails_at(result, 120, "the tree head of size 120 is missing: the head of size 140 "
+    assert_fails_at(result, 220, "the tree head of size 220 is missing: the head of size 240 "
                                  "names it as the one before it")
 
 
