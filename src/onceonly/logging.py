@@ -46,5 +46,11 @@ def configure_logging(level: str | int | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # uvicorn's own defaults, if anything applied them first, print its lines in text and
+    # stop them reaching the root: its lines go through the one JSON handler instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server_log = logging.getLogger(name)
+        server_log.handlers.clear()
+        server_log.propagate = True
     # Alembic says which dialect it is on each time the readiness probe reads the revision.
     logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))

@@ -66,7 +66,13 @@ def test_a_level_given_overrides_the_setting(capsys, monkeypatch):
 
 def test_standard_library_lines_are_json_too_with_the_request_id(capsys):
     import logging
+    import logging.config
 
+    from uvicorn.config import LOGGING_CONFIG
+
+    # uvicorn's own defaults (a server run in process applies them) keep its lines from the
+    # root; configuring the exchange's logging takes them back.
+    logging.config.dictConfig(LOGGING_CONFIG)
     configure_logging("info")
     try:
         with structlog.contextvars.bound_contextvars(request_id="r-1"):

@@ -63,7 +63,9 @@ class Portal:
                             headers={"Authorization": f"Bearer {self.token(label)}"})
 
 
-@pytest.fixture(scope="session")
+# Closed when the browser tests end: Playwright's synchronous API keeps an event loop running
+# on the main thread while it is open, where later tests run loops of their own.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: run "
