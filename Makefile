@@ -30,12 +30,15 @@ node:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs)
 
 # Lint, the import contracts ([tool.importlinter] in pyproject.toml), the tests, then mutation
-# testing of the mutated modules that changed since mutation/checked.json (seconds when none).
+# testing of the mutated modules that changed since mutation/checked.json (seconds when none),
+# then the image built and the walkthrough run inside it (fails saying what to install when
+# buildah or debootstrap is missing and cannot be installed here).
 test: env browser node
 	$(UV) run ruff check src tests benchmarks
 	$(UV) run lint-imports --no-cache
 	$(UV) run pytest $(PYTEST_ARGS)
 	MUTATION_JOBS=$(MUTATION_JOBS) $(UV) run python mutation/quick.py
+	$(MAKE) image
 
 bench: env
 	$(UV) run --group bench python -m benchmarks
