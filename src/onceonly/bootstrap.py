@@ -134,6 +134,8 @@ class Exchange:
 
     def close(self) -> None:
         self.connectors.dispose()
+        self.timestamps.close()
+        self.witnesses.close()
         self.engine.dispose()
 
 

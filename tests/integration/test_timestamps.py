@@ -1,12 +1,15 @@
 """RFC 3161 timestamps of signed tree heads against a real authority (`openssl ts -reply`
 with a test CA, over HTTP on 127.0.0.1), on SQLite and PostgreSQL: every head stamped, the
 authority down (the log goes on, heads wait and are counted) and back (they are stamped),
-a second authority answering for the first, and every token checked by `verify`."""
+a second authority answering for the first, every token checked by `verify`, and the
+heads waiting shown on /readyz without making the server unready."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -14,6 +17,8 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
 from onceonly.bootstrap import Exchange
 from onceonly.crypto.timestamps import load_roots
+from onceonly.entrypoints.api.app import create_app
+from onceonly.entrypoints.api.server import running
 from onceonly.services.timestamps import NoAuthorityAnswered, TimestampService
 from tests.integration.test_audit import _operator, append
 from tests.support.tsa import TestAuthority
@@ -137,3 +142,35 @@ def test_verify_refuses_tokens_against_another_authoritys_certificate(log, tsa):
     finally:
         other.close()
     assert not report.ok and "certificate" in report.bad[0][1]
+
+
+def test_readiness_shows_the_heads_waiting_for_a_timestamp_and_stays_ready(log, tsa, clock):
+    log.timestamps = service(log, tsa.url, ca=tsa)
+    with running(create_app(log, integrate_every=0)) as base:
+        assert httpx.get(f"{base}/readyz").json()["timestamps"] == {
+            "heads_waiting": 0, "oldest_waiting_seconds": None}
+        tsa.down()
+        try:
+            sign_heads(log, 2)
+            with pytest.raises(NoAuthorityAnswered):
+                log.timestamps.stamp_waiting()
+            clock.advance(timedelta(seconds=90))
+            ready = httpx.get(f"{base}/readyz")
+            assert ready.status_code == 200, ready.text  # the exchange serves on
+            assert ready.json()["status"] == "ok"
+            waiting = ready.json()["timestamps"]
+            assert waiting["heads_waiting"] == 2
+            assert 90 <= waiting["oldest_waiting_seconds"] < 100
+        finally:
+            tsa.up()
+        log.timestamps.stamp_waiting()
+        assert httpx.get(f"{base}/readyz").json()["timestamps"] == {
+            "heads_waiting": 0, "oldest_waiting_seconds": None}
+
+
+def test_closing_the_exchange_closes_its_authorities_clients(log, tsa):
+    log.timestamps = service(log, tsa.url, "http://127.0.0.1:9/tsa", ca=tsa)
+    clients = [authority._client for authority in log.timestamps.authorities]
+    assert not any(client.is_closed for client in clients)
+    log.close()
+    assert all(client.is_closed for client in clients)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -264,3 +265,29 @@ def test_audit_check_requires_the_cosignatures_asked_for(peers):
     assert other.exit_code == 1
     too_many = runner.invoke(cli, [*check[:-1], "2"])
     assert too_many.exit_code == 2 and "needs at least as many --witness" in too_many.output
+
+
+def test_readiness_shows_the_heads_waiting_for_a_witness_and_stays_ready(peers):
+    a, _ = peers
+    grow(a, 3)
+    a.exchange.witnesses.send_latest()
+    assert httpx.get(f"{a.base}/readyz").json()["witnesses"] == {
+        "heads_waiting": 0, "oldest_waiting_seconds": None}
+    grow(a, 2, start=3)
+    grow(a, 2, start=5)
+    a.exchange.clock.advance(timedelta(minutes=5))
+    ready = httpx.get(f"{a.base}/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    waiting = ready.json()["witnesses"]
+    assert waiting["heads_waiting"] == 2
+    assert 300 <= waiting["oldest_waiting_seconds"] < 310
+    a.exchange.witnesses.send_latest()  # the newest head's cosignature covers both
+    assert httpx.get(f"{a.base}/readyz").json()["witnesses"]["heads_waiting"] == 0
+
+
+def test_closing_the_exchange_closes_its_witnesses_clients(peers):
+    a, _ = peers
+    clients = [endpoint._client for endpoint in a.exchange.witnesses.endpoints]
+    assert clients and not any(client.is_closed for client in clients)
+    a.exchange.close()
+    assert all(client.is_closed for client in clients)

@@ -21,6 +21,7 @@ from cryptography import x509
 
 from onceonly.audit.heads import SignedTreeHead
 from onceonly.crypto.timestamps import TimestampInvalid, check_timestamp, request_for
+from onceonly.services.ports.audit import HeadsWaiting
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.timestamps import (
     AuthorityUnavailable,
@@ -121,6 +122,20 @@ class TimestampService:
         """Heads newer than the newest with a token (the operator's figure)."""
         with self.uows(transaction=False) as uow:
             return uow.timestamps.waiting_count()
+
+    def close(self) -> None:
+        for authority in self.authorities:
+            authority.close()
+
+    def backlog(self) -> HeadsWaiting:
+        """The heads newer than the newest with a token, and how long the oldest has waited
+        (the operator's readiness figure; 0 heads when no authority is configured)."""
+        if not self.authorities:
+            return HeadsWaiting(0, None)
+        with self.uows(transaction=False) as uow:
+            newest = uow.timestamps.newest()
+            after = uow.tree.heads_after(-1 if newest is None else newest)
+        return after.waiting(self.clock.now())
 
     def of(self, tree_size: int) -> HeadTimestamp | None:
         with self.uows(transaction=False) as uow:

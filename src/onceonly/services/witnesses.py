@@ -30,6 +30,7 @@ from onceonly.crypto.cosignatures import (
     read_signature_line,
     verify_cosignature,
 )
+from onceonly.services.ports.audit import HeadsWaiting
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.ports.witnesses import (
@@ -151,6 +152,21 @@ class WitnessesService:
                     uow.commit()
             return
         raise CosignatureInvalid(f"{witness.name} answered with no cosignature of its key")
+
+    def close(self) -> None:
+        for endpoint in self.endpoints:
+            endpoint.close()
+
+    def backlog(self) -> HeadsWaiting:
+        """The heads some witness has not cosigned (newer than the smallest of the heads
+        each witness cosigned last), and how long the oldest has waited (the operator's
+        readiness figure; 0 heads when no witness is configured)."""
+        if not self.endpoints:
+            return HeadsWaiting(0, None)
+        with self.uows(transaction=False) as uow:
+            sizes = [uow.cosignatures.latest_size(e.witness.name) for e in self.endpoints]
+            after = uow.tree.heads_after(min(-1 if size is None else size for size in sizes))
+        return after.waiting(self.clock.now())
 
     def cosignatures(self, tree_size: int) -> list[Cosignature]:
         with self.uows(transaction=False) as uow:

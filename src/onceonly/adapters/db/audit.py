@@ -41,7 +41,7 @@ from onceonly.audit.entries import (
 )
 from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports.audit import AuditSearch, OperatorAlert
+from onceonly.services.ports.audit import AuditSearch, HeadsAfter, OperatorAlert
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
@@ -288,6 +288,12 @@ class SqlAuditTree:
     def heads(self) -> list[SignedTreeHead]:
         return [head_from_row(row) for row in
                 self.conn.execute(select(_HEADS).order_by(_HEADS.c.tree_size))]
+
+    def heads_after(self, tree_size: int) -> HeadsAfter:
+        count, oldest = self.conn.execute(
+            select(func.count(), func.min(_HEADS.c.timestamp))
+            .where(_HEADS.c.tree_size > tree_size)).one()
+        return HeadsAfter(int(count), None if oldest is None else int(oldest))
 
 
 _ALERTS = t.operator_alerts.c

@@ -49,6 +49,30 @@ class AuditSearch:
     revealed_at: datetime | None = None  # leave out entries still hidden at this time
 
 
+@dataclass(frozen=True, slots=True)
+class HeadsAfter:
+    """The signed heads newer than a given size: how many, and the oldest one's time."""
+
+    count: int
+    oldest_timestamp: int | None  # milliseconds since the Unix epoch; None when count is 0
+
+    def waiting(self, now: datetime) -> HeadsWaiting:
+        """These heads as waiting since the oldest was signed."""
+        if self.oldest_timestamp is None:
+            return HeadsWaiting(self.count, None)
+        return HeadsWaiting(self.count, max(now.timestamp() - self.oldest_timestamp / 1000, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class HeadsWaiting:
+    """Signed heads waiting for outside evidence (a timestamp, a witness's cosignature):
+    how many, and for how long the oldest has waited. Shown to the operator on /readyz;
+    the exchange serves on while they wait."""
+
+    count: int
+    oldest_age_seconds: float | None  # None when none waits
+
+
 class AuditTree(Protocol):
     """The Merkle tree's stored perfect-subtree hashes and its signed heads."""
 
@@ -68,6 +92,9 @@ class AuditTree(Protocol):
     def latest_head(self) -> SignedTreeHead | None: ...
     def heads(self) -> list[SignedTreeHead]:
         """Every signed head, smallest first."""
+        ...
+    def heads_after(self, tree_size: int) -> HeadsAfter:
+        """The heads larger than `tree_size` (-1: every head)."""
         ...
 
 

@@ -23,6 +23,9 @@ class TimestampAuthority(Protocol):
         """POST an application/timestamp-query; the application/timestamp-reply. Raises
         AuthorityUnavailable."""
         ...
+    def close(self) -> None:
+        """Let go of its connections (the exchange is closing)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,9 @@ class WitnessEndpoint(Protocol):
         """The latest checkpoint it cosigned of `origin` (a note with its cosignature), or
         None if it cosigned none. Raises WitnessUnavailable."""
         ...
+    def close(self) -> None:
+        """Let go of its connections (the exchange is closing)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

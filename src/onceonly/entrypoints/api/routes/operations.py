@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -46,17 +46,27 @@ async def livez() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(exchange: ExchangeDep) -> dict[str, str]:
+def readyz(exchange: ExchangeDep) -> dict[str, Any]:
     """Ready to serve: the database answers and is migrated to this server's schema, the
     operator can sign tree heads, and the keys decrypt; else 503 with why
     (`database_unavailable`, `database_not_migrated`, `exchange_not_initialised`,
-    `master_key_unavailable`, `key_undecryptable`)."""
+    `master_key_unavailable`, `key_undecryptable`). With timestamping authorities or
+    witnesses configured, the signed heads waiting for them are shown too (how many, and
+    the oldest's wait in seconds); they never make the server unready, as the exchange
+    serves on while an authority or a witness is away."""
     exchange.health.check()
-    return {"status": "ok"}
+    ready: dict[str, Any] = {"status": "ok"}
+    for evidence, service in (("timestamps", exchange.timestamps),
+                              ("witnesses", exchange.witnesses)):
+        if service.configured:
+            waiting = service.backlog()
+            ready[evidence] = {"heads_waiting": waiting.count,
+                               "oldest_waiting_seconds": waiting.oldest_age_seconds}
+    return ready
 
 
 @router.get("/healthz")
-def healthz(exchange: ExchangeDep) -> dict[str, str]:
+def healthz(exchange: ExchangeDep) -> dict[str, Any]:
     """Readiness, as /readyz (kept for the probes that use this name)."""
     return readyz(exchange)
 
