@@ -32,6 +32,7 @@ from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refuse_as, refusing
 
 FIRST_ADMIN_DAYS = 30
+ALREADY_INITIALISED = "already_initialised"  # the refusal of a second init
 _SCHEME_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 
 
@@ -73,7 +74,7 @@ class MembersService:
             token = new_token()
             with self.uows(write=True) as uow:
                 if uow.members.any():
-                    raise conflict("already_initialised", "this exchange is already initialised")
+                    raise conflict(ALREADY_INITIALISED, "this exchange is already initialised")
                 uow.members.add(operator, now)
                 uow.members.record(MemberEvent(operator_id, now, "register", admin.id,
                                                "the exchange's operator"))

@@ -10,6 +10,7 @@ import typer
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Scheme
 from onceonly.entrypoints.cli.common import DbOption, acting, console, fail, open_exchange
+from onceonly.services.members import ALREADY_INITIALISED
 from onceonly.services.ports.members import MemberEvent
 
 org_app = typer.Typer(help="Members: organisations and their systems.", no_args_is_help=True)
@@ -24,6 +25,11 @@ def init(
     operator: Annotated[str, typer.Option(help="the operator's organisation, CLASS/CODE")],
     name: Annotated[str, typer.Option(help="the operator's name")],
     db: DbOption = None,
+    unless_initialised: Annotated[bool, typer.Option(
+        "--unless-initialised",
+        help="an exchange already initialised is no failure: say so and exit 0 (a "
+             "deployment's init step, run at every start); any other refusal still exits 2"),
+    ] = False,
 ) -> None:
     """Initialise a migrated, empty exchange: its operator organisation and signing key,
     and a first administrator's token, printed once as the last word."""
@@ -31,6 +37,9 @@ def init(
     try:
         done = exchange.members.initialise(operator, name)
     except DomainError as error:
+        if unless_initialised and error.code == ALREADY_INITIALISED:
+            console.print(f"{error.detail}; nothing done", soft_wrap=True)
+            return
         fail(error.detail)
     finally:
         exchange.close()
