@@ -19,25 +19,37 @@ SAFE_INTEGER = 2**53 - 1
 _SORTED = orjson.OPT_SORT_KEYS
 
 
-def _bmp(text: str) -> bool:
-    """Every character within the Basic Multilingual Plane (and so no surrogate pairs in
-    UTF-16, where RFC 8785 compares keys)."""
-    return text.isascii() or max(text) <= "\uffff"
+def _bmp_key(key: Any) -> bool:
+    """A string key all within the Basic Multilingual Plane: no surrogate pairs in UTF-16,
+    where RFC 8785 compares keys, so its order is orjson's code-point order."""
+    return type(key) is str and (key.isascii() or max(key, default="") <= "\uffff")
 
 
 def orjson_exact(value: Any) -> bool:
-    """Whether orjson's sorted, compact output of `value` is its RFC 8785 form."""
+    """Whether orjson's sorted, compact output of `value` is its RFC 8785 form. (A loop
+    rather than one call a value: it runs on every leaf the audit log hashes.)"""
     kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -SAFE_INTEGER <= value <= SAFE_INTEGER
     if kind is dict:
-        return all(type(key) is str and _bmp(key) and orjson_exact(item)
-                   for key, item in value.items())
-    if kind is list or kind is tuple:
-        return all(orjson_exact(item) for item in value)
-    return False
+        if not all(map(_bmp_key, value)):
+            return False
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        items = (value,)
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -SAFE_INTEGER <= item <= SAFE_INTEGER:
+                return False
+        elif kind is dict or kind is list or kind is tuple:
+            if not orjson_exact(item):
+                return False
+        else:
+            return False
+    return True
 
 
 def canonical_json(value: Any) -> bytes:
