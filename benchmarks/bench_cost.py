@@ -156,13 +156,17 @@ def run_backend(name: str, database: Any, args: argparse.Namespace, out: Report
     return {"backend": name, "people": args.people, "runs": runs}
 
 
+def _wrk() -> str:
+    return wrk_version().split(" Copyright")[0]
+
+
 def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
 def summarise(out: Report, results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     out()
-    out(f"medians over {args.rounds} rounds of {args.duration} s; {wrk_version().split(" Copyright")[0]} "
+    out(f"medians over {args.rounds} rounds of {args.duration} s; {_wrk()} "
         f"-t{args.threads} -c{args.connections}; uvicorn loop={args.loop} http={args.http}")
     out(f"{'backend':10s} {'endpoint':9s} {'req/s':>8s} {'p50 ms':>7s} {'CPU ms/req':>10s}")
     for result in results:
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         args.warmup = min(args.warmup, 1)
     out = Report("cost")
     out(machine_header("cost: governed CPU per request minus an ungoverned read's (Δ)"))
-    out(f"load       {wrk_version().split(" Copyright")[0]} -t{args.threads} -c{args.connections}; {args.rounds} x "
+    out(f"load       {_wrk()} -t{args.threads} -c{args.connections}; {args.rounds} x "
         f"{args.duration} s per endpoint after {args.warmup} s warm-up; {args.people:,} "
         f"people, {NINOS:,} NINOs rotated")
     out(f"server     uvicorn (loop {args.loop}, http {args.http}), 1 worker, 127.0.0.1: "
