@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import rfc8785
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from onceonly.crypto import canonical
@@ -50,13 +50,13 @@ def ours(value):
         return type(error)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(VALUES)
 def test_byte_identical_to_rfc8785_for_any_json_value(value):
     assert ours(value) == reference(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PLAIN)
 def test_the_fast_path_takes_plain_values_and_writes_rfc8785s_bytes(value):
     assert orjson_exact(value)
