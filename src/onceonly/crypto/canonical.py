@@ -19,10 +19,15 @@ SAFE_INTEGER = 2**53 - 1
 _SORTED = orjson.OPT_SORT_KEYS
 
 
-def _bmp_key(key: Any) -> bool:
-    """A string key all within the Basic Multilingual Plane: no surrogate pairs in UTF-16,
-    where RFC 8785 compares keys, so its order is orjson's code-point order."""
-    return type(key) is str and (key.isascii() or max(key, default="") <= "\uffff")
+def _bmp_keys(value: dict[Any, Any]) -> bool:
+    """String keys, all within the Basic Multilingual Plane: no surrogate pairs in UTF-16,
+    where RFC 8785 compares keys, so its order is orjson's code-point order. (Joined and
+    checked at once: join refuses a key that is not a string.)"""
+    try:
+        keys = "".join(value)
+    except TypeError:
+        return False
+    return keys.isascii() or max(keys) <= "\uffff"
 
 
 def orjson_exact(value: Any) -> bool:
@@ -30,7 +35,7 @@ def orjson_exact(value: Any) -> bool:
     rather than one call a value: it runs on every leaf the audit log hashes.)"""
     kind = type(value)
     if kind is dict:
-        if not all(map(_bmp_key, value)):
+        if not _bmp_keys(value):
             return False
         items: Any = value.values()
     elif kind is list or kind is tuple:
