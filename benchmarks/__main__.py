@@ -28,6 +28,9 @@
     connectors  a governed query over the HTTP connector beside the same load sent straight
             to the provider's API; the connector's cost beside a bare GET; HTTP beside SQL
             (benchmarks/bench_connectors.py)
+    cost    what governance costs: server CPU per governed query minus an ungoverned read's
+            on the same stack (Δ), on SQLite and PostgreSQL, beside the share against a
+            FastAPI route and a bare ASGI handler (benchmarks/bench_cost.py)
 
 With no name, all run in that order. `--quick` is passed to each: a smoke run of a
 few seconds to a few minutes instead of the full figures. Raw outputs are written to
@@ -46,7 +49,7 @@ from benchmarks import machine_header
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("policy", "http", "scale", "audit", "signatures", "identity", "consent", "web",
-         "dashboard", "tell-us-once", "connectors")
+         "dashboard", "tell-us-once", "connectors", "cost")
 
 
 def run_policy(quick: bool) -> int:
@@ -118,6 +121,12 @@ def run_connectors(quick: bool) -> int:
     return 0
 
 
+def run_cost(quick: bool) -> int:
+    from benchmarks import bench_cost
+
+    return bench_cost.main(["--quick"] if quick else [])
+
+
 def run_scale(quick: bool) -> int:
     from benchmarks import bench_scale
 
@@ -143,7 +152,7 @@ def main() -> int:
                "signatures": run_signatures,
                "identity": run_identity, "consent": run_consent, "web": run_web,
                "dashboard": run_dashboard, "tell-us-once": run_tell_us_once,
-               "connectors": run_connectors}
+               "connectors": run_connectors, "cost": run_cost}
     failed = []
     for name in names:
         print(f"\n### {name}\n", flush=True)
