@@ -28,8 +28,7 @@ HMRC, DVLA = "GOV/HMRC/income", "GOV/DVLA/licences"
 @pytest.fixture(scope="module")
 def providers(api: Api, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[dict[str, RunningProvider]]:
-    with http_providers_running(api.exchange, api.base_url,
-                                tmp_path_factory.mktemp("providers")) as running:
+    with http_providers_running(api.exchange, tmp_path_factory.mktemp("providers")) as running:
         yield running
 
 

@@ -28,7 +28,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import Engine, func, select
 
+from onceonly.adapters.db import tables as t
 from onceonly.bootstrap import Exchange
 from onceonly.config import operator_org
 from onceonly.demo.stores import connector_configs
@@ -107,12 +109,13 @@ def demo_pki(folder: Path, provider: str) -> Pki:
 def http_connector(store: Mapping[str, Any], base_url: str, auth: str,
                    pki: Pki | None) -> dict[str, Any]:
     """The HTTP connector to a demo provider's API: each field at its own name, asked for
-    by `fields`, corrections by PATCH."""
+    by `fields`, corrections by PATCH; the store behind it granted read-only for matching
+    (`match_source`)."""
     config: dict[str, Any] = {
         "kind": "http", "url": base_url + "/people/{id}", "fields_param": "fields",
         "fields": {name: {"type": kind, "pointer": f"/{name}"}
                    for name, kind in store["columns"].items()},
-        "timeout": 5, "corrections": "patch"}
+        "timeout": 5, "corrections": "patch", "match_source": dict(store)}
     if auth == "mutual_tls" and pki is not None:
         config["tls"] = {"ca_file": str(pki.ca_file), "cert_file": str(pki.client_cert),
                          "key_file": str(pki.client_key)}
@@ -150,7 +153,7 @@ class RunningProvider:
 
 
 @contextmanager
-def http_providers_running(exchange: Exchange, exchange_url: str,
+def http_providers_running(exchange: Exchange,
                            folder: Path) -> Iterator[dict[str, RunningProvider]]:
     """Start each HTTP provider's API over its store, then publish its dataset's next
     version with the HTTP connector; stop the APIs at the end."""
@@ -169,9 +172,10 @@ def http_providers_running(exchange: Exchange, exchange_url: str,
             if pki is not None:
                 settings["tls"] = {"cert_file": str(pki.server_cert),
                                    "key_file": str(pki.server_key), "ca_file": str(pki.ca_file)}
-            else:
-                settings["jwks_url"] = (f"{exchange_url}/.well-known/jwks/"
-                                        f"{operator_org()}.json")
+            else:  # the exchange's published keys, as at /.well-known/jwks/{operator}.json
+                jwks = where / "exchange-jwks.json"
+                jwks.write_text(json.dumps(exchange.key_store.jwks(operator_org())))
+                settings["jwks_file"] = str(jwks)
             (where / "settings.json").write_text(json.dumps(settings))
             process = subprocess.Popen([sys.executable, "-m",
                                         "onceonly.entrypoints.demo.provider_api",
@@ -209,3 +213,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+def last_audit_seq(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.coalesce(func.max(t.audit_log.c.seq), 0))).scalar_one()
+
+
+def answered_by(engine: Engine, after_seq: int) -> list[str]:
+    """Which connector answered each release audited after `after_seq`, in words."""
+    query = (select(t.datasets.c.provider_id, t.datasets.c.connector).distinct()
+             .select_from(t.audit_log.join(t.agreements,
+                                           t.agreements.c.id == t.audit_log.c.agreement_id)
+                          .join(t.datasets, t.datasets.c.id == t.agreements.c.dataset_id))
+             .where(t.audit_log.c.seq > after_seq, t.audit_log.c.action == "query.release"))
+    with engine.connect() as conn:
+        found = sorted(conn.execute(query).all(), key=lambda row: row.provider_id)
+    return [f"{provider}'s {_connector_words(config)}" for provider, config in found]
+
+
+def _connector_words(config: Mapping[str, Any]) -> str:
+    if config.get("kind") != "http":
+        return f"store, through the {config.get('kind', '?')} connector"
+    how = ("mutual TLS" if config.get("tls") else "signed requests"
+           if (config.get("auth") or {}).get("kind") == "signature" else "plain HTTP")
+    return f"own API, through the HTTP connector ({how})"

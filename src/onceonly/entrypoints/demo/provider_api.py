@@ -11,7 +11,7 @@ exchange's published JWKS (fetched when first needed, and again for a key it has
 
 SETTINGS: `store` (the store's SQL connector config), `title`, `port`, `corrections`
 (true: PATCH served), and either `tls` (`cert_file`, `key_file`, `ca_file`: mutual TLS) or
-`jwks_url` (signatures), or neither.
+`jwks_url` or `jwks_file` (signatures, verified against the exchange's JWKS), or neither.
 """
 
 from __future__ import annotations
@@ -41,17 +41,23 @@ _PYTHON_TYPES: dict[str, Any] = {"string": str, "integer": int, "boolean": bool,
 
 
 class ExchangeKeys(HTTPSignatureKeyResolver):
-    """The exchange's public keys from its JWKS, fetched again for a kid not yet seen."""
+    """The exchange's public keys from its JWKS (a URL, or a file the provider keeps), read
+    again for a kid not yet seen."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, source: str) -> None:
+        self.source = source
         self._keys: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def _document(self) -> Any:
+        if self.source.startswith(("http://", "https://")):
+            return httpx.get(self.source, timeout=10).raise_for_status().json()
+        return json.loads(Path(self.source).read_text())
 
     def resolve_public_key(self, key_id: str) -> Any:
         with self._lock:
             if key_id not in self._keys:
-                document = httpx.get(self.url, timeout=10).raise_for_status().json()
+                document = self._document()
                 self._keys = {k["kid"]: OKPKey.import_key(k).public_key
                               for k in document["keys"] if k.get("crv") == "Ed25519"}
             return self._keys[key_id]
@@ -68,7 +74,7 @@ class _Message:
 
 
 def provider_app(store: Mapping[str, Any], title: str, *, corrections: bool = False,
-                 jwks_url: str | None = None) -> FastAPI:
+                 jwks: str | None = None) -> FastAPI:
     """The provider's API over its store (a SQL connector config: table, key, columns)."""
     engine = make_engine(str(store["url"]))
     table = store_table(MetaData(), store)
@@ -76,7 +82,7 @@ def provider_app(store: Mapping[str, Any], title: str, *, corrections: bool = Fa
     columns: dict[str, str] = dict(store["columns"])
     person = create_model("Person", id=(str, ...),  # a field left out is not in the answer
                           **{name: (_PYTHON_TYPES[kind], None) for name, kind in columns.items()})
-    keys = ExchangeKeys(jwks_url) if jwks_url else None
+    keys = ExchangeKeys(jwks) if jwks else None
     app = FastAPI(title=title, version="1", docs_url=None, redoc_url=None)
 
     async def check_signature(request: Request) -> None:
@@ -131,7 +137,7 @@ def main(settings_file: str) -> None:
     settings = json.loads(Path(settings_file).read_text())
     app = provider_app(settings["store"], settings["title"],
                        corrections=settings.get("corrections", False),
-                       jwks_url=settings.get("jwks_url"))
+                       jwks=settings.get("jwks_url") or settings.get("jwks_file"))
     tls = settings.get("tls") or {}
     options: dict[str, Any] = {}
     if tls:  # mutual TLS: only a client with a certificate from the provider's CA gets in
