@@ -222,14 +222,15 @@ def last_audit_seq(engine: Engine) -> int:
 
 def answered_by(engine: Engine, after_seq: int) -> list[str]:
     """Which connector answered each release audited after `after_seq`, in words."""
-    query = (select(t.datasets.c.provider_id, t.datasets.c.connector).distinct()
+    query = (select(t.datasets.c.id, t.datasets.c.provider_id, t.datasets.c.connector)
              .select_from(t.audit_log.join(t.agreements,
                                            t.agreements.c.id == t.audit_log.c.agreement_id)
                           .join(t.datasets, t.datasets.c.id == t.agreements.c.dataset_id))
              .where(t.audit_log.c.seq > after_seq, t.audit_log.c.action == "query.release"))
-    with engine.connect() as conn:
-        found = sorted(conn.execute(query).all(), key=lambda row: row.provider_id)
-    return [f"{provider}'s {_connector_words(config)}" for provider, config in found]
+    with engine.connect() as conn:  # each dataset once (PostgreSQL compares no JSON)
+        found = {row.id: row for row in conn.execute(query)}
+    return [f"{row.provider_id}'s {_connector_words(row.connector)}"
+            for _, row in sorted(found.items())]
 
 
 def _connector_words(config: Mapping[str, Any]) -> str:
