@@ -136,8 +136,10 @@ class AccuracyService:
 
     def correct(self, guardian: Principal, challenge_id: int, value: Any,
                 reason: str) -> Correction:
-        """Write the corrected value to the provider's own store, then record the correction
-        and notify, in one transaction, everyone who received the old value and keeps it.
+        """Write the corrected value to the provider's own store (or, where its system takes
+        no writes, tell the provider by a notice queued with the correction), then record
+        the correction and notify, in one transaction, everyone who received the old value
+        and keeps it.
         One guardian at a time: the challenge is claimed before the store is written."""
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.correct")
         now = self.clock.now()
@@ -174,7 +176,7 @@ class AccuracyService:
             except BaseException:
                 # Neither half without the other: a correction not recorded (and notified)
                 # is taken back from the store, and the challenge can be decided again.
-                if old not in (_UNWRITTEN, _BY_NOTICE):
+                if old is not _UNWRITTEN and old is not _BY_NOTICE:
                     store.write(local_id or "", found.field, accuracy.stored_value(spec, old))
                 with self.uows(write=True) as uow:
                     uow.challenges.save(found, was=claimed)
