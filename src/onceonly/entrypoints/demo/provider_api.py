@@ -17,9 +17,11 @@ SETTINGS: `store` (the store's SQL connector config), `title`, `port`, `correcti
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -133,8 +135,17 @@ def provider_app(store: Mapping[str, Any], title: str, *, corrections: bool = Fa
     return app
 
 
+def _exit_with(parent: int) -> None:
+    """End this API when the process that started it is gone (killed without cleaning up):
+    a demo provider never outlives its demo."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main(settings_file: str) -> None:
     settings = json.loads(Path(settings_file).read_text())
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     app = provider_app(settings["store"], settings["title"],
                        corrections=settings.get("corrections", False),
                        jwks=settings.get("jwks_url") or settings.get("jwks_file"))
