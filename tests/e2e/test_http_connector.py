@@ -353,28 +353,6 @@ def test_a_correction_reaches_the_provider_as_a_signed_patch(api: Api, connect: 
     assert provider.records[nino]["income"] == {"annual": old + 1, "taxCode": tax_code}
 
 
-def test_a_provider_api_that_takes_no_corrections_is_not_written(api: Api,
-                                                                connect: Connect) -> None:
-    provider = connect()  # corrections by notice: no PATCH
-    nino = api.world.citizen_ids["nino"]
-    old = provider.records[nino]["address"]
-    citizen = replace(api.principal("citizen"), person_key=api.world.citizen_ids["person_key"])
-    raised = api.exchange.accuracy.raise_challenge(citizen, HMRC, "address", "I moved",
-                                                   "2 New Street, Northtown")
-    with pytest.raises(DomainError) as refused:
-        api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id,
-                                      "2 New Street, Northtown", "checked")
-    assert refused.value.code == "provider_takes_no_corrections"
-    with api.exchange.engine.connect() as conn:
-        last = conn.execute(select(t.audit_log).order_by(t.audit_log.c.seq.desc())
-                            .limit(1)).one()
-    assert (last.action, last.outcome, last.reason) == (
-        "challenge.correct", "deny", "provider_takes_no_corrections")
-    assert provider.records[nino]["address"] == old
-    assert [s.method for s in provider.seen if s.method != "GET"] == []
-    api.exchange.accuracy.reject(api.principal("guardian:GOV/HMRC"), raised.id, "tidy up")
-
-
 def test_a_provider_failing_under_another_use_case_is_refused_and_audited(
         api: Api, connect: Connect) -> None:
     """Any use case that reads through the connector refuses as the query does: a citizen's

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from onceonly.services.ports.connectors import ConnectorUnusable, ProviderFailure
+from onceonly.services.ports.connectors import (
+    ConnectorUnusable,
+    ContractMismatch,
+    ProviderFailure,
+)
 
 
 class FakeConnector:
@@ -56,7 +60,8 @@ class FakeConnectors:
     """Each dataset's records; `fetched` lists every read, to show what was not read.
     `failure`: every read fails so (a provider's system failing); `asynchronous`: the
     connectors read as HTTP's do; `checked`: each connector tried at publication;
-    `unusable`: dataset -> why its store cannot serve it."""
+    `unusable`: dataset -> why its store cannot serve it; `contracts`: each OpenAPI document
+    checked; `mismatch`: the field every contract check names as contradicted."""
 
     def __init__(self) -> None:
         self.stores: dict[str, dict[str, dict[str, Any]]] = {}
@@ -65,6 +70,8 @@ class FakeConnectors:
         self.asynchronous = False
         self.checked: list[tuple[str, tuple[str, ...]]] = []
         self.unusable: dict[str, str] = {}
+        self.contracts: list[tuple[Mapping[str, Any], dict[str, str]]] = []
+        self.mismatch: str | None = None
 
     def add(self, dataset_id: str, local_id: str, **record: Any) -> None:
         self.stores.setdefault(dataset_id, {})[local_id] = record
@@ -75,3 +82,9 @@ class FakeConnectors:
         kind = FakeAsyncConnector if self.asynchronous else FakeConnector
         return kind(dataset_id, self.stores.setdefault(dataset_id, {}), self.fetched,
                     self.failure, self.checked, self.unusable.get(dataset_id))
+
+    def check_contract(self, config: Mapping[str, Any], document: Mapping[str, Any],
+                       field_types: Mapping[str, str]) -> None:
+        self.contracts.append((document, dict(field_types)))
+        if self.mismatch is not None:
+            raise ContractMismatch(self.mismatch, "the document says otherwise")

@@ -23,7 +23,15 @@ from onceonly.domain.identity import PAIRWISE, MatchRecord, postcode_of
 _NAME, _BIRTH, _ADDRESSES = "full_name", "date_of_birth", ("address", "registered_address")
 
 
+def _store(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The SQL store matching reads: the connector's own, or the read-only `match_source` an
+    HTTP provider grants beside its API (its per-person API cannot list its records)."""
+    source = config.get("match_source") if config.get("kind") == "http" else None
+    return source if isinstance(source, Mapping) else config
+
+
 def _attributes(config: Mapping[str, Any]) -> list[str]:
+    config = _store(config)
     if config.get("kind") != "sql":
         return []
     columns = config.get("columns") or {}
@@ -57,6 +65,7 @@ class SqlMatchSources:
     def _rows(config: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         """(provider's identifier, the fields matching uses) for every record in the store."""
         wanted = _attributes(config)
+        config = _store(config)
         table = store_table(MetaData(), config)
         store = make_engine(config["url"])
         try:

@@ -116,7 +116,10 @@ def open_stores(connectors: Mapping[str, Mapping[str, Any]], stack: ExitStack
     the demo), with its `notifications_applied` table made if missing."""
     stores: dict[str, Store] = {}
     engines: dict[str, Engine] = {}
-    for dataset_id, config in sorted(connectors.items()):
+    for dataset_id, connector in sorted(connectors.items()):
+        # An HTTP provider's store is the one behind its API (its `match_source`).
+        config = (connector.get("match_source") or {}) if connector.get("kind") == "http" \
+            else connector
         if config.get("kind") != "sql":
             continue
         org_id = dataset_id.rsplit("/", 1)[0]

@@ -321,7 +321,7 @@ class Delivery:
     id: str
     report_id: str
     receiver_id: str
-    agreement_id: int
+    agreement_id: int | None  # None: a provider told of a correction to its own record
     mode: str  # webhook, inbox
     status: DeliveryStatus
     attempts: int

@@ -29,6 +29,7 @@ from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.connectors import (
     Connectors,
     ConnectorUnusable,
+    CorrectionsByNotice,
     ProviderConnector,
 )
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
@@ -36,6 +37,7 @@ from onceonly.services.refusals import refusing
 
 PAGE = 200
 _UNWRITTEN = object()  # the store was not written (nothing to take back)
+_BY_NOTICE = object()  # the store takes corrections as notifications: none was written
 MAX_NOTICES = 200
 
 
@@ -134,8 +136,10 @@ class AccuracyService:
 
     def correct(self, guardian: Principal, challenge_id: int, value: Any,
                 reason: str) -> Correction:
-        """Write the corrected value to the provider's own store, then record the correction
-        and notify, in one transaction, everyone who received the old value and keeps it.
+        """Write the corrected value to the provider's own store (or, where its system takes
+        no writes, tell the provider by a notice queued with the correction), then record
+        the correction and notify, in one transaction, everyone who received the old value
+        and keeps it.
         One guardian at a time: the challenge is claimed before the store is written."""
         require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.correct")
         now = self.clock.now()
@@ -159,15 +163,20 @@ class AccuracyService:
                     correction_id = uow.challenges.add_correction(
                         challenge_id, guardian.id, now,
                         sha256_hex({"challenge": challenge_id, "value": value}))
+                    if old is _BY_NOTICE:  # in this transaction: recorded only if told
+                        self._tell_provider(uow, done, dataset.subject_scheme, local_id,
+                                            typed, correction_id)
                     notified = self._notify(uow, done, correction_id, guardian, now)
                     uow.audit.record(_entry("challenge.correct", "done", guardian, done,
                                             correction=correction_id,
-                                            notified=len(notified)), now)
+                                            notified=len(notified),
+                                            written="notice" if old is _BY_NOTICE
+                                            else "store"), now)
                     uow.commit()
             except BaseException:
                 # Neither half without the other: a correction not recorded (and notified)
                 # is taken back from the store, and the challenge can be decided again.
-                if old is not _UNWRITTEN:
+                if old is not _UNWRITTEN and old is not _BY_NOTICE:
                     store.write(local_id or "", found.field, accuracy.stored_value(spec, old))
                 with self.uows(write=True) as uow:
                     uow.challenges.save(found, was=claimed)
@@ -214,11 +223,23 @@ class AccuracyService:
                                         "challenge instead, saying why")
         try:
             written = store.write(local_id or "", challenge.field, typed)
+        except CorrectionsByNotice:
+            return _BY_NOTICE
         except ConnectorUnusable as refused:
             raise conflict("provider_takes_no_corrections", str(refused)) from None
         if not written:
             raise not_found("record_unknown", "the provider holds no record of the person")
         return record[challenge.field]
+
+    def _tell_provider(self, uow: AccuracyUnitOfWork, challenge: Challenge, scheme: str,
+                       local_id: str | None, typed: Any, correction_id: int) -> None:
+        assert local_id is not None  # _write found the record under it
+        self.notifier.tell_provider(
+            uow, provider_id=challenge.provider_id, subject=(scheme, local_id),
+            person_key=challenge.person_key, dataset_id=challenge.dataset_id,
+            field=challenge.field,
+            value=typed.isoformat() if isinstance(typed, date) else typed,
+            correction_id=correction_id)
 
     def _notify(self, uow: AccuracyUnitOfWork, challenge: Challenge, correction_id: int,
                 guardian: Principal, now: datetime) -> list[Recipient]:
@@ -294,3 +315,11 @@ class InboxCorrectionNotifier:
                release_ids: Sequence[str] = ()) -> None:
         uow.challenges.add_notice(correction_id, consumer_id, agreement_id, person_key, field,
                                   release_ids, self.clock.now())
+
+    def tell_provider(self, uow: CorrectionsUnitOfWork, *, provider_id: str,
+                      subject: tuple[str, str], person_key: str, dataset_id: str, field: str,
+                      value: Any, correction_id: int) -> None:
+        """The notices inbox is the consumers': a provider is told only through delivery."""
+        raise conflict("provider_takes_no_corrections", f"{provider_id}'s system takes no "
+                       "corrections from the exchange, and this exchange does not deliver "
+                       "notifications to it")

@@ -1,24 +1,35 @@
 """Publishing datasets: a provider's guardian describes a dataset under one of its own
 systems (its fields, the derived answers it offers, whether it is a register of life
-events, and the connector to its store), the connector is tried once against the store,
-and the dataset is stored as its next version. A version that removes or retypes a field an
-agreement in force uses is refused, naming the agreements. Each publication is audited."""
+events, and the connector to its store), the connector is checked against the provider's
+OpenAPI document when one is attached and tried once against the store, and the dataset is
+stored as its next version. A version that removes or retypes a field an agreement in force
+uses is refused, naming the agreements. Each publication is audited. A provider's guardian
+may also read one person's record through the connector, to see what each agreement in
+force would release from it (audited too)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from onceonly.audit.entries import AuditEntry
-from onceonly.domain.agreements import agreements_using
+from onceonly.crypto.canonical import sha256_hex
+from onceonly.domain.agreements import Agreement, agreements_using
 from onceonly.domain.catalogue import Dataset, FieldSpec, changed_fields, check_fields
 from onceonly.domain.errors import conflict, forbidden, invalid, not_found
 from onceonly.domain.life_events import EVENT_TYPES
 from onceonly.domain.organisations import Principal, Role, parse_system_id
-from onceonly.domain.transforms import TRANSFORMS
+from onceonly.domain.policy import Deny
+from onceonly.domain.transforms import TRANSFORMS, minimise
+from onceonly.services.identity import name_subject
 from onceonly.services.ports.clock import Clock
-from onceonly.services.ports.connectors import Connectors, ConnectorUnusable
+from onceonly.services.ports.connectors import (
+    Connectors,
+    ConnectorUnusable,
+    ContractCheck,
+    ContractMismatch,
+)
 from onceonly.services.ports.datasets import DatasetsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refusing
@@ -36,11 +47,24 @@ class Publication:
     connector: Mapping[str, Any]
     offers: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()  # set for a register of life events
+    openapi: Mapping[str, Any] | None = None  # the provider's own API document (HTTP)
+
+
+@dataclass(frozen=True, slots=True)
+class WouldRelease:
+    """What one agreement in force would release from the record read."""
+
+    agreement: Agreement
+    released: dict[str, Any]
+
+
+class PublishingConnectors(Connectors, ContractCheck, Protocol):
+    """The connectors, and the check of an HTTP connector against an OpenAPI document."""
 
 
 class DatasetService:
-    def __init__(self, uows: UnitOfWorkFactory[DatasetsUnitOfWork], connectors: Connectors,
-                 clock: Clock) -> None:
+    def __init__(self, uows: UnitOfWorkFactory[DatasetsUnitOfWork],
+                 connectors: PublishingConnectors, clock: Clock) -> None:
         self.uows = uows
         self.connectors = connectors
         self.clock = clock
@@ -52,6 +76,8 @@ class DatasetService:
             with self.uows() as uow:
                 dataset = self._described(uow, actor, publication)
             refusal.note(detail={"dataset": dataset.id, "version": dataset.version})
+            if publication.openapi is not None:
+                self._check_contract(dataset, publication.connector, publication.openapi)
             self._try(dataset, publication.connector)
             now = self.clock.now()
             with self.uows(write=True) as uow:
@@ -65,9 +91,64 @@ class DatasetService:
                     provider_id=dataset.provider_id, fields=tuple(f.name for f in dataset.fields),
                     detail={"dataset": dataset.id, "version": dataset.version,
                             "offers": list(dataset.offers), "event_type": dataset.event_type,
-                            "connector": str(publication.connector.get("kind", ""))}), now)
+                            "connector": str(publication.connector.get("kind", "")),
+                            **({"openapi": sha256_hex(dict(publication.openapi))}
+                               if publication.openapi is not None else {})}), now)
                 uow.commit()
         return dataset
+
+    def test_read(self, actor: Principal, dataset_id: str, scheme: str,
+                  value: str) -> list[WouldRelease]:
+        """Read one person's record through the dataset's connector (the fields the
+        agreements in force take from it) and what each of them would release from it."""
+        with refusing(self.uows, self.clock, "dataset.test", actor,
+                      detail={"dataset": dataset_id[:100]}) as refusal:
+            now = self.clock.now()
+            with self.uows() as uow:
+                dataset = uow.catalogue.dataset(dataset_id)
+                if dataset is None:
+                    raise not_found("dataset_unknown", f"no dataset {dataset_id}")
+                _check_publisher(actor, dataset.provider_id, dataset_id)
+                found = name_subject(uow, None, dataset.provider_id, scheme, value,
+                                     dataset.subject_scheme)
+                if isinstance(found, Deny):
+                    raise forbidden(found.reason.value, found.detail)
+                if found is None or found.provider_value is None:
+                    raise not_found("subject_unknown", f"{dataset.provider_id} holds no "
+                                    f"{dataset.subject_scheme} for {scheme}:{value}")
+                in_force = [a for a in uow.datasets.agreements_on(dataset_id)
+                            if a.in_force_at(now)]
+                config = uow.catalogue.connector_config(dataset_id)
+            refusal.note(person_key=found.person_key, provider_id=dataset.provider_id)
+            wanted = list(dict.fromkeys(g.source for a in in_force for g in a.grants))
+            connector = self.connectors.for_dataset(dataset_id, config)
+            record = connector.fetch(found.provider_value, wanted)
+            if record is None:
+                raise not_found("record_unknown", f"{dataset.provider_id} holds no record "
+                                "of the person")
+            would = [WouldRelease(a, minimise(a.grants, record, now.date())) for a in in_force]
+        with self.uows(write=True) as uow:
+            uow.audit.record(AuditEntry(
+                "dataset.test", "done", actor.id, actor.org_id,
+                provider_id=dataset.provider_id, person_key=found.person_key,
+                fields=tuple(wanted), detail={"dataset": dataset_id, "agreements": [
+                    a.agreement.id for a in would]}), now)
+            uow.commit()
+        return would
+
+    def _check_contract(self, dataset: Dataset, config: Mapping[str, Any],
+                        document: Mapping[str, Any]) -> None:
+        """The connector against the provider's own OpenAPI document: refused at the first
+        field (or `url`) they disagree on."""
+        if config.get("kind") != "http":
+            raise ContractMismatch("kind", "an OpenAPI document describes an HTTP API: only "
+                                   "an HTTP connector is checked against one")
+        types = {spec.name: spec.type.value for spec in dataset.fields}
+        try:
+            self.connectors.check_contract(config, document, types)
+        except (AttributeError, KeyError, TypeError, ValueError) as problem:
+            raise ContractMismatch("url", "the document cannot be read as an OpenAPI "
+                                   f"document: {_words(problem)}") from None
 
     def _described(self, uow: DatasetsUnitOfWork, actor: Principal,
                    publication: Publication) -> Dataset:
@@ -77,10 +158,7 @@ class DatasetService:
         owner = uow.datasets.system_owner(system_id)
         if owner is None:
             raise not_found("system_unknown", f"no system {system_id} in this exchange")
-        if actor.role is not Role.ADMIN and (actor.role is not Role.GUARDIAN
-                                             or actor.org_id != owner):
-            raise forbidden("not_your_organisation", f"{system_id} is a system of {owner}: "
-                            f"only a data guardian of {owner} publishes under it")
+        _check_publisher(actor, owner, system_id)
         check_fields(publication.fields)
         if not publication.title.strip():
             raise invalid("title_required", "a dataset needs a title")
@@ -138,6 +216,14 @@ class DatasetService:
             raise conflict("field_in_use", f"this version removes or retypes "
                            f"{', '.join(changed)}, which agreements in force use: "
                            f"{', '.join(str(a.id) for a in using)}. Nothing was published")
+
+
+def _check_publisher(actor: Principal, owner: str, system_id: str) -> None:
+    """A data guardian of the system's organisation (or the operator) acts on its datasets."""
+    if actor.role is not Role.ADMIN and (actor.role is not Role.GUARDIAN
+                                         or actor.org_id != owner):
+        raise forbidden("not_your_organisation", f"{system_id} is a system of {owner}: "
+                        f"only a data guardian of {owner} publishes under it or tries it")
 
 
 def _check_offers(offers: Sequence[str], fields: Sequence[FieldSpec]) -> None:

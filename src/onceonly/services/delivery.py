@@ -23,7 +23,7 @@ import structlog
 
 from onceonly.crypto.envelope import EnvelopeInvalid
 from onceonly.crypto.standard_webhooks import SignedWebhook
-from onceonly.domain.agreements import Agreement, AgreementState
+from onceonly.domain.agreements import AgreementState
 from onceonly.domain.life_events import Delivery, RetryPolicy
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.life_events import attempt_entry, sealed_context
@@ -35,6 +35,8 @@ from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 log = structlog.get_logger("onceonly.delivery")
 
 DEAD_LETTER_RULE = "delivery_dead_lettered"
+# An alert names an agreement; a provider's notice of a correction to its own record has none.
+NO_AGREEMENT = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,7 @@ class DeliveryService:
                 return []
         with self.uows(write=True) as uow:
             claims = uow.life_events.claim(now, now + self.lease, limit)
-            states = {agreement_id: _state(uow.agreements.get(agreement_id), now)
+            states = {agreement_id: _state(uow, agreement_id, now)
                       for agreement_id in {c.delivery.agreement_id for c in claims}}
             held = [c for c in claims
                     if states[c.delivery.agreement_id] is not AgreementState.ACTIVE
@@ -121,7 +123,8 @@ class DeliveryService:
                     uow.audit.record(attempt_entry(claim.delivery, "stale", error=error), now)
                     continue
                 if outcome == "dead_lettered":
-                    uow.alerts.add(now, done.receiver_id, done.receiver_id, done.agreement_id,
+                    uow.alerts.add(now, done.receiver_id, done.receiver_id,
+                                   done.agreement_id or NO_AGREEMENT,
                                    None, DEAD_LETTER_RULE,
                                    {"delivery": done.id, "report": done.report_id,
                                     "attempts": done.attempts, "last_error": error[:200]})
@@ -152,5 +155,9 @@ class DeliveryService:
         return delivery.dead_lettered(f"the notification agreement is {state}: not delivered")
 
 
-def _state(agreement: Agreement | None, now: datetime) -> AgreementState:
+def _state(uow: DeliveryUnitOfWork, agreement_id: int | None,
+           now: datetime) -> AgreementState:
+    if agreement_id is None:  # a provider told of a correction to its own record
+        return AgreementState.ACTIVE
+    agreement = uow.agreements.get(agreement_id)
     return agreement.state_at(now) if agreement else AgreementState.REVOKED

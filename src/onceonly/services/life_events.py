@@ -236,9 +236,10 @@ class LifeEventService:
         now = self.clock.now()
         with self.uows() as uow:
             waiting = uow.life_events.inbox(who.org_id, limit)
-            active = _active_agreements(uow, {d.agreement_id for d, _ in waiting}, now)
-        items = [(d, self.envelopes.decrypt(box, sealed_context(d.id)))
-                 for d, box in waiting if d.agreement_id in active]
+            active = _active_agreements(uow, {d.agreement_id for d, _ in waiting
+                                              if d.agreement_id is not None}, now)
+        items = [(d, self.envelopes.decrypt(box, sealed_context(d.id))) for d, box in waiting
+                 if d.agreement_id is None or d.agreement_id in active]  # None: its own record
         if items:
             with self.uows(write=True) as uow:
                 uow.audit.record(AuditEntry(
@@ -320,7 +321,8 @@ class CorrectionsByDelivery:
     notifications by webhook (a `gov.onceonly.record.corrected` CloudEvent naming the person
     by the consumer's own identifier); otherwise, or if it has no identifier for the person,
     through `fallback` (the correction notices inbox). The notice carries no values: the
-    consumer asks again under its agreement."""
+    consumer asks again under its agreement. A provider the exchange does not write is told
+    the corrected value the same way (by webhook, or in its inbox), under no agreement."""
 
     def __init__(self, fallback: CorrectionNotifier, envelopes: Envelopes, clock: Clock,
                  operator_org: str) -> None:
@@ -341,17 +343,31 @@ class CorrectionsByDelivery:
                                  person_key=person_key, field=field,
                                  correction_id=correction_id, release_ids=release_ids)
             return
+        self._queue(uow, consumer_id, agreement_id, subject, person_key, "webhook",
+                    f"{agreement_id}-{field}", {
+                        "field": field, "correction_id": correction_id,
+                        "agreement_id": agreement_id, "release_ids": list(release_ids)})
+
+    def tell_provider(self, uow: CorrectionsUnitOfWork, *, provider_id: str,
+                      subject: tuple[str, str], person_key: str, dataset_id: str, field: str,
+                      value: Any, correction_id: int) -> None:
+        mode = "webhook" if uow.life_events.endpoints([provider_id]) else "inbox"
+        self._queue(uow, provider_id, None, subject, person_key, mode, f"provider-{field}", {
+            "dataset": dataset_id, "field": field, "value": value,
+            "correction_id": correction_id})
+
+    def _queue(self, uow: CorrectionsUnitOfWork, receiver_id: str, agreement_id: int | None,
+               subject: tuple[str, str], person_key: str, mode: str, key: str,
+               data: dict[str, Any]) -> None:
         now = self.clock.now()
         report_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
-        note = correction_notice(self.source, report_id, delivery_id, subject, now, {
-            "field": field, "correction_id": correction_id, "agreement_id": agreement_id,
-            "release_ids": list(release_ids)})
-        report = Report(report_id, self.source, f"correction-{correction_id}-{agreement_id}-"
-                        f"{field}", note["type"], person_key, None, "exchange",
-                        self.operator_org, now, _digest(note["data"]), ())
-        delivery = Delivery(delivery_id, report_id, consumer_id, agreement_id, "webhook",
+        note = correction_notice(self.source, report_id, delivery_id, subject, now, data)
+        report = Report(report_id, self.source, f"correction-{data['correction_id']}-{key}",
+                        note["type"], person_key, None, "exchange", self.operator_org, now,
+                        _digest(note["data"]), ())
+        delivery = Delivery(delivery_id, report_id, receiver_id, agreement_id, mode,
                             DeliveryStatus.PENDING, 0, now, now)
-        sealed = self.envelopes.encrypt(consumer_id, canonical_json(note),
+        sealed = self.envelopes.encrypt(receiver_id, canonical_json(note),
                                         sealed_context(delivery_id), keys=uow.data_keys)
         uow.life_events.add_report(report, sealed, [(delivery, sealed)])
 

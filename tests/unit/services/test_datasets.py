@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.errors import DomainError
@@ -144,3 +145,27 @@ def test_a_version_published_meanwhile_wins(datasets: DatasetService,
 
     connectors.for_dataset = publish_meanwhile  # type: ignore[method-assign]
     assert refused(datasets.publish, GUARDIAN, publication()).code == "concurrent_update"
+
+
+def test_an_http_connector_is_checked_against_the_attached_document_before_it_is_tried(
+        datasets: DatasetService, uows: FakeUnitOfWorkFactory,
+        connectors: FakeConnectors) -> None:
+    document = {"openapi": "3.1.0", "paths": {}}
+    http = publication(connector={"kind": "http"}, openapi=document)
+    connectors.mismatch = "registered"
+    error = refused(datasets.publish, GUARDIAN, http)
+    assert (error.code, error.detail) == ("connector_contract_mismatch",
+                                          "registered: the document says otherwise")
+    assert connectors.checked == [] and VAT not in uows.data.datasets
+    [entry] = uows.data.audit
+    assert (entry.entry.action, entry.entry.outcome, entry.entry.reason) == (
+        "dataset.publish", "deny", "connector_contract_mismatch")
+    connectors.mismatch = None
+    assert datasets.publish(GUARDIAN, http).version == 1
+    assert connectors.contracts[-1] == (document, {"vat_number": "string",
+                                                   "registered": "date"})
+    assert uows.data.audit[-1].entry.detail["openapi"] == sha256_hex(document)
+    # Only an HTTP connector has a document to agree with.
+    sql = publication(connector={"kind": "sql"}, openapi=document)
+    assert refused(datasets.publish, GUARDIAN, sql).detail.startswith("kind: ")
+    assert len(connectors.contracts) == 2  # the refused one and the published one

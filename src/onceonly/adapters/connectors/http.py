@@ -7,7 +7,8 @@ the JSON answer (`fields`: a type and a JSON Pointer, `pointer`, or a JMESPath e
 `jmespath`), how the exchange authenticates (`tls` with a client certificate for mutual
 TLS; `auth` of kind `signature`, an RFC 9421 signature by the exchange's key, or `bearer`,
 a secret read from the environment or a file and never stored), `timeout` in seconds and
-`retries` on connection errors. Corrections are a `PATCH` where `corrections` is `patch`.
+`retries` on connection errors. Corrections are a `PATCH` where `corrections` is `patch`,
+else a `record.corrected` notification to the provider (tell-us-once delivery).
 
 Reads are awaited on the caller's event loop with a pooled aiohttp client (keep-alive
 connections, one pool per provider origin and TLS identity); the synchronous port (bulk
@@ -38,7 +39,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from onceonly.adapters.connectors.breaker import Breaker, BreakerFigures
 from onceonly.crypto.http_signatures import sign
-from onceonly.services.ports.connectors import ConnectorUnusable, ProviderFailure
+from onceonly.services.ports.connectors import (
+    ConnectorUnusable,
+    CorrectionsByNotice,
+    ProviderFailure,
+)
 
 T = TypeVar("T")
 SigningKey = Callable[[], tuple[Ed25519PrivateKey, str]]  # the exchange's key and its kid
@@ -228,7 +233,7 @@ class HttpConnector:
         """A correction as a JSON merge patch of the one field (RFC 7396), where the dataset
         lets corrections reach the provider's API; False if it holds no such record."""
         if self.config.corrections != "patch":
-            raise ConnectorUnusable("this provider's API takes no corrections")
+            raise CorrectionsByNotice("this provider's API takes corrections as notifications")
         if field not in self.config.fields:
             raise KeyError(f"the connector maps no field {field!r}")
         path = self.config.fields[field].path

@@ -510,7 +510,8 @@ deliveries = Table(
     Column("report_id", String(36), ForeignKey("life_event_reports.id"), nullable=False,
            index=True),
     Column("receiver_id", String(64), nullable=False),
-    Column("agreement_id", Integer, ForeignKey("agreements.id"), nullable=False),
+    # None: a provider told of a correction to its own record, under no agreement.
+    Column("agreement_id", Integer, ForeignKey("agreements.id"), nullable=True),
     Column("mode", String(8), nullable=False),  # webhook, inbox
     Column("status", String(12), nullable=False),  # pending, delivered, failed
     Column("attempts", Integer, nullable=False),

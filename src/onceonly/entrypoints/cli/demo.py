@@ -30,6 +30,7 @@ def demo(
     from onceonly.demo.citizens import open_citizen_accounts
     from onceonly.demo.seed import WorldExists, build_world
     from onceonly.demo.stores import known_everywhere
+    from onceonly.entrypoints.demo.http_providers import http_providers_running
     from onceonly.entrypoints.demo.receivers import tell_us_once_running
 
     if db is None:
@@ -54,7 +55,8 @@ def demo(
         # The organisations' receivers and a delivery worker run in this process.
         delivering = bootstrap(db)
         with tell_us_once_running(delivering, world, f"http://{host}:{port}",
-                                  receivers_port=port + 1):
+                                  receivers_port=port + 1), \
+                http_providers_running(delivering, beside_database(db, "providers")):
             serve(db=db, host=host, port=port)
         delivering.close()
 

@@ -29,6 +29,11 @@ from onceonly.demo.world import EXCHANGE_ORG
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
+from onceonly.entrypoints.demo.http_providers import (
+    answered_by,
+    http_providers_running,
+    last_audit_seq,
+)
 from onceonly.entrypoints.demo.receivers import tell_us_once_running
 from onceonly.services.audit import verify_log
 from onceonly.services.tokens import issue_token
@@ -60,7 +65,8 @@ def run_walkthrough(url: str | None = None, console: Console | None = None,
         exchange = bootstrap(url, clock=clock)
         try:
             world = build_world(exchange, url, people=people)
-            with running(create_app(exchange)) as base_url:
+            with running(create_app(exchange)) as base_url, \
+                    http_providers_running(exchange, Path(folder) / "providers"):
                 client = OnceonlyClient(base_url)
                 try:
                     return _story(console, world, client, exchange, clock)
@@ -84,8 +90,11 @@ def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
     def step(title: str, body: Callable[[], str]) -> None:
         nonlocal ok
         console.print(f"[bold]• {title}[/bold]")
+        mark = last_audit_seq(exchange.engine)
         try:
             console.print(f"  [green]✓[/green] {body()}")
+            for connector in answered_by(exchange.engine, mark):
+                console.print(f"    [dim]answered by {connector}[/dim]")
         except (StepFailed, ExchangeError, SignatureInvalid) as failure:
             ok = False
             console.print(f"  [red]✗ {failure}[/red]")

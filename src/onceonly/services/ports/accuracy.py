@@ -43,6 +43,14 @@ class CorrectionNotifier(Protocol):
                person_key: str, field: str, correction_id: int,
                release_ids: Sequence[str] = ()) -> None: ...
 
+    def tell_provider(self, uow: CorrectionsUnitOfWork, *, provider_id: str,
+                      subject: tuple[str, str], person_key: str, dataset_id: str, field: str,
+                      value: Any, correction_id: int) -> None:
+        """Tell a provider whose system the exchange does not write (CorrectionsByNotice) of
+        a correction to its own record, the person by its own identifier (`subject`), with
+        the corrected value for it to apply."""
+        ...
+
 
 class CorrectionsUnitOfWork(UnitOfWork, Protocol):
     """What telling consumers of a correction may write to: an inbox, or the outbox."""

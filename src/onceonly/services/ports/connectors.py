@@ -13,6 +13,11 @@ class ConnectorUnusable(Exception):
     lacks a field. The message names the cause in words a provider's guardian can act on."""
 
 
+class CorrectionsByNotice(ConnectorUnusable):
+    """A provider whose system takes no writes from the exchange (an API without PATCH): a
+    correction reaches it as a `record.corrected` notification instead, for it to apply."""
+
+
 class ProviderFailure(DomainError):
     """The provider's system did not give a usable answer: `reason` is
     `provider_unavailable` (refused, down, a 5xx, or its circuit breaker open),
@@ -44,7 +49,8 @@ class ProviderConnector(Protocol):
         raises ProviderFailure when the provider's system cannot answer."""
         ...
     def write(self, local_id: str, field: str, value: Any) -> bool:
-        """Correct one field of the provider's record; False if there is no such record."""
+        """Correct one field of the provider's record; False if there is no such record.
+        Raises CorrectionsByNotice when the provider takes corrections as notifications."""
         ...
     def check(self, fields: Sequence[str]) -> None:
         """Try the connector once against the provider's store (at a dataset's publication):

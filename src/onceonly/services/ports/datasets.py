@@ -10,6 +10,7 @@ from onceonly.domain.agreements import Agreement
 from onceonly.domain.catalogue import Dataset
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.catalogue import CatalogueRepository
+from onceonly.services.ports.identity import NamingUnitOfWork
 
 
 class Datasets(Protocol):
@@ -28,7 +29,7 @@ class Datasets(Protocol):
         ...
 
 
-class DatasetsUnitOfWork(AuditUnitOfWork, Protocol):
+class DatasetsUnitOfWork(AuditUnitOfWork, NamingUnitOfWork, Protocol):
     @property
     def datasets(self) -> Datasets: ...
     @property

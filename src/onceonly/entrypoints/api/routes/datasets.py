@@ -15,7 +15,9 @@ router = APIRouter(tags=["catalogue"], route_class=JsonRoute)
 @router.post("/v1/datasets", status_code=201, response_model=DatasetOut)
 def publish_dataset(body: PublicationIn, caller: Caller, exchange: ExchangeDep) -> DatasetOut:
     """Publish a dataset under one of the caller's organisation's systems, or its next
-    version. Its connector is tried once first (422 `connector_unusable`, nothing stored); a
+    version. An HTTP connector is checked against the provider's OpenAPI document when one
+    is attached (422 `connector_contract_mismatch`, naming the field); the connector is tried
+    once first (422 `connector_unusable`, nothing stored); a
     version that removes or retypes a field an agreement in force uses is refused (409
     `field_in_use`, naming the agreements)."""
     dataset = exchange.datasets.publish(caller, body.publication())

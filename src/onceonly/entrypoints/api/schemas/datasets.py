@@ -56,6 +56,9 @@ class PublicationIn(Strict):
         "derived answers offered on it (transform names of the catalogue)"))
     life_events: LifeEventsIn | None = None
     connector: ConnectorIn
+    openapi: dict[str, Any] | None = Field(None, description=(
+        "the provider's own OpenAPI document, for an HTTP connector: the connector is "
+        "checked against it (422 `connector_contract_mismatch`, naming the field)"))
 
     def publication(self) -> Publication:
         events = self.life_events
@@ -65,7 +68,8 @@ class PublicationIn(Strict):
                                    f.label) for f in self.fields),
             connector=self.connector.model_dump(),
             offers=tuple(self.offers),
-            event_types=tuple(events.event_types) if events else ())
+            event_types=tuple(events.event_types) if events else (),
+            openapi=self.openapi)
 
 
 class FieldOut(BaseModel):
