@@ -69,6 +69,11 @@ class DatasetService:
                 uow.commit()
         return dataset
 
+    def connector_of(self, dataset_id: str) -> Mapping[str, Any]:
+        """A published dataset's connector configuration, as its last version stored it."""
+        with self.uows() as uow:
+            return dict(uow.catalogue.connector_config(dataset_id))
+
     def _described(self, uow: DatasetsUnitOfWork, actor: Principal,
                    publication: Publication) -> Dataset:
         """The dataset the publication describes, as its next version, once each part of
