@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 SCHEMA_PATH = Path(__file__).with_name("exchange.schema.json")
 MAX_PROBLEMS = 20  # the first problems are enough to act on
@@ -99,14 +99,24 @@ def load(path: Path, environ: Mapping[str, str]) -> Declaration:
                                 "exchange's organisations, schemes, datasets and agreements"])
     declaration = Declaration(path, data, tree)
     errors = sorted(Draft202012Validator(schema()).iter_errors(data),
-                    key=lambda e: (declaration.line(tuple(e.absolute_path)), e.message))
+                    key=lambda e: (declaration.line(_where(e)), e.message))
     if errors:
-        raise DeclarationError(declaration.problem(tuple(e.absolute_path), _said(e.message))
+        raise DeclarationError(declaration.problem(_where(e), _said(e.message))
                                for e in errors)
     problems = _bring_in_secrets(declaration, environ)
     if problems:
         raise DeclarationError(problems)
     return declaration
+
+
+def _where(error: ValidationError) -> Loc:
+    """Where the problem is: for a key the schema does not know, that key itself."""
+    loc: Loc = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        extra = next((k for k in error.instance if k not in known), None)
+        return (*loc, extra) if isinstance(extra, str) else loc
+    return loc
 
 
 def _said(message: str, limit: int = 300) -> str:
