@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain.agreements import agreements_using
@@ -38,12 +39,16 @@ class Publication:
     event_types: tuple[str, ...] = ()  # set for a register of life events
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 class DatasetService:
     def __init__(self, uows: UnitOfWorkFactory[DatasetsUnitOfWork], connectors: Connectors,
-                 clock: Clock) -> None:
+                 clock: Clock, connector_hosts: frozenset[str] = LOOPBACK) -> None:
         self.uows = uows
         self.connectors = connectors
         self.clock = clock
+        self.connector_hosts = connector_hosts  # the hosts an http connector may reach
 
     def publish(self, actor: Principal, publication: Publication) -> Dataset:
         """Publish a dataset, or its next version; the connector is tried first."""
@@ -52,6 +57,7 @@ class DatasetService:
             with self.uows() as uow:
                 dataset = self._described(uow, actor, publication)
             refusal.note(detail={"dataset": dataset.id, "version": dataset.version})
+            _check_host(publication.connector, self.connector_hosts)
             self._try(dataset, publication.connector)
             now = self.clock.now()
             with self.uows(write=True) as uow:
@@ -160,6 +166,21 @@ def _check_offers(offers: Sequence[str], fields: Sequence[FieldSpec]) -> None:
                           "dataset")
     if len(set(offers)) != len(offers):
         raise invalid("duplicate_offer", "a derived answer is offered twice")
+
+
+def _check_host(config: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    """An http connector reaches only a host the operator allowed (ONCEONLY_CONNECTOR_HOSTS):
+    a dataset cannot make the exchange call anywhere else on its behalf."""
+    if config.get("kind") != "http":
+        return
+    try:
+        host = (urlsplit(str(config.get("url", ""))).hostname or "").lower()
+    except ValueError:
+        host = ""
+    if host not in allowed:
+        raise invalid("connector_host_not_allowed", f"the connector's host {host or '(none)'!r} "
+                      "is not one this exchange's connectors may reach; its operator lists "
+                      "them in ONCEONLY_CONNECTOR_HOSTS. Nothing was published")
 
 
 def _words(problem: Exception) -> str:
