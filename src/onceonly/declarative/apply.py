@@ -36,7 +36,7 @@ def apply(exchange: Exchange, admin: Principal, path: Path, environ: Mapping[str
     then what each step said (a new person's token). DeclarationError: the file is wrong and
     nothing was done; StepRefused: a use case refused a step."""
     declaration = load(path, environ)
-    if exchange.audit.operator_org not in {o.id for o in exchange.members.list(admin)}:
+    if exchange.members.operator() not in {o.id for o in exchange.members.list(admin)}:
         raise DeclarationError([f"{path}: this exchange is not initialised: run "
                                 "`onceonly init --operator CLASS/CODE --name NAME` first"])
     planner = Planner(exchange, admin, declaration, State.read(exchange, admin))

@@ -317,7 +317,7 @@ class Planner:
     def _prune(self) -> None:
         declared = self.declared_orgs()
         why = f"not in {self.doc.path.name}"
-        operator = self.exchange.audit.operator_org
+        operator = self.exchange.members.operator()
         for org_id, org in self.state.organisations.items():
             if org_id not in declared and org_id != operator \
                     and org.status is not MemberStatus.DEREGISTERED:

@@ -74,7 +74,7 @@ class MembersService:
             with self.uows(write=True) as uow:
                 if uow.members.any():
                     raise conflict("already_initialised", "this exchange is already initialised")
-                uow.members.add(operator, now)
+                uow.members.add(operator, now, operator=True)
                 uow.members.record(MemberEvent(operator_id, now, "register", admin.id,
                                                "the exchange's operator"))
                 uow.principals.add(admin)
@@ -186,7 +186,7 @@ class MembersService:
                       detail={"member": org_id}), self.uows(write=True) as uow:
             reason = lifecycle.require_reason(reason)
             member = self._member(uow, org_id)
-            if org_id == self.operator_org:
+            if org_id == (uow.members.operator() or self.operator_org):
                 raise conflict("operator_member", "the exchange's operator cannot "
                                f"{action} itself")
             status = member_moved(org_id, member.status, action)
@@ -219,10 +219,16 @@ class MembersService:
             raise not_found("unknown_organisation", f"no organisation {org_id} in this exchange")
         return org
 
+    def operator(self) -> str:
+        """The member that runs the exchange, as stored when it was initialised (before
+        that, the one configured to: ONCEONLY_OPERATOR_ORG)."""
+        with self.uows() as uow:
+            return uow.members.operator() or self.operator_org
+
     def _require_operator_admin(self, actor: Principal, action: str) -> None:
         """The exchange's administrators: an administrator of its operator."""
         require_role(self.uows, self.clock, actor, {Role.ADMIN}, action)
-        if actor.org_id != self.operator_org:
+        if actor.org_id != self.operator():
             refuse_as(self.uows, self.clock, action, actor, forbidden(
                 "role_not_allowed", f"{action} is for the exchange operator's administrators"))
 

@@ -29,7 +29,7 @@ def token_issue(
     try:
         _, token = issue_token(exchange.uows, exchange.clock, org_id=org, role=role,
                                name=name, person=person, days=days,
-                               operator_org=exchange.audit.operator_org)
+                               operator_org=exchange.members.operator())
     except DomainError as error:
         fail(error.detail)
     finally:
