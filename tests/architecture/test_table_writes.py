@@ -22,7 +22,7 @@ TABLES_MODULE = "onceonly.adapters.db.tables"
 KNOWN = {
     "demo/seed.py": "builds the demo world's person index and registers in bulk",
     "demo/citizens.py": "reads a citizen account (no write)",
-    "demo/stores.py": "reads the datasets. connectors and the person index (no write)",
+    "demo/stores.py": "reads the datasets' connectors and the person index (no write)",
     "entrypoints/demo/walkthrough.py": "copies the audit log to show tampering found",
     "adapters/keystore.py": "the hosted signing keys",
     "adapters/request_signatures.py": "the signed requests' nonces",
