@@ -183,3 +183,20 @@ def test_the_schema_is_printed_as_shipped() -> None:
     result = run("apply", "--schema")
     assert result.exit_code == 0
     assert json.loads(result.output) == schema()
+
+
+def test_a_step_a_use_case_refuses_stops_the_apply_and_a_corrected_file_finishes_it(
+        exchange: Exchange, db_url: str, declared: Path) -> None:
+    declared.write_text(EXCHANGE.replace("table: tenancies", "table: nowhere"))
+    stopped = run("apply", "-f", str(declared), "--db", db_url)
+    assert stopped.exit_code == 2
+    said = " ".join(stopped.output.split())
+    assert "refused at '+ dataset LA/EASTSHIRE/housing version 1': connector_unusable" in said
+    assert "the 8 steps before it were done" in said
+    with exchange.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.datasets)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(t.organisations)).scalar_one() == 3
+    declared.write_text(EXCHANGE)
+    finished = run("apply", "-f", str(declared), "--db", db_url)
+    assert finished.exit_code == 0, finished.output
+    assert "2 to add, 0 to change, 0 to remove" in finished.output  # the dataset, the draft

@@ -71,3 +71,8 @@ def test_a_date_stays_the_text_it_is_written_as(tmp_path: Path) -> None:
                            "pattern: x, issuer: GOV/X, when: 1}\n")
     assert problems == ["line 3: schemes[0].when: Additional properties are not allowed "
                         "('when' was unexpected)"]
+
+
+def test_a_key_written_twice_is_refused_at_its_line(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, "version: 1\nschemes: []\nschemes: []\n") == [
+        "line 3: not YAML or JSON: 'schemes' is written twice in one mapping"]
