@@ -200,3 +200,26 @@ def test_a_step_a_use_case_refuses_stops_the_apply_and_a_corrected_file_finishes
     finished = run("apply", "-f", str(declared), "--db", db_url)
     assert finished.exit_code == 0, finished.output
     assert "2 to add, 0 to change, 0 to remove" in finished.output  # the dataset, the draft
+
+
+def test_a_member_names_people_by_another_members_scheme(
+        exchange: Exchange, db_url: str, declared: Path) -> None:
+    uses = EXCHANGE.replace("    name: Department for Work and Pensions\n",
+                            "    name: Department for Work and Pensions\n"
+                            "    names_people_by: [uprn]\n")
+    declared.write_text(uses)
+    first = run("apply", "-f", str(declared), "--db", db_url)
+    assert first.exit_code == 0, first.output
+    assert "+ GOV/DWP names people by uprn" in first.output
+    with exchange.engine.connect() as conn:
+        rows = set(conn.execute(select(t.organisation_schemes.c.org_id,
+                                       t.organisation_schemes.c.scheme)))
+    assert rows == {("LA/EASTSHIRE", "uprn"), ("GOV/DWP", "uprn")}
+    assert "nothing to change" in run("apply", "-f", str(declared), "--db", db_url).output
+    again = run("scheme", "use", "uprn", "--org", "GOV/DWP", "--db", db_url)
+    assert again.exit_code == 2 and "names people by uprn already" in again.output
+    declared.write_text(uses.replace("names_people_by: [uprn]", "names_people_by: [nino]"))
+    dangling = run("apply", "-f", str(declared), "--db", db_url)
+    assert dangling.exit_code == 2
+    assert f"{declared} line 11: organisations[1].names_people_by[0]: no identifier scheme " \
+        "nino here or in the file" in " ".join(dangling.output.split())

@@ -71,6 +71,7 @@ class State:
     datasets: dict[str, Dataset]
     agreements: list[Agreement]
     connectors: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    uses: dict[str, list[str]] = field(default_factory=dict)  # org -> schemes it names by
 
     @classmethod
     def read(cls, exchange: Exchange, admin: Principal) -> State:
@@ -82,7 +83,8 @@ class State:
         datasets = {d.id: d for d in exchange.catalogue.read().datasets}
         return cls(organisations, {s.code: s for s in exchange.members.schemes(admin)}, keys,
                    staff, datasets, exchange.agreements.list(admin),
-                   {d: exchange.datasets.connector_of(d) for d in datasets})
+                   {d: exchange.datasets.connector_of(d) for d in datasets},
+                   {o: exchange.members.schemes_used_by(o) for o in organisations})
 
     def person(self, org_id: str, name: str, role: str) -> Principal | None:
         return next((m.principal for m in self.staff.get(org_id, [])
@@ -109,6 +111,7 @@ class Planner:
     def plan(self, *, prune: bool) -> list[Step]:
         self._organisations()
         self._schemes()
+        self._scheme_uses()
         self._datasets()
         self._agreements()
         if self.problems:
@@ -221,6 +224,21 @@ class Planner:
             elif current != wanted:
                 self.notes.append(f"scheme {wanted.code} differs from the file; apply does "
                                   "not change schemes")
+
+    def _scheme_uses(self) -> None:
+        """Other members' schemes a member names people by (its own it does already)."""
+        issuers = {s.code: s.issuer_id for s in self.state.schemes.values()} | {
+            s["code"]: s["issuer"] for s in self.doc.data.get("schemes") or []}
+        for loc, org in self.doc.items("organisations"):
+            for i, code in enumerate(org.get("names_people_by") or []):
+                if code not in issuers:
+                    self._refuse((*loc, "names_people_by", i), f"no identifier scheme "
+                                 f"{code} here or in the file")
+                elif issuers[code] != org["id"] \
+                        and code not in self.state.uses.get(org["id"], []):
+                    self._add("+", f"{org['id']} names people by {code}",
+                              lambda o=org["id"], c=code: self.exchange.members.use_scheme(
+                                  self.admin, o, c))
 
     def _datasets(self) -> None:
         systems = {s for o in self.state.organisations.values() for s in o.systems} | {

@@ -147,6 +147,27 @@ class MembersService:
             uow.commit()
         return scheme
 
+    def use_scheme(self, admin: Principal, org_id: str, code: str) -> None:
+        """The member names people by another member's scheme too (a consumer asking by the
+        identifier it holds): it may then ask by it, and be told by it."""
+        self._require_operator_admin(admin, "scheme.use")
+        now = self.clock.now()
+        with refusing(self.uows, self.clock, "scheme.use", admin,
+                      detail={"member": org_id, "scheme": code[:32]}), \
+                self.uows(write=True) as uow:
+            self._member(uow, org_id)
+            if uow.members.scheme(code) is None:
+                raise not_found("unknown_scheme", f"no identifier scheme {code!r}")
+            if code in uow.members.names_people_by(org_id):
+                raise conflict("already_exists", f"{org_id} names people by {code} already")
+            uow.members.name_people_by(org_id, code)
+            uow.audit.record(_done(admin, "scheme.use", org_id, {"scheme": code}), now)
+            uow.commit()
+
+    def schemes_used_by(self, org_id: str) -> list[str]:
+        with self.uows() as uow:
+            return uow.members.names_people_by(org_id)
+
     def schemes(self, reader: Principal) -> list[Scheme]:
         with self.uows() as uow:
             return uow.members.schemes()

@@ -51,6 +51,15 @@ class SqlMembers:
         self.conn.execute(insert(t.organisation_schemes).values(org_id=scheme.issuer_id,
                                                                 scheme=scheme.code))
 
+    def names_people_by(self, org_id: str) -> list[str]:
+        return list(self.conn.execute(
+            select(t.organisation_schemes.c.scheme)
+            .where(t.organisation_schemes.c.org_id == org_id)
+            .order_by(t.organisation_schemes.c.scheme)).scalars())
+
+    def name_people_by(self, org_id: str, code: str) -> None:
+        self.conn.execute(insert(t.organisation_schemes).values(org_id=org_id, scheme=code))
+
     def schemes(self) -> list[Scheme]:
         rows = self.conn.execute(select(t.identifier_schemes)
                                  .order_by(t.identifier_schemes.c.code))
