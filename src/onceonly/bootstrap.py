@@ -32,6 +32,7 @@ from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationK
 from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
 from onceonly.adapters.witness_http import HttpWitness
 from onceonly.config import (
+    connector_hosts,
     database_url,
     delivery_lease,
     delivery_retry,
@@ -209,7 +210,7 @@ def bootstrap(
         members=MembersService(uows, clock, keys, audit, operator_org()),
         entry_verification=EntryVerifier(audit, keys),
         org_keys=OrgKeyService(uows, clock),
-        datasets=DatasetService(uows, connectors, clock),
+        datasets=DatasetService(uows, connectors, clock, connector_hosts()),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
         timestamps=timestamps_for(uows, clock),
         witnesses=witnesses_of,

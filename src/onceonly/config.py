@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         "", description="Whose requests must be signed (RFC 9421): `all` (or `1`, `true`) "
                         "for every caller, a comma-separated list of organisation ids "
                         "(`GOV/DWP,COM/ACME`), or empty (or `0`) for nobody.")
+    connector_hosts: str = Field(
+        "localhost,127.0.0.1,::1",
+        description="The hosts an `http` connector may reach (host names or addresses, "
+                    "comma-separated): a dataset whose connector names another is refused "
+                    "at publication (`connector_host_not_allowed`). The default is the "
+                    "loopback only; list the providers' API hosts.")
     trusted_proxies: str = Field(
         "127.0.0.1,::1",
         description="The proxies (addresses or CIDR networks, comma-separated) whose "
@@ -323,6 +329,12 @@ def shown(name: str, value: Any) -> str:
     if name in SECRETS:
         return "****"
     return str(value)
+
+
+def connector_hosts() -> frozenset[str]:
+    """The hosts an http connector may reach, in lower case."""
+    return frozenset(host.strip().lower() for host in settings().connector_hosts.split(",")
+                     if host.strip())
 
 
 def operator_org() -> str:

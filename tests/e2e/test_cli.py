@@ -210,6 +210,8 @@ def test_citizen_token_names_its_person(seeded):
         (["--org", "GOV/DWP", "--role", "emperor"], "'emperor' is not one of"),
         (["--org", "GOV/DWP", "--role", "officer", "--days", "0"], "--days"),
         (["--role", "officer"], "Missing option '--org'"),
+        (["--org", "GOV/DWP", "--role", "admin"],
+         "an exchange administrator acts for its operator (GOV/EXCHANGE), not GOV/DWP"),
     ],
 )
 def test_token_issue_bad_input_exits_2_with_a_message_and_changes_nothing(seeded, args,
@@ -223,7 +225,29 @@ def test_token_issue_bad_input_exits_2_with_a_message_and_changes_nothing(seeded
     assert result.exit_code == 2, result.output
     assert message in flat(result.stderr), result.stderr
     assert TOKEN.search(result.output) is None
-    assert counts(url) == before
+    after = counts(url)
+    audited = after.pop("audit_log") - before.pop("audit_log")  # the refusal, if it got far
+    assert audited in (0, 1)
+    assert {k: v for k, v in after.items() if not k.startswith("audit_")} == \
+        {k: v for k, v in before.items() if not k.startswith("audit_")}
+
+
+def test_an_admin_token_is_for_the_operator_alone(seeded):
+    url, _, first = seeded
+    assert first.returncode == 0, first.stderr
+    result = CliRunner().invoke(app, ["token", "issue", "--db", url, "--org", "GOV/EXCHANGE",
+                                      "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(app, ["token", "issue", "--db", url, "--org", "GOV/DWP",
+                                       "--role", "admin"])
+    assert refused.exit_code == 2
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        last = conn.execute(select(t.audit_log.c.action, t.audit_log.c.outcome,
+                                   t.audit_log.c.reason)
+                            .order_by(t.audit_log.c.seq.desc()).limit(1)).one()
+    engine.dispose()
+    assert tuple(last) == ("token.issue", "deny", "admin_not_operator")
 
 
 # --- people -------------------------------------------------------------------------------

@@ -196,3 +196,16 @@ def test_bad_training_records_are_refused(exchange, world, dwp_admin, completed,
     other = refused(exchange.people.record_training, dwp_admin, guardian.id, completed,
                     completed)
     assert other.code == "not_your_organisation"
+
+
+def test_the_exchanges_administrator_makes_no_administrator_of_another_organisation(
+        exchange, world) -> None:
+    """The rule of `onceonly token issue --role admin`, as the API's people calls keep it:
+    an exchange administrator is the operator's, never a member's."""
+    admin = next(a.principal for a in world.accounts if a.label == "admin")
+    before = counts(exchange)
+    error = refused(exchange.people.add, admin, NewPerson("GOV/DWP", "Not an operator",
+                                                          Role.ADMIN))
+    assert (error.kind, error.code) == (ErrorKind.FORBIDDEN, "role_not_allowed")
+    assert counts(exchange) == before
+    assert denials(exchange, "people.add")[-1] == ("role_not_allowed", admin.id)

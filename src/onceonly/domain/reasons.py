@@ -27,3 +27,4 @@ class Reason(StrEnum):
     PROVIDER_TIMEOUT = "provider_timeout"
     PROVIDER_RESPONSE_INVALID = "provider_response_invalid"  # a field missing or mistyped
     TRAINING_LAPSED = "training_lapsed"  # the agreement requires training in date
+    SYSTEM_NOT_YOURS = "system_not_yours"  # a service account's system of another organisation

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import sha256_hex
@@ -62,12 +63,17 @@ class PublishingConnectors(Connectors, ContractCheck, Protocol):
     """The connectors, and the check of an HTTP connector against an OpenAPI document."""
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 class DatasetService:
     def __init__(self, uows: UnitOfWorkFactory[DatasetsUnitOfWork],
-                 connectors: PublishingConnectors, clock: Clock) -> None:
+                 connectors: PublishingConnectors, clock: Clock,
+                 connector_hosts: frozenset[str] = LOOPBACK) -> None:
         self.uows = uows
         self.connectors = connectors
         self.clock = clock
+        self.connector_hosts = connector_hosts  # the hosts an http connector may reach
 
     def publish(self, actor: Principal, publication: Publication) -> Dataset:
         """Publish a dataset, or its next version; the connector is tried first."""
@@ -76,6 +82,7 @@ class DatasetService:
             with self.uows() as uow:
                 dataset = self._described(uow, actor, publication)
             refusal.note(detail={"dataset": dataset.id, "version": dataset.version})
+            _check_host(publication.connector, self.connector_hosts)
             if publication.openapi is not None:
                 self._check_contract(dataset, publication.connector, publication.openapi)
             self._try(dataset, publication.connector)
@@ -149,6 +156,11 @@ class DatasetService:
         except (AttributeError, KeyError, TypeError, ValueError) as problem:
             raise ContractMismatch("url", "the document cannot be read as an OpenAPI "
                                    f"document: {_words(problem)}") from None
+
+    def connector_of(self, dataset_id: str) -> Mapping[str, Any]:
+        """A published dataset's connector configuration, as its last version stored it."""
+        with self.uows() as uow:
+            return dict(uow.catalogue.connector_config(dataset_id))
 
     def _described(self, uow: DatasetsUnitOfWork, actor: Principal,
                    publication: Publication) -> Dataset:
@@ -241,6 +253,21 @@ def _check_offers(offers: Sequence[str], fields: Sequence[FieldSpec]) -> None:
                           "dataset")
     if len(set(offers)) != len(offers):
         raise invalid("duplicate_offer", "a derived answer is offered twice")
+
+
+def _check_host(config: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    """An http connector reaches only a host the operator allowed (ONCEONLY_CONNECTOR_HOSTS):
+    a dataset cannot make the exchange call anywhere else on its behalf."""
+    if config.get("kind") != "http":
+        return
+    try:
+        host = (urlsplit(str(config.get("url", ""))).hostname or "").lower()
+    except ValueError:
+        host = ""
+    if host not in allowed:
+        raise invalid("connector_host_not_allowed", f"the connector's host {host or '(none)'!r} "
+                      "is not one this exchange's connectors may reach; its operator lists "
+                      "them in ONCEONLY_CONNECTOR_HOSTS. Nothing was published")
 
 
 def _words(problem: Exception) -> str:

@@ -4,7 +4,8 @@ index are found by matching and applied only as the rules (domain/identity.py) a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from onceonly.audit.entries import AuditEntry
@@ -198,3 +199,28 @@ class IdentityService:
                                     decided), now)
             uow.commit()
         return decided
+
+    def enrol(self, admin: Principal, identifiers: Sequence[tuple[str, str]]) -> str:
+        """A person new to the index, known by these identifiers (one a scheme, each of a
+        scheme the exchange knows, none linked to anybody yet): how an exchange's operator
+        loads its person index. The new person's key; audited without the values."""
+        require_role(self.uows, self.clock, admin, {Role.ADMIN}, "identity.enrol")
+        schemes = [scheme for scheme, _ in identifiers]
+        now = self.clock.now()
+        with refusing(self.uows, self.clock, "identity.enrol", admin,
+                      detail={"schemes": schemes[:8]}), self.uows(write=True) as uow:
+            if not identifiers or len(set(schemes)) != len(schemes):
+                raise invalid("identifiers_required", "a person is enrolled with at least one "
+                              "identifier, one a scheme")
+            person_key = f"p-{secrets.token_hex(12)}"
+            for scheme, value in identifiers:
+                if not uow.people.known_scheme(scheme):
+                    raise invalid("unknown_scheme", f"no identifier scheme {scheme!r}")
+                if not value.strip() or not uow.identities.link(scheme, value, person_key):
+                    raise conflict("already_linked", f"a {scheme} identifier is empty or "
+                                   "linked to a person already; nothing was enrolled")
+            uow.audit.record(AuditEntry("identity.enrol", "done", admin.id, admin.org_id,
+                                        person_key=person_key,
+                                        detail={"schemes": schemes}), now)
+            uow.commit()
+        return person_key

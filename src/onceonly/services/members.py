@@ -75,7 +75,7 @@ class MembersService:
             with self.uows(write=True) as uow:
                 if uow.members.any():
                     raise conflict(ALREADY_INITIALISED, "this exchange is already initialised")
-                uow.members.add(operator, now)
+                uow.members.add(operator, now, operator=True)
                 uow.members.record(MemberEvent(operator_id, now, "register", admin.id,
                                                "the exchange's operator"))
                 uow.principals.add(admin)
@@ -148,6 +148,27 @@ class MembersService:
             uow.commit()
         return scheme
 
+    def use_scheme(self, admin: Principal, org_id: str, code: str) -> None:
+        """The member names people by another member's scheme too (a consumer asking by the
+        identifier it holds): it may then ask by it, and be told by it."""
+        self._require_operator_admin(admin, "scheme.use")
+        now = self.clock.now()
+        with refusing(self.uows, self.clock, "scheme.use", admin,
+                      detail={"member": org_id, "scheme": code[:32]}), \
+                self.uows(write=True) as uow:
+            self._member(uow, org_id)
+            if uow.members.scheme(code) is None:
+                raise not_found("unknown_scheme", f"no identifier scheme {code!r}")
+            if code in uow.members.names_people_by(org_id):
+                raise conflict("already_exists", f"{org_id} names people by {code} already")
+            uow.members.name_people_by(org_id, code)
+            uow.audit.record(_done(admin, "scheme.use", org_id, {"scheme": code}), now)
+            uow.commit()
+
+    def schemes_used_by(self, org_id: str) -> list[str]:
+        with self.uows() as uow:
+            return uow.members.names_people_by(org_id)
+
     def schemes(self, reader: Principal) -> list[Scheme]:
         with self.uows() as uow:
             return uow.members.schemes()
@@ -187,7 +208,7 @@ class MembersService:
                       detail={"member": org_id}), self.uows(write=True) as uow:
             reason = lifecycle.require_reason(reason)
             member = self._member(uow, org_id)
-            if org_id == self.operator_org:
+            if org_id == (uow.members.operator() or self.operator_org):
                 raise conflict("operator_member", "the exchange's operator cannot "
                                f"{action} itself")
             status = member_moved(org_id, member.status, action)
@@ -220,10 +241,16 @@ class MembersService:
             raise not_found("unknown_organisation", f"no organisation {org_id} in this exchange")
         return org
 
+    def operator(self) -> str:
+        """The member that runs the exchange, as stored when it was initialised (before
+        that, the one configured to: ONCEONLY_OPERATOR_ORG)."""
+        with self.uows() as uow:
+            return uow.members.operator() or self.operator_org
+
     def _require_operator_admin(self, actor: Principal, action: str) -> None:
         """The exchange's administrators: an administrator of its operator."""
         require_role(self.uows, self.clock, actor, {Role.ADMIN}, action)
-        if actor.org_id != self.operator_org:
+        if actor.org_id != self.operator():
             refuse_as(self.uows, self.clock, action, actor, forbidden(
                 "role_not_allowed", f"{action} is for the exchange operator's administrators"))
 

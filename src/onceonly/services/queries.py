@@ -224,7 +224,7 @@ class QueryService:
             fields=cmd.fields,
             # The hash lets a consumer prove what it received; values stay out.
             values_hash=sha256_hex({"release_id": release_id, "data": data}),
-            detail={"release_id": release_id},
+            detail={"release_id": release_id, **_acting_as(officer)},
             hidden_until=agreement.hidden_until(now),
         )
         seq = self._record_release(officer, cmd, agreement, subject, entry, now)
@@ -268,6 +268,11 @@ class QueryService:
                     now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
                                             AgreementSource]:
         check_fields(cmd.fields)
+        if officer.system_id is not None \
+                and officer.system_id.rsplit("/", 1)[0] != officer.org_id:
+            self._deny(officer, cmd, None, None, Deny(
+                Reason.SYSTEM_NOT_YOURS, f"{officer.system_id} is not a system of "
+                f"{officer.org_id}; a service account acts as one of its own"))
         request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
         source = uow.agreements.with_source(cmd.agreement_id, now.date())
         if source is None:
@@ -312,12 +317,17 @@ class QueryService:
             purpose=cmd.purpose,
             person_key=person_key,
             fields=cmd.fields,
-            detail={"requested_agreement": str(cmd.agreement_id)},
+            detail={"requested_agreement": str(cmd.agreement_id), **_acting_as(officer)},
             hidden_until=agreement.hidden_until(now) if agreement else None,
         )
         refused = _activity(officer, cmd, agreement, person_key, now, True)
         refuse(self.uows, self.clock, entry, QueryRefused(deny, retry_after),
                also=lambda uow: uow.activity.record(refused, officer.org_id))
+
+
+def _acting_as(caller: Principal) -> dict[str, str]:
+    """A service account's queries are its system's: the audit entry names it."""
+    return {"system": caller.system_id} if caller.system_id else {}
 
 
 def _activity(officer: Principal, cmd: QueryCommand, agreement: Agreement | None,

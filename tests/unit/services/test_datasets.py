@@ -169,3 +169,28 @@ def test_an_http_connector_is_checked_against_the_attached_document_before_it_is
     sql = publication(connector={"kind": "sql"}, openapi=document)
     assert refused(datasets.publish, GUARDIAN, sql).detail.startswith("kind: ")
     assert len(connectors.contracts) == 2  # the refused one and the published one
+
+
+@pytest.mark.parametrize("url", [
+    "https://provider.example.org/records", "http://127.0.0.2/records", "not a url",
+    "http://[::1/broken",
+])
+def test_an_http_connector_to_a_host_not_allowed_is_refused_untried(
+        uows: FakeUnitOfWorkFactory, connectors: FakeConnectors, clock: FixedClock,
+        datasets: DatasetService, url: str) -> None:
+    allowed = DatasetService(uows, connectors, clock, frozenset({"127.0.0.1", "records.gov"}))
+    error = refused(allowed.publish, GUARDIAN,
+                    publication(connector={"kind": "http", "url": url}))
+    assert error.code == "connector_host_not_allowed"
+    assert connectors.checked == [] and VAT not in uows.data.datasets
+    assert [(r.entry.outcome, r.entry.reason) for r in uows.data.audit] == [
+        ("deny", "connector_host_not_allowed")]
+
+
+def test_an_http_connector_to_an_allowed_host_is_tried(
+        uows: FakeUnitOfWorkFactory, connectors: FakeConnectors, clock: FixedClock,
+        datasets: DatasetService) -> None:
+    allowed = DatasetService(uows, connectors, clock, frozenset({"records.gov"}))
+    dataset = allowed.publish(GUARDIAN, publication(
+        connector={"kind": "http", "url": "https://RECORDS.gov:8443/people"}))
+    assert dataset.version == 1 and connectors.checked == [(VAT, ("vat_number", "registered"))]

@@ -14,7 +14,7 @@ from tests.fakes.clock import FixedClock
 from tests.fakes.identity import FakeMatcher, FakeMatchSources
 from tests.fakes.unit_of_work import FakeUnitOfWorkFactory
 from tests.unit.factories import principal
-from tests.unit.services.conftest import PERSON
+from tests.unit.services.conftest import NINO, PERSON
 
 DVLA = "GOV/DVLA"
 GUARDIAN = principal(DVLA, Role.GUARDIAN)
@@ -91,3 +91,35 @@ def test_a_rejected_candidate_links_nothing(uows: FakeUnitOfWorkFactory,
     assert service.reject(GUARDIAN, pending.id, "a namesake").status is LinkStatus.REJECTED
     assert ("dvla_id", "D2") not in uows.data.links
     assert refusal(service.confirm, GUARDIAN, 99, "x").code == "link_candidate_unknown"
+
+
+ADMIN = principal("GOV/EXCHANGE", Role.ADMIN)
+
+
+def test_the_operator_enrols_a_person_known_by_their_identifiers(
+        identity: IdentityService, uows: FakeUnitOfWorkFactory) -> None:
+    person = identity.enrol(ADMIN, [("nino", "QQ123456C"), ("dvla_id", "D9")])
+    assert uows.data.links["nino", "QQ123456C"] == person == uows.data.links["dvla_id", "D9"]
+    [record] = uows.data.audit
+    assert (record.entry.action, record.entry.person_key, record.entry.detail) == (
+        "identity.enrol", person, {"schemes": ["nino", "dvla_id"]})
+    assert "QQ123456C" not in str(record.entry)
+    assert identity.enrol(ADMIN, [("nino", "QQ654321C")]) != person
+
+
+@pytest.mark.parametrize(("who", "identifiers", "code"), [
+    (GUARDIAN, [("nino", "QQ123456C")], "role_not_allowed"),
+    (ADMIN, [], "identifiers_required"),
+    (ADMIN, [("nino", "QQ123456C"), ("nino", "QQ654321C")], "identifiers_required"),
+    (ADMIN, [("nosuch", "1")], "unknown_scheme"),
+    (ADMIN, [("dvla_id", "D9"), ("nino", NINO)], "already_linked"),
+    (ADMIN, [("nino", " ")], "already_linked"),
+])
+def test_an_enrolment_refused_links_nobody(identity: IdentityService,
+                                           uows: FakeUnitOfWorkFactory, who: object,
+                                           identifiers: list[tuple[str, str]],
+                                           code: str) -> None:
+    before = dict(uows.data.links)
+    assert refusal(identity.enrol, who, identifiers).code == code
+    assert uows.data.links == before
+    assert [(r.entry.outcome, r.entry.reason) for r in uows.data.audit] == [("deny", code)]

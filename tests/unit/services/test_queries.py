@@ -337,3 +337,25 @@ def test_an_asynchronous_read_that_fails_is_refused_and_audited(
     with pytest.raises(QueryRefused) as unknown:
         run_on_loop(queries, [], ask(fields=("income_band",)))
     assert (unknown.value.kind, unknown.value.code) == (ErrorKind.NOT_FOUND, "record_unknown")
+
+
+def test_a_service_accounts_query_is_audited_as_its_system(
+        queries: QueryService, uows: FakeUnitOfWorkFactory) -> None:
+    account = replace(OFFICER, system_id=f"{CONSUMER}/benefits")
+    release = queries.query(account, ask())
+    [record] = uows.data.audit
+    assert record.entry.detail == {"release_id": release.release_id,
+                                   "system": f"{CONSUMER}/benefits"}
+
+
+def test_a_service_account_acting_as_another_organisations_system_is_refused(
+        queries: QueryService, uows: FakeUnitOfWorkFactory,
+        connectors: FakeConnectors) -> None:
+    account = replace(OFFICER, system_id=f"{PROVIDER}/income")
+    error = refused(queries, ask(), account)
+    assert (error.kind, error.code) == (ErrorKind.FORBIDDEN, "system_not_yours")
+    [record] = uows.data.audit
+    assert (record.entry.outcome, record.entry.reason, record.entry.detail) == (
+        "deny", "system_not_yours", {"requested_agreement": "1",
+                                     "system": f"{PROVIDER}/income"})
+    assert connectors.fetched == [] and uows.data.queries == {}

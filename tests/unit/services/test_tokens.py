@@ -44,6 +44,9 @@ def test_a_citizens_token_names_their_person(uows: FakeUnitOfWorkFactory,
     ({"days": 367}, ErrorKind.INVALID, "invalid_expiry"),
     ({"role": Role.CITIZEN, "person": "nino:ZZ000000Z"}, ErrorKind.NOT_FOUND,
      "subject_unknown"),
+    ({"role": Role.ADMIN}, ErrorKind.FORBIDDEN, "admin_not_operator"),
+    ({"role": Role.ADMIN, "operator_org": "GOV/EXCHANGE"}, ErrorKind.FORBIDDEN,
+     "admin_not_operator"),
 ])
 def test_a_token_refused_issues_nothing(uows: FakeUnitOfWorkFactory, clock: FixedClock,
                                         changes: dict[str, object], kind: ErrorKind,
@@ -52,4 +55,14 @@ def test_a_token_refused_issues_nothing(uows: FakeUnitOfWorkFactory, clock: Fixe
     with pytest.raises(DomainError) as caught:
         issue_token(uows, clock, **args)  # type: ignore[arg-type]
     assert (caught.value.kind, caught.value.code) == (kind, code)
-    assert uows.data.principals == {} and uows.data.tokens == {} and uows.data.audit == []
+    assert uows.data.principals == {} and uows.data.tokens == {}
+    [record] = uows.data.audit  # the refusal, with its reason
+    assert (record.entry.action, record.entry.outcome, record.entry.reason) == (
+        "token.issue", "deny", code)
+
+
+def test_the_operators_administrator_is_issued_a_token(uows: FakeUnitOfWorkFactory,
+                                                       clock: FixedClock) -> None:
+    admin, _ = issue_token(uows, clock, org_id=CONSUMER, role=Role.ADMIN,
+                           operator_org=CONSUMER)
+    assert admin.role is Role.ADMIN and admin.org_id == CONSUMER

@@ -19,9 +19,14 @@ class SqlMembers:
     def any(self) -> bool:
         return self.conn.execute(select(t.organisations.c.id).limit(1)).first() is not None
 
-    def add(self, org: Organisation, at: datetime) -> None:
+    def add(self, org: Organisation, at: datetime, *, operator: bool = False) -> None:
         self.conn.execute(insert(t.organisations).values(
-            id=org.id, name=org.name, status=org.status.value, registered_at=at))
+            id=org.id, name=org.name, status=org.status.value, registered_at=at,
+            operator=operator))
+
+    def operator(self) -> str | None:
+        return self.conn.execute(select(t.organisations.c.id)
+                                 .where(t.organisations.c.operator)).scalar_one_or_none()
 
     def set_status(self, org_id: str, status: MemberStatus) -> None:
         self.conn.execute(update(t.organisations).where(t.organisations.c.id == org_id)
@@ -45,6 +50,15 @@ class SqlMembers:
             pattern=scheme.pattern))
         self.conn.execute(insert(t.organisation_schemes).values(org_id=scheme.issuer_id,
                                                                 scheme=scheme.code))
+
+    def names_people_by(self, org_id: str) -> list[str]:
+        return list(self.conn.execute(
+            select(t.organisation_schemes.c.scheme)
+            .where(t.organisation_schemes.c.org_id == org_id)
+            .order_by(t.organisation_schemes.c.scheme)).scalars())
+
+    def name_people_by(self, org_id: str, code: str) -> None:
+        self.conn.execute(insert(t.organisation_schemes).values(org_id=org_id, scheme=code))
 
     def schemes(self) -> list[Scheme]:
         rows = self.conn.execute(select(t.identifier_schemes)

@@ -62,6 +62,8 @@ organisations = Table(
     # deregistered; when it joined (NULL for members from before registration).
     Column("status", String(16), nullable=False, server_default="active"),
     Column("registered_at", UTCDateTime, nullable=True),
+    # The one member that runs the exchange (set by `onceonly init`).
+    Column("operator", Boolean, nullable=False, server_default=false()),
 )
 
 # Each member's history: registered, suspended (with the agreements that suspension

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from onceonly.entrypoints.cli.anomaly import anomaly_app
+from onceonly.entrypoints.cli.apply import apply
 from onceonly.entrypoints.cli.audit import audit_app
 from onceonly.entrypoints.cli.backup import backup
 from onceonly.entrypoints.cli.config import config
@@ -35,6 +36,7 @@ app.command()(init)
 app.add_typer(org_app, name="org")
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(people_app, name="people")
+app.command()(apply)
 for command in (serve, demo, worker, walkthrough, config, backup):
     app.command()(command)
 app.add_typer(keys_app, name="keys")

@@ -101,11 +101,13 @@ def open_exchange(db: str | None, *, read_only: bool = False) -> Exchange:
     return exchange
 
 
-def console_admin() -> Principal:
+def console_admin(operator: str | None = None) -> Principal:
     """Who acts at the command line: whoever holds the database's URL and master key runs
-    the exchange, as one of its administrators; audited as `cli:USER`."""
+    the exchange, as one of its administrators (of `operator`, the one stored at
+    initialisation; else the one configured); audited as `cli:USER`."""
     user = getpass.getuser()
-    return Principal(f"cli:{user}", f"{user} at the command line", operator_org(), Role.ADMIN)
+    return Principal(f"cli:{user}", f"{user} at the command line",
+                     operator or operator_org(), Role.ADMIN)
 
 
 @contextmanager
@@ -114,7 +116,7 @@ def acting(db: str | None, *, read_only: bool = False) -> Iterator[tuple[Exchang
     and exit 2."""
     exchange = open_exchange(db, read_only=read_only)
     try:
-        yield exchange, console_admin()
+        yield exchange, console_admin(exchange.members.operator())
     except DomainError as error:
         fail(error.detail)
     finally:

@@ -8,7 +8,14 @@ import typer
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import parse_org_id
-from onceonly.entrypoints.cli.common import DbOption, console, fail, open_exchange, progress
+from onceonly.entrypoints.cli.common import (
+    DbOption,
+    acting,
+    console,
+    fail,
+    open_exchange,
+    progress,
+)
 
 identity_app = typer.Typer(help="Identity across organisations: matching and links.",
                            no_args_is_help=True)
@@ -45,3 +52,19 @@ def match(
     console.print(f"{run.org_id}: {run.records} records without a {run.scheme} link, compared "
                   f"with {run.reference} people; {run.applied} links applied, {run.pending} "
                   f"waiting for a guardian, {run.already_proposed} proposed before")
+
+
+@identity_app.command("enrol")
+def enrol(
+    identifiers: Annotated[list[str], typer.Argument(
+        help="the person's identifiers, each SCHEME:VALUE (one a scheme)")],
+    db: DbOption = None,
+) -> None:
+    """Enrol a person new to the person index, known by these identifiers; prints their
+    person key."""
+    pairs = [tuple(i.split(":", 1)) for i in identifiers]
+    if any(len(p) != 2 for p in pairs):
+        fail("each identifier is SCHEME:VALUE, such as nino:QQ123456C")
+    with acting(db) as (exchange, admin):
+        person_key = exchange.identity.enrol(admin, pairs)  # type: ignore[arg-type]
+    console.print(f"enrolled {person_key}", soft_wrap=True)

@@ -129,6 +129,18 @@ def scheme_add(
     console.print(f"registered scheme {code}, issued by {issuer}", soft_wrap=True)
 
 
+@scheme_app.command("use")
+def scheme_use(
+    code: Annotated[str, typer.Argument(help="the scheme's code, e.g. nino")],
+    org: Annotated[str, typer.Option(help="the member that names people by it, CLASS/CODE")],
+    db: DbOption = None,
+) -> None:
+    """A member names people by another member's scheme too."""
+    with acting(db) as (exchange, admin):
+        exchange.members.use_scheme(admin, org, code)
+    console.print(f"{org} names people by {code}", soft_wrap=True)
+
+
 @scheme_app.command("list")
 def scheme_list(db: DbOption = None) -> None:
     """Schemes as 'CODE ISSUER PATTERN NAME' lines."""

@@ -28,7 +28,8 @@ def token_issue(
     exchange = open_exchange(db)
     try:
         _, token = issue_token(exchange.uows, exchange.clock, org_id=org, role=role,
-                               name=name, person=person, days=days)
+                               name=name, person=person, days=days,
+                               operator_org=exchange.members.operator())
     except DomainError as error:
         fail(error.detail)
     finally:
