@@ -151,7 +151,8 @@ def test_an_http_connector_is_checked_against_the_attached_document_before_it_is
         datasets: DatasetService, uows: FakeUnitOfWorkFactory,
         connectors: FakeConnectors) -> None:
     document = {"openapi": "3.1.0", "paths": {}}
-    http = publication(connector={"kind": "http"}, openapi=document)
+    http = publication(connector={"kind": "http", "url": "http://127.0.0.1/vat/{id}"},
+                       openapi=document)
     connectors.mismatch = "registered"
     error = refused(datasets.publish, GUARDIAN, http)
     assert (error.code, error.detail) == ("connector_contract_mismatch",
