@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from onceonly.domain.agreements import FieldGrant, LegalBasis, Risk
+from onceonly.demo.field_labels import FIELD_WORDS
 from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceLabel
 
 EXCHANGE_ORG = "GOV/EXCHANGE"
@@ -72,7 +73,9 @@ VER, CIT = SourceLabel.VERIFIED, SourceLabel.CITIZEN_SUPPLIED
 
 def _f(name: str, kind: FieldType, sensitivity: Sensitivity, source: SourceLabel,
        description: str) -> FieldSpec:
-    return FieldSpec(name, kind, sensitivity, source, description)
+    label, label_cy, description_cy = FIELD_WORDS[name]
+    return FieldSpec(name, kind, sensitivity, source, description, label, label_cy,
+                     description_cy)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]
             "source": f.source.value,
             "description": f.description,
             "label": f.label,
+            "label_cy": f.label_cy,
+            "description_cy": f.description_cy,
         }
         for f in fields
     ]
@@ -48,6 +50,8 @@ def dataset_from_row(row: Any) -> Dataset:
                 source=SourceLabel(f["source"]),
                 description=f.get("description", ""),
                 label=f.get("label", ""),
+                label_cy=f.get("label_cy", ""),
+                description_cy=f.get("description_cy", ""),
             )
             for f in row.fields
         ),
