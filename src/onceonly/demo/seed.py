@@ -310,6 +310,7 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             retention_days=spec.retention_days,
             hidden_days=spec.hidden_days,
             bulk_max_records=spec.bulk_max_records,
+            special_category_condition=spec.condition,
             assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
                                          officer.name, now.date()),
         ))

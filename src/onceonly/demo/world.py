@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from onceonly.domain.agreements import FieldGrant, LegalBasis, Risk
 from onceonly.demo.field_labels import FIELD_WORDS
+from onceonly.domain.agreements import FieldGrant, LegalBasis, Risk
 from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceLabel
+from onceonly.domain.special_category import ProcessingCondition
 
 EXCHANGE_ORG = "GOV/EXCHANGE"
 
@@ -163,6 +164,7 @@ class DemoAgreement:
     bulk_max_records: int | None = None
     approvers: tuple[str, ...] = ("guardian",)
     notes: str = field(default="")
+    condition: ProcessingCondition | None = None  # for special-category data (Art. 9)
 
 
 AGREEMENTS: list[DemoAgreement] = [
@@ -207,6 +209,7 @@ AGREEMENTS: list[DemoAgreement] = [
         (FieldGrant("fit_to_drive", "conditions", "fit_to_drive"),),
         "driver-medical-fitness", "Confirm medical fitness to drive without seeing conditions",
         LegalBasis.CONSENT, Risk.HIGH, approvers=("guardian", "guardian-2"),
+        condition=ProcessingCondition.EXPLICIT_CONSENT,
     ),
 ]
 

@@ -18,6 +18,7 @@ from onceonly.domain.agreements import (
     Transition,
 )
 from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
+from onceonly.domain.special_category import ProcessingCondition
 
 
 def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
@@ -105,6 +106,9 @@ def agreement_from_row(row: Any, history: tuple[Transition, ...] = ()) -> Agreem
         kind=AgreementKind(row.kind),
         assessment=assessment_from_json(row.assessment),
         special_category=row.special_category,
+        special_category_condition=(
+            None if getattr(row, "special_category_condition", None) is None
+            else ProcessingCondition(row.special_category_condition)),
         status=AgreementStatus(row.status),
         approvals=tuple(row.approvals),
         created_by=row.created_by,
@@ -136,6 +140,8 @@ def agreement_values(a: Agreement) -> dict[str, Any]:
         "kind": a.kind.value,
         "assessment": assessment_to_json(a.assessment),
         "special_category": a.special_category,
+        "special_category_condition": (None if a.special_category_condition is None
+                                       else a.special_category_condition.value),
         "status": a.status.value,
         "approvals": list(a.approvals),
         "created_by": a.created_by,
