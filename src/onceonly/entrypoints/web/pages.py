@@ -17,6 +17,7 @@ from onceonly.entrypoints.web.guardian import GuardianPages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
 from onceonly.entrypoints.web.manager import ManagerPages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
+from onceonly.entrypoints.web.register import RegisterPages
 from onceonly.entrypoints.web.sign_in import SignInPages
 from onceonly.entrypoints.web.tell_us_once import TellUsOncePages
 
@@ -41,6 +42,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
+        RegisterPages(portal, exchange.register),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())
