@@ -132,8 +132,14 @@ def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):
         refused = client.post("/guardian/kill-switch", data={
             "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": ""})
         assert refused.status_code == 422 and 'id="reason-error"' in refused.text
-        pulled = client.post("/guardian/kill-switch", data={
+        asked = client.post("/guardian/kill-switch", data={
             "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": "suspected breach"})
+        assert asked.status_code == 200 and "Are you sure you want to cut off" in asked.text
+        with api.exchange.uows() as uow:
+            assert uow.agreements.get(4).status.value == "approved"  # not until confirmed
+        pulled = client.post("/guardian/kill-switch", data={
+            "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": "suspected breach",
+            "confirmed": "yes"})
         assert pulled.status_code == 200 and "1 agreement(s) with COM/NORTHBANK" in pulled.text
         with api.exchange.uows() as uow:
             assert uow.agreements.get(4).status.value == "suspended"

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from onceonly.bootstrap import Exchange
 from onceonly.entrypoints.web.citizen import CitizenPages
 from onceonly.entrypoints.web.guardian import GuardianPages
+from onceonly.entrypoints.web.guardian_agreement import GuardianAgreementPages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
 from onceonly.entrypoints.web.manager import ManagerPages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
@@ -30,6 +31,9 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
     portal = Portal(exchange.accounts, exchange.web_forms_key)
+    agreement_pages = GuardianAgreementPages(
+        portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
+        catalogue=exchange.catalogue, register=exchange.register)
     pages = (
         SignInPages(portal, exchange.accounts),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verification,
@@ -38,7 +42,8 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         TellUsOncePages(portal, exchange.life_events),
         GuardianPages(portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
                       kill_switch=exchange.kill_switch, clock=exchange.clock,
-                      catalogue=exchange.catalogue),
+                      catalogue=exchange.catalogue, confirmations=agreement_pages),
+        agreement_pages,
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
