@@ -17,6 +17,7 @@ from onceonly.entrypoints.web.guardian import GuardianPages
 from onceonly.entrypoints.web.guardian_agreement import GuardianAgreementPages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
 from onceonly.entrypoints.web.manager import ManagerPages
+from onceonly.entrypoints.web.manager_queue import ManagerQueuePages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
 from onceonly.entrypoints.web.register import RegisterPages
 from onceonly.entrypoints.web.sign_in import SignInPages
@@ -48,6 +49,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
                            accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
         RegisterPages(portal, exchange.register),
+        ManagerQueuePages(portal, exchange.work_queue),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())
