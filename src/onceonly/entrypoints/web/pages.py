@@ -22,6 +22,7 @@ from onceonly.entrypoints.web.portal import PageRefused, Portal
 from onceonly.entrypoints.web.register import RegisterPages
 from onceonly.entrypoints.web.sign_in import SignInPages
 from onceonly.entrypoints.web.tell_us_once import TellUsOncePages
+from onceonly.entrypoints.web.verify_in_browser import VerifyInBrowserPages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -50,6 +51,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
         RegisterPages(portal, exchange.register),
         ManagerQueuePages(portal, exchange.work_queue),
+        VerifyInBrowserPages(portal, exchange.audit),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())
