@@ -15,6 +15,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.entrypoints.web.citizen import CitizenPages
 from onceonly.entrypoints.web.guardian import GuardianPages
 from onceonly.entrypoints.web.guardian_agreement import GuardianAgreementPages
+from onceonly.entrypoints.web.guardian_challenge import GuardianChallengePages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
 from onceonly.entrypoints.web.manager import ManagerPages
 from onceonly.entrypoints.web.manager_queue import ManagerQueuePages
@@ -52,6 +53,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         RegisterPages(portal, exchange.register),
         ManagerQueuePages(portal, exchange.work_queue),
         VerifyInBrowserPages(portal, exchange.audit),
+        GuardianChallengePages(portal, exchange.accuracy, exchange.catalogue),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())
