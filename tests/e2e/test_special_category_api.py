@@ -25,8 +25,11 @@ def test_special_category_data_without_an_article_9_condition_cannot_be_submitte
 
 
 def test_a_named_condition_is_kept_and_lets_the_agreement_be_submitted(api: Api) -> None:
-    draft = create(api, DVLA_OFFICER, fit_to_drive_body(api, "high", "health-social-care"))
+    body = fit_to_drive_body(api, "high", "health-social-care")
+    body["privacy_assessment"]["reference"] = "DPIA-2026-17"
+    draft = create(api, DVLA_OFFICER, body)
     assert draft["special_category_condition"] == "health-social-care"
+    assert draft["privacy_assessment"]["reference"] == "DPIA-2026-17"  # the DPIA's own
     assert agreement_row(api, draft["id"]).special_category_condition == "health-social-care"
     assert moved(api, DVLA_OFFICER, draft["id"], "submit")["status"] == "submitted"
 

@@ -28,7 +28,7 @@ def test_the_agreement_page_says_everything_a_guardian_decides_from(api):
                   "Kept for 365 days", "At most 100,000 questions a day",
                   "Bulk extracts Not allowed", "the person sees each access at once",
                   "By an officer at Driver and Vehicle Licensing Agency",
-                  "High risk, assessed by", "Approvals 2 of 2",
+                  "Reference: DPIA-006", "High risk, assessed by", "Approvals 2 of 2",
                   "Other agreements of Driver and Vehicle Licensing Agency",
                   "With General Register Office",
                   "Past alerts about Driver and Vehicle Licensing Agency"):

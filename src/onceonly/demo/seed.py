@@ -312,7 +312,7 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             bulk_max_records=spec.bulk_max_records,
             special_category_condition=spec.condition,
             assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
-                                         officer.name, now.date()),
+                                         officer.name, now.date(), f"DPIA-{spec.number:03d}"),
         ))
         assert draft.id == spec.number, "demo agreements are numbered as in docs/demo-world.md"
         exchange.agreements.transition(officer, spec.number, "submit", "ready for decision")

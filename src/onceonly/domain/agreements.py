@@ -82,6 +82,7 @@ class PrivacyAssessment:
     summary: str
     assessed_by: str
     assessed_on: date
+    reference: str = ""  # the DPIA's own reference in its organisation's records
 
 
 @dataclass(frozen=True, slots=True)

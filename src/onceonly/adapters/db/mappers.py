@@ -70,6 +70,7 @@ def assessment_to_json(a: PrivacyAssessment | None) -> dict[str, str] | None:
         "summary": a.summary,
         "assessed_by": a.assessed_by,
         "assessed_on": a.assessed_on.isoformat(),
+        "reference": a.reference,
     }
 
 
@@ -81,6 +82,7 @@ def assessment_from_json(data: Mapping[str, str] | None) -> PrivacyAssessment | 
         summary=data["summary"],
         assessed_by=data["assessed_by"],
         assessed_on=date.fromisoformat(data["assessed_on"]),
+        reference=data.get("reference", ""),
     )
 
 

@@ -36,7 +36,7 @@ def create_agreement(body: AgreementIn, caller: Caller, exchange: ExchangeDep) -
         special_category_condition=body.special_category_condition,
         assessment=None if assessment is None else PrivacyAssessment(
             assessment.risk, assessment.summary, assessment.assessed_by,
-            assessment.assessed_on),
+            assessment.assessed_on, assessment.reference),
     ))
     return AgreementOut.of(agreement, exchange.clock.now())
 

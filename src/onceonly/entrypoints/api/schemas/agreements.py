@@ -36,6 +36,8 @@ class AssessmentIn(Strict):
     summary: Annotated[Text, Field(min_length=1, max_length=4000)]
     assessed_by: Annotated[Text, Field(min_length=1, max_length=200)]
     assessed_on: date
+    reference: Annotated[Text, Field(max_length=100, description=(
+        "the DPIA's own reference in its organisation's records"))] = ""
 
 
 class AgreementIn(Strict):
@@ -135,6 +137,7 @@ class AgreementOut(BaseModel):
                 summary=a.assessment.summary,
                 assessed_by=a.assessment.assessed_by,
                 assessed_on=a.assessment.assessed_on,
+                reference=a.assessment.reference,
             ),
             special_category=a.special_category,
             special_category_condition=a.special_category_condition,
