@@ -4,6 +4,10 @@ field name: a name means the same in every demo dataset that has it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from onceonly.domain.catalogue import FieldSpec
+
 # name: (label, label in Welsh, description in Welsh)
 FIELD_WORDS: dict[str, tuple[str, str, str]] = {
     "full_name": ("Full name", "Enw llawn", "enw"),
@@ -46,3 +50,29 @@ FIELD_WORDS: dict[str, tuple[str, str, str]] = {
                            "telir pensiwn y lluoedd arfog"),
     "pension_amount": ("Monthly pension", "Pensiwn misol", "pensiwn misol mewn punnoedd"),
 }
+
+# The life-event registers' fields (their English descriptions are the event types').
+EVENT_FIELD_WORDS: dict[str, tuple[str, str, str]] = {
+    "place_of_death": ("Place of death", "Man marw", "man marw"),
+    "child_full_name": ("Child's full name", "Enw llawn y plentyn", "enw'r plentyn"),
+    "child_date_of_birth": ("Child's date of birth", "Dyddiad geni'r plentyn",
+                            "dyddiad geni'r plentyn"),
+    "place_of_birth": ("Place of birth", "Man geni", "man geni"),
+    "child_registration_number": ("Child's registration number",
+                                  "Rhif cofrestru'r plentyn", "rhif cofrestru'r plentyn"),
+    "date_of_marriage": ("Date of marriage", "Dyddiad priodi",
+                         "dyddiad y briodas neu'r bartneriaeth sifil"),
+    "place_of_marriage": ("Place of marriage", "Man priodi", "man y seremoni"),
+    "new_full_name": ("New name", "Enw newydd", "yr enw newydd"),
+    "previous_full_name": ("Previous name", "Enw blaenorol", "yr enw a ddefnyddiwyd o'r blaen"),
+    "effective_date": ("From", "O", "o ba ddyddiad"),
+    "new_address": ("New address", "Cyfeiriad newydd", "y cyfeiriad newydd"),
+}
+
+
+def in_words(fields: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
+    """Fields with their label, and their label and description in Welsh, filled in."""
+    words = FIELD_WORDS | EVENT_FIELD_WORDS
+    return tuple(replace(f, label=words[f.name][0], label_cy=words[f.name][1],
+                         description_cy=words[f.name][2]) if f.name in words else f
+                 for f in fields)
