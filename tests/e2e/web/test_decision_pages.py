@@ -93,3 +93,21 @@ def test_the_manager_reads_the_work_queue_with_its_chart_and_table(page: Page, p
     expect(page.locator("#queue-counts")).to_contain_text("Agreements awaiting a decision")
     check_accessible(page)
     screenshot(page, "manager-work-queue")
+
+
+def test_revoking_from_the_console_goes_through_its_confirmation_page(page: Page, portal):
+    sign_in_with_token(page, portal.token("guardian:GOV/HMRC"))
+    card = page.locator("#agreement-4")
+    card.get_by_label("Decision", exact=True).select_option("revoke")
+    card.get_by_label("Reason (recorded with the decision)").fill("contract ended")
+    card.get_by_role("button", name="Record decision on agreement 4").click()
+    expect(page).to_have_url(re.compile(r"/guardian/agreements/4/revoke\?reason=contract"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Are you sure you want to revoke agreement 4?")
+    expect(page.get_by_label("Why are you revoking it?")).to_have_value("contract ended")
+    with portal.exchange.uows() as uow:
+        assert uow.agreements.get(4).status.value == "approved"  # not until confirmed
+    page.get_by_role("button", name="Yes, revoke agreement 4").click()
+    expect(page.get_by_role("status")).to_contain_text("Revoke recorded")
+    with portal.exchange.uows() as uow:
+        assert uow.agreements.get(4).status.value == "revoked"
