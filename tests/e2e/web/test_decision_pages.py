@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.web.conftest import (
     check_accessible,
     expect_charts_drawn,
+    fits_phone_width,
     screenshot,
     sign_in_with_token,
 )
@@ -26,6 +27,7 @@ def test_anyone_reads_the_register_in_english_and_in_welsh(page: Page):
     expect(first).to_contain_text("Annual income")
     check_accessible(page)
     screenshot(page, "register")
+    fits_phone_width(page)
     page.get_by_role("link", name="Darllen y gofrestr yn Gymraeg").click()
     expect(page.locator("#agreement-1")).to_contain_text("Incwm blynyddol")
     check_accessible(page)
@@ -43,6 +45,8 @@ def test_a_guardian_decides_from_the_agreement_page_and_confirms_a_revocation(pa
     expect(page.get_by_role("table")).to_contain_text("Medical conditions")
     check_accessible(page)
     screenshot(page, "guardian-agreement")
+    fits_phone_width(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Revoke this agreement").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -93,6 +97,8 @@ def test_the_manager_reads_the_work_queue_with_its_chart_and_table(page: Page, p
     expect(page.locator("#queue-counts")).to_contain_text("Agreements awaiting a decision")
     check_accessible(page)
     screenshot(page, "manager-work-queue")
+    fits_phone_width(page)
+    screenshot(page, "manager-work-queue-phone")
 
 
 def test_revoking_from_the_console_goes_through_its_confirmation_page(page: Page, portal):
