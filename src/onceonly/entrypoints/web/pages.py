@@ -1,8 +1,8 @@
 """The web portals: server-rendered pages over the same use cases as the API, one module per
 portal (sign_in, citizen, verify_in_browser, tell_us_once, guardian, guardian_agreement,
 guardian_challenge, guardian_queues, manager, manager_queue, and the public register)
-sharing the machinery in portal.py. Thin: read the form, check its CSRF token, call a use case, render
-what it returned or why it refused. No rule lives here or in a template."""
+sharing the machinery in portal.py. Thin: read the form, check its CSRF token, call a use
+case, render what it returned or why it refused. No rule lives here or in a template."""
 
 from __future__ import annotations
 
