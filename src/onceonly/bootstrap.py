@@ -78,10 +78,12 @@ from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
+from onceonly.services.register import RegisterService
 from onceonly.services.request_signatures import RequestVerifier
 from onceonly.services.timestamps import TimestampService
 from onceonly.services.witness import WatchedLog, WitnessService
 from onceonly.services.witnesses import WitnessesService
+from onceonly.services.work_queue import WorkQueueService
 
 if TYPE_CHECKING:
     from onceonly.adapters.webhooks import AiohttpTransport
@@ -124,6 +126,8 @@ class Exchange:
     witnesses: WitnessesService
     witness: WitnessService
     bundles: BundleService
+    register: RegisterService
+    work_queue: WorkQueueService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -204,6 +208,8 @@ def bootstrap(
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease())),
         catalogue=CatalogueService(uows),
+        register=RegisterService(uows, clock),
+        work_queue=WorkQueueService(uows, clock),
         health=HealthService(SqlDatabase(engine), audit, key_service),
         keys=key_service,
         people=PeopleService(SqlPersonIdentifiers(engine), uows, clock),

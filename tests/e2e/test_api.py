@@ -555,11 +555,13 @@ def test_submitting_without_a_privacy_assessment_is_refused(api: Api) -> None:
     assert agreement_row(api, draft["id"]).status == "draft"
 
 
-def fit_to_drive_body(api: Api, risk: str) -> dict[str, Any]:
+def fit_to_drive_body(api: Api, risk: str, condition: str | None = "explicit-consent",
+                      ) -> dict[str, Any]:
     return draft_body(
         api, dataset="NHS/NHSE/patient-record",
         fields=[{"name": "fit_to_drive", "source": "conditions", "transform": "fit_to_drive"}],
-        purpose="driver-medical-fitness", basis="consent", risk=risk)
+        purpose="driver-medical-fitness", basis="consent", risk=risk,
+    ) | ({} if condition is None else {"special_category_condition": condition})
 
 
 def test_high_risk_agreement_needs_two_different_guardians(api: Api) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from onceonly.adapters.db import tables as t
 from onceonly.domain.agreements import FieldGrant, LegalBasis, PrivacyAssessment, Risk
 from onceonly.domain.anomaly import DEFAULT_RULES, RuleKind
+from onceonly.domain.special_category import ProcessingCondition
 from onceonly.services.agreements import DraftCommand
 
 
@@ -44,7 +45,8 @@ def test_a_high_risk_agreement_needs_two_different_guardians(api):
         legal_basis=LegalBasis.CONSENT, valid_from=now, valid_until=now + timedelta(days=30),
         max_queries_per_day=10, retention_days=30,
         assessment=PrivacyAssessment(Risk.HIGH, "Special-category data, derived answer only",
-                                     officer.name, now.date())))
+                                     officer.name, now.date()),
+        special_category_condition=ProcessingCondition.EXPLICIT_CONSENT))
     api.exchange.agreements.transition(officer, draft.id, "submit", "ready")
     first, csrf = console(api, "guardian:NHS/NHSE")
     second, csrf2 = console(api, "guardian-2:NHS/NHSE")
@@ -130,8 +132,14 @@ def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):
         refused = client.post("/guardian/kill-switch", data={
             "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": ""})
         assert refused.status_code == 422 and 'id="reason-error"' in refused.text
-        pulled = client.post("/guardian/kill-switch", data={
+        asked = client.post("/guardian/kill-switch", data={
             "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": "suspected breach"})
+        assert asked.status_code == 200 and "Are you sure you want to cut off" in asked.text
+        with api.exchange.uows() as uow:
+            assert uow.agreements.get(4).status.value == "approved"  # not until confirmed
+        pulled = client.post("/guardian/kill-switch", data={
+            "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": "suspected breach",
+            "confirmed": "yes"})
         assert pulled.status_code == 200 and "1 agreement(s) with COM/NORTHBANK" in pulled.text
         with api.exchange.uows() as uow:
             assert uow.agreements.get(4).status.value == "suspended"

@@ -12,7 +12,10 @@ from onceonly.domain.agreements import AgreementStatus as S
 from onceonly.domain.agreements import FieldGrant, LegalBasis, Risk
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Role
+from onceonly.domain.special_category import ProcessingCondition
 from tests.unit.factories import INCOME, NOW, agreement, assessment, principal
+
+EXPLICIT_CONSENT = ProcessingCondition.EXPLICIT_CONSENT
 
 CONSUMER = principal("GOV/DWP", Role.OFFICER)
 GUARDIAN = principal("GOV/HMRC", Role.GUARDIAN, "hmrc-g1")
@@ -91,8 +94,22 @@ def test_special_category_data_needs_a_high_risk_assessment():
     assert special.special_category
     assert refused(lc.submit, special, CONSUMER, "go", NOW).code == \
         "assessment_understates_risk"
-    assert lc.submit(replace(special, assessment=assessment(Risk.HIGH)), CONSUMER, "go",
+    assert lc.submit(replace(special, assessment=assessment(Risk.HIGH),
+                             special_category_condition=EXPLICIT_CONSENT), CONSUMER, "go",
                      NOW).status is S.SUBMITTED
+
+
+def test_special_category_data_needs_an_article_9_condition_to_be_submitted():
+    special = draft(grants=[FieldGrant("fit_to_drive", "conditions", "fit_to_drive")],
+                    assessment=assessment(Risk.HIGH))
+    assert special.special_category_condition is None
+    error = refused(lc.submit, special, CONSUMER, "go", NOW)
+    assert (error.kind, error.code) == (ErrorKind.INVALID, "special_category_condition_missing")
+    named = draft(grants=[FieldGrant("fit_to_drive", "conditions", "fit_to_drive")],
+                  assessment=assessment(Risk.HIGH), special_category_condition=EXPLICIT_CONSENT)
+    assert named.special_category_condition is EXPLICIT_CONSENT
+    assert lc.submit(named, CONSUMER, "go", NOW).status is S.SUBMITTED
+    assert lc.submit(draft(), CONSUMER, "go", NOW).status is S.SUBMITTED  # personal data only
 
 
 def test_high_risk_needs_two_different_guardians():

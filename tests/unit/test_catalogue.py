@@ -75,3 +75,16 @@ def test_the_agreements_in_force_that_use_a_field():
     assert agreements_using(every, [], NOW) == []
     assert approved.in_force_at(NOW + timedelta(days=29))
     assert not approved.in_force_at(NOW + timedelta(days=30))
+
+
+def test_a_field_is_named_in_welsh_where_the_catalogue_has_it_and_in_english_else():
+    both = replace(spec("tax_code"), label="Tax code", label_cy="Cod treth",
+                   description="PAYE tax code", description_cy="cod treth TWE")
+    assert (both.label_in("en"), both.label_in("cy")) == ("Tax code", "Cod treth")
+    assert (both.description_in("en"), both.description_in("cy")) == ("PAYE tax code",
+                                                                      "cod treth TWE")
+    english_only = replace(both, label_cy="", description_cy="")
+    assert english_only.label_in("cy") == "Tax code"
+    assert english_only.description_in("cy") == "PAYE tax code"
+    assert spec("tax_code").label_in("cy") == "tax_code"  # no label at all: its own name
+    assert spec("tax_code").label_in("en") == "tax_code"

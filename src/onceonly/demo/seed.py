@@ -20,6 +20,7 @@ from onceonly.adapters.db.migrate import upgrade
 from onceonly.bootstrap import Exchange
 from onceonly.config import beside_database
 from onceonly.crypto.tokens import new_token, token_digest
+from onceonly.demo.field_labels import in_words
 from onceonly.demo.population import Pools, links, make_person, store_rows
 from onceonly.demo.world import (
     AGREEMENTS,
@@ -175,7 +176,7 @@ def _accounts(engine: Engine, url: str, store_prefix: str, now: datetime,
             conn.execute(insert(t.datasets).values(
                 id=register.id, provider_id=register.provider_id, title=register.title,
                 subject_scheme="grn", event_type=register.event_type,
-                fields=dataset_fields_to_json(EVENT_TYPES[register.event_type].fields),
+                fields=dataset_fields_to_json(in_words(EVENT_TYPES[register.event_type].fields)),
                 connector={"kind": "events"}))
 
         def account(label: str, org_id: str, role: Role, name: str) -> None:
@@ -310,8 +311,9 @@ def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> N
             retention_days=spec.retention_days,
             hidden_days=spec.hidden_days,
             bulk_max_records=spec.bulk_max_records,
+            special_category_condition=spec.condition,
             assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
-                                         officer.name, now.date()),
+                                         officer.name, now.date(), f"DPIA-{spec.number:03d}"),
         ))
         assert draft.id == spec.number, "demo agreements are numbered as in docs/demo-world.md"
         exchange.agreements.transition(officer, spec.number, "submit", "ready for decision")

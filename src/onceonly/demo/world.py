@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from onceonly.demo.field_labels import FIELD_WORDS
 from onceonly.domain.agreements import FieldGrant, LegalBasis, Risk
 from onceonly.domain.catalogue import FieldSpec, FieldType, Sensitivity, SourceLabel
+from onceonly.domain.special_category import ProcessingCondition
 
 EXCHANGE_ORG = "GOV/EXCHANGE"
 
@@ -72,7 +74,9 @@ VER, CIT = SourceLabel.VERIFIED, SourceLabel.CITIZEN_SUPPLIED
 
 def _f(name: str, kind: FieldType, sensitivity: Sensitivity, source: SourceLabel,
        description: str) -> FieldSpec:
-    return FieldSpec(name, kind, sensitivity, source, description)
+    label, label_cy, description_cy = FIELD_WORDS[name]
+    return FieldSpec(name, kind, sensitivity, source, description, label, label_cy,
+                     description_cy)
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ class DemoAgreement:
     bulk_max_records: int | None = None
     approvers: tuple[str, ...] = ("guardian",)
     notes: str = field(default="")
+    condition: ProcessingCondition | None = None  # for special-category data (Art. 9)
 
 
 AGREEMENTS: list[DemoAgreement] = [
@@ -204,6 +209,7 @@ AGREEMENTS: list[DemoAgreement] = [
         (FieldGrant("fit_to_drive", "conditions", "fit_to_drive"),),
         "driver-medical-fitness", "Confirm medical fitness to drive without seeing conditions",
         LegalBasis.CONSENT, Risk.HIGH, approvers=("guardian", "guardian-2"),
+        condition=ProcessingCondition.EXPLICIT_CONSENT,
     ),
 ]
 

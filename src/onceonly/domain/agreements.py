@@ -16,6 +16,7 @@ from enum import StrEnum
 from onceonly.domain.catalogue import Dataset, Sensitivity
 from onceonly.domain.errors import conflict, forbidden, invalid
 from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.special_category import ProcessingCondition, require_condition
 from onceonly.domain.transforms import get_transform
 
 PURPOSE_CODE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
@@ -81,6 +82,7 @@ class PrivacyAssessment:
     summary: str
     assessed_by: str
     assessed_on: date
+    reference: str = ""  # the DPIA's own reference in its organisation's records
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class Agreement:
     retention_days: int
     assessment: PrivacyAssessment | None
     special_category: bool = False  # draws on special-category data: needs a high-risk assessment
+    special_category_condition: ProcessingCondition | None = None  # and an Art. 9 condition
     # Days an access stays out of the citizen's access log (an investigation must not be
     # tipped off); the entry is in the audit tree from the start all the same.
     hidden_days: int = 0
@@ -187,6 +190,7 @@ def draft_agreement(
     max_uses: int | None = None,
     bulk_max_records: int | None = None,
     requires_training: bool = False,
+    special_category_condition: ProcessingCondition | None = None,
 ) -> Agreement:
     """A new draft, checked against the dataset it draws on. Drafted by the consumer."""
     if actor.org_id != consumer_id or actor.role not in (Role.OFFICER, Role.GUARDIAN):
@@ -224,6 +228,7 @@ def draft_agreement(
         special_category=any(
             dataset.field(g.source).sensitivity is Sensitivity.SPECIAL for g in grants
         ),
+        special_category_condition=special_category_condition,
         created_by=actor.id,
         created_at=now,
     )
@@ -347,6 +352,7 @@ def submit(agreement: Agreement, actor: Principal, reason: str, now: datetime) -
             "assessment_understates_risk",
             "the agreement draws on special-category data; its assessment must be high risk",
         )
+    require_condition(agreement.special_category, agreement.special_category_condition)
     return _moved(agreement, actor, "submit", AgreementStatus.SUBMITTED, reason, now, ())
 
 

@@ -42,6 +42,18 @@ class FieldSpec:
     source: SourceLabel
     description: str = ""
     label: str = ""  # the human name, as the catalogue shows it
+    label_cy: str = ""  # the same in Welsh; empty: not yet translated
+    description_cy: str = ""
+
+    def label_in(self, language: str) -> str:
+        """The field's human name in `language` ("en" or "cy"): the Welsh where the
+        catalogue has it, else the English, else the field's own name."""
+        welsh = self.label_cy if language == "cy" else ""
+        return welsh or self.label or self.name
+
+    def description_in(self, language: str) -> str:
+        welsh = self.description_cy if language == "cy" else ""
+        return welsh or self.description
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,6 +184,23 @@ class AccuracyService:
                 raise
         return Correction(done, correction_id, notified)
 
+    def held_value(self, guardian: Principal, challenge_id: int) -> tuple[Challenge, Any]:
+        """The challenge, and the value its provider's store holds now (None: no record),
+        for the provider's guardian to set beside the proposed one. The read is audited:
+        it is a read of the person's record."""
+        require_role(self.uows, self.clock, guardian, {Role.GUARDIAN}, "challenge.read")
+        now = self.clock.now()
+        with refusing(self.uows, self.clock, "challenge.read", guardian,
+                      detail={"challenge": challenge_id}):
+            with self.uows() as uow:
+                found = accuracy.guardian_of(uow.challenges.get(challenge_id), guardian)
+                store, local_id = self._store(uow, found)
+            record = store.fetch(local_id, [found.field]) if local_id else None
+            with self.uows(write=True) as uow:
+                uow.audit.record(_entry("challenge.read", "done", guardian, found), now)
+                uow.commit()
+        return found, None if record is None else record.get(found.field)
+
     def notices(self, principal: Principal) -> list[dict[str, Any]]:
         """The correction notices in the caller's organisation's inbox, newest first."""
         require_role(self.uows, self.clock, principal, {Role.OFFICER, Role.GUARDIAN},

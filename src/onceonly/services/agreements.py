@@ -10,6 +10,7 @@ from onceonly.domain import agreements as lifecycle
 from onceonly.domain.agreements import Agreement, FieldGrant, LegalBasis, PrivacyAssessment
 from onceonly.domain.errors import invalid, not_found
 from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.special_category import ProcessingCondition
 from onceonly.services.ports.agreements import AgreementsUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
@@ -33,6 +34,7 @@ class DraftCommand:
     max_uses: int | None = None
     bulk_max_records: int | None = None
     requires_training: bool = False
+    special_category_condition: ProcessingCondition | None = None
 
 
 def _done(actor: Principal, action: str, agreement: Agreement,
@@ -89,6 +91,7 @@ class AgreementService:
                 max_uses=cmd.max_uses,
                 bulk_max_records=cmd.bulk_max_records,
                 requires_training=cmd.requires_training,
+                special_category_condition=cmd.special_category_condition,
             )
             agreement.id = uow.agreements.add(agreement)
             uow.audit.record(

@@ -18,6 +18,7 @@ from onceonly.domain.agreements import (
     Transition,
 )
 from onceonly.domain.catalogue import Dataset, FieldSpec, FieldType, Sensitivity, SourceLabel
+from onceonly.domain.special_category import ProcessingCondition
 
 
 def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]]:
@@ -29,6 +30,8 @@ def dataset_fields_to_json(fields: tuple[FieldSpec, ...]) -> list[dict[str, str]
             "source": f.source.value,
             "description": f.description,
             "label": f.label,
+            "label_cy": f.label_cy,
+            "description_cy": f.description_cy,
         }
         for f in fields
     ]
@@ -48,6 +51,8 @@ def dataset_from_row(row: Any) -> Dataset:
                 source=SourceLabel(f["source"]),
                 description=f.get("description", ""),
                 label=f.get("label", ""),
+                label_cy=f.get("label_cy", ""),
+                description_cy=f.get("description_cy", ""),
             )
             for f in row.fields
         ),
@@ -65,6 +70,7 @@ def assessment_to_json(a: PrivacyAssessment | None) -> dict[str, str] | None:
         "summary": a.summary,
         "assessed_by": a.assessed_by,
         "assessed_on": a.assessed_on.isoformat(),
+        "reference": a.reference,
     }
 
 
@@ -76,6 +82,7 @@ def assessment_from_json(data: Mapping[str, str] | None) -> PrivacyAssessment | 
         summary=data["summary"],
         assessed_by=data["assessed_by"],
         assessed_on=date.fromisoformat(data["assessed_on"]),
+        reference=data.get("reference", ""),
     )
 
 
@@ -101,6 +108,9 @@ def agreement_from_row(row: Any, history: tuple[Transition, ...] = ()) -> Agreem
         kind=AgreementKind(row.kind),
         assessment=assessment_from_json(row.assessment),
         special_category=row.special_category,
+        special_category_condition=(
+            None if getattr(row, "special_category_condition", None) is None
+            else ProcessingCondition(row.special_category_condition)),
         status=AgreementStatus(row.status),
         approvals=tuple(row.approvals),
         created_by=row.created_by,
@@ -132,6 +142,8 @@ def agreement_values(a: Agreement) -> dict[str, Any]:
         "kind": a.kind.value,
         "assessment": assessment_to_json(a.assessment),
         "special_category": a.special_category,
+        "special_category_condition": (None if a.special_category_condition is None
+                                       else a.special_category_condition.value),
         "status": a.status.value,
         "approvals": list(a.approvals),
         "created_by": a.created_by,

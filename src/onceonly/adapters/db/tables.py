@@ -251,6 +251,8 @@ agreements = Table(
     Column("hidden_days", Integer, nullable=False, server_default="0"),
     Column("assessment", JSON, nullable=True),
     Column("special_category", Boolean, nullable=False),
+    # The UK GDPR Article 9 condition special-category data is shared under.
+    Column("special_category_condition", String(40), nullable=True),
     # Its consumer's officers must hold data-protection training in date to use it.
     Column("requires_training", Boolean, nullable=False, server_default=false()),
     Column("status", String(16), nullable=False),

@@ -16,6 +16,12 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web.common import NO_REASON, form_text, is_htmx
+from onceonly.entrypoints.web.guardian_agreement import (
+    GuardianAgreementPages,
+    ask_to_confirm_revoke,
+    confirmed,
+    kill_switch_confirmation,
+)
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import RESOLUTIONS, AnomalyService
@@ -31,8 +37,10 @@ IN_FORCE = (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED)
 class GuardianPages:
     def __init__(self, portal: Portal, *, agreements: AgreementService,
                  anomaly: AnomalyService, kill_switch: KillSwitchService,
-                 clock: Clock, catalogue: CatalogueService | None = None) -> None:
+                 clock: Clock, catalogue: CatalogueService | None = None,
+                 confirmations: GuardianAgreementPages | None = None) -> None:
         self.portal = portal
+        self.confirmations = confirmations  # revoke and the kill switch confirm first
         self.catalogue = catalogue
         self.agreements = agreements
         self.anomaly = anomaly
@@ -84,6 +92,11 @@ class GuardianPages:
         if not reason:
             errors["reason"] = NO_REASON
         agreement, status = None, 422
+        if not errors and action == "revoke" and not confirmed(form) and self.confirmations:
+            asked = ask_to_confirm_revoke(self.confirmations, request, guardian, agreement_id,
+                                          reason)
+            if asked is not None:
+                return asked  # type: ignore[return-value]
         if not errors:
             try:
                 agreement = self.agreements.transition(guardian, agreement_id, action, reason)
@@ -149,6 +162,9 @@ class GuardianPages:
             errors["reason"] = NO_REASON
         if errors:
             return self._kill_switch_page(request, 422, errors=errors, reason=reason)
+        if self.confirmations and not confirmed(form):
+            return kill_switch_confirmation(self.confirmations, request, guardian, consumer,
+                                            reason)
         try:
             switch = self.kill_switch.pull(guardian, consumer, reason)
         except DomainError as refused:

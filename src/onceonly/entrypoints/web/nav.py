@@ -29,6 +29,7 @@ NAV: list[NavEntry] = [
     NavEntry("Deliveries, challenges, links", "/guardian/queues", frozenset({Role.GUARDIAN})),
     NavEntry("Kill switch", "/guardian/kill-switch", frozenset({Role.GUARDIAN})),
     NavEntry("Service figures", "/manager", frozenset({Role.MANAGER, Role.ADMIN})),
+    NavEntry("Work queue", "/manager/queue", frozenset({Role.MANAGER, Role.ADMIN})),
 ]
 
 

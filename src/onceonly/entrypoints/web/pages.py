@@ -1,7 +1,8 @@
 """The web portals: server-rendered pages over the same use cases as the API, one module per
-portal (sign_in, citizen, tell_us_once, guardian, guardian_queues, manager) sharing the
-machinery in portal.py. Thin: read the form, check its CSRF token, call a use case, render
-what it returned or why it refused. No rule lives here or in a template."""
+portal (sign_in, citizen, verify_in_browser, tell_us_once, guardian, guardian_agreement,
+guardian_challenge, guardian_queues, manager, manager_queue, and the public register)
+sharing the machinery in portal.py. Thin: read the form, check its CSRF token, call a use
+case, render what it returned or why it refused. No rule lives here or in a template."""
 
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ from prometheus_client import CollectorRegistry
 from onceonly.bootstrap import Exchange
 from onceonly.entrypoints.web.citizen import CitizenPages
 from onceonly.entrypoints.web.guardian import GuardianPages
+from onceonly.entrypoints.web.guardian_agreement import GuardianAgreementPages
+from onceonly.entrypoints.web.guardian_challenge import GuardianChallengePages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
 from onceonly.entrypoints.web.manager import ManagerPages
+from onceonly.entrypoints.web.manager_queue import ManagerQueuePages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
+from onceonly.entrypoints.web.register import RegisterPages
 from onceonly.entrypoints.web.sign_in import SignInPages
 from onceonly.entrypoints.web.tell_us_once import TellUsOncePages
+from onceonly.entrypoints.web.verify_in_browser import VerifyInBrowserPages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -29,6 +35,9 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
     portal = Portal(exchange.accounts, exchange.web_forms_key)
+    agreement_pages = GuardianAgreementPages(
+        portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
+        catalogue=exchange.catalogue, register=exchange.register)
     pages = (
         SignInPages(portal, exchange.accounts),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verification,
@@ -37,10 +46,15 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         TellUsOncePages(portal, exchange.life_events),
         GuardianPages(portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
                       kill_switch=exchange.kill_switch, clock=exchange.clock,
-                      catalogue=exchange.catalogue),
+                      catalogue=exchange.catalogue, confirmations=agreement_pages),
+        agreement_pages,
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
+        RegisterPages(portal, exchange.register),
+        ManagerQueuePages(portal, exchange.work_queue),
+        VerifyInBrowserPages(portal, exchange.audit),
+        GuardianChallengePages(portal, exchange.accuracy, exchange.catalogue),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())

@@ -44,6 +44,9 @@ class Portal:
         self.forms_key = forms_key
         self.templates = Jinja2Templates(directory=TEMPLATES)
         self.templates.env.filters["sentence"] = sentence
+        # `_` in every template: the pages' words, to be looked up in each language.
+        self.templates.env.add_extension("jinja2.ext.i18n")
+        self.templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         self._csrf: Csrf | None = None
 
     @property

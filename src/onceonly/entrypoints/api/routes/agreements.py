@@ -33,9 +33,10 @@ def create_agreement(body: AgreementIn, caller: Caller, exchange: ExchangeDep) -
         max_uses=body.max_uses,
         bulk_max_records=body.bulk_max_records,
         requires_training=body.requires_training,
+        special_category_condition=body.special_category_condition,
         assessment=None if assessment is None else PrivacyAssessment(
             assessment.risk, assessment.summary, assessment.assessed_by,
-            assessment.assessed_on),
+            assessment.assessed_on, assessment.reference),
     ))
     return AgreementOut.of(agreement, exchange.clock.now())
 

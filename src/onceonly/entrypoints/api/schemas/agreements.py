@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from onceonly.domain.agreements import MAX_HIDDEN_DAYS, Agreement, LegalBasis, Risk
+from onceonly.domain.special_category import ProcessingCondition
 from onceonly.entrypoints.api.schemas.common import (
     AsWhole,
     DatasetId,
@@ -35,6 +36,8 @@ class AssessmentIn(Strict):
     summary: Annotated[Text, Field(min_length=1, max_length=4000)]
     assessed_by: Annotated[Text, Field(min_length=1, max_length=200)]
     assessed_on: date
+    reference: Annotated[Text, Field(max_length=100, description=(
+        "the DPIA's own reference in its organisation's records"))] = ""
 
 
 class AgreementIn(Strict):
@@ -64,6 +67,10 @@ class AgreementIn(Strict):
         description="the consumer's officers must hold data-protection training in date "
                     "(refused `training_lapsed` otherwise)")] = False
     privacy_assessment: AssessmentIn | None = None
+    special_category_condition: ProcessingCondition | None = Field(None, description=(
+        "the UK GDPR Article 9 / DPA 2018 Schedule 1 condition special-category data is "
+        "shared under: needed to submit an agreement releasing such data (refused "
+        "`special_category_condition_missing` otherwise)"))
 
 
 class TransitionOut(BaseModel):
@@ -95,6 +102,8 @@ class AgreementOut(BaseModel):
     requires_training: bool = False
     kind: str = Field(description="query (per-person queries) or notification (life events)")
     privacy_assessment: AssessmentIn | None
+    special_category: bool = False
+    special_category_condition: ProcessingCondition | None = None
     status: str = Field(description="stored lifecycle status")
     state: str = Field(description="what applies now: active, pending, expired, or the status")
     approvals: list[str]
@@ -128,7 +137,10 @@ class AgreementOut(BaseModel):
                 summary=a.assessment.summary,
                 assessed_by=a.assessment.assessed_by,
                 assessed_on=a.assessment.assessed_on,
+                reference=a.assessment.reference,
             ),
+            special_category=a.special_category,
+            special_category_condition=a.special_category_condition,
             status=a.status.value,
             state=a.state_at(now),
             approvals=list(a.approvals),

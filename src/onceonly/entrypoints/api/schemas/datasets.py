@@ -31,6 +31,8 @@ class FieldIn(Strict):
     source: SourceLabel = Field(description="how the provider knows the value")
     label: Short = Field(description="the field's human name")
     description: Long = ""
+    label_cy: Short = Field("", description="the field's human name in Welsh")
+    description_cy: Long = Field("", description="its description in Welsh")
 
 
 class LifeEventsIn(Strict):
@@ -65,7 +67,8 @@ class PublicationIn(Strict):
         return Publication(
             system_id=self.system, title=self.title, subject_scheme=self.subject_scheme,
             fields=tuple(FieldSpec(f.name, f.type, f.sensitivity, f.source, f.description,
-                                   f.label) for f in self.fields),
+                                   f.label, f.label_cy, f.description_cy)
+                         for f in self.fields),
             connector=self.connector.model_dump(),
             offers=tuple(self.offers),
             event_types=tuple(events.event_types) if events else (),
@@ -79,6 +82,8 @@ class FieldOut(BaseModel):
     source: str
     label: str
     description: str
+    label_cy: str = ""
+    description_cy: str = ""
 
 
 class VersionOut(BaseModel):
@@ -114,7 +119,8 @@ class DatasetOut(BaseModel):
                    subject_scheme=d.subject_scheme, version=d.version,
                    fields=[FieldOut(name=f.name, type=f.type.value,
                                     sensitivity=f.sensitivity.value, source=f.source.value,
-                                    label=f.label, description=f.description)
+                                    label=f.label, description=f.description,
+                                    label_cy=f.label_cy, description_cy=f.description_cy)
                            for f in d.fields],
                    offers=list(d.offers), event_type=d.event_type,
                    versions=[VersionOut.of(v) for v in versions])
