@@ -1,7 +1,7 @@
 """deliveries: the agreement may be absent (a provider told of a correction to its own record)
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-05
 """
 

@@ -2,7 +2,7 @@
 agreement releasing special-category data rests on
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-05
 """
 
