@@ -309,6 +309,12 @@ def test_walkthrough_passes_on_a_fresh_sqlite_world(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "walkthrough passed" in result.stdout
     assert "✗" not in result.stdout
+    # Which connector answered: HMRC and DVLA from their own APIs, the others from SQL.
+    told = " ".join(result.stdout.split())
+    for answered in ("GOV/HMRC's own API, through the HTTP connector (mutual TLS)",
+                     "GOV/DVLA's own API, through the HTTP connector (signed requests)",
+                     "GOV/DWP's store, through the sql connector"):
+        assert f"answered by {answered}" in told
 
 
 def test_walkthrough_passes_on_a_fresh_postgres_schema(tmp_path, postgres_url,

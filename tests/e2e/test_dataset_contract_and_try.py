@@ -45,7 +45,8 @@ def retyped_income() -> dict[str, Any]:
 def http_publication(api: Api, base_url: str) -> dict[str, Any]:
     body = current_income(api)
     body["connector"] = {"kind": "http", "url": base_url + "/people/{id}",
-                         "fields_param": "fields", "fields": HMRC_FIELDS, "timeout": 5}
+                         "fields_param": "fields", "fields": copy.deepcopy(HMRC_FIELDS),
+                         "timeout": 5}
     return body
 
 
@@ -143,3 +144,16 @@ def test_dataset_test_refuses_a_person_the_provider_does_not_know(
     result = runner.invoke(app, ["dataset", "test", HMRC, "--subject",
                                  f"nino:{api.world.citizen_ids['nino']}", "--db", module_db_url])
     assert result.exit_code == 2 and "record_unknown" in result.output
+
+
+def test_a_pointer_that_does_not_read_is_refused_not_a_server_error(
+        api: Api, connect: Connect) -> None:
+    provider = connect()
+    body, was = http_publication(api, provider.base_url), version(api)
+    bad_ref = copy.deepcopy(HMRC_OPENAPI)
+    bad_ref["paths"]["/people/{nino}"]["get"]["responses"]["200"] = {"$ref": "#no-slash"}
+    assert_problem(publish(api, body | {"openapi": bad_ref}), 422,
+                   "connector_contract_mismatch")
+    body["connector"]["fields"]["address"] = {"type": "string", "pointer": "no-slash"}
+    assert_problem(publish(api, body), 422, "connector_invalid")
+    assert version(api) == was

@@ -30,6 +30,7 @@ from onceonly.services.ports.connectors import (
     ConnectorUnusable,
     ContractCheck,
     ContractMismatch,
+    ProviderConnector,
 )
 from onceonly.services.ports.datasets import DatasetsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
@@ -128,8 +129,7 @@ class DatasetService:
                 config = uow.catalogue.connector_config(dataset_id)
             refusal.note(person_key=found.person_key, provider_id=dataset.provider_id)
             wanted = list(dict.fromkeys(g.source for a in in_force for g in a.grants))
-            connector = self.connectors.for_dataset(dataset_id, config)
-            record = connector.fetch(found.provider_value, wanted)
+            record = self._connector(dataset_id, config).fetch(found.provider_value, wanted)
             if record is None:
                 raise not_found("record_unknown", f"{dataset.provider_id} holds no record "
                                 "of the person")
@@ -201,15 +201,17 @@ class DatasetService:
             raise conflict("already_exists", f"{holder} is the register of {event_type}")
         return event_type
 
+    def _connector(self, dataset_id: str, config: Mapping[str, Any]) -> ProviderConnector:
+        try:
+            return self.connectors.for_dataset(dataset_id, config)
+        except (AttributeError, KeyError, TypeError, ValueError) as problem:
+            raise invalid("connector_invalid", "the connector's configuration is not "
+                          f"usable: {_words(problem)}") from None
+
     def _try(self, dataset: Dataset, config: Mapping[str, Any]) -> None:
         """Try the connector once against the provider's store."""
         try:
-            try:
-                connector = self.connectors.for_dataset(dataset.id, config)
-            except (AttributeError, KeyError, TypeError, ValueError) as problem:
-                raise invalid("connector_invalid", "the connector's configuration is not "
-                              f"usable: {_words(problem)}") from None
-            connector.check([f.name for f in dataset.fields])
+            self._connector(dataset.id, config).check([f.name for f in dataset.fields])
         except ConnectorUnusable as problem:
             raise invalid("connector_unusable", f"the connector of {dataset.id} cannot "
                           f"serve it: {problem}. Nothing was published") from None

@@ -26,6 +26,14 @@ def check_contract(config: Mapping[str, Any], document: Mapping[str, Any],
                    field_types: Mapping[str, str]) -> None:
     """Raise ContractMismatch at the first field (or `url`) the document contradicts.
     `field_types`: the dataset's fields and their catalogue types."""
+    try:
+        _check(config, document, field_types)
+    except jsonpointer.JsonPointerException as problem:  # a `$ref` or `pointer` not one
+        raise ContractMismatch("url", f"a JSON Pointer does not read: {problem}") from None
+
+
+def _check(config: Mapping[str, Any], document: Mapping[str, Any],
+           field_types: Mapping[str, str]) -> None:
     operation = _operation(config, document)
     if config.get("fields_param") and not any(
             p.get("in") == "query" and p.get("name") == config["fields_param"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import jsonpointer
+
 from onceonly.adapters.connectors.breaker import BreakerFigures
 from onceonly.adapters.connectors.contract import check_contract
 from onceonly.adapters.connectors.http import HttpConnector, HttpConnectors, SigningKey
@@ -19,7 +21,10 @@ class ProviderConnectors:
     def for_dataset(self, dataset_id: str,
                     config: Mapping[str, Any]) -> SqlConnector | HttpConnector:
         if config.get("kind") == "http":
-            return self.http.for_config(config)
+            try:
+                return self.http.for_config(config)
+            except jsonpointer.JsonPointerException as problem:  # a field's `pointer`
+                raise ValueError(f"a field's pointer does not read: {problem}") from None
         return self.sql.for_dataset(dataset_id, config)
 
     def check_contract(self, config: Mapping[str, Any], document: Mapping[str, Any],
