@@ -28,9 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from sqlalchemy import Engine, func, select
 
-from onceonly.adapters.db import tables as t
 from onceonly.bootstrap import Exchange
 from onceonly.config import operator_org
 from onceonly.demo.stores import connector_configs
@@ -215,25 +213,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-def last_audit_seq(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.coalesce(func.max(t.audit_log.c.seq), 0))).scalar_one()
-
-
-def answered_by(engine: Engine, after_seq: int) -> list[str]:
-    """Which connector answered each release audited after `after_seq`, in words."""
-    query = (select(t.datasets.c.id, t.datasets.c.provider_id, t.datasets.c.connector)
-             .select_from(t.audit_log.join(t.agreements,
-                                           t.agreements.c.id == t.audit_log.c.agreement_id)
-                          .join(t.datasets, t.datasets.c.id == t.agreements.c.dataset_id))
-             .where(t.audit_log.c.seq > after_seq, t.audit_log.c.action == "query.release"))
-    with engine.connect() as conn:  # each dataset once (PostgreSQL compares no JSON)
-        found = {row.id: row for row in conn.execute(query)}
-    return [f"{row.provider_id}'s {_connector_words(row.connector)}"
-            for _, row in sorted(found.items())]
-
-
-def _connector_words(config: Mapping[str, Any]) -> str:
+def connector_words(config: Mapping[str, Any]) -> str:
     if config.get("kind") != "http":
         return f"store, through the {config.get('kind', '?')} connector"
     how = ("mutual TLS" if config.get("tls") else "signed requests"

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select, text, update
 from onceonly.adapters.clock import MovableClock
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.db.walkthrough_reads import answered_by, last_audit_seq
 from onceonly.audit import merkle
 from onceonly.audit.heads import unb64
 from onceonly.bootstrap import Exchange, bootstrap
@@ -29,11 +30,7 @@ from onceonly.demo.world import EXCHANGE_ORG
 from onceonly.domain.organisations import Role
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
-from onceonly.entrypoints.demo.http_providers import (
-    answered_by,
-    http_providers_running,
-    last_audit_seq,
-)
+from onceonly.entrypoints.demo.http_providers import connector_words, http_providers_running
 from onceonly.entrypoints.demo.receivers import tell_us_once_running
 from onceonly.services.audit import verify_log
 from onceonly.services.tokens import issue_token
@@ -93,8 +90,9 @@ def _story(console: Console, world, client: OnceonlyClient, exchange: Exchange,
         mark = last_audit_seq(exchange.engine)
         try:
             console.print(f"  [green]✓[/green] {body()}")
-            for connector in answered_by(exchange.engine, mark):
-                console.print(f"    [dim]answered by {connector}[/dim]")
+            for provider, connector in answered_by(exchange.engine, mark):
+                console.print(f"    [dim]answered by {provider}'s "
+                              f"{connector_words(connector)}[/dim]")
         except (StepFailed, ExchangeError, SignatureInvalid) as failure:
             ok = False
             console.print(f"  [red]✗ {failure}[/red]")
