@@ -17,11 +17,12 @@ TESTS = Path(__file__).parents[1]
 FEATURES = {p.stem for p in (SOURCE / "services").glob("*.py")} - {"__init__"}
 # What is not one feature's: shared ports, the database's own machinery, the API's shared
 # routes and schemas, the fakes' shared data; and the storage named for what it holds
-# (data_keys: the keys feature's data keys; releases: the queries' releases and usage).
+# (data_keys: the keys feature's data keys; releases: the queries' releases and usage;
+# walkthrough_reads: the demo walkthrough's reads of which connector answered).
 SHARED = {
     "services/ports": {"clock", "connectors", "principals", "unit_of_work"},
     "adapters/db": {"backup", "data_keys", "driver", "engine", "mappers", "migrate", "releases",
-                    "repository", "tables"},
+                    "repository", "tables", "walkthrough_reads"},
     "entrypoints/api/routes": {"operations"},
     "entrypoints/api/schemas": {"common", "problems"},
 }
