@@ -28,6 +28,7 @@ from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
+from onceonly.adapters.openid import AuthlibOpenIdClient
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
 from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
 from onceonly.adapters.witness_http import HttpWitness
@@ -38,6 +39,7 @@ from onceonly.config import (
     log_origin,
     operator_org,
     privacy_policy_url,
+    read_secret,
     timestamp_authorities,
     timestamp_every,
     timestamp_roots_file,
@@ -78,6 +80,7 @@ from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.queries import QueryService
 from onceonly.services.request_signatures import RequestVerifier
+from onceonly.services.single_sign_on import SingleSignOnService
 from onceonly.services.timestamps import TimestampService
 from onceonly.services.witness import WatchedLog, WitnessService
 from onceonly.services.witnesses import WitnessesService
@@ -123,6 +126,7 @@ class Exchange:
     witnesses: WitnessesService
     witness: WitnessService
     bundles: BundleService
+    single_sign_on: SingleSignOnService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -173,6 +177,7 @@ def bootstrap(
         master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
         envelopes, keys, operator_org())
     witnesses_of = witnesses_for(uows, clock)
+    accounts = AccountService(uows, clock, envelopes, operator_org())
     return Exchange(
         engine=engine,
         uows=uows,
@@ -194,7 +199,9 @@ def bootstrap(
                                 privacy_policy_url()),
         accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
-        accounts=AccountService(uows, clock, envelopes, operator_org()),
+        accounts=accounts,
+        single_sign_on=SingleSignOnService(uows, clock, AuthlibOpenIdClient(read_secret),
+                                           accounts),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),
         delivery=DeliveryService(uows, clock, envelopes, keys, operator_org(),

@@ -193,16 +193,24 @@ class AccountService:
         return signed_in
 
     def _start(self, uow: AccountsUnitOfWork, principal: Principal, from_token: str | None,
-               method: str, now: datetime, past: DomainError | None = None) -> SignedIn:
-        """A session; `past`: the delay or lock the second factor got past, if one did."""
+               method: str, now: datetime, past: DomainError | None = None,
+               until: datetime | None = None) -> SignedIn:
+        """A session; `past`: the delay or lock the second factor got past, if one did;
+        `until`: no later than this (when the sign-in it rests on ends sooner)."""
         session_id = secrets.token_urlsafe(32)
-        expires = now + SESSION_LIFETIME
+        expires = min(now + SESSION_LIFETIME, until or now + SESSION_LIFETIME)
         uow.sessions.add(token_digest(session_id), principal.id, from_token, now, expires)
         uow.sessions.forget_ended(now - SESSION_LIFETIME)  # indexed: a small delete
         detail = {"method": method} | ({"past": past.code} if past is not None else {})
         uow.audit.record(AuditEntry("signin", "done", principal.id, principal.org_id,
                                     detail=detail), now)
         return SignedIn(session_id, principal, expires)
+
+    def start_session(self, uow: AccountsUnitOfWork, principal: Principal, method: str,
+                      until: datetime) -> SignedIn:
+        """A session for someone an identity provider signed in, inside `uow` (committed by
+        the caller with what else it writes), lasting no longer than that sign-in."""
+        return self._start(uow, principal, None, method, self.clock.now(), until=until)
 
     def _password_matches(self, account: CitizenAccount | None, password: str) -> bool:
         if len(password) > 1024:

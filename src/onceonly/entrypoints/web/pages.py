@@ -5,6 +5,7 @@ what it returned or why it refused. No rule lives here or in a template."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
 from onceonly.entrypoints.web.manager import ManagerPages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
 from onceonly.entrypoints.web.sign_in import SignInPages
+from onceonly.entrypoints.web.single_sign_on import SingleSignOnPages, sign_in_options
 from onceonly.entrypoints.web.tell_us_once import TellUsOncePages
 
 STATIC = Path(__file__).parent / "static"
@@ -28,9 +30,11 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     whose decision counters the manager's page shows."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
-    portal = Portal(exchange.accounts, exchange.web_forms_key)
+    portal = Portal(exchange.accounts, exchange.web_forms_key,
+                    partial(sign_in_options, exchange.single_sign_on))
     pages = (
-        SignInPages(portal, exchange.accounts),
+        SignInPages(portal, exchange.accounts, exchange.single_sign_on),
+        SingleSignOnPages(portal, exchange.single_sign_on),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verification,
                      accounts=exchange.accounts, consents=exchange.consents,
                      accuracy=exchange.accuracy, clock=exchange.clock),

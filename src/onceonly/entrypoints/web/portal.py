@@ -39,11 +39,16 @@ class Portal:
     """`forms_key`: the key that signs the forms' CSRF tokens, asked for on first use (the
     database holds it, so only once it is migrated)."""
 
-    def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes]) -> None:
+    def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes],
+                 sign_in_options: Callable[[], dict[str, Any]] = dict) -> None:
         self.accounts = accounts
         self.forms_key = forms_key
+        self.sign_in_options = sign_in_options  # the ways to sign in the sign-in page offers
         self.templates = Jinja2Templates(directory=TEMPLATES)
         self.templates.env.filters["sentence"] = sentence
+        # Pages' words go through _(...): untranslated until a catalogue is installed.
+        self.templates.env.add_extension("jinja2.ext.i18n")
+        self.templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         self._csrf: Csrf | None = None
 
     @property
@@ -70,7 +75,8 @@ class Portal:
 
     def sign_in_page(self, request: Request, status: int = 200,
                      **context: Any) -> HTMLResponse:
-        return self.render(request, "sign_in.html", status, **context)
+        return self.render(request, "sign_in.html", status,
+                           **(self.sign_in_options() | context))
 
     # -- who is asking ----------------------------------------------------------------------
 

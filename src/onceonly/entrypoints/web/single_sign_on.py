@@ -1,0 +1,86 @@
+"""Signing in through an identity provider: staff through their organisation's OpenID
+provider (and citizens through GOV.UK One Login): the redirect there, the callback, and a
+page saying in words why a sign-in was refused."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from onceonly.domain.errors import DomainError
+from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web.common import form_text
+from onceonly.entrypoints.web.nav import home_for
+from onceonly.entrypoints.web.portal import Portal
+from onceonly.entrypoints.web.security import (
+    cookie_secure,
+    session_id,
+    set_session_cookie,
+)
+from onceonly.services.single_sign_on import ATTEMPT_LIFETIME, SingleSignOnService, Started
+
+ATTEMPT_COOKIE = "onceonly_sign_in_attempt"
+CALLBACK = "/sign-in/callback"
+
+
+def sign_in_options(single_sign_on: SingleSignOnService) -> dict[str, object]:
+    """What the sign-in page offers: the organisations that registered a provider."""
+    return {"identity_providers": single_sign_on.providers()}
+
+
+class SingleSignOnPages:
+    def __init__(self, portal: Portal, single_sign_on: SingleSignOnService) -> None:
+        self.portal = portal
+        self.single_sign_on = single_sign_on
+
+    def router(self) -> APIRouter:
+        router = APIRouter(include_in_schema=False)
+        router.add_api_route("/sign-in/organisation", self.start_staff, methods=["POST"])
+        router.add_api_route(CALLBACK, self.callback, methods=["GET"])
+        return router
+
+    @staticmethod
+    def redirect_uri(request: Request) -> str:
+        return str(request.base_url).rstrip("/") + CALLBACK
+
+    def refused(self, request: Request, error: DomainError) -> HTMLResponse:
+        response = self.portal.render(request, "sign_in_refused.html", http_status(error),
+                                      error=error)
+        response.delete_cookie(ATTEMPT_COOKIE, path=CALLBACK)
+        return response
+
+    async def start_staff(self, request: Request) -> Response:
+        form = await self.portal.form(request)
+        org_id = form_text(form, "organisation", 64)
+        try:
+            started = self.single_sign_on.begin(org_id, self.redirect_uri(request))
+        except DomainError as refused:
+            return self.refused(request, refused)
+        return self.to_provider(request, started)
+
+    @staticmethod
+    def to_provider(request: Request, started: Started) -> Response:
+        """To the provider, the browser holding the attempt's id for the callback (Lax: a
+        top-level navigation back from the provider carries it)."""
+        response = RedirectResponse(started.url, status_code=303)
+        response.set_cookie(ATTEMPT_COOKIE, started.attempt_id, path=CALLBACK,
+                            max_age=int(ATTEMPT_LIFETIME.total_seconds()), httponly=True,
+                            samesite="lax", secure=cookie_secure(request))
+        return response
+
+    def callback(self, request: Request) -> Response:
+        params = {key: value for key, value in request.query_params.items()
+                  if isinstance(value, str)}
+        attempt_id = request.cookies.get(ATTEMPT_COOKIE)
+        try:
+            signed_in, _id_token = self.single_sign_on.complete(
+                attempt_id, params, self.redirect_uri(request))
+        except DomainError as refused:
+            return self.refused(request, refused)
+        previous = session_id(request)
+        if previous:  # signing in again (as someone else, say) ends the session before
+            self.portal.accounts.sign_out(previous)
+        response = RedirectResponse(home_for(signed_in.principal), status_code=303)
+        set_session_cookie(response, request, signed_in.session_id)
+        response.delete_cookie(ATTEMPT_COOKIE, path=CALLBACK)
+        return response
