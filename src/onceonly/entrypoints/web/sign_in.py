@@ -99,6 +99,8 @@ class SignInPages:
         after = str(request.base_url).rstrip("/") + "/sign-in?signed_out=1"
         # Started through an identity provider that offers it: signed out there too.
         elsewhere = self.single_sign_on.sign_out(current, after) if current else None
-        response = RedirectResponse(elsewhere or "/sign-in?signed_out=1", status_code=303)
+        # The pages' forms may lead only here (CSP form-action): a page sends the browser on.
+        response = (self.portal.render(request, "sign_in_elsewhere.html", url=elsewhere)
+                    if elsewhere else RedirectResponse("/sign-in?signed_out=1", status_code=303))
         clear_session_cookie(response, request)
         return response

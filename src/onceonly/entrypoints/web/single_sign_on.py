@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.http_status import http_status
-from onceonly.entrypoints.web.common import form_text
 from onceonly.entrypoints.web.nav import home_for
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.entrypoints.web.security import (
@@ -35,7 +34,8 @@ class SingleSignOnPages:
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
-        router.add_api_route("/sign-in/organisation", self.start_staff, methods=["POST"])
+        router.add_api_route("/sign-in/organisation/{org_id:path}", self.start_staff,
+                             methods=["GET"])
         router.add_api_route(CALLBACK, self.callback, methods=["GET"])
         return router
 
@@ -49,9 +49,10 @@ class SingleSignOnPages:
         response.delete_cookie(ATTEMPT_COOKIE, path=CALLBACK)
         return response
 
-    async def start_staff(self, request: Request) -> Response:
-        form = await self.portal.form(request)
-        org_id = form_text(form, "organisation", 64)
+    def start_staff(self, request: Request, org_id: str) -> Response:
+        """A link, not a form: the pages' forms may post only to the exchange, and this
+        goes on to the provider. Starting a sign-in changes nothing but the browser's own
+        attempt; the provider's answer must come back to that attempt."""
         try:
             started = self.single_sign_on.begin(org_id, self.redirect_uri(request))
         except DomainError as refused:
