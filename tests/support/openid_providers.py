@@ -45,8 +45,9 @@ class Providers:
     def issuer(self, path: str) -> str:
         return self.base_url + path
 
-    def misbehave(self, path: str, mode: str) -> None:
-        """The provider's next token answer carries a bad ID token (provider.mjs: forge)."""
+    def misbehave(self, path: str, mode: str | dict[str, str]) -> None:
+        """The provider's next token answer carries a bad ID token (provider.mjs: forge),
+        or (`mode` a dict) its next answer to the client's redirect URI these parameters."""
         httpx.post(f"{self.base_url}/_test/mode", json={"path": path, "mode": mode},
                    timeout=10).raise_for_status()
 

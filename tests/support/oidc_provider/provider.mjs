@@ -9,8 +9,9 @@
 // issuer's key, and takes the `vtr` parameter; its clients get pairwise `sub`s.
 // It prints {"port": N} once listening. For the tests only, POST /_test/mode with
 // {"path": "/dwp", "mode": "..."} makes that provider's next token answer carry a bad ID
-// token (see forge below): the exchange's own client code meets it as it would a provider
-// gone wrong.
+// token (see forge below), and {"path": "/dwp", "mode": {"state": "..."}} its next answer
+// to the client's redirect URI carry other parameters: the exchange's own client code meets
+// them as it would a provider gone wrong, or an attacker's answer in its place.
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -137,7 +138,15 @@ for (const spec of config.providers) {
   provider.use(async (ctx, next) => {
     await next();
     const mode = modes.get(spec.path);
-    if (ctx.path === '/token' && mode && ctx.body && ctx.body.id_token) {
+    if (!mode) return;
+    const location = ctx.response.get('location');
+    if (typeof mode === 'object' && location && location.includes('code=')) {
+      // The answer sent back to the client, with parameters changed on the way.
+      modes.delete(spec.path);
+      const url = new URL(location);
+      for (const [name, value] of Object.entries(mode)) url.searchParams.set(name, value);
+      ctx.redirect(url.href);
+    } else if (typeof mode === 'string' && ctx.path === '/token' && ctx.body?.id_token) {
       modes.delete(spec.path);
       ctx.body = { ...ctx.body, id_token: await forge(mode, ctx.body.id_token, key, issuer) };
     }
