@@ -1,7 +1,8 @@
-"""The OpenID Connect client: authlib for the authorization code flow with PKCE and the
-client's authentication at the token endpoint (private_key_jwt or a client secret), and
-for the ID token's claims (issuer, audience, expiry, nonce); joserfc for its signature,
-by a key the provider publishes (its JWKS), in an asymmetric algorithm only."""
+"""The OpenID Connect client: authlib (its requests session) for the authorization code
+flow with PKCE and the client's authentication at the token endpoint (private_key_jwt or a
+client secret), and for the ID token's claims (issuer, audience, expiry, nonce); joserfc
+for its signature, by a key the provider publishes (its JWKS), in an asymmetric algorithm
+only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from authlib.integrations.httpx_client import OAuth2Client, OAuthError
+import requests
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -99,12 +101,12 @@ class AuthlibOpenIdClient:
 
     # -- the flow ---------------------------------------------------------------------------
 
-    def _session(self, client: Client, redirect_uri: str) -> OAuth2Client:
+    def _session(self, client: Client, redirect_uri: str) -> OAuth2Session:
         secret = self.read_secret(client.secret)
-        session = OAuth2Client(client.client_id, secret,
-                               token_endpoint_auth_method=client.client_auth.value,
-                               redirect_uri=redirect_uri, scope=" ".join(client.scopes),
-                               code_challenge_method="S256", timeout=TIMEOUT)
+        session = OAuth2Session(client.client_id, secret,
+                                token_endpoint_auth_method=client.client_auth.value,
+                                redirect_uri=redirect_uri, scope=" ".join(client.scopes),
+                                code_challenge_method="S256")
         if client.client_auth is ClientAuth.PRIVATE_KEY_JWT:
             session.register_client_auth_method(
                 PrivateKeyJWT(self.metadata(client.issuer)["token_endpoint"]))
@@ -125,11 +127,12 @@ class AuthlibOpenIdClient:
         try:
             with self._session(client, redirect_uri) as session:
                 token = session.fetch_token(endpoint, grant_type="authorization_code",
-                                            code=code, code_verifier=attempt.code_verifier)
+                                            code=code, code_verifier=attempt.code_verifier,
+                                            timeout=TIMEOUT)
         except OAuthError:
             raise refused("code_rejected", "the sign-in service did not accept this "
                                            "sign-in (it may have been used already)") from None
-        except httpx.HTTPError:
+        except requests.RequestException:
             raise unavailable(client.issuer) from None
         id_token, access_token = token.get("id_token"), token.get("access_token")
         if not isinstance(id_token, str) or not isinstance(access_token, str):
