@@ -6,9 +6,11 @@ only."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +29,8 @@ from joserfc.errors import (
     MissingClaimError,
     UnsupportedAlgorithmError,
 )
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, JWKRegistry, KeySet
+from joserfc.jwt import JWTClaimsRegistry
 
 from onceonly.domain.errors import DomainError, ErrorKind, unauthenticated
 from onceonly.domain.single_sign_on import ClientAuth
@@ -61,8 +64,10 @@ def unavailable(issuer: str) -> DomainError:
 class AuthlibOpenIdClient:
     """`read_secret`: reads a client secret or private key from its reference."""
 
-    def __init__(self, read_secret: Callable[[str], str]) -> None:
+    def __init__(self, read_secret: Callable[[str], str],
+                 identity_key: Path | None = None) -> None:
         self.read_secret = read_secret
+        self.identity_key = identity_key  # the identity claim issuer's public key (JWK, PEM)
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._keys: dict[str, tuple[float, KeySet]] = {}
 
@@ -192,6 +197,35 @@ class AuthlibOpenIdClient:
         if not isinstance(info, dict):
             raise refused("userinfo_malformed", "the user information could not be read")
         return info
+
+    def identity_claim(self, token: str, issuer: str, client_id: str, subject: str,
+                       now: datetime) -> Mapping[str, Any]:
+        if self.identity_key is None:
+            raise refused("identity_key_missing", "this exchange has no key to check GOV.UK "
+                                                  "One Login's proof of identity with")
+        text = self.identity_key.read_text()
+        key = (JWKRegistry.import_key(json.loads(text)) if text.lstrip().startswith("{")
+               else ECKey.import_key(text))
+        try:
+            decoded = jwt.decode(token, key, ["ES256"])
+            JWTClaimsRegistry(now=int(now.timestamp()), leeway=LEEWAY,
+                              iss={"essential": True, "value": issuer},
+                              aud={"essential": True, "value": client_id},
+                              sub={"essential": True, "value": subject},
+                              exp={"essential": True}).validate(decoded.claims)
+        except UnsupportedAlgorithmError:
+            raise refused("identity_algorithm", "its proof of identity was not signed in a "
+                                                "way this exchange accepts") from None
+        except (BadSignatureError, InvalidKeyIdError):
+            raise refused("identity_signature", "its proof of identity was not signed by "
+                                                "GOV.UK One Login") from None
+        except ClaimError:
+            raise refused("identity_claims", "its proof of identity is not for you, or not "
+                                             "for this exchange, or has expired") from None
+        except JoseError:
+            raise refused("identity_malformed", "its proof of identity could not be read") \
+                from None
+        return decoded.claims
 
     def end_session_url(self, client: Client, id_token: str,
                         post_logout_redirect_uri: str) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,7 +72,7 @@ class IdentityProvider:
                           "say where the secret is read from: env:NAME (an environment "
                           "variable) or file:/path (a file); never the secret itself")
         for name in (self.person_claim, self.name_claim, self.roles_claim,
-                     *([self.org_claim] if self.org_claim else [])):
+                     *([self.org_claim] if self.org_claim is not None else [])):
             if not _CLAIM_NAME.match(name):
                 raise invalid("invalid_claim_name", f"{name!r} is not a claim name")
         if not self.roles:
@@ -159,3 +160,60 @@ def other_organisation(org_id: str) -> DomainError:
     return forbidden("other_organisation",
                      f"You signed in as someone of another organisation than {org_id}. "
                      "Choose your own organisation on the sign-in page.")
+
+
+# -- citizens, through GOV.UK One Login ------------------------------------------------------
+
+# The identity claim One Login returns at P2: a JWT whose `vc.credentialSubject` holds the
+# names (each of parts) and birth dates its checks proved, the current first.
+IDENTITY_CLAIM = "https://vocab.account.gov.uk/v1/coreIdentityJWT"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenIdentity:
+    full_name: str
+    birth_date: date
+
+
+def identity_from_claim(claims: Mapping[str, Any]) -> ProvenIdentity:
+    """The name and date of birth the identity claim (its payload, verified) proves."""
+    try:
+        subject = claims["vc"]["credentialSubject"]
+        parts = subject["name"][0]["nameParts"]
+        given = " ".join(p["value"] for p in parts if p.get("type") == "GivenName")
+        family = " ".join(p["value"] for p in parts if p.get("type") == "FamilyName")
+        born = date.fromisoformat(subject["birthDate"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        raise forbidden("identity_unreadable",
+                        "GOV.UK One Login's proof of your identity could not be read, so "
+                        "your record could not be found. Nobody was signed in.") from None
+    full_name = " ".join(filter(None, (given.strip(), family.strip())))
+    if not full_name:
+        raise forbidden("identity_unreadable",
+                        "GOV.UK One Login's proof of your identity has no name in it, so "
+                        "your record could not be found. Nobody was signed in.")
+    return ProvenIdentity(full_name, born)
+
+
+class CitizenLink(StrEnum):
+    LINKED = "linked"  # linked at once: signed in
+    QUEUED = "queued"  # waits for a member of staff to confirm
+    UNKNOWN = "unknown"  # no one in the index is like them
+
+
+AGREE = frozenset({"exact", "agree"})
+
+
+def citizen_link(candidates: list[tuple[str, Mapping[str, str]]]) -> tuple[CitizenLink,
+                                                                             str | None]:
+    """Whether a citizen One Login proved is linked to a person of the index at once:
+    only when one person alone is a candidate and their name and date of birth both agree
+    exactly (One Login checked them against documents, in place of an identifier).
+    `candidates`: (person key, how each field compared) of everyone the matcher found."""
+    if not candidates:
+        return CitizenLink.UNKNOWN, None
+    person, compared = candidates[0]
+    if len(candidates) == 1 and compared.get("full_name") in AGREE \
+            and compared.get("date_of_birth") in AGREE:
+        return CitizenLink.LINKED, person
+    return CitizenLink.QUEUED, person

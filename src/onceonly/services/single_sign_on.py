@@ -8,6 +8,7 @@ domain's rules (domain/single_sign_on.py). Every refusal is audited and signs no
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,17 +20,24 @@ from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, forbidden, not_found, unauthenticated
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.single_sign_on import (
+    IDENTITY_CLAIM,
+    CitizenLink,
     IdentityProvider,
+    ProvenIdentity,
     StaffClaims,
+    citizen_link,
+    identity_from_claim,
     other_organisation,
     staff_from_claims,
 )
 from onceonly.services.accounts import AccountService, SignedIn
 from onceonly.services.auth import require_role
+from onceonly.services.identity import IdentityService
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.single_sign_on import (
     Attempt,
     Client,
+    OneLogin,
     OpenIdClient,
     SingleSignOnUnitOfWork,
     Verified,
@@ -55,11 +63,15 @@ def client_of(provider: IdentityProvider) -> Client:
 
 class SingleSignOnService:
     def __init__(self, uows: UnitOfWorkFactory[SingleSignOnUnitOfWork], clock: Clock,
-                 openid: OpenIdClient, accounts: AccountService) -> None:
+                 openid: OpenIdClient, accounts: AccountService, identity: IdentityService,
+                 one_login: OneLogin | None, operator_org: str) -> None:
         self.uows = uows
         self.clock = clock
         self.openid = openid
         self.accounts = accounts
+        self.identity = identity
+        self.one_login = one_login  # None: citizens cannot sign in through One Login
+        self.operator_org = operator_org
 
     # -- registering a provider -------------------------------------------------------------
 
@@ -143,12 +155,13 @@ class SingleSignOnService:
 
     def complete(self, attempt_id: str | None, params: Mapping[str, str],
                  redirect_uri: str) -> tuple[SignedIn, str]:
-        """A staff member back from their provider: the code exchanged, the ID token
-        verified, the claims judged; a session (and the ID token, kept for signing out
-        there too). `params`: the callback's query."""
+        """Someone back from their provider (staff from their organisation's, a citizen
+        from One Login): the code exchanged, the ID token verified, the claims judged; a
+        session (and the ID token, kept for signing out there too). `params`: the
+        callback's query."""
         attempt = self.take_attempt(attempt_id, params)
         if attempt.org_id is None:
-            self._refuse(None, "sign_in_attempt_unknown", "This sign-in was not for staff.")
+            return self._complete_citizen(attempt, params["code"], redirect_uri)
         with self.uows() as uow:
             provider = uow.identity_providers.get(attempt.org_id)
         if provider is None:
@@ -211,6 +224,90 @@ class SingleSignOnService:
                                provider_id=org_id)
         refuse(self.uows, self.clock, entry, error or unauthenticated(code, detail))
 
+    # -- citizens, through GOV.UK One Login -------------------------------------------------
+
+    def begin_citizen(self, redirect_uri: str) -> Started:
+        """A citizen's sign-in at One Login, asking for the confidence its `vtr` names and
+        for the identity claim."""
+        if self.one_login is None:
+            raise not_found("one_login_not_configured",
+                            "Signing in with GOV.UK One Login is not set up on this exchange.")
+        return self._begin(None, self.one_login.client, redirect_uri, {
+            "vtr": self.one_login.vtr,
+            "claims": json.dumps({"userinfo": {IDENTITY_CLAIM: None}})})
+
+    def _complete_citizen(self, attempt: Attempt, code: str,
+                          redirect_uri: str) -> tuple[SignedIn, str]:
+        one_login = self.one_login
+        if one_login is None:
+            self._refuse(None, "one_login_not_configured",
+                         "Signing in with GOV.UK One Login is not set up on this exchange.")
+        client = one_login.client
+        verified = self._verified(None, client, redirect_uri, code, attempt)
+        subject = verified.claims["sub"]  # pairwise: this exchange's own name for them
+        try:
+            info = self.openid.userinfo(client, verified.access_token)
+            if info.get("sub") != subject:
+                raise unauthenticated("userinfo_subject", "GOV.UK One Login described "
+                                                          "someone else. Nobody was signed in.")
+            token = info.get(IDENTITY_CLAIM)
+            if not isinstance(token, str):
+                raise forbidden("identity_missing",
+                                "GOV.UK One Login did not prove your identity, so your record "
+                                "could not be found. Nobody was signed in.")
+            proven = identity_from_claim(self.openid.identity_claim(
+                token, one_login.identity_issuer, client.client_id, subject,
+                self.clock.now()))
+        except DomainError as refused:
+            self._refuse(None, refused.code, refused.detail, refused)
+        with self.uows() as uow:
+            known = uow.provider_people.principal_of(client.issuer, subject)
+            principal = uow.principals.get(known) if known else None
+        if principal is None:
+            principal = self._link_citizen(client.issuer, subject, proven)
+        with self.uows(write=True) as uow:
+            signed_in = self.accounts.start_session(uow, principal, "one_login",
+                                                    verified.expires_at)
+            uow.provider_sessions.add(token_digest(signed_in.session_id), None,
+                                      verified.id_token, signed_in.expires_at)
+            uow.commit()
+        return signed_in, verified.id_token
+
+    def _link_citizen(self, issuer: str, subject: str, proven: ProvenIdentity) -> Principal:
+        """The first sign-in: the person of the index One Login's proof names, through the
+        matcher; linked at once when it is sure, else queued for staff to confirm."""
+        matches = self.identity.match_person(proven.full_name, proven.birth_date)
+        outcome, person_key = citizen_link([(m.person_key, m.comparisons) for m in matches])
+        now = self.clock.now()
+        if outcome is CitizenLink.UNKNOWN or person_key is None:
+            self._refuse(None, "identity_not_found",
+                         "GOV.UK One Login proved who you are, but no record of yours was "
+                         "found here. Nobody was signed in. If you think you should have a "
+                         "record, contact the service that holds it.")
+        if outcome is CitizenLink.QUEUED:
+            compared = dict(matches[0].comparisons)
+            with self.uows(write=True) as uow:
+                uow.provider_people.queue(issuer, subject, person_key, compared, now)
+                uow.commit()
+            self._refuse(None, "identity_pending",
+                         "GOV.UK One Login proved who you are, and a member of staff now "
+                         "needs to confirm which record is yours. This usually takes up to "
+                         "5 working days. You have not been signed in yet: sign in with "
+                         "GOV.UK One Login again after that.")
+        with self.uows(write=True) as uow:
+            existing = uow.provider_people.citizen_of(person_key)
+            principal = uow.principals.get(existing) if existing else None
+            if principal is None:
+                principal = Principal(f"citizen.{secrets.token_hex(6)}", "Citizen",
+                                      self.operator_org, Role.CITIZEN, person_key)
+                uow.principals.add(principal)
+            uow.provider_people.link(issuer, subject, principal.id, now)
+            uow.audit.record(AuditEntry("identity.link", "applied", principal.id,
+                                        principal.org_id, person_key=person_key,
+                                        detail={"by": "one_login"}), now)
+            uow.commit()
+        return principal
+
     # -- signing out ------------------------------------------------------------------------
 
     def sign_out(self, session_id: str, post_logout_redirect_uri: str) -> str | None:
@@ -230,7 +327,7 @@ class SingleSignOnService:
 
     def _client_for(self, org_id: str | None) -> Client | None:
         if org_id is None:
-            return None
+            return self.one_login.client if self.one_login else None
         with self.uows() as uow:
             provider = uow.identity_providers.get(org_id)
         return client_of(provider) if provider else None

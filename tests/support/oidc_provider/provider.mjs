@@ -6,7 +6,8 @@
 //
 // An account is the claims its person gets ("disabled": true: the provider refuses them).
 // A One Login-like provider also issues the identity claim, a JWT signed by the identity
-// issuer's key, and takes the `vtr` parameter; its clients get pairwise `sub`s.
+// issuer's key (or its own "identity_key", as an impostor would), and takes the `vtr`
+// parameter; its clients get pairwise `sub`s.
 // It prints {"port": N} once listening. For the tests only, POST /_test/mode with
 // {"path": "/dwp", "mode": "..."} makes that provider's next token answer carry a bad ID
 // token (see forge below), and {"path": "/dwp", "mode": {"state": "..."}} its next answer
@@ -32,15 +33,13 @@ async function signingKey() {
   return { ...(await jose.exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 }
 
-const identityKey = config.identity_key
-  ? await jose.importJWK(config.identity_key, 'ES256') : null;
 
 function pairwise(accountId, client) {
   return createHash('sha256').update(`${client.sectorIdentifier}|${accountId}|onceonly-tests`)
     .digest('hex');
 }
 
-async function identityJwt(claims, sub, client) {
+async function identityJwt(claims, sub, client, jwk) {
   return new jose.SignJWT({ vot: 'P2', vc: {
     type: ['VerifiableCredential', 'IdentityCheckCredential'],
     credentialSubject: {
@@ -48,9 +47,10 @@ async function identityJwt(claims, sub, client) {
                            { type: 'FamilyName', value: claims.family_name }] }],
       birthDate: [{ value: claims.birthdate }],
     },
-  } }).setProtectedHeader({ alg: 'ES256', kid: config.identity_key.kid })
+  } }).setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
     .setIssuer(config.identity_issuer).setSubject(sub).setAudience(client.clientId)
-    .setIssuedAt().setNotBefore('0s').setExpirationTime('1h').sign(identityKey);
+    .setIssuedAt().setNotBefore('0s').setExpirationTime('1h')
+    .sign(await jose.importJWK(jwk, 'ES256'));
 }
 
 // A bad ID token, as a provider gone wrong (or an attacker in its place) would send.
@@ -97,7 +97,9 @@ for (const spec of config.providers) {
           const sub = client && client.subjectType === 'pairwise' ? pairwise(id, client) : id;
           const given = { ...claims, sub };
           if (spec.one_login && requested && IDENTITY_CLAIM in requested && use === 'userinfo') {
-            given[IDENTITY_CLAIM] = await identityJwt(claims, sub, client);
+            // A provider's own identity key (an impostor's), else the identity issuer's.
+            given[IDENTITY_CLAIM] = await identityJwt(claims, sub, client,
+              spec.identity_key || config.identity_key);
           }
           return given;
         },

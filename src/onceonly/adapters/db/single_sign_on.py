@@ -91,6 +91,25 @@ class SqlProviderPeople:
         return self.conn.execute(select(t.principals.c.disabled_at).where(
             t.principals.c.id == principal_id)).scalar_one_or_none() is not None
 
+    def citizen_of(self, person_key: str) -> str | None:
+        """The citizen principal of a person of the index, if they have one."""
+        p = t.principals
+        return self.conn.execute(select(p.c.id).where(
+            p.c.person_key == person_key, p.c.role == Role.CITIZEN.value)
+            .order_by(p.c.id).limit(1)).scalar_one_or_none()
+
+    def queue(self, issuer: str, person: str, person_key: str,
+              comparisons: dict[str, str], at: datetime) -> bool:
+        """Queue a citizen for confirmation (False if they wait already)."""
+        r = t.citizen_link_requests
+        if self.conn.execute(select(r.c.status).where(
+                r.c.issuer == issuer, r.c.person == person)).first() is not None:
+            return False
+        self.conn.execute(insert(r).values(issuer=issuer, person=person,
+                                           person_key=person_key, comparisons=comparisons,
+                                           status="pending", created_at=at))
+        return True
+
     def update_staff(self, principal_id: str, name: str, role: str) -> None:
         self.conn.execute(update(t.principals).where(t.principals.c.id == principal_id)
                           .values(name=name, role=role))

@@ -818,3 +818,16 @@ provider_sessions = Table(
     Column("id_token", Text, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+# Citizens One Login proved but the index could not link at once: each waits for a member
+# of staff to confirm which person they are (the person the matcher found best).
+citizen_link_requests = Table(
+    "citizen_link_requests",
+    metadata,
+    Column("issuer", String(300), primary_key=True),
+    Column("person", String(255), primary_key=True),  # One Login's pairwise sub
+    Column("person_key", String(64), nullable=False),
+    Column("comparisons", JSON, nullable=False),  # field -> level, no values
+    Column("status", String(16), nullable=False),  # pending, confirmed, rejected
+    Column("created_at", UTCDateTime, nullable=False),
+)

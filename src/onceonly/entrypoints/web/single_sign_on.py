@@ -1,6 +1,7 @@
 """Signing in through an identity provider: staff through their organisation's OpenID
-provider (and citizens through GOV.UK One Login): the redirect there, the callback, and a
-page saying in words why a sign-in was refused."""
+provider, citizens through GOV.UK One Login: the redirect there, the callback, and a page
+saying in words why a sign-in was refused (or, for a citizen whose record waits to be
+confirmed, what happens next)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ CALLBACK = "/sign-in/callback"
 
 def sign_in_options(single_sign_on: SingleSignOnService) -> dict[str, object]:
     """What the sign-in page offers: the organisations that registered a provider."""
-    return {"identity_providers": single_sign_on.providers()}
+    return {"identity_providers": single_sign_on.providers(),
+            "one_login": single_sign_on.one_login is not None}
 
 
 class SingleSignOnPages:
@@ -36,6 +38,7 @@ class SingleSignOnPages:
         router = APIRouter(include_in_schema=False)
         router.add_api_route("/sign-in/organisation/{org_id:path}", self.start_staff,
                              methods=["GET"])
+        router.add_api_route("/sign-in/one-login", self.start_citizen, methods=["GET"])
         router.add_api_route(CALLBACK, self.callback, methods=["GET"])
         return router
 
@@ -55,6 +58,13 @@ class SingleSignOnPages:
         attempt; the provider's answer must come back to that attempt."""
         try:
             started = self.single_sign_on.begin(org_id, self.redirect_uri(request))
+        except DomainError as refused:
+            return self.refused(request, refused)
+        return self.to_provider(request, started)
+
+    def start_citizen(self, request: Request) -> Response:
+        try:
+            started = self.single_sign_on.begin_citizen(self.redirect_uri(request))
         except DomainError as refused:
             return self.refused(request, refused)
         return self.to_provider(request, started)

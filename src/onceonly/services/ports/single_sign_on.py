@@ -43,6 +43,13 @@ class ProviderPeople(Protocol):
     def principal_of(self, issuer: str, person: str) -> str | None: ...
     def link(self, issuer: str, person: str, principal_id: str, at: datetime) -> None: ...
     def disabled(self, principal_id: str) -> bool: ...
+    def citizen_of(self, person_key: str) -> str | None:
+        """The citizen principal of a person of the index, if they have one."""
+        ...
+    def queue(self, issuer: str, person: str, person_key: str,
+              comparisons: dict[str, str], at: datetime) -> bool:
+        """Queue a citizen for confirmation (False if they wait already)."""
+        ...
     def update_staff(self, principal_id: str, name: str, role: str) -> None:
         """The name and role the provider gives them now."""
         ...
@@ -80,6 +87,15 @@ class Client:
 
 
 @dataclass(frozen=True, slots=True)
+class OneLogin:
+    """GOV.UK One Login as the exchange's citizens' provider (config: ONCEONLY_ONE_LOGIN_*)."""
+
+    client: Client
+    vtr: str
+    identity_issuer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verified:
     """A code exchanged and its ID token verified (signature by a key the provider
     publishes, issuer, audience, expiry, nonce): its claims, the token itself (the hint
@@ -100,6 +116,11 @@ class OpenIdClient(Protocol):
     def complete(self, client: Client, redirect_uri: str, code: str, attempt: Attempt,
                  now: datetime) -> Verified: ...
     def userinfo(self, client: Client, access_token: str) -> Mapping[str, Any]: ...
+    def identity_claim(self, token: str, issuer: str, client_id: str, subject: str,
+                       now: datetime) -> Mapping[str, Any]:
+        """The identity claim's payload, its signature checked against its issuer's key and
+        its iss, aud, sub and times against these."""
+        ...
     def end_session_url(self, client: Client, id_token: str,
                         post_logout_redirect_uri: str) -> str | None:
         """Where to send the browser to sign out at the provider too, if it offers that."""

@@ -1,5 +1,6 @@
 """single sign-on: organisations' OpenID providers, sign-ins under way at a provider, who a
-provider's people are here, and sessions started through a provider (for signing out there)
+provider's people are here, sessions started through a provider (for signing out there),
+and citizens One Login proved who wait for their record to be confirmed
 
 Revision ID: 0019
 Revises: 0016
@@ -67,9 +68,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_provider_sessions_expires_at'), 'provider_sessions',
                     ['expires_at'], unique=False)
+    op.create_table('citizen_link_requests',
+    sa.Column('issuer', sa.String(length=300), nullable=False),
+    sa.Column('person', sa.String(length=255), nullable=False),
+    sa.Column('person_key', sa.String(length=64), nullable=False),
+    sa.Column('comparisons', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('issuer', 'person', name=op.f('pk_citizen_link_requests'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('citizen_link_requests')
     op.drop_table('provider_sessions')
     op.drop_table('provider_people')
     op.drop_table('sign_in_attempts')

@@ -1,0 +1,186 @@
+"""Single sign-on rules (pure): what a provider's registration must say, and who a
+provider's verified claims make of the person signing in."""
+
+from __future__ import annotations
+
+import pytest
+
+from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.domain.organisations import Role
+from onceonly.domain.single_sign_on import (
+    MAPPABLE_ROLES,
+    ClientAuth,
+    IdentityProvider,
+    StaffClaims,
+    check_issuer,
+    other_organisation,
+    parse_role_mapping,
+    staff_from_claims,
+)
+
+ROLES = {"guardians": Role.GUARDIAN, "officers": Role.OFFICER, "managers": Role.MANAGER,
+         "admins": Role.ORG_ADMIN}
+
+
+def provider(**changed) -> IdentityProvider:
+    values = {"org_id": "GOV/DWP", "issuer": "https://login.dwp.example",
+              "client_id": "onceonly", "client_auth": ClientAuth.PRIVATE_KEY_JWT,
+              "secret": "file:/etc/onceonly/dwp.pem", "roles": ROLES} | changed
+    return IdentityProvider(**values)
+
+
+def refused(code: str, **changed) -> None:
+    with pytest.raises(DomainError) as error:
+        provider(**changed)
+    assert error.value.code == code
+    assert error.value.kind is ErrorKind.INVALID
+
+
+def test_a_provider_registers_with_its_defaults():
+    registered = provider()
+    assert (registered.person_claim, registered.name_claim, registered.roles_claim,
+            registered.org_claim, registered.scopes) == ("sub", "name", "groups", None,
+                                                         ("openid", "profile"))
+
+
+@pytest.mark.parametrize("issuer", [
+    "https://login.example", "https://login.example/tenant/v2.0",
+    "http://127.0.0.1:8080/dwp", "http://localhost:9000", "http://[::1]:9000/x"])
+def test_issuers_are_https_or_on_this_machine(issuer):
+    assert check_issuer(issuer) == issuer
+    assert provider(issuer=issuer).issuer == issuer
+
+
+@pytest.mark.parametrize("issuer", [
+    "http://login.example", "https://login.example?tenant=1", "https://login.example#x",
+    "ftp://login.example", "https://", "login.example", "http://127.0.0.2.example/"])
+def test_other_issuers_are_refused(issuer):
+    refused("invalid_issuer", issuer=issuer)
+
+
+@pytest.mark.parametrize("client_id", ["", "   ", "x" * 201])
+def test_a_client_id_is_one_to_two_hundred_characters(client_id):
+    refused("invalid_client_id", client_id=client_id)
+
+
+def test_a_client_id_of_two_hundred_characters_is_taken():
+    assert provider(client_id="x" * 200).client_id == "x" * 200
+
+
+@pytest.mark.parametrize("secret", ["env:DWP_SECRET", "env:A", "file:/run/secrets/dwp"])
+def test_a_secret_is_named_by_where_it_is(secret):
+    assert provider(secret=secret).secret == secret
+
+
+@pytest.mark.parametrize("secret", ["the-secret-itself", "env:lower", "env:", "file:relative",
+                                    "file:", "env:1X", "xenv:DWP", "env:DWP extra"])
+def test_a_secret_itself_is_refused(secret):
+    refused("invalid_secret_reference", secret=secret)
+
+
+@pytest.mark.parametrize("claim", ["person_claim", "name_claim", "roles_claim", "org_claim"])
+@pytest.mark.parametrize("name", ["", "has space", "x" * 101, "quote'"])
+def test_claim_names_are_checked(claim, name):
+    refused("invalid_claim_name", **{claim: name})
+
+
+def test_claim_names_may_be_urls():
+    named = provider(roles_claim="https://vocab.example/roles", person_claim="x" * 100)
+    assert named.roles_claim == "https://vocab.example/roles"
+
+
+def test_a_mapping_gives_at_least_one_role():
+    refused("no_role_mapping", roles={})
+
+
+@pytest.mark.parametrize("role", [Role.CITIZEN, Role.ADMIN])
+def test_a_provider_cannot_make_citizens_or_the_exchanges_administrators(role):
+    refused("role_not_mappable", roles={"g": Role.GUARDIAN, "x": role})
+    assert role not in MAPPABLE_ROLES
+
+
+def test_the_openid_scope_is_asked_for():
+    refused("openid_scope_missing", scopes=("profile",))
+
+
+def test_role_mappings_are_read_as_value_equals_role():
+    assert parse_role_mapping(["data-guardians=guardian", "a=b=officer"]) == {
+        "data-guardians": Role.GUARDIAN, "a=b": Role.OFFICER}
+
+
+@pytest.mark.parametrize("pair", ["guardian", "=guardian", "g=nobody"])
+def test_role_mappings_that_do_not_read_are_refused(pair):
+    with pytest.raises(DomainError) as error:
+        parse_role_mapping([pair])
+    assert error.value.code == "invalid_role_mapping"
+
+
+def test_claims_name_the_person_and_their_role():
+    assert staff_from_claims(provider(), {"sub": "p-1", "name": "Grace", "groups": [
+        "canteen", "guardians"]}) == StaffClaims("p-1", "Grace", Role.GUARDIAN)
+
+
+def test_a_single_role_value_may_be_a_string():
+    assert staff_from_claims(provider(), {"sub": "p", "groups": "officers"}).role is \
+        Role.OFFICER
+
+
+@pytest.mark.parametrize(("groups", "role"), [
+    (["admins", "guardians", "managers", "officers"], Role.OFFICER),
+    (["admins", "guardians", "managers"], Role.MANAGER),
+    (["admins", "guardians"], Role.GUARDIAN),
+    (["admins"], Role.ORG_ADMIN),
+])
+def test_several_roles_give_the_one_with_fewest_powers(groups, role):
+    assert staff_from_claims(provider(), {"sub": "p", "groups": groups}).role is role
+
+
+def test_a_person_without_a_name_claim_is_named_by_their_id():
+    assert staff_from_claims(provider(), {"sub": "p-1", "groups": ["officers"],
+                                          "name": " "}).name == "p-1"
+    assert staff_from_claims(provider(), {"sub": "p-1", "groups": ["officers"],
+                                          "name": 7}).name == "p-1"
+
+
+def test_the_person_claim_is_the_one_mapped():
+    mapped = provider(person_claim="email", name_claim="display")
+    assert staff_from_claims(mapped, {"sub": "s", "email": "g@dwp.example", "display": "G",
+                                      "groups": ["officers"]}) == StaffClaims(
+        "g@dwp.example", "G", Role.OFFICER)
+
+
+@pytest.mark.parametrize("person", [None, "", "  ", 5])
+def test_claims_naming_nobody_are_refused(person):
+    claims = {"groups": ["officers"]} | ({"sub": person} if person is not None else {})
+    with pytest.raises(DomainError) as error:
+        staff_from_claims(provider(), claims)
+    assert (error.value.code, error.value.kind) == ("no_person_claim", ErrorKind.FORBIDDEN)
+    assert "'sub'" in error.value.detail
+
+
+@pytest.mark.parametrize("groups", [None, [], ["canteen"], "canteen", 5, [5, None]])
+def test_claims_giving_no_mapped_role_are_refused_in_words(groups):
+    with pytest.raises(DomainError) as error:
+        staff_from_claims(provider(), {"sub": "p", "groups": groups})
+    assert (error.value.code, error.value.kind) == ("no_mapped_role", ErrorKind.FORBIDDEN)
+    assert "has not given you a role" in error.value.detail
+
+
+def test_roles_are_read_from_the_roles_claim_only():
+    with pytest.raises(DomainError):
+        staff_from_claims(provider(roles_claim="roles"), {"sub": "p", "groups": ["officers"]})
+
+
+@pytest.mark.parametrize("org", ["GOV/HMRC", None, ["GOV/DWP"]])
+def test_a_person_of_another_organisation_is_refused(org):
+    claims = {"sub": "p", "groups": ["officers"]} | ({"org": org} if org else {})
+    with pytest.raises(DomainError) as error:
+        staff_from_claims(provider(org_claim="org"), claims)
+    assert error.value.code == "other_organisation"
+    assert error.value.detail == other_organisation("GOV/DWP").detail
+    assert "another organisation than GOV/DWP" in error.value.detail
+
+
+def test_a_person_of_the_organisation_is_taken_when_it_is_claimed():
+    assert staff_from_claims(provider(org_claim="org"), {
+        "sub": "p", "groups": ["officers"], "org": "GOV/DWP"}).role is Role.OFFICER
