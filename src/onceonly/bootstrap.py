@@ -38,6 +38,7 @@ from onceonly.config import (
     delivery_retry,
     log_origin,
     operator_org,
+    password_sign_in,
     privacy_policy_url,
     read_secret,
     settings,
@@ -180,7 +181,8 @@ def bootstrap(
         master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
         envelopes, keys, operator_org())
     witnesses_of = witnesses_for(uows, clock)
-    accounts = AccountService(uows, clock, envelopes, operator_org())
+    accounts = AccountService(uows, clock, envelopes, operator_org(),
+                              passwords=password_sign_in)
     identity = IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock)
     return Exchange(
         engine=engine,

@@ -3,16 +3,22 @@ provider's verified claims make of the person signing in."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Role
 from onceonly.domain.single_sign_on import (
     MAPPABLE_ROLES,
+    CitizenLink,
     ClientAuth,
     IdentityProvider,
+    ProvenIdentity,
     StaffClaims,
     check_issuer,
+    citizen_link,
+    identity_from_claim,
     other_organisation,
     parse_role_mapping,
     staff_from_claims,
@@ -184,3 +190,79 @@ def test_a_person_of_another_organisation_is_refused(org):
 def test_a_person_of_the_organisation_is_taken_when_it_is_claimed():
     assert staff_from_claims(provider(org_claim="org"), {
         "sub": "p", "groups": ["officers"], "org": "GOV/DWP"}).role is Role.OFFICER
+
+
+def identity(given="Jane Ann", family="Doe", born="1980-02-29") -> dict:
+    return {"vc": {"credentialSubject": {
+        "name": [{"nameParts": [{"type": "GivenName", "value": part}
+                                for part in given.split()] +
+                               [{"type": "FamilyName", "value": family}]},
+                 {"nameParts": [{"type": "GivenName", "value": "Former"}]}],
+        "birthDate": [{"value": born}, {"value": "1900-01-01"}]}}}
+
+
+def test_the_identity_claim_proves_the_current_name_and_date_of_birth():
+    assert identity_from_claim(identity()) == ProvenIdentity("Jane Ann Doe", date(1980, 2, 29))
+
+
+def test_name_parts_of_other_kinds_are_not_the_name():
+    claim = identity()
+    claim["vc"]["credentialSubject"]["name"][0]["nameParts"].append(
+        {"type": "Title", "value": "Dr"})
+    assert identity_from_claim(claim).full_name == "Jane Ann Doe"
+
+
+def test_a_family_name_alone_is_a_name():
+    claim = identity()
+    claim["vc"]["credentialSubject"]["name"][0]["nameParts"] = [
+        {"type": "FamilyName", "value": " Doe "}]
+    assert identity_from_claim(claim).full_name == "Doe"
+
+
+@pytest.mark.parametrize("broken", [
+    {}, {"vc": {}}, {"vc": {"credentialSubject": {"name": [], "birthDate": []}}},
+    identity(born="29/02/1980"), identity(born="1981-02-29"),
+    {"vc": {"credentialSubject": {"name": [{"nameParts": "Jane"}],
+                                  "birthDate": [{"value": "1980-01-01"}]}}},
+    {"vc": {"credentialSubject": {"name": [{"nameParts": [{"type": "GivenName"}]}],
+                                  "birthDate": [{"value": "1980-01-01"}]}}},
+])
+def test_an_identity_claim_that_does_not_read_is_refused(broken):
+    with pytest.raises(DomainError) as error:
+        identity_from_claim(broken)
+    assert (error.value.code, error.value.kind) == ("identity_unreadable", ErrorKind.FORBIDDEN)
+    assert "Nobody was signed in" in error.value.detail
+
+
+def test_an_identity_claim_without_a_name_is_refused():
+    claim = identity()
+    claim["vc"]["credentialSubject"]["name"][0]["nameParts"] = [
+        {"type": "GivenName", "value": "  "}]
+    with pytest.raises(DomainError) as error:
+        identity_from_claim(claim)
+    assert error.value.code == "identity_unreadable"
+    assert "has no name in it" in error.value.detail
+
+
+SURE = {"full_name": "exact", "date_of_birth": "exact", "postcode": "missing"}
+
+
+def test_no_candidate_is_nobody_known():
+    assert citizen_link([]) == (CitizenLink.UNKNOWN, None)
+
+
+@pytest.mark.parametrize("levels", [SURE, SURE | {"full_name": "agree"},
+                                    SURE | {"date_of_birth": "agree"}])
+def test_one_candidate_agreeing_on_name_and_birth_is_linked_at_once(levels):
+    assert citizen_link([("p1", levels)]) == (CitizenLink.LINKED, "p1")
+
+
+@pytest.mark.parametrize("levels", [
+    SURE | {"full_name": "similar"}, SURE | {"date_of_birth": "one_digit"},
+    {"full_name": "exact"}, {"date_of_birth": "exact"}, {}])
+def test_a_candidate_not_agreeing_on_both_is_queued(levels):
+    assert citizen_link([("p1", levels)]) == (CitizenLink.QUEUED, "p1")
+
+
+def test_two_candidates_are_queued_with_the_best():
+    assert citizen_link([("p1", SURE), ("p2", SURE)]) == (CitizenLink.QUEUED, "p1")

@@ -9,7 +9,7 @@ token is never refused for what others did from the same address."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
-from onceonly.domain.errors import DomainError, conflict, invalid, unauthenticated
+from onceonly.domain.errors import DomainError, conflict, forbidden, invalid, unauthenticated
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.sign_in import (
     FORGET_FAILURES_AFTER,
@@ -74,8 +74,10 @@ class TotpEnrolment:
 
 class AccountService:
     def __init__(self, uows: UnitOfWorkFactory[AccountsUnitOfWork], clock: Clock, sealer: Sealer,
-                 operator_org: str, hasher: PasswordHasher | None = None) -> None:
+                 operator_org: str, hasher: PasswordHasher | None = None,
+                 passwords: Callable[[], bool] = lambda: True) -> None:
         self.uows = uows
+        self.passwords = passwords  # whether citizens may sign in with a password (the demo)
         self.clock = clock
         self.sealer = sealer
         self.operator_org = operator_org
@@ -126,6 +128,10 @@ class AccountService:
                 client: str | None) -> SignedIn:
         """Password, then the TOTP code if the account has one; the counters decide what
         is refused unchecked and how a failure is answered (domain/sign_in.py: Gate)."""
+        if not self.passwords():
+            self._refuse_sign_in("password_sign_in_off", forbidden(
+                "password_sign_in_off", "Citizens sign in here with GOV.UK One Login; "
+                                        "passwords are for the demonstration only."), None)
         now = self.clock.now()
         login = login.strip().lower()
         code = code.strip() if code and code.strip() else None

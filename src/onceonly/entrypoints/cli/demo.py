@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from typing import Annotated
 
 import typer
 
 from onceonly.bootstrap import bootstrap
-from onceonly.config import DEFAULT_DATA_DIR, beside_database
+from onceonly.config import DEFAULT_DATA_DIR, beside_database, variable
 from onceonly.entrypoints.cli.common import DbOption, check_database, console, fail, progress
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.logging import configure_logging
@@ -32,6 +33,8 @@ def demo(
     from onceonly.demo.stores import known_everywhere
     from onceonly.entrypoints.demo.receivers import tell_us_once_running
 
+    # The demo's citizens may sign in with a password too (off outside the demo).
+    os.environ.setdefault(variable("password_sign_in"), "true")
     if db is None:
         shutil.rmtree(DEMO_DIR, ignore_errors=True)  # the default demo is rebuilt every time
         db = f"sqlite:///{(DEMO_DIR / 'exchange.sqlite').resolve()}"

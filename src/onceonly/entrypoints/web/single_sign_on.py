@@ -26,7 +26,8 @@ CALLBACK = "/sign-in/callback"
 def sign_in_options(single_sign_on: SingleSignOnService) -> dict[str, object]:
     """What the sign-in page offers: the organisations that registered a provider."""
     return {"identity_providers": single_sign_on.providers(),
-            "one_login": single_sign_on.one_login is not None}
+            "one_login": single_sign_on.one_login is not None,
+            "password_sign_in": single_sign_on.accounts.passwords()}
 
 
 class SingleSignOnPages:
