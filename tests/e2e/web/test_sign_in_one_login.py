@@ -141,3 +141,21 @@ def test_a_proof_of_identity_not_signed_by_its_issuer_is_refused(
     assert count(portal, t.audit_log, t.audit_log.c.reason == "identity_signature") == 1
     assert not any(c["name"] == "onceonly_session" for c in context.cookies())
 
+
+
+def test_without_the_demo_setting_a_password_signs_nobody_in(
+        portal: Portal, one_login: Providers, page: Page, context: BrowserContext,
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ONCEONLY_PASSWORD_SIGN_IN", "false")
+    page.goto("/sign-in")
+    expect(page.get_by_label("Password")).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign in with GOV.UK One Login")).to_be_visible()
+    # A form posted all the same (from a page loaded before) is refused and audited.
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    answer = context.request.post("/sign-in/citizen", form={
+        "csrf_token": token, "login": portal.citizen.login,
+        "password": portal.citizen.password, "code": ""})
+    assert answer.status == 403
+    assert "GOV.UK One Login" in answer.text()
+    assert count(portal, t.audit_log, t.audit_log.c.reason == "password_sign_in_off") == 1
+    assert not any(c["name"] == "onceonly_session" for c in context.cookies())
