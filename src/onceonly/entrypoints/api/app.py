@@ -46,6 +46,7 @@ from onceonly.entrypoints.api.routes import (
     org_keys,
     people,
     queries,
+    single_sign_on,
     witness,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
@@ -56,7 +57,7 @@ from onceonly.services.request_signatures import SignaturePolicy
 # In the order they are matched and documented, after the query.
 FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
             bulk, identity, consents, accuracy, life_events, delivery, members, people,
-            org_keys, datasets, witness)
+            org_keys, datasets, witness, single_sign_on)
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,
