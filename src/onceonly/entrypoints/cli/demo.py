@@ -31,6 +31,7 @@ def demo(
     from onceonly.demo.citizens import open_citizen_accounts
     from onceonly.demo.seed import WorldExists, build_world
     from onceonly.demo.stores import known_everywhere
+    from onceonly.entrypoints.demo.identity_providers import identity_providers_running
     from onceonly.entrypoints.demo.receivers import tell_us_once_running
 
     # The demo's citizens may sign in with a password too (off outside the demo).
@@ -57,7 +58,9 @@ def demo(
         # The organisations' receivers and a delivery worker run in this process.
         delivering = bootstrap(db)
         with tell_us_once_running(delivering, world, f"http://{host}:{port}",
-                                  receivers_port=port + 1):
+                                  receivers_port=port + 1), \
+                identity_providers_running(delivering, world, f"http://{host}:{port}",
+                                           beside_database(db, "oidc"), console.print):
             serve(db=db, host=host, port=port)
         delivering.close()
 
