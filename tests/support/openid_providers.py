@@ -73,7 +73,8 @@ def running_providers(providers: list[dict[str, Any]], **extra: Any) -> Iterator
         log = Path(folder) / "provider.log"
         with log.open("wb") as err:
             process = subprocess.Popen([node, str(SCRIPT), str(config)], cwd=HERE,
-                                       stdout=subprocess.PIPE, stderr=err)
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=err)
         try:
             assert process.stdout is not None
             line = process.stdout.readline()

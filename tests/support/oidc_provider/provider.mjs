@@ -178,4 +178,7 @@ server.on('request', (req, res) => {
   mounts.get(path)(req, res);
 });
 
+// Whoever started it holds its standard input: when they are gone, so is the provider.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);

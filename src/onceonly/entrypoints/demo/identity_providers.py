@@ -101,8 +101,10 @@ def identity_providers_running(exchange: Exchange, world: World, base_url: str,
         base_url, client_key.as_dict(private=False) | {"alg": "RS256", "use": "sig"},
         identity_key.as_dict(private=True) | {"kid": "id"}, _citizen_claims(exchange, world))))
     with (folder / "oidc-providers.log").open("wb") as log:
+        # Its standard input is a pipe from here: if this process dies, the provider ends.
         process = subprocess.Popen([node, str(PROVIDER / "provider.mjs"), str(config_file)],
-                                   cwd=PROVIDER, stdout=subprocess.PIPE, stderr=log)
+                                   cwd=PROVIDER, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=log)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
