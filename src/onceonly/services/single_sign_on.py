@@ -83,10 +83,14 @@ class SingleSignOnService:
             refuse_as(self.uows, self.clock, action, actor, forbidden(
                 "not_own_organisation", "an organisation's administrator registers its own "
                                         "provider only"), provider_id=provider.org_id)
+        with self.uows() as uow:
+            known = uow.catalogue.organisation(provider.org_id) is not None
+        if not known:
+            refuse_as(self.uows, self.clock, action, actor, not_found(
+                "organisation_unknown", f"no organisation {provider.org_id}"),
+                provider_id=provider.org_id)
         now = self.clock.now()
         with self.uows(write=True) as uow:
-            if uow.catalogue.organisation(provider.org_id) is None:
-                raise not_found("organisation_unknown", f"no organisation {provider.org_id}")
             uow.identity_providers.put(provider, actor.id, now)
             uow.audit.record(AuditEntry(action, "done", actor.id, actor.org_id,
                                         provider_id=provider.org_id, detail={
@@ -161,22 +165,28 @@ class SingleSignOnService:
         callback's query."""
         attempt = self.take_attempt(attempt_id, params)
         if attempt.org_id is None:
-            return self._complete_citizen(attempt, params["code"], redirect_uri)
+            return self._complete_citizen(attempt, params, redirect_uri)
         with self.uows() as uow:
             provider = uow.identity_providers.get(attempt.org_id)
         if provider is None:
             self._refuse(attempt.org_id, "no_identity_provider",
                          "Your organisation no longer signs in through this service.")
         verified = self._verified(provider.org_id, client_of(provider), redirect_uri,
-                                  params["code"], attempt)
+                                  params, attempt)
         try:
             staff = staff_from_claims(provider, verified.claims)
         except DomainError as refused:
             self._refuse(provider.org_id, refused.code, refused.detail, refused)
         return self._sign_in_staff(provider, staff, verified), verified.id_token
 
-    def _verified(self, org_id: str | None, client: Client, redirect_uri: str, code: str,
-                  attempt: Attempt) -> Verified:
+    def _verified(self, org_id: str | None, client: Client, redirect_uri: str,
+                  params: Mapping[str, str], attempt: Attempt) -> Verified:
+        if params.get("iss", client.issuer) != client.issuer:
+            # RFC 9207: an answer naming another issuer is another provider's (a mix-up).
+            self._refuse(org_id, "issuer_mismatch",
+                         "The answer came from another sign-in service than the one you "
+                         "chose. Nobody was signed in. Start again from the sign-in page.")
+        code = params["code"]
         try:
             return self.openid.complete(client, redirect_uri, code, attempt,
                                         self.clock.now())
@@ -236,14 +246,14 @@ class SingleSignOnService:
             "vtr": self.one_login.vtr,
             "claims": json.dumps({"userinfo": {IDENTITY_CLAIM: None}})})
 
-    def _complete_citizen(self, attempt: Attempt, code: str,
+    def _complete_citizen(self, attempt: Attempt, params: Mapping[str, str],
                           redirect_uri: str) -> tuple[SignedIn, str]:
         one_login = self.one_login
         if one_login is None:
             self._refuse(None, "one_login_not_configured",
                          "Signing in with GOV.UK One Login is not set up on this exchange.")
         client = one_login.client
-        verified = self._verified(None, client, redirect_uri, code, attempt)
+        verified = self._verified(None, client, redirect_uri, params, attempt)
         subject = verified.claims["sub"]  # pairwise: this exchange's own name for them
         try:
             info = self.openid.userinfo(client, verified.access_token)

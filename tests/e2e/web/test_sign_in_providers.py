@@ -197,6 +197,14 @@ def test_an_answer_for_another_sign_in_is_refused(portal: Portal, providers: Pro
     refused.check(page, "did not match the sign-in started here")
 
 
+def test_an_answer_naming_another_issuer_is_refused(portal: Portal, providers: Providers,
+                                                    page: Page, context: BrowserContext):
+    refused = Refused(portal, context, "issuer_mismatch")
+    providers.misbehave(DWP, {"iss": providers.issuer(EXCHANGE)})
+    sign_in(page, "GOV/DWP", "dwp-officer")
+    refused.check(page, "came from another sign-in service")
+
+
 def test_a_code_used_once_is_refused_the_second_time(portal: Portal, providers: Providers,
                                                       page: Page, context: BrowserContext):
     answers = answers_to_the_exchange(page)
