@@ -266,3 +266,49 @@ def test_a_candidate_not_agreeing_on_both_is_queued(levels):
 
 def test_two_candidates_are_queued_with_the_best():
     assert citizen_link([("p1", SURE), ("p2", SURE)]) == (CitizenLink.QUEUED, "p1")
+
+
+def test_family_names_of_several_parts_are_kept_whole():
+    claim = identity()
+    claim["vc"]["credentialSubject"]["name"][0]["nameParts"] = [
+        {"type": "GivenName", "value": "Ana"}, {"type": "FamilyName", "value": "García"},
+        {"type": "FamilyName", "value": "López"}]
+    assert identity_from_claim(claim).full_name == "Ana García López"
+
+
+def detail_of(call) -> str:
+    with pytest.raises(DomainError) as error:
+        call()
+    return error.value.detail
+
+
+# What each refusal says, word for word: these are the words people read.
+@pytest.mark.parametrize(("call", "detail"), [
+    (lambda: provider(client_id=""), "a client id is 1 to 200 characters"),
+    (lambda: provider(secret="x"), "say where the secret is read from: env:NAME (an "
+     "environment variable) or file:/path (a file); never the secret itself"),
+    (lambda: provider(name_claim="a b"), "'a b' is not a claim name"),
+    (lambda: provider(roles={}), "map at least one value of the roles claim to a role"),
+    (lambda: provider(roles={"x": Role.ADMIN}), "'x' maps to admin; a provider gives "
+     "guardian, manager, officer, org_admin"),
+    (lambda: provider(scopes=("profile",)), "the scopes must include openid"),
+    (lambda: check_issuer("http://x.example"), "'http://x.example' is not an issuer: an "
+     "https URL without query or fragment"),
+    (lambda: parse_role_mapping(["g"]), "'g' is not VALUE=ROLE"),
+    (lambda: parse_role_mapping(["g=king"]), "'king' is not a role"),
+    (lambda: staff_from_claims(provider(), {"sub": "p"}), "You signed in, but your "
+     "organisation has not given you a role in this exchange. Ask your organisation's "
+     "administrator to add you to one of its groups for this service."),
+    (lambda: staff_from_claims(provider(), {"groups": ["officers"]}), "Your organisation's "
+     "sign-in service did not say who you are (no 'sub' claim). Ask its administrator."),
+    (lambda: staff_from_claims(provider(org_claim="org"), {"sub": "p"}), "You signed in as "
+     "someone of another organisation than GOV/DWP. Choose your own organisation on the "
+     "sign-in page."),
+    (lambda: identity_from_claim({}), "GOV.UK One Login's proof of your identity could not "
+     "be read, so your record could not be found. Nobody was signed in."),
+    (lambda: identity_from_claim(identity(given=" ", family=" ")), "GOV.UK One Login's "
+     "proof of your identity has no name in it, so your record could not be found. Nobody "
+     "was signed in."),
+])
+def test_refusals_say_why_in_words(call, detail):
+    assert detail_of(call) == detail
