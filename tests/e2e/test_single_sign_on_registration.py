@@ -104,3 +104,15 @@ def test_the_command_line_refuses_a_bad_registration_with_exit_2(api, module_db_
     assert done.returncode == 2, done.stdout + done.stderr
     assert words in flat(done.stderr)
     assert registered(api) == before
+
+
+def test_confirming_a_citizen_no_one_queued_is_refused_with_exit_2(api, module_db_url,
+                                                                  tmp_path: Path):
+    waiting = cli("org", "idp", "waiting", "--db", module_db_url, cwd=tmp_path)
+    assert (waiting.returncode, waiting.stdout) == (0, "")
+    before = audited(api, "identity.confirm", "deny", "not_waiting")
+    done = cli("org", "idp", "confirm", "https://oidc.account.gov.uk/", "sub-nobody",
+               "--db", module_db_url, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no citizen of that issuer and subject waits" in flat(done.stderr)
+    assert audited(api, "identity.confirm", "deny", "not_waiting") == before + 1

@@ -304,6 +304,40 @@ class SingleSignOnService:
                          "needs to confirm which record is yours. This usually takes up to "
                          "5 working days. You have not been signed in yet: sign in with "
                          "GOV.UK One Login again after that.")
+        return self._citizen_linked(issuer, subject, person_key, "one_login", None)
+
+    def waiting_citizens(self, actor: Principal) -> list[tuple[str, str, str, dict[str, str]]]:
+        """Citizens One Login proved whose record waits to be confirmed (the exchange's
+        administrators)."""
+        require_role(self.uows, self.clock, actor, {Role.ADMIN}, "identity.waiting")
+        with self.uows() as uow:
+            return uow.provider_people.waiting()
+
+    def decide_citizen(self, actor: Principal, issuer: str, person: str, *,
+                       confirm: bool) -> str:
+        """Confirm (link them to the person the matcher found: their next sign-in goes
+        through) or reject a waiting citizen; the person key decided on."""
+        action = "identity.confirm" if confirm else "identity.reject"
+        require_role(self.uows, self.clock, actor, {Role.ADMIN}, action)
+        with self.uows(write=True) as uow:
+            person_key = uow.provider_people.decide(issuer, person,
+                                                    "confirmed" if confirm else "rejected")
+            uow.commit()
+        if person_key is None:
+            refuse_as(self.uows, self.clock, action, actor, not_found(
+                "not_waiting", "no citizen of that issuer and subject waits to be confirmed"))
+        if confirm:
+            self._citizen_linked(issuer, person, person_key, "confirmed", actor)
+        else:
+            with self.uows(write=True) as uow:
+                uow.audit.record(AuditEntry(action, "done", actor.id, actor.org_id,
+                                            person_key=person_key), self.clock.now())
+                uow.commit()
+        return person_key
+
+    def _citizen_linked(self, issuer: str, subject: str, person_key: str, by: str,
+                        actor: Principal | None) -> Principal:
+        now = self.clock.now()
         with self.uows(write=True) as uow:
             existing = uow.provider_people.citizen_of(person_key)
             principal = uow.principals.get(existing) if existing else None
@@ -312,9 +346,9 @@ class SingleSignOnService:
                                       self.operator_org, Role.CITIZEN, person_key)
                 uow.principals.add(principal)
             uow.provider_people.link(issuer, subject, principal.id, now)
-            uow.audit.record(AuditEntry("identity.link", "applied", principal.id,
-                                        principal.org_id, person_key=person_key,
-                                        detail={"by": "one_login"}), now)
+            who = actor or principal
+            uow.audit.record(AuditEntry("identity.link", "applied", who.id, who.org_id,
+                                        person_key=person_key, detail={"by": by}), now)
             uow.commit()
         return principal
 

@@ -15,7 +15,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.domain.organisations import Role
+from onceonly.domain.errors import DomainError
+from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.single_sign_on import ClientAuth
 from onceonly.services.identity import ONE_LOGIN_SCHEME
 from onceonly.services.ports.single_sign_on import Client, OneLogin
@@ -24,6 +25,7 @@ from tests.support.openid_providers import Providers, client_key, identity_key, 
 
 PATH = "/onelogin"
 IDENTITY_ISSUER = "https://identity.integration.account.gov.uk/"
+ADMIN = Principal("exchange.admin", "Administrator", "GOV/EXCHANGE", Role.ADMIN)
 STRANGER = {"given_name": "Quentin", "family_name": "Nobodyknows", "birthdate": "1901-02-03"}
 
 
@@ -115,6 +117,23 @@ def test_a_citizen_the_matcher_is_not_sure_of_waits_and_is_told_what_happens(
                  == "pending") == 1
     assert count(portal, t.audit_log, t.audit_log.c.reason == "identity_pending") == 1
     assert not any(c["name"] == "onceonly_session" for c in context.cookies())
+    # Signing in again before anyone confirms (still signed in at One Login): still
+    # waiting, and told so again.
+    page.goto("/sign-in")
+    page.get_by_role("button", name="Sign in with GOV.UK One Login").click()
+    expect(page.locator("#sign-in-refusal")).to_contain_text("needs to confirm")
+    # The exchange's administrator confirms the record; the next sign-in goes through.
+    sso = portal.exchange.single_sign_on
+    [(issuer, person, person_key, _levels)] = sso.waiting_citizens(ADMIN)
+    assert person_key == portal.world.citizen_ids["person_key"]
+    with pytest.raises(DomainError):
+        sso.waiting_citizens(Principal("g", "G", "GOV/DWP", Role.GUARDIAN))
+    assert sso.decide_citizen(ADMIN, issuer, person, confirm=True) == person_key
+    with pytest.raises(DomainError):
+        sso.decide_citizen(ADMIN, issuer, person, confirm=True)  # decided already
+    page.goto("/sign-in")
+    page.get_by_role("button", name="Sign in with GOV.UK One Login").click()
+    expect(page).to_have_url(f"{portal.base_url}/citizen")
 
 
 def test_a_citizen_with_no_record_is_told_so(portal: Portal, one_login: Providers,

@@ -110,6 +110,22 @@ class SqlProviderPeople:
                                            status="pending", created_at=at))
         return True
 
+    def waiting(self) -> list[tuple[str, str, str, dict[str, str]]]:
+        r = t.citizen_link_requests
+        return [(row.issuer, row.person, row.person_key, row.comparisons) for row in
+                self.conn.execute(select(r).where(r.c.status == "pending")
+                                  .order_by(r.c.created_at, r.c.person))]
+
+    def decide(self, issuer: str, person: str, status: str) -> str | None:
+        r = t.citizen_link_requests
+        key = self.conn.execute(select(r.c.person_key).where(
+            r.c.issuer == issuer, r.c.person == person,
+            r.c.status == "pending")).scalar_one_or_none()
+        if key is not None:
+            self.conn.execute(update(r).where(r.c.issuer == issuer, r.c.person == person)
+                              .values(status=status))
+        return key
+
     def update_staff(self, principal_id: str, name: str, role: str) -> None:
         self.conn.execute(update(t.principals).where(t.principals.c.id == principal_id)
                           .values(name=name, role=role))

@@ -55,3 +55,35 @@ def idp_list(db: DbOption = None) -> None:
         providers = exchange.single_sign_on.providers()
     for provider in providers:
         print(provider.org_id, provider.issuer, provider.client_id, provider.client_auth.value)
+
+
+@idp_app.command("waiting")
+def idp_waiting(db: DbOption = None) -> None:
+    """Citizens GOV.UK One Login proved whose record waits to be confirmed, as
+    'ISSUER SUBJECT PERSON-KEY COMPARISONS' lines."""
+    with acting(db, read_only=True) as (exchange, admin):
+        waiting = exchange.single_sign_on.waiting_citizens(admin)
+    for issuer, person, person_key, compared in waiting:
+        levels = ",".join(f"{name}={level}" for name, level in sorted(compared.items()))
+        print(issuer, person, person_key, levels)
+
+
+@idp_app.command("confirm")
+def idp_confirm(issuer: Annotated[str, typer.Argument(help="One Login's issuer")],
+                subject: Annotated[str, typer.Argument(help="the citizen's pairwise sub")],
+                db: DbOption = None) -> None:
+    """Confirm a waiting citizen's record: their next sign-in goes through."""
+    with acting(db) as (exchange, admin):
+        person_key = exchange.single_sign_on.decide_citizen(admin, issuer, subject,
+                                                            confirm=True)
+    console.print(f"confirmed: linked to person {person_key}", soft_wrap=True)
+
+
+@idp_app.command("reject")
+def idp_reject(issuer: Annotated[str, typer.Argument(help="One Login's issuer")],
+               subject: Annotated[str, typer.Argument(help="the citizen's pairwise sub")],
+               db: DbOption = None) -> None:
+    """Reject a waiting citizen's match: they are not that person."""
+    with acting(db) as (exchange, admin):
+        exchange.single_sign_on.decide_citizen(admin, issuer, subject, confirm=False)
+    console.print("rejected", soft_wrap=True)

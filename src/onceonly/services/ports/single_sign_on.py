@@ -50,6 +50,13 @@ class ProviderPeople(Protocol):
               comparisons: dict[str, str], at: datetime) -> bool:
         """Queue a citizen for confirmation (False if they wait already)."""
         ...
+    def waiting(self) -> list[tuple[str, str, str, dict[str, str]]]:
+        """Citizens queued for confirmation: (issuer, person, person key, comparisons)."""
+        ...
+    def decide(self, issuer: str, person: str, status: str) -> str | None:
+        """Mark a waiting citizen confirmed or rejected; their person key (None: not
+        waiting)."""
+        ...
     def update_staff(self, principal_id: str, name: str, role: str) -> None:
         """The name and role the provider gives them now."""
         ...
