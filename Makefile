@@ -3,7 +3,7 @@
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: env demo test lint bench walkthrough browser node mutation dist image buildah
+.PHONY: env demo test lint bench walkthrough browser node oidc-provider mutation dist image buildah
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -29,11 +29,16 @@ node:
 	@command -v node >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs)
 
+# The sign-in tests' (and the demo's) OpenID provider: panva's oidc-provider from npm, as
+# pinned by tests/support/oidc_provider/package-lock.json.
+oidc-provider: node
+	cd tests/support/oidc_provider && npm ci --no-audit --no-fund
+
 # Lint, the import contracts ([tool.importlinter] in pyproject.toml), the tests, then mutation
 # testing of the mutated modules that changed since mutation/checked.json (seconds when none),
 # then the image built and the walkthrough run inside it (fails saying what to install when
 # buildah or debootstrap is missing and cannot be installed here).
-test: env browser node
+test: env browser node oidc-provider
 	$(UV) run ruff check src tests benchmarks
 	$(UV) run lint-imports --no-cache
 	$(UV) run pytest $(PYTEST_ARGS)

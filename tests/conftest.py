@@ -19,6 +19,19 @@ WORLD_PEOPLE = 120
 
 
 @pytest.fixture(scope="session", autouse=True)
+def password_sign_in() -> Iterator[None]:
+    """Citizens may sign in with a password, as in the demo (off elsewhere): most tests sign
+    them in so; those of the setting itself turn it off (monkeypatch.setenv)."""
+    before = os.environ.get("ONCEONLY_PASSWORD_SIGN_IN")
+    os.environ["ONCEONLY_PASSWORD_SIGN_IN"] = "true"
+    yield
+    if before is None:
+        os.environ.pop("ONCEONLY_PASSWORD_SIGN_IN", None)
+    else:
+        os.environ["ONCEONLY_PASSWORD_SIGN_IN"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
 def master_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The master keys (encryption at rest) for the whole session, in a key file of its own
     named by ONCEONLY_MASTER_KEY_FILE: every process a test starts finds it whatever its

@@ -28,6 +28,7 @@ from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
 from onceonly.adapters.matching_splink import SplinkMatcher
+from onceonly.adapters.openid import AuthlibOpenIdClient
 from onceonly.adapters.request_signatures import SqlNonceStore, SqlVerificationKeys
 from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
 from onceonly.adapters.witness_http import HttpWitness
@@ -38,7 +39,10 @@ from onceonly.config import (
     delivery_retry,
     log_origin,
     operator_org,
+    password_sign_in,
     privacy_policy_url,
+    read_secret,
+    settings,
     timestamp_authorities,
     timestamp_every,
     timestamp_roots_file,
@@ -50,6 +54,7 @@ from onceonly.config import (
 from onceonly.crypto.cosignatures import load_key, parse_vkey
 from onceonly.crypto.timestamps import load_roots
 from onceonly.domain.life_events import RetryPolicy
+from onceonly.domain.single_sign_on import ClientAuth
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService, InboxCorrectionNotifier
 from onceonly.services.agreements import AgreementService
@@ -77,9 +82,11 @@ from onceonly.services.ports.accuracy import CorrectionNotifier
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
+from onceonly.services.ports.single_sign_on import Client, OneLogin
 from onceonly.services.queries import QueryService
 from onceonly.services.register import RegisterService
 from onceonly.services.request_signatures import RequestVerifier
+from onceonly.services.single_sign_on import SingleSignOnService
 from onceonly.services.timestamps import TimestampService
 from onceonly.services.witness import WatchedLog, WitnessService
 from onceonly.services.witnesses import WitnessesService
@@ -128,6 +135,7 @@ class Exchange:
     bundles: BundleService
     register: RegisterService
     work_queue: WorkQueueService
+    single_sign_on: SingleSignOnService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
 
@@ -180,6 +188,9 @@ def bootstrap(
         master_keys, master_keys if isinstance(master_keys, FileMasterKeys) else None,
         envelopes, keys, operator_org())
     witnesses_of = witnesses_for(uows, clock)
+    accounts = AccountService(uows, clock, envelopes, operator_org(),
+                              passwords=password_sign_in)
+    identity = IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock)
     return Exchange(
         engine=engine,
         uows=uows,
@@ -196,12 +207,15 @@ def bootstrap(
         audit=audit,
         request_signatures=verifier,
         auth=AuthService(uows, clock, verifier),
-        identity=IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock),
+        identity=identity,
         consents=ConsentService(uows, connectors, clock, keys, operator_org(),
                                 privacy_policy_url()),
         accuracy=AccuracyService(uows, connectors, clock, corrections or CorrectionsByDelivery(
             InboxCorrectionNotifier(clock), envelopes, clock, operator_org())),
-        accounts=AccountService(uows, clock, envelopes, operator_org()),
+        accounts=accounts,
+        single_sign_on=SingleSignOnService(
+            uows, clock, AuthlibOpenIdClient(read_secret, settings().one_login_identity_key),
+            accounts, identity, one_login_for(), operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
         life_events=LifeEventService(uows, clock, envelopes, operator_org()),
         delivery=DeliveryService(uows, clock, envelopes, keys, operator_org(),
@@ -225,6 +239,17 @@ def bootstrap(
             keys.jwks, lambda: [e.witness.vkey for e in witnesses_of.endpoints],
             tsa_roots_pem), origin=witnesses_of.origin, log_org=operator_org()),
     )
+
+
+def one_login_for() -> OneLogin | None:
+    """GOV.UK One Login as configured (ONCEONLY_ONE_LOGIN_*), if it is."""
+    chosen = settings()
+    if not chosen.one_login_issuer:
+        return None
+    return OneLogin(Client(chosen.one_login_issuer, chosen.one_login_client_id,
+                           ClientAuth.PRIVATE_KEY_JWT, chosen.one_login_key,
+                           ("openid",)),
+                    chosen.one_login_vtr, chosen.one_login_identity_issuer)
 
 
 def timestamps_for(uows: SqlUnitOfWorkFactory, clock: Clock,

@@ -160,12 +160,30 @@ class Settings(BaseSettings):
     witness_logs: Path | None = Field(
         None, description='A JSON file of the logs this witness watches, {"logs": '
                           '[{"origin": ..., "log_org": ..., "jwks": {"keys": [...]}}]}.')
+    password_sign_in: bool = Field(
+        False, description="Citizens may sign in with a login and password the exchange "
+                           "keeps: for the demo only; elsewhere they use GOV.UK One Login.")
+    one_login_issuer: str = Field(
+        "", description="GOV.UK One Login's issuer (its OpenID provider). Empty: citizens "
+                        "cannot sign in through One Login.")
+    one_login_client_id: str = Field("", description="The exchange's client id at One Login.")
+    one_login_key: str = Field(
+        "", description="Where the private key (PEM) for One Login's private_key_jwt is "
+                        "read from: env:NAME or file:/path.")
+    one_login_vtr: str = Field(
+        '["Cl.Cm.P2"]', description="The vector of trust asked of One Login (its `vtr`): "
+                                    "Cl.Cm for medium confidence, P2 for identity.")
+    one_login_identity_issuer: str = Field(
+        "", description="The issuer of One Login's identity claim (coreIdentityJWT).")
+    one_login_identity_key: Path | None = Field(
+        None, description="The identity claim issuer's public key (JWK or PEM file), "
+                          "which the claim's signature is checked against.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="The least severe log lines written (JSON lines on standard "
                             "output): `debug`, `info`, `warning` or `error`.")
 
     @field_validator("database_url", "master_key_file", "tsa_roots", "witness_key_file",
-                     "witness_logs", mode="before")
+                     "witness_logs", "one_login_identity_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -475,7 +493,8 @@ def witness_logs_file() -> Path | None:
 
 
 def _kind(name: str) -> str:
-    kinds = {str: "text", float: "number", int: "whole number", Path: "path"}
+    kinds = {str: "text", float: "number", int: "whole number", Path: "path",
+             bool: "true or false"}
     annotation = Settings.model_fields[name].annotation
     if get_origin(annotation) is Literal:
         return "one of " + ", ".join(f"`{choice}`" for choice in get_args(annotation))
@@ -520,3 +539,18 @@ def reference() -> str:
               "`ONCEONLY_TOKEN` is an API token for the commands that call a server as a "
               "client (`onceonly audit check`).", ""]
     return "\n".join(lines)
+
+
+def password_sign_in() -> bool:
+    return settings().password_sign_in
+
+
+def read_secret(reference: str) -> str:
+    """A secret named by reference, `env:NAME` or `file:/path`: registrations keep where a
+    secret is, never the secret."""
+    kind, _, where = reference.partition(":")
+    if kind == "env" and where in os.environ:
+        return os.environ[where]
+    if kind == "file" and Path(where).is_file():
+        return Path(where).read_text()
+    raise LookupError(f"the secret {reference!r} is not there")

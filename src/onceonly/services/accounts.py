@@ -9,7 +9,7 @@ token is never refused for what others did from the same address."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
-from onceonly.domain.errors import DomainError, conflict, invalid, unauthenticated
+from onceonly.domain.errors import DomainError, conflict, forbidden, invalid, unauthenticated
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.sign_in import (
     FORGET_FAILURES_AFTER,
@@ -74,8 +74,10 @@ class TotpEnrolment:
 
 class AccountService:
     def __init__(self, uows: UnitOfWorkFactory[AccountsUnitOfWork], clock: Clock, sealer: Sealer,
-                 operator_org: str, hasher: PasswordHasher | None = None) -> None:
+                 operator_org: str, hasher: PasswordHasher | None = None,
+                 passwords: Callable[[], bool] = lambda: True) -> None:
         self.uows = uows
+        self.passwords = passwords  # whether citizens may sign in with a password (the demo)
         self.clock = clock
         self.sealer = sealer
         self.operator_org = operator_org
@@ -126,6 +128,10 @@ class AccountService:
                 client: str | None) -> SignedIn:
         """Password, then the TOTP code if the account has one; the counters decide what
         is refused unchecked and how a failure is answered (domain/sign_in.py: Gate)."""
+        if not self.passwords():
+            self._refuse_sign_in("password_sign_in_off", forbidden(
+                "password_sign_in_off", "Citizens sign in here with GOV.UK One Login; "
+                                        "passwords are for the demonstration only."), None)
         now = self.clock.now()
         login = login.strip().lower()
         code = code.strip() if code and code.strip() else None
@@ -193,16 +199,24 @@ class AccountService:
         return signed_in
 
     def _start(self, uow: AccountsUnitOfWork, principal: Principal, from_token: str | None,
-               method: str, now: datetime, past: DomainError | None = None) -> SignedIn:
-        """A session; `past`: the delay or lock the second factor got past, if one did."""
+               method: str, now: datetime, past: DomainError | None = None,
+               until: datetime | None = None) -> SignedIn:
+        """A session; `past`: the delay or lock the second factor got past, if one did;
+        `until`: no later than this (when the sign-in it rests on ends sooner)."""
         session_id = secrets.token_urlsafe(32)
-        expires = now + SESSION_LIFETIME
+        expires = min(now + SESSION_LIFETIME, until or now + SESSION_LIFETIME)
         uow.sessions.add(token_digest(session_id), principal.id, from_token, now, expires)
         uow.sessions.forget_ended(now - SESSION_LIFETIME)  # indexed: a small delete
         detail = {"method": method} | ({"past": past.code} if past is not None else {})
         uow.audit.record(AuditEntry("signin", "done", principal.id, principal.org_id,
                                     detail=detail), now)
         return SignedIn(session_id, principal, expires)
+
+    def start_session(self, uow: AccountsUnitOfWork, principal: Principal, method: str,
+                      until: datetime) -> SignedIn:
+        """A session for someone an identity provider signed in, inside `uow` (committed by
+        the caller with what else it writes), lasting no longer than that sign-in."""
+        return self._start(uow, principal, None, method, self.clock.now(), until=until)
 
     def _password_matches(self, account: CitizenAccount | None, password: str) -> bool:
         if len(password) > 1024:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import sha256_hex
@@ -17,6 +18,8 @@ from onceonly.domain.identity import (
     PAIRWISE,
     LinkCandidate,
     LinkStatus,
+    Match,
+    MatchRecord,
     best_per_record,
     decide,
     triage,
@@ -40,6 +43,8 @@ from onceonly.services.refusals import refusing
 
 PAIRWISE_SECRET = "pairwise-pseudonym"  # made by migration 0009
 MAX_LISTED = 500
+# No dataset names people by it: the reference is everyone whose attributes the index knows.
+ONE_LOGIN_SCHEME = "one-login"
 
 
 class PairwisePseudonyms:
@@ -163,6 +168,15 @@ class IdentityService:
         applied = sum(1 for c in stored if c.status is LinkStatus.APPLIED)
         return MatchRun(org_id, scheme, len(records), len(reference), applied,
                         len(stored) - applied, len(candidates) - len(stored))
+
+    def match_person(self, full_name: str, born: date) -> list[Match]:
+        """Who in the index a person of this name and date of birth may be (a citizen
+        GOV.UK One Login proved), best first: the matcher, against everyone the index
+        knows the attributes of."""
+        reference = self.sources.reference(ONE_LOGIN_SCHEME)
+        record = MatchRecord("citizen", full_name, born, None)
+        found = self.matcher.match([record], reference) if reference else []
+        return sorted(found, key=lambda m: -m.match_weight)
 
     def candidates(self, caller: Principal, status: str | None = "pending",
                    limit: int = MAX_LISTED) -> list[LinkCandidate]:

@@ -28,6 +28,12 @@ from onceonly.adapters.db.members import SqlMembers
 from onceonly.adapters.db.org_keys import SqlOrgKeys
 from onceonly.adapters.db.people import SqlStaff
 from onceonly.adapters.db.releases import SqlReleases, SqlUsage
+from onceonly.adapters.db.single_sign_on import (
+    SqlIdentityProviders,
+    SqlProviderPeople,
+    SqlProviderSessions,
+    SqlSignInAttempts,
+)
 from onceonly.adapters.db.timestamps import SqlHeadTimestamps
 from onceonly.adapters.db.witness import SqlWitnessCheckpoints
 from onceonly.adapters.db.witnesses import SqlCosignatures
@@ -462,6 +468,22 @@ class SqlUnitOfWork:
     @_repository
     def throttle(self) -> SqlSignInThrottle:
         return SqlSignInThrottle(self.conn)
+
+    @_repository
+    def identity_providers(self) -> SqlIdentityProviders:
+        return SqlIdentityProviders(self.conn)
+
+    @_repository
+    def sign_in_attempts(self) -> SqlSignInAttempts:
+        return SqlSignInAttempts(self.conn)
+
+    @_repository
+    def provider_people(self) -> SqlProviderPeople:
+        return SqlProviderPeople(self.conn)
+
+    @_repository
+    def provider_sessions(self) -> SqlProviderSessions:
+        return SqlProviderSessions(self.conn)
 
     @_repository
     def audit(self) -> SqlAuditLog:

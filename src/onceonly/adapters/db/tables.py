@@ -766,3 +766,73 @@ audit_retention = Table(
     Column("id", Integer, primary_key=True),
     Column("pruned_below", BigInteger, nullable=False),
 )
+
+# Single sign-on (OpenID Connect). An organisation's registered provider: the secret column
+# says where the client secret or private key is read from (env:NAME, file:/path), never it.
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("org_id", String(64), ForeignKey("organisations.id"), primary_key=True),
+    Column("issuer", String(300), nullable=False),
+    Column("client_id", String(200), nullable=False),
+    Column("client_auth", String(32), nullable=False),
+    Column("secret", String(300), nullable=False),
+    Column("person_claim", String(100), nullable=False),
+    Column("name_claim", String(100), nullable=False),
+    Column("roles_claim", String(100), nullable=False),
+    Column("roles", JSON, nullable=False),  # claim value -> role
+    Column("org_claim", String(100), nullable=True),
+    Column("scopes", JSON, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A sign-in under way at a provider: the browser's cookie holds a random id, this table its
+# digest with the state, nonce and PKCE verifier sent; taken (deleted) by the callback, so
+# each is good once. org_id None: a citizen's, through GOV.UK One Login.
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("org_id", String(64), nullable=True),
+    Column("state", String(100), nullable=False),
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Who a provider's person is here: (issuer, the person's id there) to a principal.
+# For One Login the id is its pairwise `sub`, the principal a citizen's.
+provider_people = Table(
+    "provider_people",
+    metadata,
+    Column("issuer", String(300), primary_key=True),
+    Column("person", String(255), primary_key=True),
+    Column("principal_id", String(64), ForeignKey("principals.id"), nullable=False,
+           index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A web session started through a provider: its ID token, the hint for signing out there too
+# (RP-initiated logout).
+provider_sessions = Table(
+    "provider_sessions",
+    metadata,
+    Column("session_digest", String(64), primary_key=True),
+    Column("org_id", String(64), nullable=True),
+    Column("id_token", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Citizens One Login proved but the index could not link at once: each waits for a member
+# of staff to confirm which person they are (the person the matcher found best).
+citizen_link_requests = Table(
+    "citizen_link_requests",
+    metadata,
+    Column("issuer", String(300), primary_key=True),
+    Column("person", String(255), primary_key=True),  # One Login's pairwise sub
+    Column("person_key", String(64), nullable=False),
+    Column("comparisons", JSON, nullable=False),  # field -> level, no values
+    Column("status", String(16), nullable=False),  # pending, confirmed, rejected
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -47,6 +47,7 @@ from onceonly.entrypoints.api.routes import (
     people,
     queries,
     register,
+    single_sign_on,
     witness,
 )
 from onceonly.entrypoints.api.schemas.life_events import event_data_schemas
@@ -57,7 +58,7 @@ from onceonly.services.request_signatures import SignaturePolicy
 # In the order they are matched and documented, after the query.
 FEATURES = (operations, catalogue, agreements, kill_switch, anomaly, keys, audit,
             bulk, identity, consents, accuracy, life_events, delivery, members, people,
-            org_keys, datasets, witness, register)
+            org_keys, datasets, witness, register, single_sign_on)
 
 
 def create_app(exchange: Exchange, *, integrate_every: float | None = None,

@@ -19,6 +19,7 @@ from onceonly.entrypoints.cli.members import init, org_app, scheme_app
 from onceonly.entrypoints.cli.org_keys import key_app
 from onceonly.entrypoints.cli.people import people_app
 from onceonly.entrypoints.cli.serve import serve
+from onceonly.entrypoints.cli.single_sign_on import idp_app
 from onceonly.entrypoints.cli.token import token_app
 from onceonly.entrypoints.cli.version import version_option
 from onceonly.entrypoints.cli.witness import witness_app
@@ -34,6 +35,7 @@ app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(identity_app, name="identity")
 app.command()(init)
 app.add_typer(org_app, name="org")
+org_app.add_typer(idp_app, name="idp")
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(people_app, name="people")
 app.command()(apply)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from typing import Annotated
 
 import typer
 
 from onceonly.bootstrap import bootstrap
-from onceonly.config import DEFAULT_DATA_DIR, beside_database
+from onceonly.config import DEFAULT_DATA_DIR, beside_database, variable
 from onceonly.entrypoints.cli.common import DbOption, check_database, console, fail, progress
 from onceonly.entrypoints.cli.serve import serve
 from onceonly.logging import configure_logging
@@ -31,8 +32,11 @@ def demo(
     from onceonly.demo.seed import WorldExists, build_world
     from onceonly.demo.stores import known_everywhere
     from onceonly.entrypoints.demo.http_providers import http_providers_running
+    from onceonly.entrypoints.demo.identity_providers import identity_providers_running
     from onceonly.entrypoints.demo.receivers import tell_us_once_running
 
+    # The demo's citizens may sign in with a password too (off outside the demo).
+    os.environ.setdefault(variable("password_sign_in"), "true")
     if db is None:
         shutil.rmtree(DEMO_DIR, ignore_errors=True)  # the default demo is rebuilt every time
         db = f"sqlite:///{(DEMO_DIR / 'exchange.sqlite').resolve()}"
@@ -56,7 +60,9 @@ def demo(
         delivering = bootstrap(db)
         with tell_us_once_running(delivering, world, f"http://{host}:{port}",
                                   receivers_port=port + 1), \
-                http_providers_running(delivering, beside_database(db, "providers")):
+                http_providers_running(delivering, beside_database(db, "providers")), \
+                identity_providers_running(delivering, world, f"http://{host}:{port}",
+                                           beside_database(db, "oidc"), console.print):
             serve(db=db, host=host, port=port)
         delivering.close()
 

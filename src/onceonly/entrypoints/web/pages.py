@@ -6,6 +6,7 @@ case, render what it returned or why it refused. No rule lives here or in a temp
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from onceonly.entrypoints.web.manager_queue import ManagerQueuePages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
 from onceonly.entrypoints.web.register import RegisterPages
 from onceonly.entrypoints.web.sign_in import SignInPages
+from onceonly.entrypoints.web.single_sign_on import SingleSignOnPages, sign_in_options
 from onceonly.entrypoints.web.tell_us_once import TellUsOncePages
 from onceonly.entrypoints.web.verify_in_browser import VerifyInBrowserPages
 
@@ -34,12 +36,14 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     whose decision counters the manager's page shows."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
-    portal = Portal(exchange.accounts, exchange.web_forms_key)
+    portal = Portal(exchange.accounts, exchange.web_forms_key,
+                    partial(sign_in_options, exchange.single_sign_on))
     agreement_pages = GuardianAgreementPages(
         portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
         catalogue=exchange.catalogue, register=exchange.register)
     pages = (
-        SignInPages(portal, exchange.accounts),
+        SignInPages(portal, exchange.accounts, exchange.single_sign_on),
+        SingleSignOnPages(portal, exchange.single_sign_on),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verification,
                      accounts=exchange.accounts, consents=exchange.consents,
                      accuracy=exchange.accuracy, clock=exchange.clock),

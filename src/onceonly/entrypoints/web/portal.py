@@ -39,9 +39,11 @@ class Portal:
     """`forms_key`: the key that signs the forms' CSRF tokens, asked for on first use (the
     database holds it, so only once it is migrated)."""
 
-    def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes]) -> None:
+    def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes],
+                 sign_in_options: Callable[[], dict[str, Any]] = dict) -> None:
         self.accounts = accounts
         self.forms_key = forms_key
+        self.sign_in_options = sign_in_options  # the ways to sign in the sign-in page offers
         self.templates = Jinja2Templates(directory=TEMPLATES)
         self.templates.env.filters["sentence"] = sentence
         # `_` in every template: the pages' words, to be looked up in each language.
@@ -73,7 +75,8 @@ class Portal:
 
     def sign_in_page(self, request: Request, status: int = 200,
                      **context: Any) -> HTMLResponse:
-        return self.render(request, "sign_in.html", status, **context)
+        return self.render(request, "sign_in.html", status,
+                           **(self.sign_in_options() | context))
 
     # -- who is asking ----------------------------------------------------------------------
 

@@ -21,14 +21,17 @@ from onceonly.entrypoints.web.security import (
     set_session_cookie,
 )
 from onceonly.services.accounts import AccountService, SignedIn
+from onceonly.services.single_sign_on import SingleSignOnService
 
 CODE_FIELDS = {"code_required", "code_invalid"}  # refusals shown beside the code, not password
 
 
 class SignInPages:
-    def __init__(self, portal: Portal, accounts: AccountService) -> None:
+    def __init__(self, portal: Portal, accounts: AccountService,
+                 single_sign_on: SingleSignOnService) -> None:
         self.portal = portal
         self.accounts = accounts
+        self.single_sign_on = single_sign_on
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
@@ -93,8 +96,11 @@ class SignInPages:
     async def sign_out(self, request: Request) -> Response:
         await self.portal.form(request)
         current = session_id(request)
-        if current:
-            self.accounts.sign_out(current)
-        response = RedirectResponse("/sign-in?signed_out=1", status_code=303)
+        after = str(request.base_url).rstrip("/") + "/sign-in?signed_out=1"
+        # Started through an identity provider that offers it: signed out there too.
+        elsewhere = self.single_sign_on.sign_out(current, after) if current else None
+        # The pages' forms may lead only here (CSP form-action): a page sends the browser on.
+        response = (self.portal.render(request, "sign_in_elsewhere.html", url=elsewhere)
+                    if elsewhere else RedirectResponse("/sign-in?signed_out=1", status_code=303))
         clear_session_cookie(response, request)
         return response
