@@ -12,9 +12,11 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from onceonly.bootstrap import Exchange
+from onceonly.config import govuk_brand
 from onceonly.entrypoints.web.citizen import CitizenPages
 from onceonly.entrypoints.web.guardian import GuardianPages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
+from onceonly.entrypoints.web.info import BrowserErrors, InfoPages
 from onceonly.entrypoints.web.manager import ManagerPages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
 from onceonly.entrypoints.web.sign_in import SignInPages
@@ -27,8 +29,12 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     """The portals and their vendored assets, on `app`. `registry`: the process's metrics,
     whose decision counters the manager's page shows."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # GOV.UK Frontend's stylesheet asks for its fonts and images under /assets.
+    app.mount("/assets", StaticFiles(directory=STATIC / "vendor" / "govuk-frontend" / "assets"),
+              name="govuk-assets")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
-    portal = Portal(exchange.accounts, exchange.web_forms_key)
+    portal = Portal(exchange.accounts, exchange.web_forms_key, brand=govuk_brand())
+    app.add_middleware(BrowserErrors, portal=portal)  # outermost: sees the API's faults too
     pages = (
         SignInPages(portal, exchange.accounts),
         CitizenPages(portal, audit=exchange.audit, verifier=exchange.entry_verification,
@@ -41,6 +47,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         GuardianQueuePages(portal, life_events=exchange.life_events,
                            accuracy=exchange.accuracy, identity=exchange.identity),
         ManagerPages(portal, exchange.dashboard, registry, exchange.connectors.breakers),
+        InfoPages(portal),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())
