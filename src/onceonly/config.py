@@ -471,7 +471,8 @@ def witness_logs_file() -> Path | None:
 
 
 def _kind(name: str) -> str:
-    kinds = {str: "text", float: "number", int: "whole number", Path: "path"}
+    kinds = {str: "text", float: "number", int: "whole number", Path: "path",
+             bool: "true or false"}
     annotation = Settings.model_fields[name].annotation
     if get_origin(annotation) is Literal:
         return "one of " + ", ".join(f"`{choice}`" for choice in get_args(annotation))

@@ -140,8 +140,8 @@ def fits_phone_width(page: Page) -> None:
 WIDEST = """() => [...document.querySelectorAll('body *')]
     .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
     .slice(-5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
-        (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '')
-        + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')"""
+        (typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') +
+        ' ' + Math.round(e.getBoundingClientRect().right) + 'px')"""
 
 
 def screenshot(page: Page, name: str, *, readme: bool = False,
