@@ -328,7 +328,8 @@ def test_an_organisation_the_law_requires_to_be_told_cannot_be_left_out(api, cit
     with closing(client):
         form = client.get(f"/citizen/tell-us-once?type={ADDRESS}").text
         assert '<input type="hidden" name="tell" value="GOV/VETERANS">' in form
-        assert re.search(r'<input type="checkbox" checked disabled[^>]*> GOV/VETERANS', form)
+        assert re.search(r'<input type="checkbox" checked disabled[^>]*>\s*<label[^>]*>'
+                         r'GOV/VETERANS', form)
         left_out = report_address(client, csrf, ["GOV/HMRC"], new_address="8 Square",
                                   effective_date="2026-11-06")  # the hidden input removed
         assert left_out.status_code == 422 and 'id="tell-error"' in left_out.text

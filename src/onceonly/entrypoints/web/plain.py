@@ -72,3 +72,37 @@ def in_words(context: Context, code: str, table: dict[str, str]) -> str:
     """A code of `table` in words, in the page's language (the code itself if unknown)."""
     words = table.get(str(code))
     return context["_"](words) if words else str(code)
+
+# The life events' titles and their fields' descriptions, as the domain names them (English),
+# for the catalogue: pages show them through `_()`.
+EVENT_WORDS = (
+    N_("Death registered"), N_("Birth registered"), N_("Marriage registered"),
+    N_("Change of name"), N_("Change of address"),
+    N_("the new name"), N_("the name used before"), N_("from when the new name is used"),
+    N_("the new address"), N_("moving date"),
+)
+
+# Dataset fields and derived answers as a person reads them; a field not listed reads as its
+# name with spaces.
+FIELD_LABELS: dict[str, str] = {
+    "new_address": N_("your new address"),
+    "effective_date": N_("the date of the change"),
+    "new_full_name": N_("your new name"),
+    "previous_full_name": N_("your previous name"),
+    "full_name": N_("your name"),
+    "date_of_birth": N_("your date of birth"),
+    "address": N_("your address"),
+    "income_band": N_("your income band"),
+    "annual_income": N_("your annual income"),
+    "receives_universal_credit": N_("whether you receive Universal Credit"),
+    "is_over_18": N_("whether you are over 18"),
+    "licence_valid": N_("whether your driving licence is valid"),
+    "licence_status": N_("the status of your driving licence"),
+    "eye_colour": N_("your eye colour"),
+}
+
+
+@pass_context
+def field_label(context: Context, name: str) -> str:
+    label = FIELD_LABELS.get(name)
+    return context["_"](label) if label else name.replace("_", " ")

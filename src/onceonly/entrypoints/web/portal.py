@@ -48,7 +48,8 @@ def page_templates() -> Environment:
             {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]),
         autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
     env.install_null_translations()  # pages are given their own in their context
-    env.filters.update(sentence=sentence, when=_when, day=_day, number=_number)
+    env.filters.update(sentence=sentence, when=_when, day=_day, number=_number,
+                       field_label=plain.field_label)
     env.globals.update(explain=plain.explain, in_words=plain.in_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
                        DELIVERY_STATES=plain.DELIVERY_STATES,
