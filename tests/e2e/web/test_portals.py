@@ -60,12 +60,13 @@ def test_a_citizen_signs_in_sees_who_asked_and_verifies_an_entry(page: Page, por
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     expect(page).to_have_url(re.compile(r"/citizen$"))
     log = page.get_by_role("region", name="Access log")
-    dwp = log.get_by_role("row").filter(has_text="GOV/DWP").first
+    dwp = log.get_by_role("row").filter(has_text="Department for Work and Pensions").first
     expect(dwp).to_contain_text("benefit-entitlement")
     expect(dwp).to_contain_text("income_band")
     expect(dwp).to_contain_text("released")
-    expect(dwp).to_contain_text(re.compile(r"officer-[0-9a-f]{12}"))
-    bank = log.get_by_role("row").filter(has_text="COM/NORTHBANK").first
+    expect(dwp).to_contain_text(re.compile(r"An officer at Department for Work and Pensions "
+                                           r"\(reference [0-9a-f]{12}\)"))
+    bank = log.get_by_role("row").filter(has_text="Northbank plc").first
     expect(bank).to_contain_text("refused")
     dwp.get_by_role("button", name=re.compile("Verify entry")).click()
     expect(dwp.get_by_role("status")).to_contain_text("Verified.")
@@ -278,13 +279,13 @@ def test_a_citizen_previews_grants_and_withdraws_consent(page: Page, portal):
     page.get_by_label("The agreement number the organisation gave you").fill("4")
     page.get_by_role("button", name="Show me what would be shared").click()
     preview = page.locator("#preview")
-    expect(preview).to_contain_text("COM/NORTHBANK")
+    expect(preview).to_contain_text("Northbank plc")
     expect(preview.get_by_role("row").filter(has_text="income_band")).to_be_visible()
     check_accessible(page)
     screenshot(page, "citizen-consent-preview")
     page.get_by_label("For how long").select_option("90")
-    page.get_by_role("button", name="I consent to COM/NORTHBANK receiving this").click()
-    expect(page.get_by_role("status")).to_contain_text("Consent given to COM/NORTHBANK")
+    page.get_by_role("button", name="I consent to Northbank plc receiving this").click()
+    expect(page.get_by_role("status")).to_contain_text("Consent given to Northbank plc")
     assert ask_about_the_citizen(portal, 4, *ask) == 200
 
     page.get_by_role("button", name="Withdraw consent for mortgage-affordability").click()

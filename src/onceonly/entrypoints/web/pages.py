@@ -33,7 +33,9 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     app.mount("/assets", StaticFiles(directory=STATIC / "vendor" / "govuk-frontend" / "assets"),
               name="govuk-assets")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
-    portal = Portal(exchange.accounts, exchange.web_forms_key, brand=govuk_brand())
+    portal = Portal(exchange.accounts, exchange.web_forms_key, brand=govuk_brand(),
+                    organisation_names=lambda: {
+                        o.id: o.name for o in exchange.catalogue.read().organisations})
     app.add_middleware(BrowserErrors, portal=portal)  # outermost: sees the API's faults too
     pages = (
         SignInPages(portal, exchange.accounts),

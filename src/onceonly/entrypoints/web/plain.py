@@ -4,6 +4,8 @@ sentence and keep the code in small print."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import pass_context
@@ -106,3 +108,23 @@ FIELD_LABELS: dict[str, str] = {
 def field_label(context: Context, name: str) -> str:
     label = FIELD_LABELS.get(name)
     return context["_"](label) if label else name.replace("_", " ")
+
+
+class OrganisationNames:
+    """Organisations by name ("Department for Work and Pensions"), read from the catalogue at
+    most once a minute; an id with no name reads as itself."""
+
+    FRESH_FOR = 60.0
+
+    def __init__(self, read: Callable[[], Mapping[str, str]]) -> None:
+        self._read = read
+        self._names: Mapping[str, str] = {}
+        self._read_at = float("-inf")
+
+    def name(self, org_id: str | None) -> str:
+        if not org_id:
+            return ""
+        if time.monotonic() - self._read_at > self.FRESH_FOR:
+            self._names = self._read()
+            self._read_at = time.monotonic()
+        return self._names.get(org_id, org_id)

@@ -4,7 +4,7 @@ form once its CSRF token is checked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ def page_templates() -> Environment:
     env.globals.update(explain=plain.explain, in_words=plain.in_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
                        DELIVERY_STATES=plain.DELIVERY_STATES,
-                       languages=i18n.NAMES, organisation_name=lambda org_id: org_id)
+                       languages=i18n.NAMES, organisation_name=str)
     return env
 
 
@@ -85,9 +85,11 @@ class Portal:
     domain, so its pages may carry the GOV.UK crown and typeface."""
 
     def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes], *,
-                 brand: bool = False) -> None:
+                 brand: bool = False,
+                 organisation_names: Callable[[], Mapping[str, str]] = dict) -> None:
         self.accounts = accounts
         self.brand = brand
+        self.names = plain.OrganisationNames(organisation_names)
         self.forms_key = forms_key
         self.templates = Jinja2Templates(env=page_templates())
         self._csrf: Csrf | None = None
@@ -118,7 +120,8 @@ class Portal:
         messages = i18n.translations(language)
         return {"lang": language, "gettext": messages.gettext, "ngettext": messages.ngettext,
                 "_": messages.gettext, "brand": self.brand, "path": request.url.path,
-                "principal": None, "nav": [], "csrf_token": ""}
+                "principal": None, "nav": [], "csrf_token": "",
+                "organisation_name": self.names.name}
 
     def refused_page(self, request: Request, error: DomainError) -> HTMLResponse:
         return self.render(request, "refused.html", http_status(error), error=error)
