@@ -61,17 +61,38 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
         page.get_by_role("button", name="Continue").click()
         check_accessible(page)
         screenshot(page, "citizen-tell-us-once")
-        page.get_by_role("button", name="Tell them").click()  # nothing entered yet
+        page.get_by_role("button", name="Continue").click()  # nothing entered yet
         expect(page.locator("#new_address-error")).to_contain_text("This is needed")
+        expect(page.get_by_role("alert")).to_contain_text("This is needed")  # the summary
         check_accessible(page)
         page.get_by_label("The new address").fill("12 Harbour Road, Northtown NT2 4BB")
         page.get_by_label("Moving date").fill("2026-11-01")
         tell = page.get_by_role("group", name="Whom to tell")
         tell.get_by_role("checkbox", name="NHS England").uncheck()
+        page.get_by_role("button", name="Continue").click()
+
+        # Check your answers: a change goes back to the form with the answers kept.
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Check your answers before telling them")
+        expect(page.locator("main")).to_contain_text("12 Harbour Road, Northtown NT2 4BB")
+        expect(page.locator("main")).not_to_contain_text("NHS England")
+        check_accessible(page)
+        screenshot(page, "citizen-tell-us-once-check")
+        page.get_by_role("button", name="Change The new address").click()
+        expect(page.get_by_label("The new address")).to_have_value(
+            "12 Harbour Road, Northtown NT2 4BB")
+        expect(page.get_by_role("group", name="Whom to tell").get_by_role(
+            "checkbox", name="NHS England")).not_to_be_checked()
+        page.get_by_role("button", name="Continue").click()
         tell_at = time.monotonic()
         page.get_by_role("button", name="Tell them").click()
 
-        expect(page).to_have_url(re.compile(r"/citizen/reports/[0-9a-f-]{36}$"))
+        expect(page).to_have_url(re.compile(r"/citizen/reports/[0-9a-f-]{36}\?sent=1$"))
+        report_id = re.search(r"reports/([0-9a-f-]{36})", page.url)[1]
+        panel = page.locator(".govuk-panel--confirmation")
+        expect(panel).to_contain_text("Your change has been sent")
+        expect(panel.locator("#reference")).to_have_text(report_id)
+        expect(page.locator("#next-steps")).to_contain_text("HM Revenue & Customs is told")
         deliveries = page.get_by_role("region", name="Deliveries")
         for org in ("HM Revenue & Customs", "Department for Work and Pensions",
                     "Driver and Vehicle Licensing Agency", "Northshire County Council"):
