@@ -272,12 +272,15 @@ def test_a_citizen_previews_grants_and_withdraws_consent(page: Page, portal):
     assert ask_about_the_citizen(portal, 4, *ask) == 403  # no consent yet
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     page.get_by_role("link", name="My consents").click()
-    box = page.get_by_label("The agreement number the organisation gave you")
-    box.fill("1")
-    page.get_by_role("button", name="Show me what would be shared").click()
+    # Only the organisations that ask for consent are offered; another agreement is refused.
+    asking = page.get_by_role("group", name="Which organisation is asking for your consent?")
+    expect(asking.get_by_role("radio", name="Northbank plc")).to_be_visible()
+    expect(asking).not_to_contain_text("Department for Work and Pensions")  # a duty, not consent
+    page.goto("/citizen/consents?agreement=1")
     expect(page.locator("#agreement-error")).to_contain_text("not on your consent")
-    page.get_by_label("The agreement number the organisation gave you").fill("4")
+    page.get_by_role("radio", name="Northbank plc").check()
     page.get_by_role("button", name="Show me what would be shared").click()
+    expect(page).to_have_url(re.compile(r"/citizen/consents\?agreement=4$"))
     preview = page.locator("#preview")
     expect(preview).to_contain_text("Northbank plc")
     expect(preview.get_by_role("row").filter(has_text="income_band")).to_be_visible()
