@@ -43,7 +43,6 @@ REFUSALS: dict[str, str] = {
     "training_lapsed": N_("The officer's data-protection training is out of date."),
     "token_invalid": N_("That token is not valid."),
     "challenge_closed": N_("That challenge has already been decided."),
-    "report_unknown": N_("There is no such report."),
     "not_found": N_("There is no such page."),
 }
 
