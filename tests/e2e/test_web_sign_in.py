@@ -377,7 +377,8 @@ def test_a_citizen_cannot_withdraw_another_citizens_consent(api, citizens):
         sign_in(second, "second-citizen", PASSWORD)
         refused = second.post(f"/citizen/consents/{consent_id}/withdraw",
                               data={"csrf_token": csrf_of(second.get("/citizen/consents"))})
-        assert refused.status_code in (403, 404) and 'class="error"' in refused.text
+        assert refused.status_code in (403, 404) and 'class="govuk-error-summary"' in refused.text
+        assert "Not withdrawn" in refused.text
         assert "live" in first.get("/citizen/consents").text
         withdrawn = first.post(f"/citizen/consents/{consent_id}/withdraw",
                                data={"csrf_token": csrf_of(granted)})

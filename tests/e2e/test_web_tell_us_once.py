@@ -299,7 +299,8 @@ def test_the_change_of_name_form_is_drawn_from_its_schema(api, citizens):
         assert re.search(r'type="text" id="new_full_name" name="data-new_full_name"[^>]*\s+'
                          r'required', form)
         assert "The name used before (optional)" in form
-        assert re.search(r'type="date" id="effective_date"', form)
+        assert re.search(r'id="effective_date-day" name="data-effective_date-day"', form)
+        assert re.search(r'id="effective_date-year" name="data-effective_date-year"', form)
         assert client.get("/citizen/tell-us-once?type=gov.onceonly.death.registered"
                           ).status_code == 422
         sent = client.post("/citizen/tell-us-once", data={

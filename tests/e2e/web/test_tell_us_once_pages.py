@@ -66,7 +66,10 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
         expect(page.get_by_role("alert")).to_contain_text("This is needed")  # the summary
         check_accessible(page)
         page.get_by_label("The new address").fill("12 Harbour Road, Northtown NT2 4BB")
-        page.get_by_label("Moving date").fill("2026-11-01")
+        moving = page.get_by_role("group", name="Moving date")
+        moving.get_by_label("Day").fill("1")
+        moving.get_by_label("Month").fill("11")
+        moving.get_by_label("Year").fill("2026")
         tell = page.get_by_role("group", name="Whom to tell")
         tell.get_by_role("checkbox", name="NHS England").uncheck()
         page.get_by_role("button", name="Continue").click()
@@ -75,12 +78,15 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
         expect(page.get_by_role("heading", level=1)).to_have_text(
             "Check your answers before telling them")
         expect(page.locator("main")).to_contain_text("12 Harbour Road, Northtown NT2 4BB")
+        expect(page.locator("main")).to_contain_text("1 November 2026")
         expect(page.locator("main")).not_to_contain_text("NHS England")
         check_accessible(page)
         screenshot(page, "citizen-tell-us-once-check")
         page.get_by_role("button", name="Change The new address").click()
         expect(page.get_by_label("The new address")).to_have_value(
             "12 Harbour Road, Northtown NT2 4BB")
+        expect(page.get_by_role("group", name="Moving date").get_by_label("Month")).to_have_value(
+            "11")
         expect(page.get_by_role("group", name="Whom to tell").get_by_role(
             "checkbox", name="NHS England")).not_to_be_checked()
         page.get_by_role("button", name="Continue").click()
@@ -227,7 +233,10 @@ def test_a_report_posted_without_its_csrf_token_is_refused(page: Page, portal):
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     page.goto(f"/citizen/tell-us-once?type={ADDRESS}")
     page.get_by_label("The new address").fill("18 Harbour Road, Northtown")
-    page.get_by_label("Moving date").fill("2026-11-01")
+    moving = page.get_by_role("group", name="Moving date")
+    moving.get_by_label("Day").fill("1")
+    moving.get_by_label("Month").fill("11")
+    moving.get_by_label("Year").fill("2026")
     page.get_by_role("button", name="Continue").click()  # to check the answers
     page.locator("form[action='/citizen/tell-us-once'] input[name=csrf_token]").evaluate(
         "input => input.remove()")

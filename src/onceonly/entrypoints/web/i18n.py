@@ -4,14 +4,14 @@ dates and numbers written for it in UK time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import negotiate_locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -78,6 +78,14 @@ def day(moment: datetime, language: str) -> str:
     """A date alone: "5 December 2026"."""
     return format_datetime(moment.astimezone(UK_TIME), "d MMMM y", tzinfo=UK_TIME,
                            locale=language)
+
+
+def written_date(text: str, language: str) -> str:
+    """An ISO date ("2026-11-01") as people write it ("1 November 2026"); else as given."""
+    try:
+        return format_date(date.fromisoformat(text), "d MMMM y", locale=language)
+    except ValueError:
+        return text
 
 
 def number(value: float, language: str) -> str:

@@ -49,7 +49,7 @@ def page_templates() -> Environment:
         autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
     env.install_null_translations()  # pages are given their own in their context
     env.filters.update(sentence=sentence, when=_when, day=_day, number=_number,
-                       field_label=plain.field_label)
+                       field_label=plain.field_label, written_date=_written_date)
     env.globals.update(explain=plain.explain, in_words=plain.in_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
                        DELIVERY_STATES=plain.DELIVERY_STATES,
@@ -65,6 +65,11 @@ def _when(context: Context, moment: datetime) -> str:
 @pass_context
 def _day(context: Context, moment: datetime) -> str:
     return i18n.day(moment, context.get("lang", i18n.DEFAULT))
+
+
+@pass_context
+def _written_date(context: Context, text: str) -> str:
+    return i18n.written_date(text, context.get("lang", i18n.DEFAULT))
 
 
 @pass_context

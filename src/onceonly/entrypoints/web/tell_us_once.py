@@ -85,7 +85,7 @@ class TellUsOncePages:
             raise PageRefused(self._tell_page(request, 422,
                                               errors={"type": "choose what has changed"}))
         schema = types[event_type]["data_schema"]
-        values = {name: form_text(form, f"data-{name}", MAX_VALUE)
+        values = {name: form_text(form, f"data-{name}", MAX_VALUE) or _date(form, name)
                   for name in schema["properties"]}
         told = [org for org in form.getlist("tell") if isinstance(org, str)]
         errors = {name: "this is needed: fill it in" for name in schema["required"]
@@ -115,7 +115,8 @@ class TellUsOncePages:
             return self._tell_page(request, 422, errors={"type": "choose what has changed"})
         schema = self._event_types()[event_type]["data_schema"]
         return self._tell_page(request, event_type=event_type, values={
-            name: form_text(form, f"data-{name}", MAX_VALUE) for name in schema["properties"]},
+            name: form_text(form, f"data-{name}", MAX_VALUE) or _date(form, name)
+            for name in schema["properties"]},
             told=[org for org in form.getlist("tell") if isinstance(org, str)])
 
     async def tell(self, request: Request) -> Response:
@@ -179,3 +180,16 @@ def _about(citizen: Principal, person_key: str) -> bool:
 def _field_named(detail: str, properties: dict[str, Any]) -> str | None:
     """The field a schema refusal names (`...: effective_date: ...`), to show it there."""
     return next((name for name in properties if name in detail), None)
+
+
+def _date(form: Any, name: str) -> str:
+    """A date typed as day, month and year (GOV.UK's date input) as the schema's ISO date;
+    what does not make one is passed on as typed, for the event's check to refuse beside
+    the field; nothing typed is nothing."""
+    day, month, year = (form_text(form, f"data-{name}-{part}", 10)
+                        for part in ("day", "month", "year"))
+    if not (day or month or year):
+        return ""
+    if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return f"{day}/{month}/{year}"
