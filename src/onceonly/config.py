@@ -114,6 +114,10 @@ class Settings(BaseSettings):
         description="The proxies (addresses or CIDR networks, comma-separated) whose "
                     "`X-Forwarded-For` and `X-Forwarded-Proto` are believed; empty: none. "
                     "`onceonly serve --forwarded-allow-ips` overrides it.")
+    govuk_brand: bool = Field(
+        False, description="The service runs on a gov.uk domain: its pages carry the GOV.UK "
+                           "crown and the GDS Transport typeface. Off, they use the design "
+                           "system without the brand, as its guidance asks.")
     privacy_policy_url: str = Field(
         DEFAULT_POLICY_URL, min_length=1,
         description="The privacy notice that consent receipts point to.")
@@ -363,6 +367,10 @@ def operator_org() -> str:
 def audit_interval() -> float:
     """Seconds between integrations of new audit entries under a signed tree head (0: off)."""
     return settings().audit_interval
+
+
+def govuk_brand() -> bool:
+    return settings().govuk_brand
 
 
 def privacy_policy_url() -> str:

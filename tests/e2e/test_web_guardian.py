@@ -178,7 +178,7 @@ def test_the_console_lists_the_organisations_datasets_with_each_version(api):
     client, _ = console(api, "guardian:GOV/DVLA")
     with closing(client):
         page = client.get("/guardian").text
-    assert "<title>Guardian console · onceonly</title>" in page
+    assert "<title>Guardian console – Tell government once</title>" in page
     assert page.count('id="datasets-heading"') == 1
     section = page[page.index('id="datasets-heading"'):]
     assert 'id="dataset-GOV-DVLA-licences"' in section

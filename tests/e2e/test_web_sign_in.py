@@ -85,7 +85,7 @@ def test_a_citizen_signs_in_and_gets_a_session_cookie_that_only_the_server_reads
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie
         assert "Secure" not in cookie  # plain http on the loopback address only
         page = client.get("/citizen")
-        assert page.status_code == 200 and "GOV/DWP" in page.text
+        assert page.status_code == 200 and "Department for Work and Pensions" in page.text
         assert "benefit-entitlement" in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert page.headers["cache-control"] == "no-store"
@@ -299,7 +299,7 @@ def test_a_citizen_cannot_open_another_citizens_entries(api, citizens):
         sign_in(second, "second-citizen", PASSWORD)
         theirs = second.get(f"/citizen/access/{index}/verify")
         assert theirs.status_code == 404 and f"audit entry {index} you may read" in theirs.text
-        assert "GOV/DWP" not in second.get("/citizen").text
+        assert "Department for Work and Pensions" not in second.get("/citizen").text
 
 
 def test_pages_of_another_role_are_refused(api, citizens):
@@ -371,13 +371,14 @@ def test_a_citizen_cannot_withdraw_another_citizens_consent(api, citizens):
             "csrf_token": csrf_of(shown), "agreement": "4", "days": "30",
             "purpose": "mortgage-affordability", "consumer": "COM/NORTHBANK",
             "fields": "income_band"})
-        assert granted.status_code == 200 and "Consent given to COM/NORTHBANK" in granted.text
+        assert granted.status_code == 200 and "Consent given to Northbank plc" in granted.text
         consent_id = re.search(r'/citizen/consents/([0-9a-f-]+)/withdraw', granted.text)[1]
 
         sign_in(second, "second-citizen", PASSWORD)
         refused = second.post(f"/citizen/consents/{consent_id}/withdraw",
                               data={"csrf_token": csrf_of(second.get("/citizen/consents"))})
-        assert refused.status_code in (403, 404) and 'class="error"' in refused.text
+        assert refused.status_code in (403, 404) and 'class="govuk-error-summary"' in refused.text
+        assert "Not withdrawn" in refused.text
         assert "live" in first.get("/citizen/consents").text
         withdrawn = first.post(f"/citizen/consents/{consent_id}/withdraw",
                                data={"csrf_token": csrf_of(granted)})

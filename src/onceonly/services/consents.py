@@ -15,7 +15,7 @@ from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json, sha256_hex
 from onceonly.domain import consent as consents
 from onceonly.domain.accuracy import released_sources
-from onceonly.domain.agreements import Agreement, LegalBasis
+from onceonly.domain.agreements import Agreement, AgreementState, LegalBasis
 from onceonly.domain.catalogue import Sensitivity
 from onceonly.domain.consent import Consent, Controller, Service
 from onceonly.domain.errors import DomainError, conflict, not_found
@@ -119,6 +119,16 @@ class ConsentService:
         person_key = self._person(citizen, "consent.list")
         with self.uows() as uow:
             return [ConsentView(c, g, w) for c, g, w in uow.consents.of_person(person_key)]
+
+    def asking(self, citizen: Principal) -> list[Agreement]:
+        """The agreements in force that rest on consent: the organisations that may ask for
+        the citizen's, for the citizen to choose from (no agreement number to know)."""
+        self._person(citizen, "consent.list")
+        now = self.clock.now()
+        with self.uows() as uow:
+            return [a for a in uow.agreements.list_for(None)
+                    if a.legal_basis is LegalBasis.CONSENT
+                    and a.state_at(now) is AgreementState.ACTIVE]
 
     def preview(self, citizen: Principal, agreement_id: int) -> Preview:
         """Exactly what the agreement would release about the citizen now: the same read of

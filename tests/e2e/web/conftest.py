@@ -132,7 +132,16 @@ def fits_phone_width(page: Page) -> None:
                   "requestAnimationFrame(done)))")  # let resize observers (charts) run
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
+    assert overflow <= 0, (f"the page is {overflow}px wider than a phone's screen; widest: "
+                           f"{page.evaluate(WIDEST)}")
+
+
+# What sticks out of the page's width, for a failing width check to name.
+WIDEST = """() => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+    .slice(-5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+        (typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') +
+        ' ' + Math.round(e.getBoundingClientRect().right) + 'px')"""
 
 
 def screenshot(page: Page, name: str, *, readme: bool = False,

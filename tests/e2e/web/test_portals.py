@@ -60,12 +60,13 @@ def test_a_citizen_signs_in_sees_who_asked_and_verifies_an_entry(page: Page, por
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     expect(page).to_have_url(re.compile(r"/citizen$"))
     log = page.get_by_role("region", name="Access log")
-    dwp = log.get_by_role("row").filter(has_text="GOV/DWP").first
+    dwp = log.get_by_role("row").filter(has_text="Department for Work and Pensions").first
     expect(dwp).to_contain_text("benefit-entitlement")
     expect(dwp).to_contain_text("income_band")
     expect(dwp).to_contain_text("released")
-    expect(dwp).to_contain_text(re.compile(r"officer-[0-9a-f]{12}"))
-    bank = log.get_by_role("row").filter(has_text="COM/NORTHBANK").first
+    expect(dwp).to_contain_text(re.compile(r"An officer at Department for Work and Pensions "
+                                           r"\(reference [0-9a-f]{12}\)"))
+    bank = log.get_by_role("row").filter(has_text="Northbank plc").first
     expect(bank).to_contain_text("refused")
     dwp.get_by_role("button", name=re.compile("Verify entry")).click()
     expect(dwp.get_by_role("status")).to_contain_text("Verified.")
@@ -271,20 +272,23 @@ def test_a_citizen_previews_grants_and_withdraws_consent(page: Page, portal):
     assert ask_about_the_citizen(portal, 4, *ask) == 403  # no consent yet
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     page.get_by_role("link", name="My consents").click()
-    box = page.get_by_label("The agreement number the organisation gave you")
-    box.fill("1")
-    page.get_by_role("button", name="Show me what would be shared").click()
+    # Only the organisations that ask for consent are offered; another agreement is refused.
+    asking = page.get_by_role("group", name="Which organisation is asking for your consent?")
+    expect(asking.get_by_role("radio", name="Northbank plc")).to_be_visible()
+    expect(asking).not_to_contain_text("Department for Work and Pensions")  # a duty, not consent
+    page.goto("/citizen/consents?agreement=1")
     expect(page.locator("#agreement-error")).to_contain_text("not on your consent")
-    page.get_by_label("The agreement number the organisation gave you").fill("4")
+    page.get_by_role("radio", name="Northbank plc").check()
     page.get_by_role("button", name="Show me what would be shared").click()
+    expect(page).to_have_url(re.compile(r"/citizen/consents\?agreement=4$"))
     preview = page.locator("#preview")
-    expect(preview).to_contain_text("COM/NORTHBANK")
+    expect(preview).to_contain_text("Northbank plc")
     expect(preview.get_by_role("row").filter(has_text="income_band")).to_be_visible()
     check_accessible(page)
     screenshot(page, "citizen-consent-preview")
     page.get_by_label("For how long").select_option("90")
-    page.get_by_role("button", name="I consent to COM/NORTHBANK receiving this").click()
-    expect(page.get_by_role("status")).to_contain_text("Consent given to COM/NORTHBANK")
+    page.get_by_role("button", name="I consent to Northbank plc receiving this").click()
+    expect(page.get_by_role("status")).to_contain_text("Consent given to Northbank plc")
     assert ask_about_the_citizen(portal, 4, *ask) == 200
 
     page.get_by_role("button", name="Withdraw consent for mortgage-affordability").click()

@@ -61,24 +61,52 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
         page.get_by_role("button", name="Continue").click()
         check_accessible(page)
         screenshot(page, "citizen-tell-us-once")
-        page.get_by_role("button", name="Tell them").click()  # nothing entered yet
+        page.get_by_role("button", name="Continue").click()  # nothing entered yet
         expect(page.locator("#new_address-error")).to_contain_text("This is needed")
+        expect(page.get_by_role("alert")).to_contain_text("This is needed")  # the summary
         check_accessible(page)
         page.get_by_label("The new address").fill("12 Harbour Road, Northtown NT2 4BB")
-        page.get_by_label("Moving date").fill("2026-11-01")
+        moving = page.get_by_role("group", name="Moving date")
+        moving.get_by_label("Day").fill("1")
+        moving.get_by_label("Month").fill("11")
+        moving.get_by_label("Year").fill("2026")
         tell = page.get_by_role("group", name="Whom to tell")
-        tell.get_by_role("checkbox", name="NHS/NHSE").uncheck()
+        tell.get_by_role("checkbox", name="NHS England").uncheck()
+        page.get_by_role("button", name="Continue").click()
+
+        # Check your answers: a change goes back to the form with the answers kept.
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Check your answers before telling them")
+        expect(page.locator("main")).to_contain_text("12 Harbour Road, Northtown NT2 4BB")
+        expect(page.locator("main")).to_contain_text("1 November 2026")
+        expect(page.locator("main")).not_to_contain_text("NHS England")
+        check_accessible(page)
+        screenshot(page, "citizen-tell-us-once-check")
+        page.get_by_role("button", name="Change The new address").click()
+        expect(page.get_by_label("The new address")).to_have_value(
+            "12 Harbour Road, Northtown NT2 4BB")
+        expect(page.get_by_role("group", name="Moving date").get_by_label("Month")).to_have_value(
+            "11")
+        expect(page.get_by_role("group", name="Whom to tell").get_by_role(
+            "checkbox", name="NHS England")).not_to_be_checked()
+        page.get_by_role("button", name="Continue").click()
         tell_at = time.monotonic()
         page.get_by_role("button", name="Tell them").click()
 
-        expect(page).to_have_url(re.compile(r"/citizen/reports/[0-9a-f-]{36}$"))
+        expect(page).to_have_url(re.compile(r"/citizen/reports/[0-9a-f-]{36}\?sent=1$"))
+        report_id = re.search(r"reports/([0-9a-f-]{36})", page.url)[1]
+        panel = page.locator(".govuk-panel--confirmation")
+        expect(panel).to_contain_text("Your change has been sent")
+        expect(panel.locator("#reference")).to_have_text(report_id)
+        expect(page.locator("#next-steps")).to_contain_text("HM Revenue & Customs is told")
         deliveries = page.get_by_role("region", name="Deliveries")
-        for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE"):
+        for org in ("HM Revenue & Customs", "Department for Work and Pensions",
+                    "Driver and Vehicle Licensing Agency", "Northshire County Council"):
             # No reload: the page asks for its status every 2 s until all are settled.
             expect(deliveries.get_by_role("row").filter(has_text=org)).to_contain_text(
                 "delivered", timeout=15_000)
         expect(page.locator(".summary")).to_contain_text("4 of 4")
-        expect(page.locator("main")).to_contain_text("NHS/NHSE: you chose not to tell it")
+        expect(page.locator("main")).to_contain_text("NHS England: you chose not to tell it")
         assert time.monotonic() - tell_at < 15
         assert page.locator("#deliveries[hx-trigger]").count() == 0  # polling stopped
         nino = portal.world.citizen_ids["nino"]
@@ -111,7 +139,8 @@ def test_a_citizen_challenges_a_value_and_the_guardian_corrects_it(page: Page, p
     page.get_by_label("What is wrong with it").fill("I moved in October")
     page.get_by_label("What it should be (optional)").fill("12 Harbour Road, Northtown")
     page.get_by_role("button", name="Send the challenge").click()
-    expect(page.get_by_role("status")).to_contain_text("sent to GOV/DVLA's guardian")
+    expect(page.get_by_role("status")).to_contain_text(
+        "sent to Driver and Vehicle Licensing Agency's guardian")
     challenge_id = re.search(r"Challenge (\d+)", page.get_by_role("status").inner_text())[1]
     check_accessible(page)
     screenshot(page, "citizen-challenges")
@@ -197,14 +226,18 @@ def test_a_citizen_cannot_open_another_citizens_report_by_url(page: Page, portal
     answer = page.goto(f"/citizen/reports/{report_id}")
     assert answer.status == 404
     expect(page.get_by_role("alert")).to_contain_text(f"No report {report_id} for you")
-    expect(page.locator("main")).not_to_contain_text("GOV/DVLA")
+    expect(page.locator("main")).not_to_contain_text("Driver and Vehicle Licensing Agency")
 
 
 def test_a_report_posted_without_its_csrf_token_is_refused(page: Page, portal):
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     page.goto(f"/citizen/tell-us-once?type={ADDRESS}")
     page.get_by_label("The new address").fill("18 Harbour Road, Northtown")
-    page.get_by_label("Moving date").fill("2026-11-01")
+    moving = page.get_by_role("group", name="Moving date")
+    moving.get_by_label("Day").fill("1")
+    moving.get_by_label("Month").fill("11")
+    moving.get_by_label("Year").fill("2026")
+    page.get_by_role("button", name="Continue").click()  # to check the answers
     page.locator("form[action='/citizen/tell-us-once'] input[name=csrf_token]").evaluate(
         "input => input.remove()")
     page.get_by_role("button", name="Tell them").click()

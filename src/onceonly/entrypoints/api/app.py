@@ -75,6 +75,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
         version="0.1.0",
         summary="Secure data exchange for the public sector: data as a service, not copies.",
         openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None,  # the portals serve both from vendored copies
         responses=ERRORS,
     )
     app.router.route_class = JsonRoute  # as each API router: JSON bodies read strictly

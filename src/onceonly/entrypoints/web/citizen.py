@@ -148,6 +148,7 @@ class CitizenPages:
                        **context: Any) -> HTMLResponse:
         return self.portal.render(request, "citizen/consents.html", status,
                                   consents=self.consents.list(citizen), now=self.clock.now(),
+                                  asking=self.consents.asking(citizen),
                                   durations=CONSENT_DAYS, **context)
 
     async def grant(self, request: Request) -> HTMLResponse:

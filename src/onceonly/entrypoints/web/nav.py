@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onceonly.domain.organisations import Principal, Role
+from onceonly.entrypoints.web.i18n import N_
 
 STAFF_HOME = {Role.GUARDIAN: "/guardian", Role.MANAGER: "/manager", Role.ADMIN: "/manager"}
 
@@ -19,17 +20,17 @@ class NavEntry:
 
 
 NAV: list[NavEntry] = [
-    NavEntry("Who accessed my data", "/citizen", frozenset({Role.CITIZEN})),
-    NavEntry("My consents", "/citizen/consents", frozenset({Role.CITIZEN})),
-    NavEntry("Tell us once", "/citizen/tell-us-once", frozenset({Role.CITIZEN})),
-    NavEntry("My reports", "/citizen/reports", frozenset({Role.CITIZEN})),
-    NavEntry("Challenge a value", "/citizen/challenges", frozenset({Role.CITIZEN})),
-    NavEntry("Two-step sign-in", "/citizen/security", frozenset({Role.CITIZEN})),
-    NavEntry("Agreements and alerts", "/guardian", frozenset({Role.GUARDIAN})),
-    NavEntry("Deliveries, challenges, links", "/guardian/queues", frozenset({Role.GUARDIAN})),
-    NavEntry("Kill switch", "/guardian/kill-switch", frozenset({Role.GUARDIAN})),
-    NavEntry("Service figures", "/manager", frozenset({Role.MANAGER, Role.ADMIN})),
-    NavEntry("Work queue", "/manager/queue", frozenset({Role.MANAGER, Role.ADMIN})),
+    NavEntry(N_("Who accessed my data"), "/citizen", frozenset({Role.CITIZEN})),
+    NavEntry(N_("My consents"), "/citizen/consents", frozenset({Role.CITIZEN})),
+    NavEntry(N_("Tell us once"), "/citizen/tell-us-once", frozenset({Role.CITIZEN})),
+    NavEntry(N_("My reports"), "/citizen/reports", frozenset({Role.CITIZEN})),
+    NavEntry(N_("Challenge a value"), "/citizen/challenges", frozenset({Role.CITIZEN})),
+    NavEntry(N_("Two-step sign-in"), "/citizen/security", frozenset({Role.CITIZEN})),
+    NavEntry(N_("Agreements and alerts"), "/guardian", frozenset({Role.GUARDIAN})),
+    NavEntry(N_("Deliveries, challenges, links"), "/guardian/queues", frozenset({Role.GUARDIAN})),
+    NavEntry(N_("Kill switch"), "/guardian/kill-switch", frozenset({Role.GUARDIAN})),
+    NavEntry(N_("Service figures"), "/manager", frozenset({Role.MANAGER, Role.ADMIN})),
+    NavEntry(N_("Work queue"), "/manager/queue", frozenset({Role.MANAGER, Role.ADMIN})),
 ]
 
 

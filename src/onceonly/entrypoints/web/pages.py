@@ -14,11 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from onceonly.bootstrap import Exchange
+from onceonly.config import govuk_brand
 from onceonly.entrypoints.web.citizen import CitizenPages
 from onceonly.entrypoints.web.guardian import GuardianPages
 from onceonly.entrypoints.web.guardian_agreement import GuardianAgreementPages
 from onceonly.entrypoints.web.guardian_challenge import GuardianChallengePages
 from onceonly.entrypoints.web.guardian_queues import GuardianQueuePages
+from onceonly.entrypoints.web.info import BrowserErrors, InfoPages
 from onceonly.entrypoints.web.manager import ManagerPages
 from onceonly.entrypoints.web.manager_queue import ManagerQueuePages
 from onceonly.entrypoints.web.portal import PageRefused, Portal
@@ -35,9 +37,15 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
     """The portals and their vendored assets, on `app`. `registry`: the process's metrics,
     whose decision counters the manager's page shows."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # GOV.UK Frontend's stylesheet asks for its fonts and images under /assets.
+    app.mount("/assets", StaticFiles(directory=STATIC / "vendor" / "govuk-frontend" / "assets"),
+              name="govuk-assets")
     app.add_exception_handler(PageRefused, lambda _request, refused: refused.response)
     portal = Portal(exchange.accounts, exchange.web_forms_key,
-                    partial(sign_in_options, exchange.single_sign_on))
+                    partial(sign_in_options, exchange.single_sign_on), brand=govuk_brand(),
+                    organisation_names=lambda: {
+                        o.id: o.name for o in exchange.catalogue.read().organisations})
+    app.add_middleware(BrowserErrors, portal=portal)  # outermost: sees the API's faults too
     agreement_pages = GuardianAgreementPages(
         portal, agreements=exchange.agreements, anomaly=exchange.anomaly,
         catalogue=exchange.catalogue, register=exchange.register)
@@ -59,6 +67,7 @@ def mount_web(app: FastAPI, exchange: Exchange, registry: CollectorRegistry) -> 
         ManagerQueuePages(portal, exchange.work_queue),
         VerifyInBrowserPages(portal, exchange.audit),
         GuardianChallengePages(portal, exchange.accuracy, exchange.catalogue),
+        InfoPages(portal),
     )
     for portal_pages in pages:
         app.include_router(portal_pages.router())

@@ -4,17 +4,28 @@ form once its CSRF token is checked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    pass_context,
+)
+from jinja2.runtime import Context
 
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
+from onceonly.entrypoints.web import i18n, plain
 from onceonly.entrypoints.web.common import is_htmx, sentence
 from onceonly.entrypoints.web.nav import nav_for
 from onceonly.entrypoints.web.security import (
@@ -28,6 +39,44 @@ from onceonly.services.accounts import AccountService
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+def page_templates() -> Environment:
+    """Our templates, with GOV.UK Frontend's Jinja macros under `govuk_frontend_jinja/`,
+    gettext (`_`, `{% trans %}`; each page is given its language's catalogue) and the
+    filters that write dates and numbers for the page's language."""
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(TEMPLATES), PrefixLoader(
+            {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]),
+        autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
+    env.install_null_translations()  # pages are given their own in their context
+    env.filters.update(sentence=sentence, when=_when, day=_day, number=_number,
+                       field_label=plain.field_label, written_date=_written_date)
+    env.globals.update(explain=plain.explain, in_words=plain.in_words,
+                       LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
+                       DELIVERY_STATES=plain.DELIVERY_STATES,
+                       languages=i18n.NAMES, organisation_name=str)
+    return env
+
+
+@pass_context
+def _when(context: Context, moment: datetime) -> str:
+    return i18n.when(moment, context.get("lang", i18n.DEFAULT))
+
+
+@pass_context
+def _day(context: Context, moment: datetime) -> str:
+    return i18n.day(moment, context.get("lang", i18n.DEFAULT))
+
+
+@pass_context
+def _written_date(context: Context, text: str) -> str:
+    return i18n.written_date(text, context.get("lang", i18n.DEFAULT))
+
+
+@pass_context
+def _number(context: Context, value: float) -> str:
+    return i18n.number(value, context.get("lang", i18n.DEFAULT))
+
+
 class PageRefused(Exception):
     """Raised by a page that must answer with another page (sign in; not for you)."""
 
@@ -37,18 +86,19 @@ class PageRefused(Exception):
 
 class Portal:
     """`forms_key`: the key that signs the forms' CSRF tokens, asked for on first use (the
-    database holds it, so only once it is migrated)."""
+    database holds it, so only once it is migrated). `brand`: the service runs on a gov.uk
+    domain, so its pages may carry the GOV.UK crown and typeface."""
 
     def __init__(self, accounts: AccountService, forms_key: Callable[[], bytes],
-                 sign_in_options: Callable[[], dict[str, Any]] = dict) -> None:
+                 sign_in_options: Callable[[], dict[str, Any]] = dict, *,
+                 brand: bool = False,
+                 organisation_names: Callable[[], Mapping[str, str]] = dict) -> None:
         self.accounts = accounts
+        self.brand = brand
+        self.names = plain.OrganisationNames(organisation_names)
         self.forms_key = forms_key
         self.sign_in_options = sign_in_options  # the ways to sign in the sign-in page offers
-        self.templates = Jinja2Templates(directory=TEMPLATES)
-        self.templates.env.filters["sentence"] = sentence
-        # `_` in every template: the pages' words, to be looked up in each language.
-        self.templates.env.add_extension("jinja2.ext.i18n")
-        self.templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        self.templates = Jinja2Templates(env=page_templates())
         self._csrf: Csrf | None = None
 
     @property
@@ -62,13 +112,23 @@ class Portal:
     def render(self, request: Request, template: str, status: int = 200,
                **context: Any) -> HTMLResponse:
         principal = getattr(request.state, "web_principal", None)
-        context.update(principal=principal, nav=nav_for(principal), path=request.url.path,
-                       csrf_token=self.csrf.token(request))
+        context.update(self.bare_context(request), principal=principal,
+                       nav=nav_for(principal), csrf_token=self.csrf.token(request))
         response = self.templates.TemplateResponse(request, template, context,
                                                    status_code=status)
         self.csrf.remember_visitor(request, response)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+    def bare_context(self, request: Request) -> dict[str, Any]:
+        """What the layout needs of any page, even one drawn without the database (an error
+        page): its language and catalogue, and no one signed in."""
+        language = i18n.language_of(request)
+        messages = i18n.translations(language)
+        return {"lang": language, "gettext": messages.gettext, "ngettext": messages.ngettext,
+                "_": messages.gettext, "brand": self.brand, "path": request.url.path,
+                "principal": None, "nav": [], "csrf_token": "",
+                "organisation_name": self.names.name}
 
     def refused_page(self, request: Request, error: DomainError) -> HTMLResponse:
         return self.render(request, "refused.html", http_status(error), error=error)
