@@ -116,7 +116,7 @@ def test_keys_are_ordered_by_utf16_code_units_as_rfc8785_says():
     (SAFE_INTEGER, True), (-SAFE_INTEGER, True), (SAFE_INTEGER + 1, False),
     (-SAFE_INTEGER - 1, False), (0.0, False), (True, True), (None, True), ("", True),
     ([1, [2.5]], False), ({"a": {"b": 2**60}}, False), ({"a": {"b": 2}}, True),
-    ((1, 2), True), ({"k": set()}, False),
+    ((1, 2), True), ({"k": set()}, False), ({1: "a"}, False), ({"a": {2: "b"}}, False),
 ])
 def test_what_the_fast_path_takes(value, exact):
     assert orjson_exact(value) is exact
