@@ -63,8 +63,12 @@ def test_people_sessions_and_the_queue(world, exchange, clock):
     with exchange.uows(write=True) as uow:
         uow.provider_people.link(ISSUER, "person-1", officer.id, now)
         uow.provider_people.update_staff(officer.id, "Renamed", Role.GUARDIAN.value)
-        assert uow.provider_people.queue(ISSUER, "sub-1", "pk", {"full_name": "similar"}, now)
-        assert not uow.provider_people.queue(ISSUER, "sub-1", "pk", {}, now)
+        assert uow.provider_people.queue(
+            ISSUER, "sub-1", "pk", {"full_name": "similar"}, now) is None
+        assert uow.provider_people.queue(ISSUER, "sub-1", "pk", {}, now) == "pending"
+        assert uow.provider_people.decide(ISSUER, "sub-1", "rejected") == "pk"
+        assert uow.provider_people.queue(ISSUER, "sub-1", "pk", {}, now) == "rejected"
+        assert uow.provider_people.waiting() == []
         uow.provider_sessions.add("digest", "GOV/DWP", "id-token", now)
         uow.commit()
     with exchange.uows(write=True) as uow:

@@ -297,8 +297,14 @@ class SingleSignOnService:
         if outcome is CitizenLink.QUEUED:
             compared = dict(matches[0].comparisons)
             with self.uows(write=True) as uow:
-                uow.provider_people.queue(issuer, subject, person_key, compared, now)
+                earlier = uow.provider_people.queue(issuer, subject, person_key, compared, now)
                 uow.commit()
+            if earlier == "rejected":
+                self._refuse(None, "identity_rejected",
+                             "GOV.UK One Login proved who you are, but a member of staff "
+                             "could not confirm that the record found here is yours, so you "
+                             "have not been signed in. Contact the service that holds your "
+                             "record to have it checked.")
             self._refuse(None, "identity_pending",
                          "GOV.UK One Login proved who you are, and a member of staff now "
                          "needs to confirm which record is yours. This usually takes up to "

@@ -49,7 +49,8 @@ def one_login(portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (folder / "identity.jwk").write_text(json.dumps(public_identity))
     citizen = citizen_of(portal)
     misspelt = citizen | {"family_name": citizen["family_name"] + "e"}
-    accounts = {"jane": citizen, "stranger": STRANGER, "typo": misspelt}
+    accounts = {"jane": citizen, "stranger": STRANGER, "typo": misspelt,
+                "typo2": citizen | {"family_name": citizen["family_name"] + "s"}}
     client = {"client_id": "onceonly-citizens", "jwks": {"keys": [public]},
               "token_endpoint_auth_method": "private_key_jwt",
               "token_endpoint_auth_signing_alg": "RS256", "subject_type": "pairwise",
@@ -134,6 +135,22 @@ def test_a_citizen_the_matcher_is_not_sure_of_waits_and_is_told_what_happens(
     page.goto("/sign-in")
     page.get_by_role("button", name="Sign in with GOV.UK One Login").click()
     expect(page).to_have_url(f"{portal.base_url}/citizen")
+
+
+def test_a_citizen_staff_rejected_is_told_so_not_told_to_wait_again(
+        portal: Portal, one_login: Providers, page: Page, context: BrowserContext):
+    sign_in(page, "typo2")
+    expect(page.locator("#sign-in-refusal")).to_contain_text("needs to confirm")
+    sso = portal.exchange.single_sign_on
+    [(issuer, person, _key, _levels)] = sso.waiting_citizens(ADMIN)
+    sso.decide_citizen(ADMIN, issuer, person, confirm=False)
+    page.goto("/sign-in")
+    page.get_by_role("button", name="Sign in with GOV.UK One Login").click()
+    expect(page.locator("#sign-in-refusal")).to_contain_text(
+        "could not confirm that the record found here is yours")
+    assert sso.waiting_citizens(ADMIN) == []
+    assert count(portal, t.audit_log, t.audit_log.c.reason == "identity_rejected") == 1
+    assert not any(c["name"] == "onceonly_session" for c in context.cookies())
 
 
 def test_a_citizen_with_no_record_is_told_so(portal: Portal, one_login: Providers,

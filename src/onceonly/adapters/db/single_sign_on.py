@@ -99,16 +99,17 @@ class SqlProviderPeople:
             .order_by(p.c.id).limit(1)).scalar_one_or_none()
 
     def queue(self, issuer: str, person: str, person_key: str,
-              comparisons: dict[str, str], at: datetime) -> bool:
-        """Queue a citizen for confirmation (False if they wait already)."""
+              comparisons: dict[str, str], at: datetime) -> str | None:
+        """Queue a citizen for confirmation; the status of their earlier request if they
+        made one (then nothing is queued)."""
         r = t.citizen_link_requests
-        if self.conn.execute(select(r.c.status).where(
-                r.c.issuer == issuer, r.c.person == person)).first() is not None:
-            return False
-        self.conn.execute(insert(r).values(issuer=issuer, person=person,
-                                           person_key=person_key, comparisons=comparisons,
-                                           status="pending", created_at=at))
-        return True
+        earlier = self.conn.execute(select(r.c.status).where(
+            r.c.issuer == issuer, r.c.person == person)).scalar_one_or_none()
+        if earlier is None:
+            self.conn.execute(insert(r).values(issuer=issuer, person=person,
+                                               person_key=person_key, comparisons=comparisons,
+                                               status="pending", created_at=at))
+        return earlier
 
     def waiting(self) -> list[tuple[str, str, str, dict[str, str]]]:
         r = t.citizen_link_requests

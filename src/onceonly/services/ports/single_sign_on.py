@@ -47,8 +47,9 @@ class ProviderPeople(Protocol):
         """The citizen principal of a person of the index, if they have one."""
         ...
     def queue(self, issuer: str, person: str, person_key: str,
-              comparisons: dict[str, str], at: datetime) -> bool:
-        """Queue a citizen for confirmation (False if they wait already)."""
+              comparisons: dict[str, str], at: datetime) -> str | None:
+        """Queue a citizen for confirmation; the status of their earlier request if they
+        made one ("pending" or "rejected"; then nothing is queued)."""
         ...
     def waiting(self) -> list[tuple[str, str, str, dict[str, str]]]:
         """Citizens queued for confirmation: (issuer, person, person key, comparisons)."""
