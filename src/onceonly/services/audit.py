@@ -152,8 +152,8 @@ class AuditService:
             with self.uows(write=True) as uow:
                 uow.tree.lock()
                 current = uow.tree.latest_head()
-                if (current.head.tree_size if current else 0) != size:
-                    continue  # another integrator moved first: start again from its head
+                if current != latest:  # another integrator moved first (even to the empty
+                    continue  # tree's head, as large as none): start again from its head
                 uow.tree.add_nodes(merkle.integrate(size, leaves, uow.tree.read))
                 new_size = size + len(leaves)
                 before = (HeadRef(current.head.tree_size, current.head.root_hash) if current
