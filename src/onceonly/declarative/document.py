@@ -70,19 +70,7 @@ class Declaration:
         return [((part, i), entry) for i, entry in enumerate(self.data.get(part) or [])]
 
     def line(self, loc: Loc) -> int:
-        """The line (from 1) of the part at `loc`, or of the nearest part holding it."""
-        node = self.tree
-        for part in loc:
-            found = None
-            if isinstance(node, yaml.MappingNode):
-                found = next((value for key, value in node.value if key.value == part), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
-                    and part < len(node.value):
-                found = node.value[part]
-            if found is None:
-                break
-            node = found
-        return node.start_mark.line + 1
+        return line_of(self.tree, loc)
 
     def problem(self, loc: Loc, message: str) -> str:
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc) or "(top)"
@@ -164,3 +152,19 @@ def _bring_in_secrets(declaration: Declaration, environ: Mapping[str, str]) -> l
                     problems.append(declaration.problem(
                         (*org_loc, "keys", i, "jwk_file"), f"cannot read {source}: {why}"))
     return problems
+
+
+def line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
+    """The line (from 1) of the part at `loc` in a YAML tree, or of the nearest part holding
+    it."""
+    for part in loc:
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            found = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and part < len(node.value):
+            found = node.value[part]
+        if found is None:
+            break
+        node = found
+    return node.start_mark.line + 1

@@ -13,6 +13,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 
+from onceonly.declarative.document import line_of
 from onceonly.domain.errors import DomainError
 from onceonly.entrypoints.api.schemas.datasets import PublicationIn
 from onceonly.entrypoints.cli.common import DbOption, console, fail, open_exchange
@@ -21,23 +22,6 @@ from onceonly.entrypoints.cli.org_keys import operator
 dataset_app = typer.Typer(help="Datasets: publish one (or its next version), list them, "
                           "try one's connector on a person.",
                           no_args_is_help=True)
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The line (from 1) of the value at `loc` in the file, or of the nearest part of it."""
-    if node is None:
-        return None
-    for part in loc:
-        found = None
-        if isinstance(node, yaml.MappingNode):
-            found = next((value for key, value in node.value if key.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
-                and part < len(node.value):
-            found = node.value[part]
-        if found is None:
-            break
-        node = found
-    return node.start_mark.line + 1
 
 
 def read_publication(path: Path) -> PublicationIn:
@@ -60,7 +44,7 @@ def read_publication(path: Path) -> PublicationIn:
         lines = []
         for problem in error.errors()[:10]:
             loc = tuple(problem["loc"])
-            line = _line_of(tree, loc)
+            line = None if tree is None else line_of(tree, loc)
             lines.append(f"{path}{f' line {line}' if line else ''}: "
                          f"{'.'.join(str(p) for p in loc) or '(top)'}: {problem['msg']}")
         fail("\n".join(lines))
