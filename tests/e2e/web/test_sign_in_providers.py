@@ -79,9 +79,14 @@ def providers(portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Itera
     os.environ.pop(SECRET_VARIABLE, None)
 
 
+# The sign-in page names each organisation as a person would.
+NAMES = {"GOV/DWP": "Department for Work and Pensions",
+         "GOV/EXCHANGE": "onceonly exchange operator"}
+
+
 def start(page: Page, org_id: str) -> None:
     page.goto("/sign-in")
-    page.get_by_role("link", name=f"Sign in through {org_id}").click()
+    page.get_by_role("link", name=f"Sign in through {NAMES[org_id]}").click()
 
 
 def at_provider(page: Page, login: str) -> None:
@@ -273,6 +278,7 @@ def test_the_sign_in_page_offers_each_registered_organisation(portal: Portal,
                                                              page: Page):
     page.goto("/sign-in")
     offered = page.get_by_role("link", name="Sign in through").all_inner_texts()
-    assert offered == ["Sign in through GOV/DWP", "Sign in through GOV/EXCHANGE"]
+    assert offered == [f"Sign in through {NAMES['GOV/DWP']}",
+                       f"Sign in through {NAMES['GOV/EXCHANGE']}"]
 
 
