@@ -10,7 +10,7 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +46,8 @@ class Peer:
     witness: Witness  # its own witness identity
     key_file: Path
     base: str = ""  # its server's URL, once serving
+    logs_file: Path | None = None  # the logs it watches, once wired
+    witnessed_by: list[tuple[str, str]] = field(default_factory=list)  # (url, vkey)
 
     @property
     def origin(self) -> str:
@@ -67,11 +69,18 @@ def wire(peer: Peer, other: Peer, folder: Path) -> None:
     logs = folder / f"{peer.name}-watches.json"
     logs.write_text(json.dumps({"logs": [{"origin": other.origin, "log_org": "GOV/EXCHANGE",
                                           "jwks": other.exchange.key_store.jwks()}]}))
+    peer.logs_file = logs
+    peer.witnessed_by = [(f"{other.base}/witness", other.witness.vkey)]
+    configure_witnessing(peer)
+
+
+def configure_witnessing(peer: Peer) -> None:
+    """The peer's exchange configured as wired: its own witness and its log's witnesses."""
     ex = peer.exchange
-    ex.witness = witness_for(ex.uows, ex.clock, key_file=peer.key_file, logs_file=logs,
-                             name=peer.witness.name)
+    ex.witness = witness_for(ex.uows, ex.clock, key_file=peer.key_file,
+                             logs_file=peer.logs_file, name=peer.witness.name)
     ex.witnesses = witnesses_for(ex.uows, ex.clock, origin=peer.origin,
-                                 configured=[(f"{other.base}/witness", other.witness.vkey)])
+                                 configured=peer.witnessed_by)
 
 
 @pytest.fixture
@@ -121,11 +130,9 @@ def roll_back(peer: Peer, size: int) -> Exchange:
                      .where(t.audit_head_cosignatures.c.tree_size > size))
         conn.execute(update(t.audit_counter).values(next_index=size))
     peer.exchange.close()
-    restarted = bootstrap(peer.url, clock=MovableClock())
-    restarted.witness, restarted.witnesses = peer.exchange.witness, peer.exchange.witnesses
-    restarted.witnesses.uows = restarted.uows
-    peer.exchange = restarted
-    return restarted
+    peer.exchange = bootstrap(peer.url, clock=MovableClock())
+    configure_witnessing(peer)  # started again with the same configuration
+    return peer.exchange
 
 
 def test_two_exchanges_cosign_each_others_heads_and_show_the_cosignatures(peers):
