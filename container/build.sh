@@ -57,7 +57,7 @@ say "checks"
 user=$("${BUILDAH[@]}" inspect --type image --format '{{.Docker.Config.User}}' "$IMAGE")
 [ "$user" = "onceonly:onceonly" ] || { echo "the image runs as '$user', not onceonly" >&2; exit 1; }
 health=$("${BUILDAH[@]}" inspect --type image --format '{{.Docker.Config.Healthcheck}}' "$IMAGE")
-case "$health" in *healthz*) ;; *) echo "the image has no health check: $health" >&2; exit 1;; esac
+case "$health" in *livez*) ;; *) echo "the image has no liveness health check: $health" >&2; exit 1;; esac
 ctr=$("${BUILDAH[@]}" from "$IMAGE")
 trap '"${BUILDAH[@]}" rm "$ctr" >/dev/null' EXIT
 run() { "${BUILDAH[@]}" run --isolation chroot --network host --user onceonly "$ctr" -- "$@"; }
