@@ -72,12 +72,14 @@ def bare_peer(app: Any, exchange: Any) -> Any:
     """A plain ASGI app answering `GET /bench/bare/{nino}` itself (the connector read, run
     where the governed query's blocking steps run, and a JSON body) and passing every other
     request to `app`."""
+    from onceonly.adapters.db.group_commit import AtCommit
     from onceonly.entrypoints.api.dispatch import blocking_runner
 
     with exchange.uows() as uow:
         config = uow.catalogue.connector_config(DATASET)
     connector = exchange.connectors.for_dataset(DATASET, config)
-    run_blocking = blocking_runner(exchange.embedded_database)
+    # Where the governed query's steps run, without its wait for a sync: a read commits nothing.
+    run_blocking = blocking_runner(exchange.embedded_database, AtCommit())
     prefix = "/bench/bare/"
     headers = [(b"content-type", b"application/json")]
 

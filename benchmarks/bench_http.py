@@ -78,13 +78,15 @@ def add_ungoverned_route(app: Any, exchange: Any) -> None:
     connector the governed query uses. No auth, no decision, no audit, no signature."""
     from fastapi.responses import JSONResponse
 
+    from onceonly.adapters.db.group_commit import AtCommit
     from onceonly.entrypoints.api.dispatch import blocking_runner
 
     with exchange.uows() as uow:
         config = uow.catalogue.connector_config(DATASET)
     connector = exchange.connectors.for_dataset(DATASET, config)
 
-    run_blocking = blocking_runner(exchange.embedded_database)  # as the governed query
+    # As the governed query, without its wait for a sync: a read commits nothing.
+    run_blocking = blocking_runner(exchange.embedded_database, AtCommit())
 
     @app.get("/bench/raw/{nino}", include_in_schema=False)
     async def raw(nino: str) -> JSONResponse:

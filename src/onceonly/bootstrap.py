@@ -20,7 +20,7 @@ from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.data_keys import SqlDataKeyStore
-from onceonly.adapters.db.engine import Access, make_engine
+from onceonly.adapters.db.engine import Access, durability, make_engine
 from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.people import SqlPersonIdentifiers
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
@@ -83,6 +83,7 @@ from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.consents import ConsentRegistry
 from onceonly.services.ports.keys import MasterKeys
 from onceonly.services.ports.single_sign_on import Client, OneLogin
+from onceonly.services.ports.unit_of_work import Durability
 from onceonly.services.queries import QueryService
 from onceonly.services.register import RegisterService
 from onceonly.services.request_signatures import RequestVerifier
@@ -138,6 +139,8 @@ class Exchange:
     single_sign_on: SingleSignOnService
     # The one secret the web portals need, read on first use (once the database is migrated).
     web_forms_key: Callable[[], bytes]
+    # Where the API's answers wait for their commits to be on disk (SQLite's group commit).
+    durability: Durability
 
     @property
     def embedded_database(self) -> bool:
@@ -232,6 +235,7 @@ def bootstrap(
         org_keys=OrgKeyService(uows, clock),
         datasets=DatasetService(uows, connectors, clock, connector_hosts()),
         web_forms_key=partial(secrets.get, WEB_FORMS_SECRET),
+        durability=durability(engine),
         timestamps=timestamps_for(uows, clock),
         witnesses=witnesses_of,
         witness=witness_for(uows, clock),

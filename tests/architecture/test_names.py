@@ -21,8 +21,8 @@ FEATURES = {p.stem for p in (SOURCE / "services").glob("*.py")} - {"__init__"}
 # walkthrough_reads: the demo walkthrough's reads of which connector answered).
 SHARED = {
     "services/ports": {"clock", "connectors", "principals", "unit_of_work"},
-    "adapters/db": {"backup", "data_keys", "driver", "engine", "mappers", "migrate", "releases",
-                    "repository", "tables", "walkthrough_reads"},
+    "adapters/db": {"backup", "data_keys", "driver", "engine", "group_commit", "mappers",
+                    "migrate", "releases", "repository", "tables", "walkthrough_reads"},
     "entrypoints/api/routes": {"operations"},
     "entrypoints/api/schemas": {"common", "problems"},
 }

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, exc
 
+from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
 from onceonly.config import DatabaseUrlInvalid, parse_database_url
 
 WRITE = "onceonly_write"
@@ -26,6 +27,15 @@ _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.Wea
 def sqlite_writer_lock(engine: Engine) -> threading.Lock | None:
     """The lock this process's writers to a SQLite engine queue on; None for PostgreSQL."""
     return _SQLITE_WRITERS.get(engine)
+
+
+_GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def durability(engine: Engine) -> GroupCommit | AtCommit:
+    """Where an answer waits for what it committed to be on disk: a writable SQLite
+    database's group commit (group_commit.py), else nowhere (AtCommit)."""
+    return _GROUP_COMMITS.get(engine) or AtCommit()
 
 
 class Access(Enum):
@@ -90,6 +100,9 @@ def _sqlite_engine(url: str, database: Path, access: Access, **kwargs: Any) -> E
     options.update(kwargs)
     engine = create_engine(url, connect_args={"timeout": 30}, **options)
     _SQLITE_WRITERS[engine] = threading.Lock()
+    group = None if access is Access.READ_ONLY else GroupCommit(WalSync(database.resolve()))
+    if group is not None:
+        _GROUP_COMMITS[engine] = group
 
     if access is not Access.CREATE:
         @event.listens_for(engine, "do_connect")
@@ -110,7 +123,9 @@ def _sqlite_engine(url: str, database: Path, access: Access, **kwargs: Any) -> E
             cursor.execute("PRAGMA query_only=ON")  # and the journal mode is left as it is
         else:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")  # an accepted write survives power loss
+            # An accepted write survives power loss: synced at commit, or, in a group
+            # commit's run, by its sync before the answer leaves (group_commit.py).
+            cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -119,8 +134,10 @@ def _sqlite_engine(url: str, database: Path, access: Access, **kwargs: Any) -> E
     def on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get(WRITE, False)
         # Straight to the driver: SQLAlchemy's execution machinery costs more than BEGIN.
-        connection.connection.driver_connection.execute(
-            "BEGIN IMMEDIATE" if immediate else "BEGIN")
+        driver = connection.connection.driver_connection
+        if group is not None:
+            group.before_begin(connection.connection.info, driver.execute)
+        driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 

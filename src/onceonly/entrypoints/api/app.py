@@ -88,7 +88,7 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.state.integrate_every = audit_interval() if integrate_every is None else integrate_every
     app.state.metrics = metrics
     app.state.exposition = operations.exposition(exchange, figures)
-    app.state.run_blocking = blocking_runner(exchange.embedded_database)
+    app.state.run_blocking = blocking_runner(exchange.embedded_database, exchange.durability)
     app.add_middleware(RequestSignatures, auth=exchange.auth)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)
@@ -112,7 +112,7 @@ def create_witness_app(exchange: Exchange) -> FastAPI:
     app = FastAPI(title="onceonly witness", version="0.1.0", openapi_url="/openapi.json",
                   responses=ERRORS)
     app.state.exchange = exchange
-    app.state.run_blocking = blocking_runner(exchange.embedded_database)
+    app.state.run_blocking = blocking_runner(exchange.embedded_database, exchange.durability)
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestIds)
     install_problems(app)

@@ -5,6 +5,7 @@ built on UnitOfWork); the SQL unit of work satisfies every slice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, Self, TypeVar
 
 
@@ -27,4 +28,18 @@ class UnitOfWorkFactory(Protocol[U_co]):
         sparing a server database the round trips of a transaction. For data that never
         changes once written (the Merkle tree), and for reads that need no snapshot across
         them (a query's decision reads: a transaction under read committed gives none)."""
+        ...
+
+
+T = TypeVar("T")
+
+
+class Durability(Protocol):
+    """Where an answer waits until what it committed is on disk. The entry point runs the
+    blocking steps of an answer through `run`; a database whose commit is durable when it
+    returns just runs them, and SQLite's group commit lets the answers waiting together
+    share one sync."""
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work()`'s result (or its exception), once what it committed is durable."""
         ...

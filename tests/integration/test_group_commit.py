@@ -1,0 +1,71 @@
+"""SQLite's group commit on a real database: a write run through it commits under
+synchronous=NORMAL and is followed by a sync of the WAL file; any other write commits under
+FULL, as before. PostgreSQL and a read-only SQLite database wait for nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import text
+
+from onceonly.adapters.db.engine import WRITE, Access, durability, make_engine
+from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
+
+
+def write_and_read_synchronous(engine) -> int:
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        conn.execute(text("INSERT INTO answers VALUES (1)"))
+        return conn.execute(text("PRAGMA synchronous")).scalar_one()
+
+
+def test_a_write_in_a_run_defers_its_sync_and_one_outside_syncs_at_commit(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}", pool_size=1,
+                         max_overflow=0)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE answers (n INTEGER)"))
+        group = durability(engine)
+        assert isinstance(group, GroupCommit)
+        synced: list[int] = []
+        wal_sync = group._sync
+
+        def sync() -> None:
+            wal_sync()  # the real fdatasync of the -wal file
+            synced.append(1)
+
+        group._sync = sync
+        assert asyncio.run(group.run(lambda: write_and_read_synchronous(engine))) == 1  # NORMAL
+        assert synced == [1]
+        assert write_and_read_synchronous(engine) == 2  # FULL again on the same connection
+        assert synced == [1]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_the_wal_sync_reaches_the_file_or_finds_none(tmp_path: Path):
+    database = tmp_path / "exchange.sqlite"
+    sync = WalSync(database)
+    sync()  # no WAL yet: nothing to sync, no error
+    (tmp_path / "exchange.sqlite-wal").write_bytes(b"frames")
+    sync()
+    assert sync._named is not None
+
+
+def test_a_read_only_database_and_postgresql_wait_for_nothing(tmp_path: Path, postgres_url):
+    url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
+    creating = make_engine(url)
+    with creating.connect():
+        pass
+    creating.dispose()
+    read_only = make_engine(url, Access.READ_ONLY)
+    server = make_engine(postgres_url)
+    try:
+        assert isinstance(durability(read_only), AtCommit)
+        assert isinstance(durability(server), AtCommit)
+        assert asyncio.run(AtCommit().run(lambda: "answer")) == "answer"
+    finally:
+        read_only.dispose()
+        server.dispose()
