@@ -82,7 +82,7 @@ class GroupCommit:
         batch = self._waiting.pop(loop, [])
         try:
             self._sync()
-        except OSError as error:  # not known to be on disk: none of them is released
+        except Exception as error:  # not known to be on disk: none of them is released
             for waiter in batch:
                 if not waiter.done():
                     waiter.set_exception(error)
