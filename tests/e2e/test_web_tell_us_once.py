@@ -51,10 +51,36 @@ def citizen_client(api, login: str, password: str) -> tuple[httpx.Client, str]:
     return client, csrf_of(client.get("/citizen/tell-us-once"))
 
 
-def report_address(client: httpx.Client, csrf: str, tell: list[str], **data) -> httpx.Response:
-    form = {"csrf_token": csrf, "type": ADDRESS, "tell": tell,
-            **{f"data-{k}": v for k, v in data.items()}}
-    return client.post("/citizen/tell-us-once", data=form)
+def tell_through_pages(client: httpx.Client, csrf: str, event_type: str,
+                       answers: list[tuple[str, dict]], tell: list[str],
+                       send: bool = True) -> httpx.Response:
+    """Answers each question page in turn, as a browser would post them, then sends from
+    check your answers: the first page that does not go on (its refusal), else the send's."""
+    for step, fields in [("what", {"type": event_type}), *answers, ("tell", {"tell": tell})]:
+        answered = client.post(f"/citizen/tell-us-once/{step}",
+                               data={"csrf_token": csrf, **fields})
+        if answered.status_code != 303:
+            return answered
+    checked = client.get("/citizen/tell-us-once/check")
+    assert checked.status_code == 200
+    if not send:
+        return checked
+    return client.post("/citizen/tell-us-once", data={"csrf_token": csrf})
+
+
+def date_typed(name: str, day: str, month: str, year: str) -> dict[str, str]:
+    return {f"data-{name}-day": day, f"data-{name}-month": month, f"data-{name}-year": year}
+
+
+def report_address(client: httpx.Client, csrf: str, tell: list[str],
+                   address: tuple[str, str, str] = ("1 New Street", "Northtown", "NT1 1AA"),
+                   moved: tuple[str, str, str] = ("1", "11", "2026"),
+                   send: bool = True) -> httpx.Response:
+    line1, town, postcode = address
+    return tell_through_pages(client, csrf, ADDRESS, [
+        ("new_address", {"address-line1": line1, "address-town": town,
+                         "address-postcode": postcode}),
+        ("effective_date", date_typed("effective_date", *moved))], tell, send)
 
 
 def take_from_inboxes(api, orgs: list[str]) -> None:
@@ -73,12 +99,12 @@ def reports(api) -> int:
 def test_a_citizen_tells_a_change_of_address_to_whom_they_chose_and_watches_it(api, citizens):
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
-        form = client.get(f"/citizen/tell-us-once?type={ADDRESS}").text
+        client.post("/citizen/tell-us-once/what", data={"csrf_token": csrf, "type": ADDRESS})
+        form = client.get("/citizen/tell-us-once/tell").text
         for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE", "NHS/NHSE"):
             assert f'name="tell" value="{org}" checked' in form
         sent = report_address(client, csrf, ["GOV/HMRC", "LA/NORTHSHIRE"],
-                              new_address="1 New Street, Northtown NT1 1AA",
-                              effective_date="2026-11-01")
+                              ("1 New Street", "Northtown", "nt1 1aa"))
         assert sent.status_code == 303, sent.text
         page_url = sent.headers["location"]
         page = client.get(page_url)
@@ -99,24 +125,30 @@ def test_a_report_refused_shows_why_beside_the_field_and_writes_nothing(api, cit
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     before = reports(api)
     with closing(client):
-        missing = report_address(client, csrf, ["GOV/HMRC"], effective_date="2026-11-01")
-        assert missing.status_code == 422 and 'id="new_address-error"' in missing.text
-        bad_date = report_address(client, csrf, ["GOV/HMRC"], new_address="2 Road",
-                                  effective_date="first of November")
+        missing = report_address(client, csrf, ["GOV/HMRC"], ("", "Northtown", "NT1 1AA"))
+        assert missing.status_code == 422 and 'id="address-line1-error"' in missing.text
+        no_postcode = report_address(client, csrf, ["GOV/HMRC"], ("2 Road", "Northtown", "NT1"))
+        assert no_postcode.status_code == 422
+        assert 'id="address-postcode-error"' in no_postcode.text
+        assert "Enter a real UK postcode" in no_postcode.text
+        assert 'value="NT1"' in no_postcode.text  # as typed, to put right
+        bad_date = report_address(client, csrf, ["GOV/HMRC"], moved=("31", "2", "2026"))
         assert bad_date.status_code == 422 and 'id="effective_date-error"' in bad_date.text
-        not_subscribed = report_address(client, csrf, ["GOV/HMPO"], new_address="2 Road",
-                                        effective_date="2026-11-01")
+        assert "Enter a real date" in bad_date.text
+        part_date = report_address(client, csrf, ["GOV/HMRC"], moved=("1", "", "2026"))
+        assert part_date.status_code == 422 and "a day, a month and a year" in part_date.text
+        not_subscribed = report_address(client, csrf, ["GOV/HMPO"])
         assert not_subscribed.status_code == 422
         assert 'id="tell-error"' in not_subscribed.text and "GOV/HMPO" in not_subscribed.text
-        assert 'value="2 Road"' in not_subscribed.text  # what was typed is kept
+        kept = client.get("/citizen/tell-us-once/check").text  # the answers are kept
+        assert "1 New Street<br>Northtown<br>NT1 1AA" in kept
     assert reports(api) == before
 
 
 def test_a_citizen_cannot_open_another_citizens_report(api, citizens):
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
-        theirs = report_address(client, csrf, ["GOV/DVLA"], new_address="3 Lane",
-                                effective_date="2026-11-02").headers["location"]
+        theirs = report_address(client, csrf, ["GOV/DVLA"]).headers["location"]
     other, _ = citizen_client(api, "other-citizen", PASSWORD)
     with closing(other):
         refused = other.get(theirs)
@@ -173,8 +205,7 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
     try:
         client, csrf = citizen_client(api, citizens.login, citizens.password)
         with closing(client):
-            assert report_address(client, csrf, ["GOV/DWP"], new_address="5 Row",
-                                  effective_date="2026-11-03").status_code == 303
+            assert report_address(client, csrf, ["GOV/DWP"]).status_code == 303
         worker = WorkerThread(DeliveryService(
             api.exchange.uows, api.exchange.clock, api.exchange.envelopes, api.exchange.key_store,
             "GOV/EXCHANGE", RetryPolicy(max_attempts=1)), batch=20, timeout=2).start()
@@ -209,12 +240,12 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
 
 
 def test_a_report_without_its_csrf_token_is_refused_and_writes_nothing(api, citizens):
-    client, _ = citizen_client(api, citizens.login, citizens.password)
+    client, csrf = citizen_client(api, citizens.login, citizens.password)
     before = reports(api)
     with closing(client):
-        forged = client.post("/citizen/tell-us-once", data={
-            "type": ADDRESS, "tell": ["GOV/HMRC"], "data-new_address": "6 Mews",
-            "data-effective_date": "2026-11-04"})
+        assert report_address(client, "", ["GOV/HMRC"]).status_code == 403  # every page
+        assert report_address(client, csrf, ["GOV/HMRC"], send=False).status_code == 200
+        forged = client.post("/citizen/tell-us-once", data={})
         assert forged.status_code == 403 and "no CSRF token" in forged.text
     assert reports(api) == before
 
@@ -222,8 +253,7 @@ def test_a_report_without_its_csrf_token_is_refused_and_writes_nothing(api, citi
 def test_the_dashboard_and_metrics_show_the_same_delivery_figures(api, citizens):
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
-        assert report_address(client, csrf, ["GOV/HMRC", "NHS/NHSE"], new_address="7 Yard",
-                              effective_date="2026-11-05").status_code == 303
+        assert report_address(client, csrf, ["GOV/HMRC", "NHS/NHSE"]).status_code == 303
     take_from_inboxes(api, ["GOV/HMRC"])
     with httpx.Client(base_url=api.base_url, timeout=30) as manager:
         token = csrf_of(manager.get("/sign-in"))
@@ -295,18 +325,25 @@ def test_the_change_of_name_form_is_drawn_from_its_schema(api, citizens):
         chooser = client.get("/citizen/tell-us-once").text
         assert 'value="gov.onceonly.name.changed"' in chooser
         assert "gov.onceonly.death.registered" not in chooser  # the registrar's to report
-        form = client.get("/citizen/tell-us-once?type=gov.onceonly.name.changed").text
-        assert re.search(r'type="text" id="new_full_name" name="data-new_full_name"[^>]*\s+'
-                         r'required', form)
-        assert "The name used before (optional)" in form
-        assert re.search(r'id="effective_date-day" name="data-effective_date-day"', form)
-        assert re.search(r'id="effective_date-year" name="data-effective_date-year"', form)
-        assert client.get("/citizen/tell-us-once?type=gov.onceonly.death.registered"
-                          ).status_code == 422
-        sent = client.post("/citizen/tell-us-once", data={
-            "csrf_token": csrf, "type": "gov.onceonly.name.changed",
-            "tell": ["GOV/HMRC"], "data-new_full_name": "Alex Newname",
-            "data-effective_date": "2026-11-15"})
+        assert client.post("/citizen/tell-us-once/what", data={
+            "csrf_token": csrf, "type": "gov.onceonly.death.registered"}).status_code == 422
+        name = "gov.onceonly.name.changed"
+        client.post("/citizen/tell-us-once/what", data={"csrf_token": csrf, "type": name})
+        new_name = client.get("/citizen/tell-us-once/new_full_name").text  # one question
+        assert re.search(r'<label[^>]*for="new_full_name">What is your new name\?</label>',
+                         new_name)
+        assert 'name="data-new_full_name"' in new_name and "effective_date" not in new_name
+        assert "What name did you use before? (optional)" in client.get(
+            "/citizen/tell-us-once/previous_full_name").text
+        when = client.get("/citizen/tell-us-once/effective_date").text
+        assert re.search(r'id="effective_date-day" name="data-effective_date-day"', when)
+        assert re.search(r'id="effective_date-year" name="data-effective_date-year"', when)
+        assert client.get("/citizen/tell-us-once/check").headers["location"] == (
+            "/citizen/tell-us-once/new_full_name")  # nothing to check before it is answered
+        sent = tell_through_pages(client, csrf, name, [
+            ("new_full_name", {"data-new_full_name": "Alex Newname"}),
+            ("previous_full_name", {"data-previous_full_name": ""}),
+            ("effective_date", date_typed("effective_date", "15", "11", "2026"))], ["GOV/HMRC"])
         assert sent.status_code == 303
         assert "Change of name" in client.get(sent.headers["location"]).text
 
@@ -328,17 +365,16 @@ def test_an_organisation_the_law_requires_to_be_told_cannot_be_left_out(api, cit
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     before = reports(api)
     with closing(client):
-        form = client.get(f"/citizen/tell-us-once?type={ADDRESS}").text
+        client.post("/citizen/tell-us-once/what", data={"csrf_token": csrf, "type": ADDRESS})
+        form = client.get("/citizen/tell-us-once/tell").text
         assert '<input type="hidden" name="tell" value="GOV/VETERANS">' in form
         assert re.search(r'<input type="checkbox" checked disabled[^>]*>\s*<label[^>]*>'
                          r'Veterans UK', form)
-        left_out = report_address(client, csrf, ["GOV/HMRC"], new_address="8 Square",
-                                  effective_date="2026-11-06")  # the hidden input removed
+        left_out = report_address(client, csrf, ["GOV/HMRC"])  # the hidden input removed
         assert left_out.status_code == 422 and 'id="tell-error"' in left_out.text
         assert "The law requires GOV/VETERANS to be told" in left_out.text
         assert reports(api) == before
-        told = report_address(client, csrf, ["GOV/HMRC", "GOV/VETERANS"],
-                              new_address="8 Square", effective_date="2026-11-06")
+        told = report_address(client, csrf, ["GOV/HMRC", "GOV/VETERANS"])
         assert told.status_code == 303
         page = client.get(told.headers["location"]).text
         assert "Veterans UK" in page
