@@ -18,10 +18,10 @@ from tests.e2e.web.conftest import (
 
 NARROW = {"width": 320, "height": 800}
 DESKTOP = {"width": 1366, "height": 900}
-ADDRESS = "gov.onceonly.address.changed"
 PUBLIC = ["/", "/sign-in", "/accessibility", "/privacy", "/cookies", "/no-such-page"]
 CITIZEN = ["/citizen", "/citizen/consents", "/citizen/consents?agreement=4",
-           "/citizen/tell-us-once", f"/citizen/tell-us-once?type={ADDRESS}",
+           "/citizen/tell-us-once", "/citizen/tell-us-once/new_address",
+           "/citizen/tell-us-once/effective_date", "/citizen/tell-us-once/tell",
            "/citizen/reports", "/citizen/challenges", "/citizen/security"]
 GUARDIAN = ["/guardian", "/guardian/queues", "/guardian/kill-switch"]
 MANAGER = ["/manager"]
@@ -77,6 +77,9 @@ def test_citizen_pages(browser: Browser, portal, language: str):
     context = in_language(browser, portal, "en")  # the helper reads the English labels
     page = context.new_page()
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
+    page.goto("/citizen/tell-us-once")  # a change chosen: its question pages open
+    page.get_by_label("Change of address").check()
+    page.get_by_role("button", name="Continue").click()
     choose(context, portal, language)
     for path in CITIZEN:
         check_page(page, path, language)

@@ -185,6 +185,9 @@ class TellUsOncePages:
             read = read_date if schema["properties"][step].get("format") == "date" else read_text
             value, error = read(form, step, required)
             if error:
+                if read is read_date:  # the parts as typed, to put right
+                    value = "-".join(form_text(form, f"data-{step}-{part}", 10).replace(
+                        "-", "") for part in ("year", "month", "day"))
                 return self._question(request, answers, schema, step, 422, {step: error},
                                       {"value": value, "return": returning})
             answers.values[step] = value
