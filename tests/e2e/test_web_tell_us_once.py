@@ -8,6 +8,8 @@ showing what /metrics exposes."""
 
 from __future__ import annotations
 
+import html
+
 import re
 import time
 from contextlib import closing
@@ -162,13 +164,19 @@ def test_a_challenge_is_refused_beside_the_field_then_raised_and_corrected(api, 
     client, _ = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
         csrf = csrf_of(client.get("/citizen/challenges"))
+        listed = client.get("/citizen/challenges").text  # picked from a list, not typed
+        assert 'name="held" type="radio" value="GOV/DVLA/licences#address"' in listed
+        assert 'name="field"' not in listed
+        none_picked = client.post("/citizen/challenges", data={
+            "csrf_token": csrf, "what_is_wrong": "wrong"})
+        assert none_picked.status_code == 422 and 'id="held-error"' in none_picked.text
         hidden = client.post("/citizen/challenges", data={
-            "csrf_token": csrf, "dataset": "GOV/DVLA/licences", "field": "no_such_field",
+            "csrf_token": csrf, "held": "GOV/DVLA/licences#no_such_field",
             "what_is_wrong": "wrong"})
-        assert hidden.status_code == 403 and 'id="field-error"' in hidden.text
+        assert hidden.status_code == 403 and 'id="held-error"' in hidden.text
         assert "field_not_visible" not in hidden.text and "shows you no field" in hidden.text
         raised = client.post("/citizen/challenges", data={
-            "csrf_token": csrf, "dataset": "GOV/DVLA/licences", "field": "address",
+            "csrf_token": csrf, "held": "GOV/DVLA/licences#address",
             "what_is_wrong": "I moved in October", "proposed_value": "4 Close, Northtown"})
         assert raised.status_code == 200
         assert "sent to Driver and Vehicle Licensing Agency" in raised.text
@@ -266,8 +274,10 @@ def test_the_dashboard_and_metrics_show_the_same_delivery_figures(api, citizens)
         metrics)}
     assert exposed[("GOV/HMRC", "delivered")] >= 1
     table = re.search(r'<table[^>]* id="delivery-figures">.*?</table>', page, re.S)[0]
-    for receiver in {r for r, _ in exposed}:
-        row = re.search(rf"<tr><td>{re.escape(receiver)}</td>(.*?)</tr>", table, re.S)[1]
+    names = {o.id: o.name for o in api.exchange.catalogue.read().organisations}
+    for receiver in {r for r, _ in exposed}:  # each organisation by name
+        name = html.escape(names[receiver], quote=False)
+        row = re.search(rf"<tr><td>{re.escape(name)}</td>(.*?)</tr>", table, re.S)[1]
         cells = re.findall(r"<td>([^<]*)</td>", row)
         assert [int(c) for c in cells[2:]] == [exposed[(receiver, s)] for s in
                                                ("pending", "delivered", "failed")]
