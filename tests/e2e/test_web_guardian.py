@@ -6,7 +6,6 @@ restored; each refusal shown where the guardian acted, and nothing changed by it
 from __future__ import annotations
 
 import html
-
 import re
 from contextlib import closing
 from datetime import timedelta

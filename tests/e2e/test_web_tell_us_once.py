@@ -9,7 +9,6 @@ showing what /metrics exposes."""
 from __future__ import annotations
 
 import html
-
 import re
 import time
 from contextlib import closing
