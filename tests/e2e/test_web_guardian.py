@@ -5,6 +5,7 @@ restored; each refusal shown where the guardian acted, and nothing changed by it
 
 from __future__ import annotations
 
+import html
 import re
 from contextlib import closing
 from datetime import timedelta
@@ -77,7 +78,8 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
         page = client.get("/guardian").text
         assert f'id="alert-{alert_id}"' in page and "many_persons" in page
         assert re.search(r"<dt>count</dt><dd>4</dd>", page)  # the evidence
-        assert "Agreement 3 is suspended for every officer of COM/ACME" in page
+        assert ("The agreement with reference 3 is suspended for every officer of Acme "
+                "Assessments Ltd") in page
         no_reason = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                                 data={"csrf_token": csrf, "action": "resume", "reason": ""})
         assert no_reason.status_code == 422 and "Say why" in no_reason.text
@@ -113,8 +115,13 @@ def test_an_officers_alert_says_the_officer_is_suspended_not_the_agreement(api):
         page = client.get("/guardian").text
         alert = page[page.index(f'id="alert-{alert_id}"'):]
         alert = alert[:alert.index("</article>")]
-        assert f"Officer {dwp.id} of GOV/DWP is suspended from GOV/HMRC&#39;s data" in alert
-        assert "agreement 1 carries on for GOV/DWP&#39;s other officers" in alert
+        words = html.unescape(alert)  # organisations by name, the officer by reference
+        reference = dwp.id[-12:]
+        assert (f"An officer at Department for Work and Pensions (reference {reference}) "
+                "is suspended from HM Revenue & Customs's data, under the agreement with "
+                "reference 1") in words
+        assert "carries on for Department for Work and Pensions's other officers" in words
+        assert "officer <code>" not in words and "GOV/DWP" not in words
         assert "suspended for every officer" not in alert
         resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                               data={"csrf_token": csrf, "action": "resume",
@@ -128,7 +135,7 @@ def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):
     client, csrf = console(api, "guardian:GOV/HMRC")
     with closing(client):
         form = client.get("/guardian/kill-switch").text
-        assert '<option value="COM/NORTHBANK">' in form
+        assert '<option value="COM/NORTHBANK">Northbank plc</option>' in form
         refused = client.post("/guardian/kill-switch", data={
             "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": ""})
         assert refused.status_code == 422 and 'id="reason-error"' in refused.text
@@ -140,7 +147,7 @@ def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):
         pulled = client.post("/guardian/kill-switch", data={
             "csrf_token": csrf, "consumer": "COM/NORTHBANK", "reason": "suspected breach",
             "confirmed": "yes"})
-        assert pulled.status_code == 200 and "1 agreement(s) with COM/NORTHBANK" in pulled.text
+        assert pulled.status_code == 200 and "1 agreement(s) with Northbank plc" in pulled.text
         with api.exchange.uows() as uow:
             assert uow.agreements.get(4).status.value == "suspended"
         switch_id = re.search(r"/guardian/kill-switch/(\d+)/restore", pulled.text)[1]

@@ -50,7 +50,8 @@ def test_revoking_asks_for_confirmation_on_its_own_page_first(api):
         asked = client.post("/guardian/agreements/4", data={
             "csrf_token": csrf, "action": "revoke", "reason": "contract ended"})
         assert asked.status_code == 200
-        assert "Are you sure you want to revoke agreement 4?" in asked.text
+        assert "Are you sure you want to revoke this agreement?" in asked.text
+        assert "agreement reference 4" in asked.text  # by its purpose; the number aside
         assert 'name="confirmed" value="yes"' in asked.text and "contract ended" in asked.text
         from_console = client.post("/guardian/agreements/4", headers={"HX-Request": "true"},
                                    data={"csrf_token": csrf, "action": "revoke",
@@ -60,7 +61,7 @@ def test_revoking_asks_for_confirmation_on_its_own_page_first(api):
         with api.exchange.uows() as uow:
             assert uow.agreements.get(4).status.value == "approved"
         confirm_page = client.get("/guardian/agreements/4/revoke?reason=contract+ended")
-        assert confirm_page.status_code == 200 and "Yes, revoke agreement 4" in confirm_page.text
+        assert confirm_page.status_code == 200 and "Yes, revoke this agreement" in confirm_page.text
         done = client.post("/guardian/agreements/4", data={
             "csrf_token": csrf, "action": "revoke", "reason": "contract ended",
             "confirmed": "yes"})

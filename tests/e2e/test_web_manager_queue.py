@@ -75,7 +75,8 @@ def test_the_work_queue_shows_what_waits_and_for_how_long(api):
     assert counts["Agreements awaiting a decision"] == before["Agreements awaiting a decision"] + 1
     assert counts["Challenges within a month"] == before["Challenges within a month"] + 1
     assert counts["Dead-lettered deliveries"] >= before["Dead-lettered deliveries"] + 1
-    assert f"{draft['id']}: Department for Work and Pensions" in text
+    assert "Department for Work and Pensions" in text
+    assert f"agreement reference {draft['id']}" in text  # by its purpose; the number aside
     assert "3 days, 2 hours" in text
     assert "In time" in text and "connection refused" in text
     assert 'id="queue-counts"' in page  # the chart's figures as a table beside it

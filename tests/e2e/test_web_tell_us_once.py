@@ -8,6 +8,7 @@ showing what /metrics exposes."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from contextlib import closing
@@ -51,10 +52,36 @@ def citizen_client(api, login: str, password: str) -> tuple[httpx.Client, str]:
     return client, csrf_of(client.get("/citizen/tell-us-once"))
 
 
-def report_address(client: httpx.Client, csrf: str, tell: list[str], **data) -> httpx.Response:
-    form = {"csrf_token": csrf, "type": ADDRESS, "tell": tell,
-            **{f"data-{k}": v for k, v in data.items()}}
-    return client.post("/citizen/tell-us-once", data=form)
+def tell_through_pages(client: httpx.Client, csrf: str, event_type: str,
+                       answers: list[tuple[str, dict]], tell: list[str],
+                       send: bool = True) -> httpx.Response:
+    """Answers each question page in turn, as a browser would post them, then sends from
+    check your answers: the first page that does not go on (its refusal), else the send's."""
+    for step, fields in [("what", {"type": event_type}), *answers, ("tell", {"tell": tell})]:
+        answered = client.post(f"/citizen/tell-us-once/{step}",
+                               data={"csrf_token": csrf, **fields})
+        if answered.status_code != 303:
+            return answered
+    checked = client.get("/citizen/tell-us-once/check")
+    assert checked.status_code == 200
+    if not send:
+        return checked
+    return client.post("/citizen/tell-us-once", data={"csrf_token": csrf})
+
+
+def date_typed(name: str, day: str, month: str, year: str) -> dict[str, str]:
+    return {f"data-{name}-day": day, f"data-{name}-month": month, f"data-{name}-year": year}
+
+
+def report_address(client: httpx.Client, csrf: str, tell: list[str],
+                   address: tuple[str, str, str] = ("1 New Street", "Northtown", "NT1 1AA"),
+                   moved: tuple[str, str, str] = ("1", "11", "2026"),
+                   send: bool = True) -> httpx.Response:
+    line1, town, postcode = address
+    return tell_through_pages(client, csrf, ADDRESS, [
+        ("new_address", {"address-line1": line1, "address-town": town,
+                         "address-postcode": postcode}),
+        ("effective_date", date_typed("effective_date", *moved))], tell, send)
 
 
 def take_from_inboxes(api, orgs: list[str]) -> None:
@@ -73,12 +100,12 @@ def reports(api) -> int:
 def test_a_citizen_tells_a_change_of_address_to_whom_they_chose_and_watches_it(api, citizens):
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
-        form = client.get(f"/citizen/tell-us-once?type={ADDRESS}").text
+        client.post("/citizen/tell-us-once/what", data={"csrf_token": csrf, "type": ADDRESS})
+        form = client.get("/citizen/tell-us-once/tell").text
         for org in ("GOV/HMRC", "GOV/DWP", "GOV/DVLA", "LA/NORTHSHIRE", "NHS/NHSE"):
             assert f'name="tell" value="{org}" checked' in form
         sent = report_address(client, csrf, ["GOV/HMRC", "LA/NORTHSHIRE"],
-                              new_address="1 New Street, Northtown NT1 1AA",
-                              effective_date="2026-11-01")
+                              ("1 New Street", "Northtown", "nt1 1aa"))
         assert sent.status_code == 303, sent.text
         page_url = sent.headers["location"]
         page = client.get(page_url)
@@ -99,24 +126,30 @@ def test_a_report_refused_shows_why_beside_the_field_and_writes_nothing(api, cit
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     before = reports(api)
     with closing(client):
-        missing = report_address(client, csrf, ["GOV/HMRC"], effective_date="2026-11-01")
-        assert missing.status_code == 422 and 'id="new_address-error"' in missing.text
-        bad_date = report_address(client, csrf, ["GOV/HMRC"], new_address="2 Road",
-                                  effective_date="first of November")
+        missing = report_address(client, csrf, ["GOV/HMRC"], ("", "Northtown", "NT1 1AA"))
+        assert missing.status_code == 422 and 'id="address-line1-error"' in missing.text
+        no_postcode = report_address(client, csrf, ["GOV/HMRC"], ("2 Road", "Northtown", "NT1"))
+        assert no_postcode.status_code == 422
+        assert 'id="address-postcode-error"' in no_postcode.text
+        assert "Enter a real UK postcode" in no_postcode.text
+        assert 'value="NT1"' in no_postcode.text  # as typed, to put right
+        bad_date = report_address(client, csrf, ["GOV/HMRC"], moved=("31", "2", "2026"))
         assert bad_date.status_code == 422 and 'id="effective_date-error"' in bad_date.text
-        not_subscribed = report_address(client, csrf, ["GOV/HMPO"], new_address="2 Road",
-                                        effective_date="2026-11-01")
+        assert "Enter a real date" in bad_date.text
+        part_date = report_address(client, csrf, ["GOV/HMRC"], moved=("1", "", "2026"))
+        assert part_date.status_code == 422 and "a day, a month and a year" in part_date.text
+        not_subscribed = report_address(client, csrf, ["GOV/HMPO"])
         assert not_subscribed.status_code == 422
         assert 'id="tell-error"' in not_subscribed.text and "GOV/HMPO" in not_subscribed.text
-        assert 'value="2 Road"' in not_subscribed.text  # what was typed is kept
+        kept = client.get("/citizen/tell-us-once/check").text  # the answers are kept
+        assert "1 New Street<br>Northtown<br>NT1 1AA" in kept
     assert reports(api) == before
 
 
 def test_a_citizen_cannot_open_another_citizens_report(api, citizens):
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
-        theirs = report_address(client, csrf, ["GOV/DVLA"], new_address="3 Lane",
-                                effective_date="2026-11-02").headers["location"]
+        theirs = report_address(client, csrf, ["GOV/DVLA"]).headers["location"]
     other, _ = citizen_client(api, "other-citizen", PASSWORD)
     with closing(other):
         refused = other.get(theirs)
@@ -130,13 +163,19 @@ def test_a_challenge_is_refused_beside_the_field_then_raised_and_corrected(api, 
     client, _ = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
         csrf = csrf_of(client.get("/citizen/challenges"))
+        listed = client.get("/citizen/challenges").text  # picked from a list, not typed
+        assert 'name="held" type="radio" value="GOV/DVLA/licences#address"' in listed
+        assert 'name="field"' not in listed
+        none_picked = client.post("/citizen/challenges", data={
+            "csrf_token": csrf, "what_is_wrong": "wrong"})
+        assert none_picked.status_code == 422 and 'id="held-error"' in none_picked.text
         hidden = client.post("/citizen/challenges", data={
-            "csrf_token": csrf, "dataset": "GOV/DVLA/licences", "field": "no_such_field",
+            "csrf_token": csrf, "held": "GOV/DVLA/licences#no_such_field",
             "what_is_wrong": "wrong"})
-        assert hidden.status_code == 403 and 'id="field-error"' in hidden.text
+        assert hidden.status_code == 403 and 'id="held-error"' in hidden.text
         assert "field_not_visible" not in hidden.text and "shows you no field" in hidden.text
         raised = client.post("/citizen/challenges", data={
-            "csrf_token": csrf, "dataset": "GOV/DVLA/licences", "field": "address",
+            "csrf_token": csrf, "held": "GOV/DVLA/licences#address",
             "what_is_wrong": "I moved in October", "proposed_value": "4 Close, Northtown"})
         assert raised.status_code == 200
         assert "sent to Driver and Vehicle Licensing Agency" in raised.text
@@ -173,8 +212,7 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
     try:
         client, csrf = citizen_client(api, citizens.login, citizens.password)
         with closing(client):
-            assert report_address(client, csrf, ["GOV/DWP"], new_address="5 Row",
-                                  effective_date="2026-11-03").status_code == 303
+            assert report_address(client, csrf, ["GOV/DWP"]).status_code == 303
         worker = WorkerThread(DeliveryService(
             api.exchange.uows, api.exchange.clock, api.exchange.envelopes, api.exchange.key_store,
             "GOV/EXCHANGE", RetryPolicy(max_attempts=1)), batch=20, timeout=2).start()
@@ -209,12 +247,12 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
 
 
 def test_a_report_without_its_csrf_token_is_refused_and_writes_nothing(api, citizens):
-    client, _ = citizen_client(api, citizens.login, citizens.password)
+    client, csrf = citizen_client(api, citizens.login, citizens.password)
     before = reports(api)
     with closing(client):
-        forged = client.post("/citizen/tell-us-once", data={
-            "type": ADDRESS, "tell": ["GOV/HMRC"], "data-new_address": "6 Mews",
-            "data-effective_date": "2026-11-04"})
+        assert report_address(client, "", ["GOV/HMRC"]).status_code == 403  # every page
+        assert report_address(client, csrf, ["GOV/HMRC"], send=False).status_code == 200
+        forged = client.post("/citizen/tell-us-once", data={})
         assert forged.status_code == 403 and "no CSRF token" in forged.text
     assert reports(api) == before
 
@@ -222,8 +260,7 @@ def test_a_report_without_its_csrf_token_is_refused_and_writes_nothing(api, citi
 def test_the_dashboard_and_metrics_show_the_same_delivery_figures(api, citizens):
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     with closing(client):
-        assert report_address(client, csrf, ["GOV/HMRC", "NHS/NHSE"], new_address="7 Yard",
-                              effective_date="2026-11-05").status_code == 303
+        assert report_address(client, csrf, ["GOV/HMRC", "NHS/NHSE"]).status_code == 303
     take_from_inboxes(api, ["GOV/HMRC"])
     with httpx.Client(base_url=api.base_url, timeout=30) as manager:
         token = csrf_of(manager.get("/sign-in"))
@@ -236,8 +273,10 @@ def test_the_dashboard_and_metrics_show_the_same_delivery_figures(api, citizens)
         metrics)}
     assert exposed[("GOV/HMRC", "delivered")] >= 1
     table = re.search(r'<table[^>]* id="delivery-figures">.*?</table>', page, re.S)[0]
-    for receiver in {r for r, _ in exposed}:
-        row = re.search(rf"<tr><td>{re.escape(receiver)}</td>(.*?)</tr>", table, re.S)[1]
+    names = {o.id: o.name for o in api.exchange.catalogue.read().organisations}
+    for receiver in {r for r, _ in exposed}:  # each organisation by name
+        name = html.escape(names[receiver], quote=False)
+        row = re.search(rf"<tr><td>{re.escape(name)}</td>(.*?)</tr>", table, re.S)[1]
         cells = re.findall(r"<td>([^<]*)</td>", row)
         assert [int(c) for c in cells[2:]] == [exposed[(receiver, s)] for s in
                                                ("pending", "delivered", "failed")]
@@ -295,18 +334,25 @@ def test_the_change_of_name_form_is_drawn_from_its_schema(api, citizens):
         chooser = client.get("/citizen/tell-us-once").text
         assert 'value="gov.onceonly.name.changed"' in chooser
         assert "gov.onceonly.death.registered" not in chooser  # the registrar's to report
-        form = client.get("/citizen/tell-us-once?type=gov.onceonly.name.changed").text
-        assert re.search(r'type="text" id="new_full_name" name="data-new_full_name"[^>]*\s+'
-                         r'required', form)
-        assert "The name used before (optional)" in form
-        assert re.search(r'id="effective_date-day" name="data-effective_date-day"', form)
-        assert re.search(r'id="effective_date-year" name="data-effective_date-year"', form)
-        assert client.get("/citizen/tell-us-once?type=gov.onceonly.death.registered"
-                          ).status_code == 422
-        sent = client.post("/citizen/tell-us-once", data={
-            "csrf_token": csrf, "type": "gov.onceonly.name.changed",
-            "tell": ["GOV/HMRC"], "data-new_full_name": "Alex Newname",
-            "data-effective_date": "2026-11-15"})
+        assert client.post("/citizen/tell-us-once/what", data={
+            "csrf_token": csrf, "type": "gov.onceonly.death.registered"}).status_code == 422
+        name = "gov.onceonly.name.changed"
+        client.post("/citizen/tell-us-once/what", data={"csrf_token": csrf, "type": name})
+        new_name = client.get("/citizen/tell-us-once/new_full_name").text  # one question
+        assert re.search(r'<label[^>]*for="new_full_name">What is your new name\?</label>',
+                         new_name)
+        assert 'name="data-new_full_name"' in new_name and "effective_date" not in new_name
+        assert "What name did you use before? (optional)" in client.get(
+            "/citizen/tell-us-once/previous_full_name").text
+        when = client.get("/citizen/tell-us-once/effective_date").text
+        assert re.search(r'id="effective_date-day" name="data-effective_date-day"', when)
+        assert re.search(r'id="effective_date-year" name="data-effective_date-year"', when)
+        assert client.get("/citizen/tell-us-once/check").headers["location"] == (
+            "/citizen/tell-us-once/new_full_name")  # nothing to check before it is answered
+        sent = tell_through_pages(client, csrf, name, [
+            ("new_full_name", {"data-new_full_name": "Alex Newname"}),
+            ("previous_full_name", {"data-previous_full_name": ""}),
+            ("effective_date", date_typed("effective_date", "15", "11", "2026"))], ["GOV/HMRC"])
         assert sent.status_code == 303
         assert "Change of name" in client.get(sent.headers["location"]).text
 
@@ -328,17 +374,16 @@ def test_an_organisation_the_law_requires_to_be_told_cannot_be_left_out(api, cit
     client, csrf = citizen_client(api, citizens.login, citizens.password)
     before = reports(api)
     with closing(client):
-        form = client.get(f"/citizen/tell-us-once?type={ADDRESS}").text
+        client.post("/citizen/tell-us-once/what", data={"csrf_token": csrf, "type": ADDRESS})
+        form = client.get("/citizen/tell-us-once/tell").text
         assert '<input type="hidden" name="tell" value="GOV/VETERANS">' in form
         assert re.search(r'<input type="checkbox" checked disabled[^>]*>\s*<label[^>]*>'
                          r'Veterans UK', form)
-        left_out = report_address(client, csrf, ["GOV/HMRC"], new_address="8 Square",
-                                  effective_date="2026-11-06")  # the hidden input removed
+        left_out = report_address(client, csrf, ["GOV/HMRC"])  # the hidden input removed
         assert left_out.status_code == 422 and 'id="tell-error"' in left_out.text
         assert "The law requires GOV/VETERANS to be told" in left_out.text
         assert reports(api) == before
-        told = report_address(client, csrf, ["GOV/HMRC", "GOV/VETERANS"],
-                              new_address="8 Square", effective_date="2026-11-06")
+        told = report_address(client, csrf, ["GOV/HMRC", "GOV/VETERANS"])
         assert told.status_code == 303
         page = client.get(told.headers["location"]).text
         assert "Veterans UK" in page

@@ -50,7 +50,8 @@ def test_a_guardian_decides_from_the_agreement_page_and_confirms_a_revocation(pa
 
     page.get_by_role("link", name="Revoke this agreement").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Are you sure you want to revoke agreement 6?")
+        "Are you sure you want to revoke this agreement?")
+    expect(page.locator("#revoking")).to_contain_text("agreement reference 6")
     check_accessible(page)
     screenshot(page, "guardian-confirm-revoke")
     page.get_by_role("link", name="No, go back").click()
@@ -67,7 +68,7 @@ def test_the_kill_switch_is_confirmed_on_a_page_of_its_own(page: Page, portal):
     page.get_by_role("button", name="Pull the kill switch").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Are you sure you want to cut off Driver and Vehicle Licensing Agency?")
-    expect(page.locator("#cut-off")).to_contain_text("Agreement 6")
+    expect(page.locator("#cut-off")).to_contain_text("agreement reference 6")
     check_accessible(page)
     screenshot(page, "guardian-confirm-kill-switch")
     with portal.exchange.uows() as uow:
@@ -109,11 +110,12 @@ def test_revoking_from_the_console_goes_through_its_confirmation_page(page: Page
     card.get_by_role("button", name="Record decision on agreement 4").click()
     expect(page).to_have_url(re.compile(r"/guardian/agreements/4/revoke\?reason=contract"))
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Are you sure you want to revoke agreement 4?")
+        "Are you sure you want to revoke this agreement?")
+    expect(page.locator("#revoking")).to_contain_text("agreement reference 4")
     expect(page.get_by_label("Why are you revoking it?")).to_have_value("contract ended")
     with portal.exchange.uows() as uow:
         assert uow.agreements.get(4).status.value == "approved"  # not until confirmed
-    page.get_by_role("button", name="Yes, revoke agreement 4").click()
+    page.get_by_role("button", name="Yes, revoke this agreement").click()
     expect(page.get_by_role("status")).to_contain_text("Revoke recorded")
     with portal.exchange.uows() as uow:
         assert uow.agreements.get(4).status.value == "revoked"

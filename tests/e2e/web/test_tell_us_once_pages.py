@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from onceonly.domain.life_events import RetryPolicy
 from onceonly.entrypoints.demo.receivers import tell_us_once_running
+from onceonly.entrypoints.web.i18n import translations
 from onceonly.entrypoints.worker import WorkerThread
 from onceonly.services.delivery import DeliveryService
 from tests.e2e.web.conftest import (
@@ -57,37 +58,73 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
                               poll_seconds=0.2) as stores:
         sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
         page.get_by_role("link", name="Tell us once").click()
-        page.get_by_label("Change of address").check()
-        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("What has changed?")
         check_accessible(page)
         screenshot(page, "citizen-tell-us-once")
-        page.get_by_role("button", name="Continue").click()  # nothing entered yet
-        expect(page.locator("#new_address-error")).to_contain_text("This is needed")
-        expect(page.get_by_role("alert")).to_contain_text("This is needed")  # the summary
+        page.get_by_role("button", name="Continue").click()  # nothing chosen
+        expect(page.locator("#type-error")).to_contain_text("Select what has changed")
         check_accessible(page)
-        page.get_by_label("The new address").fill("12 Harbour Road, Northtown NT2 4BB")
-        moving = page.get_by_role("group", name="Moving date")
+        page.get_by_label("Change of address").check()
+        page.get_by_role("button", name="Continue").click()
+
+        # One question a page: the address as its lines and a postcode.
+        expect(page.get_by_role("heading", level=1)).to_have_text("What is your new address?")
+        page.get_by_role("button", name="Continue").click()  # nothing entered yet
+        summary = page.get_by_role("alert")
+        expect(summary).to_contain_text("Enter the first line of the address")
+        expect(summary).to_contain_text("Enter the postcode")
+        expect(page.locator("#address-town-error")).to_contain_text("Enter the town or city")
+        check_accessible(page)
+        screenshot(page, "citizen-tell-us-once-address-errors")
+        summary.get_by_role("link", name="Enter the postcode").click()
+        expect(page.get_by_label("Postcode")).to_be_focused()
+        page.get_by_label("Address line 1").fill("12 Harbour Road")
+        page.get_by_label("Town or city").fill("Northtown")
+        page.get_by_label("Postcode").fill("NT2 4B")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator("#address-postcode-error")).to_contain_text(
+            "Enter a real UK postcode")
+        expect(page.get_by_label("Address line 1")).to_have_value("12 Harbour Road")
+        page.get_by_label("Postcode").fill("nt2 4bb")
+        page.get_by_role("button", name="Continue").click()
+
+        expect(page.get_by_role("heading", level=1)).to_have_text("When did you move?")
+        moving = page.get_by_role("group", name="When did you move?")
+        moving.get_by_label("Day").fill("31")
+        moving.get_by_label("Month").fill("2")
+        moving.get_by_label("Year").fill("2026")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator("#effective_date-error")).to_contain_text("Enter a real date")
+        check_accessible(page)
         moving.get_by_label("Day").fill("1")
         moving.get_by_label("Month").fill("11")
-        moving.get_by_label("Year").fill("2026")
-        tell = page.get_by_role("group", name="Whom to tell")
+        page.get_by_role("button", name="Continue").click()
+
+        tell = page.get_by_role("group", name="Which organisations should we tell?")
+        check_accessible(page)
+        screenshot(page, "citizen-tell-us-once-whom")
         tell.get_by_role("checkbox", name="NHS England").uncheck()
         page.get_by_role("button", name="Continue").click()
 
-        # Check your answers: a change goes back to the form with the answers kept.
+        # Check your answers: a change link goes to its question and comes back here.
         expect(page.get_by_role("heading", level=1)).to_have_text(
             "Check your answers before telling them")
-        expect(page.locator("main")).to_contain_text("12 Harbour Road, Northtown NT2 4BB")
-        expect(page.locator("main")).to_contain_text("1 November 2026")
-        expect(page.locator("main")).not_to_contain_text("NHS England")
+        answers = page.locator("#answers")
+        expect(answers).to_contain_text("12 Harbour Road")
+        expect(answers).to_contain_text("NT2 4BB")
+        expect(answers).to_contain_text("1 November 2026")
+        expect(page.locator("#who")).not_to_contain_text("NHS England")
         check_accessible(page)
         screenshot(page, "citizen-tell-us-once-check")
-        page.get_by_role("button", name="Change The new address").click()
-        expect(page.get_by_label("The new address")).to_have_value(
-            "12 Harbour Road, Northtown NT2 4BB")
-        expect(page.get_by_role("group", name="Moving date").get_by_label("Month")).to_have_value(
-            "11")
-        expect(page.get_by_role("group", name="Whom to tell").get_by_role(
+        page.get_by_role("link", name="Change What is your new address?").click()
+        expect(page.get_by_label("Postcode")).to_have_value("NT2 4BB")
+        page.get_by_label("Address line 1").fill("14 Harbour Road")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Check your answers before telling them")
+        expect(answers).to_contain_text("14 Harbour Road")
+        page.get_by_role("link", name="Back").click()
+        expect(page.get_by_role("group", name="Which organisations should we tell?").get_by_role(
             "checkbox", name="NHS England")).not_to_be_checked()
         page.get_by_role("button", name="Continue").click()
         tell_at = time.monotonic()
@@ -99,6 +136,7 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
         expect(panel).to_contain_text("Your change has been sent")
         expect(panel.locator("#reference")).to_have_text(report_id)
         expect(page.locator("#next-steps")).to_contain_text("HM Revenue & Customs is told")
+        screenshot(page, "citizen-tell-us-once-sent")
         deliveries = page.get_by_role("region", name="Deliveries")
         for org in ("HM Revenue & Customs", "Department for Work and Pensions",
                     "Driver and Vehicle Licensing Agency", "Northshire County Council"):
@@ -125,17 +163,82 @@ def test_a_citizen_tells_a_change_of_address_and_watches_every_organisation_told
     screenshot(page, "citizen-reports")
 
 
+def test_a_citizen_tells_a_change_of_name_in_welsh(page: Page, portal):
+    cy = translations("cy").gettext
+    sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
+    page.get_by_role("link", name="Cymraeg").click()
+    page.get_by_role("link", name=cy("Tell us once")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(cy("What has changed?"))
+    page.get_by_role("button", name=cy("Continue")).click()
+    expect(page.locator("#type-error")).to_contain_text(cy("Select what has changed"))
+    page.get_by_label(cy("Change of name")).check()
+    page.get_by_role("button", name=cy("Continue")).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(cy("What is your new name?"))
+    page.get_by_role("button", name=cy("Continue")).click()
+    expect(page.locator("#new_full_name-error")).to_contain_text(cy("Enter your new name"))
+    check_accessible(page)
+    screenshot(page, "citizen-tell-us-once-cy-name-error")
+    page.get_by_label(cy("What is your new name?")).fill("Alys Enwnewydd")
+    page.get_by_role("button", name=cy("Continue")).click()
+    page.get_by_role("button", name=cy("Continue")).click()  # the name before: optional
+    when = page.get_by_role("group", name=cy("When did you start using your new name?"))
+    when.get_by_label(cy("Day")).fill("15")
+    when.get_by_label(cy("Month")).fill("11")
+    when.get_by_label(cy("Year")).fill("2026")
+    page.get_by_role("button", name=cy("Continue")).click()
+    # Not the Department for Work and Pensions: a later test counts its dead letters.
+    page.get_by_role("group", name=cy("Which organisations should we tell?")).get_by_role(
+        "checkbox", name="Department for Work and Pensions").uncheck()
+    page.get_by_role("button", name=cy("Continue")).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        cy("Check your answers before telling them"))
+    expect(page.locator("#answers")).to_contain_text("Alys Enwnewydd")
+    expect(page.locator("#answers")).to_contain_text("15 Tachwedd 2026")
+    check_accessible(page)
+    screenshot(page, "citizen-tell-us-once-cy-check")
+    fits_phone_width(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name=cy("Tell them")).click()
+    expect(page.locator(".govuk-panel--confirmation")).to_contain_text(
+        cy("Your change has been sent"))
+    check_accessible(page)
+    screenshot(page, "citizen-tell-us-once-cy-sent")
+    page.goto("/citizen/tell-us-once/check")  # sent: the answers are forgotten
+    expect(page).to_have_url(re.compile(r"/citizen/tell-us-once$"))
+
+
+def test_a_question_page_is_not_reached_before_a_change_is_chosen(page: Page, portal):
+    sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
+    page.context.clear_cookies(name="onceonly_tell_us_once")
+    for path in ("/citizen/tell-us-once/new_address", "/citizen/tell-us-once/check",
+                 "/citizen/tell-us-once/no-such-question"):
+        page.goto(path)
+        expect(page).to_have_url(re.compile(r"/citizen/tell-us-once$"))
+    token = page.locator("input[name=csrf_token]").first.input_value()
+    sent = page.request.post("/citizen/tell-us-once", form={"csrf_token": token},
+                             max_redirects=0)
+    assert sent.status == 303 and sent.headers["location"] == "/citizen/tell-us-once"
+
+
 def test_a_citizen_challenges_a_value_and_the_guardian_corrects_it(page: Page, portal,
                                                                     browser, dvla_links):
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     page.get_by_role("link", name="Challenge a value").click()
-    page.get_by_label("The organisation's records").select_option("GOV/DVLA/licences")
-    page.get_by_label("The value that is wrong").fill("eye_colour")
-    page.get_by_label("What is wrong with it").fill("I have no such value")
-    page.get_by_role("button", name="Send the challenge").click()
-    expect(page.locator("#field-error")).to_contain_text("shows you no field 'eye_colour'")
+    held = page.get_by_role("group", name="Which value is wrong?")
+    dvla = held.get_by_role("group", name="Driver and Vehicle Licensing Agency")
+    expect(dvla.get_by_role("radio")).not_to_have_count(0)
+    # Special category data is listed, with why it is not challenged here, and no choice.
+    special = held.locator(".special-category")
+    expect(special.first).to_contain_text("special category data")
+    page.get_by_role("button", name="Send the challenge").click()  # nothing picked
+    expect(page.locator("#held-error")).to_contain_text(
+        "Choose the value that is wrong from the list")
+    expect(page.get_by_role("alert")).to_contain_text("Say what is wrong with it")
     check_accessible(page)
-    page.get_by_label("The value that is wrong").fill("address")
+    screenshot(page, "citizen-challenges-errors")
+    dvla.get_by_role("radio", name="Address").check()
     page.get_by_label("What is wrong with it").fill("I moved in October")
     page.get_by_label("What it should be (optional)").fill("12 Harbour Road, Northtown")
     page.get_by_role("button", name="Send the challenge").click()
@@ -231,13 +334,21 @@ def test_a_citizen_cannot_open_another_citizens_report_by_url(page: Page, portal
 
 def test_a_report_posted_without_its_csrf_token_is_refused(page: Page, portal):
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
-    page.goto(f"/citizen/tell-us-once?type={ADDRESS}")
-    page.get_by_label("The new address").fill("18 Harbour Road, Northtown")
-    moving = page.get_by_role("group", name="Moving date")
+    page.goto("/citizen/tell-us-once")
+    page.get_by_label("Change of address").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Address line 1").fill("18 Harbour Road")
+    page.get_by_label("Town or city").fill("Northtown")
+    page.get_by_label("Postcode").fill("NT2 4BB")
+    page.get_by_role("button", name="Continue").click()
+    moving = page.get_by_role("group", name="When did you move?")
     moving.get_by_label("Day").fill("1")
     moving.get_by_label("Month").fill("11")
     moving.get_by_label("Year").fill("2026")
-    page.get_by_role("button", name="Continue").click()  # to check the answers
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Continue").click()  # whom to tell: everyone
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check your answers before telling them")
     page.locator("form[action='/citizen/tell-us-once'] input[name=csrf_token]").evaluate(
         "input => input.remove()")
     page.get_by_role("button", name="Tell them").click()
@@ -252,7 +363,7 @@ def test_the_manager_sees_delivery_times_by_organisation(page: Page, portal):
             assert nhs.post(f"/v1/inbox/{item['delivery_id']}/ack").status_code == 200
     sign_in_with_token(page, portal.token("manager"))
     table = page.locator("#delivery-figures")
-    nhs_row = table.get_by_role("row").filter(has_text="NHS/NHSE")
+    nhs_row = table.get_by_role("row").filter(has_text="NHS England")
     expect(nhs_row.locator("td").nth(4)).not_to_have_text("0")  # delivered
     expect(nhs_row.locator("td").nth(1)).to_have_text(re.compile(r"^\d+\.\d{3}$"))  # p50
     expect_charts_drawn(page, "chart-delivery-times", "chart-delivery-status")

@@ -14,6 +14,7 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web.common import form_text, is_htmx
+from onceonly.entrypoints.web.i18n import N_
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.accounts import AccountService
 from onceonly.services.accuracy import AccuracyService
@@ -28,9 +29,11 @@ MAX_AGREEMENT = 2**31 - 1
 MAX_VALUE = 200  # the longest value a citizen proposes
 CONSENT_DAYS = (30, 90, 365)
 # Where a refusal of a challenge is shown: beside the field it is about.
-CHALLENGE_ERROR_FIELD = {"dataset_unknown": "dataset", "record_unknown": "dataset",
-                         "field_not_visible": "field", "challenge_open": "field",
+CHALLENGE_ERROR_FIELD = {"dataset_unknown": "held", "record_unknown": "held",
+                         "field_not_visible": "held", "challenge_open": "held",
                          "reason_required": "what_is_wrong"}
+# A value picked from the list of what each organisation holds: its dataset and field.
+HELD_SEPARATOR = "#"
 
 
 class CitizenPages:
@@ -197,14 +200,14 @@ class CitizenPages:
     async def challenge(self, request: Request) -> HTMLResponse:
         citizen = self.portal.signed_in(request, CITIZEN)
         form = await self.portal.form(request)
-        values = {"dataset": form_text(form, "dataset", 100),
-                  "field": form_text(form, "field", 64),
+        held = form_text(form, "held", 200)
+        dataset, _, field = held.rpartition(HELD_SEPARATOR)
+        values = {"held": held, "dataset": dataset, "field": field,
                   "what_is_wrong": form_text(form, "what_is_wrong"),
                   "proposed_value": form_text(form, "proposed_value", MAX_VALUE)}
         errors = {name: message for name, message in (
-            ("dataset", "choose the organisation's dataset"),
-            ("field", "name the value that is wrong"),
-            ("what_is_wrong", "say what is wrong with it")) if not values[name]}
+            ("held", N_("Choose the value that is wrong from the list")),
+            ("what_is_wrong", N_("Say what is wrong with it"))) if not values[name]}
         if errors:
             return self._challenges_page(request, citizen, 422, errors=errors, values=values)
         try:
@@ -212,7 +215,7 @@ class CitizenPages:
                 citizen, values["dataset"], values["field"], values["what_is_wrong"],
                 values["proposed_value"] or None)
         except DomainError as refused:
-            field = CHALLENGE_ERROR_FIELD.get(refused.code, "field")
+            shown_at = CHALLENGE_ERROR_FIELD.get(refused.code, "held")
             return self._challenges_page(request, citizen, http_status(refused),
-                                         errors={field: refused.detail}, values=values)
+                                         errors={shown_at: refused.detail}, values=values)
         return self._challenges_page(request, citizen, raised=raised)

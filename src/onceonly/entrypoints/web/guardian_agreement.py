@@ -33,11 +33,6 @@ def confirmed(form: Any) -> bool:
     return form_text(form, "confirmed", 8) == CONFIRMED
 
 
-def officer_words(principal_id: str, org_name: str) -> str:
-    """An officer as the guardian reads them: their organisation, and a short reference."""
-    return f"an officer at {org_name} (reference {principal_id[-12:]})"
-
-
 class GuardianAgreementPages:
     def __init__(self, portal: Portal, *, agreements: AgreementService,
                  anomaly: AnomalyService, catalogue: CatalogueService,
@@ -78,12 +73,10 @@ class GuardianAgreementPages:
                      and e.agreement.provider_id != guardian.org_id]
         alerts = [a for a in self.anomaly.alerts(guardian)
                   if a.consumer_id == agreement.consumer_id]
-        drafter_org = names.get(agreement.consumer_id, agreement.consumer_id)
         return self.portal.render(
             request, "guardian/agreement.html", agreement=agreement, names=names,
             dataset=dataset, fields=fields, others=visible, elsewhere=elsewhere,
             alerts=alerts, now=self.register.now(),
-            drafted_by=officer_words(agreement.created_by, drafter_org),
             basis_words=LEGAL_BASIS_WORDS[agreement.legal_basis]["en"],
             condition_reference=(LEGAL_REFERENCE[agreement.special_category_condition]
                                  if agreement.special_category_condition else None),

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from onceonly.entrypoints.web.i18n import N_
+from onceonly.entrypoints.web.i18n import DEFAULT, N_, translations
 
 # A refusal's code -> what it means for the person reading the page.
 REFUSALS: dict[str, str] = {
@@ -107,6 +107,43 @@ FIELD_LABELS: dict[str, str] = {
 def field_label(context: Context, name: str) -> str:
     label = FIELD_LABELS.get(name)
     return context["_"](label) if label else name.replace("_", " ")
+
+
+OFFICER = N_("an officer at %(org)s (reference %(ref)s)")
+OFFICER_REFERENCE = 12  # characters of the officer's id: enough to find them, not a name
+
+
+@pass_context
+def officer(context: Context, principal_id: str, org_id: str) -> str:
+    """An officer as staff read them: their organisation by name and a short reference,
+    never the raw id; in the language of the page's body."""
+    language = context.get("body_language") or context.get("lang", DEFAULT)
+    return translations(language).gettext(OFFICER) % {
+        "org": context["organisation_name"](org_id),
+        "ref": principal_id[-OFFICER_REFERENCE:]}
+
+
+OFFICER_SUSPENDED = N_(
+    "%(officer)s is suspended from %(provider)s's data, under the agreement with reference "
+    "%(agreement)s and every other; that agreement carries on for %(consumer)s's other "
+    "officers. Resume lets the officer back; revoke keeps them out.")
+AGREEMENT_SUSPENDED = N_(
+    "The agreement with reference %(agreement)s is suspended for every officer of "
+    "%(consumer)s. Resume it, or revoke it.")
+
+
+@pass_context
+def alert_words(context: Context, alert: Any) -> str:
+    """What an anomaly alert suspended, and what resuming or revoking does, with every
+    organisation by name and the officer as `officer` writes them."""
+    language = context.get("body_language") or context.get("lang", DEFAULT)
+    name = context["organisation_name"]
+    words = {"agreement": alert.agreement_id, "consumer": name(alert.consumer_id),
+             "provider": name(alert.provider_id)}
+    if alert.officer_id:
+        return translations(language).gettext(OFFICER_SUSPENDED) % (words | {
+            "officer": officer(context, alert.officer_id, alert.consumer_id)})
+    return translations(language).gettext(AGREEMENT_SUSPENDED) % words
 
 
 class OrganisationNames:

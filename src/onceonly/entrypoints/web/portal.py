@@ -50,7 +50,8 @@ def page_templates() -> Environment:
     env.install_null_translations()  # pages are given their own in their context
     env.filters.update(sentence=sentence, when=_when, day=_day, number=_number,
                        field_label=plain.field_label, written_date=_written_date)
-    env.globals.update(explain=plain.explain, in_words=plain.in_words,
+    env.globals.update(explain=plain.explain, in_words=plain.in_words, officer=plain.officer,
+                       alert_words=plain.alert_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
                        DELIVERY_STATES=plain.DELIVERY_STATES,
                        languages=i18n.NAMES, organisation_name=str)

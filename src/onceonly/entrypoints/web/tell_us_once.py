@@ -1,7 +1,10 @@
-"""The citizen's tell-us-once pages: report a change of name or address once, choosing whom
-to tell, and watch each organisation's delivery; list my reports. Thin: the forms are drawn
-from what the use case publishes (the event types' JSON Schemas, the subscribers), and every
-rule is its own."""
+"""The citizen's tell-us-once pages as GOV.UK question pages: what has changed, then one
+question a page (drawn from the event type's JSON Schema; an address as its lines and a
+postcode; a date as day, month and year), whom to tell, check your answers with a change
+link on each, then send: the confirmation panel with the reference and what each
+organisation does next, then the status page; and my reports. Thin: which pages, what they
+ask and how an answer is read are in tell_us_once_answers.py; every rule of a report is the
+use case's."""
 
 from __future__ import annotations
 
@@ -16,28 +19,56 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web.common import form_text, is_htmx
 from onceonly.entrypoints.web.portal import PageRefused, Portal
+from onceonly.entrypoints.web.tell_us_once_answers import (
+    ADDRESS_FIELD,
+    CHECK,
+    CHOOSE_TYPE,
+    HINTS,
+    QUESTIONS,
+    START,
+    TELL,
+    WHAT,
+    Answers,
+    AnswersCookie,
+    address_of,
+    first_unanswered,
+    next_step,
+    previous_step,
+    read_address,
+    read_date,
+    read_text,
+    step_url,
+    steps,
+)
 from onceonly.services.life_events import LifeEventService
 
 CITIZEN = {Role.CITIZEN}
-MAX_VALUE = 200  # the event schemas' longest string
 POLL_SECONDS = 2
-# Where a refusal of a report is shown: beside the field it is about.
-REPORT_ERROR_FIELD = {"event_type_unknown": "type", "event_type_not_offered": "type",
-                      "reporter_not_allowed": "type", "recipient_not_subscribed": "tell",
-                      "recipient_required": "tell"}
+# Which page a refusal of the report is shown on: the question it is about.
+REPORT_ERROR_STEP = {"event_type_unknown": WHAT, "event_type_not_offered": WHAT,
+                     "reporter_not_allowed": WHAT, "recipient_not_subscribed": TELL,
+                     "recipient_required": TELL}
 
 
 class TellUsOncePages:
     def __init__(self, portal: Portal, life_events: LifeEventService) -> None:
         self.portal = portal
         self.life_events = life_events
+        self._cookie: AnswersCookie | None = None
+
+    @property
+    def cookie(self) -> AnswersCookie:
+        if self._cookie is None:  # the forms key is in the database: asked for on first use
+            self._cookie = AnswersCookie(self.portal.forms_key())
+        return self._cookie
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
-        router.add_api_route("/citizen/tell-us-once", self.tell_form, methods=["GET"])
-        router.add_api_route("/citizen/tell-us-once/check", self.check, methods=["POST"])
-        router.add_api_route("/citizen/tell-us-once/change", self.change, methods=["POST"])
-        router.add_api_route("/citizen/tell-us-once", self.tell, methods=["POST"])
+        router.add_api_route(START, self.what_page, methods=["GET"])
+        router.add_api_route(f"{START}/{WHAT}", self.answer_what, methods=["POST"])
+        router.add_api_route(f"{START}/{{step}}", self.question_page, methods=["GET"])
+        router.add_api_route(f"{START}/{{step}}", self.answer, methods=["POST"])
+        router.add_api_route(START, self.send, methods=["POST"])
         router.add_api_route("/citizen/reports", self.my_reports, methods=["GET"])
         router.add_api_route("/citizen/reports/{report_id}", self.report, methods=["GET"])
         return router
@@ -47,93 +78,168 @@ class TellUsOncePages:
         return {e["type"]: e for e in self.life_events.event_types()
                 if e["reported_by"] == "citizen"}
 
-    def tell_form(self, request: Request) -> HTMLResponse:
-        self.portal.signed_in(request, CITIZEN)
-        chosen = request.query_params.get("type", "")
-        if not chosen:
-            return self._tell_page(request)
-        if chosen not in self._event_types():
-            return self._tell_page(request, 422, errors={"type": "choose what has changed"})
-        return self._tell_page(request, event_type=chosen)
+    # what has changed ----------------------------------------------------------------------
 
-    def _tell_page(self, request: Request, status: int = 200, *, event_type: str = "",
-                   values: dict[str, str] | None = None, told: list[str] | None = None,
+    def what_page(self, request: Request) -> HTMLResponse:
+        self.portal.signed_in(request, CITIZEN)
+        return self._what_page(request, self.cookie.read(request))
+
+    def _what_page(self, request: Request, answers: Answers, status: int = 200,
                    errors: dict[str, str] | None = None) -> HTMLResponse:
-        types = self._event_types()
-        context: dict[str, Any] = dict(types=types, event_type=event_type, values=values or {},
-                                       errors=errors or {}, subscribers=[])
-        if event_type:
-            try:
-                subscribers = self.life_events.subscribers(event_type)
-            except DomainError as refused:  # no register takes it on this exchange
-                context.update(event_type="", errors={"type": refused.detail})
-                return self.portal.render(request, "citizen/tell_us_once.html",
-                                          http_status(refused), **context)
-            context.update(schema=types[event_type]["data_schema"], subscribers=subscribers)
-            # First visit: everyone is ticked; after a refusal, as the citizen left them.
-            context["told"] = told if told is not None else [
-                r.agreement.consumer_id for r in context["subscribers"]]
-        return self.portal.render(request, "citizen/tell_us_once.html", status, **context)
+        return self.portal.render(request, "citizen/tell_us_once.html", status,
+                                  types=self._event_types(), chosen=answers.type,
+                                  errors=errors or {}, back="/citizen",
+                                  returning=request.query_params.get("return") == CHECK)
 
-    async def _answers(self, request: Request) -> tuple[str, dict[str, str], list[str]]:
-        """The answers posted (type, values, whom to tell); the form again, with what is
-        missing beside its field, when one is missing."""
-        form = await self.portal.form(request)
-        event_type = form_text(form, "type", 100)
-        types = self._event_types()
-        if event_type not in types:
-            raise PageRefused(self._tell_page(request, 422,
-                                              errors={"type": "choose what has changed"}))
-        schema = types[event_type]["data_schema"]
-        values = {name: form_text(form, f"data-{name}", MAX_VALUE) or _date(form, name)
-                  for name in schema["properties"]}
-        told = [org for org in form.getlist("tell") if isinstance(org, str)]
-        errors = {name: "this is needed: fill it in" for name in schema["required"]
-                  if not values[name]}
-        if errors:
-            raise PageRefused(self._tell_page(request, 422, event_type=event_type,
-                                              values=values, told=told, errors=errors))
-        return event_type, values, told
-
-    async def check(self, request: Request) -> Response:
-        """Check your answers: what will be sent, and to whom, before it is."""
-        self.portal.signed_in(request, CITIZEN)
-        event_type, values, told = await self._answers(request)
-        schema = self._event_types()[event_type]["data_schema"]
-        subscribers = self.life_events.subscribers(event_type)
-        chosen = [r for r in subscribers if r.required or r.agreement.consumer_id in told]
-        return self.portal.render(request, "citizen/tell_us_once_check.html",
-                                  event_type=event_type, values=values, told=told,
-                                  schema=schema, chosen=chosen, titles=self._titles())
-
-    async def change(self, request: Request) -> Response:
-        """Back from checking the answers to the form, with the answers as they were."""
+    async def answer_what(self, request: Request) -> Response:
         self.portal.signed_in(request, CITIZEN)
         form = await self.portal.form(request)
-        event_type = form_text(form, "type", 100)
-        if event_type not in self._event_types():
-            return self._tell_page(request, 422, errors={"type": "choose what has changed"})
-        schema = self._event_types()[event_type]["data_schema"]
-        return self._tell_page(request, event_type=event_type, values={
-            name: form_text(form, f"data-{name}", MAX_VALUE) or _date(form, name)
-            for name in schema["properties"]},
-            told=[org for org in form.getlist("tell") if isinstance(org, str)])
+        answers = self.cookie.read(request)
+        chosen = form_text(form, "type", 100)
+        if chosen not in self._event_types():
+            return self._what_page(request, answers, 422, {"type": CHOOSE_TYPE})
+        try:
+            self.life_events.subscribers(chosen)
+        except DomainError as refused:  # no register takes it on this exchange
+            return self._what_page(request, answers, http_status(refused),
+                                   {"type": refused.detail})
+        if chosen != answers.type:  # another change: its questions start afresh
+            answers = Answers(type=chosen)
+        answers.answer(WHAT)
+        schema = self._schema(answers)
+        return self._go(request, answers, CHECK if form_text(form, "return", 8) == CHECK
+                        else first_unanswered(answers, schema))
 
-    async def tell(self, request: Request) -> Response:
+    # one question a page -------------------------------------------------------------------
+
+    def _schema(self, answers: Answers) -> dict[str, Any]:
+        return self._event_types()[answers.type]["data_schema"]
+
+    def _answers_for(self, request: Request, step: str) -> tuple[Answers, dict[str, Any]]:
+        """The answers so far, once a change is chosen and `step` is one of its pages; else
+        back to the first question."""
+        answers = self.cookie.read(request)
+        if answers.type not in self._event_types() or step not in steps(
+                self._schema(answers)):
+            raise PageRefused(RedirectResponse(START, status_code=303))
+        return answers, self._schema(answers)
+
+    def question_page(self, request: Request, step: str) -> Response:
+        self.portal.signed_in(request, CITIZEN)
+        if step == WHAT:
+            return RedirectResponse(START, status_code=303)
+        answers, schema = self._answers_for(request, step)
+        if step == CHECK:
+            waiting = first_unanswered(answers, schema)
+            if waiting != CHECK:
+                return RedirectResponse(step_url(waiting), status_code=303)
+            return self._check_page(request, answers, schema)
+        return self._question(request, answers, schema, step)
+
+    def _question(self, request: Request, answers: Answers, schema: dict[str, Any],
+                  step: str, status: int = 200, errors: dict[str, str] | None = None,
+                  typed: dict[str, Any] | None = None) -> HTMLResponse:
+        context: dict[str, Any] = dict(
+            step=step, title=self._event_types()[answers.type]["title"],
+            back=step_url(previous_step(step, schema) or WHAT), errors=errors or {},
+            returning=request.query_params.get("return") == CHECK or bool(
+                typed and typed.get("return")))
+        if step == TELL:
+            subscribers = self.life_events.subscribers(answers.type)
+            told = (typed or {}).get("told", answers.told)
+            context.update(kind="tell", subscribers=subscribers, told=(
+                told if told is not None else [r.agreement.consumer_id for r in subscribers]))
+            return self.portal.render(request, "citizen/tell_us_once_question.html", status,
+                                      **context)
+        spec = schema["properties"][step]
+        kind = ("address" if step == ADDRESS_FIELD else
+                "date" if spec.get("format") == "date" else "text")
+        context.update(kind=kind, required=step in schema["required"],
+                       question=QUESTIONS.get((answers.type, step)),
+                       description=spec["description"], hint=HINTS.get(step),
+                       value=(typed or {}).get("value", answers.values.get(step, "")),
+                       address=(typed or {}).get("address", answers.address))
+        return self.portal.render(request, "citizen/tell_us_once_question.html", status,
+                                  **context)
+
+    async def answer(self, request: Request, step: str) -> Response:
+        """One page's answer: kept, and on to the next page (or back to check your answers,
+        when the citizen came from there); the page again, with what is wrong, if it is."""
+        self.portal.signed_in(request, CITIZEN)
+        form = await self.portal.form(request)
+        answers, schema = self._answers_for(request, step)
+        returning = form_text(form, "return", 8) == CHECK
+        if step in (WHAT, CHECK):
+            return RedirectResponse(step_url(CHECK), status_code=303)
+        if step == TELL:
+            answers.told = [org for org in form.getlist("tell") if isinstance(org, str)]
+        elif step == ADDRESS_FIELD:
+            parts, errors = read_address(form)
+            if errors:
+                return self._question(request, answers, schema, step, 422,
+                                      {f"address-{part}": e for part, e in errors.items()},
+                                      {"address": parts, "return": returning})
+            answers.address, answers.values[step] = parts, address_of(parts)
+        else:
+            required = step in schema["required"]
+            read = read_date if schema["properties"][step].get("format") == "date" else read_text
+            value, error = read(form, step, required)
+            if error:
+                if read is read_date:  # the parts as typed, to put right
+                    value = "-".join(form_text(form, f"data-{step}-{part}", 10).replace(
+                        "-", "") for part in ("year", "month", "day"))
+                return self._question(request, answers, schema, step, 422, {step: error},
+                                      {"value": value, "return": returning})
+            answers.values[step] = value
+        answers.answer(step)
+        return self._go(request, answers, CHECK if returning else next_step(step, schema))
+
+    def _go(self, request: Request, answers: Answers, step: str) -> Response:
+        response = RedirectResponse(step_url(step), status_code=303)
+        self.cookie.keep(request, response, answers)
+        return response
+
+    # check your answers, and send ----------------------------------------------------------
+
+    def _check_page(self, request: Request, answers: Answers, schema: dict[str, Any],
+                    status: int = 200, error: DomainError | None = None) -> HTMLResponse:
+        subscribers = self.life_events.subscribers(answers.type)
+        chosen = [r for r in subscribers
+                  if r.required or r.agreement.consumer_id in (answers.told or [])]
+        return self.portal.render(request, "citizen/tell_us_once_check.html", status,
+                                  answers=answers, schema=schema, chosen=chosen,
+                                  title=self._event_types()[answers.type]["title"],
+                                  questions=QUESTIONS, back=step_url(TELL), error=error)
+
+    async def send(self, request: Request) -> Response:
         citizen = self.portal.signed_in(request, CITIZEN)
-        event_type, values, told = await self._answers(request)
-        schema = self._event_types()[event_type]["data_schema"]
+        await self.portal.form(request)
+        answers, schema = self._answers_for(request, CHECK)
+        waiting = first_unanswered(answers, schema)
+        if waiting != CHECK:  # nothing is sent before every question is answered
+            return RedirectResponse(step_url(waiting), status_code=303)
         try:
             status = self.life_events.report_own(
-                citizen, {"type": event_type,
-                          "data": {name: value for name, value in values.items() if value}},
-                told)
+                citizen, {"type": answers.type,
+                          "data": {name: value for name, value in answers.values.items()
+                                   if value}},
+                answers.told or [])
         except DomainError as refused:
-            field = REPORT_ERROR_FIELD.get(refused.code) or _field_named(
-                refused.detail, schema["properties"]) or "form"
-            return self._tell_page(request, http_status(refused), event_type=event_type,
-                                   values=values, told=told, errors={field: refused.detail})
-        return RedirectResponse(f"/citizen/reports/{status.report.id}?sent=1", status_code=303)
+            step = REPORT_ERROR_STEP.get(refused.code) or next(
+                (name for name in schema["properties"] if name in refused.detail), None)
+            if step is None:
+                return self._check_page(request, answers, schema, http_status(refused),
+                                        refused)
+            if step == WHAT:
+                return self._what_page(request, answers, http_status(refused),
+                                       {"type": refused.detail})
+            field = "address-line1" if step == ADDRESS_FIELD else step
+            return self._question(request, answers, schema, step, http_status(refused),
+                                  {field: refused.detail})
+        response = RedirectResponse(f"/citizen/reports/{status.report.id}?sent=1",
+                                    status_code=303)
+        self.cookie.forget(request, response)
+        return response
 
     def report(self, request: Request, report_id: str) -> HTMLResponse:
         """The report's deliveries; for htmx, the status partial alone (it polls itself
@@ -175,21 +281,3 @@ class TellUsOncePages:
 def _about(citizen: Principal, person_key: str) -> bool:
     """Whether a report is about the citizen (else they reported it, as informant)."""
     return citizen.person_key == person_key
-
-
-def _field_named(detail: str, properties: dict[str, Any]) -> str | None:
-    """The field a schema refusal names (`...: effective_date: ...`), to show it there."""
-    return next((name for name in properties if name in detail), None)
-
-
-def _date(form: Any, name: str) -> str:
-    """A date typed as day, month and year (GOV.UK's date input) as the schema's ISO date;
-    what does not make one is passed on as typed, for the event's check to refuse beside
-    the field; nothing typed is nothing."""
-    day, month, year = (form_text(form, f"data-{name}-{part}", 10)
-                        for part in ("day", "month", "year"))
-    if not (day or month or year):
-        return ""
-    if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
-        return f"{year}-{int(month):02d}-{int(day):02d}"
-    return f"{day}/{month}/{year}"
