@@ -42,15 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import Report, machine_header, results_dir, server_process
-from benchmarks.bench_http import (
-    AGREEMENT,
+from benchmarks.bench_http import build, sqlite_database
+from benchmarks.load import (
     DATASET,
     LUA_COMMON,
     LUA_GOVERNED,
-    build,
     cpu_seconds,
+    exchange_server,
     run_wrk,
-    sqlite_database,
+    wrk_scripts,
     wrk_version,
 )
 
@@ -221,11 +221,6 @@ def connector_cost(provider: str, ninos: list[str], reads: int) -> dict[str, flo
 # -- the run -------------------------------------------------------------------------------
 
 
-def serve_exchange(url: str, log: Path):  # type: ignore[no-untyped-def]
-    return server_process(lambda port: [sys.executable, "-m", "benchmarks.bench_http",
-                                        "--serve", url, "--port", str(port)], log)
-
-
 def serve_provider(records_file: Path, log: Path):  # type: ignore[no-untyped-def]
     return server_process(lambda port: [sys.executable, "-m", "benchmarks.bench_connectors",
                                         "--provide", str(records_file), "--port", str(port)],
@@ -253,11 +248,8 @@ def run(args: argparse.Namespace, out: Report) -> None:
             world = build(url, store_prefix, args.people)
             records = scripts / "hmrc.sqlite"
             provider_store(url, records)
-            values = {"ninos": ", ".join(f'"{n}"' for n in world["ninos"]),
-                      "token": world["token"], "agreement": AGREEMENT}
-            governed, direct = scripts / "governed.lua", scripts / "direct.lua"
-            governed.write_text(LUA_GOVERNED % values)
-            direct.write_text(LUA_DIRECT % values)
+            lua = wrk_scripts(scripts, world, {"governed": LUA_GOVERNED, "direct": LUA_DIRECT})
+            governed, direct = lua["governed"], lua["direct"]
             with serve_provider(records, results_dir() / "connectors-provider.log") as (
                     provider, provider_pid):
                 cost = connector_cost(provider, world["ninos"], args.reads)
@@ -265,7 +257,7 @@ def run(args: argparse.Namespace, out: Report) -> None:
                     f"HTTP connector {cost['connector']:.3f} ms, ratio "
                     f"{cost['connector'] / cost['bare']:.2f} (target <= 1.3)")
                 sql = set_connector(url, http_config(provider))  # the demo's SQL store
-                with serve_exchange(url, results_dir() / "connectors-server.log") as (
+                with exchange_server(url, results_dir() / "connectors-server.log") as (
                         base, pid):
                     runs = measure(args, out, url, sql, provider, base,
                                    {"exchange": pid, "provider": provider_pid},
