@@ -44,8 +44,11 @@ class HttpPools:
             connector = aiohttp.TCPConnector(ssl=context if context is not None else True,
                                              limit=0, limit_per_host=100,
                                              keepalive_timeout=30)
+            # No cookie jar: nothing a provider sets is kept from one person's read to the
+            # next (and no jar is filtered and updated on every read).
             session = sessions[key] = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, trust_env=False)
+                connector=connector, auto_decompress=True, trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar())
         return session
 
     async def _close_at_end(self) -> None:
