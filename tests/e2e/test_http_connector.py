@@ -209,7 +209,7 @@ def test_a_slow_provider_times_out_without_slowing_other_providers(api: Api,
 
 def test_a_failing_provider_opens_its_breaker_which_closes_once_it_is_back(
         api: Api, connect: Connect) -> None:
-    provider = connect(breaker={"threshold": 2, "pause": 1.5}, retries=0,
+    provider = connect(breaker={"threshold": 2, "pause": 4}, retries=0,
                        provider={"status": 500})
     manager, _csrf = console_of(api, "manager")  # signed in first: the pause is short
     before = last_seq(api)
@@ -220,14 +220,14 @@ def test_a_failing_provider_opens_its_breaker_which_closes_once_it_is_back(
     # Open: refused at once, the provider not called, told when to try again.
     refused = ask(api)
     assert_problem(refused, 502, "provider_unavailable")
-    assert 1 <= int(refused.headers["Retry-After"]) <= 2
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5
     assert len(provider.seen) == 2
     reasons = [e.reason for e in audit_tail(api, before)]
     assert reasons == ["provider_unavailable"] * 3
     assert manager_sees(manager, provider) == "Open (not calling)"  # until a probe goes
     # Back: after the pause one probe goes through and closes the breaker.
     provider.status = None
-    time.sleep(1.6)
+    time.sleep(4.1)
     assert ask(api).status_code == 200
     assert len(provider.seen) == 3
     assert breaker_state(api, provider) == 0
