@@ -386,6 +386,24 @@ def test_a_correction_reaches_the_provider_as_a_signed_patch(api: Api, connect: 
     assert provider.records[nino]["income"] == {"annual": old + 1, "taxCode": tax_code}
 
 
+def test_a_correction_hung_up_on_is_not_sent_again(api: Api, connect: Connect) -> None:
+    """Only reads are asked again on a connection error: a PATCH the provider may have
+    applied is refused, not repeated."""
+    provider = connect(corrections="patch", retries=1)
+    nino = api.world.citizen_ids["nino"]
+    was = provider.records[nino]["address"]
+    citizen = replace(api.principal("citizen"), person_key=api.world.citizen_ids["person_key"])
+    raised = api.exchange.accuracy.raise_challenge(citizen, HMRC, "address", "I moved",
+                                                   "2 Hung Up Lane")
+    provider.drop, provider.drop_only = 1, "PATCH"  # the read before it answered
+    with pytest.raises(DomainError) as refused:
+        api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id,
+                                      "2 Hung Up Lane", "checked the deeds")
+    assert refused.value.code == "provider_unavailable"
+    assert [s.method for s in provider.seen].count("PATCH") == 1
+    assert provider.records[nino]["address"] == was
+
+
 def test_a_provider_failing_under_another_use_case_is_refused_and_audited(
         api: Api, connect: Connect) -> None:
     """Any use case that reads through the connector refuses as the query does: a citizen's

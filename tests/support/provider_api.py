@@ -50,6 +50,7 @@ class ProviderApi:
     bearer: str | None = None  # require this bearer secret
     openapi: dict[str, Any] | None = None  # served at /openapi.json
     drop: int = 0  # close this many connections without answering (a connection error)
+    drop_only: str | None = None  # hang up only on requests of this method
     seen: list[Seen] = field(default_factory=list)
     connections: list[Any] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -105,7 +106,8 @@ class ProviderApi:
         seen = Seen(request.command, parts.path, parse_qs(parts.query), _client_cn(request),
                     self._verified(request, body), request.headers.get("Authorization"))
         self.seen.append(seen)
-        if self.drop > 0:  # hang up: the client sees its connection closed, no answer
+        # Hang up: the client sees its connection closed, and no answer.
+        if self.drop > 0 and self.drop_only in (None, request.command):
             self.drop -= 1
             request.close_connection = True
             return None
