@@ -7,7 +7,7 @@ What it measures
 
     - governed: `POST /v1/queries` (the DWP officer's token, agreement 1, `income_band`);
     - FastAPI peer: `GET /bench/raw/{nino}`, a route of the same FastAPI app with all its
-      middleware, reading the same HMRC record through the same connector (bench_http's);
+      middleware, reading the same HMRC record through the same connector (load.py's);
     - bare peer: `GET /bench/bare/{nino}`, a plain ASGI handler put in front of the app,
       the same connector read and a JSON answer, nothing else.
 
@@ -40,79 +40,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks import Report, machine_header, results_dir, server_process
+from benchmarks import Report, machine_header, results_dir
 from benchmarks.bench_http import (
-    AGREEMENT,
-    DATASET,
-    LUA_COMMON,
-    LUA_GOVERNED,
-    LUA_UNGOVERNED,
     NINOS,
-    add_ungoverned_route,
     build,
     check_sample,
     postgres_database,
-    run_wrk,
     sqlite_database,
     usage_today,
-    wrk_version,
+)
+from benchmarks.load import (
+    AGREEMENT,
+    LUA_BARE,
+    LUA_GOVERNED,
+    LUA_UNGOVERNED,
+    exchange_server,
+    median,
+    run_wrk,
+    wrk_name,
+    wrk_scripts,
 )
 
 KINDS = ("governed", "fastapi", "bare")
-
-LUA_BARE = LUA_COMMON + """
-function request()
-  i = i + 1
-  return wrk.format("GET", "/bench/bare/" .. ninos[(i %% #ninos) + 1])
-end
-"""
-
-
-def bare_peer(app: Any, exchange: Any) -> Any:
-    """A plain ASGI app answering `GET /bench/bare/{nino}` itself (the connector read, run
-    where the governed query's blocking steps run, and a JSON body) and passing every other
-    request to `app`."""
-    from onceonly.adapters.db.group_commit import AtCommit
-    from onceonly.entrypoints.api.dispatch import blocking_runner
-
-    with exchange.uows() as uow:
-        config = uow.catalogue.connector_config(DATASET)
-    connector = exchange.connectors.for_dataset(DATASET, config)
-    # Where the governed query's steps run, without its wait for a sync: a read commits nothing.
-    run_blocking = blocking_runner(exchange.embedded_database, AtCommit())
-    prefix = "/bench/bare/"
-    headers = [(b"content-type", b"application/json")]
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(prefix):
-            await app(scope, receive, send)
-            return
-        nino = scope["path"][len(prefix):]
-        record = await run_blocking(lambda: connector.fetch(nino, ["annual_income"]))
-        status, body = (200, record) if record is not None else (404, {"code": "not_found"})
-        content = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*headers, (b"content-length", str(len(content)).encode())]})
-        await send({"type": "http.response.body", "body": content})
-
-    return asgi
-
-
-def serve(url: str, port: int, loop: str, http: str) -> None:
-    """Child process: the one server all three endpoints are measured on."""
-    import uvicorn
-
-    from onceonly.bootstrap import bootstrap
-    from onceonly.entrypoints.api.app import create_app
-    from onceonly.logging import configure_logging
-
-    configure_logging()  # as `onceonly serve` does
-    exchange = bootstrap(url)
-    app = create_app(exchange)
-    add_ungoverned_route(app, exchange)
-    uvicorn.run(bare_peer(app, exchange), host="127.0.0.1", port=port, workers=1,
-                access_log=False, log_level="warning", loop=loop, http=http)
-
 
 def run_backend(name: str, database: Any, args: argparse.Namespace, out: Report
                 ) -> dict[str, Any]:
@@ -123,17 +72,10 @@ def run_backend(name: str, database: Any, args: argparse.Namespace, out: Report
         world = build(url, store_prefix, args.people)
         scripts = Path(tempfile.mkdtemp(prefix="onceonly-cost-"))
         try:
-            values = {"ninos": ", ".join(f'"{n}"' for n in world["ninos"]),
-                      "token": world["token"], "agreement": AGREEMENT}
-            lua = {"governed": LUA_GOVERNED, "fastapi": LUA_UNGOVERNED, "bare": LUA_BARE}
-            paths = {}
-            for kind in KINDS:
-                paths[kind] = scripts / f"{kind}.lua"
-                paths[kind].write_text(lua[kind] % values)
-            command = [sys.executable, "-m", "benchmarks.bench_cost", "--serve", url,
-                       "--loop", args.loop, "--http", args.http]
-            with server_process(lambda port: [*command, "--port", str(port)],
-                                results_dir() / f"cost-{name}-server.log") as (base, pid):
+            paths = wrk_scripts(scripts, world, {"governed": LUA_GOVERNED,
+                                                 "fastapi": LUA_UNGOVERNED, "bare": LUA_BARE})
+            with exchange_server(url, results_dir() / f"cost-{name}-server.log", args.loop,
+                                 args.http) as (base, pid):
                 out(f"[{name}] {check_sample(base, world)}")
                 wrk = (args.threads, args.connections)
                 for kind in KINDS:  # warm-up: pools, page caches, the signing key
@@ -158,30 +100,22 @@ def run_backend(name: str, database: Any, args: argparse.Namespace, out: Report
     return {"backend": name, "people": args.people, "runs": runs}
 
 
-def _wrk() -> str:
-    return wrk_version().split(" Copyright")[0]
-
-
-def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
-
-
 def summarise(out: Report, results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     out()
-    out(f"medians over {args.rounds} rounds of {args.duration} s; {_wrk()} "
+    out(f"medians over {args.rounds} rounds of {args.duration} s; {wrk_name()} "
         f"-t{args.threads} -c{args.connections}; uvicorn loop={args.loop} http={args.http}")
     out(f"{'backend':10s} {'endpoint':9s} {'req/s':>8s} {'p50 ms':>7s} {'CPU ms/req':>10s}")
     for result in results:
         for kind in KINDS:
             runs = result["runs"][kind]
-            out(f"{result['backend']:10s} {kind:9s} {_median(runs, 'rps'):8,.0f} "
-                f"{_median(runs, 'p50_us') / 1000:7.2f} "
-                f"{_median(runs, 'server_cpu_ms_per_request'):10.3f}")
+            out(f"{result['backend']:10s} {kind:9s} {median(runs, 'rps'):8,.0f} "
+                f"{median(runs, 'p50_us') / 1000:7.2f} "
+                f"{median(runs, 'server_cpu_ms_per_request'):10.3f}")
     out()
     for result in results:
         runs = result["runs"]
-        cpu = {k: _median(runs[k], "server_cpu_ms_per_request") for k in KINDS}
-        rps = {k: _median(runs[k], "rps") for k in KINDS}
+        cpu = {k: median(runs[k], "server_cpu_ms_per_request") for k in KINDS}
+        rps = {k: median(runs[k], "rps") for k in KINDS}
         # Δ per round (each round has all three, close in time), then the median of those.
         deltas = [g["server_cpu_ms_per_request"] - f["server_cpu_ms_per_request"]
                   for g, f in zip(runs["governed"], runs["fastapi"], strict=True)]
@@ -209,12 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--loop", default="asyncio", help="uvicorn's loop: asyncio, uvloop")
     parser.add_argument("--http", default="h11", help="uvicorn's HTTP parser: h11, httptools")
-    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.serve, args.port, args.loop, args.http)
-        return 0
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install -y wrk)", file=sys.stderr)
         return 2
@@ -225,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         args.warmup = min(args.warmup, 1)
     out = Report("cost")
     out(machine_header("cost: governed CPU per request minus an ungoverned read's (Δ)"))
-    out(f"load       {_wrk()} -t{args.threads} -c{args.connections}; {args.rounds} x "
+    out(f"load       {wrk_name()} -t{args.threads} -c{args.connections}; {args.rounds} x "
         f"{args.duration} s per endpoint after {args.warmup} s warm-up; {args.people:,} "
         f"people, {NINOS:,} NINOs rotated")
     out(f"server     uvicorn (loop {args.loop}, http {args.http}), 1 worker, 127.0.0.1: "

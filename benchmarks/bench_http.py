@@ -49,7 +49,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,55 +61,21 @@ from typing import Any
 
 import httpx
 
-from benchmarks import Report, machine_header, results_dir, server_process
+from benchmarks import Report, machine_header, results_dir
+from benchmarks.load import (  # the server and wrk helpers, shared with the other HTTP benches
+    AGREEMENT,
+    LUA_GOVERNED,
+    LUA_UNGOVERNED,
+    exchange_server,
+    median,
+    run_wrk,
+    wrk_scripts,
+    wrk_version,
+)
 
 POSTGRES = os.environ.get("ONCEONLY_BENCH_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-DATASET = "GOV/HMRC/income"
-AGREEMENT = 1
 NINOS = 2_000
-
-# -- the server: the real app plus one ungoverned route ----------------------------------
-
-
-def add_ungoverned_route(app: Any, exchange: Any) -> None:
-    """`GET /bench/raw/{nino}`: the HMRC record's annual income, read through the same
-    connector the governed query uses. No auth, no decision, no audit, no signature."""
-    from fastapi.responses import JSONResponse
-
-    from onceonly.adapters.db.group_commit import AtCommit
-    from onceonly.entrypoints.api.dispatch import blocking_runner
-
-    with exchange.uows() as uow:
-        config = uow.catalogue.connector_config(DATASET)
-    connector = exchange.connectors.for_dataset(DATASET, config)
-
-    # As the governed query, without its wait for a sync: a read commits nothing.
-    run_blocking = blocking_runner(exchange.embedded_database, AtCommit())
-
-    @app.get("/bench/raw/{nino}", include_in_schema=False)
-    async def raw(nino: str) -> JSONResponse:
-        record = await run_blocking(lambda: connector.fetch(nino, ["annual_income"]))
-        if record is None:
-            return JSONResponse({"code": "not_found"}, 404)
-        return JSONResponse(record)
-
-
-def serve(url: str, port: int) -> None:
-    """Child process: the server both endpoints are measured against."""
-    import uvicorn
-
-    from onceonly.bootstrap import bootstrap
-    from onceonly.entrypoints.api.app import create_app
-    from onceonly.logging import configure_logging
-
-    configure_logging()  # as `onceonly serve` does
-    exchange = bootstrap(url)
-    app = create_app(exchange)
-    add_ungoverned_route(app, exchange)
-    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, access_log=False,
-                log_level="warning")
-
 
 # -- databases ---------------------------------------------------------------------------
 
@@ -198,86 +163,6 @@ def usage_today(url: str) -> int:
         engine.dispose()
 
 
-# -- wrk ----------------------------------------------------------------------------------
-
-LUA_COMMON = """
-local ninos = {%(ninos)s}
-local threads = 0
-function setup(thread)
-  thread:set("offset", threads * 997)
-  threads = threads + 1
-end
-function init(args)
-  i = offset or 0
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests": %%d, "duration_us": %%d, "non2xx": %%d, "connect_errors": %%d, ' ..
-    '"read_errors": %%d, "write_errors": %%d, "timeouts": %%d, "p50_us": %%d, ' ..
-    '"p90_us": %%d, "p99_us": %%d, "mean_us": %%.1f, "max_us": %%d}\\n',
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
-    latency.max))
-end
-"""
-
-LUA_GOVERNED = LUA_COMMON + """
-local headers = {["Authorization"] = "Bearer %(token)s",
-                 ["Content-Type"] = "application/json"}
-function request()
-  i = i + 1
-  local nino = ninos[(i %% #ninos) + 1]
-  local body = '{"agreement_id": %(agreement)d, "subject": {"scheme": "nino", "value": "' ..
-    nino .. '"}, "fields": ["income_band"], "purpose": "benefit-entitlement"}'
-  return wrk.format("POST", "/v1/queries", headers, body)
-end
-"""
-
-LUA_UNGOVERNED = LUA_COMMON + """
-function request()
-  i = i + 1
-  return wrk.format("GET", "/bench/raw/" .. ninos[(i %% #ninos) + 1])
-end
-"""
-
-
-def wrk_version() -> str:
-    proc = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-    return (proc.stdout or proc.stderr).splitlines()[0].strip()
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def run_wrk(base: str, script: Path, seconds: int, threads: int, connections: int,
-            server_pid: int, log: Path) -> dict[str, Any]:
-    cpu0 = cpu_seconds(server_pid)
-    proc = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "--latency", "-s", str(script), base],
-        capture_output=True, text=True, timeout=seconds + 60,
-    )
-    cpu = cpu_seconds(server_pid) - cpu0
-    with log.open("a") as raw:
-        raw.write(f"$ wrk -t{threads} -c{connections} -d{seconds}s --latency -s {script} "
-                  f"{base}\n{proc.stdout}{proc.stderr}\n")
-    if proc.returncode != 0:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr}")
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("WRKJSON "))
-    result = json.loads(line.removeprefix("WRKJSON "))
-    errors = {k: result[k] for k in ("non2xx", "connect_errors", "read_errors", "write_errors",
-                                     "timeouts") if result[k]}
-    if errors:
-        raise RuntimeError(f"wrk saw errors {errors} (see {log}): refusals are not timed")
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    result["server_cpu_ms_per_request"] = cpu * 1000 / max(result["requests"], 1)
-    return result
-
-
 # -- where the time goes (--profile) -------------------------------------------------------
 
 # Stages of a request, by the first frame (outermost first) that names one. Frames are
@@ -287,7 +172,7 @@ STAGES = [
     ("auth: token -> principal (1 read)", ("authenticate (onceonly/services/auth.py",
                                            "identify (onceonly/services/auth.py")),
     ("store read through the connector", ("SqlConnector.fetch", "SqlConnectors.for_dataset",
-                                          "raw (benchmarks/bench_http.py")),
+                                          "raw (benchmarks/load.py")),
     ("reserve + audit write + commit", ("SqlReleases.release", "SqlUsage.count",
                                         "SqlAuditLog.record", "SqlUnitOfWork.commit",
                                         "sha256_hex")),
@@ -381,15 +266,6 @@ def profile(base: str, pid: int, script: Path, seconds: int, threads: int, conne
 # -- one backend --------------------------------------------------------------------------
 
 
-def http_server(url: str, log: Path):
-    """This module's own server (the app plus the ungoverned route) for `url`."""
-    return server_process(
-        lambda port: [sys.executable, "-m", "benchmarks.bench_http", "--serve", url,
-                      "--port", str(port)],
-        log,
-    )
-
-
 def check_sample(base: str, world: dict[str, Any]) -> str:
     """One governed query must be a signed 200 (not a refusal) before anything is timed,
     and the ungoverned endpoint must return the same person's record."""
@@ -415,12 +291,11 @@ def run_backend(name: str, database: Any, args: argparse.Namespace,
         out(f"[{name}] built in {world['build_s']:.1f} s; starting the server")
         scripts = Path(tempfile.mkdtemp(prefix="onceonly-wrk-"))
         try:
-            values = {"ninos": ", ".join(f'"{n}"' for n in world["ninos"]),
-                      "token": world["token"], "agreement": AGREEMENT}
-            governed_lua, raw_lua = scripts / "governed.lua", scripts / "ungoverned.lua"
-            governed_lua.write_text(LUA_GOVERNED % values)
-            raw_lua.write_text(LUA_UNGOVERNED % values)
-            with http_server(url, results_dir() / f"http-{name}-server.log") as (base, pid):
+            lua = wrk_scripts(scripts, world, {"governed": LUA_GOVERNED,
+                                               "ungoverned": LUA_UNGOVERNED})
+            governed_lua, raw_lua = lua["governed"], lua["ungoverned"]
+            with exchange_server(url, results_dir() / f"http-{name}-server.log") as (
+                    base, pid):
                 out(f"[{name}] {check_sample(base, world)}")
                 wrk = (args.threads, args.connections)
                 # Warm-up: connection pools, page caches, the signing key.
@@ -471,10 +346,6 @@ def print_profile(out: Report, name: str, kind: str, result: dict[str, Any],
     out(f"    {total:7.3f} ms        in all")
 
 
-def median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
-
-
 def summarise(out: Report, results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     out()
     out(f"medians over {args.rounds} round(s) of {args.duration} s each; load generator "
@@ -513,12 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="instead of the timed rounds: one run per endpoint under py-spy, "
                              "and where each request's CPU goes")
-    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.serve, args.port)
-        return 0
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install -y wrk)", file=sys.stderr)
         return 2

@@ -309,6 +309,8 @@ def test_walkthrough_passes_on_a_fresh_sqlite_world(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "walkthrough passed" in result.stdout
     assert "✗" not in result.stdout
+    # Every pooled client of the HTTP connectors was closed on its own loop.
+    assert "Unclosed" not in result.stderr, result.stderr
     # Which connector answered: HMRC and DVLA from their own APIs, the others from SQL.
     told = " ".join(result.stdout.split())
     for answered in ("GOV/HMRC's own API, through the HTTP connector (mutual TLS)",
@@ -323,6 +325,7 @@ def test_walkthrough_passes_on_a_fresh_postgres_schema(tmp_path, postgres_url,
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "walkthrough passed" in result.stdout
+    assert "Unclosed" not in result.stderr, result.stderr
     # The world went into the schema it was given, with the provider stores beside it.
     schema = postgres_url.rsplit("%3D", 1)[1]
     engine = make_engine(postgres_server)

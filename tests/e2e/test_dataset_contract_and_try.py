@@ -157,3 +157,79 @@ def test_a_pointer_that_does_not_read_is_refused_not_a_server_error(
     body["connector"]["fields"]["address"] = {"type": "string", "pointer": "no-slash"}
     assert_problem(publish(api, body), 422, "connector_invalid")
     assert version(api) == was
+
+
+# --- the same try over the API --------------------------------------------------------------
+
+def try_over_api(api: Api, body: dict[str, Any], label: str = GUARDIAN,
+                 dataset: str = HMRC) -> httpx.Response:
+    return api.client.post(f"/v1/datasets/{dataset}/test", json=body, headers=api.auth(label))
+
+
+def test_the_api_tries_a_dataset_on_one_person_as_the_command_line_does(
+        api: Api, connect: Connect) -> None:
+    provider = connect()
+    nino = api.world.citizen_ids["nino"]
+    before = last_seq(api)
+    response = try_over_api(api, {"subject": {"scheme": "nino", "value": nino}})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["dataset"] == HMRC
+    by_agreement = {a["agreement_id"]: a for a in body["agreements"]}
+    assert by_agreement[1]["consumer"] == "GOV/DWP"
+    assert by_agreement[1]["purpose"] == "benefit-entitlement"
+    assert set(by_agreement[1]["released"]) == {"income_band"}
+    ((method, path),) = [(s.method, s.path) for s in provider.seen]
+    assert (method, path) == ("GET", f"/people/{nino}")
+    assert [(e.action, e.outcome, e.org_id, e.person_key)
+            for e in audit_tail(api, before)] == [
+        ("dataset.test", "done", "GOV/HMRC", api.world.citizen_ids["person_key"])]
+
+
+def test_the_api_refuses_a_try_by_another_organisation_or_of_no_one_known(
+        api: Api, connect: Connect) -> None:
+    provider = connect()
+    nino = api.world.citizen_ids["nino"]
+    before = last_seq(api)
+    assert_problem(try_over_api(api, {"subject": {"scheme": "nino", "value": nino}},
+                                label="guardian:GOV/DVLA"), 403, "not_your_organisation")
+    assert_problem(try_over_api(api, {"subject": {"scheme": "nino", "value": nino}},
+                                label="officer:GOV/DWP"), 403, "not_your_organisation")
+    assert_problem(try_over_api(api, {"subject": {"scheme": "nino", "value": "ZZ999999Z"}}),
+                   404, "subject_unknown")
+    assert_problem(try_over_api(api, {"subject": {"scheme": "nino", "value": nino}},
+                                dataset="GOV/HMRC/nothing"), 404, "dataset_unknown")
+    assert [(e.action, e.outcome, e.reason) for e in audit_tail(api, before)] == [
+        ("dataset.test", "deny", "not_your_organisation"),
+        ("dataset.test", "deny", "not_your_organisation"),
+        ("dataset.test", "deny", "subject_unknown"),
+        ("dataset.test", "deny", "dataset_unknown")]
+    assert provider.seen == []  # none of them reached the provider
+    # Bad input is refused before the use case: nothing read, nothing audited.
+    before = last_seq(api)
+    for bad in ({"subject": {"scheme": "NINO!", "value": nino}},
+                {"subject": {"scheme": "nino", "value": "<script>"}},
+                {"subject": {"scheme": "nino"}},
+                {"subject": {"scheme": "nino", "value": nino}, "fields": ["all"]}):
+        assert_problem(try_over_api(api, bad), 422, "invalid_request")
+    assert_problem(try_over_api(api, {"subject": {"scheme": "nino", "value": nino}},
+                                dataset="GOV/hmrc/income"), 422, "invalid_request")
+    assert audit_tail(api, before) == [] and provider.seen == []
+
+
+def test_the_api_says_when_the_provider_holds_no_record_or_fails(
+        api: Api, connect: Connect) -> None:
+    provider = connect()
+    nino = api.world.citizen_ids["nino"]
+    subject = {"subject": {"scheme": "nino", "value": nino}}
+    before = last_seq(api)
+    provider.status = 500
+    failed = try_over_api(api, subject)
+    assert_problem(failed, 502, "provider_unavailable")
+    assert failed.headers["Retry-After"]
+    provider.status = None
+    del provider.records[nino]
+    assert_problem(try_over_api(api, subject), 404, "record_unknown")
+    assert [(e.action, e.outcome, e.reason) for e in audit_tail(api, before)] == [
+        ("dataset.test", "deny", "provider_unavailable"),
+        ("dataset.test", "deny", "record_unknown")]

@@ -10,6 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from onceonly.domain.errors import DomainError
 from onceonly.services.ports.connectors import ConnectorUnusable
 from tests.e2e.conftest import Api
 from tests.e2e.test_mutual_tls import _issue, _write
+from tests.e2e.test_web_manager_queue import console_of
 from tests.support.problems import assert_problem
 from tests.support.provider_api import ProviderApi
 
@@ -207,8 +209,9 @@ def test_a_slow_provider_times_out_without_slowing_other_providers(api: Api,
 
 def test_a_failing_provider_opens_its_breaker_which_closes_once_it_is_back(
         api: Api, connect: Connect) -> None:
-    provider = connect(breaker={"threshold": 2, "pause": 1.5}, retries=0,
+    provider = connect(breaker={"threshold": 2, "pause": 4}, retries=0,
                        provider={"status": 500})
+    manager, _csrf = console_of(api, "manager")  # signed in first: the pause is short
     before = last_seq(api)
     for _ in range(2):
         assert_problem(ask(api), 502, "provider_unavailable")
@@ -217,16 +220,46 @@ def test_a_failing_provider_opens_its_breaker_which_closes_once_it_is_back(
     # Open: refused at once, the provider not called, told when to try again.
     refused = ask(api)
     assert_problem(refused, 502, "provider_unavailable")
-    assert 1 <= int(refused.headers["Retry-After"]) <= 2
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5
     assert len(provider.seen) == 2
     reasons = [e.reason for e in audit_tail(api, before)]
     assert reasons == ["provider_unavailable"] * 3
+    assert manager_sees(manager, provider) == "Open (not calling)"  # until a probe goes
     # Back: after the pause one probe goes through and closes the breaker.
     provider.status = None
-    time.sleep(1.6)
+    time.sleep(4.1)
     assert ask(api).status_code == 200
     assert len(provider.seen) == 3
     assert breaker_state(api, provider) == 0
+    with closing(manager):
+        assert manager_sees(manager, provider) == "Closed (calling)"
+
+
+def manager_sees(manager: httpx.Client, provider: ProviderApi) -> str:
+    """The state of the provider host's breaker on the manager's page, in its words."""
+    page = manager.get("/manager")
+    assert page.status_code == 200, page.text
+    table = page.text.split('id="provider-breakers"', 1)[1].split("</table>", 1)[0]
+    host = provider.base_url.split("//")[1]
+    row = table.split(f"<td>{host}</td>", 1)[1].split("</tr>", 1)[0]
+    return row.split("<td>", 2)[1].split("</td>", 1)[0]
+
+
+def test_a_read_is_retried_on_a_connection_error_and_never_on_an_answer(
+        api: Api, connect: Connect) -> None:
+    provider = connect(retries=1, provider={"drop": 1})
+    assert ask(api).status_code == 200  # hung up on, asked again, answered
+    assert len(provider.seen) == 2
+    provider.drop = 10  # hung up on every time: the one retry spent, then refused
+    before, asked = last_seq(api), len(provider.seen)
+    assert_refused_and_audited(api, ask(api), 502, "provider_unavailable", before)
+    # Each of the exchange's two tries is one request, or two where aiohttp itself asks
+    # again on a fresh connection after a pooled keep-alive one was hung up on.
+    assert 2 <= len(provider.seen) - asked <= 4
+    provider.drop, provider.status = 0, 503  # an answer, even a failing one, is not retried
+    before, asked = last_seq(api), len(provider.seen)
+    assert_refused_and_audited(api, ask(api), 502, "provider_unavailable", before)
+    assert len(provider.seen) - asked == 1
 
 
 def test_a_provider_that_is_down_is_unavailable(api: Api, connect: Connect) -> None:
@@ -351,6 +384,24 @@ def test_a_correction_reaches_the_provider_as_a_signed_patch(api: Api, connect: 
     api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id, old + 1,
                                   "checked the payslips")
     assert provider.records[nino]["income"] == {"annual": old + 1, "taxCode": tax_code}
+
+
+def test_a_correction_hung_up_on_is_not_sent_again(api: Api, connect: Connect) -> None:
+    """Only reads are asked again on a connection error: a PATCH the provider may have
+    applied is refused, not repeated."""
+    provider = connect(corrections="patch", retries=1)
+    nino = api.world.citizen_ids["nino"]
+    was = provider.records[nino]["address"]
+    citizen = replace(api.principal("citizen"), person_key=api.world.citizen_ids["person_key"])
+    raised = api.exchange.accuracy.raise_challenge(citizen, HMRC, "address", "I moved",
+                                                   "2 Hung Up Lane")
+    provider.drop, provider.drop_only = 1, "PATCH"  # the read before it answered
+    with pytest.raises(DomainError) as refused:
+        api.exchange.accuracy.correct(api.principal("guardian:GOV/HMRC"), raised.id,
+                                      "2 Hung Up Lane", "checked the deeds")
+    assert refused.value.code == "provider_unavailable"
+    assert [s.method for s in provider.seen].count("PATCH") == 1
+    assert provider.records[nino]["address"] == was
 
 
 def test_a_provider_failing_under_another_use_case_is_refused_and_audited(

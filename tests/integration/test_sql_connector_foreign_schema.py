@@ -1,6 +1,7 @@
 """The SQL connector over a store the provider already has: a PostgreSQL schema onceonly
 did not create, its own table and column names, a key of any name and type, a fixed filter,
-reached as the provider's read-only role whose URL is read from the environment or a file."""
+reached as the provider's read-only role whose URL is read from the environment or a file;
+a governed query through it with the exchange itself on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -160,22 +161,28 @@ def test_the_url_can_come_from_a_file_and_a_missing_one_is_named(
         connectors.dispose()
 
 
-def test_a_governed_query_reads_the_foreign_store(postgres_url: str, foreign: ForeignStore,
+@pytest.mark.parametrize("exchange_db", ["sqlite", "postgres"])
+def test_a_governed_query_reads_the_foreign_store(exchange_db: str, foreign: ForeignStore,
+                                                  postgres_server: str, tmp_path: Path,
+                                                  request: pytest.FixtureRequest,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """HMRC's income dataset re-pointed at the HR schema, the citizen's record written there
-    by the provider (not by onceonly): the query releases the band of the current pay."""
+    by the provider (not by onceonly): the query releases the band of the current pay,
+    whichever database the exchange itself runs on."""
     from onceonly.adapters.clock import MovableClock
     from onceonly.adapters.db.migrate import upgrade
     from onceonly.bootstrap import bootstrap
     from onceonly.demo.seed import build_world
 
     monkeypatch.setenv("HR_STORE_URL", foreign.reader_url)
-    exchange = bootstrap(postgres_url, clock=MovableClock())
+    url = (f"sqlite:///{tmp_path / 'exchange.sqlite'}" if exchange_db == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    exchange = bootstrap(url, clock=MovableClock())
     try:
         upgrade(exchange.engine)
-        world = build_world(exchange, postgres_url, people=20)
+        world = build_world(exchange, url, people=20)
         nino = world.citizen_ids["nino"]
-        admin = sqlalchemy.create_engine(postgres_url.split("?")[0])
+        admin = sqlalchemy.create_engine(postgres_server)
         with admin.begin() as conn:
             conn.execute(text(f'INSERT INTO "{foreign.schema}".staff_register VALUES '
                               "(:nino, 'A Citizen', 60000, :dob, 'current')"),

@@ -3,7 +3,7 @@ person's record as JSON (404 if none), honouring `?fields=a,b` by leaving the ot
 `PATCH /people/{id}` merges a JSON merge patch into it; its OpenAPI document, when given, is
 at `/openapi.json`. It keeps its own log of every
 request (method, path and query, the identity of its TLS client, whether its signature
-verified), and can be made slow, failing, or to answer wrong types.
+verified), and can be made slow, failing, to hang up, or to answer wrong types.
 
 Its TLS, when given, can require a client certificate from its own CA (mutual TLS); its
 signature check verifies RFC 9421 signatures against a JWKS (the exchange's)."""
@@ -49,6 +49,8 @@ class ProviderApi:
     jwks: Callable[[], Mapping[str, Any]] | None = None  # check RFC 9421 signatures against
     bearer: str | None = None  # require this bearer secret
     openapi: dict[str, Any] | None = None  # served at /openapi.json
+    drop: int = 0  # close this many connections without answering (a connection error)
+    drop_only: str | None = None  # hang up only on requests of this method
     seen: list[Seen] = field(default_factory=list)
     connections: list[Any] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -104,6 +106,11 @@ class ProviderApi:
         seen = Seen(request.command, parts.path, parse_qs(parts.query), _client_cn(request),
                     self._verified(request, body), request.headers.get("Authorization"))
         self.seen.append(seen)
+        # Hang up: the client sees its connection closed, and no answer.
+        if self.drop > 0 and self.drop_only in (None, request.command):
+            self.drop -= 1
+            request.close_connection = True
+            return None
         if self.delay:
             time.sleep(self.delay)
         if self.gate is not None:

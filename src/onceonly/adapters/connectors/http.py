@@ -10,7 +10,7 @@ a secret read from the environment or a file and never stored), `timeout` in sec
 `retries` on connection errors. Corrections are a `PATCH` where `corrections` is `patch`,
 else a `record.corrected` notification to the provider (tell-us-once delivery).
 
-Reads are awaited on the caller's event loop with a pooled aiohttp client (keep-alive
+Reads are awaited on the caller's event loop with a pooled aiohttp client (pools.py: keep-alive
 connections, one pool per provider origin and TLS identity); the synchronous port (bulk
 extracts, consents, corrections, the command line) runs the same coroutine on a loop of the
 connectors' own in another thread. Every read passes the host's circuit breaker.
@@ -18,18 +18,16 @@ connectors' own in another thread. Every read passes the host's circuit breaker.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import ssl
 import threading
-import weakref
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -38,6 +36,7 @@ import jsonpointer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from onceonly.adapters.connectors.breaker import Breaker, BreakerFigures
+from onceonly.adapters.connectors.pools import HttpPools
 from onceonly.crypto.http_signatures import sign
 from onceonly.services.ports.connectors import (
     ConnectorUnusable,
@@ -45,7 +44,6 @@ from onceonly.services.ports.connectors import (
     ProviderFailure,
 )
 
-T = TypeVar("T")
 SigningKey = Callable[[], tuple[Ed25519PrivateKey, str]]  # the exchange's key and its kid
 
 UNAVAILABLE, TIMEOUT, INVALID = ("provider_unavailable", "provider_timeout",
@@ -354,57 +352,6 @@ def _secret(auth: Mapping[str, str]) -> str:
     except OSError as error:
         raise _Refused(UNAVAILABLE, f"the bearer secret's file cannot be read "
                        f"({error.strerror})") from None
-
-
-class HttpPools:
-    """The pooled clients, one per provider origin and TLS identity on each event loop, and
-    the loop of the connectors' own on which the synchronous port runs."""
-
-    def __init__(self) -> None:
-        self._sessions: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]
-        ] = weakref.WeakKeyDictionary()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-
-    def session(self, key: str, context: ssl.SSLContext | None) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        sessions = self._sessions.setdefault(loop, {})
-        session = sessions.get(key)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(ssl=context if context is not None else True,
-                                             limit=0, limit_per_host=100,
-                                             keepalive_timeout=30)
-            session = sessions[key] = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, trust_env=False)
-        return session
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        with self._lock:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                threading.Thread(target=self._loop.run_forever, name="onceonly-connectors",
-                                 daemon=True).start()
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
-
-    async def aclose(self) -> None:
-        """Close the pools of the running loop (before the loop itself ends)."""
-        for session in self._sessions.pop(asyncio.get_running_loop(), {}).values():
-            await session.close()
-
-    def close(self) -> None:
-        """Close every pool of a loop still open, and stop the connectors' own loop."""
-        for loop, sessions in list(self._sessions.items()):
-            if loop.is_closed():
-                continue
-            for session in sessions.values():
-                if loop is self._loop:
-                    asyncio.run_coroutine_threadsafe(session.close(), loop).result(5)
-                elif not loop.is_running():
-                    loop.run_until_complete(session.close())
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop = None
 
 
 class HttpConnectors:

@@ -17,15 +17,18 @@ from onceonly.services.queries import QueryCommand, QueryRefused, Release
 
 SIGNATURE_HEADER = "Onceonly-Signature"
 
-QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"headers": {SIGNATURE_HEADER: {
-    "description": "detached JWS (RFC 7515 appendix F, Ed25519) over the RFC 8785 canonical "
-                   "JSON of the body by the agreement's provider; its keys at "
-                   "/.well-known/jwks/{provider}.json",
-    "schema": {"type": "string"}}}},
+# What a read through a provider's connector may answer besides the exchange's own refusals.
+PROVIDER_FAILURES: dict[int | str, dict[str, Any]] = {
     502: {"model": Problem, "description": "the provider's own system failed or answered "
           "wrongly (`provider_unavailable`, `provider_response_invalid`); Retry-After"},
     504: {"model": Problem, "description": "the provider's own system did not answer in time "
           "(`provider_timeout`); Retry-After"}}
+
+QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"headers": {SIGNATURE_HEADER: {
+    "description": "detached JWS (RFC 7515 appendix F, Ed25519) over the RFC 8785 canonical "
+                   "JSON of the body by the agreement's provider; its keys at "
+                   "/.well-known/jwks/{provider}.json",
+    "schema": {"type": "string"}}}}, **PROVIDER_FAILURES}
 
 
 def add_to(app: FastAPI) -> None:

@@ -17,8 +17,14 @@ from onceonly.domain.catalogue import (
     Sensitivity,
     SourceLabel,
 )
-from onceonly.entrypoints.api.schemas.common import DatasetId, FieldName, Strict, Text
-from onceonly.services.datasets import Publication
+from onceonly.entrypoints.api.schemas.common import (
+    DatasetId,
+    FieldName,
+    Strict,
+    SubjectIn,
+    Text,
+)
+from onceonly.services.datasets import Publication, WouldRelease
 
 Short = Annotated[Text, Field(max_length=200)]
 Long = Annotated[Text, Field(max_length=2000)]
@@ -124,3 +130,30 @@ class DatasetOut(BaseModel):
                            for f in d.fields],
                    offers=list(d.offers), event_type=d.event_type,
                    versions=[VersionOut.of(v) for v in versions])
+
+
+class DatasetTestIn(Strict):
+    subject: SubjectIn = Field(description="the person, in the provider's own scheme or one "
+                               "the exchange links to it")
+
+
+class WouldReleaseOut(BaseModel):
+    agreement_id: int
+    consumer: str
+    purpose: str
+    released: dict[str, Any] = Field(description="what the agreement would release from "
+                                     "the record read, minimised as a query's answer is")
+
+
+class DatasetTestOut(BaseModel):
+    dataset: str
+    agreements: list[WouldReleaseOut] = Field(description="one an agreement in force on the "
+                                              "dataset; empty: none is")
+
+    @classmethod
+    def of(cls, dataset_id: str, would: list[WouldRelease]) -> DatasetTestOut:
+        return cls(dataset=dataset_id, agreements=[
+            WouldReleaseOut(agreement_id=each.agreement.id,
+                            consumer=each.agreement.consumer_id,
+                            purpose=each.agreement.purpose_code, released=each.released)
+            for each in would])
