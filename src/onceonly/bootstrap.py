@@ -24,6 +24,7 @@ from onceonly.adapters.db.engine import Access, durability, make_engine
 from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.people import SqlPersonIdentifiers
 from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
+from onceonly.adapters.doorbell import InProcessDoorbell
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys
 from onceonly.adapters.match_sources import SqlMatchSources
@@ -194,6 +195,7 @@ def bootstrap(
     accounts = AccountService(uows, clock, envelopes, operator_org(),
                               passwords=password_sign_in)
     identity = IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock)
+    doorbell = InProcessDoorbell()  # a report wakes this process's delivery workers at once
     return Exchange(
         engine=engine,
         uows=uows,
@@ -220,10 +222,11 @@ def bootstrap(
             uows, clock, AuthlibOpenIdClient(read_secret, settings().one_login_identity_key),
             accounts, identity, one_login_for(), operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
-        life_events=LifeEventService(uows, clock, envelopes, operator_org()),
+        life_events=LifeEventService(uows, clock, envelopes, operator_org(), doorbell),
         delivery=DeliveryService(uows, clock, envelopes, keys, operator_org(),
                                    RetryPolicy(*delivery_retry()),
-                                   lease=timedelta(seconds=delivery_lease())),
+                                   lease=timedelta(seconds=delivery_lease()),
+                                   doorbell=doorbell),
         catalogue=CatalogueService(uows),
         register=RegisterService(uows, clock),
         work_queue=WorkQueueService(uows, clock),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -585,3 +586,25 @@ def test_an_informant_the_index_does_not_know_is_refused(exchange, world):
         exchange.life_events.report(principal(world, "officer:GOV/GRO"), event)
     assert refused.value.code == "informant_unknown"
     assert counts(exchange) == (0, 0)
+
+
+def test_a_report_wakes_this_processs_idle_worker_at_once(exchange, world):
+    """A worker of the same process that polls only every 30 s is rung by the report and
+    delivers within seconds; nothing but the ring could wake it that soon."""
+    webhooks_for(exchange, world, ["GOV/DVLA"])
+    transport = FakeTransport()
+
+    async def main() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(exchange.delivery, transport, stop,
+                                              idle_seconds=30))
+        await asyncio.sleep(0.5)  # its first poll found nothing: it waits
+        started = time.monotonic()
+        await asyncio.to_thread(exchange.life_events.report, principal(
+            world, "officer:GOV/GRO"), death(living(exchange, "driver"), "death-woken"))
+        await until(lambda: transport.sent, "a webhook delivery", seconds=10)
+        stop.set()
+        await task
+        return time.monotonic() - started
+
+    assert run_in_own_loop(main()) < 10

@@ -1,7 +1,10 @@
 """Ed25519 keys as JWKs, and compact JWS (RFC 7515; detached, appendix F) over canonical JSON.
 Signing is here; checking is onceonly_client.signatures, re-exported.
 
-Thin wrappers over joserfc; no primitive is implemented here. New signatures name their
+Thin wrappers over joserfc and `cryptography`; no primitive is implemented here. A
+signature is made with `cryptography`'s Ed25519 directly over the JWS signing input, its
+protected header encoded once a key (what joserfc makes, byte for byte: Ed25519 is
+deterministic, and tests/unit/test_signing.py holds the two equal). New signatures name their
 algorithm `Ed25519`, the fully specified name of RFC 9864. Signatures made before carry
 `EdDSA` (RFC 8037), which RFC 9864 deprecates: they are still accepted, the same Ed25519
 signature under its older name, and joserfc warns (SecurityWarning) each time one is read.
@@ -13,11 +16,14 @@ JWKS are never tried.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from joserfc import jws
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import OKPKey
 
 from onceonly.crypto import standard_webhooks
@@ -61,17 +67,37 @@ class SigningKey:
 
     def sign(self, payload: bytes) -> str:
         """Compact JWS (`header.payload.signature`)."""
-        return jws.serialize_compact({"alg": ALG, "kid": self.kid}, payload, self.key,
-                                     algorithms=[ALG])
+        header, signature = self._signed(payload)
+        return f"{header}.{_b64url(payload).decode('ascii')}.{signature}"
 
     def sign_detached(self, payload: bytes) -> str:
         """Compact JWS with the payload part left empty: `header..signature`."""
-        header, _, signature = self.sign(payload).split(".")
+        header, signature = self._signed(payload)
         return f"{header}..{signature}"
+
+    def _signed(self, payload: bytes) -> tuple[str, str]:
+        """The JWS's protected header and its signature over `header.payload` (RFC 7515
+        section 5.1), each base64url-encoded."""
+        header, private_key = self._signer
+        signing_input = header + b"." + _b64url(payload)
+        return header.decode("ascii"), _b64url(private_key.sign(signing_input)).decode("ascii")
+
+    @cached_property
+    def _signer(self) -> tuple[bytes, Ed25519PrivateKey]:
+        """The encoded protected header, the same for every signature by this key, and the
+        private key: made once, on first use."""
+        header = json.dumps({"alg": ALG, "kid": self.kid}, ensure_ascii=True,
+                            separators=(",", ":")).encode("ascii")
+        return _b64url(header), self.key.private_key
 
     def sign_webhook(self, msg_id: str, timestamp: int, body: bytes) -> str:
         """A Standard Webhooks `v1a` signature over the webhook's id, time and body."""
         return standard_webhooks.sign(self.key.private_key, msg_id, timestamp, body)
+
+
+def _b64url(data: bytes) -> bytes:
+    """Base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def published(jwk: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, PlatformCollector, Pro
 
 from onceonly.bootstrap import webhook_transport
 from onceonly.services.delivery import DeliveryService, Outgoing, Transport
+from onceonly.services.ports.delivery import DoorbellListener
 
 log = structlog.get_logger("onceonly.delivery")
 
@@ -47,20 +48,37 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
     """Deliver until `stop` is set; returns how many were delivered."""
     figures = figures or WorkerFigures()
     delivered, pause = 0, idle_seconds
-    while not stop.is_set():
-        try:
-            outgoing = await asyncio.to_thread(service.claim, batch)
-            delivered += await _send_and_settle(service, transport, outgoing, figures)
-            pause = idle_seconds
-        except Exception:  # the database away, say: what was taken is retaken after its lease
-            log.exception("delivery round failed; trying again")
-            figures.failed_rounds.inc()
-            outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
-        if outgoing:
-            continue
+    listener = service.doorbell.listen() if service.doorbell is not None else None
+    try:
+        while not stop.is_set():
+            try:
+                outgoing = await asyncio.to_thread(service.claim, batch)
+                delivered += await _send_and_settle(service, transport, outgoing, figures)
+                pause = idle_seconds
+            except Exception:  # the database away, say: what was taken is retaken later
+                log.exception("delivery round failed; trying again")
+                figures.failed_rounds.inc()
+                outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
+            if not outgoing:
+                await _idle(stop, listener, pause)
+    finally:
+        if listener is not None:
+            listener.close()
+    return delivered
+
+
+async def _idle(stop: asyncio.Event, listener: DoorbellListener | None, pause: float) -> None:
+    """Wait `pause` before polling again, or less: until stopped, or until a report in this
+    process rings (its deliveries are then claimed at once, not up to a poll later)."""
+    if listener is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), pause)
-    return delivered
+        return
+    waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(listener.wait(pause))}
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in pending:
+        waiting.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _send_and_settle(service: DeliveryService, transport: Transport,

@@ -28,7 +28,7 @@ from onceonly.domain.life_events import Delivery, RetryPolicy
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.life_events import attempt_entry, sealed_context
 from onceonly.services.ports.clock import Clock
-from onceonly.services.ports.delivery import Claim, DeliveryUnitOfWork
+from onceonly.services.ports.delivery import Claim, DeliveryUnitOfWork, Doorbell
 from onceonly.services.ports.keys import Signer
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
@@ -58,8 +58,8 @@ class DeliveryService:
     def __init__(self, uows: UnitOfWorkFactory[DeliveryUnitOfWork], clock: Clock,
                  envelopes: Envelopes,
                  signer: Signer, operator_org: str, policy: RetryPolicy, *,
-                 lease: timedelta = timedelta(seconds=30), rng: random.Random | None = None
-                 ) -> None:
+                 lease: timedelta = timedelta(seconds=30), rng: random.Random | None = None,
+                 doorbell: Doorbell | None = None) -> None:
         self.uows = uows
         self.clock = clock
         self.envelopes = envelopes
@@ -68,6 +68,7 @@ class DeliveryService:
         self.policy = policy
         self.lease = lease
         self.rng = rng or random.SystemRandom()
+        self.doorbell = doorbell  # what wakes an idle worker of this process (None: polling)
 
     def claim(self, limit: int) -> list[Outgoing]:
         """Take up to `limit` due deliveries. Those whose agreement is no longer active are

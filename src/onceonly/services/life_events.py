@@ -36,6 +36,7 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.ports.accuracy import CorrectionNotifier, CorrectionsUnitOfWork
 from onceonly.services.ports.clock import Clock
+from onceonly.services.ports.delivery import Doorbell
 from onceonly.services.ports.life_events import LifeEventsUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refuse_as, refusing
@@ -62,11 +63,12 @@ def _digest(event: Mapping[str, Any]) -> str:
 class LifeEventService:
     def __init__(self, uows: UnitOfWorkFactory[LifeEventsUnitOfWork], clock: Clock,
                  envelopes: Envelopes,
-                 operator_org: str) -> None:
+                 operator_org: str, doorbell: Doorbell | None = None) -> None:
         self.uows = uows
         self.clock = clock
         self.envelopes = envelopes
         self.operator_org = operator_org
+        self.doorbell = doorbell  # rung once a report's deliveries are committed
 
     # Reporting
 
@@ -145,6 +147,8 @@ class LifeEventService:
                             "told": sorted(d.receiver_id for d, _ in outbox),
                             "not_told": [list(p) for p in report.not_told]}), now)
                 uow.commit()
+            if self.doorbell is not None and outbox:
+                self.doorbell.ring()
             return ReportStatus(report, tuple(d for d, _ in outbox))
 
     def _fan_out(self, uow: LifeEventsUnitOfWork, who: Principal, event: LifeEvent,

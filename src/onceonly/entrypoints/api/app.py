@@ -89,6 +89,8 @@ def create_app(exchange: Exchange, *, integrate_every: float | None = None,
     app.state.metrics = metrics
     app.state.exposition = operations.exposition(exchange, figures)
     app.state.run_blocking = blocking_runner(exchange.embedded_database, exchange.durability)
+    # Innermost: the governed query, answered before FastAPI's routing (routes/queries.py).
+    app.add_middleware(queries.QueryFront, api=app)
     app.add_middleware(RequestSignatures, auth=exchange.auth)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit)

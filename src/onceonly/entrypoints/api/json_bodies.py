@@ -29,10 +29,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
+def loads_strictly(body: bytes) -> Any:
+    """The JSON value of `body`, refusing an object that names a key twice (DuplicateKey)."""
+    return json.loads(body, object_pairs_hook=_unique_keys)
+
+
 class StrictJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), object_pairs_hook=_unique_keys)
+            self._json = loads_strictly(await self.body())
         return self._json
 
 

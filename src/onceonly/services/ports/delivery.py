@@ -41,6 +41,25 @@ class DeliveryOutbox(Protocol):
         ...
 
 
+class Doorbell(Protocol):
+    """How a worker learns at once that deliveries were queued, rather than at its next poll
+    of the outbox. Only a hint: a worker that is not woken still finds them by polling."""
+
+    def ring(self) -> None:
+        """Deliveries were queued and committed: wake every listening worker."""
+        ...
+    def listen(self) -> DoorbellListener:
+        """A worker's own ear, made on the worker's event loop."""
+        ...
+
+
+class DoorbellListener(Protocol):
+    async def wait(self, seconds: float) -> None:
+        """Return once rung since the last wait returned, or after `seconds`."""
+        ...
+    def close(self) -> None: ...
+
+
 class DeliveryUnitOfWork(AuditUnitOfWork, Protocol):
     @property
     def life_events(self) -> DeliveryOutbox: ...

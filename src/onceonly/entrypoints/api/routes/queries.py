@@ -1,21 +1,36 @@
-"""The governed query over HTTP: one person's agreed fields, released signed by the provider."""
+"""The governed query over HTTP: one person's agreed fields, released signed by the provider.
+
+The route is declared to FastAPI (its document, its validation) and answered by `QueryFront`,
+a bare ASGI handler in front of FastAPI's routing that does the same steps for less."""
 
 from __future__ import annotations
 
+import email.message
+import inspect
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onceonly.bootstrap import Exchange
-from onceonly.entrypoints.api.caller import BearerToken, note_caller
+from onceonly.entrypoints.api.caller import BearerToken, bearer, bearer_token, note_caller
 from onceonly.entrypoints.api.dispatch import Run
+from onceonly.entrypoints.api.json_bodies import loads_strictly
 from onceonly.entrypoints.api.middleware import Metrics
 from onceonly.entrypoints.api.schemas.problems import Problem
 from onceonly.entrypoints.api.schemas.queries import QueryIn, ReleaseOut
 from onceonly.services.queries import QueryCommand, QueryRefused, Release
 
 SIGNATURE_HEADER = "Onceonly-Signature"
+PATH = "/v1/queries"
 
 # What a read through a provider's connector may answer besides the exchange's own refusals.
 PROVIDER_FAILURES: dict[int | str, dict[str, Any]] = {
@@ -34,7 +49,7 @@ QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"headers": {SIGNATURE_
 def add_to(app: FastAPI) -> None:
     """The query route, on `app` itself rather than in an included router, which FastAPI
     matches twice: the governed query is the exchange's hot path."""
-    app.post("/v1/queries", response_model=ReleaseOut, tags=["queries"],
+    app.post(PATH, response_model=ReleaseOut, tags=["queries"],
              responses=QUERY_RESPONSES)(query)
 
 
@@ -62,3 +77,95 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
     metrics.decisions.labels("permit", "").inc()
     return Response(release.payload, media_type="application/json",
                     headers={SIGNATURE_HEADER: release.signature})
+
+
+class QueryFront:
+    """`POST /v1/queries` answered as bare ASGI: innermost of the API's middleware, so its
+    answers carry what every answer carries (request id, HSTS, the body cap, metrics, signed
+    requests verified), and in front of FastAPI's routing and dependency resolution, which
+    cost the hot path more than they do here (BENCHMARKS.md section 13). It takes FastAPI's
+    steps for the declared route in FastAPI's order: read the body, decoded strictly when
+    its Content-Type says JSON; the bearer token and the request's signature (caller.py);
+    the body validated by the route's own model; then `query` itself. Refusals and faults
+    go to the app's own exception handlers (problems.py). Everything else goes on to the
+    app."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api  # for its exception handlers, looked up when one is needed
+        self.route = next(r for r in api.router.routes if isinstance(r, APIRoute)
+                          and r.path == PATH and "POST" in r.methods)
+        self.validator: TypeAdapter[QueryIn] = TypeAdapter(QueryIn)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith(PATH) \
+                or self.route.matches(scope)[0] is not Match.FULL:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route  # for the access log, metrics and problems' log lines
+        request = Request(scope, receive)
+        try:
+            response = await self._answer(request)
+        except Exception as error:
+            response = await self._handled(request, error)
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        body = await _body(request)
+        token = await bearer_token(request, await bearer(request))
+        if body is _NO_BODY:
+            raise RequestValidationError([
+                {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+        try:
+            command = self.validator.validate_python(body, from_attributes=True)
+        except ValidationError as invalid:
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+                                          for e in invalid.errors(include_url=False)],
+                                         body=body) from None
+        return await query(command, token, request)
+
+    async def _handled(self, request: Request, error: Exception) -> Response:
+        """The app's own answer to `error`, as Starlette's exception middleware finds it
+        (the handler of its nearest class; a plain function in a worker thread); an error
+        it has no handler for goes on up to the RequestIds middleware, the last resort."""
+        handlers = self.api.exception_handlers
+        handler = next((handlers[kind] for kind in type(error).__mro__ if kind in handlers),
+                       None)
+        if handler is None:
+            raise error
+        if inspect.iscoroutinefunction(handler):
+            return await handler(request, error)
+        return await run_in_threadpool(handler, request, error)
+
+
+_NO_BODY = object()
+
+
+async def _body(request: Request) -> Any:
+    """The body as FastAPI reads it for a JSON body parameter: its JSON value when the
+    Content-Type is JSON; its bytes, for validation to refuse, when it is not; nothing when
+    it is empty. JSON that does not decode is a validation error, a body that cannot be read
+    (over the cap, not UTF-8, the client gone) an HTTP 400."""
+    try:
+        received = await request.body()
+        if not received:
+            return _NO_BODY
+        content_type = request.headers.get("content-type")
+        return loads_strictly(received) if content_type and _is_json(content_type) \
+            else received
+    except json.JSONDecodeError as undecoded:
+        raise RequestValidationError([{
+            "type": "json_invalid", "loc": ("body", undecoded.pos), "msg": "JSON decode error",
+            "input": {}, "ctx": {"error": undecoded.msg}}], body=undecoded.doc) from undecoded
+    except Exception as unread:
+        raise HTTPException(400, "There was an error parsing the body") from unread
+
+
+def _is_json(content_type: str) -> bool:
+    if content_type == "application/json":
+        return True
+    parsed = email.message.Message()
+    parsed["content-type"] = content_type
+    subtype = parsed.get_content_subtype()
+    return parsed.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json"))

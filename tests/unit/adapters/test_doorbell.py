@@ -1,0 +1,57 @@
+"""The in-process doorbell (adapters/doorbell.py): a ring from any thread wakes every
+listener at once; a ring while a listener is busy is kept for its next wait; a listener
+that has closed is not rung; without a ring a wait lasts its time."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from onceonly.adapters.doorbell import InProcessDoorbell
+from tests.support.loops import run_in_own_loop
+
+
+def test_a_ring_from_another_thread_wakes_every_listener_at_once() -> None:
+    doorbell = InProcessDoorbell()
+
+    async def main() -> float:
+        listeners = [doorbell.listen(), doorbell.listen()]
+        started = time.monotonic()
+        threading.Timer(0.2, doorbell.ring).start()
+        await asyncio.gather(*(listener.wait(30) for listener in listeners))
+        return time.monotonic() - started
+
+    assert run_in_own_loop(main()) < 10
+
+
+def test_a_ring_while_busy_is_kept_for_the_next_wait_and_then_spent() -> None:
+    doorbell = InProcessDoorbell()
+
+    async def main() -> tuple[float, float]:
+        listener = doorbell.listen()
+        await asyncio.to_thread(doorbell.ring)  # rung while not waiting
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        await listener.wait(30)
+        kept = time.monotonic() - started
+        started = time.monotonic()
+        await listener.wait(0.3)  # spent: this one waits its time
+        return kept, time.monotonic() - started
+
+    kept, spent = run_in_own_loop(main())
+    assert kept < 10 and spent >= 0.25
+
+
+def test_a_closed_listener_is_not_rung() -> None:
+    doorbell = InProcessDoorbell()
+
+    async def main() -> float:
+        listener = doorbell.listen()
+        listener.close()
+        doorbell.ring()
+        started = time.monotonic()
+        await listener.wait(0.3)
+        return time.monotonic() - started
+
+    assert run_in_own_loop(main()) >= 0.25
