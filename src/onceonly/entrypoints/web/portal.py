@@ -4,6 +4,7 @@ form once its CSRF token is checked."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -137,6 +138,23 @@ class Portal:
                      **context: Any) -> HTMLResponse:
         return self.render(request, "sign_in.html", status,
                            **(self.sign_in_options() | context))
+
+    # -- the citizen's language -------------------------------------------------------------
+
+    def keep_language(self, request: Request, language: str) -> None:
+        """A signed-in citizen's switch of language is kept with their account."""
+        with contextlib.suppress(DomainError):  # not signed in: the cookie alone keeps it
+            self.accounts.choose_language(self.accounts.session(session_id(request)),
+                                          language)
+
+    def show_kept_language(self, request: Request, response: Response,
+                           principal: Principal) -> None:
+        """On signing in, a citizen's pages turn to the language kept with their account,
+        unless they have just chosen one (a first sign-in keeps the page's language)."""
+        show = self.accounts.language_at_sign_in(principal, i18n.chosen_language(request),
+                                                 i18n.language_of(request))
+        if show is not None:
+            i18n.remember_language(request, response, show)
 
     # -- who is asking ----------------------------------------------------------------------
 

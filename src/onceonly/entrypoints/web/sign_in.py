@@ -91,6 +91,7 @@ class SignInPages:
             self.accounts.sign_out(previous)
         response = RedirectResponse(home_for(signed_in.principal), status_code=303)
         set_session_cookie(response, request, signed_in.session_id)
+        self.portal.show_kept_language(request, response, signed_in.principal)
         return response
 
     async def sign_out(self, request: Request) -> Response:
