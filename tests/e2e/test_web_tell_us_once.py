@@ -134,7 +134,8 @@ def test_a_challenge_is_refused_beside_the_field_then_raised_and_corrected(api, 
             "csrf_token": csrf, "dataset": "GOV/DVLA/licences", "field": "no_such_field",
             "what_is_wrong": "wrong"})
         assert hidden.status_code == 403 and 'id="field-error"' in hidden.text
-        assert "field_not_visible" not in hidden.text and "shows you no field" in hidden.text
+        assert "field_not_visible" not in hidden.text
+        assert "That value cannot be challenged here" in hidden.text
         raised = client.post("/citizen/challenges", data={
             "csrf_token": csrf, "dataset": "GOV/DVLA/licences", "field": "address",
             "what_is_wrong": "I moved in October", "proposed_value": "4 Close, Northtown"})
@@ -198,7 +199,7 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
         with closing(dwp):
             assert f'id="dead-{letter.id}"' in dwp.get("/guardian/queues").text
             forged = dwp.post(f"/guardian/deliveries/{letter.id}/redeliver", data={})
-            assert forged.status_code == 403 and "no CSRF token" in forged.text
+            assert forged.status_code == 403 and "This form could not be checked" in forged.text
             assert api.exchange.life_events.dead_letters(dwp_guardian) == [letter]
             again = dwp.post(f"/guardian/deliveries/{letter.id}/redeliver",
                              data={"csrf_token": dwp_csrf})
@@ -215,7 +216,7 @@ def test_a_report_without_its_csrf_token_is_refused_and_writes_nothing(api, citi
         forged = client.post("/citizen/tell-us-once", data={
             "type": ADDRESS, "tell": ["GOV/HMRC"], "data-new_address": "6 Mews",
             "data-effective_date": "2026-11-04"})
-        assert forged.status_code == 403 and "no CSRF token" in forged.text
+        assert forged.status_code == 403 and "This form could not be checked" in forged.text
     assert reports(api) == before
 
 

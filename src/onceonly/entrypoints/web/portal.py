@@ -27,7 +27,7 @@ from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web import i18n, plain
-from onceonly.entrypoints.web.common import is_htmx, sentence
+from onceonly.entrypoints.web.common import is_htmx
 from onceonly.entrypoints.web.nav import nav_for
 from onceonly.entrypoints.web.security import (
     SECURITY_HEADERS,
@@ -49,7 +49,7 @@ def page_templates() -> Environment:
             {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]),
         autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
     env.install_null_translations()  # pages are given their own in their context
-    env.filters.update(sentence=sentence, when=_when, day=_day, number=_number,
+    env.filters.update(sentence=plain.said, when=_when, day=_day, number=_number,
                        field_label=plain.field_label, written_date=_written_date)
     env.globals.update(explain=plain.explain, in_words=plain.in_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
