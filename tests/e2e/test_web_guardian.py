@@ -84,7 +84,7 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
         resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                               data={"csrf_token": csrf, "action": "resume",
                                     "reason": "ACME explained the referrals"})
-        assert resumed.status_code == 200 and "resumed" in resumed.text
+        assert resumed.status_code == 200 and "Resumed" in resumed.text
     hmrc, hmrc_csrf = console(api, "guardian:GOV/HMRC")
     with closing(hmrc):
         theirs = hmrc.post(f"/guardian/alerts/{alert_id}", data={
@@ -119,7 +119,7 @@ def test_an_officers_alert_says_the_officer_is_suspended_not_the_agreement(api):
         resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                               data={"csrf_token": csrf, "action": "resume",
                                     "reason": "a data-quality sweep, agreed in advance"})
-        assert resumed.status_code == 200 and "resumed" in resumed.text
+        assert resumed.status_code == 200 and "Resumed" in resumed.text
     with api.exchange.uows() as uow:
         assert uow.agreements.get(1).status.value == "approved"  # never suspended
 

@@ -57,10 +57,11 @@ REFUSALS: dict[str, str] = {
                        "the code the app shows now."),
     "no_enrolment": N_("Start setting up two-step sign-in first."),
     "sign_in_slowed": N_("There have been too many failed sign-ins. Wait a little, then try "
-                         "again."),
+                         "again. If you set up two-step sign-in, you can sign in now with your "
+                         "password and the code from your authenticator app."),
     "sign_in_locked": N_("There have been too many failed sign-ins, so signing in with a password"
                          " alone is locked for now. If you set up two-step sign-in, you can sign "
-                         "in with your password and the code from your app."),
+                         "in with your password and the code from your authenticator app."),
     "password_sign_in_off": N_("Citizens sign in with GOV.UK One Login. Signing in with a "
                                "password is for the demonstration only."),
     "session_missing": N_("Sign in first."),
