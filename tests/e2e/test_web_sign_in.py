@@ -108,7 +108,8 @@ def test_a_form_without_its_csrf_token_or_with_anothers_is_refused(api, citizens
         forged = client.post("/sign-in/citizen", data={
             "csrf_token": "forged.token", "login": citizens.login,
             "password": citizens.password})
-        assert forged.status_code == 403 and "This form has expired or was not sent from this page" in forged.text
+        assert forged.status_code == 403
+        assert "This form has expired or was not sent from this page" in forged.text
         someone_elses = client.post("/sign-in/citizen", data={
             "csrf_token": csrf_of(other.get("/sign-in")), "login": citizens.login,
             "password": citizens.password})
