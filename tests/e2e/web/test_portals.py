@@ -114,7 +114,7 @@ def test_a_guardian_approves_an_agreement_with_a_reason(page: Page, portal):
     expect(page).to_have_url(re.compile(r"/guardian$"))
     card = page.locator(f"#agreement-{draft.id}")
     expect(card).to_contain_text("Annual review of awards")
-    expect(card).to_contain_text("medium")
+    expect(card).to_contain_text("Medium")
     expect(card).to_contain_text("income_band")
     check_accessible(page)
     screenshot(page, "guardian-console", readme=True)
@@ -277,7 +277,7 @@ def test_a_citizen_previews_grants_and_withdraws_consent(page: Page, portal):
     expect(asking.get_by_role("radio", name="Northbank plc")).to_be_visible()
     expect(asking).not_to_contain_text("Department for Work and Pensions")  # a duty, not consent
     page.goto("/citizen/consents?agreement=1")
-    expect(page.locator("#agreement-error")).to_contain_text("not on your consent")
+    expect(page.locator("#agreement-error")).to_contain_text("does not need your consent")
     page.get_by_role("radio", name="Northbank plc").check()
     page.get_by_role("button", name="Show me what would be shared").click()
     expect(page).to_have_url(re.compile(r"/citizen/consents\?agreement=4$"))

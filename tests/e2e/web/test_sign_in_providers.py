@@ -266,7 +266,7 @@ def test_someone_disabled_in_the_exchange_is_out_at_once_and_refused_after(
             t.provider_people.c.person == "dwp-leaver").scalar_subquery()).values(
             disabled_at=datetime.now(UTC)))
     page.goto("/guardian")
-    expect(page.locator("#session-error")).to_contain_text("has been disabled")
+    expect(page.locator("#session-error")).to_contain_text("has been turned off")
     context.clear_cookies()
     refused = Refused(portal, context, "principal_disabled")
     sign_in(page, "GOV/DWP", "dwp-leaver")
