@@ -86,7 +86,7 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
         resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                               data={"csrf_token": csrf, "action": "resume",
                                     "reason": "ACME explained the referrals"})
-        assert resumed.status_code == 200 and "resumed" in resumed.text
+        assert resumed.status_code == 200 and "Resumed" in resumed.text
     hmrc, hmrc_csrf = console(api, "guardian:GOV/HMRC")
     with closing(hmrc):
         theirs = hmrc.post(f"/guardian/alerts/{alert_id}", data={
@@ -126,7 +126,7 @@ def test_an_officers_alert_says_the_officer_is_suspended_not_the_agreement(api):
         resumed = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},
                               data={"csrf_token": csrf, "action": "resume",
                                     "reason": "a data-quality sweep, agreed in advance"})
-        assert resumed.status_code == 200 and "resumed" in resumed.text
+        assert resumed.status_code == 200 and "Resumed" in resumed.text
     with api.exchange.uows() as uow:
         assert uow.agreements.get(1).status.value == "approved"  # never suspended
 
@@ -163,7 +163,7 @@ def test_a_decision_without_its_csrf_token_or_session_changes_nothing(api):
     with closing(client):
         forged = client.post("/guardian/agreements/1", data={
             "action": "revoke", "reason": "a page on another site posted this"})
-        assert forged.status_code == 403 and "no CSRF token" in forged.text
+        assert forged.status_code == 403 and "This form could not be checked" in forged.text
     with httpx.Client(base_url=api.base_url, timeout=30) as stranger:
         anonymous = stranger.post("/guardian/agreements/1", data={
             "action": "revoke", "reason": "no session at all"})

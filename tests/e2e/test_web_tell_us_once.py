@@ -173,7 +173,7 @@ def test_a_challenge_is_refused_beside_the_field_then_raised_and_corrected(api, 
             "csrf_token": csrf, "held": "GOV/DVLA/licences#no_such_field",
             "what_is_wrong": "wrong"})
         assert hidden.status_code == 403 and 'id="held-error"' in hidden.text
-        assert "field_not_visible" not in hidden.text and "shows you no field" in hidden.text
+        assert "field_not_visible" not in hidden.text and "That value cannot be challenged here" in hidden.text
         raised = client.post("/citizen/challenges", data={
             "csrf_token": csrf, "held": "GOV/DVLA/licences#address",
             "what_is_wrong": "I moved in October", "proposed_value": "4 Close, Northtown"})
@@ -236,7 +236,7 @@ def test_a_dead_letter_is_sent_again_by_its_own_guardian_only(api, citizens):
         with closing(dwp):
             assert f'id="dead-{letter.id}"' in dwp.get("/guardian/queues").text
             forged = dwp.post(f"/guardian/deliveries/{letter.id}/redeliver", data={})
-            assert forged.status_code == 403 and "no CSRF token" in forged.text
+            assert forged.status_code == 403 and "This form could not be checked" in forged.text
             assert api.exchange.life_events.dead_letters(dwp_guardian) == [letter]
             again = dwp.post(f"/guardian/deliveries/{letter.id}/redeliver",
                              data={"csrf_token": dwp_csrf})
@@ -253,7 +253,7 @@ def test_a_report_without_its_csrf_token_is_refused_and_writes_nothing(api, citi
         assert report_address(client, "", ["GOV/HMRC"]).status_code == 403  # every page
         assert report_address(client, csrf, ["GOV/HMRC"], send=False).status_code == 200
         forged = client.post("/citizen/tell-us-once", data={})
-        assert forged.status_code == 403 and "no CSRF token" in forged.text
+        assert forged.status_code == 403 and "This form could not be checked" in forged.text
     assert reports(api) == before
 
 

@@ -12,6 +12,17 @@ from onceonly.services.ports.accounts import CitizenAccount, SessionLookup
 from tests.fakes.data import FakeData
 
 
+class FakeCitizenLanguages:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def of(self, person_key: str) -> str | None:
+        return self.data.languages.get(person_key)
+
+    def keep(self, person_key: str, language: str, at: datetime) -> None:
+        self.data.languages[person_key] = language
+
+
 class FakeCitizenAccounts:
     def __init__(self, data: FakeData) -> None:
         self.data = data

@@ -45,6 +45,7 @@ class FakeData:
     tokens: dict[str, Token] = field(default_factory=dict)  # by digest
     accounts: dict[str, CitizenAccount] = field(default_factory=dict)  # by login
     sessions: dict[str, Any] = field(default_factory=dict)  # by digest (fakes/accounts.py)
+    languages: dict[str, str] = field(default_factory=dict)  # by person key
     throttle: dict[str, Any] = field(default_factory=dict)  # sign-in counters, by key
     # Use limits: queries a day, the people asked about a day, uses in all.
     queries: defaultdict[tuple[int, date], int] = field(default_factory=lambda: defaultdict(int))

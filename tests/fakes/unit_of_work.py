@@ -6,7 +6,12 @@ from __future__ import annotations
 import copy
 from typing import Self
 
-from tests.fakes.accounts import FakeCitizenAccounts, FakeSignInThrottle, FakeWebSessions
+from tests.fakes.accounts import (
+    FakeCitizenAccounts,
+    FakeCitizenLanguages,
+    FakeSignInThrottle,
+    FakeWebSessions,
+)
 from tests.fakes.accuracy import FakeChallenges
 from tests.fakes.agreements import FakeAgreements
 from tests.fakes.anomaly import FakeActivity, FakeAlerts
@@ -49,6 +54,7 @@ class FakeUnitOfWork:
         self.accounts = FakeCitizenAccounts(data)
         self.sessions = FakeWebSessions(data)
         self.throttle = FakeSignInThrottle(data)
+        self.languages = FakeCitizenLanguages(data)
         self.consents = FakeConsents(data)
         self.life_events = FakeLifeEvents(data)
         self.data_keys = FakeDataKeys(self.factory.keys.rows, self.write)

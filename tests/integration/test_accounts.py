@@ -277,3 +277,19 @@ def test_bad_logins_and_weak_passwords_are_refused_and_change_nothing(exchange, 
     with exchange.engine.connect() as conn:
         assert conn.execute(select(t.citizen_accounts.c.login)).scalars().all() == [
             citizen.login]
+
+
+def test_a_citizens_language_is_kept_once_by_person_and_replaced_when_they_switch(
+        exchange, world, citizen):
+    person = world.citizen_ids["person_key"]
+    who = exchange.accounts.sign_in(citizen.login, citizen.password, None, None).principal
+    assert exchange.accounts.language_at_sign_in(who, None, "cy") is None
+    exchange.accounts.choose_language(who, "en")
+    exchange.accounts.choose_language(who, "cy")
+    with exchange.engine.connect() as conn:
+        kept = conn.execute(select(t.citizen_languages.c.person_key,
+                                   t.citizen_languages.c.language)).all()
+    assert kept == [(person, "cy")]
+    with exchange.uows() as uow:
+        assert uow.languages.of(person) == "cy" and uow.languages.of("nobody") is None
+    assert exchange.accounts.language_at_sign_in(who, None, "en") == "cy"

@@ -262,6 +262,17 @@ def test_a_notification_exactly():
         "reportid": "r-1", "agreementid": 8}
 
 
+def test_a_notification_a_citizen_caused_says_the_language_to_answer_them_in():
+    dvla = make_agreement(id=8, consumer_id="GOV/DVLA", kind=AgreementKind.NOTIFICATION,
+                          grants=(FieldGrant("died_on", "date_of_death"),))
+    checked = check_event(event(), NOW)
+    welsh = notification(checked, "r-1", "d-1", dvla, ("driver", "EXAMP123"), "cy")
+    assert welsh["language"] == "cy"
+    assert "language" not in notification(checked, "r-1", "d-1", dvla, ("driver", "E"))
+    assert correction_notice("GOV/EXCHANGE/corrections", "r", "d", ("driver", "E"), NOW,
+                             {"field": "x"}, "cy")["language"] == "cy"
+
+
 def test_a_notification_is_computed_on_the_day_of_the_event():
     adult = make_agreement(grants=(FieldGrant("adult", "date_of_birth", "age_over_18"),),
                            kind=AgreementKind.NOTIFICATION)

@@ -244,9 +244,10 @@ def choose_recipients(subscribed: Sequence[Recipient],
 
 
 def notification(event: LifeEvent, report_id: str, delivery_id: str, agreement: Agreement,
-                 subject: tuple[str, str]) -> dict[str, Any]:
+                 subject: tuple[str, str], language: str | None = None) -> dict[str, Any]:
     """The CloudEvent one receiver gets: the person by its own identifier, and only the
-    fields its agreement allows, transformed as agreed."""
+    fields its agreement allows, transformed as agreed. `language`: when a citizen caused
+    it, the language the receiver should answer them in (the `language` extension)."""
     today = event.time.date()
     data = {grant.name: TRANSFORMS[grant.transform].apply(event.data[grant.source], today)
             for grant in agreement.grants if event.data.get(grant.source) is not None}
@@ -255,7 +256,7 @@ def notification(event: LifeEvent, report_id: str, delivery_id: str, agreement: 
         "type": event.type, "subject": f"{subject[0]}:{subject[1]}", "time": iso(event.time),
         "datacontenttype": "application/json", "data": data,
         "reportid": report_id, "agreementid": agreement.id,
-    }
+    } | ({"language": language} if language else {})
 
 
 CORRECTED = TYPE_PREFIX + "record.corrected"
@@ -263,11 +264,13 @@ CORRECTED = TYPE_PREFIX + "record.corrected"
 
 def correction_notice(source: str, report_id: str, delivery_id: str,
                       subject: tuple[str, str], at: datetime,
-                      data: Mapping[str, Any]) -> dict[str, Any]:
-    """A consumer's notice that a value it received about the person was corrected."""
+                      data: Mapping[str, Any], language: str | None = None) -> dict[str, Any]:
+    """A consumer's notice that a value it received about the person was corrected;
+    `language` as for a notification (a citizen's challenge caused it)."""
     return {"specversion": SPEC_VERSION, "id": delivery_id, "source": source,
             "type": CORRECTED, "subject": f"{subject[0]}:{subject[1]}", "time": iso(at),
-            "datacontenttype": "application/json", "data": dict(data), "reportid": report_id}
+            "datacontenttype": "application/json", "data": dict(data), "reportid": report_id,
+            } | ({"language": language} if language else {})
 
 
 def same_event(first_digest: str, second_digest: str) -> None:

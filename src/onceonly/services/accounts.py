@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, conflict, forbidden, invalid, unauthenticated
+from onceonly.domain.languages import check_language, language_at_sign_in
 from onceonly.domain.organisations import Principal, Role
 from onceonly.domain.sign_in import (
     FORGET_FAILURES_AFTER,
@@ -121,6 +122,31 @@ class AccountService:
         if account is None:
             raise invalid("no_account", "this citizen signs in with an API token, not an account")
         return account
+
+    # -- the citizen's language -------------------------------------------------------------
+
+    def choose_language(self, who: Principal, language: str) -> None:
+        """Keeps the language a signed-in citizen switched the pages to (staff's choice stays
+        with their browser alone)."""
+        language = check_language(language)
+        if who.role is not Role.CITIZEN or who.person_key is None:
+            return
+        with self.uows(write=True) as uow:
+            uow.languages.keep(who.person_key, language, self.clock.now())
+            uow.commit()
+
+    def language_at_sign_in(self, who: Principal, chosen: str | None, page: str) -> str | None:
+        """The language to show a citizen's pages in now they have signed in (None: as they
+        are); a first sign-in keeps the page's language (domain/languages.py)."""
+        if who.role is not Role.CITIZEN or who.person_key is None:
+            return None
+        with self.uows() as uow:
+            decided = language_at_sign_in(chosen, uow.languages.of(who.person_key), page)
+        if decided.keep is not None:
+            with self.uows(write=True) as uow:
+                uow.languages.keep(who.person_key, decided.keep, self.clock.now())
+                uow.commit()
+        return decided.show
 
     # -- signing in -------------------------------------------------------------------------
 

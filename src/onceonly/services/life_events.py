@@ -16,6 +16,7 @@ from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.errors import forbidden, invalid, not_found
+from onceonly.domain.languages import answer_language
 from onceonly.domain.life_events import (
     EVENT_TYPES,
     Delivery,
@@ -165,6 +166,7 @@ class LifeEventService:
         ids = uow.people.identifiers(person_key, sorted({s for v in schemes.values() for s in v}))
         webhooks = uow.life_events.endpoints(orgs)
         report_id = str(uuid.uuid4())
+        language = _answer_in(uow, person_key if who.role is Role.CITIZEN else informant_key)
         not_told = [(r.agreement.consumer_id, "not_chosen") for r in subscribed
                     if r not in told]
         outbox: list[tuple[Delivery, dict[str, Any]]] = []
@@ -179,7 +181,8 @@ class LifeEventService:
                 Delivery(delivery_id, report_id, org, _id(recipient.agreement),
                          "webhook" if org in webhooks else "inbox", DeliveryStatus.PENDING,
                          0, now, now),
-                notification(event, report_id, delivery_id, recipient.agreement, subject)))
+                notification(event, report_id, delivery_id, recipient.agreement, subject,
+                             language)))
         report = Report(report_id, event.source, event.id, event.type, person_key,
                         informant_key, who.id, who.org_id, now, digest,
                         tuple(sorted(not_told)))
@@ -365,7 +368,9 @@ class CorrectionsByDelivery:
                data: dict[str, Any]) -> None:
         now = self.clock.now()
         report_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
-        note = correction_notice(self.source, report_id, delivery_id, subject, now, data)
+        # A correction comes of the person's own challenge: answered in their language.
+        note = correction_notice(self.source, report_id, delivery_id, subject, now, data,
+                                 _answer_in(uow, person_key))
         report = Report(report_id, self.source, f"correction-{data['correction_id']}-{key}",
                         note["type"], person_key, None, "exchange", self.operator_org, now,
                         _digest(note["data"]), ())
@@ -374,6 +379,13 @@ class CorrectionsByDelivery:
         sealed = self.envelopes.encrypt(receiver_id, canonical_json(note),
                                         sealed_context(delivery_id), keys=uow.data_keys)
         uow.life_events.add_report(report, sealed, [(delivery, sealed)])
+
+
+def _answer_in(uow: LifeEventsUnitOfWork | CorrectionsUnitOfWork,
+               citizen: str | None) -> str | None:
+    """The language the organisations told should answer the citizen (a person key) who
+    caused a notification in; None when no citizen did (a registrar's own report)."""
+    return answer_language(uow.languages.of(citizen)) if citizen else None
 
 
 def _subscribers(uow: LifeEventsUnitOfWork, register_id: str, now: datetime) -> list[Recipient]:

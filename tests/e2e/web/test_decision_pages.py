@@ -116,6 +116,6 @@ def test_revoking_from_the_console_goes_through_its_confirmation_page(page: Page
     with portal.exchange.uows() as uow:
         assert uow.agreements.get(4).status.value == "approved"  # not until confirmed
     page.get_by_role("button", name="Yes, revoke this agreement").click()
-    expect(page.get_by_role("status")).to_contain_text("Revoke recorded")
+    expect(page.get_by_role("status")).to_contain_text("Revocation recorded")
     with portal.exchange.uows() as uow:
         assert uow.agreements.get(4).status.value == "revoked"

@@ -92,7 +92,7 @@ def test_a_citizen_cannot_open_another_citizens_entry_by_url(page: Page, portal)
     expect(page.get_by_text("No organisation has asked for your data yet.")).to_be_visible()
     answer = page.goto(theirs)
     assert answer.status == 404
-    expect(page.get_by_role("alert")).to_contain_text("you may read")
+    expect(page.get_by_role("alert")).to_contain_text("There is no such entry in the log")
     expect(page.locator("main")).not_to_contain_text("Verified")
     assert page.goto("/guardian").status == 403
 
@@ -114,7 +114,7 @@ def test_a_guardian_approves_an_agreement_with_a_reason(page: Page, portal):
     expect(page).to_have_url(re.compile(r"/guardian$"))
     card = page.locator(f"#agreement-{draft.id}")
     expect(card).to_contain_text("Annual review of awards")
-    expect(card).to_contain_text("medium")
+    expect(card).to_contain_text("Medium")
     expect(card).to_contain_text("income_band")
     check_accessible(page)
     screenshot(page, "guardian-console", readme=True)
@@ -125,7 +125,7 @@ def test_a_guardian_approves_an_agreement_with_a_reason(page: Page, portal):
     card.get_by_label("Reason (recorded with the decision)").fill("Minimal field, clear duty")
     card.get_by_role("button", name=f"Record decision on agreement {draft.id}").click()
     expect(card.locator(".state")).to_have_text("active")
-    expect(card.get_by_role("status")).to_contain_text("Approve recorded")
+    expect(card.get_by_role("status")).to_contain_text("Approval recorded")
     assert portal.exchange.agreements.get(officer, draft.id).status.value == "approved"
     check_accessible(page)
     fits_phone_width(page)
@@ -149,7 +149,7 @@ def test_a_guardian_cannot_act_for_another_organisation(page: Page, portal):
     card.get_by_label("Reason (recorded with the decision)").fill("cutting NHS England off")
     card.get_by_role("button", name=re.compile("Record decision")).click()
     expect(page.locator("#agreement-6").get_by_role("alert")).to_contain_text(
-        "a data guardian of NHS/NHSE may revoke this agreement")
+        "Only a data guardian of the organisation that holds the data can do this")
     with portal.exchange.uows() as uow:
         assert uow.agreements.get(6).status.value == "approved"
 
@@ -162,7 +162,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page: Page, portal):
     page.get_by_label("Password").fill(portal.citizen.password)
     page.get_by_role("button", name="Sign in as a citizen").click()
     expect(page.get_by_role("heading", name="Refused")).to_be_visible()
-    expect(page.get_by_role("alert")).to_contain_text("no CSRF token")
+    expect(page.get_by_role("alert")).to_contain_text("This form could not be checked")
     assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
 
 
@@ -178,12 +178,12 @@ def test_wrong_passwords_slow_sign_in_then_lock_it_with_a_clear_message(page: Pa
                 portal.clock.advance(timedelta(seconds=int(answer.headers["retry-after"])))
         sign_in_as_citizen(page, portal.citizen.login, "the last guess, by hand")
         expect(page.get_by_role("alert")).to_contain_text(
-            "Too many failed sign-ins: sign-in is locked until")
+            "signing in with a password alone is locked for now")
         expect(page.get_by_role("alert")).to_contain_text("the code from your authenticator")
         check_accessible(page)
         screenshot(page, "sign-in-locked")
         sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
-        expect(page.get_by_role("alert")).to_contain_text("locked until")
+        expect(page.get_by_role("alert")).to_contain_text("locked for now")
     finally:
         portal.clock.advance(timedelta(minutes=16))  # let the lock lapse for other tests
 
@@ -192,14 +192,14 @@ def test_forged_expired_and_signed_out_cookies_are_refused(page: Page, portal):
     cookie = {"name": SESSION_COOKIE, "url": portal.base_url}
     page.context.add_cookies([{**cookie, "value": "forged-by-hand"}])
     page.goto("/citizen")
-    expect(page.get_by_role("alert")).to_contain_text("not one the exchange started")
+    expect(page.get_by_role("alert")).to_contain_text("You are not signed in")
 
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     session = next(c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
     page.get_by_role("button", name="Sign out").click()
     page.context.add_cookies([{**cookie, "value": session}])
     page.goto("/citizen")
-    expect(page.get_by_role("alert")).to_contain_text("was signed out")
+    expect(page.get_by_role("alert")).to_contain_text("You signed out of this session")
 
     sign_in_as_citizen(page, portal.citizen.login, portal.citizen.password)
     page.wait_for_url("**/citizen")  # the sign-in's own navigation has finished
@@ -277,7 +277,7 @@ def test_a_citizen_previews_grants_and_withdraws_consent(page: Page, portal):
     expect(asking.get_by_role("radio", name="Northbank plc")).to_be_visible()
     expect(asking).not_to_contain_text("Department for Work and Pensions")  # a duty, not consent
     page.goto("/citizen/consents?agreement=1")
-    expect(page.locator("#agreement-error")).to_contain_text("not on your consent")
+    expect(page.locator("#agreement-error")).to_contain_text("does not need your consent")
     page.get_by_role("radio", name="Northbank plc").check()
     page.get_by_role("button", name="Show me what would be shared").click()
     expect(page).to_have_url(re.compile(r"/citizen/consents\?agreement=4$"))

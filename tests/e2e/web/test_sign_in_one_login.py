@@ -195,3 +195,20 @@ def test_without_the_demo_setting_a_password_signs_nobody_in(
     assert "GOV.UK One Login" in answer.text()
     assert count(portal, t.audit_log, t.audit_log.c.reason == "password_sign_in_off") == 1
     assert not any(c["name"] == "onceonly_session" for c in context.cookies())
+
+
+def test_a_citizen_with_no_record_is_told_so_in_welsh_with_the_code_in_small_print(
+        portal: Portal, one_login: Providers, page: Page, context: BrowserContext):
+    page.goto("/language/cy")
+    page.goto("/sign-in")
+    page.get_by_role("button", name="Mewngofnodi gyda GOV.UK One Login").click()
+    page.locator("input[name=login]").fill("stranger")
+    page.locator("input[name=password]").fill("any password")
+    page.get_by_role("button", name="Sign-in").click()  # the provider's own page
+    expect(page.locator("html")).to_have_attribute("lang", "cy")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ni lwyddwyd i'ch mewngofnodi")
+    expect(page.locator("#sign-in-refusal")).to_contain_text(
+        "Profodd GOV.UK One Login pwy ydych chi, ond ni chanfuwyd cofnod amdanoch yma.")
+    expect(page.locator(".small-print code")).to_have_text("identity_not_found")
+    expect(page.get_by_text("no record of yours was found")).to_have_count(0)
+    assert not any(c["name"] == "onceonly_session" for c in context.cookies())

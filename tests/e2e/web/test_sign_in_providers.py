@@ -237,7 +237,7 @@ def test_the_same_answer_twice_signs_in_once(portal: Portal, providers: Provider
 
 @pytest.mark.parametrize(("login", "reason", "words"), [
     ("dwp-nobody", "no_mapped_role", "has not given you a role in this exchange"),
-    ("hmrc-visitor", "other_organisation", "someone of another organisation than GOV/DWP"),
+    ("hmrc-visitor", "other_organisation", "another organisation than the one you chose"),
 ])
 def test_someone_the_mapping_does_not_make_staff_here_is_told_why(
         portal: Portal, providers: Providers, page: Page, context: BrowserContext,
@@ -266,7 +266,7 @@ def test_someone_disabled_in_the_exchange_is_out_at_once_and_refused_after(
             t.provider_people.c.person == "dwp-leaver").scalar_subquery()).values(
             disabled_at=datetime.now(UTC)))
     page.goto("/guardian")
-    expect(page.locator("#session-error")).to_contain_text("has been disabled")
+    expect(page.locator("#session-error")).to_contain_text("has been turned off")
     context.clear_cookies()
     refused = Refused(portal, context, "principal_disabled")
     sign_in(page, "GOV/DWP", "dwp-leaver")

@@ -17,6 +17,7 @@ from onceonly.services.envelopes import Envelopes
 from tests.fakes.clock import FixedClock
 from tests.fakes.keys import FakeMasterKeys
 from tests.fakes.unit_of_work import FakeUnitOfWorkFactory
+from tests.unit.factories import principal
 from tests.unit.services.conftest import PERSON
 
 LOGIN, PASSWORD = "ann.example", "correct horse battery staple"
@@ -116,3 +117,23 @@ def test_two_step_sign_in_needs_a_fresh_code(accounts: AccountService,
     assert accounts.sign_in(LOGIN, PASSWORD, code, None).principal == citizen
     used = refusal(accounts.sign_in, LOGIN, PASSWORD, code, None)
     assert used.code == "code_invalid"  # a code is good once
+
+
+def test_a_citizens_language_is_kept_at_first_sign_in_and_when_they_switch(
+        accounts: AccountService, uows: FakeUnitOfWorkFactory) -> None:
+    citizen = accounts.sign_in(LOGIN, PASSWORD, None, None).principal
+    assert accounts.language_at_sign_in(citizen, None, "cy") is None  # shown as it is
+    assert uows.data.languages[PERSON] == "cy"
+    accounts.choose_language(citizen, "en")
+    assert uows.data.languages[PERSON] == "en"
+    assert accounts.language_at_sign_in(citizen, None, "cy") == "en"  # the kept one shown
+    assert refusal(accounts.choose_language, citizen, "fr").code == "language_unsupported"
+    assert uows.data.languages[PERSON] == "en"
+
+
+def test_staff_languages_stay_with_their_browser(accounts: AccountService,
+                                                 uows: FakeUnitOfWorkFactory) -> None:
+    guardian = principal("GOV/DWP", Role.GUARDIAN)
+    accounts.choose_language(guardian, "cy")
+    assert accounts.language_at_sign_in(guardian, None, "cy") is None
+    assert uows.data.languages == {}

@@ -180,3 +180,28 @@ def test_a_report_is_seen_by_its_reporter_and_the_person_only(
     hidden = refusal(events.status, OFFICER, report.id)
     assert (hidden.kind, hidden.code) == (ErrorKind.NOT_FOUND, "report_unknown")
     assert uows.data.audit[-1].entry.action == "event.status"
+
+
+def test_a_death_an_informant_reported_asks_for_answers_in_the_informants_language(
+        events: LifeEventService, uows: FakeUnitOfWorkFactory) -> None:
+    uows.data.links["grn", "RN1980000123"] = "person-informant"
+    uows.data.languages["person-informant"] = "cy"
+    events.report(REGISTRAR, event(informant="grn:RN1980000123"))
+    [(_, body)] = events.inbox(OFFICER)
+    assert json.loads(body)["language"] == "cy"
+
+
+def test_a_registrars_own_report_carries_no_language(
+        events: LifeEventService, uows: FakeUnitOfWorkFactory) -> None:
+    uows.data.languages[PERSON] = "cy"  # the person died: no citizen asked to be answered
+    events.report(REGISTRAR, event())
+    [(_, body)] = events.inbox(OFFICER)
+    assert "language" not in json.loads(body)
+
+
+def test_an_informant_who_chose_no_language_is_answered_in_english(
+        events: LifeEventService, uows: FakeUnitOfWorkFactory) -> None:
+    uows.data.links["grn", "RN1980000123"] = "person-informant"
+    events.report(REGISTRAR, event(informant="grn:RN1980000123"))
+    [(_, body)] = events.inbox(OFFICER)
+    assert json.loads(body)["language"] == "en"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from onceonly.entrypoints.web import i18n
+from onceonly.entrypoints.web.manager_queue import waited
 
 
 @pytest.mark.parametrize(("header", "language"), [
@@ -31,3 +32,11 @@ def test_a_moment_is_written_in_uk_time_with_the_months_name():
 def test_numbers_are_grouped_for_the_language():
     assert i18n.number(12345, "en") == "12,345"
     assert i18n.number(12345, "cy") == "12,345"
+
+
+def test_a_wait_is_written_in_the_pages_language():
+    assert waited(timedelta(days=3, hours=4)) == "3 days, 4 hours"
+    assert waited(timedelta(days=1, hours=1)) == "1 day, 1 hour"
+    assert waited(timedelta(days=3, hours=4), "cy") == "3 diwrnod, 4 awr"
+    assert waited(timedelta(minutes=20), "cy") == "llai nag awr"
+    assert waited(timedelta(minutes=20)) == "under an hour"

@@ -68,6 +68,25 @@ class SqlCitizenAccounts:
         return result.rowcount == 1
 
 
+class SqlCitizenLanguages:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def of(self, person_key: str) -> str | None:
+        return self.conn.execute(select(t.citizen_languages.c.language)
+                                 .where(t.citizen_languages.c.person_key == person_key)
+                                 ).scalar_one_or_none()
+
+    def keep(self, person_key: str, language: str, at: datetime) -> None:
+        """One row a person, the latest choice winning (two processes may race to write it)."""
+        statement = _INSERT[self.conn.dialect.name](t.citizen_languages).values(
+            person_key=person_key, language=language, chosen_at=at)
+        self.conn.execute(statement.on_conflict_do_update(
+            index_elements=[t.citizen_languages.c.person_key],
+            set_={"language": statement.excluded.language,
+                  "chosen_at": statement.excluded.chosen_at}))
+
+
 class SqlWebSessions:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

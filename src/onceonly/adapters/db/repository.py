@@ -11,7 +11,12 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.accounts import SqlCitizenAccounts, SqlSignInThrottle, SqlWebSessions
+from onceonly.adapters.db.accounts import (
+    SqlCitizenAccounts,
+    SqlCitizenLanguages,
+    SqlSignInThrottle,
+    SqlWebSessions,
+)
 from onceonly.adapters.db.accuracy import SqlChallenges
 from onceonly.adapters.db.anomaly import SqlActivity, SqlAlerts
 from onceonly.adapters.db.audit import SqlAuditLog, SqlAuditTree, SqlOperatorAlerts
@@ -460,6 +465,10 @@ class SqlUnitOfWork:
     @_repository
     def accounts(self) -> SqlCitizenAccounts:
         return SqlCitizenAccounts(self.conn)
+
+    @_repository
+    def languages(self) -> SqlCitizenLanguages:
+        return SqlCitizenLanguages(self.conn)
 
     @_repository
     def sessions(self) -> SqlWebSessions:

@@ -567,6 +567,16 @@ citizen_accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The language each citizen chose on the pages (en or cy), by person: pages are shown in it
+# after sign-in, and organisations told of what the citizen reported answer in it.
+citizen_languages = Table(
+    "citizen_languages",
+    metadata,
+    Column("person_key", String(64), primary_key=True),
+    Column("language", String(8), nullable=False),
+    Column("chosen_at", UTCDateTime, nullable=False),
+)
+
 # Sign-in sessions of the web pages: the cookie holds a random id, the table its SHA-256.
 # A session made from a staff member's API token lives only while that token does.
 web_sessions = Table(

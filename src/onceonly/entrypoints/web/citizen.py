@@ -120,12 +120,12 @@ class CitizenPages:
         code = form_text(form, "code", 16)
         if not code:
             return self._security_page(request, citizen, 422,
-                                       errors={"code": "enter the 6-digit code"})
+                                       errors={"code": N_("enter the 6-digit code")})
         try:
             self.accounts.confirm_totp(citizen, code)
         except DomainError as refused:
             return self._security_page(request, citizen, http_status(refused),
-                                       errors={"code": refused.detail}, confirming=True)
+                                       errors={"code": refused}, confirming=True)
         return self._security_page(request, citizen, confirmed=True)
 
     # my consents -----------------------------------------------------------------------------
@@ -139,12 +139,12 @@ class CitizenPages:
             return self._consents_page(request, citizen)
         if not asked.isdigit() or not 0 < int(asked) <= MAX_AGREEMENT:
             return self._consents_page(request, citizen, 422, agreement=asked, errors={
-                "agreement": "an agreement number is a whole number, such as 4"})
+                "agreement": N_("an agreement number is a whole number, such as 4")})
         try:
             preview = self.consents.preview(citizen, int(asked))
         except DomainError as refused:
             return self._consents_page(request, citizen, http_status(refused),
-                                       agreement=asked, errors={"agreement": refused.detail})
+                                       agreement=asked, errors={"agreement": refused})
         return self._consents_page(request, citizen, agreement=asked, preview=preview)
 
     def _consents_page(self, request: Request, citizen: Principal, status: int = 200,
@@ -162,7 +162,7 @@ class CitizenPages:
         fields = [f for f in form_text(form, "fields", 2000).split(",") if f]
         if days not in {str(d) for d in CONSENT_DAYS}:
             return self._consents_page(request, citizen, 422, agreement=asked, errors={
-                "days": "choose how long the consent lasts"})
+                "days": N_("choose how long the consent lasts")})
         try:
             # Exactly what the preview showed (its purpose, consumer and fields); the
             # service refuses what no agreement covers.
@@ -170,7 +170,7 @@ class CitizenPages:
                                              self.clock.now() + timedelta(days=int(days)))
         except DomainError as refused:
             return self._consents_page(request, citizen, http_status(refused),
-                                       agreement=asked, errors={"days": refused.detail})
+                                       agreement=asked, errors={"days": refused})
         return self._consents_page(request, citizen, granted=consent)
 
     async def withdraw(self, request: Request, consent_id: str) -> HTMLResponse:
@@ -207,7 +207,7 @@ class CitizenPages:
                   "proposed_value": form_text(form, "proposed_value", MAX_VALUE)}
         errors = {name: message for name, message in (
             ("held", N_("Choose the value that is wrong from the list")),
-            ("what_is_wrong", N_("Say what is wrong with it"))) if not values[name]}
+            ("what_is_wrong", N_("say what is wrong with it"))) if not values[name]}
         if errors:
             return self._challenges_page(request, citizen, 422, errors=errors, values=values)
         try:
@@ -217,5 +217,5 @@ class CitizenPages:
         except DomainError as refused:
             shown_at = CHALLENGE_ERROR_FIELD.get(refused.code, "held")
             return self._challenges_page(request, citizen, http_status(refused),
-                                         errors={shown_at: refused.detail}, values=values)
+                                         errors={shown_at: refused}, values=values)
         return self._challenges_page(request, citizen, raised=raised)

@@ -7,8 +7,10 @@ from typing import Any
 
 from fastapi import Request
 
+from onceonly.entrypoints.web.i18n import N_
+
 MAX_REASON = 500
-NO_REASON = "say why: every decision is recorded with its reason"
+NO_REASON = N_("say why: every decision is recorded with its reason")
 
 
 def form_text(form: Any, name: str, limit: int = MAX_REASON) -> str:

@@ -22,6 +22,7 @@ from onceonly.entrypoints.web.guardian_agreement import (
     confirmed,
     kill_switch_confirmation,
 )
+from onceonly.entrypoints.web.i18n import N_
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.agreements import AgreementService
 from onceonly.services.anomaly import RESOLUTIONS, AnomalyService
@@ -32,6 +33,10 @@ from onceonly.services.ports.clock import Clock
 GUARDIAN = {Role.GUARDIAN}
 AGREEMENT_ACTIONS = ("approve", "reject", "suspend", "resume", "revoke")
 IN_FORCE = (AgreementStatus.APPROVED, AgreementStatus.SUSPENDED)
+# What a decision did, in words: one whole sentence for each action.
+DONE = {"approve": N_("Approval recorded."), "reject": N_("Rejection recorded."),
+        "suspend": N_("Suspension recorded."), "resume": N_("Resumption recorded."),
+        "revoke": N_("Revocation recorded.")}
 
 
 class GuardianPages:
@@ -88,7 +93,7 @@ class GuardianPages:
         action, reason = form_text(form, "action", 16), form_text(form, "reason")
         errors = {}
         if action not in AGREEMENT_ACTIONS:
-            errors["action"] = "choose what to do"
+            errors["action"] = N_("choose what to do")
         if not reason:
             errors["reason"] = NO_REASON
         agreement, status = None, 422
@@ -102,7 +107,7 @@ class GuardianPages:
                 agreement = self.agreements.transition(guardian, agreement_id, action, reason)
                 status = 200
             except DomainError as refused:
-                errors["reason"], status = refused.detail, http_status(refused)
+                errors["reason"], status = refused, http_status(refused)
         if agreement is None:
             try:
                 agreement = self.agreements.get(guardian, agreement_id)
@@ -112,7 +117,7 @@ class GuardianPages:
         return self.portal.render(
             request, template, status, agreement=agreement, agreement_id=agreement_id,
             errors=errors, now=self.clock.now(), actions=AGREEMENT_ACTIONS,
-            done=f"{action} recorded" if status == 200 else None, action=action,
+            done=DONE.get(action) if status == 200 else None, action=action,
             reason=reason)
 
     async def resolve_alert(self, request: Request, alert_id: int) -> HTMLResponse:
@@ -121,7 +126,7 @@ class GuardianPages:
         action, reason = form_text(form, "action", 16), form_text(form, "reason")
         errors, alert, status = {}, None, 422
         if action not in RESOLUTIONS:
-            errors["action"] = "choose resume or revoke"
+            errors["action"] = N_("choose resume or revoke")
         if not reason:
             errors["reason"] = NO_REASON
         if not errors:
@@ -129,7 +134,7 @@ class GuardianPages:
                 alert = self.anomaly.resolve(guardian, alert_id, action, reason)
                 status = 200
             except DomainError as refused:
-                errors["reason"], status = refused.detail, http_status(refused)
+                errors["reason"], status = refused, http_status(refused)
         if alert is None:
             alert = next((a for a in self.anomaly.alerts(guardian) if a.id == alert_id),
                          None)
@@ -157,7 +162,7 @@ class GuardianPages:
         consumer, reason = form_text(form, "consumer", 64), form_text(form, "reason")
         errors = {}
         if not consumer:
-            errors["consumer"] = "choose the organisation to cut off"
+            errors["consumer"] = N_("choose the organisation to cut off")
         if not reason:
             errors["reason"] = NO_REASON
         if errors:
@@ -169,7 +174,7 @@ class GuardianPages:
             switch = self.kill_switch.pull(guardian, consumer, reason)
         except DomainError as refused:
             return self._kill_switch_page(request, http_status(refused),
-                                          errors={"consumer": refused.detail}, reason=reason)
+                                          errors={"consumer": refused}, reason=reason)
         return self._kill_switch_page(request, pulled=switch)
 
     async def restore_kill_switch(self, request: Request, switch_id: int) -> HTMLResponse:
@@ -182,5 +187,5 @@ class GuardianPages:
             switch = self.kill_switch.restore(guardian, switch_id, reason)
         except DomainError as refused:
             return self._kill_switch_page(request, http_status(refused),
-                                          restore_errors={switch_id: refused.detail})
+                                          restore_errors={switch_id: refused})
         return self._kill_switch_page(request, restored=switch)

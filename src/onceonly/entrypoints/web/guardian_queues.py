@@ -15,6 +15,8 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web.common import NO_REASON, form_text
+from onceonly.entrypoints.web.i18n import N_
+from onceonly.entrypoints.web.plain import words
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.accuracy import AccuracyService
 from onceonly.services.identity import IdentityService
@@ -23,6 +25,8 @@ from onceonly.services.life_events import LifeEventService
 GUARDIAN = {Role.GUARDIAN}
 CHALLENGE_ACTIONS = ("correct", "reject")
 LINK_ACTIONS = ("confirm", "reject")
+LINK_DONE = {"confirmed": N_("Link %(number)s confirmed."),
+             "rejected": N_("Link %(number)s rejected.")}
 MAX_VALUE = 200
 
 
@@ -76,9 +80,9 @@ class GuardianQueuePages:
         key = f"challenge-{challenge_id}"
         errors = {}
         if action not in CHALLENGE_ACTIONS:
-            errors["action"] = "choose correct or reject"
+            errors["action"] = N_("choose correct or reject")
         elif action == "correct" and not value:
-            errors["value"] = "enter the corrected value"
+            errors["value"] = N_("enter the corrected value")
         if not reason:
             errors["reason"] = NO_REASON
         values = {key: {"value": value, "reason": reason}}
@@ -87,15 +91,19 @@ class GuardianQueuePages:
         try:
             if action == "correct":
                 corrected = self.accuracy.correct(guardian, challenge_id, value, reason)
-                told = ", ".join(r.consumer_id for r in corrected.notified) or "no one"
-                done = f"challenge {challenge_id} corrected; told of the correction: {told}"
+                told = ", ".join(self.portal.names.name(r.consumer_id)
+                                 for r in corrected.notified)
+                done = (words(N_("Challenge %(number)s corrected. Told of the correction: "
+                                 "%(told)s."), number=challenge_id, told=told) if told else
+                        words(N_("Challenge %(number)s corrected. No organisation had to be "
+                                 "told."), number=challenge_id))
             else:
                 self.accuracy.reject(guardian, challenge_id, reason)
-                done = f"challenge {challenge_id} rejected"
+                done = words(N_("Challenge %(number)s rejected."), number=challenge_id)
         except DomainError as refused:
             field = "value" if refused.code in ("value_type_mismatch", "no_change") else "reason"
             return self._queues_page(request, guardian, http_status(refused), values=values,
-                                     errors={key: {field: refused.detail}}, refused=refused)
+                                     errors={key: {field: refused}}, refused=refused)
         return self._queues_page(request, guardian, done=done)
 
     async def decide_link(self, request: Request, candidate_id: int) -> HTMLResponse:
@@ -105,7 +113,7 @@ class GuardianQueuePages:
         key = f"link-{candidate_id}"
         errors = {}
         if action not in LINK_ACTIONS:
-            errors["action"] = "choose confirm or reject"
+            errors["action"] = N_("choose confirm or reject")
         if not reason:
             errors["reason"] = NO_REASON
         values = {key: {"reason": reason}}
@@ -116,6 +124,7 @@ class GuardianQueuePages:
             decided = decide(guardian, candidate_id, reason)
         except DomainError as refused:
             return self._queues_page(request, guardian, http_status(refused), values=values,
-                                     errors={key: {"reason": refused.detail}}, refused=refused)
+                                     errors={key: {"reason": refused}}, refused=refused)
         return self._queues_page(request, guardian,
-                                 done=f"link {candidate_id} {decided.status.value}")
+                                 done=words(LINK_DONE[decided.status.value],
+                                            number=candidate_id))

@@ -17,11 +17,13 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from fastapi import Request
+from fastapi.responses import Response
 
-LANGUAGES = ("en", "cy")
-DEFAULT = "en"
+from onceonly.domain.languages import DEFAULT, LANGUAGES
+
 LANGUAGE_COOKIE = "onceonly_language"
 LOCALES = Path(__file__).parent / "locales"
+ONE_YEAR = 365 * 24 * 3600
 UK_TIME = ZoneInfo("Europe/London")
 # Language names as each language writes itself (the toggle offers the other one).
 NAMES = {"en": "English", "cy": "Cymraeg"}
@@ -44,13 +46,23 @@ def translations(language: str) -> NullTranslations:
     return Translations(compiled)
 
 
-def language_of(request: Request) -> str:
-    """The language the person chose (the toggle's cookie), else the first of ours their
-    browser asks for (Accept-Language), else English."""
+def chosen_language(request: Request) -> str | None:
+    """The language the person chose with the toggle (its cookie), if they chose one."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in LANGUAGES:
-        return chosen
-    return browser_language(request.headers.get("accept-language", ""))
+    return chosen if chosen in LANGUAGES else None
+
+
+def language_of(request: Request) -> str:
+    """The language the person chose (the toggle's cookie; a signed-in citizen's kept
+    language is set there at sign-in), else the first of ours their browser asks for
+    (Accept-Language), else English."""
+    return chosen_language(request) or browser_language(
+        request.headers.get("accept-language", ""))
+
+
+def remember_language(request: Request, response: Response, language: str) -> None:
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=ONE_YEAR, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
 
 
 def browser_language(accept_language: str) -> str:

@@ -16,7 +16,6 @@ from onceonly.entrypoints.web import i18n
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.entrypoints.web.security import SECURITY_HEADERS
 
-ONE_YEAR = 365 * 24 * 3600
 # The API documentation's scripts style the page from script (Swagger UI, Redoc's styled
 # components) and Redoc searches in a worker it makes from a blob: still no inline script.
 DOCS_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -52,9 +51,8 @@ class InfoPages:
         local = back.startswith("/") and not back.startswith("//") and not target.netloc
         response = RedirectResponse(back if local else "/", status_code=303)
         if language in i18n.LANGUAGES:
-            response.set_cookie(i18n.LANGUAGE_COOKIE, language, max_age=ONE_YEAR,
-                                httponly=True, samesite="lax",
-                                secure=request.url.scheme == "https")
+            i18n.remember_language(request, response, language)
+            self.portal.keep_language(request, language)
         return response
 
     def swagger(self, request: Request) -> HTMLResponse:

@@ -4,6 +4,7 @@ form once its CSRF token is checked."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web import i18n, plain
-from onceonly.entrypoints.web.common import is_htmx, sentence
+from onceonly.entrypoints.web.common import is_htmx
 from onceonly.entrypoints.web.nav import nav_for
 from onceonly.entrypoints.web.security import (
     SECURITY_HEADERS,
@@ -48,7 +49,7 @@ def page_templates() -> Environment:
             {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]),
         autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
     env.install_null_translations()  # pages are given their own in their context
-    env.filters.update(sentence=sentence, when=_when, day=_day, number=_number,
+    env.filters.update(sentence=plain.said, when=_when, day=_day, number=_number,
                        field_label=plain.field_label, written_date=_written_date)
     env.globals.update(explain=plain.explain, in_words=plain.in_words, officer=plain.officer,
                        alert_words=plain.alert_words,
@@ -138,6 +139,23 @@ class Portal:
                      **context: Any) -> HTMLResponse:
         return self.render(request, "sign_in.html", status,
                            **(self.sign_in_options() | context))
+
+    # -- the citizen's language -------------------------------------------------------------
+
+    def keep_language(self, request: Request, language: str) -> None:
+        """A signed-in citizen's switch of language is kept with their account."""
+        with contextlib.suppress(DomainError):  # not signed in: the cookie alone keeps it
+            self.accounts.choose_language(self.accounts.session(session_id(request)),
+                                          language)
+
+    def show_kept_language(self, request: Request, response: Response,
+                           principal: Principal) -> None:
+        """On signing in, a citizen's pages turn to the language kept with their account,
+        unless they have just chosen one (a first sign-in keeps the page's language)."""
+        show = self.accounts.language_at_sign_in(principal, i18n.chosen_language(request),
+                                                 i18n.language_of(request))
+        if show is not None:
+            i18n.remember_language(request, response, show)
 
     # -- who is asking ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.sign_in import SignInClosed
 from onceonly.entrypoints.http_status import http_status
 from onceonly.entrypoints.web.common import form_text
+from onceonly.entrypoints.web.i18n import N_
 from onceonly.entrypoints.web.nav import home_for
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.entrypoints.web.security import (
@@ -24,6 +25,7 @@ from onceonly.services.accounts import AccountService, SignedIn
 from onceonly.services.single_sign_on import SingleSignOnService
 
 CODE_FIELDS = {"code_required", "code_invalid"}  # refusals shown beside the code, not password
+MISSING = {"login": N_("enter your login"), "password": N_("enter your password")}
 
 
 class SignInPages:
@@ -55,7 +57,7 @@ class SignInPages:
         password = form.get("password")
         password = password if isinstance(password, str) else ""  # as typed: never stripped
         login, code = form_text(form, "login", 64), form_text(form, "code", 16)
-        errors = {name: f"enter your {name}" for name, value in
+        errors = {name: MISSING[name] for name, value in
                   (("login", login), ("password", password)) if not value}
         if errors:
             return self.portal.sign_in_page(request, 422, errors=errors, login=login)
@@ -65,7 +67,7 @@ class SignInPages:
         except DomainError as refused:
             field = "code" if refused.code in CODE_FIELDS else "password"
             page = self.portal.sign_in_page(request, http_status(refused), login=login,
-                                            errors={field: refused.detail},
+                                            errors={field: refused},
                                             ask_code=field == "code")
             if isinstance(refused, SignInClosed):
                 page.headers["Retry-After"] = str(refused.retry_after)
@@ -77,12 +79,12 @@ class SignInPages:
         token = form_text(form, "token", 200)
         if not token:
             return self.portal.sign_in_page(request, 422,
-                                            errors={"token": "paste your API token"})
+                                            errors={"token": N_("paste your API token")})
         try:
             signed_in = self.accounts.sign_in_with_token(token)
         except DomainError as refused:
             return self.portal.sign_in_page(request, http_status(refused),
-                                            errors={"token": refused.detail})
+                                            errors={"token": refused})
         return self._start_session(request, signed_in)
 
     def _start_session(self, request: Request, signed_in: SignedIn) -> Response:
@@ -91,6 +93,7 @@ class SignInPages:
             self.accounts.sign_out(previous)
         response = RedirectResponse(home_for(signed_in.principal), status_code=303)
         set_session_cookie(response, request, signed_in.session_id)
+        self.portal.show_kept_language(request, response, signed_in.principal)
         return response
 
     async def sign_out(self, request: Request) -> Response:

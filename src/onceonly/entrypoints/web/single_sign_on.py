@@ -94,5 +94,6 @@ class SingleSignOnPages:
             self.portal.accounts.sign_out(previous)
         response = RedirectResponse(home_for(signed_in.principal), status_code=303)
         set_session_cookie(response, request, signed_in.session_id)
+        self.portal.show_kept_language(request, response, signed_in.principal)
         response.delete_cookie(ATTEMPT_COOKIE, path=CALLBACK)
         return response

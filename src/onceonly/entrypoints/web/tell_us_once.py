@@ -102,7 +102,7 @@ class TellUsOncePages:
             self.life_events.subscribers(chosen)
         except DomainError as refused:  # no register takes it on this exchange
             return self._what_page(request, answers, http_status(refused),
-                                   {"type": refused.detail})
+                                   {"type": refused})
         if chosen != answers.type:  # another change: its questions start afresh
             answers = Answers(type=chosen)
         answers.answer(WHAT)
@@ -232,10 +232,10 @@ class TellUsOncePages:
                                         refused)
             if step == WHAT:
                 return self._what_page(request, answers, http_status(refused),
-                                       {"type": refused.detail})
+                                       {"type": refused})
             field = "address-line1" if step == ADDRESS_FIELD else step
             return self._question(request, answers, schema, step, http_status(refused),
-                                  {field: refused.detail})
+                                  {field: refused})
         response = RedirectResponse(f"/citizen/reports/{status.report.id}?sent=1",
                                     status_code=303)
         self.cookie.forget(request, response)

@@ -37,6 +37,14 @@ class CitizenAccounts(Protocol):
         ...
 
 
+class CitizenLanguages(Protocol):
+    """The language each citizen chose, kept by their person (an account by password or one
+    through GOV.UK One Login alike)."""
+
+    def of(self, person_key: str) -> str | None: ...
+    def keep(self, person_key: str, language: str, at: datetime) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SessionLookup:
     state: str  # live, unknown, expired, revoked, token_gone
@@ -76,3 +84,5 @@ class AccountsUnitOfWork(PrincipalsUnitOfWork, Protocol):
     def sessions(self) -> WebSessions: ...
     @property
     def throttle(self) -> SignInThrottle: ...
+    @property
+    def languages(self) -> CitizenLanguages: ...

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from onceonly.domain.accuracy import Challenge
+from onceonly.services.ports.accounts import CitizenLanguages
 from onceonly.services.ports.agreements import AgreementsUnitOfWork
 from onceonly.services.ports.identity import PersonIndex
 from onceonly.services.ports.keys import DataKeys
@@ -61,6 +62,8 @@ class CorrectionsUnitOfWork(UnitOfWork, Protocol):
     def life_events(self) -> LifeEventStore: ...
     @property
     def people(self) -> PersonIndex: ...
+    @property
+    def languages(self) -> CitizenLanguages: ...
     @property
     def data_keys(self) -> DataKeys: ...
 

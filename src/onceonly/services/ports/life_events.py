@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.catalogue import Dataset
 from onceonly.domain.life_events import Delivery, Report
+from onceonly.services.ports.accounts import CitizenLanguages
 from onceonly.services.ports.agreements import AgreementRepository
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.delivery import DeliveryOutbox
@@ -55,6 +56,9 @@ class LifeEventsUnitOfWork(AuditUnitOfWork, Protocol):
     def agreements(self) -> AgreementRepository: ...
     @property
     def people(self) -> PersonIndex: ...
+    # the language a citizen who caused a notification is answered in
+    @property
+    def languages(self) -> CitizenLanguages: ...
     # to seal notifications in the unit of work's own transaction
     @property
     def data_keys(self) -> DataKeys: ...

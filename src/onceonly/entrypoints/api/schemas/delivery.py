@@ -34,7 +34,10 @@ class DeliveryOut(BaseModel):
 class InboxItemOut(BaseModel):
     delivery_id: str
     attempts: int
-    event: dict[str, Any] = Field(description="the notification, a CloudEvent 1.0")
+    event: dict[str, Any] = Field(description=(
+        "the notification, a CloudEvent 1.0; its extension attributes: `reportid`, "
+        "`agreementid` and, when a citizen caused it, `language` (`en` or `cy`): the "
+        "language to answer that citizen in"))
 
 
 class EndpointIn(Strict):

@@ -1,0 +1,69 @@
+"""Every refusal a page shows is a sentence in the page's language, with its code in small
+print: each reason code with an English sentence (web/plain.py REFUSALS) has a Welsh one,
+the refusal pages (the portals' own and signing in's) show it on a Welsh page, and a page's
+own words beside a field are translated whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.domain.reasons import Reason
+from onceonly.entrypoints.web import i18n
+from onceonly.entrypoints.web.plain import REFUSALS, words
+from onceonly.entrypoints.web.portal import page_templates
+from onceonly.services.accounts import _SESSION_REFUSALS
+
+WELSH = i18n.translations("cy")
+TEMPLATES = page_templates()
+
+
+def page(template: str, language: str, **context: Any) -> str:
+    messages = i18n.translations(language)
+    return TEMPLATES.get_template(template).render(
+        lang=language, _=messages.gettext, gettext=messages.gettext,
+        ngettext=messages.ngettext, brand=False, path="/", principal=None, nav=[],
+        csrf_token="", organisation_name=str, **context)
+
+
+def test_every_reason_the_domain_and_sign_in_give_has_a_sentence():
+    codes = {r.value for r in Reason} | {code for code, _ in _SESSION_REFUSALS.values()}
+    assert codes - REFUSALS.keys() == set()
+
+
+@pytest.mark.parametrize("code", sorted(REFUSALS))
+def test_each_reason_with_an_english_sentence_has_a_welsh_one(code: str):
+    english = REFUSALS[code]
+    welsh = WELSH.gettext(english)
+    assert welsh != english, f"{code}: no Welsh for {english!r}"
+
+
+@pytest.mark.parametrize("template", ["refused.html", "sign_in_refused.html"])
+@pytest.mark.parametrize("code", sorted(REFUSALS))
+def test_a_welsh_refusal_page_says_why_in_welsh_with_the_code_in_small_print(
+        template: str, code: str):
+    error = DomainError(ErrorKind.FORBIDDEN, code, "the service's own English detail")
+    html = page(template, "cy", error=error)
+    sentence = WELSH.gettext(REFUSALS[code])
+    assert sentence.replace("'", "&#39;") in html
+    assert "English detail" not in html
+    assert f"<code>{code}</code>" in html
+
+
+def test_a_code_without_a_sentence_still_shows_its_detail():
+    error = DomainError(ErrorKind.INVALID, "something_new", "something new went wrong")
+    assert "Something new went wrong." in page("refused.html", "cy", error=error)
+
+
+def test_a_pages_own_words_beside_a_field_are_translated_whole():
+    template = TEMPLATES.from_string("{{ said|sentence }}")
+    render = lambda said, language: template.render(  # noqa: E731
+        said=said, _=i18n.translations(language).gettext, lang=language)
+    assert render("enter your login", "cy") == "Rhowch eich enw mewngofnodi."
+    assert render("enter your login", "en") == "Enter your login."
+    assert render(words("Challenge %(number)s rejected.", number=7), "cy") == \
+        "Gwrthodwyd her 7."
+    refused = DomainError(ErrorKind.CONFLICT, "already_decided", "the extract is approved")
+    assert render(refused, "cy") == "Mae hyn wedi&#39;i benderfynu&#39;n barod."
