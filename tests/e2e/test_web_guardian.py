@@ -77,6 +77,8 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
     with closing(client):
         page = client.get("/guardian").text
         assert f'id="alert-{alert_id}"' in page and "many_persons" in page
+        # The rule in words, and when in UK time as people write it, not "UTC".
+        assert "Many people asked about in a short time" in page and " UTC" not in page
         assert re.search(r"<dt>count</dt><dd>4</dd>", page)  # the evidence
         assert ("The agreement with reference 3 is suspended for every officer of Acme "
                 "Assessments Ltd") in page
@@ -154,6 +156,9 @@ def test_the_kill_switch_is_pulled_and_restored_from_its_page(api):
         restored = client.post(f"/guardian/kill-switch/{switch_id}/restore", data={
             "csrf_token": csrf, "reason": "breach ruled out"})
         assert restored.status_code == 200 and f"Switch {switch_id} restored" in restored.text
+        assert "UTC" not in restored.text
+        assert re.search(r"pulled \d{1,2} [A-Z][a-z]+ \d{4}, \d{1,2}:\d{2}[ap]m",
+                         restored.text)
     with api.exchange.uows() as uow:
         assert uow.agreements.get(4).status.value == "approved"
 

@@ -173,7 +173,8 @@ def test_a_challenge_is_refused_beside_the_field_then_raised_and_corrected(api, 
             "csrf_token": csrf, "held": "GOV/DVLA/licences#no_such_field",
             "what_is_wrong": "wrong"})
         assert hidden.status_code == 403 and 'id="held-error"' in hidden.text
-        assert "field_not_visible" not in hidden.text and "That value cannot be challenged here" in hidden.text
+        assert "field_not_visible" not in hidden.text
+        assert "That value cannot be challenged here" in hidden.text
         raised = client.post("/citizen/challenges", data={
             "csrf_token": csrf, "held": "GOV/DVLA/licences#address",
             "what_is_wrong": "I moved in October", "proposed_value": "4 Close, Northtown"})

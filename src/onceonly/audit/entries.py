@@ -17,8 +17,13 @@ from typing import Any
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.organisations import Principal, Role
 
-# The entries a citizen's access log lists: every decision to release, or not, their data.
-ACCESS_ACTIONS = ("query.release", "query.decision")
+# The citizen's own read of what a provider holds about them (subject access).
+SUBJECT_ACCESS = "subject_access.read"
+# An organisation's decisions on a query, as the dashboard counts them.
+QUERY_ACTIONS = ("query.release", "query.decision")
+# The entries a citizen's access log lists: every decision to release, or not, their data,
+# and their own reads.
+ACCESS_ACTIONS = (*QUERY_ACTIONS, SUBJECT_ACCESS)
 
 
 @dataclass(frozen=True, slots=True)

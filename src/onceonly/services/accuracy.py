@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from onceonly.audit.entries import AuditEntry, AuditRecord
+from onceonly.audit.entries import SUBJECT_ACCESS, AuditEntry, AuditRecord
 from onceonly.crypto.canonical import sha256_hex
 from onceonly.domain import accuracy
 from onceonly.domain.accuracy import Challenge, PastRelease, Recipient
 from onceonly.domain.agreements import Agreement
-from onceonly.domain.catalogue import Dataset
+from onceonly.domain.catalogue import Dataset, Sensitivity
 from onceonly.domain.errors import conflict, not_found
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.auth import require_role
@@ -31,6 +31,7 @@ from onceonly.services.ports.connectors import (
     ConnectorUnusable,
     CorrectionsByNotice,
     ProviderConnector,
+    ProviderFailure,
 )
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refusing
@@ -45,6 +46,17 @@ MAX_NOTICES = 200
 class QueueItem:
     challenge: Challenge
     subject: dict[str, str] | None  # the provider's own identifier for the person
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRecord:
+    """What one dataset's provider holds about the citizen, special category left out:
+    `values` by field (None: it holds no record of them), or `unread`, the reason code when
+    the provider did not answer."""
+
+    dataset_id: str
+    values: dict[str, Any] | None
+    unread: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +115,42 @@ class AccuracyService:
         people, not registers of life events (accuracy.raise_challenge refuses those)."""
         with self.uows() as uow:
             return [d for d in uow.catalogue.datasets() if d.event_type is None]
+
+    def own_values(self, citizen: Principal) -> dict[str, HeldRecord]:
+        """Subject access: what each challengeable dataset's provider holds about the citizen
+        now, read through its connector as a governed query is. Special-category fields are
+        never read (they are not challenged here). Each read is audited, and so shows in the
+        citizen's access log; a provider that does not answer is noted, not raised."""
+        require_role(self.uows, self.clock, citizen, {Role.CITIZEN}, SUBJECT_ACCESS)
+        held = {}
+        for dataset in self.challengeable_datasets():
+            fields = [f.name for f in dataset.fields if f.sensitivity is not Sensitivity.SPECIAL]
+            if fields:
+                held[dataset.id] = self._read_own(citizen, dataset, fields)
+        return held
+
+    def _read_own(self, citizen: Principal, dataset: Dataset, fields: list[str]) -> HeldRecord:
+        with self.uows() as uow:
+            local_id = uow.people.identifiers(citizen.person_key or "", [
+                dataset.subject_scheme]).get(dataset.subject_scheme)
+            config = uow.catalogue.connector_config(dataset.id)
+        unread = None
+        try:
+            record = (self.connectors.for_dataset(dataset.id, config).fetch(local_id, fields)
+                      if local_id else None)
+        except ProviderFailure as failure:
+            record, unread = None, failure.reason
+        except ConnectorUnusable:
+            record, unread = None, "provider_unavailable"
+        entry = AuditEntry(SUBJECT_ACCESS, "deny" if unread else "permit", citizen.id,
+                           citizen.org_id, provider_id=dataset.provider_id,
+                           person_key=citizen.person_key, fields=tuple(fields), reason=unread,
+                           detail={"dataset": dataset.id})
+        with self.uows(write=True) as uow:
+            uow.audit.record(entry, self.clock.now())
+            uow.commit()
+        values = None if record is None else {f: record.get(f) for f in fields}
+        return HeldRecord(dataset.id, values, unread)
 
     # -- the provider's guardian ------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any, NoReturn, Protocol
 from onceonly.audit import merkle
 from onceonly.audit.entries import (
     ACCESS_ACTIONS,
+    SUBJECT_ACCESS,
     AuditEntry,
     AuditRecord,
     EntryUnreadable,
@@ -78,6 +79,7 @@ class Access:
     fields: tuple[str, ...]
     outcome: str  # released or refused
     reason: str | None
+    yourself: bool = False  # the citizen's own read of what the provider holds (subject access)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,10 +371,12 @@ def _access(record: AuditRecord, pseudonym_key: bytes) -> Access:
         organisation=entry.org_id or "",
         provider=entry.provider_id,
         purpose=entry.purpose,
-        officer=officer_pseudonym(pseudonym_key, entry.actor_id),
+        officer=(None if entry.action == SUBJECT_ACCESS
+                 else officer_pseudonym(pseudonym_key, entry.actor_id)),
         fields=entry.fields,
         outcome="released" if entry.outcome == "permit" else "refused",
         reason=entry.reason,
+        yourself=entry.action == SUBJECT_ACCESS,
     )
 
 

@@ -236,6 +236,12 @@ def test_the_manager_sees_the_figures_metrics_counts(page: Page, portal):
     assert int(page.locator("#total-permits").inner_text()) >= counted["permit"]
     assert int(page.locator("#total-refusals").inner_text()) >= counted["deny"]
     expect(page.get_by_role("table").filter(has_text="consent_missing").first).to_be_visible()
+    # Agreements by their purpose in words, each reference in small print.
+    with portal.exchange.uows() as uow:
+        purpose = uow.agreements.get(1).purpose_text
+    by_agreement = page.get_by_role("table").filter(has_text=purpose)
+    expect(by_agreement.get_by_role("row").filter(has_text=purpose).locator(
+        ".small-print")).to_have_text("(agreement reference 1)")
     expect_charts_drawn(page, "chart-hours", "chart-reasons", "chart-agreements")
     check_accessible(page)
     screenshot(page, "manager-dashboard", readme=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -27,6 +27,11 @@ def test_a_moment_is_written_in_uk_time_with_the_months_name():
     assert i18n.when(winter, "cy") == "5 Rhagfyr 2026, 7:28am"
     assert i18n.day(summer, "cy") == "6 Gorffennaf 2026"
     assert i18n.when(datetime(2026, 12, 5, 19, 5, tzinfo=UTC), "en") == "5 December 2026, 7:05pm"
+
+
+def test_a_date_alone_is_written_with_the_months_name_in_each_language():
+    assert i18n.day(date(2026, 12, 5), "en") == "5 December 2026"
+    assert i18n.day(date(2026, 12, 5), "cy") == "5 Rhagfyr 2026"
 
 
 def test_numbers_are_grouped_for_the_language():

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, Float, cast, extract, func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.audit.entries import ACCESS_ACTIONS
+from onceonly.audit.entries import QUERY_ACTIONS
 from onceonly.services.ports.dashboard import DecisionRecord, DeliveryTimes
 
 _LOG = t.audit_log
@@ -25,7 +25,7 @@ class SqlDecisionLog:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(_LOG.c.at, _LOG.c.agreement_id, _LOG.c.outcome, _LOG.c.reason)
-                .where(_LOG.c.action.in_(ACCESS_ACTIONS), _LOG.c.at >= since)
+                .where(_LOG.c.action.in_(QUERY_ACTIONS), _LOG.c.at >= since)
                 .order_by(_LOG.c.seq.desc()).limit(limit)).all()
         return [DecisionRecord(*row) for row in reversed(rows)]
 

@@ -193,6 +193,7 @@ class CitizenPages:
                          **context: Any) -> HTMLResponse:
         return self.portal.render(request, "citizen/challenges.html", status,
                                   datasets=self.accuracy.challengeable_datasets(),
+                                  held=self.accuracy.own_values(citizen),
                                   challenges=self.accuracy.mine(citizen),
                                   errors=context.pop("errors", {}),
                                   values=context.pop("values", {}), **context)

@@ -86,8 +86,10 @@ def when(moment: datetime, language: str) -> str:
     return text.replace("AM", "am").replace("PM", "pm")
 
 
-def day(moment: datetime, language: str) -> str:
-    """A date alone: "5 December 2026"."""
+def day(moment: datetime | date, language: str) -> str:
+    """A date alone: "5 December 2026" (a moment's date in UK time)."""
+    if not isinstance(moment, datetime):
+        return format_date(moment, "d MMMM y", locale=language)
     return format_datetime(moment.astimezone(UK_TIME), "d MMMM y", tzinfo=UK_TIME,
                            locale=language)
 

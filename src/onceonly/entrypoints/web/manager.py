@@ -13,7 +13,9 @@ from prometheus_client import CollectorRegistry
 
 from onceonly.adapters.connectors.breaker import BreakerFigures
 from onceonly.domain.organisations import Role
+from onceonly.entrypoints.web.i18n import UK_TIME
 from onceonly.entrypoints.web.portal import Portal
+from onceonly.services.agreements import AgreementService
 from onceonly.services.dashboard import DashboardService, DecisionFigures, DeliveryFigures
 
 MANAGER = {Role.MANAGER, Role.ADMIN}
@@ -22,9 +24,11 @@ MANAGER = {Role.MANAGER, Role.ADMIN}
 class ManagerPages:
     def __init__(self, portal: Portal, dashboard: DashboardService,
                  registry: CollectorRegistry,
+                 agreements: AgreementService,
                  breakers: Callable[[], list[BreakerFigures]] = list) -> None:
         self.portal = portal
         self.dashboard = dashboard
+        self.agreements = agreements  # to name each agreement by its purpose
         self.registry = registry
         self.breakers = breakers  # each provider host's circuit breaker, in this process
 
@@ -38,20 +42,24 @@ class ManagerPages:
         figures = self.dashboard.decision_figures(manager)
         # Tell-us-once deliveries: the figures /metrics exposes (DeliveryCollector).
         deliveries = self.dashboard.delivery_figures(manager)
+        purposes = {a.id: a.purpose_text for a in self.agreements.list(manager)}
         return self.portal.render(request, "manager/dashboard.html", figures=figures,
-                                  chart=chart_data(figures, deliveries),
+                                  chart=chart_data(figures, deliveries, purposes),
                                   since_start=decision_counters(self.registry),
                                   deliveries=deliveries, breakers=self.breakers())
 
 
-def chart_data(figures: DecisionFigures, deliveries: DeliveryFigures) -> dict[str, Any]:
-    """What the page's charts draw (dashboard.js reads it as JSON)."""
+def chart_data(figures: DecisionFigures, deliveries: DeliveryFigures,
+               purposes: dict[int, str]) -> dict[str, Any]:
+    """What the page's charts draw (dashboard.js reads it as JSON): hours in UK time, and
+    each agreement by its purpose in words (its reference beside it)."""
     return {
-        "hours": [b.strftime("%H:00") for b in figures.buckets],
+        "hours": [b.astimezone(UK_TIME).strftime("%H:00") for b in figures.buckets],
         "permits": figures.permits,
         "refusals": figures.refusals,
         "reasons": dict(figures.by_reason.most_common()),
         "agreements": {str(k): dict(v) for k, v in sorted(figures.by_agreement.items())},
+        "purposes": {str(k): purposes.get(k, "") for k in sorted(figures.by_agreement)},
         "deliveries": {r.receiver_id: {"p50": r.p50_seconds, "p99": r.p99_seconds, **r.counts}
                        for r in deliveries.receivers},
     }

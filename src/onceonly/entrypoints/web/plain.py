@@ -222,6 +222,14 @@ LEGAL_BASES: dict[str, str] = {
     "vital-interests": N_("protecting someone's life"),
 }
 
+# An anomaly alert's rule (domain.anomaly.RuleKind) as staff read it.
+ALERT_RULES: dict[str, str] = {
+    "many_persons": N_("Many people asked about in a short time"),
+    "sequential_ids": N_("Identifiers asked for one after another, in order"),
+    "off_hours": N_("A burst of requests outside working hours"),
+    "refusal_storm": N_("Refused again and again"),
+}
+
 DELIVERY_STATES: dict[str, str] = {
     "pending": N_("Not told yet: it is on its way"),
     "delivered": N_("Told"),

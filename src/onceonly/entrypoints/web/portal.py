@@ -54,6 +54,7 @@ def page_templates() -> Environment:
     env.globals.update(explain=plain.explain, in_words=plain.in_words, officer=plain.officer,
                        alert_words=plain.alert_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
+                       ALERT_RULES=plain.ALERT_RULES,
                        DELIVERY_STATES=plain.DELIVERY_STATES,
                        languages=i18n.NAMES, organisation_name=str)
     return env

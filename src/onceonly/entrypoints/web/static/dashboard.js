@@ -24,7 +24,7 @@
     const agreements = Object.keys(data.agreements);
     new Chart(document.getElementById("chart-agreements"), {
       type: "bar",
-      data: { labels: agreements.map((a) => "Agreement " + a), datasets: [
+      data: { labels: agreements.map((a) => (data.purposes[a] || "Agreement") + " (" + a + ")"), datasets: [
         { label: "Permitted", data: agreements.map((a) => data.agreements[a].permit || 0), backgroundColor: permit },
         { label: "Refused", data: agreements.map((a) => data.agreements[a].deny || 0), backgroundColor: deny } ] },
       options: { responsive: true, scales: stacked },
