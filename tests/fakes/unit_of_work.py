@@ -58,6 +58,7 @@ class FakeUnitOfWork:
 
     def commit(self) -> None:
         assert self.write, "a read-only unit of work was committed"
+        self.data.standing += 1
         self.factory.data = self.data
         self.committed = True
 

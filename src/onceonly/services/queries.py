@@ -17,7 +17,7 @@ from onceonly.domain.anomaly import Activity, identifier_number
 from onceonly.domain.consent import fields_covered
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.limits import refusal_detail
-from onceonly.domain.organisations import Principal, training_lapsed
+from onceonly.domain.organisations import Principal, TokenHolder, training_lapsed
 from onceonly.domain.policy import (
     Circumstances,
     Decision,
@@ -44,6 +44,7 @@ from onceonly.services.ports.keys import Signer
 from onceonly.services.ports.queries import QueriesUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 from onceonly.services.refusals import refuse
+from onceonly.services.standing import StandingCache
 
 # How each refusal reaches the caller: who may not ask is forbidden, what does not exist
 # is not found, a spent limit is limited.
@@ -60,12 +61,24 @@ _KIND = {
 }
 
 
-def _identifying(token: str | None, seen: Callable[[Principal], None] | None
-                 ) -> Callable[[QueriesUnitOfWork, datetime], Principal | AuthRefusal]:
-    """The caller of a query by bearer token, read in the query's own transaction; `seen`
-    is told who it is, once known."""
-    def caller(uow: QueriesUnitOfWork, now: datetime) -> Principal | AuthRefusal:
-        found = identify(uow, token, now)
+# Who is asking, given the query's unit of work, the time and the standing version read.
+Caller = Callable[[QueriesUnitOfWork, datetime, int | None], Principal | AuthRefusal]
+
+
+def _identifying(token: str | None, seen: Callable[[Principal], None] | None,
+                 kept: StandingCache) -> Caller:
+    """The caller of a query by bearer token, read in the query's own unit of work unless
+    kept under the standing version just read; `seen` is told who it is, once known."""
+    def caller(uow: QueriesUnitOfWork, now: datetime, version: int | None
+               ) -> Principal | AuthRefusal:
+        def holder_of(digest: str) -> TokenHolder | None:
+            found = kept.holder(version, digest)
+            if found is None:
+                found = uow.principals.holder(digest)
+                if found is not None:
+                    kept.keep_holder(version, digest, found)
+            return found
+        found = identify(uow, token, now, holder_of)
         if seen is not None and isinstance(found, Principal):
             seen(found)
         return found
@@ -137,10 +150,12 @@ class QueryService:
         self.clock = clock
         self.signer = signer  # every release leaves signed by its provider
         self.pseudonyms = pseudonyms  # for consumers named people by pairwise pseudonyms
+        # Callers and agreements as last read, used while the standing version stands.
+        self.kept = StandingCache()
 
     def query(self, officer: Principal, cmd: QueryCommand) -> Release:
         """The query by a principal the caller has already authenticated."""
-        return cast(Release, self._query(lambda _uow, _now: officer, cmd))
+        return cast(Release, self._query(lambda _uow, _now, _version: officer, cmd))
 
     def query_with_token(self, token: str | None, cmd: QueryCommand,
                          seen: Callable[[Principal], None] | None = None) -> Release:
@@ -148,7 +163,7 @@ class QueryService:
         is read afresh like the agreement, so a revoked or expired token is refused on the
         very next request; a refused token is audited exactly as `authenticate` audits it.
         `seen` is told who the token's holder is, once known (for the access log)."""
-        return cast(Release, self._query(_identifying(token, seen), cmd))
+        return cast(Release, self._query(_identifying(token, seen, self.kept), cmd))
 
     async def query_awaiting(self, token: str | None, cmd: QueryCommand,
                              run: Callable[[Callable[[], Any]], Awaitable[Any]],
@@ -157,7 +172,7 @@ class QueryService:
         loop or a worker thread, as the database needs), and a provider read that is network
         I/O (HTTP) is awaited on the loop in between, holding no thread while it waits. A
         store read in process (SQL) goes in the same `run` as the decision and the release."""
-        step = await run(lambda: self._query(_identifying(token, seen), cmd,
+        step = await run(lambda: self._query(_identifying(token, seen, self.kept), cmd,
                                              defer_network=True))
         if isinstance(step, Release):
             return step
@@ -168,16 +183,20 @@ class QueryService:
             await run(partial(self._provider_failed, step, failure))
         return cast(Release, await run(lambda: self._released(step, record)))
 
-    def _query(self, caller: Callable[[QueriesUnitOfWork, datetime], Principal | AuthRefusal],
-               cmd: QueryCommand, defer_network: bool = False) -> Release | _Pending:
+    def _query(self, caller: Caller, cmd: QueryCommand, defer_network: bool = False
+               ) -> Release | _Pending:
         now = self.clock.now()
         # Read phase: no write lock while deciding. Each read sees the latest committed state
         # (PostgreSQL's read committed gives no more inside a transaction), so a server
         # database is spared the transaction's two round trips.
         with self.uows(transaction=False) as uow:
-            found = caller(uow, now)
+            # The agreement and the standing version first: the caller, read after it, is
+            # kept under a version no newer than what was read.
+            source = self._agreement(uow, cmd.agreement_id, now)
+            version = source.standing if source is not None else None
+            found = caller(uow, now, version)
             if isinstance(found, Principal):
-                read = self._read_phase(uow, found, cmd, now)
+                read = self._read_phase(uow, found, cmd, now, source)
         if isinstance(found, AuthRefusal):
             found.audit_and_raise(self.uows, self.clock)
         agreement, subject, decision, source = read
@@ -264,9 +283,32 @@ class QueryService:
         signature, _kid = self.signer.sign_for(release.provider_id, payload)
         return replace(release, payload=payload, signature=signature)
 
+    def _agreement(self, uow: QueriesUnitOfWork, agreement_id: int, now: datetime
+                   ) -> AgreementSource | None:
+        """The agreement with its source and the day's count. Kept and the standing version
+        not moved since: only the count and the version are read (one short statement)."""
+        day = now.date()
+        kept = self.kept.agreement(agreement_id)
+        if kept is not None:
+            usage = uow.agreements.usage(agreement_id, day)
+            if usage.standing == kept[0]:
+                return replace(kept[1], queries_today=usage.queries_today)
+        source = uow.agreements.with_source(agreement_id, day)
+        if source is not None:
+            self.kept.keep_agreement(source.standing, source)
+        return source
+
+    def _training_lapsed(self, uow: QueriesUnitOfWork, officer: Principal,
+                         version: int | None, now: datetime) -> bool:
+        known, training = self.kept.training(version, officer.id)
+        if not known:
+            training = uow.staff.training(officer.id)
+            self.kept.keep_training(version, officer.id, training)
+        return training_lapsed(training, now.date())
+
     def _read_phase(self, uow: QueriesUnitOfWork, officer: Principal, cmd: QueryCommand,
-                    now: datetime) -> tuple[Agreement, ResolvedSubject | None, Decision,
-                                            AgreementSource]:
+                    now: datetime, source: AgreementSource | None
+                    ) -> tuple[Agreement, ResolvedSubject | None, Decision, AgreementSource]:
         check_fields(cmd.fields)
         if officer.system_id is not None \
                 and officer.system_id.rsplit("/", 1)[0] != officer.org_id:
@@ -274,7 +316,6 @@ class QueryService:
                 Reason.SYSTEM_NOT_YOURS, f"{officer.system_id} is not a system of "
                 f"{officer.org_id}; a service account acts as one of its own"))
         request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
-        source = uow.agreements.with_source(cmd.agreement_id, now.date())
         if source is None:
             self._deny(officer, cmd, None, None,
                        Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
@@ -297,7 +338,7 @@ class QueryService:
         )
         decision = decide(request, agreement, facts)
         if agreement.requires_training and not isinstance(decision, Deny) \
-                and training_lapsed(uow.staff.training(officer.id), now.date()):
+                and self._training_lapsed(uow, officer, source.standing, now):
             decision = Deny(Reason.TRAINING_LAPSED, "this agreement requires data-protection "
                             "training in date; ask your organisation's administrator")
         return agreement, subject, decision, source
