@@ -14,8 +14,8 @@ down_revision = '0020'
 branch_labels = None
 depends_on = None
 
-# What a governed query reads of its caller and its agreement (adapters/db/standing.py keeps
-# the same list; tests/integration/test_standing_cache.py holds every table to a trigger).
+# What a governed query reads of its caller and its agreement (services/standing.py keeps
+# them; tests/integration/test_standing_cache.py holds each of these tables to its triggers).
 WATCHED = ('api_tokens', 'principals', 'organisations', 'training_records', 'agreements',
            'datasets', 'kill_switches')
 _OPERATIONS = ('INSERT', 'UPDATE', 'DELETE')
