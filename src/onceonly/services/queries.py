@@ -43,7 +43,7 @@ from onceonly.services.ports.identity import ConsentQuestion, ResolvedSubject
 from onceonly.services.ports.keys import Signer
 from onceonly.services.ports.queries import QueriesUnitOfWork
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
-from onceonly.services.refusals import refuse
+from onceonly.services.refusals import refuse_in
 from onceonly.services.standing import StandingCache
 
 # How each refusal reaches the caller: who may not ask is forbidden, what does not exist
@@ -180,53 +180,68 @@ class QueryService:
         try:
             record = await reader.fetch_async(step.local_id, step.sources)
         except ProviderFailure as failure:
-            await run(partial(self._provider_failed, step, failure))
-        return cast(Release, await run(lambda: self._released(step, record)))
+            await run(partial(self._in_own_unit, partial(self._provider_failed, step=step,
+                                                         failure=failure)))
+        return cast(Release, await run(partial(self._in_own_unit, partial(
+            self._released, step=step, record=record))))
+
+    def _in_own_unit(self, work: Callable[[QueriesUnitOfWork], Any]) -> Any:
+        with self.uows(transaction=False) as uow:
+            return work(uow)
 
     def _query(self, caller: Caller, cmd: QueryCommand, defer_network: bool = False
                ) -> Release | _Pending:
+        """One unit of work: the reads and the decision hold no write lock (each read sees
+        the latest committed state: PostgreSQL's read committed gives no more inside a
+        transaction, so a server database reads without one), then the release or the
+        refusal writes in it. A provider read over the network (defer_network) ends it
+        first: a pooled connection is not held while a provider answers."""
         now = self.clock.now()
-        # Read phase: no write lock while deciding. Each read sees the latest committed state
-        # (PostgreSQL's read committed gives no more inside a transaction), so a server
-        # database is spared the transaction's two round trips.
         with self.uows(transaction=False) as uow:
-            # The agreement and the standing version first: the caller, read after it, is
-            # kept under a version no newer than what was read.
-            source = self._agreement(uow, cmd.agreement_id, now)
-            version = source.standing if source is not None else None
-            found = caller(uow, now, version)
-            if isinstance(found, Principal):
-                read = self._read_phase(uow, found, cmd, now, source)
+            step = self._decided(uow, caller, cmd, now)
+            if defer_network and hasattr(step.connector, "fetch_async"):
+                return step
+            # The provider's store, before the write lock is taken: it would queue every
+            # other query's release behind this read.
+            try:
+                record = step.connector.fetch(step.local_id, step.sources)
+            except ProviderFailure as failure:
+                self._provider_failed(uow, step, failure)
+            return self._released(uow, step, record)
+
+    def _decided(self, uow: QueriesUnitOfWork, caller: Caller, cmd: QueryCommand,
+                 now: datetime) -> _Pending:
+        """The query permitted, and what its provider's store must be asked; or refused."""
+        # The agreement and the standing version first: the caller, read after it, is kept
+        # under a version no newer than what was read.
+        source = self._agreement(uow, cmd.agreement_id, now)
+        found = caller(uow, now, source.standing if source is not None else None)
         if isinstance(found, AuthRefusal):
-            found.audit_and_raise(self.uows, self.clock)
-        agreement, subject, decision, source = read
+            refuse_in(uow, self.clock, found.entry, found.error)
+        agreement, subject, decision, source = self._read_phase(uow, found, cmd, now, source)
         if isinstance(decision, Deny):
-            self._deny(found, cmd, agreement, subject.person_key if subject else None, decision)
+            self._deny(uow, found, cmd, agreement, subject.person_key if subject else None,
+                       decision)
         assert subject is not None and subject.provider_value is not None
-        # The provider's store: only the source fields the permitted grants need.
-        step = _Pending(found, cmd, agreement, subject, decision, source, now,
+        # Only the source fields the permitted grants need.
+        return _Pending(found, cmd, agreement, subject, decision, source, now,
                         self.connectors.for_dataset(agreement.dataset_id, source.connector),
                         subject.provider_value, sorted({grant.source for grant in decision.grants}))
-        if defer_network and hasattr(step.connector, "fetch_async"):
-            return step
-        try:
-            record = step.connector.fetch(step.local_id, step.sources)
-        except ProviderFailure as failure:
-            self._provider_failed(step, failure)
-        return self._released(step, record)
 
-    def _provider_failed(self, step: _Pending, failure: ProviderFailure) -> NoReturn:
+    def _provider_failed(self, uow: QueriesUnitOfWork, step: _Pending,
+                         failure: ProviderFailure) -> NoReturn:
         """A provider's system that did not answer usefully: refused and audited like any
         other refusal, with its reason, and when to try again."""
-        self._deny(step.officer, step.cmd, step.agreement, step.subject.person_key,
+        self._deny(uow, step.officer, step.cmd, step.agreement, step.subject.person_key,
                    Deny(Reason(failure.reason), failure.detail), failure.retry_after)
 
-    def _released(self, step: _Pending, record: Mapping[str, Any] | None) -> Release:
+    def _released(self, uow: QueriesUnitOfWork, step: _Pending,
+                  record: Mapping[str, Any] | None) -> Release:
         officer, cmd, agreement, subject, now = (step.officer, step.cmd, step.agreement,
                                                  step.subject, step.now)
         person_key = subject.person_key
         if record is None:
-            self._deny(officer, cmd, agreement, person_key,
+            self._deny(uow, officer, cmd, agreement, person_key,
                        Deny(Reason.RECORD_UNKNOWN, "the provider holds no record of this person"))
         data = minimise(step.decision.grants, record, now.date())
 
@@ -246,7 +261,7 @@ class QueryService:
             detail={"release_id": release_id, **_acting_as(officer)},
             hidden_until=agreement.hidden_until(now),
         )
-        seq = self._record_release(officer, cmd, agreement, subject, entry, now)
+        seq = self._record_release(uow, officer, cmd, agreement, subject, entry, now)
         return self._signed(Release(
             release_id=release_id,
             agreement_id=agreement.id,
@@ -258,24 +273,24 @@ class QueryService:
             sources=released_sources(step.decision.grants, step.source.labels),
         ))
 
-    def _record_release(self, officer: Principal, cmd: QueryCommand, agreement: Agreement,
-                        subject: ResolvedSubject, entry: AuditEntry, now: datetime) -> int:
+    def _record_release(self, uow: QueriesUnitOfWork, officer: Principal, cmd: QueryCommand,
+                        agreement: Agreement, subject: ResolvedSubject, entry: AuditEntry,
+                        now: datetime) -> int:
         """The limits, the anomaly note and the audit entry in one go (one statement on
-        PostgreSQL): the entry's index; or, a limit reached, nothing written and refused."""
+        PostgreSQL): the entry's index; or, a limit reached, nothing kept and refused."""
         person_key = subject.person_key
-        with self.uows(write=True) as uow:
-            released = uow.releases.release(
-                agreement, now.date(), person_key,
-                _activity(officer, cmd, agreement, person_key, now, False), officer.org_id,
-                entry, now)
-            if not isinstance(released, Reason):
-                if subject.pseudonym:  # the consumer may ask by it from now on
-                    uow.identities.remember_pseudonym(officer.org_id, subject.pseudonym,
-                                                      subject.person_key)
-                uow.commit()
-        if isinstance(released, Reason):  # nothing was committed: the counts stay as they were
-            self._deny(officer, cmd, agreement, person_key,
+        uow.begin_writing()
+        released = uow.releases.release(
+            agreement, now.date(), person_key,
+            _activity(officer, cmd, agreement, person_key, now, False), officer.org_id,
+            entry, now)
+        if isinstance(released, Reason):  # the refusal gives up the counts' changes
+            self._deny(uow, officer, cmd, agreement, person_key,
                        Deny(released, refusal_detail(released, agreement)))
+        if subject.pseudonym:  # the consumer may ask by it from now on
+            uow.identities.remember_pseudonym(officer.org_id, subject.pseudonym,
+                                              subject.person_key)
+        uow.commit()
         return released
 
     def _signed(self, release: Release) -> Release:
@@ -312,12 +327,12 @@ class QueryService:
         check_fields(cmd.fields)
         if officer.system_id is not None \
                 and officer.system_id.rsplit("/", 1)[0] != officer.org_id:
-            self._deny(officer, cmd, None, None, Deny(
+            self._deny(uow, officer, cmd, None, None, Deny(
                 Reason.SYSTEM_NOT_YOURS, f"{officer.system_id} is not a system of "
                 f"{officer.org_id}; a service account acts as one of its own"))
         request = QueryRequest(officer.org_id, officer.role, cmd.purpose, cmd.fields)
         if source is None:
-            self._deny(officer, cmd, None, None,
+            self._deny(uow, officer, cmd, None, None,
                        Deny(Reason.AGREEMENT_UNKNOWN, f"no agreement {cmd.agreement_id}"))
         agreement = source.agreement
         # Under a consent basis the person's live consents are read with the person: no cache
@@ -327,7 +342,7 @@ class QueryService:
         subject = name_subject(uow, self.pseudonyms, officer.org_id, cmd.scheme, cmd.value,
                                source.subject_scheme, question)
         if isinstance(subject, Deny):  # an identifier of another organisation
-            self._deny(officer, cmd, agreement, None, subject)
+            self._deny(uow, officer, cmd, agreement, None, subject)
         consent = (question is not None and subject is not None
                    and fields_covered(subject.consented, cmd.fields))
         facts = Circumstances(
@@ -343,8 +358,9 @@ class QueryService:
                             "training in date; ask your organisation's administrator")
         return agreement, subject, decision, source
 
-    def _deny(self, officer: Principal, cmd: QueryCommand, agreement: Agreement | None,
-              person_key: str | None, deny: Deny, retry_after: int | None = None) -> NoReturn:
+    def _deny(self, uow: QueriesUnitOfWork, officer: Principal, cmd: QueryCommand,
+              agreement: Agreement | None, person_key: str | None, deny: Deny,
+              retry_after: int | None = None) -> NoReturn:
         provider_id = agreement.provider_id if agreement else None
         now = self.clock.now()
         entry = AuditEntry(
@@ -362,8 +378,8 @@ class QueryService:
             hidden_until=agreement.hidden_until(now) if agreement else None,
         )
         refused = _activity(officer, cmd, agreement, person_key, now, True)
-        refuse(self.uows, self.clock, entry, QueryRefused(deny, retry_after),
-               also=lambda uow: uow.activity.record(refused, officer.org_id))
+        refuse_in(uow, self.clock, entry, QueryRefused(deny, retry_after),
+                  also=lambda uow: uow.activity.record(refused, officer.org_id))
 
 
 def _acting_as(caller: Principal) -> dict[str, str]:

@@ -557,8 +557,30 @@ class SqlUnitOfWork:
     def datasets(self) -> SqlDatasets:
         return SqlDatasets(self.conn)
 
+    def begin_writing(self) -> None:
+        """The same connection from here on in a write transaction (ports.WritingLater):
+        a request's reads and its writes take one checkout of the pool, not two. What it
+        read in is ended first, never upgraded: SQLite's deferred transaction turned writer
+        fails under load when another wrote since it began."""
+        self.tx.rollback()
+        if self._queue is None:
+            queue = sqlite_writer_lock(self.engine)
+            if queue is not None and queue.acquire(timeout=WRITER_QUEUE_TIMEOUT):
+                self._queue = queue
+        if not self.write:
+            self.write = True
+            options: dict[str, Any] = {WRITE: True}
+            if self.autocommit:  # back to the engine's own isolation, for one transaction
+                options["isolation_level"] = self.engine.dialect.default_isolation_level
+                self.autocommit = False
+            self.conn.execution_options(**options)  # in place (SQLAlchemy 2)
+        self.tx = self.conn.begin()
+
     def commit(self) -> None:
         self.tx.commit()
+        # SQLite's write lock went with the commit: this process's next writer need not
+        # wait for this unit of work's end (a release is signed after it commits).
+        self._leave_queue()
 
     def __exit__(self, *exc: object) -> None:
         try:
