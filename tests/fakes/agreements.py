@@ -7,7 +7,7 @@ from datetime import date
 
 from onceonly.domain.agreements import Agreement
 from onceonly.domain.errors import conflict
-from onceonly.services.ports.agreements import AgreementSource
+from onceonly.services.ports.agreements import AgreementSource, DayUsage
 from tests.fakes.data import FakeData
 
 
@@ -30,7 +30,10 @@ class FakeAgreements:
         return AgreementSource(
             agreement, dataset.subject_scheme, self.data.connectors.get(dataset.id, {}),
             {f.name: f.source.value for f in dataset.fields},
-            self.data.queries.get((agreement_id, day), 0) if day else 0)
+            self.data.queries.get((agreement_id, day), 0) if day else 0, self.data.standing)
+
+    def usage(self, agreement_id: int, day: date) -> DayUsage:
+        return DayUsage(self.data.queries.get((agreement_id, day), 0), self.data.standing)
 
     def add(self, agreement: Agreement) -> int:
         new_id = self.data.next_id("agreements")

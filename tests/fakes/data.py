@@ -43,6 +43,9 @@ class FakeData:
     candidates: dict[int, LinkCandidate] = field(default_factory=dict)
     principals: dict[str, Principal] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)  # by digest
+    # The standing version: the fake moves it on every committed write, a superset of
+    # what the database's triggers move it on.
+    standing: int = 1
     accounts: dict[str, CitizenAccount] = field(default_factory=dict)  # by login
     sessions: dict[str, Any] = field(default_factory=dict)  # by digest (fakes/accounts.py)
     languages: dict[str, str] = field(default_factory=dict)  # by person key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from onceonly.domain.organisations import Principal
+from onceonly.domain.organisations import MemberStatus, Principal, TokenHolder
 from tests.fakes.data import FakeData, Token
 
 
@@ -24,6 +24,13 @@ class FakePrincipals:
         if token.revoked_at is not None:
             return "revoked"
         return "expired" if token.expires_at <= now else "live"
+
+    def holder(self, digest: str) -> TokenHolder | None:
+        token = self.data.tokens.get(digest)
+        if token is None:
+            return None
+        return TokenHolder(self.data.principals[token.principal_id], token.expires_at,
+                           token.revoked_at is not None, False, MemberStatus.ACTIVE)
 
     def get(self, principal_id: str) -> Principal | None:
         return self.data.principals.get(principal_id)

@@ -62,8 +62,14 @@ class FakeUnitOfWork:
         self.datasets = FakeDatasets(data)
         return self
 
+    def begin_writing(self) -> None:
+        """What was written and not committed is given up, as a rollback would."""
+        self.write = True
+        self.__enter__()
+
     def commit(self) -> None:
         assert self.write, "a read-only unit of work was committed"
+        self.data.standing += 1
         self.factory.data = self.data
         self.committed = True
 

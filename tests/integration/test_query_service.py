@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from onceonly.adapters.db import tables as t
 from onceonly.crypto.canonical import canonical_json
@@ -119,3 +119,24 @@ def test_unknown_scheme_is_bad_input_not_a_decision(exchange, world):
         exchange.queries.query(officer(world, "GOV/DWP"), income_band(world, scheme="ssn"))
     assert error.value.code == "unknown_scheme"
     assert len(audit_rows(exchange)) == before
+
+
+@pytest.mark.parametrize("changes", [{}, {"purpose": "fraud-detection"}, {"agreement_id": 999},
+                                     {"value": "ZZ999999Z"}],
+                         ids=["released", "refused", "no agreement", "no person"])
+def test_a_query_takes_one_connection_its_refusal_included(exchange, world, changes):
+    exchange.queries.query(officer(world, "GOV/DWP"), income_band(world))  # keys now loaded
+    checkouts: list[object] = []
+
+    def note(*_args: object) -> None:
+        checkouts.append(_args)
+    event.listen(exchange.engine, "checkout", note)
+    try:
+        exchange.queries.query(officer(world, "GOV/DWP"), income_band(world, **changes))
+    except QueryRefused:
+        pass
+    finally:
+        event.remove(exchange.engine, "checkout", note)
+
+    assert len(checkouts) == 1
+    assert audit_rows(exchange)[-1].outcome == ("permit" if not changes else "deny")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from onceonly.domain.errors import conflict, invalid
@@ -157,3 +157,26 @@ class Principal:
     role: Role
     person_key: str | None = None  # set for citizens: which person in the index they are
     system_id: str | None = None  # set for a service account: the system it acts as
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """An API token as a request finds it: its holder, and what stands in its way."""
+
+    principal: Principal
+    expires_at: datetime
+    revoked: bool
+    disabled: bool  # the holder was disabled
+    member_status: MemberStatus  # the holder's organisation's
+
+    def state(self, now: datetime) -> str:
+        """'live', or why the token is refused: its holder first (disabling revokes their
+        tokens too, and the holder is the reason), then its organisation, then the token.
+        The end is checked against `now` on every request, however the rest was read."""
+        if self.disabled:
+            return "disabled"
+        if self.member_status is not MemberStatus.ACTIVE:
+            return f"member_{self.member_status.value}"
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "live"

@@ -3,6 +3,7 @@ entry points' one door to it (AuthService)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -10,7 +11,7 @@ from typing import Any, NoReturn
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.tokens import token_digest
 from onceonly.domain.errors import DomainError, forbidden, unauthenticated
-from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.organisations import Principal, Role, TokenHolder
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.principals import PrincipalsUnitOfWork
@@ -51,19 +52,24 @@ class AuthRefusal:
         refuse(uows, clock, self.entry, self.error)
 
 
-def identify(uow: PrincipalsUnitOfWork | None, token: str | None,
-             now: datetime) -> Principal | AuthRefusal:
-    """The principal holding `token`, read within `uow` (a transaction the caller has open),
-    or why it is refused. Reads the token afresh: a revoked or expired token is refused on
-    the very next request. Without a token nothing is read, and `uow` may be None."""
+def identify(uow: PrincipalsUnitOfWork | None, token: str | None, now: datetime,
+             holder_of: Callable[[str], TokenHolder | None] | None = None
+             ) -> Principal | AuthRefusal:
+    """The principal holding `token`, read within `uow` (a transaction the caller has open)
+    or by `holder_of` (a query's, which may keep it while the standing version has not
+    moved), or why it is refused. A revoked or expired token is refused on the very next
+    request: its end is checked against `now` every time. Without a token nothing is read,
+    and `uow` may be None."""
     digest = token_digest(token) if token else None
     state = "missing"
     if digest is not None:
-        assert uow is not None
-        principal = uow.principals.by_token_digest(digest, now)
-        if principal is not None:
-            return principal
-        state = uow.principals.token_state(digest, now)
+        if holder_of is None:
+            assert uow is not None
+            holder_of = uow.principals.holder
+        holder = holder_of(digest)
+        state = "unknown" if holder is None else holder.state(now)
+        if holder is not None and state == "live":
+            return holder.principal
     # Only a digest prefix: enough to correlate attempts, useless to replay.
     detail_seen = {"token_digest_prefix": digest[:12]} if digest else {}
     if state in _MEMBER_REFUSALS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain.agreements import Agreement
@@ -19,9 +19,16 @@ from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.clock import Clock
-from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
+from onceonly.services.ports.unit_of_work import UnitOfWorkFactory, WritingLater
 
 U = TypeVar("U", bound=AuditUnitOfWork)
+
+
+class AuditingLater(AuditUnitOfWork, WritingLater, Protocol):
+    """A unit of work that may record its own refusal."""
+
+
+W = TypeVar("W", bound=AuditingLater)
 
 
 def refuse(
@@ -35,6 +42,19 @@ def refuse(
         if also is not None:
             also(uow)
         uow.commit()
+    raise error
+
+
+def refuse_in(uow: W, clock: Clock, entry: AuditEntry, error: DomainError,
+              also: Callable[[W], None] | None = None) -> NoReturn:
+    """`refuse`, in the unit of work the refused work read in: what it had not committed
+    is given up, and the refusal recorded and committed in its place (one unit of work a
+    request, refusal included)."""
+    uow.begin_writing()
+    uow.audit.record(entry, clock.now())
+    if also is not None:
+        also(uow)
+    uow.commit()
     raise error
 
 

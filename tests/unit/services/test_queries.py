@@ -4,6 +4,7 @@ audit entry), the use limits, and what a refusal leaves unchanged."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -359,3 +360,27 @@ def test_a_service_account_acting_as_another_organisations_system_is_refused(
         "deny", "system_not_yours", {"requested_agreement": "1",
                                      "system": f"{PROVIDER}/income"})
     assert connectors.fetched == [] and uows.data.queries == {}
+
+
+@pytest.mark.parametrize("cmd", [ask(), ask(purpose="fraud-detection"), ask(agreement_id=999),
+                                 ask(value="ZZ999999Z")],
+                         ids=["released", "refused", "no agreement", "no person"])
+def test_a_query_is_one_unit_of_work_its_refusal_included(
+        queries: QueryService, uows: FakeUnitOfWorkFactory, cmd: QueryCommand) -> None:
+    uows.opened.clear()
+    with contextlib.suppress(QueryRefused):
+        queries.query(OFFICER, cmd)
+
+    [unit] = uows.opened
+    assert unit.committed and len(uows.data.audit) == 1
+
+
+def test_a_refused_token_is_audited_in_the_querys_one_unit_of_work(
+        queries: QueryService, uows: FakeUnitOfWorkFactory) -> None:
+    uows.opened.clear()
+    with pytest.raises(DomainError) as caught:
+        queries.query_with_token("not-a-token", ask())
+
+    assert caught.value.code == "token_invalid"
+    [unit] = uows.opened
+    assert unit.committed and uows.data.audit[0].entry.reason == "token_invalid"

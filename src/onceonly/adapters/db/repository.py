@@ -25,6 +25,7 @@ from onceonly.adapters.db.bundles import SqlBundleEntries, SqlBundleExports
 from onceonly.adapters.db.consents import SqlConsents
 from onceonly.adapters.db.data_keys import SqlDataKeys
 from onceonly.adapters.db.datasets import SqlDatasets
+from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
 from onceonly.adapters.db.identity import SqlIdentities
 from onceonly.adapters.db.life_events import SqlLifeEvents
@@ -50,21 +51,37 @@ from onceonly.domain.agreements import (
 from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
-from onceonly.domain.organisations import MemberStatus, Organisation, Principal, Role
-from onceonly.services.ports.agreements import AgreementSource
+from onceonly.domain.organisations import (
+    MemberStatus,
+    Organisation,
+    Principal,
+    Role,
+    TokenHolder,
+)
+from onceonly.services.ports.agreements import AgreementSource, DayUsage
 
 # The statements every governed query runs, built once with bound parameters: building a
 # Core statement (and its cache key) on every call costs several times more than running it.
+# The standing version (migration 0022): moved by every change to a principal or agreement.
+_STANDING = select(t.standing_version.c.version).where(t.standing_version.c.id == 1)
 _AGREEMENT_BY_ID = select(t.agreements).where(t.agreements.c.id == bindparam("agreement_id"))
 _AGREEMENT_SOURCE_BY_ID = (
     select(t.agreements, t.datasets.c.subject_scheme, t.datasets.c.connector,
-           t.datasets.c.fields, t.query_usage.c.count.label("queries_today"))
+           t.datasets.c.fields, t.query_usage.c.count.label("queries_today"),
+           _STANDING.scalar_subquery().label("standing"))
     .join(t.datasets, t.datasets.c.id == t.agreements.c.dataset_id)
     # The day's usage in the same read: one statement (a round trip) fewer per query.
     .outerjoin(t.query_usage, and_(t.query_usage.c.agreement_id == t.agreements.c.id,
                                    t.query_usage.c.day == bindparam("day")))
     .where(t.agreements.c.id == bindparam("agreement_id"))
 )
+# The day's count and the standing version, in one statement: while the version has not
+# moved, this is all a query reads of its agreement and its caller.
+_DAY_USAGE = DriverStatement(select(
+    _STANDING.scalar_subquery(),
+    select(t.query_usage.c.count).where(t.query_usage.c.agreement_id == bindparam("agreement_id"),
+                                        t.query_usage.c.day == bindparam("day"))
+    .scalar_subquery()))
 _DATASET_BY_ID = select(t.datasets).where(t.datasets.c.id == bindparam("dataset_id"))
 _CONNECTOR_BY_DATASET = select(t.datasets.c.connector).where(
     t.datasets.c.id == bindparam("dataset_id"))
@@ -98,7 +115,12 @@ class SqlAgreements:
             return None
         return AgreementSource(agreement_from_row(row), row.subject_scheme, row.connector,
                                {f["name"]: f["source"] for f in row.fields},
-                               row.queries_today or 0)
+                               row.queries_today or 0, row.standing)
+
+    def usage(self, agreement_id: int, day: date) -> DayUsage:
+        [(version, count)] = _DAY_USAGE.run(self.conn, {"agreement_id": agreement_id,
+                                                        "day": day})
+        return DayUsage(count or 0, version)
 
     def _history(self, agreement_id: int) -> tuple[Transition, ...]:
         rows = self.conn.execute(
@@ -293,6 +315,10 @@ class SqlPrincipals:
         row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
         return "unknown" if row is None else token_state_of(row, now)
 
+    def holder(self, digest: str) -> TokenHolder | None:
+        row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
+        return None if row is None else holder_of(row)
+
 
 def principal_of(row: Any) -> Principal:
     return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key,
@@ -300,15 +326,13 @@ def principal_of(row: Any) -> Principal:
 
 
 def token_state_of(row: Any, now: datetime) -> str:
-    """Why a token (a row of _PRINCIPAL_BY_TOKEN) is refused, or 'live': its holder
-    first (disabling revokes their tokens too, and the holder is the reason)."""
-    if row.disabled_at is not None:
-        return "disabled"
-    if row.member_status != MemberStatus.ACTIVE.value:
-        return f"member_{row.member_status}"
-    if row.revoked_at is not None:
-        return "revoked"
-    return "expired" if row.expires_at <= now else "live"
+    """Why a token (a row of _PRINCIPAL_BY_TOKEN) is refused, or 'live' (TokenHolder.state)."""
+    return holder_of(row).state(now)
+
+
+def holder_of(row: Any) -> TokenHolder:
+    return TokenHolder(principal_of(row), row.expires_at, row.revoked_at is not None,
+                       row.disabled_at is not None, MemberStatus(row.member_status))
 
 
 def _kill_switch(row: Any) -> KillSwitch:
@@ -542,8 +566,30 @@ class SqlUnitOfWork:
     def datasets(self) -> SqlDatasets:
         return SqlDatasets(self.conn)
 
+    def begin_writing(self) -> None:
+        """The same connection from here on in a write transaction (ports.WritingLater):
+        a request's reads and its writes take one checkout of the pool, not two. What it
+        read in is ended first, never upgraded: SQLite's deferred transaction turned writer
+        fails under load when another wrote since it began."""
+        self.tx.rollback()
+        if self._queue is None:
+            queue = sqlite_writer_lock(self.engine)
+            if queue is not None and queue.acquire(timeout=WRITER_QUEUE_TIMEOUT):
+                self._queue = queue
+        if not self.write:
+            self.write = True
+            options: dict[str, Any] = {WRITE: True}
+            if self.autocommit:  # back to the engine's own isolation, for one transaction
+                options["isolation_level"] = self.engine.dialect.default_isolation_level
+                self.autocommit = False
+            self.conn.execution_options(**options)  # in place (SQLAlchemy 2)
+        self.tx = self.conn.begin()
+
     def commit(self) -> None:
         self.tx.commit()
+        # SQLite's write lock went with the commit: this process's next writer need not
+        # wait for this unit of work's end (a release is signed after it commits).
+        self._leave_queue()
 
     def __exit__(self, *exc: object) -> None:
         try:

@@ -357,6 +357,17 @@ audit_counter = Table(
     Column("next_index", BigInteger, nullable=False),
 )
 
+# One row: the standing version. Triggers (migration 0022) move it in the same transaction
+# as every change to what a query reads of its caller and its agreement (tokens, principals,
+# organisations, training, agreements, datasets, kill switches): a server keeps those in
+# memory while the version it reads with the day's usage has not moved.
+standing_version = Table(
+    "standing_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 # The Merkle tree's perfect subtrees: (level, index) covers leaves
 # [index * 2**level, (index + 1) * 2**level). Written once by the integrator, never changed.
 audit_nodes = Table(

@@ -22,6 +22,17 @@ class AgreementSource:
     connector: Mapping[str, Any]
     labels: Mapping[str, str] = field(default_factory=dict)  # each field's source label
     queries_today: int = 0  # releases counted on the day asked for, if one was
+    # The standing version read in the same statement (None: the store keeps none).
+    standing: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """An agreement's releases counted on a day, and the standing version read with them:
+    while it has not moved, no principal, agreement or dataset has changed."""
+
+    queries_today: int
+    standing: int | None
 
 
 class AgreementRepository(Protocol):
@@ -29,7 +40,12 @@ class AgreementRepository(Protocol):
     def with_source(self, agreement_id: int, day: date | None = None
                     ) -> AgreementSource | None:
         """The agreement (without history) and its dataset's subject scheme and connector;
-        with `day`, the releases counted that day too, in one read."""
+        with `day`, the releases counted that day too, in one read, and the standing
+        version with them."""
+        ...
+    def usage(self, agreement_id: int, day: date) -> DayUsage:
+        """The day's count and the standing version, in one read (a query's only read of
+        the agreement while the version has not moved)."""
         ...
     def add(self, agreement: Agreement) -> int: ...
     def save(self, agreement: Agreement) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from onceonly.domain.organisations import Principal
+from onceonly.domain.organisations import Principal, TokenHolder
 from onceonly.services.ports.audit import AuditUnitOfWork
 from onceonly.services.ports.catalogue import CatalogueRepository
 from onceonly.services.ports.identity import PersonIndex
@@ -17,6 +17,10 @@ class Principals(Protocol):
         ...
     def token_state(self, digest: str, now: datetime) -> str:
         """'live', 'expired', 'revoked' or 'unknown': why a token was refused."""
+        ...
+    def holder(self, digest: str) -> TokenHolder | None:
+        """The token with this digest as it stands (its holder, whether revoked, disabled,
+        their organisation's status), whatever its state; None if unknown."""
         ...
     def get(self, principal_id: str) -> Principal | None: ...
     def add(self, principal: Principal, created_by: str | None = None) -> None: ...

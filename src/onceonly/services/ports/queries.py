@@ -14,6 +14,7 @@ from onceonly.services.ports.anomaly import ActivityLog
 from onceonly.services.ports.identity import NamingUnitOfWork
 from onceonly.services.ports.people import Staff
 from onceonly.services.ports.principals import PrincipalsUnitOfWork
+from onceonly.services.ports.unit_of_work import WritingLater
 
 
 class Releases(Protocol):
@@ -32,7 +33,9 @@ class Releases(Protocol):
         ...
 
 
-class QueriesUnitOfWork(NamingUnitOfWork, PrincipalsUnitOfWork, Protocol):
+class QueriesUnitOfWork(NamingUnitOfWork, PrincipalsUnitOfWork, WritingLater, Protocol):
+    """One a query: its reads, then its release or its refusal (begin_writing)."""
+
     @property
     def agreements(self) -> AgreementRepository: ...
     @property

@@ -17,6 +17,17 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
+class WritingLater(UnitOfWork, Protocol):
+    """A unit of work that reads first and may write at its end: one a request, refusal
+    included, without holding a write lock while it reads."""
+
+    def begin_writing(self) -> None:
+        """Give up whatever this unit of work has not committed (its reads, or writes it
+        must not keep) and begin its write transaction, which takes SQLite's write lock,
+        until it commits or ends."""
+        ...
+
+
 U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)
 
 
