@@ -17,10 +17,10 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import make_url
 
 from onceonly.adapters.connectors.sql import store_table
-from onceonly.adapters.db.bulk_insert import BulkInsert
+from onceonly.adapters.db.driver import BulkInsert
 from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
-from onceonly.adapters.db.person_index import SqlPersonIndexLoad
+from onceonly.adapters.db.people import SqlPersonIndexLoad
 from onceonly.bootstrap import Exchange
 from onceonly.config import beside_database
 from onceonly.declarative.apply import apply_declaration
@@ -28,11 +28,9 @@ from onceonly.declarative.document import Declaration, load
 from onceonly.demo.population import Pools, links, make_person, store_rows
 from onceonly.demo.world import DEMO_FILE, EXCHANGE_ORG, organisation_names
 from onceonly.domain.agreements import AgreementKind, AgreementStatus
-from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.members import ALREADY_INITIALISED
 from onceonly.services.people import Issued
-from onceonly.services.ports.person_index import PersonIndexLoad
+from onceonly.services.ports.people import PersonIndexLoad
 
 SEED = 20_071_120  # the day the discs went missing
 # People are generated as of a fixed day, so the same seed gives the same people every day.
@@ -112,18 +110,19 @@ def build_world(
     store_prefix = store_prefix or default_store_prefix(url)
     upgrade(exchange.engine)
     declaration = demo_declaration(url, store_prefix)
-    try:
-        initialised = exchange.members.initialise(
-            EXCHANGE_ORG, organisation_names()[EXCHANGE_ORG], days=TOKEN_DAYS)
-    except DomainError as error:
-        if error.code == ALREADY_INITIALISED:
-            raise WorldExists("this database already holds a world; use a fresh one") from None
-        raise
+    # Read first, so that a second build changes nothing, not even the audit log.
+    if exchange.catalogue.read().organisations:
+        raise WorldExists("this database already holds a world; use a fresh one")
+    initialised = exchange.members.initialise(
+        EXCHANGE_ORG, organisation_names()[EXCHANGE_ORG], days=TOKEN_DAYS)
     admin = initialised.admin
-    # The stores first: a dataset's connector is tried against its store when published.
-    citizen_ids = _population(SqlPersonIndexLoad(exchange.engine), _stores(declaration),
-                              people, seed, progress)
+    stores = _stores(declaration)
+    # The stores' tables first: a dataset's connector is tried against its store when it
+    # is published; the people after, as the person index links them by declared schemes.
+    _make_stores(stores)
     applied = apply_declaration(exchange, admin, declaration, say=lambda _: None)
+    citizen_ids = _population(SqlPersonIndexLoad(exchange.engine), stores, people, seed,
+                              progress)
     accounts = [*_labelled(applied.issued), Account("admin", admin, initialised.token)]
     # The citizen's account is the first living adult's: their identifiers are printed.
     citizen = exchange.people.add_citizen(admin, "Citizen", citizen_ids["person_key"],
@@ -174,6 +173,22 @@ def _stores(declaration: Declaration) -> dict[str, Mapping[str, Any]]:
             if dataset["connector"]["kind"] == "sql"}
 
 
+def _make_stores(connectors: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each provider's store, made afresh and empty."""
+    for config in connectors.values():
+        engine = make_engine(str(config["url"]))
+        try:
+            metadata = MetaData()
+            table = store_table(metadata, config)
+            with engine.begin() as conn:
+                if config.get("schema"):
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"')
+                table.drop(conn, checkfirst=True)
+                metadata.create_all(conn)
+        finally:
+            engine.dispose()
+
+
 def _population(index: PersonIndexLoad, connectors: Mapping[str, Mapping[str, Any]],
                 people: int, seed: int, progress: Callable[[int], None] | None
                 ) -> dict[str, str]:
@@ -188,18 +203,12 @@ def _population(index: PersonIndexLoad, connectors: Mapping[str, Mapping[str, An
                 engines[store_url] = make_engine(store_url)
                 stack.callback(engines[store_url].dispose)
             conn = stack.enter_context(engines[store_url].connect())
-            metadata = MetaData()
-            table = store_table(metadata, config)
-            with conn.begin():
-                if conn.dialect.name == "sqlite":
-                    # A bigger page cache for the load only (these connections are not
-                    # reused): the DVLA store's key arrives in random order.
+            if conn.dialect.name == "sqlite":
+                # A bigger page cache for the load only (these connections are not
+                # reused): the DVLA store's key arrives in random order.
+                with conn.begin():
                     conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
-                if config.get("schema"):
-                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"')
-                table.drop(conn, checkfirst=True)
-                metadata.create_all(conn)
-            stores[dataset_id] = BulkInsert(conn, table)
+            stores[dataset_id] = BulkInsert(conn, store_table(MetaData(), config))
 
         person_links = stack.enter_context(index.loading())
         for start in range(0, people, CHUNK):
