@@ -31,6 +31,7 @@ from onceonly.domain.agreements import AgreementKind, AgreementStatus
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.people import Issued
 from onceonly.services.ports.people import PersonIndexLoad
+from onceonly.services.tokens import issue_token
 
 SEED = 20_071_120  # the day the discs went missing
 # People are generated as of a fixed day, so the same seed gives the same people every day.
@@ -124,10 +125,13 @@ def build_world(
     citizen_ids = _population(SqlPersonIndexLoad(exchange.engine), stores, people, seed,
                               progress)
     accounts = [*_labelled(applied.issued), Account("admin", admin, initialised.token)]
-    # The citizen's account is the first living adult's: their identifiers are printed.
-    citizen = exchange.people.add_citizen(admin, "Citizen", citizen_ids["person_key"],
-                                          days=TOKEN_DAYS)
-    accounts.append(Account("citizen", citizen.principal, citizen.token))
+    # The citizen's account is the first living adult's (their identifiers are printed),
+    # made as `onceonly token issue --role citizen --person grn:...` makes one.
+    citizen, token = issue_token(exchange.uows, exchange.clock, org_id=EXCHANGE_ORG,
+                                 role=Role.CITIZEN, name="Citizen",
+                                 person=f"grn:{citizen_ids['grn']}", days=TOKEN_DAYS,
+                                 operator_org=EXCHANGE_ORG)
+    accounts.append(Account("citizen", citizen, token))
     _decide(exchange, admin, [a.principal for a in accounts])
     return World(accounts, people, citizen_ids)
 

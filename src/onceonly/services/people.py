@@ -104,35 +104,6 @@ class PeopleService:
             uow.commit()
         return Issued(principal, token, expires.date())
 
-    def add_citizen(self, admin: Principal, name: str, person_key: str,
-                    days: int = 30) -> Issued:
-        """A citizen's account with the exchange, acting for one person of the person index
-        (who sees their own access log and tells their life events through it); with a
-        first token, shown once. The operator's administrators make them."""
-        require_role(self.uows, self.clock, admin, {Role.ADMIN}, "people.add_citizen")
-        now = self.clock.now()
-        with refusing(self.uows, self.clock, "people.add_citizen", admin), \
-                self.uows(write=True) as uow:
-            if not 1 <= days <= 366:
-                raise invalid("invalid_expiry", "a token lives between 1 and 366 days")
-            name = name.strip()
-            if not name:
-                raise invalid("name_required", "a name is required")
-            if not self.index.holds(person_key):
-                raise not_found("person_unknown", "the person index holds no such person")
-            slug = admin.org_id.lower().replace("/", "_")
-            principal = Principal(f"{slug}.citizen.{secrets.token_hex(4)}", name,
-                                  admin.org_id, Role.CITIZEN, person_key)
-            uow.principals.add(principal, created_by=admin.id)
-            token = new_token()
-            expires = now + timedelta(days=days)
-            uow.principals.add_token(token_digest(token), principal.id, now, expires)
-            # The person is not named in the audit entry: it is not theirs to see as a use.
-            uow.audit.record(_done(admin, "people.add_citizen", admin.org_id, {
-                "principal": principal.id, "days": days}), now)
-            uow.commit()
-        return Issued(principal, token, expires.date())
-
     def issue_token(self, keeper: Principal, principal_id: str, days: int = 30) -> Issued:
         """Another token for someone of the keeper's organisation (a service account's
         next, before its last expires)."""

@@ -32,12 +32,6 @@ class SqlPersonIdentifiers:
                 select(links.c.scheme, links.c.value).where(links.c.scheme.in_(schemes))
                 .order_by(links.c.scheme, links.c.value).limit(limit))]
 
-    def holds(self, person_key: str) -> bool:
-        links = t.person_links
-        with self.engine.connect() as conn:
-            return conn.execute(select(links.c.person_key).where(
-                links.c.person_key == person_key).limit(1)).first() is not None
-
 
 class SqlStaff:
     """The people who act for organisations, and their training records."""

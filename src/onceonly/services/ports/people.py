@@ -23,10 +23,6 @@ class PersonIdentifiers(Protocol):
         """Up to `limit` (scheme, value) pairs the person index links, in order."""
         ...
 
-    def holds(self, person_key: str) -> bool:
-        """Whether the person index links any identifier to the person."""
-        ...
-
 
 
 @dataclass(frozen=True, slots=True)
