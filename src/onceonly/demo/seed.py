@@ -1,8 +1,8 @@
 """Builds the demo world (docs/demo-world.md): the exchange initialised as any operator's
-is, the providers' own stores and the person index filled with a synthetic population,
-the demo file (exchange.yaml) applied through the exchange's use cases as `onceonly apply`
-would, a citizen's account for one of the people, and the agreements decided by the
-providers' guardians."""
+is, the providers' own stores made, the demo file (exchange.yaml) applied through the
+exchange's use cases as `onceonly apply` would, the stores and the person index filled with
+a synthetic population, a citizen's account for one of the people, and the agreements
+decided by the providers' guardians."""
 
 from __future__ import annotations
 
