@@ -101,7 +101,9 @@ class SqlPersonIndexLoad:
             with conn.begin():
                 by_person.drop(conn)
             links = BulkInsert(conn, t.person_links)
-            yield links
-            links.flush()
-            with conn.begin():
-                by_person.create(conn)
+            try:
+                yield links
+                links.flush()
+            finally:  # the index is whole again, whatever was loaded
+                with conn.begin():
+                    by_person.create(conn)
