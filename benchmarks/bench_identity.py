@@ -70,7 +70,7 @@ from onceonly.demo.population import (
     planted_links,
 )
 from onceonly.demo.seed import REFERENCE_DAY, SEED, build_world
-from onceonly.demo.world import ORG_SCHEMES, ORGANISATIONS, SCHEMES
+from onceonly.demo.world import org_schemes, organisation_names, schemes
 from onceonly.domain.identity import (
     ACCEPT_WEIGHT,
     REVIEW_WEIGHT,
@@ -121,12 +121,13 @@ def load_index(engine: Engine, people: int, progress: Progress) -> list[tuple[st
     (executemany on SQLite, COPY on PostgreSQL); returns every link."""
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(insert(t.organisations), [{"id": o, "name": n} for o, n, _ in ORGANISATIONS])
+        conn.execute(insert(t.organisations), [{"id": o, "name": n}
+                                                for o, n in organisation_names().items()])
         conn.execute(insert(t.identifier_schemes),
-                     [{"code": c, "name": n, "issuer_id": i} for c, n, i in SCHEMES])
+                     [{"code": c, "name": n, "issuer_id": i} for c, n, i in schemes()])
         conn.execute(insert(t.organisation_schemes),
-                     [{"org_id": o, "scheme": s} for o, schemes in ORG_SCHEMES.items()
-                      for s in schemes])
+                     [{"org_id": o, "scheme": s} for o, codes in org_schemes().items()
+                      for s in codes])
         conn.execute(text("DROP INDEX ix_person_links_person"))
     everything: list[tuple[str, str, str]] = []
     task = progress.add_task(f"index of {people:,} people ({engine.dialect.name})",

@@ -20,8 +20,6 @@ TABLES_MODULE = "onceonly.adapters.db.tables"
 # Modules outside adapters/db that still import the tables, and why. Nothing may be added;
 # each goes once what it does moves behind a use case or into adapters/db.
 KNOWN = {
-    "demo/seed.py": "builds the demo world's person index and registers in bulk",
-    "demo/citizens.py": "reads a citizen account (no write)",
     "demo/stores.py": "reads the datasets' connectors and the person index (no write)",
     "entrypoints/demo/walkthrough.py": "copies the audit log to show tampering found",
     "adapters/keystore.py": "the hosted signing keys",

@@ -170,3 +170,23 @@ def test_members_and_their_people_from_registration_to_suspension(new_exchange):
                        "LA/WESTSHIRE": "active"}
     assert b.post("/v1/members", json={"id": "LA/NEW", "name": "x"},
                   headers=keeper).json()["code"] == "role_not_allowed"
+
+
+def test_init_without_the_master_key_exits_2_writes_nothing_and_a_rerun_succeeds(
+        tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'exchange.sqlite'}"
+    key_file = tmp_path / "master-keys.json"
+    monkeypatch.setenv("ONCEONLY_MASTER_KEY_FILE", str(key_file))
+    assert cli("db", "upgrade", "--db", url, cwd=tmp_path).returncode == 0
+    init = ("init", "--db", url, "--operator", "GOV/EXCHANGE", "--name", "Test operator")
+
+    keyless = cli(*init, cwd=tmp_path)
+
+    assert keyless.returncode == 2
+    assert "signing key cannot be made" in flat(keyless.stderr)
+    assert "Nothing was initialised" in flat(keyless.stderr)
+    assert "Traceback" not in keyless.stderr
+    assert cli("keys", "init", "--db", url, cwd=tmp_path).returncode == 0
+    rerun = cli(*init, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "token shown once" in flat(rerun.stdout)

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.kms_file import FileMasterKeys, create_key_file
+from onceonly.bootstrap import bootstrap
 from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import MemberStatus, Principal, Role, Scheme
@@ -73,6 +75,27 @@ def test_init_a_second_time_is_refused_audited_and_changes_nothing(exchange, ini
     assert error.detail == "this exchange is already initialised"
     assert counts(exchange) == before
     assert denials(exchange, "exchange.init") == [("already_initialised", None)]
+
+
+def test_init_without_the_master_key_writes_nothing_and_a_rerun_with_it_succeeds(
+        exchange, tmp_path):
+    """All or nothing: an operator committed without its key would make every rerun say
+    "already initialised" of an exchange that cannot sign."""
+    key_file = tmp_path / "master-keys.json"
+    keyless = bootstrap(engine=exchange.engine, master_keys=FileMasterKeys(key_file))
+
+    error = refused(keyless.members.initialise, OPERATOR, "The operator")
+
+    assert (error.kind, error.code) == (ErrorKind.CONFLICT, "key_store_unavailable")
+    assert str(key_file) in error.detail and "Nothing was initialised" in error.detail
+    assert set(counts(exchange).values()) == {0}
+    assert denials(exchange, "exchange.init") == [("key_store_unavailable", None)]
+
+    create_key_file(key_file)
+    done = keyless.members.initialise(OPERATOR, "The operator")
+
+    assert [k["kid"] for k in keyless.key_store.jwks()["keys"]] == [done.kid]
+    assert keyless.auth.authenticate(done.token).id == done.admin.id
 
 
 @pytest.mark.parametrize(("operator", "code"), [

@@ -26,7 +26,7 @@ from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.data_keys import SqlDataKeys, write_transaction
 from onceonly.adapters.db.org_keys import org_key_from_row
 from onceonly.crypto.canonical import canonical_json
-from onceonly.crypto.envelope import EnvelopeInvalid, is_envelope
+from onceonly.crypto.envelope import EnvelopeInvalid, MasterKeyUnavailable, is_envelope
 from onceonly.crypto.signing import SigningKey, jwks, webhook_public_key
 from onceonly.crypto.standard_webhooks import SignedWebhook
 from onceonly.services.envelopes import Envelopes
@@ -62,6 +62,14 @@ class SqlKeyStore:
         (RFC 9421: the exchange's requests to providers' APIs)."""
         key = self._active.get(org_id) or self._load(org_id)
         return key.key.private_key, key.kid
+    def unready(self) -> str | None:
+        """Why a new key cannot be sealed now: the master key cannot be had."""
+        try:
+            self.envelopes.master.current_id()
+        except MasterKeyUnavailable as problem:
+            return str(problem)
+        return None
+
     def add_hosted_key(self, org_id: str, now: datetime) -> str:
         """A new active signing key held for `org_id` (its private half sealed); its kid."""
         with self.engine.begin() as conn:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onceonly.bootstrap import Exchange
-from onceonly.declarative.document import DeclarationError, load
+from onceonly.declarative.document import Declaration, DeclarationError, load
 from onceonly.declarative.plan import Planner, State, Step
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal
+from onceonly.services.people import Issued
 
 
 class StepRefused(Exception):
@@ -27,6 +28,7 @@ class Applied:
     steps: tuple[Step, ...]
     notes: tuple[str, ...]
     dry_run: bool
+    issued: tuple[Issued, ...] = ()  # the people made, each with their first token
 
 
 def apply(exchange: Exchange, admin: Principal, path: Path, environ: Mapping[str, str], *,
@@ -35,7 +37,16 @@ def apply(exchange: Exchange, admin: Principal, path: Path, environ: Mapping[str
     """Bring the exchange to what the file at `path` declares, saying the plan first and
     then what each step said (a new person's token). DeclarationError: the file is wrong and
     nothing was done; StepRefused: a use case refused a step."""
-    declaration = load(path, environ)
+    return apply_declaration(exchange, admin, load(path, environ), prune=prune,
+                             dry_run=dry_run, say=say)
+
+
+def apply_declaration(exchange: Exchange, admin: Principal, declaration: Declaration, *,
+                      prune: bool = False, dry_run: bool = False,
+                      say: Callable[[str], None] = print) -> Applied:
+    """As `apply`, for a declaration already loaded (the demo's, once it has said where
+    each provider's store is)."""
+    path = declaration.path
     if exchange.members.operator() not in {o.id for o in exchange.members.list(admin)}:
         raise DeclarationError([f"{path}: this exchange is not initialised: run "
                                 "`onceonly init --operator CLASS/CODE --name NAME` first"])
@@ -60,4 +71,4 @@ def apply(exchange: Exchange, admin: Principal, path: Path, environ: Mapping[str
             if said:
                 say(said)
         say(f"applied {path.name}")
-    return Applied(tuple(steps), tuple(planner.notes), dry_run)
+    return Applied(tuple(steps), tuple(planner.notes), dry_run, tuple(planner.issued))

@@ -42,9 +42,10 @@ from onceonly.domain.organisations import (
     parse_member_id,
     parse_scheme_pattern,
 )
+from onceonly.domain.special_category import ProcessingCondition
 from onceonly.services.agreements import DraftCommand
 from onceonly.services.datasets import Publication
-from onceonly.services.people import NewPerson
+from onceonly.services.people import Issued, NewPerson
 from onceonly.services.ports.people import StaffMember
 
 ENDED = {AgreementStatus.REJECTED, AgreementStatus.REVOKED}
@@ -107,6 +108,7 @@ class Planner:
         self.steps: list[Step] = []
         self.notes: list[str] = []
         self.problems: list[str] = []
+        self.issued: list[Issued] = []  # the people made, with their first tokens
 
     def plan(self, *, prune: bool) -> list[Step]:
         self._organisations()
@@ -201,6 +203,7 @@ class Planner:
     def _add_person(self, org_id: str, person: Mapping[str, Any]) -> str:
         issued = self.exchange.people.add(self.admin, NewPerson(
             org_id, person["name"], Role(person["role"]), person.get("token_days", 30)))
+        self.issued.append(issued)
         self.state.staff.setdefault(org_id, []).append(
             StaffMember(issued.principal, None, None, 1))
         return (f"  {issued.principal.id} ({person['name']}): token, shown once, until "
@@ -315,7 +318,9 @@ class Planner:
             max_queries_per_day=spec["max_queries_per_day"],
             retention_days=spec["retention_days"],
             assessment=PrivacyAssessment(Risk(assessment["risk"]), assessment["summary"],
-                                         drafter.name, now.date()),
+                                         drafter.name, now.date(),
+                                         assessment.get("reference", "")),
+            special_category_condition=_condition(spec.get("special_category_condition")),
             hidden_days=spec.get("hidden_days", 0),
             max_persons_per_day=spec.get("max_persons_per_day"),
             max_uses=spec.get("max_uses"),
@@ -373,10 +378,15 @@ def _publication(dataset: Mapping[str, Any]) -> Publication:
         system_id=dataset["system"], title=dataset["title"],
         subject_scheme=dataset["subject_scheme"],
         fields=tuple(FieldSpec(f["name"], FieldType(f["type"]), Sensitivity(f["sensitivity"]),
-                               SourceLabel(f["source"]), f.get("description", ""), f["label"])
+                               SourceLabel(f["source"]), f.get("description", ""), f["label"],
+                               f.get("label_cy", ""), f.get("description_cy", ""))
                      for f in dataset["fields"]),
         connector=dict(dataset["connector"]), offers=tuple(dataset.get("offers") or ()),
         event_types=tuple(dataset.get("event_types") or ()))
+
+
+def _condition(value: str | None) -> ProcessingCondition | None:
+    return None if value is None else ProcessingCondition(value)
 
 
 def _changes(current: Dataset | None, wanted: Publication,

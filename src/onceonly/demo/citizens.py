@@ -6,12 +6,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from onceonly.adapters.db import tables as t
 from onceonly.bootstrap import Exchange
 from onceonly.demo.seed import World
-from onceonly.domain.organisations import Principal, Role
+from onceonly.domain.organisations import Role
 
 
 @dataclass(frozen=True)
@@ -36,17 +33,10 @@ def open_citizen_accounts(exchange: Exchange, world: World) -> list[CitizenLogin
         if account.principal.role is not Role.CITIZEN or account.principal.id in open_already:
             continue
         principal = account.principal
-        if principal.person_key is None:  # the demo binds its citizen after the population
-            principal = _with_person(exchange, principal.id)
+        assert principal.person_key is not None, "a citizen acts for one person"
         login, password = account.label.replace(":", "-").lower(), new_password()
         exchange.accounts.open_account(login, password, person_key=principal.person_key,
                                                principal=principal)
         logins.append(CitizenLogin(account.label, login, password,
                                    world.citizen_ids.get("name", principal.name)))
     return logins
-
-
-def _with_person(exchange: Exchange, principal_id: str) -> Principal:
-    with exchange.engine.connect() as conn:
-        row = conn.execute(select(t.principals).where(t.principals.c.id == principal_id)).one()
-    return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key)

@@ -1,5 +1,8 @@
-"""Builds the demo world (docs/demo-world.md) into an exchange database and the
-providers' stores."""
+"""Builds the demo world (docs/demo-world.md): the exchange initialised as any operator's
+is, the providers' own stores made, the demo file (exchange.yaml) applied through the
+exchange's use cases as `onceonly apply` would, the stores and the person index filled with
+a synthetic population, a citizen's account for one of the people, and the agreements
+decided by the providers' guardians."""
 
 from __future__ import annotations
 
@@ -7,35 +10,28 @@ import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, func, insert, select
+from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import make_url
 
 from onceonly.adapters.connectors.sql import store_table
-from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.driver import BulkInsert
 from onceonly.adapters.db.engine import make_engine
-from onceonly.adapters.db.mappers import dataset_fields_to_json
 from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.db.people import SqlPersonIndexLoad
 from onceonly.bootstrap import Exchange
 from onceonly.config import beside_database
-from onceonly.crypto.tokens import new_token, token_digest
-from onceonly.demo.field_labels import in_words
+from onceonly.declarative.apply import apply_declaration
+from onceonly.declarative.document import Declaration, load
 from onceonly.demo.population import Pools, links, make_person, store_rows
-from onceonly.demo.world import (
-    AGREEMENTS,
-    DATASETS,
-    EXCHANGE_ORG,
-    ORG_SCHEMES,
-    ORGANISATIONS,
-    REGISTERS,
-    SCHEMES,
-    SUBSCRIPTIONS,
-)
-from onceonly.domain.agreements import FieldGrant, PrivacyAssessment, Risk
-from onceonly.domain.life_events import EVENT_TYPES
-from onceonly.domain.organisations import Principal, Role, Scheme
-from onceonly.services.agreements import DraftCommand
+from onceonly.demo.world import DEMO_FILE, EXCHANGE_ORG, organisation_names
+from onceonly.domain.agreements import AgreementKind, AgreementStatus
+from onceonly.domain.organisations import Principal, Role
+from onceonly.services.people import Issued
+from onceonly.services.ports.people import PersonIndexLoad
+from onceonly.services.tokens import issue_token
 
 SEED = 20_071_120  # the day the discs went missing
 # People are generated as of a fixed day, so the same seed gives the same people every day.
@@ -70,33 +66,16 @@ def slug(org_id: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", org_id.lower())
 
 
-def store_config(exchange_url: str, dataset_id: str, store_prefix: str) -> dict[str, object]:
+def store_location(exchange_url: str, provider_id: str, store_prefix: str) -> dict[str, str]:
     """Where a provider keeps its records: its own SQLite file in the exchange's stores
     folder (`/x/d.stores/` beside `/x/d.sqlite`), or its own schema in the same PostgreSQL
     database."""
-    ds = next(d for d in DATASETS if d.id == dataset_id)
     url = make_url(exchange_url)
-    config: dict[str, object] = {
-        "kind": "sql",
-        "table": ds.table,
-        "key": ds.scheme,
-        "columns": {f.name: f.type.value for f in ds.fields},
-    }
     if url.get_backend_name() == "sqlite":
         folder = beside_database(url, "stores")
-        config["url"] = f"sqlite:///{folder / (slug(ds.provider_id) + '.sqlite')}"
-    else:
-        config["url"] = url.render_as_string(hide_password=False)
-        config["schema"] = f"{store_prefix}_{slug(ds.provider_id)}"
-    return config
-
-
-def _issue(conn: object, principal: Principal, now: datetime) -> str:
-    token = new_token()
-    conn.execute(insert(t.api_tokens).values(  # type: ignore[attr-defined]
-        digest=token_digest(token), principal_id=principal.id, issued_at=now,
-        expires_at=now + timedelta(days=TOKEN_DAYS)))
-    return token
+        return {"url": f"sqlite:///{folder / (slug(provider_id) + '.sqlite')}"}
+    return {"url": url.render_as_string(hide_password=False),
+            "schema": f"{store_prefix}_{slug(provider_id)}"}
 
 
 def default_store_prefix(exchange_url: str) -> str:
@@ -108,6 +87,18 @@ def default_store_prefix(exchange_url: str) -> str:
     return found.group(1) if found else "store"
 
 
+def demo_declaration(exchange_url: str, store_prefix: str) -> Declaration:
+    """The demo file, checked against the schema, with each SQL connector told where its
+    provider's store is beside this exchange."""
+    declaration = load(DEMO_FILE, {})
+    for _, dataset in declaration.items("datasets"):
+        connector = dataset["connector"]
+        if connector["kind"] == "sql":
+            provider = dataset["system"].rsplit("/", 1)[0]
+            connector.update(store_location(exchange_url, provider, store_prefix))
+    return declaration
+
+
 def build_world(
     exchange: Exchange,
     url: str,
@@ -117,163 +108,117 @@ def build_world(
     store_prefix: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> World:
-    engine = exchange.engine
     store_prefix = store_prefix or default_store_prefix(url)
-    upgrade(engine)
-    with engine.connect() as conn:
-        if conn.execute(select(func.count()).select_from(t.organisations)).scalar_one():
-            raise WorldExists("this database already holds a world; use a fresh one")
-    now = exchange.clock.now()
-    admin = _members(exchange)
-    accounts = _accounts(engine, url, store_prefix, now, admin)
-    citizen_ids = _population(engine, url, store_prefix, people, seed, progress)
-    # The citizen account is the first living adult: their identifiers are printed for the demo.
-    citizen = next(a for a in accounts if a.label == "citizen")
-    with engine.begin() as conn:
-        conn.execute(t.principals.update().where(t.principals.c.id == citizen.principal.id)
-                     .values(person_key=citizen_ids["person_key"]))
-    _agreements(exchange, accounts, now)
+    upgrade(exchange.engine)
+    declaration = demo_declaration(url, store_prefix)
+    # Read first, so that a second build changes nothing, not even the audit log.
+    if exchange.catalogue.read().organisations:
+        raise WorldExists("this database already holds a world; use a fresh one")
+    initialised = exchange.members.initialise(
+        EXCHANGE_ORG, organisation_names()[EXCHANGE_ORG], days=TOKEN_DAYS)
+    admin = initialised.admin
+    stores = _stores(declaration)
+    # The stores' tables first: a dataset's connector is tried against its store when it
+    # is published; the people after, as the person index links them by declared schemes.
+    _make_stores(stores)
+    applied = apply_declaration(exchange, admin, declaration, say=lambda _: None)
+    citizen_ids = _population(SqlPersonIndexLoad(exchange.engine), stores, people, seed,
+                              progress)
+    accounts = [*_labelled(applied.issued), Account("admin", admin, initialised.token)]
+    # The citizen's account is the first living adult's (their identifiers are printed),
+    # made as `onceonly token issue --role citizen --person grn:...` makes one.
+    citizen, token = issue_token(exchange.uows, exchange.clock, org_id=EXCHANGE_ORG,
+                                 role=Role.CITIZEN, name="Citizen",
+                                 person=f"grn:{citizen_ids['grn']}", days=TOKEN_DAYS,
+                                 operator_org=EXCHANGE_ORG)
+    accounts.append(Account("citizen", citizen, token))
+    _decide(exchange, admin, [a.principal for a in accounts])
     return World(accounts, people, citizen_ids)
 
 
-def _members(exchange: Exchange) -> Account:
-    """The exchange initialised as any operator's is (`onceonly init`), and its members,
-    their systems and schemes registered through the same use cases; the first
-    administrator's account."""
-    operator = next(o for o in ORGANISATIONS if o[0] == EXCHANGE_ORG)
-    initialised = exchange.members.initialise(EXCHANGE_ORG, operator[1], days=TOKEN_DAYS)
-    admin = initialised.admin
-    for org_id, name, systems in ORGANISATIONS:
-        if org_id != EXCHANGE_ORG:
-            exchange.members.register(admin, org_id, name)
-        for code, title in systems:
-            exchange.members.add_system(admin, f"{org_id}/{code}", title)
-    for code, name, issuer in SCHEMES:
-        exchange.members.add_scheme(admin, Scheme(code, name, issuer))
-    return Account("admin", admin, initialised.token)
-
-
-def _accounts(engine: Engine, url: str, store_prefix: str, now: datetime,
-              admin: Account) -> list[Account]:
+def _labelled(issued: tuple[Issued, ...]) -> list[Account]:
+    """The demo's names for the people the file made: `officer:ORG`, `guardian:ORG` (and
+    `guardian-2:ORG` for a second), `manager`."""
     accounts: list[Account] = []
-    providers = {d.provider_id for d in DATASETS} | {r.provider_id for r in REGISTERS}
-    # Officers: at each consumer, each receiver of notifications, and the registrar at GRO.
-    consumers = ({a.consumer for a in AGREEMENTS} | {s.receiver for s in SUBSCRIPTIONS}
-                 | {r.provider_id for r in REGISTERS if r.provider_id != EXCHANGE_ORG})
-    issuers = {(issuer, code) for code, _, issuer in SCHEMES}
-    with engine.begin() as conn:
-        for org_id, schemes in ORG_SCHEMES.items():
-            for scheme in schemes:
-                if (org_id, scheme) not in issuers:  # an issuer names people by its own
-                    conn.execute(insert(t.organisation_schemes).values(org_id=org_id,
-                                                                       scheme=scheme))
-        for ds in DATASETS:
-            conn.execute(insert(t.datasets).values(
-                id=ds.id, provider_id=ds.provider_id, title=ds.title, subject_scheme=ds.scheme,
-                fields=dataset_fields_to_json(ds.fields),
-                connector=store_config(url, ds.id, store_prefix)))
-        for register in REGISTERS:  # life events are told, not stored: no connector
-            conn.execute(insert(t.datasets).values(
-                id=register.id, provider_id=register.provider_id, title=register.title,
-                subject_scheme="grn", event_type=register.event_type,
-                fields=dataset_fields_to_json(in_words(EVENT_TYPES[register.event_type].fields)),
-                connector={"kind": "events"}))
-
-        def account(label: str, org_id: str, role: Role, name: str) -> None:
-            principal = Principal(f"{slug(org_id)}.{label.split(':')[0]}", name, org_id, role)
-            conn.execute(insert(t.principals).values(
-                id=principal.id, name=name, org_id=org_id, role=role.value, person_key=None))
-            accounts.append(Account(label, principal, _issue(conn, principal, now)))
-
-        for org_id, name, _ in ORGANISATIONS:
-            if org_id in consumers:
-                account(f"officer:{org_id}", org_id, Role.OFFICER, f"Officer at {name}")
-            if org_id in providers:
-                account(f"guardian:{org_id}", org_id, Role.GUARDIAN, f"Data guardian, {name}")
-        account("guardian-2:NHS/NHSE", "NHS/NHSE", Role.GUARDIAN,
-                "Second data guardian, NHS England")
-        account("manager", EXCHANGE_ORG, Role.MANAGER, "Service manager")
-        accounts.append(admin)
-        account("citizen", EXCHANGE_ORG, Role.CITIZEN, "Citizen")
+    for person in issued:
+        principal = person.principal
+        role, org_id = principal.role.value, principal.org_id
+        label = "manager" if principal.role is Role.MANAGER else f"{role}:{org_id}"
+        if any(a.label == label for a in accounts):
+            label = f"{role}-2:{org_id}"
+        accounts.append(Account(label, principal, person.token))
     return accounts
 
 
-class _BulkInsert:
-    """Rows for one table, written with the driver's own executemany.
-
-    Each value is encoded once, by its column type's own bind processor (lists become JSON
-    text, dates ISO text on SQLite), exactly as SQLAlchemy would; what this skips is
-    SQLAlchemy's per-row statement machinery, which dominates a million-person build.
-    """
-
-    def __init__(self, conn: Connection, table: Table) -> None:
-        dialect = conn.dialect
-        quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.conn = conn
-        self.names = [column.name for column in table.columns]
-        self.sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-                    f"({', '.join(quote(name) for name in self.names)}) "
-                    f"VALUES ({', '.join(mark for _ in self.names)})")
-        self.encoders = [
-            (i, encode) for i, column in enumerate(table.columns)
-            if (encode := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
-        self.rows: list[tuple[object, ...]] = []
-
-    def add(self, values: Mapping[str, object]) -> None:
-        row = [values[name] for name in self.names]
-        for i, encode in self.encoders:
-            row[i] = encode(row[i])
-        self.rows.append(tuple(row))
-
-    def flush(self) -> None:
-        """Write the rows gathered so far in one transaction."""
-        if self.rows:
-            with self.conn.begin():
-                self.conn.exec_driver_sql(self.sql, self.rows)  # type: ignore[arg-type]
-            self.rows = []
+def _decide(exchange: Exchange, admin: Principal, principals: list[Principal]) -> None:
+    """Each submitted agreement approved by its provider's guardians, in turn, until it
+    needs no other approval (a high-risk one needs two)."""
+    guardians: dict[str, list[Principal]] = {}
+    for principal in principals:
+        if principal.role is Role.GUARDIAN:
+            guardians.setdefault(principal.org_id, []).append(principal)
+    for agreement in sorted(exchange.agreements.list(admin), key=lambda a: a.id or 0):
+        reason = ("the receiver has a duty to know"
+                  if agreement.kind is AgreementKind.NOTIFICATION
+                  else "assessment reviewed; purpose and fields justified")
+        status = agreement.status
+        for guardian in guardians.get(agreement.provider_id, []):
+            if status is not AgreementStatus.SUBMITTED:
+                break
+            assert agreement.id is not None
+            status = exchange.agreements.transition(guardian, agreement.id, "approve",
+                                                    reason).status
 
 
-def _population(engine: Engine, url: str, store_prefix: str, people: int, seed: int,
-                progress: Callable[[int], None] | None) -> dict[str, str]:
+def _stores(declaration: Declaration) -> dict[str, Mapping[str, Any]]:
+    """Each SQL dataset's connector, by dataset: the stores to fill."""
+    return {dataset["system"]: dataset["connector"]
+            for _, dataset in declaration.items("datasets")
+            if dataset["connector"]["kind"] == "sql"}
+
+
+def _make_stores(connectors: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each provider's store, made afresh and empty."""
+    for config in connectors.values():
+        engine = make_engine(str(config["url"]))
+        try:
+            metadata = MetaData()
+            table = store_table(metadata, config)
+            with engine.begin() as conn:
+                if config.get("schema"):
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"')
+                table.drop(conn, checkfirst=True)
+                metadata.create_all(conn)
+        finally:
+            engine.dispose()
+
+
+def _population(index: PersonIndexLoad, connectors: Mapping[str, Mapping[str, Any]],
+                people: int, seed: int, progress: Callable[[int], None] | None
+                ) -> dict[str, str]:
     pools = Pools.make(seed)
     citizen: dict[str, str] = {}
     with ExitStack() as stack:
-        stores: dict[str, _BulkInsert] = {}
+        stores: dict[str, BulkInsert] = {}
         engines: dict[str, Engine] = {}
-        for ds in DATASETS:
-            config = store_config(url, ds.id, store_prefix)
+        for dataset_id, config in connectors.items():
             store_url = str(config["url"])
             if store_url not in engines:
                 engines[store_url] = make_engine(store_url)
                 stack.callback(engines[store_url].dispose)
             conn = stack.enter_context(engines[store_url].connect())
-            metadata = MetaData()
-            table = store_table(metadata, config)
-            with conn.begin():
-                if conn.dialect.name == "sqlite":
-                    # A bigger page cache for the load only (these connections are not
-                    # reused): the DVLA store's key arrives in random order.
+            if conn.dialect.name == "sqlite":
+                # A bigger page cache for the load only (these connections are not
+                # reused): the DVLA store's key arrives in random order.
+                with conn.begin():
                     conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
-                if config.get("schema"):
-                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{config["schema"]}"')
-                table.drop(conn, checkfirst=True)
-                metadata.create_all(conn)
-            stores[ds.id] = _BulkInsert(conn, table)
+            stores[dataset_id] = BulkInsert(conn, store_table(MetaData(), config))
 
-        exchange_conn = stack.enter_context(engine.connect())
-        person_links = _BulkInsert(exchange_conn, t.person_links)
-        # The person index's lookup by person arrives in random (hashed) order: maintaining
-        # it row by row rewrites most of its pages on every chunk. Build it once at the end.
-        by_person = next(i for i in t.person_links.indexes if i.name == "ix_person_links_person")
-        with exchange_conn.begin():
-            by_person.drop(exchange_conn)
-
+        person_links = stack.enter_context(index.loading())
         for start in range(0, people, CHUNK):
             end = min(start + CHUNK, people)
-            for index in range(start, end):
-                person = make_person(seed, index, pools, REFERENCE_DAY)
+            for number in range(start, end):
+                person = make_person(seed, number, pools, REFERENCE_DAY)
                 for dataset_id, row in store_rows(person, REFERENCE_DAY).items():
                     stores[dataset_id].add(row)
                 key = person.person_key
@@ -288,62 +233,4 @@ def _population(engine: Engine, url: str, store_prefix: str, people: int, seed: 
             person_links.flush()
             if progress:
                 progress(end - start)
-
-        with exchange_conn.begin():
-            by_person.create(exchange_conn)
     return citizen
-
-
-def _agreements(exchange: Exchange, accounts: list[Account], now: datetime) -> None:
-    by_label = {a.label: a.principal for a in accounts}
-    for spec in AGREEMENTS:
-        provider = spec.dataset.rsplit("/", 1)[0]
-        officer = by_label[f"officer:{spec.consumer}"]
-        draft = exchange.agreements.draft(officer, DraftCommand(
-            dataset_id=spec.dataset,
-            grants=list(spec.grants),
-            purpose_code=spec.purpose,
-            purpose_text=spec.purpose_text,
-            legal_basis=spec.basis,
-            valid_from=now - timedelta(minutes=1),
-            valid_until=now + spec.duration,
-            max_queries_per_day=spec.per_day,
-            retention_days=spec.retention_days,
-            hidden_days=spec.hidden_days,
-            bulk_max_records=spec.bulk_max_records,
-            special_category_condition=spec.condition,
-            assessment=PrivacyAssessment(spec.risk, f"Assessment for: {spec.purpose_text}",
-                                         officer.name, now.date(), f"DPIA-{spec.number:03d}"),
-        ))
-        assert draft.id == spec.number, "demo agreements are numbered as in docs/demo-world.md"
-        exchange.agreements.transition(officer, spec.number, "submit", "ready for decision")
-        for approver in spec.approvers:
-            guardian = by_label[f"{approver}:{provider}"]
-            exchange.agreements.transition(guardian, spec.number, "approve",
-                                           "assessment reviewed; purpose and fields justified")
-    _subscriptions(exchange, by_label, now)
-
-
-def _subscriptions(exchange: Exchange, by_label: dict[str, Principal], now: datetime) -> None:
-    """Notification agreements: drafted by each receiver's guardian, approved by the
-    register's."""
-    for spec in SUBSCRIPTIONS:
-        receiver = by_label[f"guardian:{spec.receiver}"]
-        register = next(r for r in REGISTERS if r.id == spec.register)
-        draft = exchange.agreements.draft(receiver, DraftCommand(
-            dataset_id=spec.register,
-            grants=[FieldGrant(name, name) for name in spec.fields],
-            purpose_code=spec.purpose,
-            purpose_text=spec.purpose_text,
-            legal_basis=spec.basis,
-            valid_from=now - timedelta(minutes=1),
-            valid_until=now + timedelta(days=3 * 365),
-            max_queries_per_day=1,
-            retention_days=365,
-            assessment=PrivacyAssessment(Risk.LOW, f"Assessment for: {spec.purpose_text}",
-                                         receiver.name, now.date()),
-        ))
-        assert draft.id is not None
-        exchange.agreements.transition(receiver, draft.id, "submit", "ready for decision")
-        exchange.agreements.transition(by_label[f"guardian:{register.provider_id}"], draft.id,
-                                       "approve", "the receiver has a duty to know")

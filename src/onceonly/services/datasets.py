@@ -179,6 +179,9 @@ class DatasetService:
                           f"no identifier scheme {publication.subject_scheme!r}")
         _check_offers(publication.offers, publication.fields)
         event_type = self._event_type(uow, system_id, publication.event_types)
+        if publication.connector.get("kind") == "events" and event_type is None:
+            raise invalid("events_connector_without_event_type", "an events connector is for "
+                          "a register of life events: name the event type it emits")
         current = uow.catalogue.dataset(system_id)
         return Dataset(system_id, owner, publication.title.strip(), publication.subject_scheme,
                        publication.fields, event_type, tuple(publication.offers),

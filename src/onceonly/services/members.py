@@ -75,6 +75,12 @@ class MembersService:
             with self.uows(write=True) as uow:
                 if uow.members.any():
                     raise conflict(ALREADY_INITIALISED, "this exchange is already initialised")
+                # Checked before anything is written: an operator without a key would make
+                # a rerun say "already initialised" of an exchange that cannot sign.
+                unready = self.keys.unready()
+                if unready is not None:
+                    raise conflict("key_store_unavailable", "the operator's signing key "
+                                   f"cannot be made: {unready}. Nothing was initialised")
                 uow.members.add(operator, now, operator=True)
                 uow.members.record(MemberEvent(operator_id, now, "register", admin.id,
                                                "the exchange's operator"))

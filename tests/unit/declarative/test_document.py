@@ -13,6 +13,7 @@ from onceonly.domain.agreements import LegalBasis, Risk
 from onceonly.domain.catalogue import FIELD_NAME, FieldType, Sensitivity, SourceLabel
 from onceonly.domain.org_keys import KeyPurpose
 from onceonly.domain.organisations import ORG_ID_PATTERN, STAFF_ROLES, Role
+from onceonly.domain.special_category import ProcessingCondition
 
 DEFS = schema()["$defs"]
 
@@ -26,6 +27,8 @@ def test_the_schema_lists_what_the_domain_knows() -> None:
     agreement = DEFS["agreement"]["properties"]
     assert agreement["legal_basis"]["enum"] == [b.value for b in LegalBasis]
     assert agreement["assessment"]["properties"]["risk"]["enum"] == [r.value for r in Risk]
+    assert agreement["special_category_condition"]["enum"] == [
+        c.value for c in ProcessingCondition]
     assert DEFS["key"]["properties"]["purposes"]["items"]["enum"] == [p.value for p in KeyPurpose]
     roles = set(DEFS["person"]["properties"]["role"]["enum"])
     assert roles == {r.value for r in STAFF_ROLES | {Role.ORG_ADMIN}}

@@ -114,6 +114,13 @@ def test_a_register_holds_its_event_type_alone(datasets: DatasetService,
     assert refused(datasets.publish, GUARDIAN, other).code == "already_exists"
 
 
+def test_an_events_connector_is_for_a_register_alone(datasets: DatasetService,
+                                                    uows: FakeUnitOfWorkFactory) -> None:
+    error = refused(datasets.publish, GUARDIAN, publication(connector={"kind": "events"}))
+    assert error.code == "events_connector_without_event_type"
+    assert VAT not in uows.data.datasets and uows.data.published == []
+
+
 def test_a_version_may_not_drop_or_retype_a_field_an_agreement_in_force_uses(
         datasets: DatasetService, uows: FakeUnitOfWorkFactory) -> None:
     uows.data.agreements[2] = agreement(id=2, status=AgreementStatus.SUSPENDED)

@@ -9,6 +9,7 @@ import jsonpointer
 
 from onceonly.adapters.connectors.breaker import BreakerFigures
 from onceonly.adapters.connectors.contract import check_contract
+from onceonly.adapters.connectors.events import EventsConnector
 from onceonly.adapters.connectors.http import HttpConnector, HttpConnectors, SigningKey
 from onceonly.adapters.connectors.sql import SqlConnector, SqlConnectors
 
@@ -19,7 +20,9 @@ class ProviderConnectors:
         self.http = HttpConnectors(signing_key)
 
     def for_dataset(self, dataset_id: str,
-                    config: Mapping[str, Any]) -> SqlConnector | HttpConnector:
+                    config: Mapping[str, Any]) -> SqlConnector | HttpConnector | EventsConnector:
+        if config.get("kind") == "events":
+            return EventsConnector()
         if config.get("kind") == "http":
             try:
                 return self.http.for_config(config)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.driver import BulkInsert
 from onceonly.domain.organisations import Principal, Role, Training
 from onceonly.services.ports.people import StaffMember
 
@@ -80,3 +82,28 @@ class SqlStaff:
                                  .values(**values))
         if done.rowcount == 0:
             self.conn.execute(insert(tr).values(principal_id=principal_id, **values))
+
+
+class SqlPersonIndexLoad:
+    """Loading the person index in bulk (a new world's people, linked under each
+    identifier they hold)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def loading(self) -> Iterator[BulkInsert]:
+        """A loader of links (`add({"scheme", "value", "person_key"})`, `flush()`), the
+        index by person rebuilt once at the end: its keys arrive in random (hashed) order,
+        so keeping it row by row would rewrite most of its pages on every flush."""
+        by_person = next(i for i in t.person_links.indexes if i.name == "ix_person_links_person")
+        with self.engine.connect() as conn:
+            with conn.begin():
+                by_person.drop(conn)
+            links = BulkInsert(conn, t.person_links)
+            try:
+                yield links
+                links.flush()
+            finally:  # the index is whole again, whatever was loaded
+                with conn.begin():
+                    by_person.create(conn)

@@ -24,7 +24,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.crypto.standard_webhooks import WebhookVerificationError, verify
 from onceonly.demo.seed import World
 from onceonly.demo.stores import Store, connector_configs, open_stores
-from onceonly.demo.world import SUBSCRIPTIONS, WEBHOOK_RECEIVERS
+from onceonly.demo.world import WEBHOOK_RECEIVERS, notification_receivers
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.worker import WorkerThread
 
@@ -144,7 +144,7 @@ def tell_us_once_running(exchange: Exchange, world: World, exchange_url: str, *,
                                               f"{receivers}/receivers/{org}")
         worker = WorkerThread(exchange.delivery).start()
         stack.callback(worker.stop)
-        for org in sorted({s.receiver for s in SUBSCRIPTIONS} - set(WEBHOOK_RECEIVERS)):
+        for org in sorted(notification_receivers() - set(WEBHOOK_RECEIVERS)):
             poller = InboxPoller(exchange_url, world.token(f"officer:{org}"), stores[org],
                                  poll_seconds)
             poller.start()

@@ -56,6 +56,10 @@ class HostedKeys(Protocol):
         wrapped by the master key); its kid."""
         ...
 
+    def unready(self) -> str | None:
+        """Why a new key cannot be made now (the master key cannot be had), or None."""
+        ...
+
 
 class TreeHeads(Protocol):
     def integrate(self) -> object:

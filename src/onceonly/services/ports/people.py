@@ -1,9 +1,11 @@
 """People: those an organisation names (its identifiers of them; the demo prints a few to
-try), and those who act for it (its staff and service accounts, kept by its administrator)."""
+try; the demo loads them in bulk), and those who act for it (its staff and service
+accounts, kept by its administrator)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -52,3 +54,19 @@ class Staff(Protocol):
 class PeopleUnitOfWork(TokensUnitOfWork, Protocol):
     @property
     def staff(self) -> Staff: ...
+
+
+class Links(Protocol):
+    def add(self, values: Mapping[str, object]) -> None:
+        """One link: `scheme`, `value` and the `person_key` it names."""
+        ...
+
+    def flush(self) -> None:
+        """Write the links added so far, in one transaction."""
+        ...
+
+
+class PersonIndexLoad(Protocol):
+    def loading(self) -> AbstractContextManager[Links]:
+        """Links to add; the index is whole again when the block ends."""
+        ...
