@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
@@ -26,6 +27,10 @@ class FakeAuditLog:
 
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return list(self.data.audit[start:stop])
+
+    def leaves(self, start: int, stop: int) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+        for record in self.data.audit[start:stop]:
+            yield record.index, record.leaf() if isinstance(record, AuditRecord) else record
 
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
         return self.data.audit[index] if 0 <= index < len(self.data.audit) else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,11 +59,12 @@ def header_line(*, provider: str | None, period: Period, origin: str, log_org: s
         "entries": entries}) + b"\n"
 
 
-def entry_line(leaf: bytes, proof: Sequence[bytes]) -> bytes:
+def entry_line(leaf: bytes, proof: Sequence[bytes],
+               encode: Callable[[bytes], str] = b64) -> bytes:
     """RFC 8785 form: for an object of text and a list of text, Python's JSON encoder with
     sorted keys, no spaces and no escaping beyond JSON's own writes exactly those bytes (the
     tests hold it to rfc8785), many times faster; a bundle has a line per entry."""
-    return json.dumps({"leaf": leaf.decode("utf-8"), "proof": [b64(node) for node in proof]},
+    return json.dumps({"leaf": leaf.decode("utf-8"), "proof": [encode(node) for node in proof]},
                       ensure_ascii=False, separators=(",", ":"),
                       sort_keys=True).encode("utf-8") + b"\n"
 

@@ -26,6 +26,7 @@ from onceonly.audit.heads import (
     TreeHead,
     verify_tree_head,
 )
+from onceonly.audit.merkle import leaf_hash
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
@@ -441,20 +442,20 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
         stop = min(start + chunk, total)
         stored = uow.tree.level(0, start, min(stop, covered))
         leaves = _pruned_leaves(stored, start, min(stop, pruned))
-        for record in uow.audit.entries(start + len(leaves), stop):
+        for index, leaf in uow.audit.leaves(start + len(leaves), stop):
             expected = start + len(leaves)
-            if record.index != expected:
+            if index != expected:
                 raise _Bad(expected, _MISSING.format(expected))
-            if isinstance(record, UnreadableEntry):
-                raise _Bad(expected, str(record))
-            leaf = merkle.leaf_hash(record.leaf())
-            if expected < covered and stored.get(expected) != leaf:
+            if isinstance(leaf, UnreadableEntry):
+                raise _Bad(expected, str(leaf))
+            digest = leaf_hash(leaf)
+            if expected < covered and stored.get(expected) != digest:
                 raise _Bad(expected, (
                     f"entry {expected} differs from the entry the tree holds: altered, "
                     "inserted or moved" if expected in stored else
                     f"the tree holds no leaf for entry {expected}, though it covers "
                     f"{covered} entries"))
-            leaves.append(leaf)
+            leaves.append(digest)
         if start + len(leaves) < stop:
             raise _Bad(start + len(leaves), _MISSING.format(start + len(leaves)))
         tree.extend(leaves)

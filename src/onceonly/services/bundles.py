@@ -6,7 +6,7 @@ offline. `audit.bundles.verify` checks one."""
 from __future__ import annotations
 
 import hashlib
-import json
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from onceonly.audit import merkle
 from onceonly.audit.bundles import Period, entry_line, header_line
-from onceonly.audit.entries import AuditEntry, AuditRecord, timestamp
+from onceonly.audit.entries import AuditEntry, UnreadableEntry, timestamp
 from onceonly.audit.heads import SignedTreeHead, b64
 from onceonly.domain.errors import conflict, invalid
 from onceonly.services.ports.bundles import BundleExport, BundlesUnitOfWork
@@ -167,34 +167,31 @@ class BundleService:
 
     def _write_entries(self, uow: BundlesUnitOfWork, out: _Hashing, provider: str | None,
                        start: datetime, end: datetime, size: int) -> int:
-        written, after = 0, -1
-        while True:
-            records = uow.bundle_entries.about(provider, start, end, after, size, CHUNK)
-            if not records:
-                return written
-            readable = [r for r in records if isinstance(r, AuditRecord)]
-            if len(readable) != len(records):
-                bad = next(r for r in records if not isinstance(r, AuditRecord))
-                raise RuntimeError(f"cannot bundle {bad}: `onceonly audit verify` says more")
-            stored = _stored_nodes(uow, readable[0].index, readable[-1].index, size)
-            read = _reader(stored)
-            out.write(b"".join(
-                entry_line(_leaf(r, stored.get((0, r.index))),
-                           merkle.inclusion_proof(r.index, size, read))
-                for r in readable))
-            written += len(readable)
-            after = readable[-1].index
+        written = 0
+        leaves = uow.bundle_entries.leaves(provider, start, end, size)
+        while chunk := list(itertools.islice(leaves, CHUNK)):
+            stored = _stored_nodes(uow, chunk[0][0], chunk[-1][0], size)
+            read, encoded = _reader(stored), _Base64()
+            lines = []
+            for index, leaf in chunk:
+                if isinstance(leaf, UnreadableEntry):
+                    raise RuntimeError(f"cannot bundle {leaf}: `onceonly audit verify` says more")
+                if stored.get((0, index)) != merkle.leaf_hash(leaf):
+                    raise RuntimeError(f"cannot bundle entry {index}: it differs from the entry "
+                                       "the tree holds; `onceonly audit verify` says more")
+                lines.append(entry_line(leaf, merkle.inclusion_proof(index, size, read),
+                                        encode=encoded.__getitem__))
+            out.write(b"".join(lines))
+            written += len(chunk)
+        return written
 
 
-def _leaf(record: AuditRecord, stored: bytes | None) -> bytes:
-    """The entry's leaf: Python's JSON encoder writes RFC 8785's bytes for what entries
-    hold (text, integers, lists, objects) many times faster than rfc8785; where it does not
-    (a float, say), its hash is not the tree's leaf hash and rfc8785 writes it."""
-    quick = json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":"),
-                       sort_keys=True, allow_nan=False).encode("utf-8")
-    if stored is not None and merkle.leaf_hash(quick) == stored:
-        return quick
-    return record.leaf()
+class _Base64(dict[bytes, str]):
+    """Each node's base64 once a chunk: the entries of a chunk share most of their proofs."""
+
+    def __missing__(self, node: bytes) -> str:
+        self[node] = encoded = b64(node)
+        return encoded
 
 
 def _stored_nodes(uow: BundlesUnitOfWork, first: int, last: int,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -26,6 +26,11 @@ class AuditLog(Protocol):
         behind the log's back) is named as unreadable, in its place."""
         ...
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None: ...
+    def leaves(self, start: int, stop: int) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+        """Entries [start, stop) as their indexes and leaves (the bytes the tree commits to),
+        in index order, streamed: for reading the whole log. An entry that does not read is
+        named as in `entries`, in its leaf's place."""
+        ...
     def pruned_below(self) -> int:
         """Entries below this index were removed after export (archive bundles); the tree
         keeps their leaves."""
