@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -170,17 +170,17 @@ class BundleService:
         written = 0
         leaves = uow.bundle_entries.leaves(provider, start, end, size)
         while chunk := list(itertools.islice(leaves, CHUNK)):
-            stored = _stored_nodes(uow, chunk[0][0], chunk[-1][0], size)
-            read, encoded = _reader(stored), _Base64()
-            lines = []
+            levels = _stored_levels(uow, chunk[0][0], chunk[-1][0], size)
+            encoded = _Base64()
             for index, leaf in chunk:
                 if isinstance(leaf, UnreadableEntry):
                     raise RuntimeError(f"cannot bundle {leaf}: `onceonly audit verify` says more")
-                if stored.get((0, index)) != merkle.leaf_hash(leaf):
+                if levels[0].get(index) != merkle.leaf_hash(leaf):
                     raise RuntimeError(f"cannot bundle entry {index}: it differs from the entry "
                                        "the tree holds; `onceonly audit verify` says more")
-                lines.append(entry_line(leaf, merkle.inclusion_proof(index, size, read),
-                                        encode=encoded.__getitem__))
+            proofs = merkle.inclusion_proofs([index for index, _ in chunk], size, levels)
+            lines = [entry_line(leaf, proof, encode=encoded.__getitem__)
+                     for (_, leaf), proof in zip(chunk, proofs, strict=True)]
             out.write(b"".join(lines))
             written += len(chunk)
         return written
@@ -194,24 +194,18 @@ class _Base64(dict[bytes, str]):
         return encoded
 
 
-def _stored_nodes(uow: BundlesUnitOfWork, first: int, last: int,
-                  size: int) -> dict[merkle.Node, bytes]:
+def _stored_levels(uow: BundlesUnitOfWork, first: int, last: int,
+                   size: int) -> list[dict[int, bytes]]:
     """Every stored node the inclusion proofs of entries `first` to `last` can need in the
-    tree of `size`, a range per level and side: an entry's path runs beside its own
-    ancestors (near `index >> level`) and along the tree's right edge (near
+    tree of `size`, by level, a range per level and side: an entry's path runs beside its
+    own ancestors (near `index >> level`) and along the tree's right edge (near
     `size >> level`); the leaves of the entries themselves come with level 0."""
-    stored: dict[merkle.Node, bytes] = {}
+    levels: list[dict[int, bytes]] = []
     for level in range(size.bit_length() + 1):
         near = (max(0, (first >> level) - 1), (last >> level) + 2)
         edge = (max(0, (size >> level) - 2), (size >> level) + 1)
         spans = [near, edge] if edge[0] > near[1] else [(near[0], max(near[1], edge[1]))]
+        levels.append({})
         for start, stop in spans:
-            stored.update({(level, idx): digest
-                           for idx, digest in uow.tree.level(level, start, stop).items()})
-    return stored
-
-
-def _reader(stored: dict[merkle.Node, bytes]) -> merkle.NodeReader:
-    def read(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
-        return {node: stored[node] for node in nodes if node in stored}
-    return read
+            levels[level].update(uow.tree.level(level, start, stop))
+    return levels

@@ -62,7 +62,7 @@ def stream_leaves(log: RowReader, query: LeafQuery, params: Mapping[str, Any],
     try:
         for rows in query.fast[conn.dialect.name].stream(conn, params, batch):
             for row in rows:
-                leaf = _quick_leaf(row)
+                leaf = quick_leaf(row)
                 last = row[0]
                 yield last, leaf if leaf is not None else _leaf_of(log.entry(last))
     except conn.dialect.loaded_dbapi.OperationalError as exc:
@@ -94,7 +94,7 @@ def _leaf_time(stored: Any) -> str | None:
     return f"{stored[:10]}T{stored[11:]}Z"
 
 
-def _quick_leaf(row: tuple[Any, ...]) -> bytes | None:
+def quick_leaf(row: tuple[Any, ...]) -> bytes | None:
     """A row of LeafQuery's columns as its leaf, or None where it is not as appends write it."""
     (seq, at, action, outcome, reason, actor_id, org_id, agreement_id, provider_id, purpose,
      person_key, fields, values_hash, detail, hidden_until) = row
