@@ -26,13 +26,15 @@ What it measures
     3-5. With the database (benchmarks/bench_audit_db.py): what the audit append adds to a
        governed query, in-process and over HTTP, on SQLite and PostgreSQL; proofs read from
        the database at M leaves; and integrate and `audit verify` of N stored entries end
-       to end on SQLite (reading, RFC 8785 encoding, hashing, storing), beside hashlib.
+       to end (reading, RFC 8785 encoding, hashing, storing), beside hashlib, on SQLite
+       or, with --backend, PostgreSQL (verify and hashlib alternated --repeat times).
        PostgreSQL: ONCEONLY_BENCH_POSTGRES_URL, else postgres@127.0.0.1:5432/test.
 
 How to run (pymerkle is in the bench dependency group)
     uv run --group bench python -m benchmarks.bench_audit             # 1,000,000 / 10,000,000
     uv run --group bench python -m benchmarks.bench_audit --quick     # 50,000 / 100,000
     uv run --group bench python -m benchmarks.bench_audit --entries 200000 --repeat 5
+    uv run --group bench python -m benchmarks.bench_audit --only 5 --backend SQLite,PostgreSQL
 """
 
 from __future__ import annotations

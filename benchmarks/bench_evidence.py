@@ -11,7 +11,8 @@ What it measures
        TimestampService (request, HTTP, check of the answer against the root, store),
        beside the same K requests POSTed to the authority alone, and beside the authority
        run without HTTP (`openssl ts -reply` per request): the floor.
-    3. A bundle of N entries (default 1,000,000, all about one provider) on SQLite:
+    3. A bundle of N entries (default 1,000,000, all about one provider) on SQLite (or
+       PostgreSQL, with --backend):
        `BundleService.export` to a file and `audit.bundles.verify` of it offline, beside
        bare hashlib doing the same number of SHA-256 calls verification needs (one leaf
        hash and one node hash per proof step, on inputs of the same sizes).
@@ -20,6 +21,8 @@ How to run
     uv run --group bench python -m benchmarks.bench_evidence            # N = 1,000,000
     uv run --group bench python -m benchmarks.bench_evidence --quick    # N = 50,000
     uv run --group bench python -m benchmarks.bench_evidence --only 3 --entries 200000
+    uv run --group bench python -m benchmarks.bench_evidence --only 3 --backend SQLite,PostgreSQL \
+        --repeat 3 --verify-repeat 1   # exports and offline checks timed, medians
 """
 
 from __future__ import annotations
