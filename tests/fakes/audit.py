@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
-from onceonly.services.ports.audit import AuditSearch
+from onceonly.services.ports.audit import AuditSearch, LeafStream
 from tests.fakes.data import FakeData
 
 
@@ -28,7 +27,7 @@ class FakeAuditLog:
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return list(self.data.audit[start:stop])
 
-    def leaves(self, start: int, stop: int) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+    def leaves(self, start: int, stop: int) -> LeafStream:
         for record in self.data.audit[start:stop]:
             yield record.index, record.leaf() if isinstance(record, AuditRecord) else record
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -168,22 +169,27 @@ class BundleService:
     def _write_entries(self, uow: BundlesUnitOfWork, out: _Hashing, provider: str | None,
                        start: datetime, end: datetime, size: int) -> int:
         written = 0
-        leaves = uow.bundle_entries.leaves(provider, start, end, size)
-        while chunk := list(itertools.islice(leaves, CHUNK)):
-            levels = _stored_levels(uow, chunk[0][0], chunk[-1][0], size)
-            encoded = _Base64()
-            for index, leaf in chunk:
-                if isinstance(leaf, UnreadableEntry):
-                    raise RuntimeError(f"cannot bundle {leaf}: `onceonly audit verify` says more")
-                if levels[0].get(index) != merkle.leaf_hash(leaf):
-                    raise RuntimeError(f"cannot bundle entry {index}: it differs from the entry "
-                                       "the tree holds; `onceonly audit verify` says more")
-            proofs = merkle.inclusion_proofs([index for index, _ in chunk], size, levels)
-            lines = [entry_line(leaf, proof, encode=encoded.__getitem__)
-                     for (_, leaf), proof in zip(chunk, proofs, strict=True)]
-            out.write(b"".join(lines))
-            written += len(chunk)
+        # Closed here, not when collected: a cursor must not outlive its unit of work.
+        with closing(uow.bundle_entries.leaves(provider, start, end, size)) as leaves:
+            while chunk := list(itertools.islice(leaves, CHUNK)):
+                written += self._write_chunk(uow, out, chunk, size)
         return written
+
+    def _write_chunk(self, uow: BundlesUnitOfWork, out: _Hashing,
+                     chunk: list[tuple[int, bytes | UnreadableEntry]], size: int) -> int:
+        levels = _stored_levels(uow, chunk[0][0], chunk[-1][0], size)
+        encoded = _Base64()
+        for index, leaf in chunk:
+            if isinstance(leaf, UnreadableEntry):
+                raise RuntimeError(f"cannot bundle {leaf}: `onceonly audit verify` says more")
+            if levels[0].get(index) != merkle.leaf_hash(leaf):
+                raise RuntimeError(f"cannot bundle entry {index}: it differs from the entry "
+                                   "the tree holds; `onceonly audit verify` says more")
+        proofs = merkle.inclusion_proofs([index for index, _ in chunk], size, levels)
+        lines = [entry_line(leaf, proof, encode=encoded.__getitem__)
+                 for (_, leaf), proof in zip(chunk, proofs, strict=True)]
+        out.write(b"".join(lines))
+        return len(chunk)
 
 
 class _Base64(dict[bytes, str]):

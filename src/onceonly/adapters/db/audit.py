@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +40,7 @@ from onceonly.audit.entries import (
 )
 from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports.audit import AuditSearch, HeadsAfter, OperatorAlert
+from onceonly.services.ports.audit import AuditSearch, HeadsAfter, LeafStream, OperatorAlert
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
@@ -164,7 +164,7 @@ class SqlAuditLog:
         found = self._records(_RAW_ROWS.where(_LOG.seq == index))
         return found[0] if found else None
 
-    def leaves(self, start: int, stop: int) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+    def leaves(self, start: int, stop: int) -> LeafStream:
         return stream_leaves(self, BETWEEN, {"start": start, "stop": stop})
 
     def read_rows(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:

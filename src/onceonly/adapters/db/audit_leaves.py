@@ -11,7 +11,7 @@ names it unreadable or encodes it with rfc8785: so the defensive reading is unch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from sqlalchemy.types import NullType
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.audit.entries import AuditRecord, UnreadableEntry, stored_leaf
+from onceonly.services.ports.audit import LeafStream
 
 _LOG = t.audit_log.c
 # Each column as the driver hands it over, undecoded: a row changed behind the log's back
@@ -55,7 +56,7 @@ class RowReader(Protocol):
 
 
 def stream_leaves(log: RowReader, query: LeafQuery, params: Mapping[str, Any],
-                  batch: int = 10_000) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+                  batch: int = 10_000) -> LeafStream:
     """Each entry of `query` as its index and leaf (or why it does not read), in index
     order, read from the driver's cursor `batch` rows at a time."""
     conn, last = log.conn, -1

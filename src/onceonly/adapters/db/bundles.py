@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.audit import SqlAuditLog
 from onceonly.adapters.db.audit_leaves import LeafQuery, stream_leaves
-from onceonly.audit.entries import UnreadableEntry
+from onceonly.services.ports.audit import LeafStream
 from onceonly.services.ports.bundles import BundleExport
 
 _LOG = t.audit_log.c
@@ -44,7 +43,7 @@ class SqlBundleEntries:
         return int(self.conn.execute(query).scalar() or 0)
 
     def leaves(self, provider: str | None, start: datetime, end: datetime,
-               below: int) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+               below: int) -> LeafStream:
         params: dict[str, Any] = {"start": start, "end": end, "below": below}
         if provider is not None:
             params["provider"] = provider

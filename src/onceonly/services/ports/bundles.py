@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from onceonly.audit.entries import UnreadableEntry
-from onceonly.services.ports.audit import AuditTree, AuditUnitOfWork
+from onceonly.services.ports.audit import AuditTree, AuditUnitOfWork, LeafStream
 from onceonly.services.ports.timestamps import HeadTimestamps
 from onceonly.services.ports.witnesses import Cosignatures
 
@@ -19,7 +17,7 @@ class BundleEntries(Protocol):
         and before `end`, with an index below `below`."""
         ...
     def leaves(self, provider: str | None, start: datetime, end: datetime,
-               below: int) -> Iterator[tuple[int, bytes | UnreadableEntry]]:
+               below: int) -> LeafStream:
         """Those entries (as `count` counts them) as their indexes and leaves, in index
         order, streamed; one that does not read is named in its leaf's place."""
         ...
