@@ -26,13 +26,15 @@ What it measures
     3-5. With the database (benchmarks/bench_audit_db.py): what the audit append adds to a
        governed query, in-process and over HTTP, on SQLite and PostgreSQL; proofs read from
        the database at M leaves; and integrate and `audit verify` of N stored entries end
-       to end on SQLite (reading, RFC 8785 encoding, hashing, storing), beside hashlib.
+       to end (reading, RFC 8785 encoding, hashing, storing), beside hashlib, on SQLite
+       or, with --backend, PostgreSQL (verify and hashlib alternated --repeat times).
        PostgreSQL: ONCEONLY_BENCH_POSTGRES_URL, else postgres@127.0.0.1:5432/test.
 
 How to run (pymerkle is in the bench dependency group)
     uv run --group bench python -m benchmarks.bench_audit             # 1,000,000 / 10,000,000
     uv run --group bench python -m benchmarks.bench_audit --quick     # 50,000 / 100,000
     uv run --group bench python -m benchmarks.bench_audit --entries 200000 --repeat 5
+    uv run --group bench python -m benchmarks.bench_audit --only 5 --backend SQLite,PostgreSQL
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Options:
     proof_calls: int
     proof_repeat: int
     quick: bool = False
+    backends: tuple[str, ...] = ("SQLite",)
 
 
 Section = Callable[[Report], None]
@@ -91,8 +94,9 @@ def sections(options: Options) -> list[tuple[str, Section]]:
          lambda out: bench_audit_db.stored_proofs(
              out, options.proof_leaves, calls=500 if options.quick else 2_000,
              blocks=2 if options.quick else 3)),
-        (f"integrate and verify {options.entries:,} stored entries, end to end (SQLite)",
-         lambda out: bench_audit_db.stored_log(out, options.entries)),
+        (f"integrate and verify {options.entries:,} stored entries, end to end",
+         lambda out: bench_audit_db.stored_log(out, options.entries, backends=options.backends,
+                                               repeat=options.repeat)),
         ("what use limits and anomaly notes add to a governed query",
          lambda out: bench_audit_db.constraints_cost(
              out, people=500 if options.quick else 5_000,
@@ -335,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="default 10,000,000 (100,000 with --quick)")
     parser.add_argument("--only", type=lambda text: {int(n) for n in text.split(",")},
                         help="run only these sections, e.g. --only 4,5")
+    parser.add_argument("--backend", default="SQLite",
+                        help="section 5's databases: SQLite, PostgreSQL or both, by commas")
     args = parser.parse_args(argv)
     options = Options(
         entries=args.entries or (50_000 if args.quick else 1_000_000),
@@ -344,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         proof_calls=20_000,
         proof_repeat=5,
         quick=args.quick,
+        backends=tuple(args.backend.split(",")),
     )
     out = Report("audit")
     out(machine_header(f"audit: RFC 9162 Merkle tree, {options.entries:,} entries; proofs at "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
-from onceonly.services.ports.audit import AuditSearch
+from onceonly.services.ports.audit import AuditSearch, LeafStream
 from tests.fakes.data import FakeData
 
 
@@ -26,6 +26,10 @@ class FakeAuditLog:
 
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return list(self.data.audit[start:stop])
+
+    def leaves(self, start: int, stop: int) -> LeafStream:
+        for record in self.data.audit[start:stop]:
+            yield record.index, record.leaf() if isinstance(record, AuditRecord) else record
 
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
         return self.data.audit[index] if 0 <= index < len(self.data.audit) else None

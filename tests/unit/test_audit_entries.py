@@ -24,6 +24,7 @@ from onceonly.audit.entries import (
     may_read,
     officer_pseudonym,
     read_record,
+    stored_leaf,
     timestamp,
 )
 from onceonly.audit.heads import (
@@ -34,6 +35,7 @@ from onceonly.audit.heads import (
     unb64,
     verify_tree_head,
 )
+from onceonly.crypto.canonical import orjson_exact
 from onceonly.crypto.signing import SignatureInvalid, SigningKey, jwks
 from onceonly.domain.organisations import Principal, Role
 
@@ -355,3 +357,47 @@ def test_what_has_no_canonical_form_is_said(value, why):
 
 def test_the_largest_integers_json_holds_exactly_are_accepted():
     check_canonical(replace(RELEASE, detail={"max": 2**53 - 1, "min": -(2**53 - 1)}))
+
+
+# -- a leaf straight from stored values (`audit verify` and bundles) ------------------------
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | _TEXT | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8)
+_TIMES = st.datetimes(timezones=st.just(UTC))
+
+
+@given(action=_TEXT, reason=st.none() | _TEXT, agreement_id=st.none() | st.integers(
+    -(2**60), 2**60), fields=st.lists(_TEXT, max_size=3),
+    detail=st.dictionaries(_TEXT, _JSON, max_size=4), at=_TIMES,
+    hidden_until=st.none() | _TIMES)
+def test_a_leaf_from_stored_values_is_the_entrys_leaf_wherever_it_answers(
+        action, reason, agreement_id, fields, detail, at, hidden_until):
+    entry = AuditEntry(action, "permit", "officer-1", "GOV/DWP", reason=reason,
+                       agreement_id=agreement_id, provider_id="GOV/HMRC", fields=tuple(fields),
+                       detail=detail, hidden_until=hidden_until)
+    record = AuditRecord(7, at, entry)
+    quick = stored_leaf(7, timestamp(at), action, "permit", reason, "officer-1", "GOV/DWP",
+                        agreement_id, "GOV/HMRC", None, None, list(fields), None, detail,
+                        timestamp(hidden_until) if hidden_until else None)
+    # It answers exactly where orjson's output is the RFC 8785 form (no float, no integer
+    # beyond 2**53, keys of the Basic Multilingual Plane), and then with the same bytes.
+    assert (quick is not None) == orjson_exact(record.as_json())
+    if quick is not None:
+        assert quick == record.leaf()
+
+
+@pytest.mark.parametrize(("position", "value"), [
+    (1, 5), (2, None), (3, b"permit"), (6, True), (6, 2**53), (10, ("a",)), (10, ["a", 1]),
+    (12, ["not", "an object"]), (12, {"n": 1.5}), (12, {1: "key not text"}),
+    (1, "lone \ud800 surrogate")])
+def test_a_leaf_from_stored_values_is_refused_unless_they_are_as_appends_write_them(
+        position, value):
+    values: list[object] = [7, "query.release", "permit", None, "officer-1", "GOV/DWP", 1,
+                            "GOV/HMRC", None, None, ["income_band"], None, {}]
+    assert stored_leaf(values[0], "2026-11-24T12:00:00.000005Z", *values[1:], None) is not None
+    values[position] = value
+    assert stored_leaf(values[0], "2026-11-24T12:00:00.000005Z", *values[1:], None) is None

@@ -17,6 +17,7 @@ from onceonly.audit.merkle import (
     Node,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     integrate,
     leaf_hash,
     node_hash,
@@ -662,3 +663,20 @@ def test_a_proof_for_another_size_does_not_verify_against_this_ones_roots():
             if other != TREE.inclusion_proof(index, second):
                 assert not verify_inclusion(HASHES[index], index, second, other,
                                             REF_ROOTS[second]), (index, second)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 31, 32, 33, 64])
+def test_inclusion_proofs_of_many_leaves_are_each_ones_proof(size):
+    tree = MemoryTree(HASHES[:size])
+    for first in range(size):
+        indexes = list(range(first, min(first + 7, size)))
+        assert inclusion_proofs(indexes, size, tree.levels) == [
+            inclusion_proof(i, size, tree.read) for i in indexes]
+
+
+def test_inclusion_proofs_refuse_an_index_outside_the_tree_or_a_node_missing():
+    tree = MemoryTree(HASHES[:4])
+    with pytest.raises(ValueError, match="leaf index 4 is not in a tree of size 4"):
+        inclusion_proofs([2, 4], 4, tree.levels)
+    with pytest.raises(LookupError, match="missing one a proof needs"):
+        inclusion_proofs([2], 4, [dict(enumerate(tree.levels[0]))])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from onceonly.audit import merkle
 from onceonly.audit.checkpoints import body_of
 from onceonly.audit.heads import SignedTreeHead, b64, verify_tree_head
-from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.canonical import canonical_json, exact_canonical_json
 from onceonly.crypto.cosignatures import (
     CosignatureInvalid,
     Witness,
@@ -59,13 +59,15 @@ def header_line(*, provider: str | None, period: Period, origin: str, log_org: s
         "entries": entries}) + b"\n"
 
 
-def entry_line(leaf: bytes, proof: Sequence[bytes]) -> bytes:
-    """RFC 8785 form: for an object of text and a list of text, Python's JSON encoder with
-    sorted keys, no spaces and no escaping beyond JSON's own writes exactly those bytes (the
-    tests hold it to rfc8785), many times faster; a bundle has a line per entry."""
-    return json.dumps({"leaf": leaf.decode("utf-8"), "proof": [b64(node) for node in proof]},
-                      ensure_ascii=False, separators=(",", ":"),
-                      sort_keys=True).encode("utf-8") + b"\n"
+def entry_line(leaf: bytes, proof: Sequence[bytes],
+               encode: Callable[[bytes], str] = b64) -> bytes:
+    """RFC 8785 form: an object of two ASCII keys, text and a list of text, which orjson
+    writes exactly so (tests hold it to rfc8785); a bundle has a line per entry. The leaf
+    is UTF-8 (its own RFC 8785 bytes), so its text has no lone surrogate."""
+    line = exact_canonical_json({"leaf": leaf.decode("utf-8"),
+                                 "proof": [encode(node) for node in proof]})
+    assert line is not None, "text decoded from UTF-8 encodes"
+    return line + b"\n"
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from onceonly.crypto.canonical import canonical_json
+from onceonly.crypto.canonical import canonical_json, exact_canonical_json, orjson_exact
 from onceonly.domain.organisations import Principal, Role
 
 # The citizen's own read of what a provider holds about them (subject access).
@@ -180,23 +180,11 @@ class AuditRecord:
 
     def as_json(self) -> dict[str, Any]:
         e = self.entry
-        return {
-            "index": self.index,
-            "at": timestamp(self.at),
-            "action": e.action,
-            "outcome": e.outcome,
-            "reason": e.reason,
-            "actor_id": e.actor_id,
-            "org_id": e.org_id,
-            "agreement_id": e.agreement_id,
-            "provider_id": e.provider_id,
-            "purpose": e.purpose,
-            "person_key": e.person_key,
-            "fields": list(e.fields),
-            "values_hash": e.values_hash,
-            "detail": dict(e.detail),
-            "hidden_until": timestamp(e.hidden_until) if e.hidden_until else None,
-        }
+        return _leaf_object(
+            self.index, timestamp(self.at), e.action, e.outcome, e.reason, e.actor_id, e.org_id,
+            e.agreement_id, e.provider_id, e.purpose, e.person_key, list(e.fields),
+            e.values_hash, dict(e.detail),
+            timestamp(e.hidden_until) if e.hidden_until else None)
 
     def leaf(self) -> bytes:
         """The leaf the tree commits to: RFC 8785 canonical JSON of the whole entry,
@@ -205,6 +193,58 @@ class AuditRecord:
 
     def hidden_at(self, now: datetime) -> bool:
         return self.entry.hidden_until is not None and now < self.entry.hidden_until
+
+
+def _leaf_object(index: int, at: str, action: Any, outcome: Any, reason: Any, actor_id: Any,
+                 org_id: Any, agreement_id: Any, provider_id: Any, purpose: Any,
+                 person_key: Any, fields: Any, values_hash: Any, detail: Any,
+                 hidden_until: str | None) -> dict[str, Any]:
+    """The object a leaf is the RFC 8785 form of (times in `timestamp`'s spelling)."""
+    return {
+        "index": index,
+        "at": at,
+        "action": action,
+        "outcome": outcome,
+        "reason": reason,
+        "actor_id": actor_id,
+        "org_id": org_id,
+        "agreement_id": agreement_id,
+        "provider_id": provider_id,
+        "purpose": purpose,
+        "person_key": person_key,
+        "fields": fields,
+        "values_hash": values_hash,
+        "detail": detail,
+        "hidden_until": hidden_until,
+    }
+
+
+def stored_leaf(index: int, at: str, action: Any, outcome: Any, reason: Any, actor_id: Any,
+                org_id: Any, agreement_id: Any, provider_id: Any, purpose: Any,
+                person_key: Any, fields: Any, values_hash: Any, detail: Any,
+                hidden_until: str | None) -> bytes | None:
+    """The leaf of an entry straight from its stored values (JSON decoded, times already in
+    `timestamp`'s spelling), without building the entry: the readers of the whole log
+    (`audit verify`, archive bundles) make a million of them. None unless every value is of
+    the kind an append writes and orjson's output is the RFC 8785 form: the caller then
+    reads the row through `read_record`, which names what is wrong or finds a value only
+    rfc8785 writes (a float, say). So both give the same bytes wherever this one answers."""
+    if type(action) is not str or type(outcome) is not str:
+        return None
+    for text in (reason, actor_id, org_id, provider_id, purpose, person_key, values_hash):
+        if text is not None and type(text) is not str:
+            return None
+    if agreement_id is not None and (type(agreement_id) is not int
+                                     or not -MAX_JSON_INT <= agreement_id <= MAX_JSON_INT):
+        return None
+    if type(fields) is not list or type(detail) is not dict or not orjson_exact(detail):
+        return None
+    for name in fields:
+        if type(name) is not str:
+            return None
+    return exact_canonical_json(_leaf_object(
+        index, at, action, outcome, reason, actor_id, org_id, agreement_id, provider_id,
+        purpose, person_key, fields, values_hash, detail, hidden_until))
 
 
 def officer_pseudonym(key: bytes, actor_id: str | None) -> str | None:

@@ -208,6 +208,35 @@ def inclusion_proof(index: int, size: int, read: NodeReader) -> list[bytes]:
     return _path_hashes(_path_shape(index, 0, size), [], read)
 
 
+def inclusion_proofs(indexes: Sequence[int], size: int,
+                     levels: Sequence[Mapping[int, bytes]]) -> list[list[bytes]]:
+    """`inclusion_proof` of each index, from the nodes held a level at a time
+    (`levels[l][i]` is node (l, i)): for many neighbouring leaves at once (archive
+    bundles), each ragged right part composed once. _path_shape's three parts, unrolled."""
+    _check_size(size)
+    composed: dict[int, bytes] = {}
+    proofs = []
+    try:
+        for index in indexes:
+            if not 0 <= index < size:
+                raise ValueError(f"leaf index {index} is not in a tree of size {size}")
+            d = (index ^ (size - 1)).bit_length()
+            proof = [levels[lv][(index >> lv) ^ 1] for lv in range(d - 1)]
+            if d:  # the ragged part depends on d alone: above it, index and size - 1 agree
+                right = composed.get(d)
+                if right is None:
+                    nodes = _decompose(((index >> (d - 1)) | 1) << (d - 1), size)
+                    right = composed[d] = _compose(nodes, {
+                        (lv, i): levels[lv][i] for lv, i in nodes})
+                proof.append(right)
+            proof += [levels[lv][(index >> lv) - 1] for lv in range(d, index.bit_length())
+                      if index >> lv & 1]
+            proofs.append(proof)
+    except (KeyError, IndexError) as exc:
+        raise LookupError(f"the Merkle nodes given are missing one a proof needs: {exc}") from exc
+    return proofs
+
+
 def consistency_proof(first: int, second: int, read: NodeReader) -> list[bytes]:
     """PROOF(first, D[second]) (RFC 9162 §2.1.4.1). Empty when first == second or first == 0:
     there is nothing to prove (as in certificate-transparency-go / trillian)."""

@@ -66,5 +66,14 @@ def canonical_json(value: Any) -> bytes:
     return rfc8785.dumps(value)
 
 
+def exact_canonical_json(value: Any) -> bytes | None:
+    """The RFC 8785 form of a value the caller has checked piece by piece to be
+    `orjson_exact`; None where orjson refuses it (a lone surrogate in its text)."""
+    try:
+        return orjson.dumps(value, option=_SORTED)
+    except orjson.JSONEncodeError:
+        return None
+
+
 def sha256_hex(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()

@@ -3,7 +3,8 @@ serve proofs, show each reader what they may see, and verify the whole log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn, Protocol
@@ -27,6 +28,7 @@ from onceonly.audit.heads import (
     TreeHead,
     verify_tree_head,
 )
+from onceonly.audit.merkle import leaf_hash
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
@@ -445,20 +447,9 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
         stop = min(start + chunk, total)
         stored = uow.tree.level(0, start, min(stop, covered))
         leaves = _pruned_leaves(stored, start, min(stop, pruned))
-        for record in uow.audit.entries(start + len(leaves), stop):
-            expected = start + len(leaves)
-            if record.index != expected:
-                raise _Bad(expected, _MISSING.format(expected))
-            if isinstance(record, UnreadableEntry):
-                raise _Bad(expected, str(record))
-            leaf = merkle.leaf_hash(record.leaf())
-            if expected < covered and stored.get(expected) != leaf:
-                raise _Bad(expected, (
-                    f"entry {expected} differs from the entry the tree holds: altered, "
-                    "inserted or moved" if expected in stored else
-                    f"the tree holds no leaf for entry {expected}, though it covers "
-                    f"{covered} entries"))
-            leaves.append(leaf)
+        # Closed here, not when collected: a cursor must not outlive its unit of work.
+        with closing(uow.audit.leaves(start + len(leaves), stop)) as stream:
+            _check_leaves(stream, start, covered, stored, leaves)
         if start + len(leaves) < stop:
             raise _Bad(start + len(leaves), _MISSING.format(start + len(leaves)))
         tree.extend(leaves)
@@ -472,6 +463,26 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
         raise _Bad(total, f"entry {total} was not appended through the log: its counter "
                           f"stops at {total}")
     _check_nodes(uow, tree, covered, chunk)
+
+
+def _check_leaves(stream: Iterable[tuple[int, bytes | UnreadableEntry]], start: int,
+                  covered: int, stored: dict[int, bytes], leaves: list[bytes]) -> None:
+    """Each streamed entry in its place, readable, and hashing to the leaf the tree holds;
+    its leaf hash appended to `leaves` (which holds those from `start` on)."""
+    for index, leaf in stream:
+        expected = start + len(leaves)
+        if index != expected:
+            raise _Bad(expected, _MISSING.format(expected))
+        if isinstance(leaf, UnreadableEntry):
+            raise _Bad(expected, str(leaf))
+        digest = leaf_hash(leaf)
+        if expected < covered and stored.get(expected) != digest:
+            raise _Bad(expected, (
+                f"entry {expected} differs from the entry the tree holds: altered, "
+                "inserted or moved" if expected in stored else
+                f"the tree holds no leaf for entry {expected}, though it covers "
+                f"{covered} entries"))
+        leaves.append(digest)
 
 
 def _pruned_leaves(stored: dict[int, bytes], start: int, stop: int) -> list[bytes]:

@@ -6,15 +6,16 @@ offline. `audit.bundles.verify` checks one."""
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
 from onceonly.audit import merkle
 from onceonly.audit.bundles import Period, entry_line, header_line
-from onceonly.audit.entries import AuditEntry, AuditRecord, timestamp
+from onceonly.audit.entries import AuditEntry, UnreadableEntry, timestamp
 from onceonly.audit.heads import SignedTreeHead, b64
 from onceonly.domain.errors import conflict, invalid
 from onceonly.services.ports.bundles import BundleExport, BundlesUnitOfWork
@@ -167,54 +168,50 @@ class BundleService:
 
     def _write_entries(self, uow: BundlesUnitOfWork, out: _Hashing, provider: str | None,
                        start: datetime, end: datetime, size: int) -> int:
-        written, after = 0, -1
-        while True:
-            records = uow.bundle_entries.about(provider, start, end, after, size, CHUNK)
-            if not records:
-                return written
-            readable = [r for r in records if isinstance(r, AuditRecord)]
-            if len(readable) != len(records):
-                bad = next(r for r in records if not isinstance(r, AuditRecord))
-                raise RuntimeError(f"cannot bundle {bad}: `onceonly audit verify` says more")
-            stored = _stored_nodes(uow, readable[0].index, readable[-1].index, size)
-            read = _reader(stored)
-            out.write(b"".join(
-                entry_line(_leaf(r, stored.get((0, r.index))),
-                           merkle.inclusion_proof(r.index, size, read))
-                for r in readable))
-            written += len(readable)
-            after = readable[-1].index
+        written = 0
+        # Closed here, not when collected: a cursor must not outlive its unit of work.
+        with closing(uow.bundle_entries.leaves(provider, start, end, size)) as leaves:
+            while chunk := list(itertools.islice(leaves, CHUNK)):
+                written += self._write_chunk(uow, out, chunk, size)
+        return written
+
+    def _write_chunk(self, uow: BundlesUnitOfWork, out: _Hashing,
+                     chunk: list[tuple[int, bytes | UnreadableEntry]], size: int) -> int:
+        levels = _stored_levels(uow, chunk[0][0], chunk[-1][0], size)
+        encoded = _Base64()
+        for index, leaf in chunk:
+            if isinstance(leaf, UnreadableEntry):
+                raise RuntimeError(f"cannot bundle {leaf}: `onceonly audit verify` says more")
+            if levels[0].get(index) != merkle.leaf_hash(leaf):
+                raise RuntimeError(f"cannot bundle entry {index}: it differs from the entry "
+                                   "the tree holds; `onceonly audit verify` says more")
+        proofs = merkle.inclusion_proofs([index for index, _ in chunk], size, levels)
+        lines = [entry_line(leaf, proof, encode=encoded.__getitem__)
+                 for (_, leaf), proof in zip(chunk, proofs, strict=True)]
+        out.write(b"".join(lines))
+        return len(chunk)
 
 
-def _leaf(record: AuditRecord, stored: bytes | None) -> bytes:
-    """The entry's leaf: Python's JSON encoder writes RFC 8785's bytes for what entries
-    hold (text, integers, lists, objects) many times faster than rfc8785; where it does not
-    (a float, say), its hash is not the tree's leaf hash and rfc8785 writes it."""
-    quick = json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":"),
-                       sort_keys=True, allow_nan=False).encode("utf-8")
-    if stored is not None and merkle.leaf_hash(quick) == stored:
-        return quick
-    return record.leaf()
+class _Base64(dict[bytes, str]):
+    """Each node's base64 once a chunk: the entries of a chunk share most of their proofs."""
+
+    def __missing__(self, node: bytes) -> str:
+        self[node] = encoded = b64(node)
+        return encoded
 
 
-def _stored_nodes(uow: BundlesUnitOfWork, first: int, last: int,
-                  size: int) -> dict[merkle.Node, bytes]:
+def _stored_levels(uow: BundlesUnitOfWork, first: int, last: int,
+                   size: int) -> list[dict[int, bytes]]:
     """Every stored node the inclusion proofs of entries `first` to `last` can need in the
-    tree of `size`, a range per level and side: an entry's path runs beside its own
-    ancestors (near `index >> level`) and along the tree's right edge (near
+    tree of `size`, by level, a range per level and side: an entry's path runs beside its
+    own ancestors (near `index >> level`) and along the tree's right edge (near
     `size >> level`); the leaves of the entries themselves come with level 0."""
-    stored: dict[merkle.Node, bytes] = {}
+    levels: list[dict[int, bytes]] = []
     for level in range(size.bit_length() + 1):
         near = (max(0, (first >> level) - 1), (last >> level) + 2)
         edge = (max(0, (size >> level) - 2), (size >> level) + 1)
         spans = [near, edge] if edge[0] > near[1] else [(near[0], max(near[1], edge[1]))]
+        levels.append({})
         for start, stop in spans:
-            stored.update({(level, idx): digest
-                           for idx, digest in uow.tree.level(level, start, stop).items()})
-    return stored
-
-
-def _reader(stored: dict[merkle.Node, bytes]) -> merkle.NodeReader:
-    def read(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
-        return {node: stored[node] for node in nodes if node in stored}
-    return read
+            levels[level].update(uow.tree.level(level, start, stop))
+    return levels

@@ -23,13 +23,12 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
     update,
 )
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.types import NullType
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.audit_leaves import BETWEEN, raw_rows, stream_leaves
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.audit.entries import (
@@ -41,7 +40,7 @@ from onceonly.audit.entries import (
 )
 from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports.audit import AuditSearch, HeadsAfter, OperatorAlert
+from onceonly.services.ports.audit import AuditSearch, HeadsAfter, LeafStream, OperatorAlert
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
@@ -96,13 +95,7 @@ def append_params(entry: AuditEntry, at: datetime) -> dict[str, Any]:
 
 
 _LOG = t.audit_log.c
-# Each column as the driver hands it over, undecoded: a row changed behind the log's back
-# (text in a JSON column, garbage for a time) must not fail the whole read it is part of.
-_RAW_ROWS = select(*(type_coerce(column, NullType()).label(column.name) for column in _LOG))
-
-def raw_rows() -> Select[Any]:
-    """Every column of the log, undecoded: the start of a query for read_rows."""
-    return _RAW_ROWS
+_RAW_ROWS = raw_rows()
 
 
 _Decoders = tuple[tuple[str, Callable[[Any], Any]], ...]
@@ -171,6 +164,9 @@ class SqlAuditLog:
         found = self._records(_RAW_ROWS.where(_LOG.seq == index))
         return found[0] if found else None
 
+    def leaves(self, start: int, stop: int) -> LeafStream:
+        return stream_leaves(self, BETWEEN, {"start": start, "stop": stop})
+
     def read_rows(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
         """Entries of a query built on raw_rows(), each named unreadable where it does not
         read (for readers of the log outside this module: archive bundles)."""
@@ -230,6 +226,12 @@ _HEADS = t.audit_tree_heads
 _LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.tree_size.desc()).limit(1)
 
 
+# On the driver's cursor: `audit verify` and bundles read every node, a level at a time.
+_LEVEL = DriverStatement(select(_NODES.idx, _NODES.hash).where(
+    _NODES.level == bindparam("level"), _NODES.idx >= bindparam("start"),
+    _NODES.idx < bindparam("stop")))
+
+
 @functools.lru_cache(maxsize=256)
 def _read_nodes(count: int) -> TextClause:
     """One statement for `count` nodes, kept per count (a proof reads O(log n) of them):
@@ -257,9 +259,7 @@ class SqlAuditTree:
         return {(level, idx): bytes(digest) for level, idx, digest in rows}
 
     def level(self, level: int, start: int, stop: int) -> dict[int, bytes]:
-        rows = self.conn.execute(
-            select(_NODES.idx, _NODES.hash)
-            .where(_NODES.level == level, _NODES.idx >= start, _NODES.idx < stop))
+        rows = _LEVEL.run(self.conn, {"level": level, "start": start, "stop": stop})
         return {idx: bytes(digest) for idx, digest in rows}
 
     def leaf_count(self) -> int:

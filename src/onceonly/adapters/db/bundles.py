@@ -5,11 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.audit import SqlAuditLog, raw_rows
-from onceonly.audit.entries import AuditRecord, UnreadableEntry
+from onceonly.adapters.db.audit import SqlAuditLog
+from onceonly.adapters.db.audit_leaves import LeafQuery, stream_leaves
+from onceonly.services.ports.audit import LeafStream
 from onceonly.services.ports.bundles import BundleExport
 
 _LOG = t.audit_log.c
@@ -30,11 +42,19 @@ class SqlBundleEntries:
                        below)
         return int(self.conn.execute(query).scalar() or 0)
 
-    def about(self, provider: str | None, start: datetime, end: datetime, after: int,
-              below: int, limit: int) -> list[AuditRecord | UnreadableEntry]:
-        query = _about(raw_rows(), provider, start, end, below)
-        return SqlAuditLog(self.conn).read_rows(
-            query.where(_LOG.seq > after).order_by(_LOG.seq).limit(limit))
+    def leaves(self, provider: str | None, start: datetime, end: datetime,
+               below: int) -> LeafStream:
+        params: dict[str, Any] = {"start": start, "end": end, "below": below}
+        if provider is not None:
+            params["provider"] = provider
+        query = _OF_PROVIDER if provider is not None else _OF_EVERYONE
+        return stream_leaves(SqlAuditLog(self.conn), query, params, batch=4096)
+
+
+_PERIOD = (_LOG.at >= bindparam("start"), _LOG.at < bindparam("end"),
+           _LOG.seq < bindparam("below"))
+_OF_EVERYONE = LeafQuery(*_PERIOD)
+_OF_PROVIDER = LeafQuery(*_PERIOD, _LOG.provider_id == bindparam("provider"))
 
 
 _EXPORTS = t.audit_exports.c

@@ -9,7 +9,8 @@ them: for statements whose results are numbers and text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,31 @@ class DriverStatement:
         finally:
             cursor.close()
 
+    def stream(self, conn: Connection, params: Mapping[str, Any],
+               batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a long read within `conn`'s transaction, `batch` at a time, as the
+        driver's tuples: on PostgreSQL from a server-side cursor (the rows stay on the
+        server until fetched), on SQLite from the cursor stepping through the table."""
+        compiled = self._compiled(conn.dialect)
+        values = {name: compiled.convert[name](value) if name in compiled.convert else value
+                  for name, value in {**compiled.fixed, **params}.items()}
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        server_side = conn.dialect.name == "postgresql" and not dbapi.autocommit  # type: ignore[attr-defined]
+        cursor = (dbapi.cursor(name=f"onceonly_stream_{next(_CURSORS)}")  # type: ignore[call-arg]
+                  if server_side else dbapi.cursor())
+        try:
+            if compiled.order is None:
+                cursor.execute(compiled.sql, values)
+            else:
+                cursor.execute(compiled.sql, tuple(values[name] for name in compiled.order))
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+
+
+_CURSORS = itertools.count()  # server-side cursors are named
 
 class BulkInsert:
     """Rows for one table, written with the driver's own executemany.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -11,6 +11,10 @@ from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
 from onceonly.audit.heads import SignedTreeHead
 from onceonly.audit.merkle import Node
 from onceonly.services.ports.unit_of_work import UnitOfWork
+
+# Entries as their indexes and leaves (or why one does not read), in index order, streamed
+# from a cursor: close it (contextlib.closing) within the unit of work that opened it.
+LeafStream = Generator[tuple[int, bytes | UnreadableEntry], None, None]
 
 
 class AuditLog(Protocol):
@@ -26,6 +30,11 @@ class AuditLog(Protocol):
         behind the log's back) is named as unreadable, in its place."""
         ...
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None: ...
+    def leaves(self, start: int, stop: int) -> LeafStream:
+        """Entries [start, stop) as their indexes and leaves (the bytes the tree commits to),
+        in index order, streamed: for reading the whole log. An entry that does not read is
+        named as in `entries`, in its leaf's place."""
+        ...
     def pruned_below(self) -> int:
         """Entries below this index were removed after export (archive bundles); the tree
         keeps their leaves."""

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from onceonly.audit.entries import AuditRecord, UnreadableEntry
-from onceonly.services.ports.audit import AuditTree, AuditUnitOfWork
+from onceonly.services.ports.audit import AuditTree, AuditUnitOfWork, LeafStream
 from onceonly.services.ports.timestamps import HeadTimestamps
 from onceonly.services.ports.witnesses import Cosignatures
 
@@ -17,9 +16,10 @@ class BundleEntries(Protocol):
         """Entries about `provider`'s data (None: every entry) appended at or after `start`
         and before `end`, with an index below `below`."""
         ...
-    def about(self, provider: str | None, start: datetime, end: datetime, after: int,
-              below: int, limit: int) -> list[AuditRecord | UnreadableEntry]:
-        """Those entries with an index above `after`, in index order, at most `limit`."""
+    def leaves(self, provider: str | None, start: datetime, end: datetime,
+               below: int) -> LeafStream:
+        """Those entries (as `count` counts them) as their indexes and leaves, in index
+        order, streamed; one that does not read is named in its leaf's place."""
         ...
 
 
