@@ -251,7 +251,7 @@ TRANSFORMS: dict[str, str] = {
 
 # A link's compared fields (domain.identity) and how well each agreed (adapters' levels).
 COMPARED_FIELDS: dict[str, str] = {
-    "identifiers": N_("Identifiers"), "first_name": N_("First name"), "surname": N_("Surname"),
+    "identifiers": N_("Identifiers"), "full_name": N_("Name"),
     "date_of_birth": N_("Date of birth"), "postcode": N_("Postcode"),
 }
 COMPARISON_LEVELS: dict[str, str] = {
