@@ -59,7 +59,7 @@ def test_a_high_risk_agreement_needs_two_different_guardians(api):
         assert twice.status_code == 409 and "needs a second guardian" in twice.text
         assert f'id="reason-{draft.id}-error"' in twice.text  # beside the field
         done = decide(second, csrf2, draft.id, "approve", "second review agrees")
-        assert done.status_code == 200 and '<strong class="state">active</strong>' in done.text
+        assert done.status_code == 200 and '<strong class="state">In force</strong>' in done.text
 
 
 def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
@@ -76,10 +76,11 @@ def test_a_guardian_sees_an_alerts_evidence_and_resumes_from_the_console(api):
     client, csrf = console(api, "guardian:GOV/DWP")
     with closing(client):
         page = client.get("/guardian").text
-        assert f'id="alert-{alert_id}"' in page and "many_persons" in page
+        assert f'id="alert-{alert_id}"' in page
         # The rule in words, and when in UK time as people write it, not "UTC".
         assert "Many people asked about in a short time" in page and " UTC" not in page
-        assert re.search(r"<dt>count</dt><dd>4</dd>", page)  # the evidence
+        assert re.search(r"<dt>How many</dt><dd>4</dd>", page)  # the evidence, in words
+        assert "<dt>Rule</dt><dd>Many people asked about in a short time</dd>" in page
         assert ("The agreement with reference 3 is suspended for every officer of Acme "
                 "Assessments Ltd") in page
         no_reason = client.post(f"/guardian/alerts/{alert_id}", headers={"HX-Request": "true"},

@@ -50,6 +50,8 @@ _SESSION_REFUSALS = {
     "member_suspended": ("member_suspended", "your organisation is suspended"),
     "member_deregistered": ("member_deregistered", "your organisation has left this exchange"),
 }
+# The codes signing in can refuse with, for pages that must have a sentence for each.
+SESSION_REFUSAL_CODES = frozenset(code for code, _ in _SESSION_REFUSALS.values())
 
 
 class Sealer(Protocol):

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from onceonly.entrypoints.web.i18n import LANGUAGE_COOKIE
 from tests.e2e.web.conftest import (
     check_accessible,
+    expect_charts_drawn,
     screenshot,
     sign_in_as_citizen,
     sign_in_with_token,
@@ -101,6 +102,28 @@ def test_staff_pages(browser: Browser, portal, language: str, token: str, paths:
             assert page.locator("main").get_attribute("lang") is None
     context.close()
 
+
+def chart_labels(page: Page, canvas: str) -> list[str]:
+    """The labels a drawn chart shows: its bars' and its legend's."""
+    return page.evaluate("id => { const c = Chart.getChart(id); return [...c.data.labels, "
+                         "...c.data.datasets.map(d => d.label)]; }", canvas)
+
+
+def test_a_welsh_managers_charts_are_labelled_in_welsh(browser: Browser, portal):
+    context = in_language(browser, portal, "en")
+    page = context.new_page()
+    sign_in_with_token(page, portal.token("manager"))
+    choose(context, portal, "cy")
+    page.goto("/manager")
+    expect_charts_drawn(page, "chart-hours", "chart-reasons")
+    assert {"Caniatawyd", "Gwrthodwyd"} <= set(chart_labels(page, "chart-hours"))
+    page.goto("/manager/queue")
+    expect_charts_drawn(page, "chart-queue")
+    labels = chart_labels(page, "chart-queue")
+    assert "Cytundebau sy'n aros am benderfyniad" in labels
+    assert "Eitemau sy'n aros" in labels
+    assert "Agreements awaiting a decision" not in labels
+    context.close()
 
 def test_the_language_toggle_switches_and_comes_back_to_the_same_page(page: Page):
     page.goto("/accessibility", )

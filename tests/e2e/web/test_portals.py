@@ -124,7 +124,7 @@ def test_a_guardian_approves_an_agreement_with_a_reason(page: Page, portal):
     expect(card.get_by_role("alert")).to_contain_text("every decision is recorded")  # no reason
     card.get_by_label("Reason (recorded with the decision)").fill("Minimal field, clear duty")
     card.get_by_role("button", name=f"Record decision on agreement {draft.id}").click()
-    expect(card.locator(".state")).to_have_text("active")
+    expect(card.locator(".state")).to_have_text("In force")
     expect(card.get_by_role("status")).to_contain_text("Approval recorded")
     assert portal.exchange.agreements.get(officer, draft.id).status.value == "approved"
     check_accessible(page)

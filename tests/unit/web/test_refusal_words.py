@@ -14,7 +14,7 @@ from onceonly.domain.reasons import Reason
 from onceonly.entrypoints.web import i18n
 from onceonly.entrypoints.web.plain import REFUSALS, words
 from onceonly.entrypoints.web.portal import page_templates
-from onceonly.services.accounts import _SESSION_REFUSALS
+from onceonly.services.accounts import SESSION_REFUSAL_CODES
 
 WELSH = i18n.translations("cy")
 TEMPLATES = page_templates()
@@ -29,7 +29,7 @@ def page(template: str, language: str, **context: Any) -> str:
 
 
 def test_every_reason_the_domain_and_sign_in_give_has_a_sentence():
-    codes = {r.value for r in Reason} | {code for code, _ in _SESSION_REFUSALS.values()}
+    codes = {r.value for r in Reason} | SESSION_REFUSAL_CODES
     assert codes - REFUSALS.keys() == set()
 
 

@@ -237,6 +237,44 @@ DELIVERY_STATES: dict[str, str] = {
 }
 
 
+# A grant's transform (domain.transforms) as a guardian reads it: what the consumer receives.
+TRANSFORMS: dict[str, str] = {
+    "as_is": N_("the value itself"),
+    "mask_last4": N_("only its last 4 characters"),
+    "year_only": N_("only the year"),
+    "age_over_18": N_("only whether the person is over 18"),
+    "is_present": N_("only whether there is a value"),
+    "income_band": N_("only the income band"),
+    "receives_universal_credit": N_("only whether the person receives Universal Credit"),
+    "fit_to_drive": N_("only whether the person is fit to drive"),
+}
+
+# A link's compared fields (domain.identity) and how well each agreed (adapters' levels).
+COMPARED_FIELDS: dict[str, str] = {
+    "identifiers": N_("Identifiers"), "full_name": N_("Name"),
+    "date_of_birth": N_("Date of birth"), "postcode": N_("Postcode"),
+}
+COMPARISON_LEVELS: dict[str, str] = {
+    "exact": N_("the same"), "agree": N_("an identifier is the same"),
+    "similar": N_("nearly the same"), "one_digit": N_("one digit different"),
+    "district": N_("the same postcode district"), "different": N_("different"),
+    "disagree": N_("no identifier the same"), "missing": N_("not known on one side"),
+}
+
+# An alert's evidence (domain.anomaly._evidence) by its keys.
+ALERT_EVIDENCE: dict[str, str] = {
+    "rule": N_("Rule"), "count": N_("How many"), "threshold": N_("Alert at"),
+    "window_seconds": N_("Within (seconds)"), "first": N_("First"), "last": N_("Last"),
+}
+
+# An agreement's state at a moment (domain.agreements.AgreementState).
+AGREEMENT_STATES: dict[str, str] = {
+    "draft": N_("draft"), "submitted": N_("waiting for a decision"),
+    "pending": N_("approved, not yet in force"), "active": N_("in force"),
+    "expired": N_("expired"), "rejected": N_("rejected"), "suspended": N_("suspended"),
+    "revoked": N_("revoked"),
+}
+
 @dataclass(frozen=True, slots=True)
 class Words:
     """A whole sentence with named placeholders (`%(number)s`), marked with N_ where it is

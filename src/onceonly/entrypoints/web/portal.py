@@ -55,7 +55,11 @@ def page_templates() -> Environment:
                        alert_words=plain.alert_words,
                        LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
                        ALERT_RULES=plain.ALERT_RULES,
-                       DELIVERY_STATES=plain.DELIVERY_STATES,
+                       DELIVERY_STATES=plain.DELIVERY_STATES, TRANSFORMS=plain.TRANSFORMS,
+                       COMPARED_FIELDS=plain.COMPARED_FIELDS,
+                       COMPARISON_LEVELS=plain.COMPARISON_LEVELS,
+                       ALERT_EVIDENCE=plain.ALERT_EVIDENCE,
+                       AGREEMENT_STATES=plain.AGREEMENT_STATES,
                        languages=i18n.NAMES, organisation_name=str)
     return env
 

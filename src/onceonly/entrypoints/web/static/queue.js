@@ -4,13 +4,15 @@
   "use strict";
   function draw() {
     const data = JSON.parse(document.getElementById("queue-data").textContent);
+    // The labels come translated from the page, so a Welsh page has a Welsh chart.
+    const words = JSON.parse(document.getElementById("queue-words").textContent);
     Chart.defaults.font.size = 14;
     Chart.defaults.color = "#0b0c0c";
     Chart.defaults.animation = false;  // no motion (WCAG 2.3.3), and steady screenshots
     new Chart(document.getElementById("chart-queue"), {
       type: "bar",
-      data: { labels: data.labels, datasets: [
-        { label: "Items waiting", data: data.counts, backgroundColor: "#1d70b8",
+      data: { labels: words.labels, datasets: [
+        { label: words.waiting, data: data.counts, backgroundColor: "#1d70b8",
           borderColor: "#0b0c0c", borderWidth: 1 } ] },
       options: { indexAxis: "y", responsive: true, plugins: { legend: { display: false } },
                  scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
