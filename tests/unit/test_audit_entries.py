@@ -370,24 +370,43 @@ _JSON = st.recursive(
 _TIMES = st.datetimes(timezones=st.just(UTC))
 
 
-@given(action=_TEXT, reason=st.none() | _TEXT, agreement_id=st.none() | st.integers(
+# The largest integers RFC 8785 writes exactly, and the first beyond them, on both sides.
+_BOUNDS = st.sampled_from([2**53 - 1, -(2**53 - 1), 2**53, -(2**53)])
+
+
+@given(action=_TEXT, reason=st.none() | _TEXT, agreement_id=st.none() | _BOUNDS | st.integers(
     -(2**60), 2**60), fields=st.lists(_TEXT, max_size=3),
     detail=st.dictionaries(_TEXT, _JSON, max_size=4), at=_TIMES,
-    hidden_until=st.none() | _TIMES)
+    hidden_until=st.none() | _TIMES, purpose=st.none() | _TEXT,
+    person_key=st.none() | _TEXT, values_hash=st.none() | _TEXT)
 def test_a_leaf_from_stored_values_is_the_entrys_leaf_wherever_it_answers(
-        action, reason, agreement_id, fields, detail, at, hidden_until):
+        action, reason, agreement_id, fields, detail, at, hidden_until, purpose, person_key,
+        values_hash):
     entry = AuditEntry(action, "permit", "officer-1", "GOV/DWP", reason=reason,
                        agreement_id=agreement_id, provider_id="GOV/HMRC", fields=tuple(fields),
-                       detail=detail, hidden_until=hidden_until)
+                       detail=detail, hidden_until=hidden_until, purpose=purpose,
+                       person_key=person_key, values_hash=values_hash)
     record = AuditRecord(7, at, entry)
     quick = stored_leaf(7, timestamp(at), action, "permit", reason, "officer-1", "GOV/DWP",
-                        agreement_id, "GOV/HMRC", None, None, list(fields), None, detail,
-                        timestamp(hidden_until) if hidden_until else None)
+                        agreement_id, "GOV/HMRC", purpose, person_key, list(fields), values_hash,
+                        detail, timestamp(hidden_until) if hidden_until else None)
     # It answers exactly where orjson's output is the RFC 8785 form (no float, no integer
     # beyond 2**53, keys of the Basic Multilingual Plane), and then with the same bytes.
     assert (quick is not None) == orjson_exact(record.as_json())
     if quick is not None:
         assert quick == record.leaf()
+
+
+@pytest.mark.parametrize("agreement_id", [2**53 - 1, -(2**53 - 1)])
+def test_a_leaf_from_stored_values_answers_at_the_largest_exact_integers(agreement_id):
+    entry = AuditEntry("query.release", "permit", "officer-1", "GOV/DWP",
+                       agreement_id=agreement_id, provider_id="GOV/HMRC",
+                       purpose="benefit-eligibility", person_key="pk-1", values_hash="ab12")
+    at = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    leaf = stored_leaf(7, timestamp(at), "query.release", "permit", None, "officer-1",
+                       "GOV/DWP", agreement_id, "GOV/HMRC", "benefit-eligibility", "pk-1", [],
+                       "ab12", {}, None)
+    assert leaf == AuditRecord(7, at, entry).leaf()
 
 
 @pytest.mark.parametrize(("position", "value"), [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,9 @@ from onceonly.domain.organisations import (
     STAFF_ROLES,
     MemberClass,
     MemberStatus,
+    Principal,
     Role,
+    TokenHolder,
     Training,
     member_moved,
     parse_member_id,
@@ -150,3 +152,18 @@ def test_training_cannot_end_before_it_was_completed():
         Training(DAY, date(2026, 12, 4))
     assert (error.value.kind, error.value.code) == (ErrorKind.INVALID, "invalid_training")
     assert error.value.detail == "training is valid until a day on or after it was completed"
+
+
+@pytest.mark.parametrize(("disabled", "member", "revoked", "ends_in", "state"), [
+    (True, MemberStatus.SUSPENDED, True, -1, "disabled"),  # the holder first
+    (False, MemberStatus.SUSPENDED, True, -1, "member_suspended"),  # then the organisation
+    (False, MemberStatus.DEREGISTERED, False, 1, "member_deregistered"),
+    (False, MemberStatus.ACTIVE, True, -1, "revoked"),  # then the token
+    (False, MemberStatus.ACTIVE, False, 0, "expired"),  # its end is the end
+    (False, MemberStatus.ACTIVE, False, 1, "live")])
+def test_a_tokens_state_names_what_stands_in_its_way_first(disabled, member, revoked, ends_in,
+                                                            state):
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    holder = TokenHolder(Principal("officer-1", "An officer", "GOV/DWP", Role.OFFICER),
+                         now + timedelta(seconds=ends_in), revoked, disabled, member)
+    assert holder.state(now) == state

@@ -16,6 +16,7 @@ from onceonly.crypto.signing import (
     ALG,
     SignatureInvalid,
     SigningKey,
+    _b64url,
     jwks,
     verify_compact,
     verify_detached,
@@ -93,3 +94,10 @@ def test_a_key_read_back_from_its_jwk_signs_as_before() -> None:
     again = SigningKey.from_private_jwk("GOV/HMRC", key.private_jwk())
     header, _, signature = joserfc_compact(key, b"{}").split(".")
     assert again.sign_detached(b"{}") == key.sign_detached(b"{}") == f"{header}..{signature}"
+
+
+@pytest.mark.parametrize(("data", "encoded"), [
+    (b"\x00\x00\x17", b"AAAX"),  # ends in a letter the padding strip must keep
+    (b"\x00", b"AA"), (b"\x00\x00", b"AAA"), (b"\xfb\xff", b"-_8")])
+def test_base64url_drops_only_the_padding(data, encoded):
+    assert _b64url(data) == encoded
