@@ -48,3 +48,9 @@ def test_a_welsh_page_says_a_code_in_welsh_and_an_unknown_code_as_it_is():
         "|{{ in_words('something_new', TRANSFORMS) }}")
     rendered = template.render(lang="cy", _=messages.gettext)
     assert rendered == "dim ond y band incwm|Enw|something_new"
+
+
+def test_an_alerts_moments_kept_as_text_read_in_uk_time():
+    template = page_templates().from_string("{{ first|when }}|{{ odd|when }}")
+    rendered = template.render(lang="en", first="2026-12-05T19:28:00+00:00", odd="not a time")
+    assert rendered == "5 December 2026, 7:28pm|not a time"

@@ -65,7 +65,12 @@ def page_templates() -> Environment:
 
 
 @pass_context
-def _when(context: Context, moment: datetime) -> str:
+def _when(context: Context, moment: datetime | str) -> str:
+    if isinstance(moment, str):  # a moment kept as ISO text (an alert's evidence)
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
     return i18n.when(moment, context.get("lang", i18n.DEFAULT))
 
 
