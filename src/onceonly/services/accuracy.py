@@ -134,10 +134,11 @@ class AccuracyService:
             local_id = uow.people.identifiers(citizen.person_key or "", [
                 dataset.subject_scheme]).get(dataset.subject_scheme)
             config = uow.catalogue.connector_config(dataset.id)
+        if not local_id:  # no identifier of theirs for this person: nothing is read
+            return HeldRecord(dataset.id, None, None)
         unread = None
         try:
-            record = (self.connectors.for_dataset(dataset.id, config).fetch(local_id, fields)
-                      if local_id else None)
+            record = self.connectors.for_dataset(dataset.id, config).fetch(local_id, fields)
         except ProviderFailure as failure:
             record, unread = None, failure.reason
         except ConnectorUnusable:

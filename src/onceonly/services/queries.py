@@ -159,8 +159,9 @@ class QueryService:
 
     def query_with_token(self, token: str | None, cmd: QueryCommand,
                          seen: Callable[[Principal], None] | None = None) -> Release:
-        """Authenticate the bearer token and decide in the same read transaction. The token
-        is read afresh like the agreement, so a revoked or expired token is refused on the
+        """Authenticate the bearer token and decide in the same read transaction. The token's
+        holder is read, or kept while the standing version has not moved (services/standing.py),
+        and its end checked against the clock, so a revoked or expired token is refused on the
         very next request; a refused token is audited exactly as `authenticate` audits it.
         `seen` is told who the token's holder is, once known (for the access log)."""
         return cast(Release, self._query(_identifying(token, seen, self.kept), cmd))

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from onceonly.domain.errors import DomainError
 from onceonly.domain.organisations import Principal, Role
@@ -210,13 +211,16 @@ class CitizenPages:
             ("held", N_("Choose the value that is wrong from the list")),
             ("what_is_wrong", N_("say what is wrong with it"))) if not values[name]}
         if errors:
-            return self._challenges_page(request, citizen, 422, errors=errors, values=values)
+            return await run_in_threadpool(  # providers are read: off the loop
+                self._challenges_page, request, citizen, 422, errors=errors, values=values)
         try:
             raised = self.accuracy.raise_challenge(
                 citizen, values["dataset"], values["field"], values["what_is_wrong"],
                 values["proposed_value"] or None)
         except DomainError as refused:
             shown_at = CHALLENGE_ERROR_FIELD.get(refused.code, "held")
-            return self._challenges_page(request, citizen, http_status(refused),
-                                         errors={shown_at: refused}, values=values)
-        return self._challenges_page(request, citizen, raised=raised)
+            return await run_in_threadpool(  # providers are read: off the loop
+                self._challenges_page, request, citizen, http_status(refused),
+                errors={shown_at: refused}, values=values)
+        return await run_in_threadpool(  # providers are read: off the loop
+            self._challenges_page, request, citizen, raised=raised)
