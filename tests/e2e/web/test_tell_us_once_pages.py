@@ -207,6 +207,10 @@ def test_a_citizen_tells_a_change_of_name_in_welsh(page: Page, portal):
     screenshot(page, "citizen-tell-us-once-cy-sent")
     page.goto("/citizen/tell-us-once/check")  # sent: the answers are forgotten
     expect(page).to_have_url(re.compile(r"/citizen/tell-us-once$"))
+    # Switched back, so that the language kept with this citizen is English again for the
+    # tests that follow (a sign-in shows the pages in the language kept with the account).
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def test_a_question_page_is_not_reached_before_a_change_is_chosen(page: Page, portal):
