@@ -38,10 +38,7 @@ def refuse(
     """Record the refusal in its own transaction (the refused work wrote nothing), with
     whatever else must be noted of it (`also`), then raise."""
     with uows(write=True) as uow:
-        uow.audit.record(entry, clock.now())
-        if also is not None:
-            also(uow)
-        uow.commit()
+        _record(uow, clock, entry, also)
     raise error
 
 
@@ -51,11 +48,17 @@ def refuse_in(uow: W, clock: Clock, entry: AuditEntry, error: DomainError,
     is given up, and the refusal recorded and committed in its place (one unit of work a
     request, refusal included)."""
     uow.begin_writing()
+    _record(uow, clock, entry, also)
+    raise error
+
+
+def _record(uow: Any, clock: Clock, entry: AuditEntry, also: Callable[[Any], None] | None
+            ) -> None:
+    """The refusal's audit entry and whatever else is noted of it, committed."""
     uow.audit.record(entry, clock.now())
     if also is not None:
         also(uow)
     uow.commit()
-    raise error
 
 
 def denial(action: str, actor: Principal | None, reason: str, **about: Any) -> AuditEntry:
