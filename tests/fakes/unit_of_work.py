@@ -4,8 +4,14 @@ place; left without a commit, it changes nothing (as a rolled-back transaction).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Self
 
+from onceonly.audit.entries import AuditEntry
+from onceonly.domain.agreements import Agreement
+from onceonly.domain.anomaly import Activity
+from onceonly.domain.reasons import Reason
 from tests.fakes.accounts import (
     FakeCitizenAccounts,
     FakeCitizenLanguages,
@@ -66,6 +72,19 @@ class FakeUnitOfWork:
         """What was written and not committed is given up, as a rollback would."""
         self.write = True
         self.__enter__()
+
+    def commit_release(self, agreement: Agreement, day: date, person_key: str | None,
+                       note: Activity, consumer_id: str, entry: AuditEntry, at: datetime,
+                       also: Callable[[], None] | None = None) -> Reason | int:
+        self.begin_writing()
+        released = self.releases.release(agreement, day, person_key, note, consumer_id,
+                                         entry, at)
+        if isinstance(released, Reason):
+            return released
+        if also is not None:
+            also()
+        self.commit()
+        return released
 
     def commit(self) -> None:
         assert self.write, "a read-only unit of work was committed"

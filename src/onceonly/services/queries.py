@@ -279,19 +279,18 @@ class QueryService:
                         now: datetime) -> int:
         """The limits, the anomaly note and the audit entry in one go (one statement on
         PostgreSQL): the entry's index; or, a limit reached, nothing kept and refused."""
-        person_key = subject.person_key
-        uow.begin_writing()
-        released = uow.releases.release(
+        person_key, pseudonym = subject.person_key, subject.pseudonym
+        released = uow.commit_release(
             agreement, now.date(), person_key,
             _activity(officer, cmd, agreement, person_key, now, False), officer.org_id,
-            entry, now)
+            entry, now,
+            # the consumer may ask by its pseudonym from now on
+            also=(lambda: uow.identities.remember_pseudonym(officer.org_id, pseudonym,
+                                                            person_key))
+            if pseudonym else None)
         if isinstance(released, Reason):  # the refusal gives up the counts' changes
             self._deny(uow, officer, cmd, agreement, person_key,
                        Deny(released, refusal_detail(released, agreement)))
-        if subject.pseudonym:  # the consumer may ask by it from now on
-            uow.identities.remember_pseudonym(officer.org_id, subject.pseudonym,
-                                              subject.person_key)
-        uow.commit()
         return released
 
     def _signed(self, release: Release) -> Release:

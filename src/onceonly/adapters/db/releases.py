@@ -52,10 +52,13 @@ _PERMITTED = "EXISTS (SELECT 1 FROM verdict WHERE refused IS NULL)"
 
 
 @functools.lru_cache(maxsize=32)
-def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> DriverStatement:
+def _pg_release(persons: bool, uses: bool, note: bool, audit: bool,
+                alone: bool = False) -> DriverStatement:
     """The statement for one shape of agreement (people counted? a use count?). Releases
     write the note and the entry; the benchmarks leave either out, to measure its cost.
-    Returns (refused reason or NULL, audit index or NULL)."""
+    Returns (refused reason or NULL, audit index or NULL). `alone`: for a statement that is
+    its own transaction, a refusal fails it (division by zero, _REFUSED_ALONE), so that
+    the counts it moved are never committed."""
     ctes = []
     if persons:  # a row comes back only if the person is new today
         ctes.append("person AS (INSERT INTO person_usage (agreement_id, day, person_key) "
@@ -90,8 +93,13 @@ def _pg_release(persons: bool, uses: bool, note: bool, audit: bool) -> DriverSta
     seq = "(SELECT seq FROM entry)" if audit else "NULL"
     types = [*(APPEND_TYPES if audit else ()),
              *([bindparam("note_at", type_=UTCDateTime)] if note else [])]
-    return DriverStatement(text(f"WITH {', '.join(ctes)} SELECT refused, {seq} AS seq "
-                                "FROM verdict").bindparams(*types))
+    fail_if_refused = ", 1 / (CASE WHEN refused IS NULL THEN 1 ELSE 0 END)" if alone else ""
+    return DriverStatement(text(f"WITH {', '.join(ctes)} SELECT refused, {seq} AS seq"
+                                f"{fail_if_refused} FROM verdict").bindparams(*types))
+
+
+# How a release written alone says it was refused: its statement fails, moving nothing.
+_REFUSED_ALONE = "22012"  # SQLSTATE division_by_zero
 
 
 
@@ -175,6 +183,24 @@ class SqlReleases:
             return refused
         self.activity.record(note, consumer_id)
         return self.audit.record(entry, at)
+
+    def alone(self, agreement: Agreement, day: date, person_key: str | None, note: Activity,
+              consumer_id: str, entry: AuditEntry, at: datetime) -> int | None:
+        """PostgreSQL, on a connection outside any transaction: the release as one statement
+        that is its own transaction, committed (its WAL flushed) when it returns, sparing
+        the round trips of BEGIN and COMMIT. The entry's index; None if refused, having
+        written nothing: the caller asks again in a transaction, where `release` says why
+        (a refusal is rare; its reason is not worth a second statement shape)."""
+        statement = _pg_release(counts_persons(agreement, person_key), counts_uses(agreement),
+                                True, True, alone=True)
+        try:
+            [(_refused, seq, _)] = statement.run(self.conn, pg_release_params(
+                agreement, day, person_key, note, consumer_id, entry, at))
+        except self.conn.dialect.loaded_dbapi.Error as error:
+            if getattr(error, "sqlstate", None) == _REFUSED_ALONE:
+                return None
+            raise
+        return int(seq)
 
     def refusal(self, agreement: Agreement, day: date, person_key: str | None,
                 note: Activity, entry: AuditEntry) -> Reason | None:

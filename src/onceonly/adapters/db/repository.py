@@ -43,11 +43,13 @@ from onceonly.adapters.db.single_sign_on import (
 from onceonly.adapters.db.timestamps import SqlHeadTimestamps
 from onceonly.adapters.db.witness import SqlWitnessCheckpoints
 from onceonly.adapters.db.witnesses import SqlCosignatures
+from onceonly.audit.entries import AuditEntry
 from onceonly.domain.agreements import (
     Agreement,
     AgreementStatus,
     Transition,
 )
+from onceonly.domain.anomaly import Activity
 from onceonly.domain.catalogue import Dataset, DatasetVersion
 from onceonly.domain.errors import conflict
 from onceonly.domain.kill_switch import KillSwitch
@@ -58,6 +60,7 @@ from onceonly.domain.organisations import (
     Role,
     TokenHolder,
 )
+from onceonly.domain.reasons import Reason
 from onceonly.services.ports.agreements import AgreementSource, DayUsage
 
 # The statements every governed query runs, built once with bound parameters: building a
@@ -584,6 +587,26 @@ class SqlUnitOfWork:
                 self.autocommit = False
             self.conn.execution_options(**options)  # in place (SQLAlchemy 2)
         self.tx = self.conn.begin()
+
+    def commit_release(self, agreement: Agreement, day: date, person_key: str | None,
+                       note: Activity, consumer_id: str, entry: AuditEntry, at: datetime,
+                       also: Callable[[], None] | None = None) -> Reason | int:
+        """QueriesUnitOfWork.commit_release. PostgreSQL reading outside a transaction, with
+        nothing `also` to write: the release as one statement, its own transaction (no BEGIN
+        and COMMIT round trips); refused, asked again in a transaction to learn why."""
+        release = (agreement, day, person_key, note, consumer_id, entry, at)
+        if self.autocommit and also is None:
+            seq = self.releases.alone(*release)
+            if seq is not None:
+                return seq
+        self.begin_writing()
+        released = self.releases.release(*release)
+        if isinstance(released, Reason):
+            return released  # not committed: the caller begins writing its refusal
+        if also is not None:
+            also()
+        self.commit()
+        return released
 
     def commit(self) -> None:
         self.tx.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Protocol
 
@@ -34,7 +35,17 @@ class Releases(Protocol):
 
 
 class QueriesUnitOfWork(NamingUnitOfWork, PrincipalsUnitOfWork, WritingLater, Protocol):
-    """One a query: its reads, then its release or its refusal (begin_writing)."""
+    """One a query: its reads, then its release (commit_release) or its refusal
+    (begin_writing)."""
+
+    def commit_release(self, agreement: Agreement, day: date, person_key: str | None,
+                       note: Activity, consumer_id: str, entry: AuditEntry, at: datetime,
+                       also: Callable[[], None] | None = None) -> Reason | int:
+        """Begin writing, write the release (Releases.release) and then `also`, and commit:
+        the entry's index, durable. Refused: nothing committed, and the caller begins
+        writing its refusal. A server database may write a release with nothing `also` as
+        one statement that is its own transaction."""
+        ...
 
     @property
     def agreements(self) -> AgreementRepository: ...
