@@ -30,6 +30,7 @@ class DriverStatement:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
+        self._rows_by_dialect: dict[str, bool] = {}
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         found = self._by_dialect.get(dialect.name)
@@ -59,9 +60,17 @@ class DriverStatement:
                 cursor.execute(compiled.sql, values)
             else:
                 cursor.execute(compiled.sql, tuple(values[name] for name in compiled.order))
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall() if self._returns_rows(conn.dialect, cursor) else []
         finally:
             cursor.close()
+
+    def _returns_rows(self, dialect: Dialect, cursor: Any) -> bool:
+        """Whether the statement gives rows, learned from its first run: the same text
+        always does or never does, and psycopg builds its `description` anew on every call."""
+        found = self._rows_by_dialect.get(dialect.name)
+        if found is None:
+            found = self._rows_by_dialect[dialect.name] = cursor.description is not None
+        return found
 
     def stream(self, conn: Connection, params: Mapping[str, Any],
                batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
