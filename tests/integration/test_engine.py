@@ -3,7 +3,7 @@ they have sat idle."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, bindparam, text
+from sqlalchemy import text
 
 from onceonly.adapters.db import engine as engines
 
@@ -31,20 +31,3 @@ def test_a_pooled_connection_killed_while_idle_is_replaced_before_use(postgres_s
         assert replaced != killed
     finally:
         pooled.dispose()
-
-
-def test_json_columns_on_postgresql_read_back_what_was_written(postgres_url):
-    engine = engines.make_engine(postgres_url)
-    value = {"name": "Siân Ó Briain ✓", "1": [1, 2 ** 63 - 1, None, True], "nested": {"x": 0.5}}
-    huge = {"beyond_64_bits": 2 ** 70}  # orjson refuses it; the standard library writes it
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE json_check (id int, doc json)"))
-            for n, doc in enumerate((value, huge, {1: "an integer key"})):
-                conn.execute(text("INSERT INTO json_check VALUES (:id, :doc)").bindparams(
-                    bindparam("doc", type_=JSON)), {"id": n, "doc": doc})
-            got = [row.doc for row in conn.execute(text(
-                "SELECT doc FROM json_check ORDER BY id").columns(doc=JSON))]
-        assert got == [value, huge, {"1": "an integer key"}]
-    finally:
-        engine.dispose()

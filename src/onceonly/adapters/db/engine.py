@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import weakref
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from sqlalchemy import Engine, create_engine, event, exc
 
 from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
@@ -55,25 +53,13 @@ def make_engine(url: str, access: Access = Access.CREATE, **kwargs: Any) -> Engi
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database is not None  # parse_database_url requires a file
         return _sqlite_engine(url, Path(parsed.database), access, **kwargs)
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20,
-                               "json_serializer": json_text}
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
     if access is Access.READ_ONLY:
         options["execution_options"] = {"postgresql_readonly": True}
     options.update(kwargs)
     engine = create_engine(url, **options)
     _ping_when_idle(engine)
     return engine
-
-
-def json_text(value: Any) -> str:
-    """A JSON column's text on PostgreSQL, through orjson: several times quicker than the
-    standard library on a release's audit entry, which writes two. Read back, it is the
-    same value; anything orjson will not write (an integer beyond 64 bits) goes through
-    the standard library, as before."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:
-        return json.dumps(value)
 
 
 # A connection back in the pool for longer than this is pinged before it is handed out.
