@@ -1,8 +1,9 @@
 """A release's writes: count it against the agreement's limits, note it for the anomaly
 rules and append its audit entry, in as few round trips as the database allows.
 
-PostgreSQL: one statement (data-modifying CTEs) in the release's transaction, where a
-round trip costs more than the statement. Every count is moved under its row's lock and
+PostgreSQL: one statement (data-modifying CTEs), where a round trip costs more than the
+statement; a permitted release's statement is its own transaction (`alone`), so BEGIN and
+COMMIT cost no round trips either. Every count is moved under its row's lock and
 the limits are checked on the counts it leaves; an officer suspended from the provider's
 data, or a limit reached, writes no note and no entry, and the caller rolls back, so the
 counts stay as they were. Locks are taken in one order by every release (the person's
