@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from benchmarks import server_process
 from benchmarks.load import DATASET, LUA_COMMON
@@ -55,11 +60,12 @@ def provide(store: str, port: int, jwks: str | None = None,
     db = sqlite3.connect(store, check_same_thread=False)
     read = "SELECT record FROM people WHERE nino = ?"
     verify = _verifier(jwks) if jwks else None
+    healthz = json.dumps({"status": "ok", "pid": os.getpid()}).encode()
 
     async def handle(request: web.BaseRequest) -> web.Response:
         path = request.path
-        if path == "/healthz":
-            return web.Response(body=b'{"status":"ok"}', content_type="application/json")
+        if path == "/healthz":  # names this process: another's server on the port is not it
+            return web.Response(body=healthz, content_type="application/json")
         if verify is not None and not verify(request):
             return web.Response(status=401, body=b'{"detail":"signature"}',
                                 content_type="application/json")
@@ -109,13 +115,29 @@ def _verifier(jwks: str) -> Any:
     return verify
 
 
+@contextmanager
 def serve_provider(records: Path, log: Path, jwks: Path | None = None,
-                   access_log: Path | None = None):  # type: ignore[no-untyped-def]
+                   access_log: Path | None = None) -> Iterator[tuple[str, int]]:
+    """A provider in a process of its own: its base URL and pid. On a machine shared with
+    other servers a free port can be taken before the provider binds it, and the other
+    server's /healthz answered instead: it is started again on another port then."""
     def command(port: int) -> list[str]:
         extra = ["--jwks", str(jwks), "--access-log", str(access_log)] if jwks else []
         return [sys.executable, "-m", "benchmarks.bench_connectors", "--provide", str(records),
                 "--port", str(port), *extra]
-    return server_process(command, log)
+    for _ in range(5):
+        with server_process(command, log) as (base, pid):
+            if _answers_as(base, pid):
+                yield base, pid
+                return
+    raise RuntimeError(f"the provider could not keep a port of its own; see {log}")
+
+
+def _answers_as(base: str, pid: int) -> bool:
+    try:
+        return httpx.get(base + "/healthz", timeout=5).json().get("pid") == pid
+    except (ValueError, AttributeError, httpx.HTTPError):
+        return False
 
 
 def provider_store(url: str, path: Path) -> None:
