@@ -3,10 +3,11 @@ over its own SQLite store (HMRC's records from the demo world, laid out its own 
 its own names), one indexed read and one JSON answer a request, `?fields=` honoured:
 
 - lean: aiohttp's low-level server and nothing else (about 0.06 ms of CPU a request);
-- reference: the same, and what a real provider's API does besides on every request, at
-  about the issue's reference weight (0.15 ms): it verifies the exchange's RFC 9421 signed
-  request against the exchange's JWKS, as the demo's DVLA provider does (with the demo
-  provider's own verifier, entrypoints/demo/provider_api.py), and writes an access log line.
+- reference: the same, and what a real provider's API does besides on every request, as
+  the issue's reference provider (about 0.15 ms) stands for: it verifies the exchange's RFC
+  9421 signed request against the exchange's JWKS, as the demo's DVLA provider does (with
+  the demo provider's own verifier, entrypoints/demo/provider_api.py), and writes an access
+  log line. Measured, that is heavier than the reference: about 0.33 ms (BENCHMARKS.md 14).
 
 The wrk load sent straight to the reference provider is signed as the exchange signs: one
 signature a person, made beforehand with the exchange's own key (the demo provider accepts a
