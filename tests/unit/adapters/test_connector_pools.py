@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
+import weakref
 
 from onceonly.adapters.connectors.pools import HttpPools
 
@@ -52,3 +53,21 @@ def test_the_connectors_own_loop_closes_its_pools_and_ends_at_close() -> None:
     assert session.closed  # type: ignore[attr-defined]
     assert pools.run(use()) is not session  # a use after close starts the loop again
     pools.close()
+
+
+def test_a_loop_closed_without_ending_its_tasks_is_not_kept_alive_by_its_pools() -> None:
+    pools = HttpPools()
+
+    async def use() -> object:
+        return pools.session("a", None)
+
+    closed = asyncio.new_event_loop()  # closed as some runners do: its tasks never ended
+    closed.run_until_complete(use())
+    closed.close()
+    gone = weakref.ref(closed)
+    del closed
+
+    asyncio.run(use())  # the next loop to make a pool drops the closed one's
+    gc.collect()
+
+    assert gone() is None

@@ -43,6 +43,8 @@ class Breaker:
     def admit(self) -> float | None:
         """None if a call may go now (closed, or the half-open probe); else the seconds left
         before the next probe."""
+        if self._state is BreakerState.CLOSED:  # the usual case: one read, no lock
+            return None
         with self._lock:
             if self._state is BreakerState.CLOSED:
                 return None
@@ -55,6 +57,9 @@ class Breaker:
             return left
 
     def succeeded(self) -> None:
+        # Nothing to reset (the usual case): as if it ran just before a concurrent failure.
+        if self._state is BreakerState.CLOSED and self._failures == 0:
+            return
         with self._lock:
             self._state = BreakerState.CLOSED
             self._failures = 0

@@ -49,6 +49,7 @@ SigningKey = Callable[[], tuple[Ed25519PrivateKey, str]]  # the exchange's key a
 UNAVAILABLE, TIMEOUT, INVALID = ("provider_unavailable", "provider_timeout",
                                  "provider_response_invalid")
 _NO_RECORD = object()
+_ACCEPT_JSON = {"Accept": "application/json"}
 _ABSENT = object()
 
 
@@ -184,8 +185,11 @@ class HttpConnector:
         self.signing_key = signing_key
         self._ssl = config.ssl_context()
         self._pool_key = json.dumps([config.origin, config.tls], sort_keys=True)
-        self._queries: dict[tuple[str, ...], str] = {}  # the projection's query, by fields
+        # By the fields asked for: the projection's query and the fields' specs, made once.
+        self._plans: dict[tuple[str, ...], tuple[str, tuple[FieldSpec, ...]]] = {}
+        self._url_parts = config.url.split("{id}", 1)
         self._timeout = aiohttp.ClientTimeout(total=config.timeout)
+        self._retry_after = max(1, round(config.timeout))
 
     # The synchronous port: the same coroutines, on the connectors' own loop.
     def fetch(self, local_id: str, fields: Sequence[str]) -> Mapping[str, Any] | None:
@@ -201,31 +205,47 @@ class HttpConnector:
         if missing:
             raise ConnectorUnusable(f"the connector does not say where to find {missing}")
         try:
-            self.pools.run(self._call(self.config.method, "onceonly-probe", fields, None))
+            self.pools.run(self._call(self.config.method, "onceonly-probe",
+                                      self._plan(fields)[0], None))
         except ProviderFailure as failure:
             raise ConnectorUnusable(f"the provider's API at {self.config.origin} did not "
                                     f"answer: {failure.detail}") from failure
 
     async def fetch_async(self, local_id: str,
                           fields: Sequence[str]) -> Mapping[str, Any] | None:
-        unknown = set(fields) - self.config.fields.keys()
-        if unknown:
-            raise KeyError(f"the connector maps no fields {sorted(unknown)}")
-        document = await self._call(self.config.method, local_id, fields, None)
+        query, specs = self._plan(fields)
+        document = await self._call(self.config.method, local_id, query, None)
         if document is _NO_RECORD:
             return None
         record: dict[str, Any] = {}
-        for name in fields:
-            spec = self.config.fields[name]
+        for spec in specs:
             value = spec.find(document)
             if value is _ABSENT:
-                raise ProviderFailure(INVALID, f"the provider's answer has no {name} "
+                raise ProviderFailure(INVALID, f"the provider's answer has no {spec.name} "
                                                f"(at {spec.where})")
             if not _is_type(spec.type, value):
-                raise ProviderFailure(INVALID, f"the provider's {name} is not of type "
+                raise ProviderFailure(INVALID, f"the provider's {spec.name} is not of type "
                                                f"{spec.type}")
-            record[name] = value
+            record[spec.name] = value
         return record
+
+    def _plan(self, fields: Sequence[str]) -> tuple[str, tuple[FieldSpec, ...]]:
+        """The query asking the provider for only `fields` ("" if it cannot be asked so),
+        and their specs; KeyError for a field the connector does not map."""
+        asked = tuple(fields)
+        plan = self._plans.get(asked)
+        if plan is None:
+            unknown = set(asked) - self.config.fields.keys()
+            if unknown:
+                raise KeyError(f"the connector maps no fields {sorted(unknown)}")
+            query = ""
+            if self.config.fields_param and asked:
+                # The provider's names, each once (two fields may come from one part).
+                names = dict.fromkeys(self.config.fields[name].param for name in asked)
+                query = ("&" if "?" in self.config.url else "?") + \
+                    self.config.fields_param + "=" + quote(",".join(names), safe=",")
+            plan = self._plans[asked] = (query, tuple(self.config.fields[n] for n in asked))
+        return plan
 
     async def write_async(self, local_id: str, field: str, value: Any) -> bool:
         """A correction as a JSON merge patch of the one field (RFC 7396), where the dataset
@@ -242,27 +262,20 @@ class HttpConnector:
         for part in reversed(path):  # {"income": {"annual": 41000}}: the rest left as it is
             patch = {part: patch}
         body = json.dumps(patch).encode()
-        found = await self._call("PATCH", local_id, (), body)
+        found = await self._call("PATCH", local_id, "", body)
         return found is not _NO_RECORD
 
-    def _url(self, local_id: str, fields: Sequence[str]) -> str:
-        url = self.config.url.replace("{id}", quote(local_id, safe=""))
-        if self.config.fields_param and fields:
-            asked = tuple(fields)
-            query = self._queries.get(asked)
-            if query is None:
-                # The provider's names, each once (two fields may come from one part).
-                names = dict.fromkeys(self.config.fields[name].param for name in fields)
-                query = self._queries[asked] = ("&" if "?" in url else "?") + \
-                    self.config.fields_param + "=" + quote(",".join(names), safe=",")
-            url += query
-        return url
+    def _url(self, local_id: str, query: str) -> str:
+        before, after = self._url_parts
+        return before + quote(local_id, safe="") + after + query
 
     def _headers(self, method: str, url: str, body: bytes | None) -> dict[str, str]:
+        kind = self.config.auth.get("kind")
+        if kind is None and body is None:
+            return _ACCEPT_JSON  # aiohttp copies the headers it is given
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/merge-patch+json"
-        kind = self.config.auth.get("kind")
         if kind == "bearer":
             headers["Authorization"] = "Bearer " + _secret(self.config.auth)
         elif kind == "signature" and self.signing_key is not None:
@@ -275,7 +288,7 @@ class HttpConnector:
             sign(message, key, kid, body)
         return headers
 
-    async def _call(self, method: str, local_id: str, fields: Sequence[str],
+    async def _call(self, method: str, local_id: str, query: str,
                     body: bytes | None) -> Any:
         """One exchange with the provider, through its breaker: the JSON answer, or
         _NO_RECORD for a 404; ProviderFailure for anything else."""
@@ -284,7 +297,7 @@ class HttpConnector:
             raise ProviderFailure(UNAVAILABLE, f"{self.config.origin} failed repeatedly; the "
                                   "exchange is not calling it for now", int(wait) + 1)
         try:
-            answer = await self._send(method, self._url(local_id, fields), body)
+            answer = await self._send(method, self._url(local_id, query), body)
         except (_Refused, _NotJson):  # the host answered: it is up
             self.breaker.succeeded()
             raise
@@ -296,7 +309,7 @@ class HttpConnector:
 
     async def _send(self, method: str, url: str, body: bytes | None) -> Any:
         session = self.pools.session(self._pool_key, self._ssl)
-        retry_after = max(1, round(self.config.timeout))
+        retry_after = self._retry_after
         for attempt in range(self.config.retries + 1):
             headers = self._headers(method, url, body)
             try:  # aiohttp's own timer: one less than wrapping it in asyncio.timeout

@@ -37,6 +37,7 @@ class HttpPools:
         loop = asyncio.get_running_loop()
         found = self._loops.get(loop)
         if found is None:
+            self._drop_closed_loops()
             found = self._loops[loop] = ({}, loop.create_task(self._close_at_end()))
         sessions = found[0]
         session = sessions.get(key)
@@ -51,11 +52,20 @@ class HttpPools:
                 cookie_jar=aiohttp.DummyCookieJar())
         return session
 
+    def _drop_closed_loops(self) -> None:
+        """Forget the pools of loops closed without ending their tasks (loop.close() without
+        asyncio.run): nothing can close those pools now, and keeping them would keep each
+        such loop alive. (A WeakKeyDictionary would not do: the closing task refers to its
+        loop, so the entry would keep its own key alive.)"""
+        for loop in [loop for loop in list(self._loops) if loop.is_closed()]:
+            self._loops.pop(loop, None)
+
     async def _close_at_end(self) -> None:
         try:
             await asyncio.Event().wait()  # until cancelled: the loop is ending
-        finally:
+        except asyncio.CancelledError:  # (not when a closed loop's task is collected)
             await self._close_loop(asyncio.get_running_loop())
+            raise
 
     async def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         sessions, closer = self._loops.pop(loop, ({}, None))
