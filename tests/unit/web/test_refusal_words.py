@@ -70,9 +70,11 @@ def test_a_pages_own_words_beside_a_field_are_translated_whole():
     assert render(refused, "cy") == "Mae hyn wedi&#39;i benderfynu&#39;n barod."
 
 
-def slowed(seconds: int) -> DomainError:
+def slowed(seconds: int, second_factor_open: bool = True) -> DomainError:
+    """A sign-in refused for a while, as SignInClosed carries it."""
     error = DomainError(ErrorKind.LIMITED, "sign_in_slowed", "Too many failed sign-ins.")
-    error.retry_after = seconds  # type: ignore[attr-defined]  # as SignInClosed carries it
+    error.retry_after = seconds  # type: ignore[attr-defined]
+    error.second_factor_open = second_factor_open  # type: ignore[attr-defined]
     return error
 
 
@@ -89,6 +91,16 @@ def test_a_refusal_to_wait_says_how_long_in_the_pages_language(seconds: int, lan
     html = page("refused.html", language, error=slowed(seconds))
     assert said in html
     assert "<code>sign_in_slowed</code>" in html
+
+
+@pytest.mark.parametrize(("language", "offered"), [
+    ("en", "you can sign in now with your password and the code"),
+    ("cy", "gallwch fewngofnodi nawr gyda&#39;ch cyfrinair a&#39;r cod"),
+])
+def test_the_second_factor_is_offered_only_while_it_is_open(language: str, offered: str):
+    assert offered in page("refused.html", language, error=slowed(30))
+    assert offered not in page("refused.html", language,
+                               error=slowed(30, second_factor_open=False))
 
 
 @pytest.mark.parametrize(("language", "said"), [

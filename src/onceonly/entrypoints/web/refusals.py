@@ -219,6 +219,8 @@ ORGANISATION_REFUSALS: dict[str, str] = {
 }
 # Up to two minutes a wait is said in seconds, past it in minutes (as the API's detail).
 SECONDS_SAID = 120
+SECOND_FACTOR_OPEN = N_("If you set up two-step sign-in, you can sign in now with your "
+                        "password and the code from your authenticator app.")
 
 
 @pass_context
@@ -226,7 +228,7 @@ def explain(context: Context, error: Any) -> str:
     """A refusal as a sentence in the page's language; its own detail when its code has no
     sentence yet."""
     code = getattr(error, "code", "")
-    specific = _with_wait(context, code, getattr(error, "retry_after", None)) \
+    specific = _with_wait(context, error) \
         or _with_organisation(context, code, getattr(error, "org_id", None))
     if specific:
         return specific
@@ -234,30 +236,26 @@ def explain(context: Context, error: Any) -> str:
     return context["_"](sentence) if sentence else error.detail
 
 
-def _with_wait(context: Context, code: str, seconds: int | None) -> str | None:
+def _with_wait(context: Context, error: Any) -> str | None:
     """A refusal that says how long to wait (its Retry-After): one sentence, its plural
-    chosen by the number as the page's language counts."""
+    chosen by the number as the page's language counts; and, where the second factor is
+    still open, a sentence saying so."""
+    code, seconds = getattr(error, "code", ""), getattr(error, "retry_after", None)
     ngettext = context.get("ngettext")
     if code != "sign_in_slowed" or not seconds or ngettext is None:
         return None
     if seconds < SECONDS_SAID:
-        text = ngettext(
-            "There have been too many failed sign-ins. Try again in %(num)d second. If you "
-            "set up two-step sign-in, you can sign in now with your password and the code "
-            "from your authenticator app.",
-            "There have been too many failed sign-ins. Try again in %(num)d seconds. If you "
-            "set up two-step sign-in, you can sign in now with your password and the code "
-            "from your authenticator app.", seconds)
-        return str(text % {"num": seconds})
-    minutes = math.ceil(seconds / 60)
-    text = ngettext(
-        "There have been too many failed sign-ins. Try again in %(num)d minute. If you set "
-        "up two-step sign-in, you can sign in now with your password and the code from "
-        "your authenticator app.",
-        "There have been too many failed sign-ins. Try again in %(num)d minutes. If you set "
-        "up two-step sign-in, you can sign in now with your password and the code from "
-        "your authenticator app.", minutes)
-    return str(text % {"num": minutes})
+        said = ngettext("There have been too many failed sign-ins. Try again in %(num)d second.",
+                        "There have been too many failed sign-ins. Try again in %(num)d "
+                        "seconds.", seconds) % {"num": seconds}
+    else:
+        minutes = math.ceil(seconds / 60)
+        said = ngettext("There have been too many failed sign-ins. Try again in %(num)d minute.",
+                        "There have been too many failed sign-ins. Try again in %(num)d "
+                        "minutes.", minutes) % {"num": minutes}
+    if getattr(error, "second_factor_open", False):
+        said += " " + context["_"](SECOND_FACTOR_OPEN)
+    return str(said)
 
 
 def _with_organisation(context: Context, code: str, org_id: str | None) -> str | None:
