@@ -1,7 +1,8 @@
-"""The citizen's challenge page over HTTP, on SQLite and PostgreSQL: what each provider
-holds is read, and each read audited, when the page is opened, not again when its form
-comes back, refused or sent; the form carries what the page showed, and a carried copy
-that was altered shows nothing rather than what it claims."""
+"""The citizen's pages over HTTP, on SQLite and PostgreSQL. Challenge a value: what each
+provider holds is read, and each read audited, when the page is opened, not again when its
+form comes back, refused or sent; the form carries what the page showed, and a carried
+copy that was altered shows nothing rather than what it claims. Consents: a refusal names
+the organisation its problem names, in English and in Welsh."""
 
 from __future__ import annotations
 
@@ -86,3 +87,21 @@ def test_an_altered_carried_copy_shows_no_values(api, client):
     assert refused.status_code == 422
     assert values_shown(refused.text) == []
     assert subject_reads(api) == before
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "Northbank plc has no agreement for this purpose."),
+    ("cy", "Nid oes gan Northbank plc gytundeb ar gyfer y diben hwn."),
+])
+def test_a_consent_refused_names_the_organisation_in_the_pages_language(
+        api, client, language: str, said: str):
+    client.get(f"/language/{language}")
+    try:
+        shown = client.get("/citizen/consents")
+        refused = client.post("/citizen/consents", data={
+            "csrf_token": csrf_of(shown), "days": "30", "purpose": "benefit-entitlement",
+            "consumer": "COM/NORTHBANK", "fields": "income_band"})
+    finally:
+        client.get("/language/en")
+    assert refused.status_code == 422
+    assert f'<a href="#days">{said}</a>' in refused.text.replace("&#39;", "'")  # the summary
