@@ -140,7 +140,7 @@ def test_wrong_passwords_from_one_address_slow_it_down_then_lock_it(api, citizen
             assert [a.headers.get("retry-after") for a in answers[2:]] == [
                 str(5 * 2 ** i) for i in range(7)] + ["900"]
             slowed = answers[2].text
-            assert "There have been too many failed sign-ins. Wait a little" in slowed
+            assert "There have been too many failed sign-ins. Try again in 5 seconds." in slowed
             assert "the code from your authenticator app" in slowed
             api.clock.advance(-timedelta(seconds=900))  # back to the lock's start
             moved -= timedelta(seconds=900)

@@ -12,19 +12,6 @@ class FakePrincipals:
     def __init__(self, data: FakeData) -> None:
         self.data = data
 
-    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
-        if self.token_state(digest, now) != "live":
-            return None
-        return self.data.principals[self.data.tokens[digest].principal_id]
-
-    def token_state(self, digest: str, now: datetime) -> str:
-        token = self.data.tokens.get(digest)
-        if token is None:
-            return "unknown"
-        if token.revoked_at is not None:
-            return "revoked"
-        return "expired" if token.expires_at <= now else "live"
-
     def holder(self, digest: str) -> TokenHolder | None:
         token = self.data.tokens.get(digest)
         if token is None:

@@ -7,10 +7,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from onceonly.adapters.db.engine import WRITE, Access, durability, make_engine
 from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
+from onceonly.adapters.db.migrate import upgrade
+from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.bootstrap import bootstrap
+from onceonly.demo.seed import build_world
+from onceonly.domain.errors import DomainError
+from tests.conftest import WORLD_PEOPLE
 
 
 def write_and_read_synchronous(engine) -> int:
@@ -43,6 +50,74 @@ def test_a_write_in_a_run_defers_its_sync_and_one_outside_syncs_at_commit(tmp_pa
             assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
     finally:
         engine.dispose()
+
+
+def read_synchronous(engine) -> int:
+    with SqlUnitOfWork(engine) as uow:
+        uow.conn.execute(text("SELECT count(*) FROM answers")).scalar_one()
+        return uow.conn.execute(text("PRAGMA synchronous")).scalar_one()
+
+
+def write_deferred_and_read_synchronous(engine) -> int:
+    with engine.connect() as conn, conn.begin():  # BEGIN (deferred), then a write
+        conn.execute(text("INSERT INTO answers VALUES (3)"))
+        return conn.execute(text("PRAGMA synchronous")).scalar_one()
+
+
+def read_then_write(engine) -> int:
+    """A request's reads and then its writes, on one connection (WritingLater)."""
+    with SqlUnitOfWork(engine) as uow:
+        uow.conn.execute(text("SELECT count(*) FROM answers")).scalar_one()
+        uow.begin_writing()
+        uow.conn.execute(text("INSERT INTO answers VALUES (2)"))
+        written_under = uow.conn.execute(text("PRAGMA synchronous")).scalar_one()
+        uow.commit()
+    return written_under
+
+
+def test_only_an_answer_that_began_writing_waits_for_a_sync(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}", pool_size=1,
+                         max_overflow=0)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE answers (n INTEGER)"))
+        group = durability(engine)
+        assert isinstance(group, GroupCommit)
+        synced: list[int] = []
+        group._sync = lambda: synced.append(1)
+
+        assert asyncio.run(group.run(lambda: read_synchronous(engine))) == 2  # FULL
+        assert synced == []
+        assert asyncio.run(group.run(lambda: read_then_write(engine))) == 1  # NORMAL
+        assert synced == [1]
+        assert asyncio.run(group.run(lambda: read_synchronous(engine))) == 2
+        # A write in a deferred transaction owes no sync: it is synced at its commit.
+        assert asyncio.run(group.run(lambda: write_deferred_and_read_synchronous(engine))) == 2
+        assert synced == [1]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_request_that_only_read_waits_for_no_sync_and_a_refused_one_does(sqlite_url, clock):
+    exchange = bootstrap(sqlite_url, clock=clock)
+    try:
+        upgrade(exchange.engine)
+        world = build_world(exchange, sqlite_url, people=WORLD_PEOPLE)
+        synced: list[int] = []
+        exchange.durability._sync = lambda: synced.append(1)
+        token = world.token("officer:GOV/DWP")
+
+        answer = asyncio.run(exchange.durability.run(lambda: exchange.auth.authenticate(token)))
+        assert answer.org_id == "GOV/DWP"
+        assert synced == []  # who is calling was only read
+
+        with pytest.raises(DomainError):  # an unknown token: the refusal is audited
+            asyncio.run(exchange.durability.run(lambda: exchange.auth.authenticate("forged")))
+        assert synced == [1]
+    finally:
+        exchange.close()
 
 
 def test_the_wal_sync_reaches_the_file_or_finds_none(tmp_path: Path):

@@ -71,7 +71,8 @@ def grant(*, consent_id: str, person_key: str, purpose: str, consumer_id: str | 
     covered_agreements = [a for a in for_purpose if consumer_id in (None, a.consumer_id)]
     if not covered_agreements:
         raise invalid("consumer_not_in_purpose",
-                      f"{consumer_id} has no agreement for the purpose {purpose!r}")
+                      f"{consumer_id} has no agreement for the purpose {purpose!r}",
+                      org_id=consumer_id)
     if not fields:
         raise invalid("no_fields", "name at least one field the consent covers")
     if len(set(fields)) != len(fields):

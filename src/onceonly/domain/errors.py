@@ -19,23 +19,28 @@ class ErrorKind(StrEnum):
 
 
 class DomainError(Exception):
-    def __init__(self, kind: ErrorKind, code: str, detail: str) -> None:
+    """`org_id`: the organisation the detail names, if any, for a page to name it in its
+    own words and language."""
+
+    def __init__(self, kind: ErrorKind, code: str, detail: str, *,
+                 org_id: str | None = None) -> None:
         super().__init__(f"{code}: {detail}")
         self.kind = kind
         self.code = code
         self.detail = detail
+        self.org_id = org_id
 
 
-def invalid(code: str, detail: str) -> DomainError:
-    return DomainError(ErrorKind.INVALID, code, detail)
+def invalid(code: str, detail: str, *, org_id: str | None = None) -> DomainError:
+    return DomainError(ErrorKind.INVALID, code, detail, org_id=org_id)
 
 
 def forbidden(code: str, detail: str) -> DomainError:
     return DomainError(ErrorKind.FORBIDDEN, code, detail)
 
 
-def not_found(code: str, detail: str) -> DomainError:
-    return DomainError(ErrorKind.NOT_FOUND, code, detail)
+def not_found(code: str, detail: str, *, org_id: str | None = None) -> DomainError:
+    return DomainError(ErrorKind.NOT_FOUND, code, detail, org_id=org_id)
 
 
 def conflict(code: str, detail: str) -> DomainError:

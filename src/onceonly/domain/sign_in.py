@@ -175,6 +175,7 @@ class SignInClosed(DomainError):
                        "password and the code from your authenticator app.")
         super().__init__(ErrorKind.LIMITED, code, detail)
         self.retry_after = max(1, math.ceil((closed.until - now).total_seconds()))
+        self.second_factor_open = second_factor_open
 
 
 def _wait_in_words(wait: timedelta) -> str:

@@ -95,7 +95,8 @@ class AccuracyService:
                 store, local_id = self._store(uow, challenge)
             # A field of a record the provider does not hold is not one the citizen can see.
             if local_id is None or store.fetch(local_id, [field]) is None:
-                raise not_found("record_unknown", f"{provider_id} holds no record of you")
+                raise not_found("record_unknown", f"{provider_id} holds no record of you",
+                                org_id=provider_id)
             with self.uows(write=True) as uow:
                 if uow.challenges.open_for(person_key, dataset_id, field) is not None:
                     raise conflict("challenge_open",

@@ -303,11 +303,11 @@ class QueryService:
         """The agreement with its source and the day's count. Kept and the standing version
         not moved since: only the count and the version are read (one short statement)."""
         day = now.date()
-        kept = self.kept.agreement(agreement_id)
-        if kept is not None:
+        if self.kept.has_agreement(agreement_id):
             usage = uow.agreements.usage(agreement_id, day)
-            if usage.standing == kept[0]:
-                return replace(kept[1], queries_today=usage.queries_today)
+            kept = self.kept.agreement(usage.standing, agreement_id)
+            if kept is not None:
+                return replace(kept, queries_today=usage.queries_today)
         source = uow.agreements.with_source(agreement_id, day)
         if source is not None:
             self.kept.keep_agreement(source.standing, source)

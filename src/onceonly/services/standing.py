@@ -47,18 +47,19 @@ class StandingCache:
         self._training: _Kept[str, Training | None] = _Kept()
 
     def holder(self, version: int | None, digest: str) -> TokenHolder | None:
-        return self._found(self._holders, version, digest)
+        return self._found(self._holders, version, digest)[1]
 
     def keep_holder(self, version: int | None, digest: str, holder: TokenHolder) -> None:
         self._keep(self._holders, version, digest, holder)
 
-    def agreement(self, agreement_id: int) -> tuple[int, AgreementSource] | None:
-        """The agreement as last read, with the version it was read under, to be used only
-        if the version read now is the same."""
-        kept = self._agreements
+    def has_agreement(self, agreement_id: int) -> bool:
+        """Whether the agreement is kept under some version: worth reading the version now
+        (with the day's usage) to ask `agreement` for it."""
         with self._lock:
-            found = kept.values.get(agreement_id)
-            return None if found is None or kept.version is None else (kept.version, found)
+            return agreement_id in self._agreements.values
+
+    def agreement(self, version: int | None, agreement_id: int) -> AgreementSource | None:
+        return self._found(self._agreements, version, agreement_id)[1]
 
     def keep_agreement(self, version: int | None, source: AgreementSource) -> None:
         assert source.agreement.id is not None
@@ -67,20 +68,19 @@ class StandingCache:
     def training(self, version: int | None, principal_id: str
                  ) -> tuple[bool, Training | None]:
         """(whether known under `version`, the officer's training if any)."""
-        kept = self._training
-        with self._lock:
-            if version is None or kept.version != version or principal_id not in kept.values:
-                return False, None
-            return True, kept.values[principal_id]
+        return self._found(self._training, version, principal_id)
 
     def keep_training(self, version: int | None, principal_id: str,
                       training: Training | None) -> None:
         self._keep(self._training, version, principal_id, training)
 
-    def _found(self, kept: _Kept[K, V], version: int | None, key: K) -> V | None:
+    def _found(self, kept: _Kept[K, V], version: int | None, key: K) -> tuple[bool, V | None]:
+        """(whether `key` is kept for `version`, its value). The one rule of staleness: a
+        value serves only a request that read the very version it was kept under."""
         with self._lock:
-            return kept.values.get(key) if version is not None \
-                and kept.version == version else None
+            if version is None or kept.version != version or key not in kept.values:
+                return False, None
+            return True, kept.values[key]
 
     def _keep(self, kept: _Kept[K, V], version: int | None, key: K, value: V) -> None:
         if version is None:  # the store keeps no version: nothing may be kept

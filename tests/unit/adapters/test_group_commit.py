@@ -34,7 +34,7 @@ def commit(group: GroupCommit, log: list[tuple[str, Any]], name: str,
            info: dict[str, Any] | None = None) -> str:
     """What a use case's write does, as the engine sees it: a transaction begins (the group
     chooses its synchronous setting) and commits."""
-    group.before_begin({} if info is None else info, lambda _sql: None)
+    group.before_begin({} if info is None else info, lambda _sql: None, True)
     log.append(("committed", name))
     return name
 
@@ -151,23 +151,48 @@ def test_inside_a_run_commits_defer_their_sync_and_outside_they_sync_at_commit()
     group = GroupCommit(Disk([]))
     info: dict[str, Any] = {}
     pragmas: list[str] = []
-    group.before_begin(info, pragmas.append)  # outside: FULL, as the connection opened
+    group.before_begin(info, pragmas.append, True)  # outside: FULL, as the connection opened
     assert pragmas == []
 
     async def main() -> None:
-        await group.run(lambda: group.before_begin(info, pragmas.append))
-        await group.run(lambda: group.before_begin(info, pragmas.append))  # already NORMAL
+        await group.run(lambda: group.before_begin(info, pragmas.append, True))
+        await group.run(lambda: group.before_begin(info, pragmas.append, True))  # still NORMAL
 
     asyncio.run(main())
     assert pragmas == ["PRAGMA synchronous=NORMAL"]
-    group.before_begin(info, pragmas.append)
+    group.before_begin(info, pragmas.append, True)
     assert pragmas == ["PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL"]
+
+
+def test_an_answer_that_only_read_waits_for_no_sync_and_one_that_wrote_does():
+    disk = Disk([])
+    group = GroupCommit(disk)
+    info: dict[str, Any] = {}
+    pragmas: list[str] = []
+
+    def read() -> str:
+        group.before_begin(info, pragmas.append, False)  # BEGIN (deferred)
+        return "read"
+
+    def read_then_write() -> str:
+        read()
+        group.before_begin(info, pragmas.append, True)  # BEGIN IMMEDIATE
+        return "written"
+
+    assert asyncio.run(group.run(read)) == "read"
+    assert disk.syncs == 0 and pragmas == []
+    assert asyncio.run(group.run(read_then_write)) == "written"
+    assert disk.syncs == 1 and pragmas == ["PRAGMA synchronous=NORMAL"]
+    # A deferred transaction on the same connection commits under FULL again: a write
+    # made in one, owing no sync, is synced at its commit.
+    assert asyncio.run(group.run(read)) == "read"
+    assert disk.syncs == 1 and pragmas[-1] == "PRAGMA synchronous=FULL"
 
 
 def test_another_databases_transaction_inside_a_run_syncs_at_its_own_commit():
     ours, theirs = GroupCommit(Disk([])), GroupCommit(Disk([]))
     pragmas: list[str] = []
-    asyncio.run(ours.run(lambda: theirs.before_begin({}, pragmas.append)))
+    asyncio.run(ours.run(lambda: theirs.before_begin({}, pragmas.append, True)))
     assert pragmas == []  # theirs stays FULL: our sync would not cover its file
 
 

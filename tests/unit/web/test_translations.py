@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[3]
 WEB = REPO / "src" / "onceonly" / "entrypoints" / "web"
 METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n,jinja2.ext.do"}}
-PLACEHOLDER = re.compile(r"%\([a-z_]+\)s")
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
 
 def marked_messages() -> set[str]:
@@ -25,8 +25,14 @@ def marked_messages() -> set[str]:
                              options_map=OPTIONS)
     messages: set[str] = set()
     for _file, _line, message, _comments, _context in found:
-        messages.update([message] if isinstance(message, str) else message)
+        # A plural (ngettext) is one entry of the catalogue, by its singular.
+        messages.add(message if isinstance(message, str) else message[0])
     return {m for m in messages if m}
+
+
+def forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A message's or translation's forms: one, or one a plural form (ngettext)."""
+    return (text,) if isinstance(text, str) else text
 
 
 def welsh():
@@ -41,7 +47,7 @@ def test_the_pages_mark_their_messages():
 def test_every_marked_message_has_a_welsh_translation():
     catalogue = welsh()
     untranslated = sorted(m for m in marked_messages()
-                          if not (entry := catalogue.get(m)) or not entry.string
+                          if not (entry := catalogue.get(m)) or not all(forms(entry.string))
                           or entry.fuzzy)
     assert not untranslated, (
         "no Welsh for these (add them to locales/cy/LC_MESSAGES/messages.po: see "
@@ -51,7 +57,8 @@ def test_every_marked_message_has_a_welsh_translation():
 def test_each_translation_keeps_the_placeholders_of_its_message():
     catalogue = welsh()
     wrong = [m.id for m in catalogue if m.id and m.string and
-             sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))]
+             any(sorted(PLACEHOLDER.findall(form)) != sorted(PLACEHOLDER.findall(said))
+                 for form in forms(m.id) for said in forms(m.string))]
     assert not wrong, wrong
 
 

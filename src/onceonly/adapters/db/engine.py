@@ -136,7 +136,7 @@ def _sqlite_engine(url: str, database: Path, access: Access, **kwargs: Any) -> E
         # Straight to the driver: SQLAlchemy's execution machinery costs more than BEGIN.
         driver = connection.connection.driver_connection
         if group is not None:
-            group.before_begin(connection.connection.info, driver.execute)
+            group.before_begin(connection.connection.info, driver.execute, immediate)
         driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -1,9 +1,12 @@
 """SQLite's group commit: answers that wait together share one sync of the WAL.
 
 With `synchronous=FULL` every commit syncs the WAL before it returns: one disk flush per
-answer. Inside `GroupCommit.run` a SQLite write transaction commits under `synchronous=NORMAL`
-instead (written to the WAL, not yet synced), and the answer waits on the event loop for the
-next sync of the WAL file; one sync serves every answer whose commit came before it started.
+answer. Inside `GroupCommit.run` a SQLite write transaction (BEGIN IMMEDIATE) commits under
+`synchronous=NORMAL` instead (written to the WAL, not yet synced), and the answer waits on
+the event loop for the next sync of the WAL file; one sync serves every answer whose commit
+came before it started. An answer that only read waits for no sync: its transactions began
+deferred, and a deferred transaction commits under FULL even there, so a write made in one
+(none is on the API's path) is synced at its own commit.
 So no answer leaves before what it committed is on disk, and under load a handful of answers
 share each flush. Everything run outside it (the pages, the command line, the workers)
 commits under FULL as before.
@@ -29,14 +32,14 @@ SYNCHRONOUS = "onceonly_synchronous"  # a pooled connection's setting, in its re
 
 
 class _Scope:
-    """One answer's run: the group commit it belongs to, and whether it began a transaction
-    on that group's database (and so owes a sync before it is released)."""
+    """One answer's run: the group commit it belongs to, and whether it began a write
+    transaction on that group's database (and so owes a sync before it is released)."""
 
-    __slots__ = ("group", "began")
+    __slots__ = ("group", "owes_sync")
 
     def __init__(self, group: GroupCommit) -> None:
         self.group = group
-        self.began = False
+        self.owes_sync = False
 
 
 _RUNNING: ContextVar[_Scope | None] = ContextVar("onceonly_group_commit", default=None)
@@ -62,7 +65,7 @@ class GroupCommit:
             return work()
         finally:
             _RUNNING.reset(token)
-            if scope.began:
+            if scope.owes_sync:
                 await self.synced()
 
     async def synced(self) -> None:
@@ -91,13 +94,15 @@ class GroupCommit:
             if not waiter.done():  # its request may have been cancelled meanwhile
                 waiter.set_result(None)
 
-    def before_begin(self, info: dict[str, Any], execute: Callable[[str], Any]) -> None:
-        """Called as each transaction on this group's database begins (engine.py): inside
-        `run`, commit without a sync (NORMAL) and owe one; elsewhere, sync at commit (FULL).
-        The setting is changed only when it differs from the connection's last."""
+    def before_begin(self, info: dict[str, Any], execute: Callable[[str], Any],
+                     writing: bool) -> None:
+        """Called as each transaction on this group's database begins (engine.py): a writing
+        one (BEGIN IMMEDIATE) inside `run` commits without a sync (NORMAL) and owes one;
+        any other syncs at its commit, if it writes at all (FULL). The setting is changed
+        only when it differs from the connection's last."""
         scope = _RUNNING.get()
-        if scope is not None and scope.group is self:
-            scope.began = True
+        if writing and scope is not None and scope.group is self:
+            scope.owes_sync = True
             wanted = "NORMAL"
         else:
             wanted = "FULL"

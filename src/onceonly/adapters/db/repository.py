@@ -289,14 +289,6 @@ class SqlPrincipals:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
-        """Read afresh on every request, on every process: a revoked or expired token, a
-        disabled person, a suspended or deregistered member are refused at once."""
-        row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
-        if row is None or token_state_of(row, now) != "live":
-            return None
-        return principal_of(row)
-
     def get(self, principal_id: str) -> Principal | None:
         row = self.conn.execute(select(t.principals)
                                 .where(t.principals.c.id == principal_id)).first()
@@ -314,10 +306,6 @@ class SqlPrincipals:
             digest=digest, principal_id=principal_id, issued_at=issued_at,
             expires_at=expires_at))
 
-    def token_state(self, digest: str, now: datetime) -> str:
-        row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
-        return "unknown" if row is None else token_state_of(row, now)
-
     def holder(self, digest: str) -> TokenHolder | None:
         row = self.conn.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest}).first()
         return None if row is None else holder_of(row)
@@ -326,11 +314,6 @@ class SqlPrincipals:
 def principal_of(row: Any) -> Principal:
     return Principal(row.id, row.name, row.org_id, Role(row.role), row.person_key,
                      row.system_id)
-
-
-def token_state_of(row: Any, now: datetime) -> str:
-    """Why a token (a row of _PRINCIPAL_BY_TOKEN) is refused, or 'live' (TokenHolder.state)."""
-    return holder_of(row).state(now)
 
 
 def holder_of(row: Any) -> TokenHolder:

@@ -18,7 +18,7 @@ from onceonly.entrypoints.web.common import form_text, is_htmx
 from onceonly.entrypoints.web.i18n import N_
 from onceonly.entrypoints.web.portal import Portal
 from onceonly.services.accounts import AccountService
-from onceonly.services.accuracy import AccuracyService
+from onceonly.services.accuracy import AccuracyService, HeldRecord
 from onceonly.services.audit import AuditService
 from onceonly.services.consents import ConsentService
 from onceonly.services.entry_verification import EntryVerifier
@@ -35,6 +35,7 @@ CHALLENGE_ERROR_FIELD = {"dataset_unknown": "held", "record_unknown": "held",
                          "reason_required": "what_is_wrong"}
 # A value picked from the list of what each organisation holds: its dataset and field.
 HELD_SEPARATOR = "#"
+HELD_SEEN = "held_seen"  # the form's field carrying what the page showed was held
 
 
 class CitizenPages:
@@ -187,14 +188,18 @@ class CitizenPages:
     # challenge a value -----------------------------------------------------------------------
 
     def challenges_page(self, request: Request) -> HTMLResponse:
+        """The one render that reads (and audits) what each provider holds: the form carries
+        what it showed to the page after it."""
         citizen = self.portal.signed_in(request, CITIZEN)
-        return self._challenges_page(request, citizen)
+        return self._challenges_page(request, citizen, self.accuracy.own_values(citizen))
 
-    def _challenges_page(self, request: Request, citizen: Principal, status: int = 200,
+    def _challenges_page(self, request: Request, citizen: Principal,
+                         held: dict[str, HeldRecord], status: int = 200,
                          **context: Any) -> HTMLResponse:
         return self.portal.render(request, "citizen/challenges.html", status,
                                   datasets=self.accuracy.challengeable_datasets(),
-                                  held=self.accuracy.own_values(citizen),
+                                  held=held, held_seen=self.portal.csrf.carry(
+                                      request, _shown(held)),
                                   challenges=self.accuracy.mine(citizen),
                                   errors=context.pop("errors", {}),
                                   values=context.pop("values", {}), **context)
@@ -202,25 +207,40 @@ class CitizenPages:
     async def challenge(self, request: Request) -> HTMLResponse:
         citizen = self.portal.signed_in(request, CITIZEN)
         form = await self.portal.form(request)
-        held = form_text(form, "held", 200)
-        dataset, _, field = held.rpartition(HELD_SEPARATOR)
-        values = {"held": held, "dataset": dataset, "field": field,
+        # What the form's page showed, not read (nor audited) again; if it does not come
+        # back intact, the page after it shows no values rather than read them again.
+        held = _held(self.portal.csrf.carried(request, form_text(form, HELD_SEEN, 64_000)))
+        chosen = form_text(form, "held", 200)
+        dataset, _, field = chosen.rpartition(HELD_SEPARATOR)
+        values = {"held": chosen, "dataset": dataset, "field": field,
                   "what_is_wrong": form_text(form, "what_is_wrong"),
                   "proposed_value": form_text(form, "proposed_value", MAX_VALUE)}
         errors = {name: message for name, message in (
             ("held", N_("Choose the value that is wrong from the list")),
             ("what_is_wrong", N_("say what is wrong with it"))) if not values[name]}
         if errors:
-            return await run_in_threadpool(  # providers are read: off the loop
-                self._challenges_page, request, citizen, 422, errors=errors, values=values)
+            return self._challenges_page(request, citizen, held, 422, errors=errors,
+                                         values=values)
         try:
-            raised = self.accuracy.raise_challenge(
-                citizen, values["dataset"], values["field"], values["what_is_wrong"],
-                values["proposed_value"] or None)
+            raised = await run_in_threadpool(  # the provider's record is read: off the loop
+                self.accuracy.raise_challenge, citizen, values["dataset"], values["field"],
+                values["what_is_wrong"], values["proposed_value"] or None)
         except DomainError as refused:
             shown_at = CHALLENGE_ERROR_FIELD.get(refused.code, "held")
-            return await run_in_threadpool(  # providers are read: off the loop
-                self._challenges_page, request, citizen, http_status(refused),
-                errors={shown_at: refused}, values=values)
-        return await run_in_threadpool(  # providers are read: off the loop
-            self._challenges_page, request, citizen, raised=raised)
+            return self._challenges_page(request, citizen, held, http_status(refused),
+                                         errors={shown_at: refused}, values=values)
+        return self._challenges_page(request, citizen, held, raised=raised)
+
+
+def _shown(held: dict[str, HeldRecord]) -> dict[str, Any]:
+    """What the challenge page shows of each provider's record, as JSON for its form."""
+    return {dataset_id: {"values": record.values, "unread": record.unread}
+            for dataset_id, record in held.items()}
+
+
+def _held(shown: Any) -> dict[str, HeldRecord]:
+    """`_shown`'s JSON back as records; nothing if it is not that shape."""
+    if not isinstance(shown, dict):
+        return {}
+    return {dataset_id: HeldRecord(dataset_id, record.get("values"), record.get("unread"))
+            for dataset_id, record in shown.items() if isinstance(record, dict)}

@@ -26,7 +26,7 @@ from jinja2.runtime import Context
 from onceonly.domain.errors import DomainError, ErrorKind
 from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.http_status import http_status
-from onceonly.entrypoints.web import i18n, plain
+from onceonly.entrypoints.web import i18n, plain, refusals
 from onceonly.entrypoints.web.common import is_htmx
 from onceonly.entrypoints.web.nav import nav_for
 from onceonly.entrypoints.web.security import (
@@ -51,9 +51,9 @@ def page_templates() -> Environment:
     env.install_null_translations()  # pages are given their own in their context
     env.filters.update(sentence=plain.said, when=_when, day=_day, number=_number,
                        field_label=plain.field_label, written_date=_written_date)
-    env.globals.update(explain=plain.explain, in_words=plain.in_words, officer=plain.officer,
+    env.globals.update(explain=refusals.explain, in_words=plain.in_words, officer=plain.officer,
                        alert_words=plain.alert_words,
-                       LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=plain.REFUSALS,
+                       LEGAL_BASES=plain.LEGAL_BASES, REFUSALS=refusals.REFUSALS,
                        ALERT_RULES=plain.ALERT_RULES,
                        DELIVERY_STATES=plain.DELIVERY_STATES, TRANSFORMS=plain.TRANSFORMS,
                        COMPARED_FIELDS=plain.COMPARED_FIELDS,

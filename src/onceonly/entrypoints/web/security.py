@@ -9,6 +9,10 @@ tests) gets it without, as that traffic never leaves the machine.
 Every form carries a CSRF token (signed double-submit, itsdangerous): a signature, by a
 secret the exchange keeps in its database, of the digest of the session id, or before
 signing in, of a random visitor cookie. A form from another site cannot carry it.
+
+A form may carry back what its page showed (`Csrf.carry`), signed the same way under
+another salt and bound to the same session: it comes back only as it was sent, to whom
+it was sent, so the page shown after the form need not read it again.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ def session_id(request: Request) -> str | None:
 class Csrf:
     def __init__(self, secret: bytes) -> None:
         self.serializer = URLSafeTimedSerializer(secret, salt="onceonly-web-csrf")
+        self.carrier = URLSafeTimedSerializer(secret, salt="onceonly-web-carried")
 
     @staticmethod
     def _binding(request: Request) -> str:
@@ -95,6 +100,21 @@ class Csrf:
             raise csrf_invalid() from None
         if not isinstance(bound, str) or not hmac.compare_digest(bound, self._binding(request)):
             raise csrf_invalid()
+
+    def carry(self, request: Request, shown: Any) -> str:
+        """`shown` (JSON), signed and bound to this session, for a form's hidden field."""
+        return str(self.carrier.dumps([self._binding(request), shown]))
+
+    def carried(self, request: Request, sealed: str) -> Any | None:
+        """What `carry` sealed for this session, or None: missing, altered, stale or
+        someone else's."""
+        try:
+            bound, shown = self.carrier.loads(sealed, max_age=CSRF_MAX_AGE)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if not isinstance(bound, str) or not hmac.compare_digest(bound, self._binding(request)):
+            return None
+        return shown
 
     @staticmethod
     def remember_visitor(request: Request, response: Response) -> None:

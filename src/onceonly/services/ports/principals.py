@@ -12,12 +12,6 @@ from onceonly.services.ports.identity import PersonIndex
 
 
 class Principals(Protocol):
-    def by_token_digest(self, digest: str, now: datetime) -> Principal | None:
-        """The principal holding a live token with this digest, else None."""
-        ...
-    def token_state(self, digest: str, now: datetime) -> str:
-        """'live', 'expired', 'revoked' or 'unknown': why a token was refused."""
-        ...
     def holder(self, digest: str) -> TokenHolder | None:
         """The token with this digest as it stands (its holder, whether revoked, disabled,
         their organisation's status), whatever its state; None if unknown."""
