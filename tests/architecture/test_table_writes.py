@@ -21,7 +21,7 @@ TABLES_MODULE = "onceonly.adapters.db.tables"
 # each goes once what it does moves behind a use case or into adapters/db.
 KNOWN = {
     "demo/stores.py": "reads the datasets' connectors and the person index (no write)",
-    "entrypoints/demo/walkthrough.py": "copies the audit log to show tampering found",
+    "entrypoints/demo/walkthrough/audit_trail.py": "copies the audit log to show tampering found",
     "adapters/keystore.py": "the hosted signing keys",
     "adapters/request_signatures.py": "the signed requests' nonces",
     "adapters/match_sources.py": "reads records for identity matching",
