@@ -18,8 +18,8 @@ FEATURES = {p.stem for p in (SOURCE / "services").glob("*.py")} - {"__init__"}
 # What is not one feature's: shared ports, the database's own machinery, the API's shared
 # routes and schemas, the fakes' shared data; and the storage named for what it holds
 # (data_keys: the keys feature's data keys; releases: the queries' releases and usage;
-# walkthrough_reads: the demo walkthrough's reads of which connector answered; audit_leaves:
-# the audit log's whole-log reader, beside audit.py for size).
+# walkthrough_reads: the demo walkthrough's reads of which connector answered and of whom it
+# harvests; audit_leaves: the audit log's whole-log reader, beside audit.py for size).
 SHARED = {
     "services/ports": {"clock", "connectors", "principals", "unit_of_work"},
     "adapters/db": {"audit_leaves", "backup", "data_keys", "driver", "engine", "group_commit",

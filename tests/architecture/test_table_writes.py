@@ -21,7 +21,7 @@ TABLES_MODULE = "onceonly.adapters.db.tables"
 # each goes once what it does moves behind a use case or into adapters/db.
 KNOWN = {
     "demo/stores.py": "reads the datasets' connectors and the person index (no write)",
-    "entrypoints/demo/walkthrough.py": "copies the audit log to show tampering found",
+    "entrypoints/demo/walkthrough/audit_trail.py": "copies the audit log to show tampering found",
     "adapters/keystore.py": "the hosted signing keys",
     "adapters/request_signatures.py": "the signed requests' nonces",
     "adapters/match_sources.py": "reads records for identity matching",
@@ -34,12 +34,18 @@ def _outside_db() -> list[Path]:
     return [p for p in sorted(SRC.rglob("*.py")) if DB not in p.parents]
 
 
+def _is_tables(module: str | None) -> bool:
+    """The tables package or one of its feature modules (tables/audit.py, ...)."""
+    return module is not None and (module == TABLES_MODULE
+                                   or module.startswith(TABLES_MODULE + "."))
+
+
 def imports_tables(tree: ast.AST) -> bool:
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name == TABLES_MODULE for a in node.names):
+        if isinstance(node, ast.Import) and any(_is_tables(a.name) for a in node.names):
             return True
         if isinstance(node, ast.ImportFrom) and (
-                node.module == TABLES_MODULE
+                _is_tables(node.module)
                 or (node.module == "onceonly.adapters.db"
                     and any(a.name == "tables" for a in node.names))):
             return True
@@ -79,6 +85,9 @@ def test_apply_goes_through_the_use_cases() -> None:
 def test_the_scans_find_a_write() -> None:
     assert imports_tables(ast.parse("from onceonly.adapters.db import tables as t"))
     assert imports_tables(ast.parse("from onceonly.adapters.db.tables import principals"))
+    assert imports_tables(ast.parse("from onceonly.adapters.db.tables.audit import audit_log"))
+    assert imports_tables(ast.parse("import onceonly.adapters.db.tables.members"))
+    assert not imports_tables(ast.parse("from onceonly.adapters.db.tablesque import x"))
     assert not imports_tables(ast.parse("from onceonly.adapters.db import engine"))
     assert sql_writes(ast.parse("x = 'INSERT INTO principals (id) VALUES (1)'")) == {
         "principals"}

@@ -1,5 +1,5 @@
-"""The settings model (config.py): where each value comes from, in which order, and how a
-bad one is named."""
+"""The settings model (config/model.py, read by config/loading.py): where each value comes
+from, in which order, and how a bad one is named."""
 
 from __future__ import annotations
 

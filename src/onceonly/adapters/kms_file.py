@@ -69,7 +69,7 @@ class FileMasterKeys:
 
     @classmethod
     def from_config(cls, db_url: str | URL, *, read_only: bool = False) -> FileMasterKeys:
-        """ONCEONLY_MASTER_KEY_FILE, else the default beside the database (config.py),
+        """ONCEONLY_MASTER_KEY_FILE, else the default beside the database (config/database.py),
         made when missing unless `read_only`."""
         path, configured = master_key_file(db_url)
         return cls(path, create=not (configured or read_only))

@@ -7,44 +7,35 @@ people disabled, keys retired: their history stays)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from joserfc.jwk import OKPKey
 
 from onceonly.bootstrap import Exchange
+from onceonly.declarative.commands import condition_of, dataset_changes, publication_of
 from onceonly.declarative.document import Declaration, DeclarationError, Loc
+from onceonly.declarative.state import State
 from onceonly.domain.agreements import (
-    Agreement,
     AgreementStatus,
     FieldGrant,
     LegalBasis,
     PrivacyAssessment,
     Risk,
 )
-from onceonly.domain.catalogue import (
-    Dataset,
-    FieldSpec,
-    FieldType,
-    Sensitivity,
-    SourceLabel,
-    check_fields,
-)
+from onceonly.domain.catalogue import check_fields
 from onceonly.domain.errors import DomainError
 from onceonly.domain.org_keys import public_jwk
 from onceonly.domain.organisations import (
     MemberStatus,
-    Organisation,
     Principal,
     Role,
     Scheme,
     parse_member_id,
     parse_scheme_pattern,
 )
-from onceonly.domain.special_category import ProcessingCondition
 from onceonly.services.agreements import DraftCommand
-from onceonly.services.datasets import Publication
 from onceonly.services.people import Issued, NewPerson
 from onceonly.services.ports.people import StaffMember
 
@@ -59,39 +50,6 @@ class Step:
 
     def __str__(self) -> str:
         return f"{self.sign} {self.what}"
-
-
-@dataclass
-class State:
-    """What the exchange holds now, read through its use cases."""
-
-    organisations: dict[str, Organisation]
-    schemes: dict[str, Scheme]
-    keys: dict[str, dict[str, bool]]  # org -> kid -> still in use (not retired)
-    staff: dict[str, list[StaffMember]]
-    datasets: dict[str, Dataset]
-    agreements: list[Agreement]
-    connectors: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    uses: dict[str, list[str]] = field(default_factory=dict)  # org -> schemes it names by
-
-    @classmethod
-    def read(cls, exchange: Exchange, admin: Principal) -> State:
-        organisations = {o.id: o for o in exchange.members.list(admin)}
-        keys = {org_id: {k.kid: k.retired_at is None
-                         for k in exchange.org_keys.list(org_id).registered}
-                for org_id in organisations}
-        staff = {org_id: exchange.people.list(admin, org_id) for org_id in organisations}
-        datasets = {d.id: d for d in exchange.catalogue.read().datasets}
-        return cls(organisations, {s.code: s for s in exchange.members.schemes(admin)}, keys,
-                   staff, datasets, exchange.agreements.list(admin),
-                   {d: exchange.datasets.connector_of(d) for d in datasets},
-                   {o: exchange.members.schemes_used_by(o) for o in organisations})
-
-    def person(self, org_id: str, name: str, role: str) -> Principal | None:
-        return next((m.principal for m in self.staff.get(org_id, [])
-                     if m.disabled_at is None and m.principal.name == name
-                     and m.principal.role.value == role and m.principal.system_id is None),
-                    None)
 
 
 class Planner:
@@ -256,11 +214,11 @@ class Planner:
             if dataset["subject_scheme"] not in schemes:
                 self._refuse((*loc, "subject_scheme"), f"no identifier scheme "
                              f"{dataset['subject_scheme']} here or in the file")
-            publication = _publication(dataset)
+            publication = publication_of(dataset)
             if not self._checked((*loc, "fields"), lambda p=publication: check_fields(p.fields)):
                 continue
             current = self.state.datasets.get(publication.system_id)
-            changed = _changes(current, publication,
+            changed = dataset_changes(current, publication,
                                self.state.connectors.get(publication.system_id))
             if current is None or changed:
                 version = (current.version if current else 0) + 1
@@ -320,7 +278,7 @@ class Planner:
             assessment=PrivacyAssessment(Risk(assessment["risk"]), assessment["summary"],
                                          drafter.name, now.date(),
                                          assessment.get("reference", "")),
-            special_category_condition=_condition(spec.get("special_category_condition")),
+            special_category_condition=condition_of(spec.get("special_category_condition")),
             hidden_days=spec.get("hidden_days", 0),
             max_persons_per_day=spec.get("max_persons_per_day"),
             max_uses=spec.get("max_uses"),
@@ -371,36 +329,3 @@ class Planner:
 
 def _quiet(_: object) -> None:
     """A step whose doing is said by its line in the plan."""
-
-
-def _publication(dataset: Mapping[str, Any]) -> Publication:
-    return Publication(
-        system_id=dataset["system"], title=dataset["title"],
-        subject_scheme=dataset["subject_scheme"],
-        fields=tuple(FieldSpec(f["name"], FieldType(f["type"]), Sensitivity(f["sensitivity"]),
-                               SourceLabel(f["source"]), f.get("description", ""), f["label"],
-                               f.get("label_cy", ""), f.get("description_cy", ""))
-                     for f in dataset["fields"]),
-        connector=dict(dataset["connector"]), offers=tuple(dataset.get("offers") or ()),
-        event_types=tuple(dataset.get("event_types") or ()))
-
-
-def _condition(value: str | None) -> ProcessingCondition | None:
-    return None if value is None else ProcessingCondition(value)
-
-
-def _changes(current: Dataset | None, wanted: Publication,
-             connector: Mapping[str, Any] | None) -> list[str]:
-    """The parts of a published dataset that the file describes otherwise."""
-    if current is None:
-        return []
-    event_type = wanted.event_types[0] if wanted.event_types else None
-    differs = {
-        "title": current.title != wanted.title,
-        "subject scheme": current.subject_scheme != wanted.subject_scheme,
-        "fields": tuple(current.fields) != wanted.fields,
-        "offers": tuple(current.offers) != wanted.offers,
-        "event type": current.event_type != event_type,
-        "connector": dict(connector or {}) != dict(wanted.connector),
-    }
-    return [part for part, changed in differs.items() if changed]

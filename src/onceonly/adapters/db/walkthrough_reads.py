@@ -1,7 +1,9 @@
-"""What the walkthrough reads straight from the exchange's tables to say which connector
-answered each step (reads only)."""
+"""What the walkthrough reads straight from the exchange's tables: which connector answered
+each step, and the people its constraints chapter asks about (reads only)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import Engine, func, select
 
@@ -23,3 +25,12 @@ def answered_by(engine: Engine, after_seq: int) -> list[tuple[str, dict]]:
     with engine.connect() as conn:  # each dataset once (PostgreSQL compares no JSON)
         found = {row.id: row for row in conn.execute(query)}
     return [(row.provider_id, row.connector) for _, row in sorted(found.items())]
+
+
+def first_ninos(engine: Engine, count: int) -> Sequence[str]:
+    """The first `count` NINOs of the person index, in order (the constraints chapter's
+    harvest)."""
+    with engine.connect() as conn:
+        return conn.execute(select(t.person_links.c.value)
+                            .where(t.person_links.c.scheme == "nino")
+                            .order_by(t.person_links.c.value).limit(count)).scalars().all()

@@ -1,4 +1,5 @@
-"""The agreement lifecycle: who may move it, from where to where, and why."""
+"""The agreement lifecycle (domain/agreements/lifecycle.py): who may move it, from where
+to where, and why."""
 
 from __future__ import annotations
 
@@ -9,65 +10,18 @@ import pytest
 
 from onceonly.domain import agreements as lc
 from onceonly.domain.agreements import AgreementStatus as S
-from onceonly.domain.agreements import FieldGrant, LegalBasis, Risk
-from onceonly.domain.errors import DomainError, ErrorKind
+from onceonly.domain.agreements import FieldGrant, Risk
+from onceonly.domain.errors import ErrorKind
 from onceonly.domain.organisations import Role
-from onceonly.domain.special_category import ProcessingCondition
-from tests.unit.factories import INCOME, NOW, agreement, assessment, principal
-
-EXPLICIT_CONSENT = ProcessingCondition.EXPLICIT_CONSENT
-
-CONSUMER = principal("GOV/DWP", Role.OFFICER)
-GUARDIAN = principal("GOV/HMRC", Role.GUARDIAN, "hmrc-g1")
-SECOND_GUARDIAN = principal("GOV/HMRC", Role.GUARDIAN, "hmrc-g2")
-
-
-def draft(**changes):
-    args = dict(
-        actor=CONSUMER, dataset=INCOME, consumer_id="GOV/DWP",
-        grants=[FieldGrant("income_band", "annual_income", "income_band")],
-        purpose_code="benefit-entitlement", purpose_text="entitlement",
-        legal_basis=LegalBasis.STATUTORY_DUTY, valid_from=NOW,
-        valid_until=NOW + timedelta(days=30), max_queries_per_day=10, retention_days=30,
-        assessment=assessment(), now=NOW,
-    )
-    args.update(changes)
-    return lc.draft_agreement(**args)
-
-
-def refused(fn, *args):
-    with pytest.raises(DomainError) as error:
-        fn(*args)
-    return error.value
-
-
-def test_a_draft_records_who_drafted_it():
-    made = draft()
-    assert made.status is S.DRAFT
-    assert made.history[0].actor_id == CONSUMER.id
-    assert made.history[0].action == "create"
-
-
-@pytest.mark.parametrize(
-    ("changes", "code"),
-    [
-        ({"grants": []}, "no_fields"),
-        ({"grants": [FieldGrant("x", "salary")]}, "unknown_field"),
-        ({"grants": [FieldGrant("x", "full_name", "income_band")]}, "transform_mismatch"),
-        ({"grants": [FieldGrant("x", "full_name", "rot13")]}, "unknown_transform"),
-        ({"grants": [FieldGrant("a", "full_name"), FieldGrant("a", "full_name")]},
-         "duplicate_field"),
-        ({"purpose_code": "Benefit Entitlement"}, "invalid_purpose"),
-        ({"valid_until": NOW}, "invalid_validity"),
-        ({"max_queries_per_day": 0}, "invalid_limit"),
-        ({"retention_days": -1}, "invalid_retention"),
-        ({"consumer_id": "GOV/HMRC", "actor": principal("GOV/HMRC")}, "self_agreement"),
-        ({"actor": principal("COM/ACME")}, "not_consumer_party"),
-        ({"actor": principal("GOV/DWP", Role.CITIZEN)}, "not_consumer_party"),
-    ],
+from tests.unit.agreements.drafts import (
+    CONSUMER,
+    EXPLICIT_CONSENT,
+    GUARDIAN,
+    SECOND_GUARDIAN,
+    draft,
+    refused,
 )
-def test_bad_drafts_are_refused(changes, code):
-    assert refused(lambda: draft(**changes)).code == code
+from tests.unit.factories import NOW, agreement, assessment, principal
 
 
 def test_the_full_lifecycle_with_reasons():
@@ -121,15 +75,6 @@ def test_high_risk_needs_two_different_guardians():
     assert a.status is S.APPROVED
 
 
-def test_state_follows_the_clock():
-    a = agreement()
-    assert a.state_at(NOW) == "active"
-    assert a.state_at(a.valid_from - timedelta(seconds=1)) == "pending"
-    assert a.state_at(a.valid_until) == "expired"
-    assert agreement(status=S.SUSPENDED).state_at(a.valid_until) == "expired"
-    assert agreement(status=S.REVOKED).state_at(NOW) == "revoked"
-
-
 # -- the authorisation matrix: every action x actor x status ----------------------------------
 
 OUTSIDER = principal("COM/ACME", Role.GUARDIAN)
@@ -143,7 +88,7 @@ ACTORS = {
     "outsider guardian": OUTSIDER,
     "citizen": principal("GOV/DWP", Role.CITIZEN),
 }
-# Written out from the lifecycle in the module's docstring, not read back from the code.
+# Written out from the lifecycle in the package's docstring, not read back from the code.
 WHO = {
     "submit": {"consumer officer", "consumer guardian"},
     "approve": {"provider guardian"}, "reject": {"provider guardian"},
@@ -224,16 +169,6 @@ def test_a_submission_checks_the_actor_before_the_assessment():
     assert (error.kind, error.code) == (ErrorKind.CONFLICT, "assessment_required")
 
 
-@pytest.mark.parametrize(("risk", "required"), [
-    (None, 1), (Risk.LOW, 1), (Risk.MEDIUM, 1), (Risk.HIGH, 2)])
-def test_approvals_required_follow_the_risk(risk, required):
-    made = agreement(assessment=None if risk is None else assessment(risk),
-                     status=S.SUBMITTED)
-    assert made.approvals_required == required
-    once = lc.approve(made, GUARDIAN, "ok", NOW)
-    assert once.status is (S.APPROVED if required == 1 else S.SUBMITTED)
-
-
 def test_the_anomaly_detector_suspends_only_an_approved_agreement():
     suspended = lc.suspend_for_anomaly(agreement(), "night_volume", NOW)
     assert suspended.status is S.SUSPENDED
@@ -275,87 +210,3 @@ def test_a_member_resumed_resumes_only_a_suspended_agreement_and_says_why():
         error = refused(lc.resume_for_member, agreement(status=status), admin, "x", NOW)
         assert (error.kind, error.code) == (ErrorKind.CONFLICT, "illegal_transition")
         assert error.detail.startswith(f"cannot resume an agreement that is {status.value}")
-
-
-def test_a_draft_may_require_training_and_keeps_it():
-    made = lc.draft_agreement(
-        actor=principal(), dataset=INCOME, consumer_id="GOV/DWP",
-        grants=[FieldGrant("name", "full_name")], purpose_code="benefit-check",
-        purpose_text="check", legal_basis=LegalBasis.PUBLIC_TASK, valid_from=NOW,
-        valid_until=NOW + timedelta(days=30), max_queries_per_day=10, retention_days=30,
-        assessment=None, now=NOW, requires_training=True)
-    assert made.requires_training is True
-    assert agreement().requires_training is False
-
-
-# -- what a draft is made of ------------------------------------------------------------------
-
-REGISTER = replace(INCOME, id="GOV/HMRC/deaths", event_type="gov.onceonly.death")
-
-
-def test_a_draft_is_exactly_what_was_asked_for():
-    grants = [FieldGrant("income_band", "annual_income", "income_band"),
-              FieldGrant("name", "full_name")]
-    made = draft(grants=grants, purpose_text="  entitlement  ", hidden_days=7,
-                 max_persons_per_day=3, max_uses=2, bulk_max_records=100,
-                 actor=principal("GOV/DWP", Role.GUARDIAN, "dwp-g"))
-    assert made == lc.Agreement(
-        id=None, provider_id="GOV/HMRC", consumer_id="GOV/DWP", dataset_id="GOV/HMRC/income",
-        grants=tuple(grants), purpose_code="benefit-entitlement", purpose_text="entitlement",
-        legal_basis=LegalBasis.STATUTORY_DUTY, valid_from=NOW,
-        valid_until=NOW + timedelta(days=30), max_queries_per_day=10, retention_days=30,
-        assessment=assessment(), special_category=False, hidden_days=7,
-        max_persons_per_day=3, max_uses=2, bulk_max_records=100, kind=lc.AgreementKind.QUERY,
-        status=S.DRAFT, approvals=(), created_by="dwp-g", created_at=NOW, version=0,
-        history=(lc.Transition(NOW, "dwp-g", "GOV/DWP", "create", None, S.DRAFT,
-                               "drafted"),))
-    assert made.grant_by_name == {"income_band": grants[0], "name": grants[1]}
-
-
-def test_a_draft_keeps_the_kind_of_its_dataset_through_the_lifecycle():
-    made = draft(dataset=REGISTER)
-    assert made.kind is lc.AgreementKind.NOTIFICATION
-    a = lc.approve(lc.submit(made, CONSUMER, "go", NOW), GUARDIAN, "ok", NOW)
-    assert a.kind is lc.AgreementKind.NOTIFICATION
-    assert draft().kind is lc.AgreementKind.QUERY
-    assert draft().hidden_days == 0  # shown to the citizen at once unless asked otherwise
-
-
-@pytest.mark.parametrize(("changes", "code"), [
-    ({"hidden_days": -1}, "invalid_hidden_days"),
-    ({"hidden_days": 3 * 365 + 1}, "invalid_hidden_days"),
-    ({"bulk_max_records": 0}, "invalid_limit"),
-    ({"max_persons_per_day": 0}, "invalid_limit"),
-    ({"max_uses": 0}, "invalid_limit"),
-    ({"purpose_text": " \n "}, "invalid_purpose"),
-    ({"purpose_code": "b"}, "invalid_purpose"),
-    ({"valid_until": NOW - timedelta(microseconds=1)}, "invalid_validity"),
-    ({"grants": [FieldGrant("Income", "annual_income")]}, "invalid_field_name"),
-    ({"actor": principal("GOV/DWP", Role.MANAGER)}, "not_consumer_party"),
-])
-def test_each_draft_rule_refuses_one_past_its_edge(changes, code):
-    error = refused(lambda: draft(**changes))
-    assert error.code == code
-    assert error.kind is (ErrorKind.FORBIDDEN if code == "not_consumer_party"
-                          else ErrorKind.INVALID)
-
-
-@pytest.mark.parametrize("changes", [
-    {"hidden_days": 0}, {"hidden_days": 3 * 365}, {"bulk_max_records": 1},
-    {"max_persons_per_day": 1}, {"max_uses": 1}, {"max_queries_per_day": 1},
-    {"retention_days": 0}, {"valid_until": NOW + timedelta(microseconds=1)},
-    {"purpose_code": "bb"}, {"grants": [FieldGrant("a", "full_name")]},
-])
-def test_each_draft_rule_permits_its_edge(changes):
-    made = draft(**changes)
-    for name, value in changes.items():
-        assert getattr(made, name) == (tuple(value) if name == "grants" else value)
-
-
-def test_state_at_each_edge():
-    a = agreement()
-    assert a.state_at(a.valid_from) == "active"
-    assert a.state_at(a.valid_until - timedelta(microseconds=1)) == "active"
-    assert agreement(status=S.SUSPENDED).state_at(NOW) == "suspended"
-    assert agreement(status=S.DRAFT).state_at(a.valid_until) == "draft"
-    assert agreement(status=S.REJECTED).state_at(a.valid_until) == "rejected"
