@@ -23,7 +23,7 @@ def reference() -> str:
     lines = [
         "# Configuration",
         "",
-        "<!-- Generated from src/onceonly/config.py by `onceonly config --markdown`; "
+        "<!-- Generated from src/onceonly/config/model.py by `onceonly config --markdown`; "
         "tests/unit/test_config_reference.py fails when it is out of date. -->",
         "",
         "Every setting is read, first match wins, from:",
