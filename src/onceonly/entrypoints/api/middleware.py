@@ -155,10 +155,19 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         detail = f"the request body is over {self.limit} bytes"
+        announced = framed = False
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await send_problem(send, 413, "body_too_large", detail)
-                return
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.limit:
+                    await send_problem(send, 413, "body_too_large", detail)
+                    return
+                announced = True
+            elif name == b"transfer-encoding":
+                framed = True
+        if announced and not framed:
+            # The server reads no more than Content-Length announces: nothing to watch.
+            await self.app(scope, receive, send)
+            return
         seen = 0
         tripped = False
         responded = False
