@@ -192,20 +192,15 @@ async def _body(request: Request, receive: Receive, content_type: str | None) ->
 async def _received(request: Request, receive: Receive) -> bytes:
     """The whole body, as `request.body()` reads it (and kept where it keeps it), without
     its stream's generator: one message is the usual case."""
-    message = await receive()
-    if message["type"] != "http.request":
-        raise ClientDisconnect
-    body: bytes = message.get("body", b"")
-    if message.get("more_body", False):
-        chunks = [body]
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                raise ClientDisconnect
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     request._body = body  # what request.body() answers from now on
     return body
 
