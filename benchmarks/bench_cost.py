@@ -25,7 +25,7 @@ What it measures
 How to run
     uv run python -m benchmarks.bench_cost                        # both databases, 5 x 8 s
     uv run python -m benchmarks.bench_cost --backend sqlite --rounds 7 --duration 6
-    uv run python -m benchmarks.bench_cost --loop uvloop --http httptools   # capacity
+    uv run python -m benchmarks.bench_cost --loop asyncio --http h11   # the slower stack
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from benchmarks.load import (
     wrk_name,
     wrk_scripts,
 )
+from onceonly.entrypoints.api.server import SERVER_LOOP
 
 KINDS = ("governed", "fastapi", "bare")
 
@@ -141,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--loop", default="asyncio", help="uvicorn's loop: asyncio, uvloop")
-    parser.add_argument("--http", default="h11", help="uvicorn's HTTP parser: h11, httptools")
+    # By default the server as `onceonly serve` runs it.
+    parser.add_argument("--loop", default=SERVER_LOOP["loop"],
+                        help="uvicorn's loop: uvloop (as served), asyncio")
+    parser.add_argument("--http", default=SERVER_LOOP["http"],
+                        help="uvicorn's HTTP parser: httptools (as served), h11")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install -y wrk)", file=sys.stderr)

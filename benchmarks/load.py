@@ -98,8 +98,11 @@ def serve(url: str, port: int, loop: str = "auto", http: str = "auto") -> None:
     exchange = bootstrap(url)
     app = create_app(exchange)
     add_ungoverned_route(app, exchange)
+    # As `onceonly serve` runs it: no access log of uvicorn's own, the proxy headers read by
+    # the app alone.
     uvicorn.run(bare_peer(app, exchange), host="127.0.0.1", port=port, workers=1,
-                access_log=False, log_level="warning", loop=loop, http=http)
+                access_log=False, log_level="warning", proxy_headers=False, loop=loop,
+                http=http)
 
 
 def exchange_server(url: str, log: Path, loop: str = "auto",

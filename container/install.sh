@@ -22,3 +22,4 @@ python3 -m venv /opt/onceonly
 /opt/onceonly/bin/pip install --quiet --no-cache-dir --disable-pip-version-check --no-index \
     --no-deps "$BUILD"/dist/*.whl
 /opt/onceonly/bin/onceonly --version
+/opt/onceonly/bin/python3 -c 'import httptools, uvloop'  # what serve runs on (api/server.py)

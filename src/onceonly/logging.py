@@ -4,10 +4,13 @@ server's own, Alembic's) are written the same way, so that every line is JSON.""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 import structlog
 
 from onceonly.config import log_level
@@ -20,6 +23,28 @@ def _exceptions() -> Any:
         structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
 
 
+# What orjson writes as the json module writes it: a datetime or a dataclass goes to the
+# fallback (its repr), as before.
+_AS_JSON_MODULE = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _line(value: Any, default: Callable[[Any], Any], **_: Any) -> str:
+    """One line's JSON, compact: written by orjson, several times faster than the json
+    module; by the json module where orjson cannot (an integer past 64 bits, a key that is
+    not a string) and where the line is not ASCII, which the json module escapes."""
+    try:
+        line = orjson.dumps(value, default=default, option=_AS_JSON_MODULE).decode()
+        if line.isascii():
+            return line
+    except TypeError:
+        pass
+    return json.dumps(value, default=default, separators=(",", ":"))
+
+
+def _renderer() -> structlog.processors.JSONRenderer:
+    return structlog.processors.JSONRenderer(serializer=_line)
+
+
 def configure_logging(level: str | int | None = None) -> None:
     """`level`: a name (`debug`, `info`, ...) or a number; default the settings' log level."""
     if level is None:
@@ -30,7 +55,7 @@ def configure_logging(level: str | int | None = None) -> None:
                structlog.processors.TimeStamper(fmt="iso", utc=True)]
     structlog.configure(
         processors=[structlog.contextvars.merge_contextvars, *stamped, _exceptions(),
-                    structlog.processors.JSONRenderer()],
+                    _renderer()],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
@@ -39,7 +64,7 @@ def configure_logging(level: str | int | None = None) -> None:
         foreign_pre_chain=[structlog.contextvars.merge_contextvars,
                            structlog.stdlib.add_logger_name, *stamped],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    _exceptions(), structlog.processors.JSONRenderer()]))
+                    _exceptions(), _renderer()]))
     handler.set_name("onceonly-json")
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "onceonly-json"]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 
 import pytest
 import structlog
@@ -87,3 +89,20 @@ def test_standard_library_lines_are_json_too_with_the_request_id(capsys):
     [line] = lines  # alembic's chatter on each readiness probe is left out
     assert (line["event"], line["logger"], line["level"], line["request_id"]) == (
         "worker 7 died", "uvicorn.error", "warning", "r-1")
+
+
+def test_a_line_holds_what_the_json_module_would_write_ascii_and_compact(json_logs, capsys):
+    @dataclasses.dataclass
+    class Made:
+        n: int
+
+    values = {"n": 2**70, "at": datetime(2026, 12, 6, tzinfo=UTC), "made": Made(1),
+              "name": "Siân", "nothing": None, "floats": [0.1, 1e20, -0.0], "nested": {"a": [1]}}
+    for value in values.items():
+        structlog.get_logger("t").info("values", **dict([value]))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(values) and all(line.isascii() and '": ' not in line
+                                             for line in lines)
+    for (key, value), line in zip(values.items(), lines, strict=True):
+        written = json.loads(json.dumps(value, default=repr))
+        assert json.loads(line)[key] == written, key

@@ -70,12 +70,28 @@ Caller = Annotated[Principal, Depends(current_principal)]
 
 async def bearer_token(request: Request, credentials: Credentials) -> str | None:
     """The bearer token, not yet checked: the use case authenticates it in its own read
-    transaction. Noted on the request so that a body that fails validation is refused for
-    its token first, as on the routes that take a `Caller`."""
-    token = credentials.credentials if credentials else None
+    transaction."""
+    return noted_token(request, credentials.credentials if credentials else None)
+
+
+def noted_token(request: Request, token: str | None) -> str | None:
+    """`token` noted on the request, so that a body that fails validation is refused for
+    its token first, as on the routes that take a `Caller`; and the request's signature
+    checked against the policy."""
     request.state.unchecked_token = (token,)
     signature_checked(request, None)
     return token
+
+
+def bearer_of(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value, read as `bearer` (FastAPI's
+    HTTPBearer without auto_error) reads it, without building its model: None for no value,
+    another scheme, or no token."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme and token and scheme.lower() == "bearer" else None
 
 
 BearerToken = Annotated[str | None, Depends(bearer_token)]

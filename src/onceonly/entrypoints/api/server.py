@@ -22,6 +22,10 @@ APP = "onceonly.entrypoints.api.app:app_from_env"
 # imported everything, which takes seconds on a loaded machine (uvicorn's 5 s restarted
 # workers there before they could start, for ever).
 WORKER_HEALTHCHECK_SECONDS = 30
+# The event loop and HTTP parser the server runs on, chosen for capacity (BENCHMARKS.md
+# section 13): named, not left to uvicorn's "auto", which falls back to asyncio and h11
+# without a word when they are missing. Both are dependencies of the package.
+SERVER_LOOP = {"loop": "uvloop", "http": "httptools"}
 
 
 @contextmanager
@@ -49,7 +53,7 @@ def serve(workers: int, **options: Any) -> None:
     """Serve the API in `workers` processes (uvicorn's settings in `options`). uvicorn's own
     lines go through the exchange's JSON logging (log_config None: it installs no
     formatter of its own)."""
-    options = {"log_config": None, **options}
+    options = {"log_config": None, **SERVER_LOOP, **options}
     if workers == 1:
         uvicorn.run(APP, factory=True, **options)
         return

@@ -17,11 +17,12 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onceonly.bootstrap import Exchange
-from onceonly.entrypoints.api.caller import BearerToken, bearer, bearer_token, note_caller
+from onceonly.entrypoints.api.caller import BearerToken, bearer_of, note_caller, noted_token
 from onceonly.entrypoints.api.dispatch import Run
 from onceonly.entrypoints.api.json_bodies import loads_strictly
 from onceonly.entrypoints.api.middleware import Metrics
@@ -54,12 +55,20 @@ def add_to(app: FastAPI) -> None:
 
 
 async def query(body: QueryIn, token: BearerToken, request: Request) -> Response:
+    release = await released(body, token, request)
+    return Response(release.payload, media_type="application/json",
+                    headers={SIGNATURE_HEADER: release.signature})
+
+
+async def released(body: QueryIn, token: str | None, request: Request) -> Release:
+    """The query answered for `token`: its release, or QueryRefused (counted either way)."""
     # The exchange, where the use case runs (dispatch.py) and the decisions' figures, as
     # create_app set them: read here, not through dependencies, each of which costs the hot
     # path a resolution.
-    exchange: Exchange = request.app.state.exchange
-    run_blocking: Run[Release] = request.app.state.run_blocking
-    metrics: Metrics = request.app.state.metrics
+    state = request.app.state
+    exchange: Exchange = state.exchange
+    run_blocking: Run[Release] = state.run_blocking
+    metrics: Metrics = state.metrics
     command = QueryCommand(
         agreement_id=body.agreement_id,
         scheme=body.subject.scheme,
@@ -72,11 +81,10 @@ async def query(body: QueryIn, token: BearerToken, request: Request) -> Response
         release = await exchange.queries.query_awaiting(
             token, command, run_blocking, lambda caller: note_caller(request.state, caller))
     except QueryRefused as refusal:
-        metrics.decisions.labels("deny", refusal.code).inc()
+        metrics.decided("deny", refusal.code)
         raise
-    metrics.decisions.labels("permit", "").inc()
-    return Response(release.payload, media_type="application/json",
-                    headers={SIGNATURE_HEADER: release.signature})
+    metrics.decided("permit")
+    return release
 
 
 class QueryFront:
@@ -105,14 +113,21 @@ class QueryFront:
         scope["route"] = self.route  # for the access log, metrics and problems' log lines
         request = Request(scope, receive)
         try:
-            response = await self._answer(request)
+            release = await self._answer(request, receive)
         except Exception as error:
             response = await self._handled(request, error)
-        await response(scope, receive, send)
+            await response(scope, receive, send)
+            return
+        # As Response(payload, media_type="application/json", headers=...) sends it.
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (SIGNATURE_KEY, release.signature.encode("latin-1")),
+            (b"content-length", str(len(release.payload)).encode()), JSON_TYPE]})
+        await send({"type": "http.response.body", "body": release.payload})
 
-    async def _answer(self, request: Request) -> Response:
-        body = await _body(request)
-        token = await bearer_token(request, await bearer(request))
+    async def _answer(self, request: Request, receive: Receive) -> Release:
+        content_type, authorization = _headers(request.scope["headers"])
+        body = await _body(request, receive, content_type)
+        token = noted_token(request, bearer_of(authorization))
         if body is _NO_BODY:
             raise RequestValidationError([
                 {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
@@ -122,7 +137,7 @@ class QueryFront:
             raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
                                           for e in invalid.errors(include_url=False)],
                                          body=body) from None
-        return await query(command, token, request)
+        return await released(command, token, request)
 
     async def _handled(self, request: Request, error: Exception) -> Response:
         """The app's own answer to `error`, as Starlette's exception middleware finds it
@@ -139,18 +154,31 @@ class QueryFront:
 
 
 _NO_BODY = object()
+SIGNATURE_KEY = SIGNATURE_HEADER.lower().encode("latin-1")
+JSON_TYPE = (b"content-type", b"application/json")
 
 
-async def _body(request: Request) -> Any:
+def _headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The request's Content-Type and Authorization, the first of each, as Starlette's
+    `request.headers.get` reads them, in one pass over the raw list."""
+    content_type = authorization = None
+    for name, value in headers:
+        if name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+    return content_type, authorization
+
+
+async def _body(request: Request, receive: Receive, content_type: str | None) -> Any:
     """The body as FastAPI reads it for a JSON body parameter: its JSON value when the
     Content-Type is JSON; its bytes, for validation to refuse, when it is not; nothing when
     it is empty. JSON that does not decode is a validation error, a body that cannot be read
     (over the cap, not UTF-8, the client gone) an HTTP 400."""
     try:
-        received = await request.body()
+        received = await _received(request, receive)
         if not received:
             return _NO_BODY
-        content_type = request.headers.get("content-type")
         return loads_strictly(received) if content_type and _is_json(content_type) \
             else received
     except json.JSONDecodeError as undecoded:
@@ -159,6 +187,22 @@ async def _body(request: Request) -> Any:
             "input": {}, "ctx": {"error": undecoded.msg}}], body=undecoded.doc) from undecoded
     except Exception as unread:
         raise HTTPException(400, "There was an error parsing the body") from unread
+
+
+async def _received(request: Request, receive: Receive) -> bytes:
+    """The whole body, as `request.body()` reads it (and kept where it keeps it), without
+    its stream's generator: one message is the usual case."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body  # what request.body() answers from now on
+    return body
 
 
 def _is_json(content_type: str) -> bool:
