@@ -33,6 +33,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import jmespath
 import jsonpointer
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from onceonly.adapters.connectors.breaker import Breaker, BreakerFigures
@@ -378,7 +379,7 @@ class HttpConnectors:
         self._lock = threading.Lock()
 
     def for_config(self, config: Mapping[str, Any]) -> HttpConnector:
-        cache_key = json.dumps(config, sort_keys=True)
+        cache_key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS)  # asked each query
         connector = self._connectors.get(cache_key)
         if connector is None:
             parsed = HttpConfig.parse(config)

@@ -14,7 +14,6 @@ stored in the exchange's database.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -168,7 +168,7 @@ class SqlConnectors:
     def for_dataset(self, dataset_id: str, config: Mapping[str, Any]) -> SqlConnector:
         if config.get("kind") != "sql":
             raise ValueError(f"dataset {dataset_id}: no connector for kind {config.get('kind')!r}")
-        cache_key = (dataset_id, json.dumps(config, sort_keys=True))
+        cache_key = (dataset_id, orjson.dumps(config, option=orjson.OPT_SORT_KEYS))
         connector = self._connectors.get(cache_key)
         if connector is None:
             with self._lock:
