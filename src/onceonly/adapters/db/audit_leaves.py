@@ -160,16 +160,30 @@ def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Mapping[in
     if conn.dialect.name == "sqlite" and stored and _SPELLED is not None:
         spelled_stop = min(stop, max(stored) + 1)
         for rows in _SPELLED.stream(conn, {"start": start, "stop": spelled_stop}, batch):
-            for index, leaf in rows:
-                digest = stored.get(index)
-                if leaf is None or digest is None or leaf_hash(leaf) != digest:
-                    found = _leaf_of(log.entry(index))
-                    digest = found if isinstance(found, UnreadableEntry) else leaf_hash(found)
-                yield index, digest
+            digests = [(index, None if leaf is None else leaf_hash(leaf)) for index, leaf in rows]
+            missed = [index for index, digest in digests
+                      if digest is None or digest != stored.get(index)]
+            again = _read_again(log, missed) if missed else {}
+            for index, digest in digests:
+                yield index, again.get(index, digest)
         start = max(start, spelled_stop)
     with closing(stream_leaves(log, BETWEEN, {"start": start, "stop": stop}, batch)) as rest:
         for index, leaf in rest:
             yield index, leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf)
+
+
+def _read_again(log: RowReader, indexes: list[int]) -> dict[int, bytes | UnreadableEntry]:
+    """The leaf hashes of rows whose spelling was not kept, read as stream_leaves reads
+    them, in one statement (a detail whose keys were stored out of order, say)."""
+    params = {"indexes": orjson.dumps(indexes).decode()}
+    with closing(stream_leaves(log, _LISTED, params)) as again:
+        return {index: leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf)
+                for index, leaf in again}
+
+
+# Rows by their indexes, given as a JSON array (SQLite only: for _read_again).
+_LISTED = LeafQuery(_LOG.seq.in_(select(literal_column("value")).select_from(
+    func.json_each(bindparam("indexes", type_=Text)))))
 
 
 # -- the leaf spelled by SQLite ---------------------------------------------------------------
