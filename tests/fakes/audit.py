@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
-from onceonly.services.ports.audit import AuditSearch, LeafStream
+from onceonly.audit.merkle import leaf_hash
+from onceonly.services.ports.audit import AuditSearch, LeafHashStream
 from tests.fakes.data import FakeData
 
 
@@ -27,9 +29,10 @@ class FakeAuditLog:
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return list(self.data.audit[start:stop])
 
-    def leaves(self, start: int, stop: int) -> LeafStream:
+    def leaf_hashes(self, start: int, stop: int, stored: Mapping[int, bytes]) -> LeafHashStream:
         for record in self.data.audit[start:stop]:
-            yield record.index, record.leaf() if isinstance(record, AuditRecord) else record
+            yield record.index, (leaf_hash(record.leaf()) if isinstance(record, AuditRecord)
+                                 else record)
 
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
         return self.data.audit[index] if 0 <= index < len(self.data.audit) else None

@@ -219,6 +219,11 @@ def _leaf_object(index: int, at: str, action: Any, outcome: Any, reason: Any, ac
     }
 
 
+# The leaf's keys in RFC 8785's order (all ASCII, so code-point order): for a reader that
+# spells leaves without building their objects (the database, in adapters/db/audit_leaves).
+LEAF_KEYS = tuple(sorted(_leaf_object(0, "", *(None,) * 13)))
+
+
 def stored_leaf(index: int, at: str, action: Any, outcome: Any, reason: Any, actor_id: Any,
                 org_id: Any, agreement_id: Any, provider_id: Any, purpose: Any,
                 person_key: Any, fields: Any, values_hash: Any, detail: Any,

@@ -28,7 +28,6 @@ from onceonly.audit.heads import (
     TreeHead,
     verify_tree_head,
 )
-from onceonly.audit.merkle import leaf_hash
 from onceonly.crypto.signing import SignatureInvalid
 from onceonly.domain.errors import forbidden, invalid, not_found
 from onceonly.domain.organisations import Principal, Role
@@ -448,7 +447,7 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
         stored = uow.tree.level(0, start, min(stop, covered))
         leaves = _pruned_leaves(stored, start, min(stop, pruned))
         # Closed here, not when collected: a cursor must not outlive its unit of work.
-        with closing(uow.audit.leaves(start + len(leaves), stop)) as stream:
+        with closing(uow.audit.leaf_hashes(start + len(leaves), stop, stored)) as stream:
             _check_leaves(stream, start, covered, stored, leaves)
         if start + len(leaves) < stop:
             raise _Bad(start + len(leaves), _MISSING.format(start + len(leaves)))
@@ -469,13 +468,12 @@ def _check_leaves(stream: Iterable[tuple[int, bytes | UnreadableEntry]], start: 
                   covered: int, stored: dict[int, bytes], leaves: list[bytes]) -> None:
     """Each streamed entry in its place, readable, and hashing to the leaf the tree holds;
     its leaf hash appended to `leaves` (which holds those from `start` on)."""
-    for index, leaf in stream:
+    for index, digest in stream:
         expected = start + len(leaves)
         if index != expected:
             raise _Bad(expected, _MISSING.format(expected))
-        if isinstance(leaf, UnreadableEntry):
-            raise _Bad(expected, str(leaf))
-        digest = leaf_hash(leaf)
+        if isinstance(digest, UnreadableEntry):
+            raise _Bad(expected, str(digest))
         if expected < covered and stored.get(expected) != digest:
             raise _Bad(expected, (
                 f"entry {expected} differs from the entry the tree holds: altered, "

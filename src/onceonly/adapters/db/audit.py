@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.audit_leaves import BETWEEN, raw_rows, stream_leaves
+from onceonly.adapters.db.audit_leaves import raw_rows, stream_leaf_hashes
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.adapters.db.tables import UTCDateTime
 from onceonly.audit.entries import (
@@ -40,7 +40,7 @@ from onceonly.audit.entries import (
 )
 from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports.audit import AuditSearch, HeadsAfter, LeafStream, OperatorAlert
+from onceonly.services.ports.audit import AuditSearch, HeadsAfter, LeafHashStream, OperatorAlert
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
@@ -164,8 +164,8 @@ class SqlAuditLog:
         found = self._records(_RAW_ROWS.where(_LOG.seq == index))
         return found[0] if found else None
 
-    def leaves(self, start: int, stop: int) -> LeafStream:
-        return stream_leaves(self, BETWEEN, {"start": start, "stop": stop})
+    def leaf_hashes(self, start: int, stop: int, stored: Mapping[int, bytes]) -> LeafHashStream:
+        return stream_leaf_hashes(self, start, stop, stored)
 
     def read_rows(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
         """Entries of a query built on raw_rows(), each named unreadable where it does not

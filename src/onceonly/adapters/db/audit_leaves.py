@@ -6,12 +6,18 @@ with no SQLAlchemy row or result object and no column decoders, and each becomes
 bytes without an entry object (`audit.entries.stored_leaf`). A row not exactly as an append
 writes it is read again the long way, through the one reader of rows (`SqlAuditLog`), which
 names it unreadable or encodes it with rfc8785: so the defensive reading is unchanged.
+
+`audit verify` goes further on SQLite (stream_leaf_hashes): where the tree already holds an
+entry's leaf hash, the database spells the leaf itself, and that is kept only where it
+hashes to the tree's leaf; every other row is read the long way.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Mapping
+from contextlib import closing
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,12 +25,16 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    LargeBinary,
     Select,
     Text,
+    and_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
+    or_,
     select,
     type_coerce,
 )
@@ -32,8 +42,9 @@ from sqlalchemy.types import NullType
 
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.driver import DriverStatement
-from onceonly.audit.entries import AuditRecord, UnreadableEntry, stored_leaf
-from onceonly.services.ports.audit import LeafStream
+from onceonly.audit.entries import LEAF_KEYS, AuditRecord, UnreadableEntry, stored_leaf
+from onceonly.audit.merkle import leaf_hash
+from onceonly.services.ports.audit import LeafHashStream, LeafStream
 
 _LOG = t.audit_log.c
 # Each column as the driver hands it over, undecoded: a row changed behind the log's back
@@ -136,3 +147,101 @@ class LeafQuery:
 
 
 BETWEEN = LeafQuery(_LOG.seq >= bindparam("start"), _LOG.seq < bindparam("stop"))
+
+
+def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Mapping[int, bytes],
+                       batch: int = 10_000) -> LeafHashStream:
+    """Entries [start, stop) as their indexes and leaf hashes (or why one does not read), in
+    index order. On SQLite, for entries the tree holds a leaf hash of (`stored`), the
+    database spells each leaf from its row and the spelling is kept only where it hashes to
+    the tree's leaf: it is then the leaf's exact bytes. Any other row is read the long way,
+    so it is named, or its leaf made, exactly as stream_leaves would; so are the rest."""
+    conn = log.conn
+    if conn.dialect.name == "sqlite" and stored and _SPELLED is not None:
+        spelled_stop = min(stop, max(stored) + 1)
+        for rows in _SPELLED.stream(conn, {"start": start, "stop": spelled_stop}, batch):
+            digests = [(index, None if leaf is None else leaf_hash(leaf)) for index, leaf in rows]
+            missed = [index for index, digest in digests
+                      if digest is None or digest != stored.get(index)]
+            again = _read_again(log, missed) if missed else {}
+            for index, digest in digests:
+                yield index, again.get(index, digest)
+        start = max(start, spelled_stop)
+    with closing(stream_leaves(log, BETWEEN, {"start": start, "stop": stop}, batch)) as rest:
+        for index, leaf in rest:
+            yield index, leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf)
+
+
+def _read_again(log: RowReader, indexes: list[int]) -> dict[int, bytes | UnreadableEntry]:
+    """The leaf hashes of rows whose spelling was not kept, read as stream_leaves reads
+    them, in one statement (a detail whose keys were stored out of order, say)."""
+    params = {"indexes": orjson.dumps(indexes).decode()}
+    with closing(stream_leaves(log, _LISTED, params)) as again:
+        return {index: leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf)
+                for index, leaf in again}
+
+
+# Rows by their indexes, given as a JSON array (SQLite only: for _read_again).
+_LISTED = LeafQuery(_LOG.seq.in_(select(literal_column("value")).select_from(
+    func.json_each(bindparam("indexes", type_=Text)))))
+
+
+# -- the leaf spelled by SQLite ---------------------------------------------------------------
+
+_RAW = {column.name: type_coerce(column, Text) for column in _LOG}
+# A stored time as _STORED_TIME matches it, in GLOB's terms.
+_TIME_GLOB = "-".join(["[0-9]" * 4, "[0-9]" * 2, "[0-9]" * 2]) + " " + ":".join(
+    ["[0-9]" * 2] * 3) + "." + "[0-9]" * 6
+
+
+def _strict_json_valid(column: ColumnElement[Any]) -> ColumnElement[Any] | None:
+    """json_valid taking RFC 8259 JSON only: a JSON5 spelling (SQLite 3.42 on) must not read
+    as its canonical value. None on the versions whose json_valid cannot be made strict."""
+    if sqlite3.sqlite_version_info < (3, 42):
+        return func.json_valid(column)
+    if sqlite3.sqlite_version_info >= (3, 45):
+        return func.json_valid(column, 1)
+    return None
+
+
+def _is(column: ColumnElement[Any], kind: str, *, optional: bool = False) -> ColumnElement[bool]:
+    return or_(func.typeof(column) == kind, column.is_(None)) if optional else (
+        func.typeof(column) == kind)
+
+
+def _spelled_statement() -> DriverStatement | None:
+    """Each row's index and its leaf as SQLite spells it (json_object, keys in RFC 8785's
+    order, times as `_leaf_time` writes them), as bytes; NULL where a value is not of the
+    kind an append writes, which json_object would refuse or misspell (a BLOB, text in
+    an integer's place, JSON that is not RFC 8259, a time of another shape)."""
+    raw = _RAW
+    valid = {name: _strict_json_valid(raw[name]) for name in ("fields", "detail")}
+    if any(check is None for check in valid.values()):
+        return None
+
+    def time(name: str) -> ColumnElement[Any]:
+        return func.substr(raw[name], 1, 10).concat("T").concat(
+            func.substr(raw[name], 12)).concat("Z")
+
+    spelled = {"index": raw["seq"], "at": time("at"), "hidden_until": time("hidden_until"),
+               "fields": func.json(raw["fields"]), "detail": func.json(raw["detail"])}
+    leaf = func.json_object(*(part for key in LEAF_KEYS
+                              for part in (key, spelled.get(key, raw.get(key)))))
+    optional_text = ("reason", "actor_id", "org_id", "provider_id", "purpose", "person_key",
+                     "values_hash")
+    as_appended = and_(
+        _is(raw["action"], "text"), _is(raw["outcome"], "text"),
+        *(_is(raw[name], "text", optional=True) for name in optional_text),
+        _is(raw["agreement_id"], "integer", optional=True),
+        _is(raw["at"], "text"), raw["at"].op("GLOB")(_TIME_GLOB),
+        or_(raw["hidden_until"].is_(None),
+            and_(_is(raw["hidden_until"], "text"), raw["hidden_until"].op("GLOB")(_TIME_GLOB))),
+        *(and_(_is(raw[name], "text"), check) for name, check in valid.items()),
+    )
+    return DriverStatement(
+        select(_LOG.seq, case((as_appended, cast(leaf, LargeBinary))))
+        .where(_LOG.seq >= bindparam("start"), _LOG.seq < bindparam("stop"))
+        .order_by(_LOG.seq))
+
+
+_SPELLED = _spelled_statement()

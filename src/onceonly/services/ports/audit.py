@@ -15,6 +15,8 @@ from onceonly.services.ports.unit_of_work import UnitOfWork
 # Entries as their indexes and leaves (or why one does not read), in index order, streamed
 # from a cursor: close it (contextlib.closing) within the unit of work that opened it.
 LeafStream = Generator[tuple[int, bytes | UnreadableEntry], None, None]
+# The same with each leaf's hash (merkle.leaf_hash) in its place.
+LeafHashStream = Generator[tuple[int, bytes | UnreadableEntry], None, None]
 
 
 class AuditLog(Protocol):
@@ -30,10 +32,12 @@ class AuditLog(Protocol):
         behind the log's back) is named as unreadable, in its place."""
         ...
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None: ...
-    def leaves(self, start: int, stop: int) -> LeafStream:
-        """Entries [start, stop) as their indexes and leaves (the bytes the tree commits to),
-        in index order, streamed: for reading the whole log. An entry that does not read is
-        named as in `entries`, in its leaf's place."""
+    def leaf_hashes(self, start: int, stop: int, stored: Mapping[int, bytes]) -> LeafHashStream:
+        """Entries [start, stop) as their indexes and leaf hashes, each made from the entry's
+        stored values (the hash of the bytes the tree commits to), in index order, streamed:
+        for reading the whole log. `stored` is the tree's leaf hashes of those entries, as
+        far as it holds them: a hint for reading fast, never a substitute for an entry. An
+        entry that does not read is named as in `entries`, in its hash's place."""
         ...
     def pruned_below(self) -> int:
         """Entries below this index were removed after export (archive bundles); the tree
