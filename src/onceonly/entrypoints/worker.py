@@ -108,10 +108,12 @@ async def _send_and_settle(service: DeliveryService, transport: Transport,
 
 
 async def deliver_until(service: DeliveryService, stop: asyncio.Event, *, batch: int,
-                        timeout: float, figures: WorkerFigures | None = None) -> int:
+                        timeout: float, idle_seconds: float = 0.02,
+                        figures: WorkerFigures | None = None) -> int:
     transport = webhook_transport(timeout=timeout, max_connections=batch)
     try:
-        return await run_worker(service, transport, stop, batch=batch, figures=figures)
+        return await run_worker(service, transport, stop, batch=batch,
+                                idle_seconds=idle_seconds, figures=figures)
     finally:
         await transport.close()
 
