@@ -19,8 +19,8 @@ from onceonly.adapters.connectors.providers import ProviderConnectors
 from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
-from onceonly.adapters.db.doorbell import PostgresDoorbell
 from onceonly.adapters.db.data_keys import SqlDataKeyStore
+from onceonly.adapters.db.doorbell import PostgresDoorbell
 from onceonly.adapters.db.engine import Access, durability, make_engine
 from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.people import SqlPersonIdentifiers

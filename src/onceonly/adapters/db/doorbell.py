@@ -79,8 +79,8 @@ class NotifiedListener:
         self._ear = ear
         self._hearing = hearing
 
-    async def wait(self, seconds: float) -> None:
-        await self._ear.wait(seconds)
+    async def wait(self, seconds: float) -> bool:
+        return bool(await self._ear.wait(seconds))
 
     def close(self) -> None:
         self._ear.close()
