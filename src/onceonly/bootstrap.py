@@ -20,6 +20,7 @@ from onceonly.adapters.db.audit import SqlSecrets
 from onceonly.adapters.db.consents import SqlConsentRegistry
 from onceonly.adapters.db.dashboard import SqlDecisionLog
 from onceonly.adapters.db.data_keys import SqlDataKeyStore
+from onceonly.adapters.db.doorbell import PostgresDoorbell
 from onceonly.adapters.db.engine import Access, durability, make_engine
 from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.people import SqlPersonIdentifiers
@@ -195,7 +196,10 @@ def bootstrap(
     accounts = AccountService(uows, clock, envelopes, operator_org(),
                               passwords=password_sign_in)
     identity = IdentityService(uows, SqlMatchSources(engine), SplinkMatcher(), clock)
-    doorbell = InProcessDoorbell()  # a report wakes this process's delivery workers at once
+    # A report wakes the delivery workers at once: this process's, and on PostgreSQL every
+    # other process's too (LISTEN/NOTIFY).
+    doorbell = (PostgresDoorbell(engine) if engine.dialect.name == "postgresql"
+                else InProcessDoorbell())
     return Exchange(
         engine=engine,
         uows=uows,

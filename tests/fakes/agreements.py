@@ -21,6 +21,9 @@ class FakeAgreements:
             return None
         return found if with_history else replace(found, history=())
 
+    def get_each(self, agreement_ids) -> dict[int, Agreement]:
+        return {i: found for i in agreement_ids if (found := self.get(i)) is not None}
+
     def with_source(self, agreement_id: int, day: date | None = None
                     ) -> AgreementSource | None:
         agreement = self.get(agreement_id)

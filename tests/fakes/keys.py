@@ -76,6 +76,10 @@ class FakeDataKeys:
         mine = [r for r in self.rows.values() if r.org_id == org_id and r.active]
         return max(mine, key=lambda r: r.created_at, default=None)
 
+    def active_of(self, org_ids) -> dict[str, DataKeyRecord]:
+        self.reads_of_active = getattr(self, "reads_of_active", 0) + 1
+        return {org: record for org in org_ids if (record := self.active(org)) is not None}
+
     def get(self, key_id: str) -> DataKeyRecord | None:
         return self.rows.get(key_id)
 

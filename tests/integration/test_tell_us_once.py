@@ -546,11 +546,11 @@ def test_a_worker_round_that_fails_is_tried_again_not_fatal(exchange, world):
     service, transport = worker(exchange), FakeTransport()
     real_claim, failures = service.claim, []
 
-    def flaky_claim(limit):
+    def flaky_claim(limit, **options):
         if not failures:
             failures.append(1)
             raise ConnectionError("the database went away")
-        return real_claim(limit)
+        return real_claim(limit, **options)
     service.claim = flaky_claim
 
     async def main() -> int:

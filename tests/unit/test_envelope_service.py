@@ -178,3 +178,26 @@ def test_text_instead_of_bytes_is_refused_before_anything_is_stored(master, stor
     with pytest.raises(TypeError, match="plaintext is bytes, not str"):
         service(master, store).encrypt("GOV/HMRC", "x", CONTEXT)
     assert store.rows == {}
+
+
+def test_encrypt_each_reads_the_keys_once_and_seals_as_encrypt_does(master, store):
+    envelopes = service(master, store)
+    known = envelopes.encrypt("GOV/HMRC", b"before", CONTEXT)
+    with store(write=True) as keys:
+        sealed = envelopes.encrypt_each([("GOV/HMRC", b"first", CONTEXT),
+                                         ("GOV/DWP", b"second", CONTEXT),
+                                         ("GOV/DWP", b"third", CONTEXT)], keys=keys)
+        assert keys.reads_of_active == 1
+
+    assert sealed[0]["data_key"] == known["data_key"]  # the organisation's key, not a new one
+    assert sealed[1]["data_key"] == sealed[2]["data_key"] != known["data_key"]  # made once
+    assert {r.org_id for r in store.rows.values()} == {"GOV/HMRC", "GOV/DWP"}
+    fresh = service(master, store)
+    assert [fresh.decrypt(x, CONTEXT) for x in sealed] == [b"first", b"second", b"third"]
+
+
+def test_encrypt_each_refuses_a_bad_item_before_anything_is_stored(master, store):
+    with store(write=True) as keys, pytest.raises(TypeError, match="plaintext is bytes"):
+        service(master, store).encrypt_each([("GOV/HMRC", b"x", CONTEXT),
+                                             ("GOV/DWP", "x", CONTEXT)], keys=keys)
+    assert store.rows == {}

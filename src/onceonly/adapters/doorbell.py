@@ -1,7 +1,8 @@
 """Waking delivery workers in this process when a report has queued deliveries (the
 services' Doorbell port): a worker on a thread of its own (`onceonly demo`, a worker beside
-the API in one process) claims them at once instead of at its next poll of the outbox. A
-worker in another process is not rung and polls as before."""
+the API in one process) claims them at once instead of at its next poll of the outbox. On
+SQLite a worker in another process is not rung and polls as before; on PostgreSQL the
+doorbell (adapters/db/doorbell.py) rings these and, through NOTIFY, other processes too."""
 
 from __future__ import annotations
 
@@ -42,10 +43,12 @@ class _Listener:
         with contextlib.suppress(RuntimeError):  # its loop has closed: nobody to wake
             self._loop.call_soon_threadsafe(self._event.set)
 
-    async def wait(self, seconds: float) -> None:
+    async def wait(self, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), seconds)
+        rung = self._event.is_set()
         self._event.clear()
+        return rung
 
     def close(self) -> None:
         self._doorbell._forget(self)

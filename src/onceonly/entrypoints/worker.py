@@ -47,38 +47,41 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
                      figures: WorkerFigures | None = None) -> int:
     """Deliver until `stop` is set; returns how many were delivered."""
     figures = figures or WorkerFigures()
-    delivered, pause = 0, idle_seconds
+    delivered, pause, rung = 0, idle_seconds, False
     listener = service.doorbell.listen() if service.doorbell is not None else None
     try:
         while not stop.is_set():
             try:
-                outgoing = await asyncio.to_thread(service.claim, batch)
+                outgoing = await asyncio.to_thread(service.claim, batch, rung=rung)
                 delivered += await _send_and_settle(service, transport, outgoing, figures)
                 pause = idle_seconds
             except Exception:  # the database away, say: what was taken is retaken later
                 log.exception("delivery round failed; trying again")
                 figures.failed_rounds.inc()
                 outgoing, pause = [], min(max(pause * 2, 0.5), 30.0)
+            rung = False
             if not outgoing:
-                await _idle(stop, listener, pause)
+                rung = await _idle(stop, listener, pause)
     finally:
         if listener is not None:
             listener.close()
     return delivered
 
 
-async def _idle(stop: asyncio.Event, listener: DoorbellListener | None, pause: float) -> None:
-    """Wait `pause` before polling again, or less: until stopped, or until a report in this
-    process rings (its deliveries are then claimed at once, not up to a poll later)."""
+async def _idle(stop: asyncio.Event, listener: DoorbellListener | None, pause: float) -> bool:
+    """Wait `pause` before polling again, or less: until stopped, or until a report rings
+    (its deliveries are then claimed at once, not up to a poll later). Whether it rang."""
     if listener is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), pause)
-        return
-    waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(listener.wait(pause))}
-    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        return False
+    listening = asyncio.ensure_future(listener.wait(pause))
+    _, pending = await asyncio.wait({asyncio.ensure_future(stop.wait()), listening},
+                                    return_when=asyncio.FIRST_COMPLETED)
     for waiting in pending:
         waiting.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+    return listening.done() and not listening.cancelled() and listening.result()
 
 
 async def _send_and_settle(service: DeliveryService, transport: Transport,
@@ -108,10 +111,12 @@ async def _send_and_settle(service: DeliveryService, transport: Transport,
 
 
 async def deliver_until(service: DeliveryService, stop: asyncio.Event, *, batch: int,
-                        timeout: float, figures: WorkerFigures | None = None) -> int:
+                        timeout: float, idle_seconds: float = 0.02,
+                        figures: WorkerFigures | None = None) -> int:
     transport = webhook_transport(timeout=timeout, max_connections=batch)
     try:
-        return await run_worker(service, transport, stop, batch=batch, figures=figures)
+        return await run_worker(service, transport, stop, batch=batch,
+                                idle_seconds=idle_seconds, figures=figures)
     finally:
         await transport.close()
 

@@ -70,18 +70,19 @@ class DeliveryService:
         self.rng = rng or random.SystemRandom()
         self.doorbell = doorbell  # what wakes an idle worker of this process (None: polling)
 
-    def claim(self, limit: int) -> list[Outgoing]:
+    def claim(self, limit: int, *, rung: bool = False) -> list[Outgoing]:
         """Take up to `limit` due deliveries. Those whose agreement is no longer active are
         settled at once: ended ones fail, suspended ones wait (nothing goes out after a
-        guardian's revocation, or while an agreement is suspended)."""
+        guardian's revocation, or while an agreement is suspended). `rung`: the doorbell
+        just said deliveries were queued, so the look before taking is skipped."""
         now = self.clock.now()
-        with self.uows(transaction=False) as uow:  # idle workers poll: no write lock for it
-            if not uow.life_events.any_due(now):
-                return []
+        if not rung:
+            with self.uows(transaction=False) as uow:  # idle polls: no write lock for them
+                if not uow.life_events.any_due(now):
+                    return []
         with self.uows(write=True) as uow:
             claims = uow.life_events.claim(now, now + self.lease, limit)
-            states = {agreement_id: _state(uow, agreement_id, now)
-                      for agreement_id in {c.delivery.agreement_id for c in claims}}
+            states = _states(uow, {c.delivery.agreement_id for c in claims}, now)
             held = [c for c in claims
                     if states[c.delivery.agreement_id] is not AgreementState.ACTIVE
                     or not c.url]
@@ -156,9 +157,11 @@ class DeliveryService:
         return delivery.dead_lettered(f"the notification agreement is {state}: not delivered")
 
 
-def _state(uow: DeliveryUnitOfWork, agreement_id: int | None,
-           now: datetime) -> AgreementState:
-    if agreement_id is None:  # a provider told of a correction to its own record
-        return AgreementState.ACTIVE
-    agreement = uow.agreements.get(agreement_id)
-    return agreement.state_at(now) if agreement else AgreementState.REVOKED
+def _states(uow: DeliveryUnitOfWork, agreement_ids: set[int | None],
+            now: datetime) -> dict[int | None, AgreementState]:
+    """Each agreement's state, read at once; None (a provider told of a correction to its
+    own record) is active, and an agreement that is gone is revoked."""
+    found = uow.agreements.get_each([i for i in agreement_ids if i is not None])
+    return {i: AgreementState.ACTIVE if i is None
+            else found[i].state_at(now) if i in found else AgreementState.REVOKED
+            for i in agreement_ids}

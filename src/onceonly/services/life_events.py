@@ -192,12 +192,11 @@ class LifeEventService:
               outbox: list[tuple[Delivery, dict[str, Any]]]) -> tuple[Any, list[Any]]:
         """Personal values are kept only sealed, each notification under its receiver's
         data key."""
-        keys = uow.data_keys
-        event_box = self.envelopes.encrypt(org_id, canonical_json(event.cloudevent()),
-                                           {"report": report.id}, keys=keys)
-        return event_box, [(d, self.envelopes.encrypt(d.receiver_id, canonical_json(note),
-                                                      sealed_context(d.id), keys=keys))
-                           for d, note in outbox]
+        event_box, *notes = self.envelopes.encrypt_each(
+            [(org_id, canonical_json(event.cloudevent()), {"report": report.id}),
+             *((d.receiver_id, canonical_json(note), sealed_context(d.id))
+               for d, note in outbox)], keys=uow.data_keys)
+        return event_box, [(d, box) for (d, _), box in zip(outbox, notes, strict=True)]
 
     def subscribers(self, event_type: str) -> list[Recipient]:
         """Who would be told of an event of this type now, and whether the law requires it

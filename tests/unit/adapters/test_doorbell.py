@@ -28,19 +28,20 @@ def test_a_ring_from_another_thread_wakes_every_listener_at_once() -> None:
 def test_a_ring_while_busy_is_kept_for_the_next_wait_and_then_spent() -> None:
     doorbell = InProcessDoorbell()
 
-    async def main() -> tuple[float, float]:
+    async def main() -> tuple[float, float, bool, bool]:
         listener = doorbell.listen()
         await asyncio.to_thread(doorbell.ring)  # rung while not waiting
         await asyncio.sleep(0)
         started = time.monotonic()
-        await listener.wait(30)
+        rung = await listener.wait(30)
         kept = time.monotonic() - started
         started = time.monotonic()
-        await listener.wait(0.3)  # spent: this one waits its time
-        return kept, time.monotonic() - started
+        timed_out = not await listener.wait(0.3)  # spent: this one waits its time
+        return kept, time.monotonic() - started, rung, timed_out
 
-    kept, spent = run_in_own_loop(main())
+    kept, spent, rung, timed_out = run_in_own_loop(main())
     assert kept < 10 and spent >= 0.25
+    assert rung and timed_out  # the worker learns which: a rung claim skips its look
 
 
 def test_a_closed_listener_is_not_rung() -> None:

@@ -170,3 +170,14 @@ def test_idle_workers_poll_without_a_write(deliveries: DeliveryService,
     uows.opened.clear()
     assert deliveries.claim(10) == []
     assert [u.write for u in uows.opened] == [False]
+
+
+def test_a_rung_claim_takes_without_looking_first_and_an_unrung_one_looks(
+        deliveries: DeliveryService, monkeypatch: pytest.MonkeyPatch) -> None:
+    looks: list[bool] = []
+    real = FakeLifeEvents.any_due
+    monkeypatch.setattr(FakeLifeEvents, "any_due",
+                        lambda self, now: looks.append(True) or real(self, now))
+    [outgoing] = deliveries.claim(10, rung=True)  # the doorbell said deliveries were queued
+    assert outgoing.claim.delivery.id == "d1" and looks == []
+    assert deliveries.claim(10) == [] and looks == [True]

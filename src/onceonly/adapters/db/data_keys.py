@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +29,15 @@ class SqlDataKeys:
             select(_KEYS).where(_KEYS.c.org_id == org_id, _KEYS.c.active.is_(True))
             .order_by(_KEYS.c.created_at.desc(), _KEYS.c.id).limit(1)).first()
         return _record(row) if row else None
+
+    def active_of(self, org_ids: Collection[str]) -> dict[str, DataKeyRecord]:
+        found: dict[str, DataKeyRecord] = {}
+        for row in self.conn.execute(
+                select(_KEYS).where(_KEYS.c.org_id.in_(sorted(org_ids)),
+                                    _KEYS.c.active.is_(True))
+                .order_by(_KEYS.c.created_at.desc(), _KEYS.c.id)):
+            found.setdefault(row.org_id, _record(row))  # the newest, as `active` takes
+        return found
 
     def get(self, key_id: str) -> DataKeyRecord | None:
         row = self.conn.execute(select(_KEYS).where(_KEYS.c.id == key_id)).first()

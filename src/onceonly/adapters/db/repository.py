@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -109,6 +109,10 @@ class SqlAgreements:
         if row is None:
             return None
         return agreement_from_row(row, self._history(agreement_id) if with_history else ())
+
+    def get_each(self, agreement_ids: Collection[int]) -> dict[int, Agreement]:
+        return {row.id: agreement_from_row(row) for row in self.conn.execute(
+            select(t.agreements).where(t.agreements.c.id.in_(sorted(agreement_ids))))}
 
     def with_source(self, agreement_id: int, day: date | None = None
                     ) -> AgreementSource | None:

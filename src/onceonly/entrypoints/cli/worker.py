@@ -21,6 +21,10 @@ def worker(
         min=1, max=1000, help="deliveries taken, and sent at once, per round")] = 100,
     timeout: Annotated[float, typer.Option(
         min=0.1, help="seconds to wait for a receiver")] = 10.0,
+    poll_seconds: Annotated[float, typer.Option(
+        min=0.001, max=3600, help="seconds between looks at the outbox while idle (a report "
+                                  "on PostgreSQL wakes the worker at once; this is the "
+                                  "safety net, and what finds retries when due)")] = 0.02,
     metrics_port: Annotated[int | None, typer.Option(
         min=0, max=65535, help="serve this worker's figures for Prometheus at "
                                "http://HOST:PORT/metrics (default: not served)")] = None,
@@ -50,7 +54,7 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         return await deliver_until(exchange.delivery, stop, batch=batch, timeout=timeout,
-                                   figures=figures)
+                                   idle_seconds=poll_seconds, figures=figures)
 
     try:
         delivered = asyncio.run(main())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -37,6 +37,9 @@ class DayUsage:
 
 class AgreementRepository(Protocol):
     def get(self, agreement_id: int, *, with_history: bool = False) -> Agreement | None: ...
+    def get_each(self, agreement_ids: Collection[int]) -> dict[int, Agreement]:
+        """Those of the agreements that exist (without history), in one read."""
+        ...
     def with_source(self, agreement_id: int, day: date | None = None
                     ) -> AgreementSource | None:
         """The agreement (without history) and its dataset's subject scheme and connector;

@@ -54,8 +54,9 @@ class Doorbell(Protocol):
 
 
 class DoorbellListener(Protocol):
-    async def wait(self, seconds: float) -> None:
-        """Return once rung since the last wait returned, or after `seconds`."""
+    async def wait(self, seconds: float) -> bool:
+        """Return once rung since the last wait returned (True), or after `seconds`
+        (False)."""
         ...
     def close(self) -> None: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,6 +74,9 @@ class DataKeys(Protocol):
 
     def active(self, org_id: str) -> DataKeyRecord | None:
         """The organisation's newest active data key, if it has one."""
+        ...
+    def active_of(self, org_ids: Collection[str]) -> dict[str, DataKeyRecord]:
+        """`active` for each organisation that has one, in one read."""
         ...
     def get(self, key_id: str) -> DataKeyRecord | None: ...
     def add(self, record: DataKeyRecord) -> None: ...
