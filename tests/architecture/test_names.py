@@ -19,11 +19,14 @@ FEATURES = {p.stem for p in (SOURCE / "services").glob("*.py")} - {"__init__"}
 # routes and schemas, the fakes' shared data; and the storage named for what it holds
 # (data_keys: the keys feature's data keys; releases: the queries' releases and usage;
 # walkthrough_reads: the demo walkthrough's reads of which connector answered and of whom it
-# harvests; audit_leaves: the audit log's whole-log reader, beside audit.py for size).
+# harvests; audit_leaves: the audit log's whole-log reader, beside audit.py for size;
+# doorbell: the delivery port's Doorbell across processes, named as its in-process twin,
+# adapters/doorbell.py).
 SHARED = {
     "services/ports": {"clock", "connectors", "principals", "unit_of_work"},
-    "adapters/db": {"audit_leaves", "backup", "data_keys", "driver", "engine", "group_commit",
-                    "mappers", "migrate", "releases", "repository", "tables", "walkthrough_reads"},
+    "adapters/db": {"audit_leaves", "backup", "data_keys", "doorbell", "driver", "engine",
+                    "group_commit", "mappers", "migrate", "releases", "repository", "tables",
+                    "walkthrough_reads"},
     "entrypoints/api/routes": {"operations"},
     "entrypoints/api/schemas": {"common", "problems"},
 }

@@ -107,6 +107,12 @@ def test_bad_grants_are_refused_with_a_reason(code: str, changes: dict[str, obje
     assert (error.value.kind, error.value.code, error.value.detail) == ("invalid", code, detail)
 
 
+def test_a_consumer_without_an_agreement_for_the_purpose_is_named_in_the_refusal() -> None:
+    with pytest.raises(DomainError) as error:
+        grant(consumer_id="GOV/DWP")
+    assert error.value.org_id == "GOV/DWP"  # the page's sentence names the organisation
+
+
 def test_a_purpose_exists_whatever_its_agreements_state() -> None:
     from onceonly.domain.agreements import AgreementStatus
 

@@ -159,6 +159,8 @@ def test_each_refusal_is_said_in_full():
     slowed = SignInClosed(Closed(NOW + timedelta(seconds=5), locked=False), NOW,
                           second_factor_open=False)
     assert slowed.detail == "Too many failed sign-ins. Try again in 5 seconds."
+    # the page offers the second factor only where it is still open
+    assert (locked.second_factor_open, slowed.second_factor_open) == (True, False)
 
 
 @pytest.mark.parametrize(("wait", "words", "retry_after"), [
