@@ -36,6 +36,7 @@ from onceonly.adapters.timestamp_authority import HttpTimestampAuthority
 from onceonly.adapters.witness_http import HttpWitness
 from onceonly.config import (
     connector_hosts,
+    database_connections,
     database_url,
     delivery_lease,
     delivery_retry,
@@ -174,7 +175,7 @@ def bootstrap(
     inbox). `master_keys`: a KMS adapter in production; by default the key file from
     configuration (ONCEONLY_MASTER_KEY_FILE, else the one beside the database), read when
     first needed."""
-    engine = engine or make_engine(database_url(url), access)
+    engine = engine or make_engine(database_url(url), access, database_connections())
     clock = clock or SystemClock()
     uows = SqlUnitOfWorkFactory(engine)
     consents = consents or SqlConsentRegistry()

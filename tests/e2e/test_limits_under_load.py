@@ -21,6 +21,10 @@ from tests.support.postgres import fresh_schema
 from tests.support.servers import Server, start_server, stop, wait_healthy
 
 CONCURRENCY = 50
+# Each server's connections to the database, so that the three of them, their workers'
+# listeners and the rest of the suite's stay below PostgreSQL's max_connections (100):
+# at the default 30 a server, a full race could ask for more, and be refused 503.
+CONNECTIONS = {"ONCEONLY_DATABASE_CONNECTIONS": "20"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,8 @@ def loaded(postgres_server: str, tmp_path_factory) -> Iterator[tuple[Exchange, W
         for kind, default in DEFAULT_RULES.items():
             exchange.anomaly.set_rule("GOV/DWP", None, kind.value, 10**9,
                                         int(default.window.total_seconds()))
-        servers = [start_server(url, folder / f"server-{i}.log") for i in range(3)]
+        servers = [start_server(url, folder / f"server-{i}.log", env=CONNECTIONS)
+                   for i in range(3)]
         try:
             for server in servers:
                 wait_healthy(server)

@@ -1,7 +1,7 @@
 """What the exchange depends on, failing while it runs, answers 503 with a code and a
 Retry-After, never a bare 500, through a real server: a key that stops decrypting (the
 master key file replaced, or a stored key altered), on SQLite and PostgreSQL; a database
-that does not answer, or was never migrated."""
+that does not answer, was never migrated, or whose connections are all in use."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import select, update
 
 from onceonly.adapters.db import tables as t
+from onceonly.adapters.db.engine import make_engine
 from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.kms_file import create_key_file
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.demo.seed import World
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
+from tests.support.postgres import fresh_schema
 from tests.support.problems import assert_problem
 
 
@@ -111,3 +113,23 @@ def test_a_database_never_migrated_gives_503_until_it_is(tmp_path: Path):
     assert_problem(before, 503, "database_unavailable")
     assert "onceonly db upgrade" in before.json()["detail"]
     assert after.status_code == 200  # the same server, once an operator has migrated
+
+
+def test_a_database_whose_connections_are_all_in_use_gives_503_busy(postgres_server: str):
+    """A server allowed one connection (ONCEONLY_DATABASE_CONNECTIONS=1), held elsewhere:
+    the request waits for it as long as the pool allows, then is told to come back."""
+    with fresh_schema(postgres_server) as url:
+        engine = make_engine(url, connections=1, pool_timeout=0.5)
+        upgrade(engine)
+        exchange = bootstrap(engine=engine)
+        try:
+            with running(create_app(exchange, integrate_every=0)) as base:
+                with engine.connect():  # the only connection this server may open
+                    busy = httpx.get(f"{base}/v1/catalogue", timeout=30)
+                after = httpx.get(f"{base}/v1/catalogue", timeout=30)
+        finally:
+            exchange.close()
+    assert_problem(busy, 503, "database_busy")
+    assert busy.headers["retry-after"] == "60"
+    assert "ONCEONLY_DATABASE_CONNECTIONS" in busy.json()["detail"]
+    assert after.status_code == 200  # returned, the connection serves the next request

@@ -27,15 +27,17 @@ class Server:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_server(db_url: str, log: Path, *extra: str) -> Server:
-    """`onceonly serve` in a process (and session) of its own; returns once it is started."""
+def start_server(db_url: str, log: Path, *extra: str, env: dict[str, str] | None = None
+                 ) -> Server:
+    """`onceonly serve` in a process (and session) of its own, with `env` added to this
+    process's environment; returns once it is started."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "onceonly.entrypoints.cli", "serve", "--db", db_url,
              "--host", "127.0.0.1", "--port", str(port), *extra],
             stdout=out, stderr=subprocess.STDOUT, cwd=log.parent, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     return Server(process, f"http://127.0.0.1:{port}", log)
 

@@ -24,6 +24,7 @@ from onceonly.config.audit_log import (
 )
 from onceonly.config.database import (
     beside_database,
+    database_connections,
     database_url,
     master_key_file,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "shown",
     "read_secret",
     "database_url",
+    "database_connections",
     "beside_database",
     "master_key_file",
     "operator_org",

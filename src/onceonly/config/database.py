@@ -20,6 +20,12 @@ def database_url(explicit: str | None = None) -> str:
         f"sqlite:///{(DEFAULT_DATA_DIR / 'exchange.sqlite').resolve()}"
 
 
+def database_connections() -> int:
+    """The most connections one process opens to a server database (ONCEONLY_DATABASE_
+    CONNECTIONS)."""
+    return settings().database_connections
+
+
 def beside_database(db_url: str | URL, name: str) -> Path:
     """Where the exchange at `db_url` keeps a file of its own (its master keys, the demo's
     provider stores and tokens): beside its SQLite file and named after it, so that two

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
                     "`postgresql+psycopg://USER:PASSWORD@HOST/DB`. Unset: the SQLite file "
                     "`./onceonly-data/exchange.sqlite`. The commands' `--db` overrides it. "
                     "Its password is masked by `onceonly config`.")
+    database_connections: int = Field(
+        30, ge=1, le=1000,
+        description="The most connections one process opens to a server database "
+                    "(PostgreSQL): ten kept open, the rest opened under load. Every "
+                    "`onceonly serve` and `onceonly worker` process may open this many, and "
+                    "each worker one more to listen for reports, so their sum must stay "
+                    "below the database's `max_connections`. A request that finds them all "
+                    "in use waits up to 30 seconds, then is refused (503 `database_busy`).")
     master_key_file: Path | None = Field(
         None, description="The file of master keys that wrap the data keys (`onceonly keys "
                           "init` makes one). Unset: a file beside the SQLite database, made "

@@ -46,14 +46,22 @@ class Access(Enum):
     READ_ONLY = "read_only"  # must exist; every write is refused, nothing is made on disk
 
 
-def make_engine(url: str, access: Access = Access.CREATE, **kwargs: Any) -> Engine:
+# Connections to a server database kept open between requests; more are opened under load,
+# up to the process's limit (ONCEONLY_DATABASE_CONNECTIONS), and closed when returned.
+KEPT_OPEN = 10
+
+
+def make_engine(url: str, access: Access = Access.CREATE, connections: int = 30,
+                **kwargs: Any) -> Engine:
     """DatabaseUrlInvalid (a ValueError) if `url` names no database onceonly can use, or,
-    unless `access` may create it, a SQLite file that does not exist."""
+    unless `access` may create it, a SQLite file that does not exist. `connections`: the
+    most a server database's engine opens at once (its pool and overflow together)."""
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database is not None  # parse_database_url requires a file
         return _sqlite_engine(url, Path(parsed.database), access, **kwargs)
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 20}
+    kept = min(KEPT_OPEN, connections)
+    options: dict[str, Any] = {"pool_size": kept, "max_overflow": connections - kept}
     if access is Access.READ_ONLY:
         options["execution_options"] = {"postgresql_readonly": True}
     options.update(kwargs)

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.types import Scope, Send
@@ -95,6 +96,11 @@ _DATABASE = Unavailable(
 UNAVAILABLE: dict[type[Exception], Unavailable] = {
     OperationalError: _DATABASE,
     InterfaceError: _DATABASE,
+    PoolTimeout: Unavailable(
+        "database_busy", "database connections all in use",
+        "every connection this server may open to its database was in use for 30 seconds; try "
+        "again later (for operators: ONCEONLY_DATABASE_CONNECTIONS sets how many, within the "
+        "database's max_connections)"),
     MasterKeyUnavailable: Unavailable(
         "master_key_unavailable", "master key unavailable",
         "the exchange cannot unwrap its keys with the master keys it is configured with; an "

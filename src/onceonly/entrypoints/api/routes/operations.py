@@ -49,7 +49,7 @@ async def livez() -> dict[str, str]:
 def readyz(exchange: ExchangeDep) -> dict[str, Any]:
     """Ready to serve: the database answers and is migrated to this server's schema, the
     operator can sign tree heads, and the keys decrypt; else 503 with why
-    (`database_unavailable`, `database_not_migrated`, `exchange_not_initialised`,
+    (`database_unavailable`, `database_busy`, `database_not_migrated`, `exchange_not_initialised`,
     `master_key_unavailable`, `key_undecryptable`). With timestamping authorities or
     witnesses configured, the signed heads waiting for them are shown too (how many, and
     the oldest's wait in seconds); they never make the server unready, as the exchange
