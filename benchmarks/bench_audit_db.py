@@ -37,7 +37,7 @@ from benchmarks import Report
 from benchmarks.bench_http import allow_load, postgres_database, sqlite_database
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.releases import SqlReleases, _pg_release, pg_release_params
-from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.adapters.db.unit_of_work import SqlUnitOfWork
 from onceonly.audit.merkle import MemoryTree, verify_inclusion
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.domain.limits import counts_persons, counts_uses
