@@ -388,7 +388,7 @@ def _stored_log_on(out: Report, backend: str, entries: int, batch: int, repeat: 
 
     from onceonly.adapters.keystore import add_signing_key
     from onceonly.audit.entries import AuditEntry, AuditRecord
-    from onceonly.services.audit import verify_log
+    from onceonly.services.audit_verification import verify_log
 
     with exchange_on(backend) as (exchange, _url, _prefix):
         from onceonly.adapters.db.migrate import upgrade
