@@ -37,7 +37,7 @@ from benchmarks import Report
 from benchmarks.bench_http import allow_load, postgres_database, sqlite_database
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.releases import SqlReleases, _pg_release, pg_release_params
-from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.adapters.db.unit_of_work import SqlUnitOfWork
 from onceonly.audit.merkle import MemoryTree, verify_inclusion
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.domain.limits import counts_persons, counts_uses
@@ -388,7 +388,7 @@ def _stored_log_on(out: Report, backend: str, entries: int, batch: int, repeat: 
 
     from onceonly.adapters.keystore import add_signing_key
     from onceonly.audit.entries import AuditEntry, AuditRecord
-    from onceonly.services.audit import verify_log
+    from onceonly.services.audit_verification import verify_log
 
     with exchange_on(backend) as (exchange, _url, _prefix):
         from onceonly.adapters.db.migrate import upgrade

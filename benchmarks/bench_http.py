@@ -166,53 +166,64 @@ def usage_today(url: str) -> int:
 # -- where the time goes (--profile) -------------------------------------------------------
 
 # Stages of a request, by the first frame (outermost first) that names one. Frames are
-# "function (file:line)" as py-spy writes them.
+# "function (file:line)" as py-spy writes them. A governed query reads and writes in one
+# unit of work (services/queries.py): its stages are told apart by the functions called in it.
 STAGES = [
     ("background: audit integration, anomaly detection", ("Periodic.",)),
     ("auth: token -> principal (1 read)", ("authenticate (onceonly/services/auth.py",
                                            "identify (onceonly/services/auth.py")),
     ("store read through the connector", ("SqlConnector.fetch", "SqlConnectors.for_dataset",
                                           "raw (benchmarks/load.py")),
-    ("reserve + audit write + commit", ("SqlReleases.release", "SqlUsage.count",
-                                        "SqlAuditLog.record", "SqlUnitOfWork.commit",
-                                        "sha256_hex")),
+    ("reserve + audit write + commit", ("QueryService._record_release", "SqlReleases.",
+                                        "SqlUsage.count", "SqlAuditLog.record",
+                                        "SqlUnitOfWork.commit", "sha256_hex")),
     ("decision reads (agreement, dataset, person, usage)",
-     ("SqlAgreements.", "SqlCatalogue.", "SqlPersonIndex.", "SqlIdentities.")),
-    ("sign (canonical JSON + Ed25519 JWS)", ("SqlKeyStore.sign_for", "canonical_json")),
+     ("QueryService._agreement ", "SqlAgreements.", "SqlCatalogue.", "SqlPersonIndex.",
+      "SqlIdentities.", "SqlStaff.", "name_subject ")),
+    ("sign (canonical JSON + Ed25519 JWS)", ("QueryService._signed", "SqlKeyStore.sign_for",
+                                             "canonical_json")),
 ]
 # Frames of a thread waiting for work, not doing any: dropped.
 IDLE = ("EpollSelector.select", "Condition.wait", "Queue.get", "Event.wait", "Thread.join")
 
 
 HANDOFF = ("run_sync_in_worker_thread", "run_in_threadpool", "Queue.put", "WorkerThread.run",
+           "_WorkItem.run", "ThreadPoolExecutor.submit", "BaseEventLoop.run_in_executor",
            "BaseSelectorEventLoop._write_to_self", "BaseSelectorEventLoop._read_from_self",
            "BaseEventLoop.call_soon_threadsafe", "_SelectorSocketTransport._read_ready__get_buffer")
 
 
-UNITS_OF_WORK = ("SqlUnitOfWork.__enter__", "SqlUnitOfWork.__exit__")
+# Checking out a connection and BEGIN (the write's too, begin_writing), ROLLBACK and close.
+UNITS_OF_WORK = ("SqlUnitOfWork.__enter__", "SqlUnitOfWork.__exit__",
+                 "SqlUnitOfWork.begin_writing")
 
 
-def stage_of(frames: list[str], write_line: str, read_line: str) -> str:
+# The body read and validated: by FastAPI's dependencies, or by QueryFront, the governed
+# query's own front (entrypoints/api/routes/queries.py), which takes FastAPI's steps itself.
+PARSING = ("solve_dependencies", "request_body_to_args", "_validate_value",
+           "_body (onceonly/entrypoints/api/routes/queries.py", "TypeAdapter.validate_python")
+ENDPOINTS = ("QueryFront._answer", "query (onceonly/entrypoints/api/routes/queries.py",
+             "released (onceonly/entrypoints/api/routes/queries.py", "raw (")
+
+
+def stage_of(frames: list[str]) -> str:
     if any(frame.startswith(UNITS_OF_WORK) for frame in frames):
         return "units of work (connection checkout, BEGIN, end)"
     for frame in frames:
-        if frame.startswith("QueryService._query ") and frame.endswith(write_line):
-            return "reserve + audit write + commit"
-        if frame.startswith("QueryService._query ") and frame.endswith(read_line):
-            return "decision reads (agreement, dataset, person, usage)"
         for stage, markers in STAGES:
             if any(frame.startswith(m) for m in markers):
                 return stage
     if any(f.startswith("QueryService._query ") for f in frames):
         return "decision and minimisation (in Python)"
-    if any(f.startswith(HANDOFF) for f in frames[-3:]):  # an async endpoint awaiting a thread
+    # An async endpoint awaiting a thread: Starlette's, or the API's own (api/dispatch.py).
+    if any(f.startswith(HANDOFF) for f in frames[-3:]) \
+            or any(f.startswith("WorkerThreads.") for f in frames):
         return "hand-offs between the event loop and the worker threads"
-    if any(f.startswith(("create_app.<locals>.query", "raw (")) for f in frames):
-        return "endpoint body (response, metrics)"
-    if any(f.startswith(("solve_dependencies", "request_body_to_args", "_validate_value"))
-           for f in frames):
+    if any(f.startswith(PARSING) for f in frames):
         return "request parsing and validation"
-    if any(f.startswith("WorkerThread.run") for f in frames):
+    if any(f.startswith(ENDPOINTS) for f in frames):
+        return "endpoint body (headers, token, response, metrics)"
+    if any(f.startswith(("WorkerThread.run", "_WorkItem.run")) for f in frames):
         return "hand-offs between the event loop and the worker threads"
     return "HTTP server and framework (uvicorn, h11, Starlette, middleware)"
 
@@ -220,20 +231,13 @@ def stage_of(frames: list[str], write_line: str, read_line: str) -> str:
 def profile_breakdown(raw: Path, requests: int) -> dict[str, float]:
     """Milliseconds per request in each stage, from a py-spy --gil raw file: time holding
     Python's GIL, that is the server's CPU time in Python (and in C called from Python)."""
-    import inspect
-
-    from onceonly.services import queries
-
-    lines = inspect.getsource(queries).splitlines()
-    write_line = f":{1 + next(i for i, x in enumerate(lines) if 'uows(write=True)' in x)})"
-    read_line = f":{1 + next(i for i, x in enumerate(lines) if 'uows(transaction=False)' in x)})"
     stages: dict[str, int] = {}
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
         if not frames or frames[-1].startswith(IDLE):
             continue
-        stage = stage_of(frames, write_line, read_line)
+        stage = stage_of(frames)
         stages[stage] = stages.get(stage, 0) + int(count)
     return {k: v * PROFILE_MS_PER_SAMPLE / requests for k, v in
             sorted(stages.items(), key=lambda kv: -kv[1])}

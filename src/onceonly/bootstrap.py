@@ -24,7 +24,7 @@ from onceonly.adapters.db.doorbell import PostgresDoorbell
 from onceonly.adapters.db.engine import Access, durability, make_engine
 from onceonly.adapters.db.health import SqlDatabase
 from onceonly.adapters.db.people import SqlPersonIdentifiers
-from onceonly.adapters.db.repository import SqlUnitOfWorkFactory
+from onceonly.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from onceonly.adapters.doorbell import InProcessDoorbell
 from onceonly.adapters.keystore import SqlKeyStore
 from onceonly.adapters.kms_file import FileMasterKeys

@@ -21,12 +21,13 @@ FEATURES = {p.stem for p in (SOURCE / "services").glob("*.py")} - {"__init__"}
 # walkthrough_reads: the demo walkthrough's reads of which connector answered and of whom it
 # harvests; audit_leaves: the audit log's whole-log reader, beside audit.py for size;
 # doorbell: the delivery port's Doorbell across processes, named as its in-process twin,
-# adapters/doorbell.py).
+# adapters/doorbell.py; principals, unit_of_work: the shared ports of those names;
+# writer_queue: SQLite's writers' queue in this process).
 SHARED = {
     "services/ports": {"clock", "connectors", "principals", "unit_of_work"},
     "adapters/db": {"audit_leaves", "backup", "data_keys", "doorbell", "driver", "engine",
-                    "group_commit", "mappers", "migrate", "releases", "repository", "tables",
-                    "walkthrough_reads"},
+                    "group_commit", "mappers", "migrate", "principals", "releases", "tables",
+                    "unit_of_work", "walkthrough_reads", "writer_queue"},
     "entrypoints/api/routes": {"operations"},
     "entrypoints/api/schemas": {"common", "problems"},
 }

@@ -37,7 +37,7 @@ from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from onceonly.entrypoints.cli import app
 from onceonly.entrypoints.demo.walkthrough import tamper_with_entry
-from onceonly.services.audit import verify_log
+from onceonly.services.audit_verification import verify_log
 from onceonly.services.queries import QueryCommand
 
 PEOPLE = 60

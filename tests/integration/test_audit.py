@@ -21,7 +21,9 @@ from onceonly.audit.heads import SignedTreeHead, TreeHead
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.crypto.signing import SigningKey
 from onceonly.domain.errors import DomainError
-from onceonly.services.audit import AuditService, Backlog, verify_log
+from onceonly.services.audit import AuditService
+from onceonly.services.audit_integration import Backlog
+from onceonly.services.audit_verification import verify_log
 
 OPERATOR = "GOV/EXCHANGE"
 

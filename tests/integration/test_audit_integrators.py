@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onceonly.services.audit import verify_log
+from onceonly.services.audit_verification import verify_log
 from tests.integration.test_audit import append, batched
 from tests.integration.test_audit import log as log  # noqa: F401 - the fixture
 

@@ -18,7 +18,8 @@ from onceonly.audit.entries import AuditRecord, EntryUnreadable, UnreadableEntry
 from onceonly.audit.heads import SignedTreeHead, TreeHead
 from onceonly.bootstrap import Exchange
 from onceonly.domain.organisations import Principal, Role
-from onceonly.services.audit import ExchangeNotInitialised, verify_log
+from onceonly.services.audit_integration import ExchangeNotInitialised
+from onceonly.services.audit_verification import verify_log
 from tests.integration.test_audit import _operator, append, batched
 
 ADMIN = Principal("admin-1", "Admin", "GOV/EXCHANGE", Role.ADMIN)

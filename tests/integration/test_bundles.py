@@ -25,7 +25,7 @@ from onceonly.bootstrap import Exchange
 from onceonly.crypto.cosignatures import Witness, cosign
 from onceonly.crypto.timestamps import load_roots
 from onceonly.domain.errors import DomainError
-from onceonly.services.audit import verify_log
+from onceonly.services.audit_verification import verify_log
 from onceonly.services.bundles import BundleKeys, BundleService
 from onceonly.services.ports.audit import AuditSearch
 from onceonly.services.ports.witnesses import Cosignature

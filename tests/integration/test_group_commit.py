@@ -13,7 +13,7 @@ from sqlalchemy import text
 from onceonly.adapters.db.engine import WRITE, Access, durability, make_engine
 from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
 from onceonly.adapters.db.migrate import upgrade
-from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.adapters.db.unit_of_work import SqlUnitOfWork
 from onceonly.bootstrap import bootstrap
 from onceonly.demo.seed import build_world
 from onceonly.domain.errors import DomainError

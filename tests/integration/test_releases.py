@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.adapters.db.unit_of_work import SqlUnitOfWork
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain.anomaly import Activity
 from onceonly.domain.reasons import Reason

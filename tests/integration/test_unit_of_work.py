@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine
 
-from onceonly.adapters.db.repository import SqlUnitOfWork
+from onceonly.adapters.db.unit_of_work import SqlUnitOfWork
 
 
 def test_repositories_are_built_when_first_used_and_kept_for_the_unit_of_work() -> None:

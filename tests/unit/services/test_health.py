@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from onceonly.crypto.envelope import MasterKeyUnavailable
-from onceonly.services.audit import ExchangeNotInitialised
+from onceonly.services.audit_integration import ExchangeNotInitialised
 from onceonly.services.health import HealthService
 from onceonly.services.ports.health import SchemaNotCurrent
 

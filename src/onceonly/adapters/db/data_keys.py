@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,11 +10,11 @@ from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from onceonly.adapters.db import tables as t
-from onceonly.adapters.db.engine import WRITE, sqlite_writer_lock
+from onceonly.adapters.db.engine import WRITE
+from onceonly.adapters.db.writer_queue import join_writer_queue
 from onceonly.services.ports.keys import DataKeyRecord
 
 _KEYS = t.data_keys
-WRITER_QUEUE_TIMEOUT = 30  # seconds, as the SQLite busy timeout (and the unit of work's)
 
 
 class SqlDataKeys:
@@ -97,13 +96,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A write transaction committed at the end of the block: on SQLite it queues behind
     this process's other writers and takes the write lock up front (BEGIN IMMEDIATE), as a
     unit of work with write=True does."""
-    queue: threading.Lock | None = sqlite_writer_lock(engine)
-    queued = queue is not None and queue.acquire(timeout=WRITER_QUEUE_TIMEOUT)
+    queue = join_writer_queue(engine)
     try:
         with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             yield conn
     finally:
-        if queued and queue is not None:
+        if queue is not None:
             queue.release()
 
 

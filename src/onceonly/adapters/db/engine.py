@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from enum import Enum
@@ -13,21 +12,10 @@ from urllib.parse import quote
 from sqlalchemy import Engine, create_engine, event, exc
 
 from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
+from onceonly.adapters.db.writer_queue import queue_writers
 from onceonly.config import DatabaseUrlInvalid, parse_database_url
 
 WRITE = "onceonly_write"
-
-# SQLite lets one writer in at a time, and a writer that finds the lock taken sleeps and
-# polls (1, 2, 5, ... up to 100 ms a nap), so under load writers queue slowly and unfairly.
-# Writers in one process queue on this lock instead and are woken as soon as the one before
-# them is done; between processes SQLite's own lock and busy timeout still decide.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-
-
-def sqlite_writer_lock(engine: Engine) -> threading.Lock | None:
-    """The lock this process's writers to a SQLite engine queue on; None for PostgreSQL."""
-    return _SQLITE_WRITERS.get(engine)
-
 
 _GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
 
@@ -107,7 +95,7 @@ def _sqlite_engine(url: str, database: Path, access: Access, **kwargs: Any) -> E
     options: dict[str, Any] = {"pool_size": 8, "max_overflow": 8}
     options.update(kwargs)
     engine = create_engine(url, connect_args={"timeout": 30}, **options)
-    _SQLITE_WRITERS[engine] = threading.Lock()
+    queue_writers(engine)  # writer_queue.py
     group = None if access is Access.READ_ONLY else GroupCommit(WalSync(database.resolve()))
     if group is not None:
         _GROUP_COMMITS[engine] = group

@@ -1,5 +1,6 @@
 """Identity across organisations in the exchange database: which schemes an organisation
-names people by, pairwise pseudonyms handed out, and link candidates from matching."""
+names people by, pairwise pseudonyms handed out, link candidates from matching, and the
+person index (ports.PersonIndex): a person's key and identifiers by scheme."""
 
 from __future__ import annotations
 
@@ -150,3 +151,29 @@ class SqlIdentities:
             scheme=scheme, value=value, person_key=person_key).on_conflict_do_nothing(
         ).returning(t.person_links.c.person_key)
         return self.conn.execute(statement).first() is not None
+
+
+# Built once with bound parameters (see agreements.py).
+_SCHEME = select(t.identifier_schemes.c.code).where(
+    t.identifier_schemes.c.code == bindparam("scheme"))
+
+
+class SqlPersonIndex:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def known_scheme(self, scheme: str) -> bool:
+        return self.conn.execute(_SCHEME, {"scheme": scheme}).first() is not None
+
+    def person_key(self, scheme: str, value: str) -> str | None:
+        return self.conn.execute(select(t.person_links.c.person_key).where(
+            t.person_links.c.scheme == scheme, t.person_links.c.value == value)).scalar()
+
+    def identifiers(self, person_key: str, schemes: Sequence[str]) -> dict[str, str]:
+        """The person's identifiers in the given schemes (one each, the first by value)."""
+        rows = self.conn.execute(
+            select(t.person_links.c.scheme, t.person_links.c.value)
+            .where(t.person_links.c.person_key == person_key,
+                   t.person_links.c.scheme.in_(list(schemes)))
+            .order_by(t.person_links.c.scheme, t.person_links.c.value.desc()))
+        return {row.scheme: row.value for row in rows}

@@ -33,7 +33,7 @@ from onceonly.entrypoints.api.caller import check_unchecked_token
 from onceonly.entrypoints.api.json_bodies import DuplicateKey
 from onceonly.entrypoints.api.schemas.problems import InternalProblem, Problem
 from onceonly.entrypoints.http_status import http_status
-from onceonly.services.audit import ExchangeNotInitialised
+from onceonly.services.audit_integration import ExchangeNotInitialised
 from onceonly.services.ports.health import SchemaNotCurrent
 
 # What the document says any operation may answer.

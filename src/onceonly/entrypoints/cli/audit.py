@@ -26,7 +26,7 @@ from onceonly.entrypoints.cli.common import (
     open_exchange,
     progress,
 )
-from onceonly.services.audit import verify_log
+from onceonly.services.audit_verification import verify_log
 from onceonly.services.timestamps import NoAuthorityAnswered, TimestampReport
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from onceonly.audit.heads import unb64
 from onceonly.bootstrap import Exchange, bootstrap
 from onceonly.client import OnceonlyClient
 from onceonly.entrypoints.demo.walkthrough.steps import Step, StepFailed
-from onceonly.services.audit import verify_log
+from onceonly.services.audit_verification import verify_log
 
 
 # long: one chapter of the story, its steps told in order
