@@ -4,17 +4,16 @@ signed-in principal; no one when neither is known."""
 from __future__ import annotations
 
 import httpx
-import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from onceonly.domain.organisations import Principal, Role
-from onceonly.entrypoints.api import middleware
 from onceonly.entrypoints.api.caller import note_caller
 from onceonly.entrypoints.api.middleware import RequestIds
 from onceonly.entrypoints.api.server import running
+from tests.support.logs import captured_logs
 
 CITIZEN = Principal("p1", "A Citizen", "CITIZENS", Role.CITIZEN, person_key="pk-1")
 OFFICER = Principal("o1", "An Officer", "GOV/DWP", Role.OFFICER)
@@ -34,14 +33,11 @@ async def anonymous(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok", status_code=404)
 
 
-def test_the_access_line_names_whoever_is_known(monkeypatch) -> None:
+def test_the_access_line_names_whoever_is_known() -> None:
     app = RequestIds(Starlette(routes=[Route("/api/{item}", api), Route("/page", page),
                                        Route("/open", anonymous)]))
     with running(app) as base, httpx.Client(base_url=base) as client, \
-            structlog.testing.capture_logs() as lines:
-        # a logger first used under the JSON configuration (an earlier test in this process)
-        # keeps it: the access line is written through one made under the capture
-        monkeypatch.setattr(middleware, "access_log", structlog.get_logger("onceonly.access"))
+            captured_logs() as lines:
         for path in ("/api/QQ123456C", "/page", "/open"):
             assert client.get(path).status_code in (200, 404)
     seen = [(line["route"], line["status"], line["organisation"], line["role"])

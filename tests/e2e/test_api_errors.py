@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from onceonly.adapters.db import tables as t
 from tests.e2e.conftest import Api
+from tests.support.logs import captured_logs
 from tests.support.problems import assert_problem
 
 CHALLENGED = "GOV/DWP/benefits"
@@ -35,7 +36,7 @@ def broken_connector(api: Api, dataset_id: str) -> Iterator[None]:
 
 
 def test_an_unforeseen_fault_is_a_problem_body_with_the_request_id(api: Api) -> None:
-    with broken_connector(api, CHALLENGED), structlog.testing.capture_logs(processors=[
+    with broken_connector(api, CHALLENGED), captured_logs(processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.format_exc_info]) as logs:
         response = api.client.post("/v1/me/challenges", headers=api.auth("citizen"), json={
@@ -57,8 +58,7 @@ def test_an_unforeseen_fault_is_a_problem_body_with_the_request_id(api: Api) -> 
 
 
 def test_every_answer_and_every_line_logged_for_it_carries_the_request_id(api: Api) -> None:
-    with structlog.testing.capture_logs(
-            processors=[structlog.contextvars.merge_contextvars]) as logs:
+    with captured_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         refused = api.client.post("/v1/queries", headers=api.auth("officer:GOV/DWP"), json={
             "agreement_id": 1, "subject": {"scheme": "nino", "value": "QQ000000A"},
             "fields": ["income_band"], "purpose": "not-the-purpose"})

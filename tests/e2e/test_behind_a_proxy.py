@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 
 from onceonly.adapters.db.migrate import downgrade, upgrade
 from onceonly.adapters.kms_file import create_key_file
@@ -19,6 +18,7 @@ from onceonly.demo.seed import build_world
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
 from tests.e2e.conftest import Api
+from tests.support.logs import captured_logs
 from tests.support.problems import assert_problem
 from tests.support.servers import start_server, stop, wait_healthy
 
@@ -28,7 +28,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def client_logged(base: str, headers: dict[str, str]) -> tuple[httpx.Response, str]:
-    with structlog.testing.capture_logs() as lines:
+    with captured_logs() as lines:
         answer = httpx.get(f"{base}/v1/catalogue", headers=headers, timeout=30)
     [line] = [line for line in lines if line["event"] == "request"]
     return answer, line["client"]

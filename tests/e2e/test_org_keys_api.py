@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import structlog
 from sqlalchemy import select
 
 from onceonly.adapters.db import tables as t
@@ -27,6 +26,7 @@ from tests.e2e.test_api import (
     before,
     income_query,
 )
+from tests.support.logs import captured_logs
 from tests.support.problems import assert_problem
 
 DWP_GUARDIAN = "guardian:GOV/DWP"
@@ -89,7 +89,7 @@ def test_a_private_key_is_refused_and_neither_stored_logged_nor_audited(api: Api
     private = key.private_jwk()
     secret = private["d"]
     was, rows = before(api), registered_rows(api)
-    with structlog.testing.capture_logs() as logs:
+    with captured_logs() as logs:
         response = api.client.post(KEYS, headers=api.auth(DWP_GUARDIAN), json={
             "jwk": private, "purposes": ["sign"]})
     assert_problem(response, 422, "private_key_refused")
@@ -97,6 +97,9 @@ def test_a_private_key_is_refused_and_neither_stored_logged_nor_audited(api: Api
     assert registered_rows(api) == rows
     entry = assert_denial_audited(api, was, "private_key_refused", "key.register")
     assert secret not in json.dumps(entry._asdict(), default=str)
+    # the refusal's own lines were captured, and the key is in none of them
+    assert [line["code"] for line in logs if line["event"] == "refused"] == [
+        "private_key_refused"]
     assert secret not in repr(logs)
     with api.exchange.engine.connect() as conn:  # nowhere in any table the key could be in
         for table in (t.organisation_keys, t.signing_keys, t.audit_log):

@@ -14,13 +14,13 @@ import httpx
 import structlog
 
 from tests.e2e.conftest import Api
+from tests.support.logs import captured_logs
 from tests.support.problems import assert_problem
 
 
 @contextmanager
 def logged() -> Iterator[list[dict[str, Any]]]:
-    with structlog.testing.capture_logs(
-            processors=[structlog.contextvars.merge_contextvars]) as lines:
+    with captured_logs(processors=[structlog.contextvars.merge_contextvars]) as lines:
         yield lines
 
 

@@ -147,7 +147,7 @@ def test_wrong_passwords_from_one_address_slow_it_down_then_lock_it(api, citizen
             right = client.post("/sign-in/citizen", data={
                 "csrf_token": token, "login": citizens.login, "password": citizens.password})
             assert right.status_code == 429 and SESSION_COOKIE not in client.cookies
-            assert "is locked for now" in right.text
+            assert "alone is locked for 15 minutes." in right.text
             api.clock.advance(LOCK_FOR)
             moved += LOCK_FOR
             assert sign_in(client, citizens.login, citizens.password).status_code == 303

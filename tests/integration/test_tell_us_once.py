@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-import structlog
 from sqlalchemy import func, select
 
 from onceonly.adapters.db import tables as t
@@ -24,6 +23,7 @@ from onceonly.domain.organisations import Principal, Role
 from onceonly.entrypoints.worker import run_worker
 from onceonly.services.delivery import DEAD_LETTER_RULE, DeliveryService
 from tests.conftest import WORLD_PEOPLE
+from tests.support.logs import captured_logs
 from tests.support.loops import run_in_own_loop
 from tests.support.waiting import until
 
@@ -376,7 +376,7 @@ def test_an_outcome_that_arrives_after_its_lease_passed_to_another_worker_change
     delivered = outbox_row(exchange, dvla)
     clock.advance(timedelta(seconds=5))
 
-    with structlog.testing.capture_logs() as logs:
+    with captured_logs() as logs:
         a.settle([(stalled, late)])
 
     assert outbox_row(exchange, dvla) == delivered  # status, attempts 2, when: all B's
@@ -397,7 +397,7 @@ def test_an_outcome_that_arrives_within_its_lease_is_recorded(exchange, world, c
     (taken,) = a.claim(100)
     clock.advance(timedelta(seconds=29))
     assert worker(exchange).claim(100) == []  # still A's
-    with structlog.testing.capture_logs() as logs:
+    with captured_logs() as logs:
         a.settle([(taken, answer)])
     after = outbox_row(exchange, dvla)
     assert (after["status"], after["attempts"], after["last_error"]) == (
@@ -422,7 +422,7 @@ def test_a_stale_outcome_is_not_taken_for_a_later_claim_with_the_same_attempt_co
     assert again.claim.delivery.attempts == stalled.claim.delivery.attempts == 1
     in_flight = outbox_row(exchange, dvla)
 
-    with structlog.testing.capture_logs() as logs:
+    with captured_logs() as logs:
         a.settle([(stalled, None)])
     assert outbox_row(exchange, dvla) == in_flight  # C's claim stands, its notification kept
     assert stale_outcomes(logs) == [dvla]
@@ -441,7 +441,7 @@ def test_a_stale_outcome_leaves_a_delivery_moved_to_the_inbox_and_acknowledged(
     exchange.life_events.acknowledge(principal(world, "officer:GOV/DVLA"), dvla)
     acknowledged = outbox_row(exchange, dvla)
 
-    with structlog.testing.capture_logs() as logs:
+    with captured_logs() as logs:
         a.settle([(stalled, "HTTP 503")])
     assert outbox_row(exchange, dvla) == acknowledged
     assert (acknowledged["mode"], acknowledged["status"]) == ("inbox", "delivered")

@@ -24,7 +24,7 @@ def reference() -> str:
         "# Configuration",
         "",
         "<!-- Generated from src/onceonly/config/model.py by `onceonly config --markdown`; "
-        "tests/unit/test_config_reference.py fails when it is out of date. -->",
+        "tests/unit/config/test_documentation.py fails when it is out of date. -->",
         "",
         "Every setting is read, first match wins, from:",
         "",

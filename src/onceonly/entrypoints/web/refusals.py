@@ -217,6 +217,16 @@ ORGANISATION_REFUSALS: dict[str, str] = {
     "record_unknown": N_("%(org)s holds no record of the person."),
     "consumer_not_in_purpose": N_("%(org)s has no agreement for this purpose."),
 }
+# A daily limit as the refusal itself tells it (not a past one in a log): when asking opens
+# again. Limits count the day by the exchange's clock, in UTC (domain/limits.py).
+DAILY_LIMIT_REFUSALS: dict[str, str] = {
+    "quota_exceeded": N_("The organisation has made as many requests today as its agreement "
+                         "allows. It can ask again after midnight UTC, when the day's count "
+                         "starts again."),
+    "person_limit_reached": N_("The organisation has asked about as many people today as its "
+                               "agreement allows. It can ask about someone new after midnight "
+                               "UTC, when the day's count starts again."),
+}
 # Up to two minutes a wait is said in seconds, past it in minutes (as the API's detail).
 SECONDS_SAID = 120
 SECOND_FACTOR_OPEN = N_("If you set up two-step sign-in, you can sign in now with your "
@@ -232,30 +242,54 @@ def explain(context: Context, error: Any) -> str:
         or _with_organisation(context, code, getattr(error, "org_id", None))
     if specific:
         return specific
-    sentence = REFUSALS.get(code)
+    sentence = DAILY_LIMIT_REFUSALS.get(code) or REFUSALS.get(code)
     return context["_"](sentence) if sentence else error.detail
 
 
 def _with_wait(context: Context, error: Any) -> str | None:
-    """A refusal that says how long to wait (its Retry-After): one sentence, its plural
-    chosen by the number as the page's language counts; and, where the second factor is
-    still open, a sentence saying so."""
+    """A sign-in closed for a while (slowed or locked) says how long (its Retry-After): one
+    sentence, its plural chosen by the number as the page's language counts; and, where the
+    second factor is still open, a sentence saying so."""
     code, seconds = getattr(error, "code", ""), getattr(error, "retry_after", None)
     ngettext = context.get("ngettext")
-    if code != "sign_in_slowed" or not seconds or ngettext is None:
+    saying = _WAITS.get(code)
+    if saying is None or not seconds or ngettext is None:
         return None
-    if seconds < SECONDS_SAID:
-        said = ngettext("There have been too many failed sign-ins. Try again in %(num)d second.",
-                        "There have been too many failed sign-ins. Try again in %(num)d "
-                        "seconds.", seconds) % {"num": seconds}
-    else:
-        minutes = math.ceil(seconds / 60)
-        said = ngettext("There have been too many failed sign-ins. Try again in %(num)d minute.",
-                        "There have been too many failed sign-ins. Try again in %(num)d "
-                        "minutes.", minutes) % {"num": minutes}
+    said = saying(ngettext, seconds)
     if getattr(error, "second_factor_open", False):
         said += " " + context["_"](SECOND_FACTOR_OPEN)
     return str(said)
+
+
+def _slowed_for(ngettext: Any, seconds: int) -> str:
+    if seconds < SECONDS_SAID:
+        return str(ngettext(
+            "There have been too many failed sign-ins. Try again in %(num)d second.",
+            "There have been too many failed sign-ins. Try again in %(num)d seconds.",
+            seconds) % {"num": seconds})
+    minutes = math.ceil(seconds / 60)
+    return str(ngettext(
+        "There have been too many failed sign-ins. Try again in %(num)d minute.",
+        "There have been too many failed sign-ins. Try again in %(num)d minutes.",
+        minutes) % {"num": minutes})
+
+
+def _locked_for(ngettext: Any, seconds: int) -> str:
+    if seconds < SECONDS_SAID:
+        return str(ngettext(
+            "There have been too many failed sign-ins, so signing in with a password alone is "
+            "locked for %(num)d second.",
+            "There have been too many failed sign-ins, so signing in with a password alone is "
+            "locked for %(num)d seconds.", seconds) % {"num": seconds})
+    minutes = math.ceil(seconds / 60)
+    return str(ngettext(
+        "There have been too many failed sign-ins, so signing in with a password alone is "
+        "locked for %(num)d minute.",
+        "There have been too many failed sign-ins, so signing in with a password alone is "
+        "locked for %(num)d minutes.", minutes) % {"num": minutes})
+
+
+_WAITS = {"sign_in_slowed": _slowed_for, "sign_in_locked": _locked_for}
 
 
 def _with_organisation(context: Context, code: str, org_id: str | None) -> str | None:

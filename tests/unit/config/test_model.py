@@ -1,10 +1,11 @@
-"""Settings: a database URL is checked in one place, and says what to give instead."""
+"""The settings model (config/model.py): a database URL is checked in one place, and says
+what to give instead."""
 
 from __future__ import annotations
 
 import pytest
 
-from onceonly.config import DatabaseUrlInvalid, beside_database, parse_database_url
+from onceonly.config import DatabaseUrlInvalid, parse_database_url
 
 
 @pytest.mark.parametrize(("url", "message"), [
@@ -29,12 +30,3 @@ def test_a_url_naming_no_usable_database_says_what_to_give(url, message):
                                  "postgresql+psycopg://postgres@127.0.0.1:5432/test"])
 def test_usable_urls_pass(url):
     assert parse_database_url(url).database
-
-
-def test_an_exchanges_files_are_named_after_its_database(tmp_path, monkeypatch):
-    assert beside_database(f"sqlite:///{tmp_path}/d.sqlite", "stores") == tmp_path / "d.stores"
-    assert beside_database(f"sqlite:///{tmp_path}/wt.db", "master-keys.json") \
-        == tmp_path / "wt.master-keys.json"
-    monkeypatch.chdir(tmp_path)
-    assert beside_database("postgresql+psycopg://postgres@127.0.0.1/test", "tokens.txt") \
-        == tmp_path / "onceonly-data" / "tokens.txt"

@@ -1,4 +1,5 @@
-"""ONCEONLY_TRUSTED_PROXIES: whose forwarding headers the exchange believes."""
+"""ONCEONLY_TRUSTED_PROXIES (config/server.py): whose forwarding headers the exchange
+believes."""
 
 from __future__ import annotations
 

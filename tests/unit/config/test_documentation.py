@@ -7,7 +7,7 @@ from pathlib import Path
 
 from onceonly.config import Settings, reference, variable
 
-DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
+DOC = Path(__file__).parents[3] / "docs" / "configuration.md"
 
 
 def test_the_configuration_reference_is_up_to_date() -> None:
