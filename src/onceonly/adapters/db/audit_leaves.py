@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,8 +43,8 @@ from sqlalchemy.types import NullType
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.audit.entries import LEAF_KEYS, AuditRecord, UnreadableEntry, stored_leaf
-from onceonly.audit.merkle import leaf_hash
-from onceonly.services.ports.audit import LeafHashStream, LeafStream
+from onceonly.audit.merkle import hash_leaves, leaf_hash
+from onceonly.services.ports.audit import LeafHashBatches, LeafStream
 
 _LOG = t.audit_log.c
 # Each column as the driver hands it over, undecoded: a row changed behind the log's back
@@ -149,27 +149,46 @@ class LeafQuery:
 BETWEEN = LeafQuery(_LOG.seq >= bindparam("start"), _LOG.seq < bindparam("stop"))
 
 
-def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Mapping[int, bytes],
-                       batch: int = 10_000) -> LeafHashStream:
+def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Sequence[bytes],
+                       batch: int = 10_000) -> LeafHashBatches:
     """Entries [start, stop) as their indexes and leaf hashes (or why one does not read), in
-    index order. On SQLite, for entries the tree holds a leaf hash of (`stored`), the
-    database spells each leaf from its row and the spelling is kept only where it hashes to
-    the tree's leaf: it is then the leaf's exact bytes. Any other row is read the long way,
-    so it is named, or its leaf made, exactly as stream_leaves would; so are the rest."""
+    index order, a batch at a time. On SQLite, for entries the tree holds a leaf hash of
+    (`stored`, from `start` on), the database spells each leaf from its row and the spelling
+    is kept only where it hashes to the tree's leaf: it is then the leaf's exact bytes. Any
+    other row is read the long way, so it is named, or its leaf made, exactly as
+    stream_leaves would; so are the rest."""
     conn = log.conn
     if conn.dialect.name == "sqlite" and stored and _SPELLED is not None:
-        spelled_stop = min(stop, max(stored) + 1)
+        spelled_stop = min(stop, start + len(stored))
         for rows in _SPELLED.stream(conn, {"start": start, "stop": spelled_stop}, batch):
-            digests = [(index, None if leaf is None else leaf_hash(leaf)) for index, leaf in rows]
-            missed = [index for index, digest in digests
-                      if digest is None or digest != stored.get(index)]
-            again = _read_again(log, missed) if missed else {}
-            for index, digest in digests:
-                yield index, again.get(index, digest)
+            indexes = [index for index, _ in rows]
+            leaves = [leaf for _, leaf in rows]
+            digests: list[bytes | None] = (
+                [None if leaf is None else leaf_hash(leaf) for leaf in leaves]
+                if None in leaves else hash_leaves(leaves))  # type: ignore[arg-type]
+            # The whole batch kept in one comparison where every spelling is the tree's leaf.
+            offset = indexes[0] - start
+            if (digests != stored[offset:offset + len(digests)]
+                    or indexes != list(range(indexes[0], indexes[0] + len(indexes)))):
+                missed = [index for index, digest in zip(indexes, digests, strict=True)
+                          if digest is None or digest != stored[index - start]]
+                again = _read_again(log, missed) if missed else {}
+                yield indexes, [again.get(index, digest)  # type: ignore[misc]
+                                for index, digest in zip(indexes, digests, strict=True)]
+            else:
+                yield indexes, digests  # type: ignore[misc]
         start = max(start, spelled_stop)
     with closing(stream_leaves(log, BETWEEN, {"start": start, "stop": stop}, batch)) as rest:
+        indexes: list[int] = []
+        hashes: list[bytes | UnreadableEntry] = []
         for index, leaf in rest:
-            yield index, leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf)
+            indexes.append(index)
+            hashes.append(leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf))
+            if len(indexes) == batch:
+                yield indexes, hashes
+                indexes, hashes = [], []
+        if indexes:
+            yield indexes, hashes
 
 
 def _read_again(log: RowReader, indexes: list[int]) -> dict[int, bytes | UnreadableEntry]:
