@@ -228,6 +228,16 @@ def _is(column: ColumnElement[Any], kind: str, *, optional: bool = False) -> Col
         func.typeof(column) == kind)
 
 
+# Every TEXT value sorts before every BLOB, the empty one first.
+_FIRST_BLOB = literal_column("x''")
+
+
+def _is_text(column: ColumnElement[Any], *, optional: bool = False) -> ColumnElement[bool]:
+    """Text, in a column of TEXT affinity (VARCHAR): one holds only text, BLOBs and NULLs
+    (a number is stored as its text), so a comparison tells it, not a call of typeof."""
+    return or_(column.is_(None), column < _FIRST_BLOB) if optional else column < _FIRST_BLOB
+
+
 def _spelled_statement() -> DriverStatement | None:
     """Each row's index and its leaf as SQLite spells it (json_object, keys in RFC 8785's
     order, times as `_leaf_time` writes them), as bytes; NULL where a value is not of the
@@ -239,8 +249,8 @@ def _spelled_statement() -> DriverStatement | None:
         return None
 
     def time(name: str) -> ColumnElement[Any]:
-        return func.substr(raw[name], 1, 10).concat("T").concat(
-            func.substr(raw[name], 12)).concat("Z")
+        # Its one space is the date's end, as the GLOB below holds it.
+        return func.replace(raw[name], " ", "T").concat("Z")
 
     spelled = {"index": raw["seq"], "at": time("at"), "hidden_until": time("hidden_until"),
                "fields": func.json(raw["fields"]), "detail": func.json(raw["detail"])}
@@ -249,8 +259,8 @@ def _spelled_statement() -> DriverStatement | None:
     optional_text = ("reason", "actor_id", "org_id", "provider_id", "purpose", "person_key",
                      "values_hash")
     as_appended = and_(
-        _is(raw["action"], "text"), _is(raw["outcome"], "text"),
-        *(_is(raw[name], "text", optional=True) for name in optional_text),
+        _is_text(raw["action"]), _is_text(raw["outcome"]),
+        *(_is_text(raw[name], optional=True) for name in optional_text),
         _is(raw["agreement_id"], "integer", optional=True),
         _is(raw["at"], "text"), raw["at"].op("GLOB")(_TIME_GLOB),
         or_(raw["hidden_until"].is_(None),
