@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -235,6 +236,7 @@ _LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.tree_size.desc()).limit(1)
 _LEVEL = DriverStatement(select(_NODES.idx, _NODES.hash).where(
     _NODES.level == bindparam("level"), _NODES.idx >= bindparam("start"),
     _NODES.idx < bindparam("stop")))
+_FIRST = itemgetter(0)
 # The same nodes' hashes alone, in index order.
 _LEVEL_HASHES = DriverStatement(select(_NODES.hash).where(
     _NODES.level == bindparam("level"), _NODES.idx >= bindparam("start"),
@@ -276,7 +278,8 @@ class SqlAuditTree:
         # (level, idx) is the key: as many rows as indexes asked for is every one of them.
         if len(rows) != stop - start:
             return None
-        return [digest if type(digest) is bytes else bytes(digest) for (digest,) in rows]
+        hashes = list(map(_FIRST, rows))
+        return hashes if not hashes or type(hashes[0]) is bytes else list(map(bytes, hashes))
 
     def leaf_count(self) -> int:
         last = self.conn.execute(select(func.max(_NODES.idx)).where(_NODES.level == 0)).scalar()

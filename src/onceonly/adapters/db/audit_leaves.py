@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -149,6 +150,9 @@ class LeafQuery:
 BETWEEN = LeafQuery(_LOG.seq >= bindparam("start"), _LOG.seq < bindparam("stop"))
 
 
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
 def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Sequence[bytes],
                        batch: int = 10_000) -> LeafHashBatches:
     """Entries [start, stop) as their indexes and leaf hashes (or why one does not read), in
@@ -161,8 +165,7 @@ def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Sequence[b
     if conn.dialect.name == "sqlite" and stored and _SPELLED is not None:
         spelled_stop = min(stop, start + len(stored))
         for rows in _SPELLED.stream(conn, {"start": start, "stop": spelled_stop}, batch):
-            indexes = [index for index, _ in rows]
-            leaves = [leaf for _, leaf in rows]
+            indexes, leaves = list(map(_FIRST, rows)), list(map(_SECOND, rows))
             digests: list[bytes | None] = (
                 [None if leaf is None else leaf_hash(leaf) for leaf in leaves]
                 if None in leaves else hash_leaves(leaves))  # type: ignore[arg-type]
