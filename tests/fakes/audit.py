@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 
 from onceonly.audit.entries import AuditEntry, AuditRecord, UnreadableEntry
 from onceonly.audit.merkle import leaf_hash
-from onceonly.services.ports.audit import AuditSearch, LeafHashStream
+from onceonly.services.ports.audit import AuditSearch, LeafHashBatches
 from tests.fakes.data import FakeData
 
 
@@ -29,10 +29,12 @@ class FakeAuditLog:
     def entries(self, start: int, stop: int) -> list[AuditRecord | UnreadableEntry]:
         return list(self.data.audit[start:stop])
 
-    def leaf_hashes(self, start: int, stop: int, stored: Mapping[int, bytes]) -> LeafHashStream:
-        for record in self.data.audit[start:stop]:
-            yield record.index, (leaf_hash(record.leaf()) if isinstance(record, AuditRecord)
-                                 else record)
+    def leaf_hashes(self, start: int, stop: int, stored: Sequence[bytes]) -> LeafHashBatches:
+        records = self.data.audit[start:stop]
+        if records:
+            yield [record.index for record in records], [
+                leaf_hash(record.leaf()) if isinstance(record, AuditRecord) else record
+                for record in records]
 
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None:
         return self.data.audit[index] if 0 <= index < len(self.data.audit) else None

@@ -16,6 +16,7 @@ from onceonly.audit.merkle import (
     MemoryTree,
     Node,
     consistency_proof,
+    hash_leaves,
     inclusion_proof,
     inclusion_proofs,
     integrate,
@@ -219,6 +220,9 @@ def test_hashing_primitives():
     assert EMPTY_ROOT == sha256(b"").digest() == root([]) == MemoryTree().root()
     assert leaf_hash(b"abc") == sha256(b"\x00abc").digest()
     assert node_hash(b"L" * 32, b"R" * 32) == sha256(b"\x01" + b"L" * 32 + b"R" * 32).digest()
+    assert hash_leaves([b"abc", b"", b"\x00"]) == [leaf_hash(b"abc"), leaf_hash(b""),
+                                                   leaf_hash(b"\x00")]
+    assert hash_leaves([]) == []
 
 
 def test_every_root_up_to_twice_n_matches_the_reference():

@@ -32,6 +32,12 @@ def leaf_hash(leaf: bytes) -> bytes:
     return sha256(_LEAF + leaf).digest()
 
 
+def hash_leaves(leaves: Sequence[bytes]) -> list[bytes]:
+    """leaf_hash of each, in one comprehension (no call per leaf: `audit verify` hashes
+    every entry)."""
+    return [sha256(_LEAF + leaf).digest() for leaf in leaves]
+
+
 def node_hash(left: bytes, right: bytes) -> bytes:
     return sha256(_NODE + left + right).digest()
 

@@ -3,7 +3,8 @@ every stored node against the tree recomputed, and every signed tree head."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -83,11 +84,28 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
     pruned = uow.audit.pruned_below()
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
-        stored = uow.tree.level(0, start, min(stop, covered))
+        held = min(stop, covered)
+        stored = uow.tree.complete_level(0, start, held)
+        by_index = None if stored is not None else uow.tree.level(0, start, held)
+        if by_index is not None:  # the tree lacks a leaf here: the run before the gap
+            stored = list(itertools.takewhile(
+                lambda digest: digest is not None, map(by_index.get, range(start, held))))
+        assert stored is not None
         leaves = _pruned_leaves(stored, start, min(stop, pruned))
         # Closed here, not when collected: a cursor must not outlive its unit of work.
-        with closing(uow.audit.leaf_hashes(start + len(leaves), stop, stored)) as stream:
-            _check_leaves(stream, start, covered, stored, leaves)
+        with closing(uow.audit.leaf_hashes(start + len(leaves), stop, stored[len(leaves):])
+                     ) as batches:
+            for indexes, digests in batches:
+                first = start + len(leaves)
+                # A whole batch in one comparison; entry by entry only to name a fault (or
+                # past the leaves the tree holds without a gap).
+                if (digests == stored[first - start:first - start + len(digests)]
+                        and indexes == list(range(first, first + len(indexes)))):
+                    leaves += digests  # type: ignore[arg-type]
+                else:
+                    if by_index is None:
+                        by_index = dict(enumerate(stored, start))
+                    _check_leaves(indexes, digests, start, covered, by_index, leaves)
         if start + len(leaves) < stop:
             raise _Bad(start + len(leaves), _MISSING.format(start + len(leaves)))
         tree.extend(leaves)
@@ -103,11 +121,11 @@ def _check_entries(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, heads: list
     _check_nodes(uow, tree, covered, chunk)
 
 
-def _check_leaves(stream: Iterable[tuple[int, bytes | UnreadableEntry]], start: int,
+def _check_leaves(indexes: list[int], digests: list[bytes | UnreadableEntry], start: int,
                   covered: int, stored: dict[int, bytes], leaves: list[bytes]) -> None:
-    """Each streamed entry in its place, readable, and hashing to the leaf the tree holds;
+    """Each entry of a batch in its place, readable, and hashing to the leaf the tree holds;
     its leaf hash appended to `leaves` (which holds those from `start` on)."""
-    for index, digest in stream:
+    for index, digest in zip(indexes, digests, strict=True):
         expected = start + len(leaves)
         if index != expected:
             raise _Bad(expected, _MISSING.format(expected))
@@ -122,16 +140,15 @@ def _check_leaves(stream: Iterable[tuple[int, bytes | UnreadableEntry]], start: 
         leaves.append(digest)
 
 
-def _pruned_leaves(stored: dict[int, bytes], start: int, stop: int) -> list[bytes]:
+def _pruned_leaves(stored: list[bytes], start: int, stop: int) -> list[bytes]:
     """Entries removed after export (archive bundles) are checked by the leaves the tree
-    keeps of them: those are what every proof and root is made from."""
-    leaves = []
-    for index in range(start, stop):
-        if index not in stored:
-            raise _Bad(index, f"entry {index} was removed after export, and the tree holds no "
-                              "leaf for it")
-        leaves.append(stored[index])
-    return leaves
+    keeps of them (`stored`, from `start` on without a gap): those are what every proof and
+    root is made from."""
+    if start + len(stored) < stop:
+        missing = start + len(stored)
+        raise _Bad(missing, f"entry {missing} was removed after export, and the tree holds "
+                            "no leaf for it")
+    return stored[:max(0, stop - start)]
 
 
 def _check_nodes(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, covered: int,
@@ -143,6 +160,9 @@ def _check_nodes(uow: AuditLogUnitOfWork, tree: merkle.MemoryTree, covered: int,
         count = covered >> level
         for start in range(0, count, chunk):
             stop = min(start + chunk, count)
+            # A chunk in one comparison; node by node only to name the first that differs.
+            if uow.tree.complete_level(level, start, stop) == computed[start:stop]:
+                continue
             stored = uow.tree.level(level, start, stop)
             for idx in range(start, stop):
                 if stored.get(idx) != computed[idx]:

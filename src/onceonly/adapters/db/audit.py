@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +41,12 @@ from onceonly.audit.entries import (
 )
 from onceonly.audit.heads import HeadRef, SignedTreeHead, TreeHead
 from onceonly.audit.merkle import Node
-from onceonly.services.ports.audit import AuditSearch, HeadsAfter, LeafHashStream, OperatorAlert
+from onceonly.services.ports.audit import (
+    AuditSearch,
+    HeadsAfter,
+    LeafHashBatches,
+    OperatorAlert,
+)
 
 _COLUMNS = ("at", "action", "outcome", "reason", "actor_id", "org_id", "agreement_id",
             "provider_id", "purpose", "person_key", "fields", "values_hash", "detail",
@@ -164,7 +170,7 @@ class SqlAuditLog:
         found = self._records(_RAW_ROWS.where(_LOG.seq == index))
         return found[0] if found else None
 
-    def leaf_hashes(self, start: int, stop: int, stored: Mapping[int, bytes]) -> LeafHashStream:
+    def leaf_hashes(self, start: int, stop: int, stored: Sequence[bytes]) -> LeafHashBatches:
         return stream_leaf_hashes(self, start, stop, stored)
 
     def read_rows(self, query: Select[Any]) -> list[AuditRecord | UnreadableEntry]:
@@ -230,6 +236,11 @@ _LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.tree_size.desc()).limit(1)
 _LEVEL = DriverStatement(select(_NODES.idx, _NODES.hash).where(
     _NODES.level == bindparam("level"), _NODES.idx >= bindparam("start"),
     _NODES.idx < bindparam("stop")))
+_FIRST = itemgetter(0)
+# The same nodes' hashes alone, in index order.
+_LEVEL_HASHES = DriverStatement(select(_NODES.hash).where(
+    _NODES.level == bindparam("level"), _NODES.idx >= bindparam("start"),
+    _NODES.idx < bindparam("stop")).order_by(_NODES.idx))
 
 
 @functools.lru_cache(maxsize=256)
@@ -261,6 +272,14 @@ class SqlAuditTree:
     def level(self, level: int, start: int, stop: int) -> dict[int, bytes]:
         rows = _LEVEL.run(self.conn, {"level": level, "start": start, "stop": stop})
         return {idx: bytes(digest) for idx, digest in rows}
+
+    def complete_level(self, level: int, start: int, stop: int) -> list[bytes] | None:
+        rows = _LEVEL_HASHES.run(self.conn, {"level": level, "start": start, "stop": stop})
+        # (level, idx) is the key: as many rows as indexes asked for is every one of them.
+        if len(rows) != stop - start:
+            return None
+        hashes = list(map(_FIRST, rows))
+        return hashes if not hashes or type(hashes[0]) is bytes else list(map(bytes, hashes))
 
     def leaf_count(self) -> int:
         last = self.conn.execute(select(func.max(_NODES.idx)).where(_NODES.level == 0)).scalar()

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -43,8 +44,8 @@ from sqlalchemy.types import NullType
 from onceonly.adapters.db import tables as t
 from onceonly.adapters.db.driver import DriverStatement
 from onceonly.audit.entries import LEAF_KEYS, AuditRecord, UnreadableEntry, stored_leaf
-from onceonly.audit.merkle import leaf_hash
-from onceonly.services.ports.audit import LeafHashStream, LeafStream
+from onceonly.audit.merkle import hash_leaves, leaf_hash
+from onceonly.services.ports.audit import LeafHashBatches, LeafStream
 
 _LOG = t.audit_log.c
 # Each column as the driver hands it over, undecoded: a row changed behind the log's back
@@ -149,27 +150,48 @@ class LeafQuery:
 BETWEEN = LeafQuery(_LOG.seq >= bindparam("start"), _LOG.seq < bindparam("stop"))
 
 
-def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Mapping[int, bytes],
-                       batch: int = 10_000) -> LeafHashStream:
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
+def stream_leaf_hashes(log: RowReader, start: int, stop: int, stored: Sequence[bytes],
+                       batch: int = 10_000) -> LeafHashBatches:
     """Entries [start, stop) as their indexes and leaf hashes (or why one does not read), in
-    index order. On SQLite, for entries the tree holds a leaf hash of (`stored`), the
-    database spells each leaf from its row and the spelling is kept only where it hashes to
-    the tree's leaf: it is then the leaf's exact bytes. Any other row is read the long way,
-    so it is named, or its leaf made, exactly as stream_leaves would; so are the rest."""
+    index order, a batch at a time. On SQLite, for entries the tree holds a leaf hash of
+    (`stored`, from `start` on), the database spells each leaf from its row and the spelling
+    is kept only where it hashes to the tree's leaf: it is then the leaf's exact bytes. Any
+    other row is read the long way, so it is named, or its leaf made, exactly as
+    stream_leaves would; so are the rest."""
     conn = log.conn
     if conn.dialect.name == "sqlite" and stored and _SPELLED is not None:
-        spelled_stop = min(stop, max(stored) + 1)
+        spelled_stop = min(stop, start + len(stored))
         for rows in _SPELLED.stream(conn, {"start": start, "stop": spelled_stop}, batch):
-            digests = [(index, None if leaf is None else leaf_hash(leaf)) for index, leaf in rows]
-            missed = [index for index, digest in digests
-                      if digest is None or digest != stored.get(index)]
-            again = _read_again(log, missed) if missed else {}
-            for index, digest in digests:
-                yield index, again.get(index, digest)
+            indexes, leaves = list(map(_FIRST, rows)), list(map(_SECOND, rows))
+            digests: list[bytes | None] = (
+                [None if leaf is None else leaf_hash(leaf) for leaf in leaves]
+                if None in leaves else hash_leaves(leaves))  # type: ignore[arg-type]
+            # The whole batch kept in one comparison where every spelling is the tree's leaf.
+            offset = indexes[0] - start
+            if (digests != stored[offset:offset + len(digests)]
+                    or indexes != list(range(indexes[0], indexes[0] + len(indexes)))):
+                missed = [index for index, digest in zip(indexes, digests, strict=True)
+                          if digest is None or digest != stored[index - start]]
+                again = _read_again(log, missed) if missed else {}
+                yield indexes, [again.get(index, digest)  # type: ignore[misc]
+                                for index, digest in zip(indexes, digests, strict=True)]
+            else:
+                yield indexes, digests  # type: ignore[misc]
         start = max(start, spelled_stop)
     with closing(stream_leaves(log, BETWEEN, {"start": start, "stop": stop}, batch)) as rest:
+        indexes: list[int] = []
+        hashes: list[bytes | UnreadableEntry] = []
         for index, leaf in rest:
-            yield index, leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf)
+            indexes.append(index)
+            hashes.append(leaf if isinstance(leaf, UnreadableEntry) else leaf_hash(leaf))
+            if len(indexes) == batch:
+                yield indexes, hashes
+                indexes, hashes = [], []
+        if indexes:
+            yield indexes, hashes
 
 
 def _read_again(log: RowReader, indexes: list[int]) -> dict[int, bytes | UnreadableEntry]:
@@ -209,6 +231,16 @@ def _is(column: ColumnElement[Any], kind: str, *, optional: bool = False) -> Col
         func.typeof(column) == kind)
 
 
+# Every TEXT value sorts before every BLOB, the empty one first.
+_FIRST_BLOB = literal_column("x''")
+
+
+def _is_text(column: ColumnElement[Any], *, optional: bool = False) -> ColumnElement[bool]:
+    """Text, in a column of TEXT affinity (VARCHAR): one holds only text, BLOBs and NULLs
+    (a number is stored as its text), so a comparison tells it, not a call of typeof."""
+    return or_(column.is_(None), column < _FIRST_BLOB) if optional else column < _FIRST_BLOB
+
+
 def _spelled_statement() -> DriverStatement | None:
     """Each row's index and its leaf as SQLite spells it (json_object, keys in RFC 8785's
     order, times as `_leaf_time` writes them), as bytes; NULL where a value is not of the
@@ -220,8 +252,8 @@ def _spelled_statement() -> DriverStatement | None:
         return None
 
     def time(name: str) -> ColumnElement[Any]:
-        return func.substr(raw[name], 1, 10).concat("T").concat(
-            func.substr(raw[name], 12)).concat("Z")
+        # Its one space is the date's end, as the GLOB below holds it.
+        return func.replace(raw[name], " ", "T").concat("Z")
 
     spelled = {"index": raw["seq"], "at": time("at"), "hidden_until": time("hidden_until"),
                "fields": func.json(raw["fields"]), "detail": func.json(raw["detail"])}
@@ -230,8 +262,8 @@ def _spelled_statement() -> DriverStatement | None:
     optional_text = ("reason", "actor_id", "org_id", "provider_id", "purpose", "person_key",
                      "values_hash")
     as_appended = and_(
-        _is(raw["action"], "text"), _is(raw["outcome"], "text"),
-        *(_is(raw[name], "text", optional=True) for name in optional_text),
+        _is_text(raw["action"]), _is_text(raw["outcome"]),
+        *(_is_text(raw[name], optional=True) for name in optional_text),
         _is(raw["agreement_id"], "integer", optional=True),
         _is(raw["at"], "text"), raw["at"].op("GLOB")(_TIME_GLOB),
         or_(raw["hidden_until"].is_(None),

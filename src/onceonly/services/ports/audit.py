@@ -15,8 +15,10 @@ from onceonly.services.ports.unit_of_work import UnitOfWork
 # Entries as their indexes and leaves (or why one does not read), in index order, streamed
 # from a cursor: close it (contextlib.closing) within the unit of work that opened it.
 LeafStream = Generator[tuple[int, bytes | UnreadableEntry], None, None]
-# The same with each leaf's hash (merkle.leaf_hash) in its place.
-LeafHashStream = Generator[tuple[int, bytes | UnreadableEntry], None, None]
+# The same with each leaf's hash (merkle.leaf_hash) in its place, a batch at a time: the
+# batch's indexes and, in the same order, their hashes (lists, so that a batch is checked
+# in one comparison).
+LeafHashBatches = Generator[tuple[list[int], list[bytes | UnreadableEntry]], None, None]
 
 
 class AuditLog(Protocol):
@@ -32,11 +34,12 @@ class AuditLog(Protocol):
         behind the log's back) is named as unreadable, in its place."""
         ...
     def entry(self, index: int) -> AuditRecord | UnreadableEntry | None: ...
-    def leaf_hashes(self, start: int, stop: int, stored: Mapping[int, bytes]) -> LeafHashStream:
+    def leaf_hashes(self, start: int, stop: int, stored: Sequence[bytes]) -> LeafHashBatches:
         """Entries [start, stop) as their indexes and leaf hashes, each made from the entry's
-        stored values (the hash of the bytes the tree commits to), in index order, streamed:
-        for reading the whole log. `stored` is the tree's leaf hashes of those entries, as
-        far as it holds them: a hint for reading fast, never a substitute for an entry. An
+        stored values (the hash of the bytes the tree commits to), in index order, streamed
+        in batches: for reading the whole log. `stored` is the tree's leaf hashes of entries
+        start, start + 1, ..., as far as it holds them without a gap: a hint for reading
+        fast, never a substitute for an entry. An
         entry that does not read is named as in `entries`, in its hash's place."""
         ...
     def pruned_below(self) -> int:
@@ -96,6 +99,10 @@ class AuditTree(Protocol):
     def level(self, level: int, start: int, stop: int) -> dict[int, bytes]:
         """The stored nodes (level, start) to (level, stop - 1), by index; level 0 holds
         the leaf hashes."""
+        ...
+    def complete_level(self, level: int, start: int, stop: int) -> list[bytes] | None:
+        """The same nodes as a list in index order, or None where one of them is not
+        stored (`level` then tells which): a whole level is compared in one go."""
         ...
     def leaf_count(self) -> int:
         """One more than the highest index with a stored leaf hash."""
