@@ -67,6 +67,7 @@ from onceonly.services.bulk import BulkService
 from onceonly.services.bundles import BundleKeys, BundleService
 from onceonly.services.catalogue import CatalogueService
 from onceonly.services.consents import ConsentService
+from onceonly.services.correction_deliveries import CorrectionsByDelivery
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.datasets import DatasetService
 from onceonly.services.delivery import DeliveryService
@@ -76,7 +77,7 @@ from onceonly.services.health import HealthService
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
 from onceonly.services.keys import KeyService
 from onceonly.services.kill_switch import KillSwitchService
-from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
+from onceonly.services.life_events import LifeEventService
 from onceonly.services.members import MembersService
 from onceonly.services.org_keys import OrgKeyService
 from onceonly.services.people import PeopleService

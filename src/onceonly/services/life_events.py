@@ -1,6 +1,7 @@
 """Tell us once: take a life event once, and write a delivery for every organisation that
 should know, in the same transaction as the report (a transactional outbox). The workers
-(services/delivery.py) push webhooks; organisations without one read their inbox here."""
+(services/delivery.py) push webhooks; organisations without one read their inbox here.
+Corrections told the same way: services/correction_deliveries.py."""
 
 from __future__ import annotations
 
@@ -28,14 +29,13 @@ from onceonly.domain.life_events import (
     check_event,
     check_reporter,
     choose_recipients,
-    correction_notice,
     may_see_report,
     notification,
     same_event,
 )
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports.accuracy import CorrectionNotifier, CorrectionsUnitOfWork
+from onceonly.services.ports.accuracy import CorrectionsUnitOfWork
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.delivery import Doorbell
 from onceonly.services.ports.life_events import LifeEventsUnitOfWork
@@ -57,7 +57,7 @@ def sealed_context(delivery_id: str) -> dict[str, str]:
     return {"delivery": delivery_id}
 
 
-def _digest(event: Mapping[str, Any]) -> str:
+def digest_of(event: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(dict(event))).hexdigest()
 
 
@@ -120,7 +120,7 @@ class LifeEventService:
         with refusing(self.uows, self.clock, "event.report", who,
                       detail={"type": kind[:100] if isinstance(kind, str) else None}):
             checked = check_event(event, now)
-            digest = _digest(event)
+            digest = digest_of(event)
             with self.uows() as uow:  # decide, and build every notification, before writing
                 earlier = uow.life_events.report_by_event(checked.source, checked.id)
                 if earlier is not None:
@@ -166,7 +166,7 @@ class LifeEventService:
         ids = uow.people.identifiers(person_key, sorted({s for v in schemes.values() for s in v}))
         webhooks = uow.life_events.endpoints(orgs)
         report_id = str(uuid.uuid4())
-        language = _answer_in(uow, person_key if who.role is Role.CITIZEN else informant_key)
+        language = answer_in(uow, person_key if who.role is Role.CITIZEN else informant_key)
         not_told = [(r.agreement.consumer_id, "not_chosen") for r in subscribed
                     if r not in told]
         outbox: list[tuple[Delivery, dict[str, Any]]] = []
@@ -322,65 +322,7 @@ class LifeEventService:
                  "data_schema": e.schema()} for e in EVENT_TYPES.values()]
 
 
-class CorrectionsByDelivery:
-    """Tells a consumer of a correction through tell-us-once delivery when it takes
-    notifications by webhook (a `gov.onceonly.record.corrected` CloudEvent naming the person
-    by the consumer's own identifier); otherwise, or if it has no identifier for the person,
-    through `fallback` (the correction notices inbox). The notice carries no values: the
-    consumer asks again under its agreement. A provider the exchange does not write is told
-    the corrected value the same way (by webhook, or in its inbox), under no agreement."""
-
-    def __init__(self, fallback: CorrectionNotifier, envelopes: Envelopes, clock: Clock,
-                 operator_org: str) -> None:
-        self.fallback = fallback
-        self.envelopes = envelopes
-        self.clock = clock
-        self.source = f"{operator_org}/corrections"
-        self.operator_org = operator_org
-
-    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
-               person_key: str, field: str, correction_id: int,
-               release_ids: Sequence[str] = ()) -> None:
-        schemes = uow.life_events.schemes_of([consumer_id])[consumer_id]
-        ids = uow.people.identifiers(person_key, schemes) if schemes else {}
-        subject = next(((s, ids[s]) for s in schemes if s in ids), None)
-        if subject is None or not uow.life_events.endpoints([consumer_id]):
-            self.fallback.notify(uow, consumer_id=consumer_id, agreement_id=agreement_id,
-                                 person_key=person_key, field=field,
-                                 correction_id=correction_id, release_ids=release_ids)
-            return
-        self._queue(uow, consumer_id, agreement_id, subject, person_key, "webhook",
-                    f"{agreement_id}-{field}", {
-                        "field": field, "correction_id": correction_id,
-                        "agreement_id": agreement_id, "release_ids": list(release_ids)})
-
-    def tell_provider(self, uow: CorrectionsUnitOfWork, *, provider_id: str,
-                      subject: tuple[str, str], person_key: str, dataset_id: str, field: str,
-                      value: Any, correction_id: int) -> None:
-        mode = "webhook" if uow.life_events.endpoints([provider_id]) else "inbox"
-        self._queue(uow, provider_id, None, subject, person_key, mode, f"provider-{field}", {
-            "dataset": dataset_id, "field": field, "value": value,
-            "correction_id": correction_id})
-
-    def _queue(self, uow: CorrectionsUnitOfWork, receiver_id: str, agreement_id: int | None,
-               subject: tuple[str, str], person_key: str, mode: str, key: str,
-               data: dict[str, Any]) -> None:
-        now = self.clock.now()
-        report_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
-        # A correction comes of the person's own challenge: answered in their language.
-        note = correction_notice(self.source, report_id, delivery_id, subject, now, data,
-                                 _answer_in(uow, person_key))
-        report = Report(report_id, self.source, f"correction-{data['correction_id']}-{key}",
-                        note["type"], person_key, None, "exchange", self.operator_org, now,
-                        _digest(note["data"]), ())
-        delivery = Delivery(delivery_id, report_id, receiver_id, agreement_id, mode,
-                            DeliveryStatus.PENDING, 0, now, now)
-        sealed = self.envelopes.encrypt(receiver_id, canonical_json(note),
-                                        sealed_context(delivery_id), keys=uow.data_keys)
-        uow.life_events.add_report(report, sealed, [(delivery, sealed)])
-
-
-def _answer_in(uow: LifeEventsUnitOfWork | CorrectionsUnitOfWork,
+def answer_in(uow: LifeEventsUnitOfWork | CorrectionsUnitOfWork,
                citizen: str | None) -> str | None:
     """The language the organisations told should answer the citizen (a person key) who
     caused a notification in; None when no citizen did (a registrar's own report)."""
