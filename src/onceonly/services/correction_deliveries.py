@@ -11,7 +11,8 @@ from typing import Any
 from onceonly.crypto.canonical import canonical_json
 from onceonly.domain.life_events import Delivery, DeliveryStatus, Report, correction_notice
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.life_events import answer_in, digest_of, sealed_context
+from onceonly.services.life_event_notifications import answer_in
+from onceonly.services.life_events import digest_of, sealed_context
 from onceonly.services.ports.accuracy import CorrectionNotifier, CorrectionsUnitOfWork
 from onceonly.services.ports.clock import Clock
 
