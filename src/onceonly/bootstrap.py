@@ -68,6 +68,7 @@ from onceonly.services.bulk import BulkService
 from onceonly.services.bundles import BundleKeys, BundleService
 from onceonly.services.catalogue import CatalogueService
 from onceonly.services.consents import ConsentService
+from onceonly.services.correction_deliveries import CorrectionsByDelivery
 from onceonly.services.dashboard import DashboardService
 from onceonly.services.datasets import DatasetService
 from onceonly.services.delivery import DeliveryService
@@ -75,9 +76,10 @@ from onceonly.services.entry_verification import EntryVerifier
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.health import HealthService
 from onceonly.services.identity import IdentityService, PairwisePseudonyms
+from onceonly.services.intake_claims import IntakeClaims
 from onceonly.services.keys import KeyService
 from onceonly.services.kill_switch import KillSwitchService
-from onceonly.services.life_events import CorrectionsByDelivery, LifeEventService
+from onceonly.services.life_events import LifeEventService
 from onceonly.services.members import MembersService
 from onceonly.services.org_keys import OrgKeyService
 from onceonly.services.people import PeopleService
@@ -227,7 +229,10 @@ def bootstrap(
             uows, clock, AuthlibOpenIdClient(read_secret, settings().one_login_identity_key),
             accounts, identity, one_login_for(), operator_org()),
         dashboard=DashboardService(SqlDecisionLog(engine), uows, clock),
-        life_events=LifeEventService(uows, clock, envelopes, operator_org(), doorbell),
+        life_events=LifeEventService(
+            uows, clock, envelopes, operator_org(), doorbell,
+            IntakeClaims(doorbell, durability(engine), timedelta(seconds=delivery_lease())),
+            one_transaction=engine.dialect.name == "postgresql"),
         delivery=DeliveryService(uows, clock, envelopes, keys, operator_org(),
                                    RetryPolicy(*delivery_retry()),
                                    lease=timedelta(seconds=delivery_lease()),

@@ -43,7 +43,10 @@ class FakeLifeEvents:
                      if (r.source, r.event_id) == (source, event_id)), None)
 
     def add_report(self, report: Report, sealed_event: Any,
-                   deliveries: Sequence[tuple[Delivery, Any]]) -> bool:
+                   deliveries: Sequence[tuple[Delivery, Any]],
+                   claim_token: str | None = None) -> bool:
+        # claim_token: no worker listens beside these fakes, so none is ever given
+        assert claim_token is None
         if self.report_by_event(report.source, report.event_id) is not None:
             return False
         self.data.reports[report.id] = (report, sealed_event)

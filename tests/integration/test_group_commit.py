@@ -144,3 +144,38 @@ def test_a_read_only_database_and_postgresql_wait_for_nothing(tmp_path: Path, po
     finally:
         read_only.dispose()
         server.dispose()
+
+
+def test_what_waits_for_durability_runs_after_the_answers_sync_or_at_once_outside(
+        tmp_path: Path):
+    """Deliveries claimed at a report's intake are handed to a worker only once the report
+    is on disk (services/intake_claims.py): inside a run, after its sync."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}", pool_size=1,
+                         max_overflow=0)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE answers (n INTEGER)"))
+        group = durability(engine)
+        assert isinstance(group, GroupCommit)
+        happened: list[str] = []
+        wal_sync = group._sync
+
+        def sync() -> None:
+            wal_sync()
+            happened.append("synced")
+
+        def work() -> None:
+            write_and_read_synchronous(engine)
+            group.after_durable(lambda: happened.append("handed over"))
+            happened.append("committed")
+
+        group._sync = sync
+        asyncio.run(group.run(work))
+        assert happened == ["committed", "synced", "handed over"]
+        group.after_durable(lambda: happened.append("at once"))  # outside a run: FULL
+        assert happened[-1] == "at once"
+        done: list[int] = []
+        AtCommit().after_durable(lambda: done.append(1))
+        assert done == [1]
+    finally:
+        engine.dispose()

@@ -52,8 +52,11 @@ async def run_worker(service: DeliveryService, transport: Transport, stop: async
     try:
         while not stop.is_set():
             try:
-                outgoing = await asyncio.to_thread(service.claim, batch, rung=rung)
-                delivered += await _send_and_settle(service, transport, outgoing, figures)
+                handed = listener.handed() if listener is not None else []
+                outgoing = (service.sign(handed) if handed
+                            else await asyncio.to_thread(service.claim, batch, rung=rung))
+                delivered += await _send_and_settle(service, transport, outgoing, figures,
+                                                    together=bool(handed))
                 pause = idle_seconds
             except Exception:  # the database away, say: what was taken is retaken later
                 log.exception("delivery round failed; trying again")
@@ -85,14 +88,22 @@ async def _idle(stop: asyncio.Event, listener: DoorbellListener | None, pause: f
 
 
 async def _send_and_settle(service: DeliveryService, transport: Transport,
-                           outgoing: Sequence[Outgoing], figures: WorkerFigures) -> int:
+                           outgoing: Sequence[Outgoing], figures: WorkerFigures, *,
+                           together: bool = False) -> int:
     """Send the batch all at once and write each outcome as soon as its answer arrives, so a
     worker killed mid-batch leaves to be sent again only what was still in flight. Answers
     that arrive while a write is under way go together in the next one: one transaction per
-    answer would cost a round trip each when receivers answer quickly."""
+    answer would cost a round trip each when receivers answer quickly. `together`: one
+    report's handful, handed over at its intake, written in one transaction once all have
+    answered, so no write competes with its sends."""
     async def send(sent: Outgoing) -> tuple[Outgoing, str | None]:
         return sent, await transport.send(sent.claim.url, sent.body, sent.signature)
 
+    if together:
+        results = await asyncio.gather(*(send(o) for o in outgoing))
+        await asyncio.to_thread(service.settle, results)
+        figures.count([error for _, error in results])
+        return sum(error is None for _, error in results)
     waiting = {asyncio.create_task(send(o)) for o in outgoing}
     delivered = 0
     try:

@@ -28,7 +28,7 @@ from onceonly.domain.life_events import Delivery, RetryPolicy
 from onceonly.services.envelopes import Envelopes
 from onceonly.services.life_events import attempt_entry, sealed_context
 from onceonly.services.ports.clock import Clock
-from onceonly.services.ports.delivery import Claim, DeliveryUnitOfWork, Doorbell
+from onceonly.services.ports.delivery import Claim, DeliveryUnitOfWork, Doorbell, Opened
 from onceonly.services.ports.keys import Signer
 from onceonly.services.ports.unit_of_work import UnitOfWorkFactory
 
@@ -105,6 +105,13 @@ class DeliveryService:
         if unopenable:
             self._record(unopenable, give_up=True)
         return outgoing
+
+    def sign(self, handed: Sequence[Opened]) -> list[Outgoing]:
+        """Deliveries claimed at their report's intake and handed to this worker, ready to
+        send: their agreements were active and their notifications built a moment ago."""
+        now = self.clock.now()
+        return [Outgoing(o.claim, o.body, self.signer.sign_webhook_for(
+            self.operator_org, o.claim.delivery.id, now, o.body)) for o in handed]
 
     def settle(self, results: Sequence[tuple[Outgoing, str | None]]) -> None:
         """Write each outcome, with its audit entry, in one transaction."""

@@ -1,6 +1,7 @@
 """Tell us once: take a life event once, and write a delivery for every organisation that
 should know, in the same transaction as the report (a transactional outbox). The workers
-(services/delivery.py) push webhooks; organisations without one read their inbox here."""
+(services/delivery.py) push webhooks; organisations without one read their inbox here.
+Corrections told the same way: services/correction_deliveries.py."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from urllib.parse import urlsplit
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.crypto.canonical import canonical_json
-from onceonly.domain.agreements import Agreement, LegalBasis
 from onceonly.domain.errors import forbidden, invalid, not_found
-from onceonly.domain.languages import answer_language
 from onceonly.domain.life_events import (
     EVENT_TYPES,
     Delivery,
@@ -27,15 +26,13 @@ from onceonly.domain.life_events import (
     check_citizen_event,
     check_event,
     check_reporter,
-    choose_recipients,
-    correction_notice,
     may_see_report,
-    notification,
     same_event,
 )
 from onceonly.domain.organisations import Principal, Role
 from onceonly.services.envelopes import Envelopes
-from onceonly.services.ports.accuracy import CorrectionNotifier, CorrectionsUnitOfWork
+from onceonly.services.intake_claims import IntakeClaims
+from onceonly.services.life_event_notifications import fan_out, subscribers_of
 from onceonly.services.ports.clock import Clock
 from onceonly.services.ports.delivery import Doorbell
 from onceonly.services.ports.life_events import LifeEventsUnitOfWork
@@ -57,19 +54,23 @@ def sealed_context(delivery_id: str) -> dict[str, str]:
     return {"delivery": delivery_id}
 
 
-def _digest(event: Mapping[str, Any]) -> str:
+def digest_of(event: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(dict(event))).hexdigest()
 
 
 class LifeEventService:
     def __init__(self, uows: UnitOfWorkFactory[LifeEventsUnitOfWork], clock: Clock,
                  envelopes: Envelopes,
-                 operator_org: str, doorbell: Doorbell | None = None) -> None:
+                 operator_org: str, doorbell: Doorbell | None = None,
+                 at_intake: IntakeClaims | None = None, *,
+                 one_transaction: bool = False) -> None:
         self.uows = uows
         self.clock = clock
         self.envelopes = envelopes
         self.operator_org = operator_org
         self.doorbell = doorbell  # rung once a report's deliveries are committed
+        self.at_intake = at_intake  # or claimed at intake for this process's worker
+        self.one_transaction = one_transaction  # a report's intake (else two: see _report)
 
     # Reporting
 
@@ -120,73 +121,64 @@ class LifeEventService:
         with refusing(self.uows, self.clock, "event.report", who,
                       detail={"type": kind[:100] if isinstance(kind, str) else None}):
             checked = check_event(event, now)
-            digest = _digest(event)
-            with self.uows() as uow:  # decide, and build every notification, before writing
-                earlier = uow.life_events.report_by_event(checked.source, checked.id)
-                if earlier is not None:
-                    same_event(earlier.digest, digest)
-                    return self._status(uow, earlier, already_received=True)
-                register = uow.life_events.register(checked.type)
-                if register is None:
-                    raise invalid("event_type_not_offered",
-                                  f"no register takes {checked.type} on this exchange")
-                person_key = identify(uow, checked, register.provider_id)
-                informant_key = (self._person(uow, *checked.informant, "informant")
-                                 if checked.informant else None)
-                report, outbox = self._fan_out(uow, who, checked, register.id, person_key,
-                                               informant_key, recipients, digest, now)
+            digest = digest_of(event)
+            # PostgreSQL: one transaction, fewer round trips. SQLite: the decision and every
+            # notification built before its write lock is taken (held by one writer at once).
+            with self.uows(write=self.one_transaction) as uow:
+                decided = self._decide(uow, who, checked, digest, recipients, identify, now)
+                if isinstance(decided, ReportStatus):
+                    return decided
+                if self.one_transaction:
+                    return self._write(uow, who, checked, digest, *decided, now)
             with self.uows(write=True) as uow:
-                sealed = self._seal(uow, who.org_id, report, checked, outbox)
-                if not uow.life_events.add_report(report, sealed[0], sealed[1]):
-                    earlier = uow.life_events.report_by_event(checked.source, checked.id)
-                    assert earlier is not None  # a racing twin committed first
-                    same_event(earlier.digest, digest)
-                    return self._status(uow, earlier, already_received=True)
-                uow.audit.record(AuditEntry(
-                    "event.report", "done", who.id, who.org_id, person_key=person_key,
-                    detail={"report": report.id, "type": report.type,
-                            "told": sorted(d.receiver_id for d, _ in outbox),
-                            "not_told": [list(p) for p in report.not_told]}), now)
-                uow.commit()
-            if self.doorbell is not None and outbox:
-                self.doorbell.ring()
-            return ReportStatus(report, tuple(d for d, _ in outbox))
+                return self._write(uow, who, checked, digest, *decided, now)
 
-    def _fan_out(self, uow: LifeEventsUnitOfWork, who: Principal, event: LifeEvent,
-                 register_id: str,
-                 person_key: str, informant_key: str | None,
-                 chosen: Sequence[str] | None, digest: str,
-                 now: datetime) -> tuple[Report, list[tuple[Delivery, dict[str, Any]]]]:
-        """Every organisation with an active notification agreement on the register, named
-        by its own identifier for the person; one that holds no record of them is not told."""
-        subscribed = _subscribers(uow, register_id, now)
-        told = choose_recipients(subscribed, chosen)
-        orgs = [r.agreement.consumer_id for r in told]
-        schemes = uow.life_events.schemes_of(orgs)
-        ids = uow.people.identifiers(person_key, sorted({s for v in schemes.values() for s in v}))
-        webhooks = uow.life_events.endpoints(orgs)
-        report_id = str(uuid.uuid4())
-        language = _answer_in(uow, person_key if who.role is Role.CITIZEN else informant_key)
-        not_told = [(r.agreement.consumer_id, "not_chosen") for r in subscribed
-                    if r not in told]
-        outbox: list[tuple[Delivery, dict[str, Any]]] = []
-        for recipient in told:
-            org = recipient.agreement.consumer_id
-            subject = next(((s, ids[s]) for s in schemes[org] if s in ids), None)
-            if subject is None:
-                not_told.append((org, "no_record"))
-                continue
-            delivery_id = str(uuid.uuid4())
-            outbox.append((
-                Delivery(delivery_id, report_id, org, _id(recipient.agreement),
-                         "webhook" if org in webhooks else "inbox", DeliveryStatus.PENDING,
-                         0, now, now),
-                notification(event, report_id, delivery_id, recipient.agreement, subject,
-                             language)))
-        report = Report(report_id, event.source, event.id, event.type, person_key,
-                        informant_key, who.id, who.org_id, now, digest,
-                        tuple(sorted(not_told)))
-        return report, outbox
+    def _decide(self, uow: LifeEventsUnitOfWork, who: Principal, checked: LifeEvent,
+                digest: str, recipients: Sequence[str] | None,
+                identify: Callable[[LifeEventsUnitOfWork, LifeEvent, str], str],
+                now: datetime) -> ReportStatus | tuple[Report, list[Any], dict[str, str]]:
+        """Whether it was received before, who is told, and every notification, built."""
+        earlier = uow.life_events.report_by_event(checked.source, checked.id)
+        if earlier is not None:
+            same_event(earlier.digest, digest)
+            return self._status(uow, earlier, already_received=True)
+        register = uow.life_events.register(checked.type)
+        if register is None:
+            raise invalid("event_type_not_offered",
+                          f"no register takes {checked.type} on this exchange")
+        person_key = identify(uow, checked, register.provider_id)
+        informant_key = (self._person(uow, *checked.informant, "informant")
+                         if checked.informant else None)
+        return fan_out(uow, who, checked, register.id, person_key, informant_key,
+                       recipients, digest, now)
+
+    def _write(self, uow: LifeEventsUnitOfWork, who: Principal, checked: LifeEvent,
+               digest: str, report: Report, outbox: list[tuple[Delivery, dict[str, Any]]],
+               urls: dict[str, str], now: datetime) -> ReportStatus:
+        """The report, its deliveries (claimed at intake if this process's worker takes
+        them) and its audit entry, committed; then the worker handed them, or rung."""
+        at_intake = self.at_intake
+        token = at_intake.token_for(outbox) if at_intake is not None else None
+        if at_intake is not None and token is not None:
+            outbox = at_intake.claimed(outbox, now)
+        sealed = self._seal(uow, who.org_id, report, checked, outbox)
+        if not uow.life_events.add_report(report, sealed[0], sealed[1], token):
+            earlier = uow.life_events.report_by_event(checked.source, checked.id)
+            assert earlier is not None  # a racing twin committed first
+            same_event(earlier.digest, digest)
+            return self._status(uow, earlier, already_received=True)
+        uow.audit.record(AuditEntry(
+            "event.report", "done", who.id, who.org_id, person_key=report.person_key,
+            detail={"report": report.id, "type": report.type,
+                    "told": sorted(d.receiver_id for d, _ in outbox),
+                    "not_told": [list(p) for p in report.not_told]}), now)
+        uow.commit()
+        if at_intake is not None and token is not None:
+            at_intake.hand_over(outbox, sealed[1], urls, token)
+        elif self.doorbell is not None and any(d.mode == "webhook" for d, _ in outbox):
+            self.doorbell.ring()
+        return ReportStatus(report, tuple(d for d, _ in outbox))
+
 
     def _seal(self, uow: LifeEventsUnitOfWork, org_id: str, report: Report, event: LifeEvent,
               outbox: list[tuple[Delivery, dict[str, Any]]]) -> tuple[Any, list[Any]]:
@@ -206,7 +198,7 @@ class LifeEventService:
             register = uow.life_events.register(event_type)
             if register is None:
                 raise not_found("event_type_unknown", f"no register takes {event_type}")
-            return _subscribers(uow, register.id, now)
+            return subscribers_of(uow, register.id, now)
 
     # Status
 
@@ -320,82 +312,6 @@ class LifeEventService:
     def event_types() -> list[dict[str, Any]]:
         return [{"type": e.type, "title": e.title, "reported_by": e.reported_by.value,
                  "data_schema": e.schema()} for e in EVENT_TYPES.values()]
-
-
-class CorrectionsByDelivery:
-    """Tells a consumer of a correction through tell-us-once delivery when it takes
-    notifications by webhook (a `gov.onceonly.record.corrected` CloudEvent naming the person
-    by the consumer's own identifier); otherwise, or if it has no identifier for the person,
-    through `fallback` (the correction notices inbox). The notice carries no values: the
-    consumer asks again under its agreement. A provider the exchange does not write is told
-    the corrected value the same way (by webhook, or in its inbox), under no agreement."""
-
-    def __init__(self, fallback: CorrectionNotifier, envelopes: Envelopes, clock: Clock,
-                 operator_org: str) -> None:
-        self.fallback = fallback
-        self.envelopes = envelopes
-        self.clock = clock
-        self.source = f"{operator_org}/corrections"
-        self.operator_org = operator_org
-
-    def notify(self, uow: CorrectionsUnitOfWork, *, consumer_id: str, agreement_id: int,
-               person_key: str, field: str, correction_id: int,
-               release_ids: Sequence[str] = ()) -> None:
-        schemes = uow.life_events.schemes_of([consumer_id])[consumer_id]
-        ids = uow.people.identifiers(person_key, schemes) if schemes else {}
-        subject = next(((s, ids[s]) for s in schemes if s in ids), None)
-        if subject is None or not uow.life_events.endpoints([consumer_id]):
-            self.fallback.notify(uow, consumer_id=consumer_id, agreement_id=agreement_id,
-                                 person_key=person_key, field=field,
-                                 correction_id=correction_id, release_ids=release_ids)
-            return
-        self._queue(uow, consumer_id, agreement_id, subject, person_key, "webhook",
-                    f"{agreement_id}-{field}", {
-                        "field": field, "correction_id": correction_id,
-                        "agreement_id": agreement_id, "release_ids": list(release_ids)})
-
-    def tell_provider(self, uow: CorrectionsUnitOfWork, *, provider_id: str,
-                      subject: tuple[str, str], person_key: str, dataset_id: str, field: str,
-                      value: Any, correction_id: int) -> None:
-        mode = "webhook" if uow.life_events.endpoints([provider_id]) else "inbox"
-        self._queue(uow, provider_id, None, subject, person_key, mode, f"provider-{field}", {
-            "dataset": dataset_id, "field": field, "value": value,
-            "correction_id": correction_id})
-
-    def _queue(self, uow: CorrectionsUnitOfWork, receiver_id: str, agreement_id: int | None,
-               subject: tuple[str, str], person_key: str, mode: str, key: str,
-               data: dict[str, Any]) -> None:
-        now = self.clock.now()
-        report_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
-        # A correction comes of the person's own challenge: answered in their language.
-        note = correction_notice(self.source, report_id, delivery_id, subject, now, data,
-                                 _answer_in(uow, person_key))
-        report = Report(report_id, self.source, f"correction-{data['correction_id']}-{key}",
-                        note["type"], person_key, None, "exchange", self.operator_org, now,
-                        _digest(note["data"]), ())
-        delivery = Delivery(delivery_id, report_id, receiver_id, agreement_id, mode,
-                            DeliveryStatus.PENDING, 0, now, now)
-        sealed = self.envelopes.encrypt(receiver_id, canonical_json(note),
-                                        sealed_context(delivery_id), keys=uow.data_keys)
-        uow.life_events.add_report(report, sealed, [(delivery, sealed)])
-
-
-def _answer_in(uow: LifeEventsUnitOfWork | CorrectionsUnitOfWork,
-               citizen: str | None) -> str | None:
-    """The language the organisations told should answer the citizen (a person key) who
-    caused a notification in; None when no citizen did (a registrar's own report)."""
-    return answer_language(uow.languages.of(citizen)) if citizen else None
-
-
-def _subscribers(uow: LifeEventsUnitOfWork, register_id: str, now: datetime) -> list[Recipient]:
-    """Active notification agreements on the register; a statutory duty must be told."""
-    return [Recipient(a, a.legal_basis is LegalBasis.STATUTORY_DUTY)
-            for a in uow.life_events.subscriptions(register_id) if a.active_at(now)]
-
-
-def _id(agreement: Agreement) -> int:
-    assert agreement.id is not None
-    return agreement.id
 
 
 def _check_receiver(who: Principal) -> None:

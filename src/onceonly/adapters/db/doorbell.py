@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from onceonly.adapters.doorbell import InProcessDoorbell
+from onceonly.services.ports.delivery import Opened
 
 log = structlog.get_logger("onceonly.delivery")
 
@@ -47,6 +49,12 @@ class PostgresDoorbell:
                              {"token": self._token})
         except SQLAlchemyError as error:  # the report is committed: polling will find it
             log.warning("doorbell not rung in other processes", error=str(error))
+
+    def has_worker(self) -> bool:
+        return self._local.has_worker()
+
+    def hand_over(self, batch: Sequence[Opened]) -> bool:
+        return self._local.hand_over(batch)  # this process's workers only
 
     def listen(self) -> NotifiedListener:
         ear = self._local.listen()
@@ -81,6 +89,9 @@ class NotifiedListener:
 
     async def wait(self, seconds: float) -> bool:
         return bool(await self._ear.wait(seconds))
+
+    def handed(self) -> list[Opened]:
+        return list(self._ear.handed())
 
     def close(self) -> None:
         self._ear.close()

@@ -35,11 +35,12 @@ class _Scope:
     """One answer's run: the group commit it belongs to, and whether it began a write
     transaction on that group's database (and so owes a sync before it is released)."""
 
-    __slots__ = ("group", "owes_sync")
+    __slots__ = ("afterwards", "group", "owes_sync")
 
     def __init__(self, group: GroupCommit) -> None:
         self.group = group
         self.owes_sync = False
+        self.afterwards: list[Callable[[], None]] = []  # to call once synced
 
 
 _RUNNING: ContextVar[_Scope | None] = ContextVar("onceonly_group_commit", default=None)
@@ -66,7 +67,18 @@ class GroupCommit:
         finally:
             _RUNNING.reset(token)
             if scope.owes_sync:
-                await self.synced()
+                await self.synced()  # raises if the sync failed: nothing below runs
+            for then in scope.afterwards:
+                then()
+
+    def after_durable(self, then: Callable[[], None]) -> None:
+        """`then` after this answer's sync (see `run`); outside `run` a commit was synced
+        as it returned (FULL), so at once."""
+        scope = _RUNNING.get()
+        if scope is not None and scope.group is self and scope.owes_sync:
+            scope.afterwards.append(then)
+        else:
+            then()
 
     async def synced(self) -> None:
         """Wait for the next sync of the database; the first waiter of a batch schedules it,
@@ -147,3 +159,6 @@ class AtCommit:
 
     async def run(self, work: Callable[[], T]) -> T:
         return work()
+
+    def after_durable(self, then: Callable[[], None]) -> None:
+        then()

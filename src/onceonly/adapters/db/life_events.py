@@ -104,7 +104,8 @@ class SqlLifeEvents:
         return _report(row) if row else None
 
     def add_report(self, report: Report, sealed_event: Any,
-                   deliveries: Sequence[tuple[Delivery, Any]]) -> bool:
+                   deliveries: Sequence[tuple[Delivery, Any]],
+                   claim_token: str | None = None) -> bool:
         # A twin report racing this one (same source and event id) finds the row taken.
         insert_ = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
         added = self.conn.execute(insert_(_R).values(
@@ -122,6 +123,7 @@ class SqlLifeEvents:
                 "agreement_id": d.agreement_id, "mode": d.mode, "status": d.status.value,
                 "attempts": d.attempts, "next_attempt_at": d.next_attempt_at,
                 "created_at": d.created_at, "notification": sealed,
+                "claim_token": claim_token if d.mode == "webhook" else None,
             } for d, sealed in deliveries])
         return True
 

@@ -23,6 +23,15 @@ class Claim:
     token: str  # this claim's own: its outcome is written only while the row still carries it
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A delivery claimed at its report's intake, with its notification still open (the
+    CloudEvent's bytes): handed to a worker of the same process to sign and send at once."""
+
+    claim: Claim
+    body: bytes
+
+
 class DeliveryOutbox(Protocol):
     """The webhook deliveries due, as workers take them and write their outcomes."""
 
@@ -51,12 +60,24 @@ class Doorbell(Protocol):
     def listen(self) -> DoorbellListener:
         """A worker's own ear, made on the worker's event loop."""
         ...
+    def has_worker(self) -> bool:
+        """Whether a worker of this process listens now: deliveries may then be claimed at
+        a report's intake and handed to it."""
+        ...
+    def hand_over(self, batch: Sequence[Opened]) -> bool:
+        """Give deliveries claimed at a report's intake (committed and durable) to one
+        listening worker of this process to send at once. False when none took them: their
+        claims then wait out their lease and are taken again, as a dead worker's are."""
+        ...
 
 
 class DoorbellListener(Protocol):
     async def wait(self, seconds: float) -> bool:
         """Return once rung since the last wait returned (True), or after `seconds`
-        (False)."""
+        (False). A hand-over also ends the wait, without counting as a ring."""
+        ...
+    def handed(self) -> list[Opened]:
+        """What was handed to this worker since it last asked."""
         ...
     def close(self) -> None: ...
 

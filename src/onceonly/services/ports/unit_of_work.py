@@ -54,3 +54,7 @@ class Durability(Protocol):
     async def run(self, work: Callable[[], T]) -> T:
         """`work()`'s result (or its exception), once what it committed is durable."""
         ...
+    def after_durable(self, then: Callable[[], None]) -> None:
+        """Call `then` once what was committed so far is durable: at once where a commit
+        is durable when it returns (or outside `run`), else after `run`'s sync."""
+        ...
