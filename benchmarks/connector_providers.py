@@ -203,13 +203,13 @@ def exchange_keys(url: str, jwks_file: Path) -> Any:
 def signed_requests(provider: str, ninos: list[str], key: Any) -> str:
     """The direct load's requests as a Lua table: each person's path with the exchange's
     Signature-Input and Signature for its URL (made as the HTTP connector makes them)."""
-    from onceonly.adapters.connectors.http import _Message
+    from onceonly.adapters.connectors.http_requests import Message
     from onceonly.crypto.http_signatures import sign
 
     rows = []
     for nino in ninos:
         path = f"/people/{nino}?fields=income"
-        message = _Message("GET", provider + path, {})
+        message = Message("GET", provider + path, {})
         sign(message, key[0], key[1], None)
         rows.append("{" + ", ".join(json.dumps(v) for v in (
             path, message.headers["Signature-Input"], message.headers["Signature"])) + "}")

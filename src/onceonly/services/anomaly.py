@@ -5,22 +5,20 @@ guardian, who resumes or revokes it through the alert."""
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from onceonly.audit.entries import AuditEntry
 from onceonly.domain import agreements as lifecycle
+from onceonly.domain.activity_window import ActivityWindow
 from onceonly.domain.agreements import AgreementStatus
 from onceonly.domain.anomaly import (
     LONGEST_WINDOW,
     MAX_WINDOW,
-    Activity,
     Alert,
     Rule,
     Rules,
     Suspension,
-    evaluate,
     rule,
 )
 from onceonly.domain.errors import not_found
@@ -43,10 +41,11 @@ class AnomalyService:
         self.clock = clock
         self._forgotten_at: datetime | None = None
         # Each active agreement's recent activity as this process last read it, and the
-        # watermark those windows reach. Reading an agreement's whole window every second
-        # would cost in proportion to its traffic; a pass reads only the new notes, unless
-        # another process read some since (the watermark moved), and then starts afresh.
-        self._windows: dict[int, tuple[datetime, list[Activity]]] = {}
+        # watermark those windows reach. Reading (or judging) an agreement's whole window
+        # every second would cost in proportion to its traffic; a pass reads only the new
+        # notes, unless another process read some since (the watermark moved), and then
+        # starts afresh.
+        self._windows: dict[int, ActivityWindow] = {}
         self._read_up_to: int | None = None
 
     def detect(self) -> list[int]:
@@ -92,8 +91,7 @@ class AnomalyService:
         # An officer already suspended from the provider is refused whatever they ask: their
         # refusals are no new finding.
         kept_out = uow.alerts.suspended_officers(agreement.provider_id)
-        finding = evaluate(agreement_id, [a for a in window if a.officer_id not in kept_out],
-                           rules, now, officer_rules)
+        finding = window.finding(agreement_id, rules, now, officer_rules, kept_out)
         if finding is None:
             return None
         self._windows.pop(agreement_id, None)
@@ -115,19 +113,19 @@ class AnomalyService:
         return alert_id
 
     def _window(self, uow: AnomalyUnitOfWork, agreement_id: int, since: datetime, after_id: int,
-                up_to_id: int) -> list[Activity]:
-        """The agreement's activity after `since` up to note `up_to_id`, oldest first: the
-        window kept from the last pass with the new notes added, unless it does not reach
-        back to `since` (a rule's window grew), and then read whole."""
-        covers_from, window = self._windows.get(agreement_id, (None, []))
-        if covers_from is None or since < covers_from:
-            window = uow.activity.recent_for(agreement_id, since, up_to_id=up_to_id)
+                up_to_id: int) -> ActivityWindow:
+        """The agreement's activity after `since` up to note `up_to_id`: the window kept
+        from the last pass with the new notes added, unless it does not reach back to
+        `since` (a rule's window grew), and then read whole."""
+        window = self._windows.get(agreement_id)
+        if window is None or since < window.since:
+            window = ActivityWindow(since, uow.activity.recent_for(agreement_id, since,
+                                                                   up_to_id=up_to_id))
         else:
-            del window[:bisect.bisect_right(window, since, key=_at)]
-            for event in uow.activity.recent_for(agreement_id, since, after_id=after_id,
-                                                 up_to_id=up_to_id):
-                bisect.insort_right(window, event, key=_at)  # commits may come out of order
-        self._windows[agreement_id] = (since, window)
+            window.drop_until(since)
+            window.add(uow.activity.recent_for(agreement_id, since, after_id=after_id,
+                                               up_to_id=up_to_id))
+        self._windows[agreement_id] = window
         return window
 
     # -- guardians -------------------------------------------------------------------------
@@ -240,6 +238,3 @@ def _check_officer(uow: AnomalyUnitOfWork, consumer_id: str, officer_id: str | N
     if officer is None or officer.org_id != consumer_id or officer.role is not Role.OFFICER:
         raise not_found("officer_unknown", f"{consumer_id} has no officer {officer_id!r}")
 
-
-def _at(event: Activity) -> datetime:
-    return event.at

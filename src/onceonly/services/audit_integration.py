@@ -3,6 +3,7 @@ a time, stopping (with an operator alert) at an entry that does not read."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
@@ -77,17 +78,19 @@ class AuditIntegration:
             with self.uows() as uow:
                 latest = uow.tree.latest_head()
                 size = latest.head.tree_size if latest else 0
-                pending = uow.audit.entries(size, size + batch)
+                # Hashed outside the write lock, each leaf straight from its row (as `audit
+                # verify` reads them); a row not as appends write it is read the long way.
+                with closing(uow.audit.leaf_hashes(size, size + batch, [])) as stream:
+                    pending = [pair for indexes, hashes in stream
+                               for pair in zip(indexes, hashes, strict=True)]
             # Indexes are dense by construction; a gap means a row was removed behind the
             # log's back. Sign nothing across it (`audit verify` names it).
-            pending = [r for i, r in enumerate(pending) if r.index == size + i]
-            readable = _readable_run(pending)
-            if not readable and pending:
-                self._stop_at(pending[0])
-            if latest is not None and not readable:
+            pending = [p for i, p in enumerate(pending) if p[0] == size + i]
+            leaves = _readable_run(pending)
+            if not leaves and pending:
+                self._stop_at(pending[0][1])
+            if latest is not None and not leaves:
                 return self._seen(latest), False
-            # Hash outside the write lock.
-            leaves = [merkle.leaf_hash(record.leaf()) for record in readable]
             with self.uows(write=True) as uow:
                 uow.tree.lock()
                 current = uow.tree.latest_head()
@@ -102,7 +105,7 @@ class AuditIntegration:
                 uow.tree.add_head(head)
                 self._clear_alerts(uow, new_size)
                 uow.commit()
-            return self._seen(head), len(readable) < len(pending) or len(pending) == batch
+            return self._seen(head), len(leaves) < len(pending) or len(pending) == batch
 
     def _stop_at(self, unreadable: AuditRecord | UnreadableEntry) -> NoReturn:
         """Integration cannot pass an entry that does not read: alert the operator (once,
@@ -172,13 +175,13 @@ class AuditIntegration:
         return head
 
 
-def _readable_run(records: list[AuditRecord | UnreadableEntry]) -> list[AuditRecord]:
-    """The records before the first unreadable one."""
+def _readable_run(pending: list[tuple[int, bytes | UnreadableEntry]]) -> list[bytes]:
+    """The leaf hashes before the first unreadable entry."""
     run = []
-    for record in records:
-        if not isinstance(record, AuditRecord):
+    for _, leaf in pending:
+        if isinstance(leaf, UnreadableEntry):
             break
-        run.append(record)
+        run.append(leaf)
     return run
 
 

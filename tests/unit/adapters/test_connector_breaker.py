@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from onceonly.adapters.connectors.breaker import Breaker, BreakerState
-from onceonly.adapters.connectors.http import _is_type
+from onceonly.adapters.connectors.http_answers import is_type
 
 
 class Clock:
@@ -72,4 +72,4 @@ def test_a_probe_never_answered_lets_another_go_after_a_pause() -> None:
     ("money", 1, False),
 ])
 def test_a_providers_value_is_of_the_datasets_type(kind: str, value: object, ok: bool) -> None:
-    assert _is_type(kind, value) is ok
+    assert is_type(kind, value) is ok

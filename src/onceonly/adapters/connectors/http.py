@@ -14,167 +14,41 @@ Reads are awaited on the caller's event loop with a pooled aiohttp client (pools
 connections, one pool per provider origin and TLS identity); the synchronous port (bulk
 extracts, consents, corrections, the command line) runs the same coroutine on a loop of the
 connectors' own in another thread. Every read passes the host's circuit breaker.
+
+The config is parsed in http_config.py, requests are made in http_requests.py and answers
+read in http_answers.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import ssl
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-import jmespath
-import jsonpointer
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from onceonly.adapters.connectors.breaker import Breaker, BreakerFigures
+from onceonly.adapters.connectors.http_answers import (
+    NO_RECORD,
+    TIMEOUT,
+    UNAVAILABLE,
+    NotJson,
+    Refused,
+    answer,
+    record_of,
+)
+from onceonly.adapters.connectors.http_config import FieldSpec, HttpConfig
+from onceonly.adapters.connectors.http_requests import SigningKey, headers_for
 from onceonly.adapters.connectors.pools import HttpPools
-from onceonly.crypto.http_signatures import sign
 from onceonly.services.ports.connectors import (
     ConnectorUnusable,
     CorrectionsByNotice,
     ProviderFailure,
 )
-
-SigningKey = Callable[[], tuple[Ed25519PrivateKey, str]]  # the exchange's key and its kid
-
-UNAVAILABLE, TIMEOUT, INVALID = ("provider_unavailable", "provider_timeout",
-                                 "provider_response_invalid")
-_NO_RECORD = object()
-_ACCEPT_JSON = {"Accept": "application/json"}
-_ABSENT = object()
-
-
-class ConfigInvalid(ValueError):
-    """A connector config that cannot describe an HTTP connector; the message says why."""
-
-
-def _is_type(kind: str, value: Any) -> bool:
-    """Whether a provider's value is of the catalogue type `kind` (dates as ISO 8601)."""
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "list":
-        return isinstance(value, list)
-    if kind == "date" and isinstance(value, str):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            return False
-        return len(value) == 10
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    name: str
-    type: str
-    find: Callable[[Any], Any]  # the field's value in the answer, or _ABSENT
-    where: str  # the pointer or expression, as configured
-    param: str  # the provider's name for it when asked for only some fields
-    path: tuple[str, ...] | None  # the object members leading to it (None: an expression)
-
-
-def _field(name: str, spec: Mapping[str, Any]) -> FieldSpec:
-    kind = spec.get("type")
-    if kind not in {"string", "integer", "boolean", "date", "list"}:
-        raise ConfigInvalid(f"field {name!r}: unknown type {kind!r}")
-    param = spec.get("param", name)
-    if "pointer" in spec:
-        parts = tuple(jsonpointer.JsonPointer(spec["pointer"]).parts)  # the library parses
-        return FieldSpec(name, kind, lambda doc: _walk(doc, parts), spec["pointer"], param,
-                         parts)
-    if "jmespath" in spec:
-        expression = jmespath.compile(spec["jmespath"])
-        # JMESPath answers null for a path that is not there: a null is absent here.
-        dotted = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*",
-                              spec["jmespath"])
-        return FieldSpec(name, kind, lambda doc: _ABSENT if (found := expression.search(doc))
-                         is None else found, spec["jmespath"], param,
-                         tuple(spec["jmespath"].split(".")) if dotted else None)
-    return FieldSpec(name, kind, lambda doc: doc.get(name, _ABSENT)
-                     if isinstance(doc, dict) else _ABSENT, "/" + name, param, (name,))
-
-
-def _walk(document: Any, parts: tuple[str, ...]) -> Any:
-    """The value at a parsed JSON Pointer, or _ABSENT."""
-    for part in parts:
-        if isinstance(document, dict):
-            document = document.get(part, _ABSENT)
-        elif isinstance(document, list) and part.isdigit() and int(part) < len(document):
-            document = document[int(part)]
-        else:
-            return _ABSENT
-        if document is _ABSENT:
-            return _ABSENT
-    return document
-
-
-@dataclass(frozen=True, slots=True)
-class HttpConfig:
-    url: str
-    method: str
-    fields_param: str | None
-    fields: Mapping[str, FieldSpec]
-    timeout: float
-    retries: int
-    tls: Mapping[str, str]
-    auth: Mapping[str, str]
-    corrections: str  # "patch" or "notify"
-    threshold: int
-    pause: float
-    origin: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        object.__setattr__(self, "origin", f"{parts.scheme}://{parts.netloc}")
-
-    @classmethod
-    def parse(cls, config: Mapping[str, Any]) -> HttpConfig:
-        url = config.get("url", "")
-        if "{id}" not in url or urlsplit(url).scheme not in {"http", "https"}:
-            raise ConfigInvalid("url must be an http(s) URL naming the person by {id}")
-        auth = dict(config.get("auth") or {})
-        if auth and auth.get("kind") not in {"signature", "bearer"}:
-            raise ConfigInvalid(f"unknown auth kind {auth.get('kind')!r}")
-        if auth.get("kind") == "bearer" and not ({"env", "file"} & auth.keys()):
-            raise ConfigInvalid("a bearer secret is read from `env` or `file`, never stored")
-        breaker = config.get("breaker") or {}
-        return cls(
-            url=url, method=config.get("method", "GET").upper(),
-            fields_param=config.get("fields_param"),
-            fields={name: _field(name, spec) for name, spec in config["fields"].items()},
-            timeout=float(config.get("timeout", 5.0)), retries=int(config.get("retries", 1)),
-            tls=dict(config.get("tls") or {}), auth=auth,
-            corrections=config.get("corrections", "notify"),
-            threshold=int(breaker.get("threshold", 5)), pause=float(breaker.get("pause", 30.0)))
-
-    def ssl_context(self) -> ssl.SSLContext | None:
-        if not self.url.startswith("https:"):
-            return None
-        context = ssl.create_default_context(cafile=self.tls.get("ca_file"))
-        if "cert_file" in self.tls:  # mutual TLS: the exchange's client certificate
-            context.load_cert_chain(self.tls["cert_file"], self.tls.get("key_file"))
-        return context
-
-
-class _Message:
-    """A request as the RFC 9421 signer reads it: method, URL and headers."""
-
-    def __init__(self, method: str, url: str, headers: dict[str, str]) -> None:
-        self.method, self.url, self.headers = method, url, headers
 
 
 class HttpConnector:
@@ -216,19 +90,9 @@ class HttpConnector:
                           fields: Sequence[str]) -> Mapping[str, Any] | None:
         query, specs = self._plan(fields)
         document = await self._call(self.config.method, local_id, query, None)
-        if document is _NO_RECORD:
+        if document is NO_RECORD:
             return None
-        record: dict[str, Any] = {}
-        for spec in specs:
-            value = spec.find(document)
-            if value is _ABSENT:
-                raise ProviderFailure(INVALID, f"the provider's answer has no {spec.name} "
-                                               f"(at {spec.where})")
-            if not _is_type(spec.type, value):
-                raise ProviderFailure(INVALID, f"the provider's {spec.name} is not of type "
-                                               f"{spec.type}")
-            record[spec.name] = value
-        return record
+        return record_of(document, specs)
 
     def _plan(self, fields: Sequence[str]) -> tuple[str, tuple[FieldSpec, ...]]:
         """The query asking the provider for only `fields` ("" if it cannot be asked so),
@@ -264,42 +128,23 @@ class HttpConnector:
             patch = {part: patch}
         body = json.dumps(patch).encode()
         found = await self._call("PATCH", local_id, "", body)
-        return found is not _NO_RECORD
+        return found is not NO_RECORD
 
     def _url(self, local_id: str, query: str) -> str:
         before, after = self._url_parts
         return before + quote(local_id, safe="") + after + query
 
-    def _headers(self, method: str, url: str, body: bytes | None) -> dict[str, str]:
-        kind = self.config.auth.get("kind")
-        if kind is None and body is None:
-            return _ACCEPT_JSON  # aiohttp copies the headers it is given
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/merge-patch+json"
-        if kind == "bearer":
-            headers["Authorization"] = "Bearer " + _secret(self.config.auth)
-        elif kind == "signature" and self.signing_key is not None:
-            try:
-                key, kid = self.signing_key()
-            except LookupError:  # a fresh exchange: no signing key for its operator yet
-                raise _Refused(UNAVAILABLE, "the exchange has no key to sign its requests "
-                               "to this provider with yet") from None
-            message = _Message(method, url, headers)
-            sign(message, key, kid, body)
-        return headers
-
     async def _call(self, method: str, local_id: str, query: str,
                     body: bytes | None) -> Any:
         """One exchange with the provider, through its breaker: the JSON answer, or
-        _NO_RECORD for a 404; ProviderFailure for anything else."""
+        NO_RECORD for a 404; ProviderFailure for anything else."""
         wait = self.breaker.admit()
         if wait is not None:
             raise ProviderFailure(UNAVAILABLE, f"{self.config.origin} failed repeatedly; the "
                                   "exchange is not calling it for now", int(wait) + 1)
         try:
             answer = await self._send(method, self._url(local_id, query), body)
-        except (_Refused, _NotJson):  # the host answered: it is up
+        except (Refused, NotJson):  # the host answered: it is up
             self.breaker.succeeded()
             raise
         except BaseException:  # down, failing, slow (or the caller gave up on it)
@@ -312,11 +157,11 @@ class HttpConnector:
         session = self.pools.session(self._pool_key, self._ssl)
         retry_after = self._retry_after
         for attempt in range(self.config.retries + 1):
-            headers = self._headers(method, url, body)
+            headers = headers_for(self.config.auth, self.signing_key, method, url, body)
             try:  # aiohttp's own timer: one less than wrapping it in asyncio.timeout
                 async with session.request(method, url, data=body, headers=headers,
                                            timeout=self._timeout) as got:
-                    return await _answer(got, retry_after)
+                    return await answer(got, retry_after)
             except TimeoutError:  # aiohttp's timeouts are TimeoutErrors (and connection errors)
                 raise ProviderFailure(TIMEOUT, f"{self.config.origin} did not answer within "
                                       f"{self.config.timeout:g} s", retry_after) from None
@@ -326,46 +171,6 @@ class HttpConnector:
                                           f"reached ({type(error).__name__})",
                                           retry_after) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _answer(got: aiohttp.ClientResponse, retry_after: int) -> Any:
-    if got.status == 404:
-        return _NO_RECORD
-    if got.status >= 500:
-        raise ProviderFailure(UNAVAILABLE, f"the provider answered HTTP {got.status}",
-                              retry_after)
-    if got.status >= 400:  # it refused the exchange's request: its access or this config
-        raise _Refused(UNAVAILABLE, f"the provider refused the exchange's request "
-                       f"(HTTP {got.status})", retry_after)
-    if got.status == 204:
-        return None
-    try:
-        return json.loads(await got.read())
-    except ValueError:
-        raise _NotJson(INVALID, "the provider's answer is not JSON") from None
-
-
-class _Refused(ProviderFailure):
-    """A 4xx other than 404, or a request the exchange could not make (its secret or key
-    missing): no fault of the provider's host, so not counted by its breaker."""
-
-
-class _NotJson(ProviderFailure):
-    """An answer that is not JSON: the provider is up and answered wrongly."""
-
-
-def _secret(auth: Mapping[str, str]) -> str:
-    """A bearer secret, read where the config says each time (rotated without a restart)."""
-    if "env" in auth:
-        value = os.environ.get(auth["env"])
-        if not value:
-            raise _Refused(UNAVAILABLE, f"the bearer secret ${auth['env']} is not set")
-        return value
-    try:
-        return Path(auth["file"]).read_text().strip()
-    except OSError as error:
-        raise _Refused(UNAVAILABLE, f"the bearer secret's file cannot be read "
-                       f"({error.strerror})") from None
 
 
 class HttpConnectors:

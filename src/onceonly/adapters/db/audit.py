@@ -230,6 +230,18 @@ _INTEGRATOR_LOCK = text(
     "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.onceonly.audit'))")
 _HEADS = t.audit_tree_heads
 _LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.tree_size.desc()).limit(1)
+_INSERT_NODES: dict[str, str] = {}
+
+
+def _insert_nodes(dialect: Dialect) -> str:
+    """audit_nodes' insert as the driver takes it (the hash as bytes on both)."""
+    sql = _INSERT_NODES.get(dialect.name)
+    if sql is None:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = _INSERT_NODES[dialect.name] = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(t.audit_nodes)} "
+            f"(level, idx, hash) VALUES ({mark}, {mark}, {mark})")
+    return sql
 
 
 # On the driver's cursor: `audit verify` and bundles read every node, a level at a time.
@@ -286,10 +298,11 @@ class SqlAuditTree:
         return 0 if last is None else int(last) + 1
 
     def add_nodes(self, nodes: Mapping[Node, bytes]) -> None:
+        # The driver's own executemany: two nodes an entry, and SQLAlchemy's parameters
+        # for each cost more than the row's insert (BENCHMARKS.md section 14).
         if nodes:
-            self.conn.execute(insert(t.audit_nodes), [
-                {"level": level, "idx": idx, "hash": digest}
-                for (level, idx), digest in nodes.items()])
+            self.conn.exec_driver_sql(_insert_nodes(self.conn.dialect), [
+                (level, idx, digest) for (level, idx), digest in nodes.items()])
 
     def add_head(self, signed: SignedTreeHead) -> None:
         head = signed.head
