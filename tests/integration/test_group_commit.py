@@ -5,10 +5,11 @@ FULL, as before. PostgreSQL and a read-only SQLite database wait for nothing."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from onceonly.adapters.db.engine import WRITE, Access, durability, make_engine
 from onceonly.adapters.db.group_commit import AtCommit, GroupCommit, WalSync
@@ -20,13 +21,10 @@ from onceonly.domain.errors import DomainError
 from tests.conftest import WORLD_PEOPLE
 
 
-def write_and_read_synchronous(engine) -> int:
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        conn.execute(text("INSERT INTO answers VALUES (1)"))
-        return conn.execute(text("PRAGMA synchronous")).scalar_one()
-
-
-def test_a_write_in_a_run_defers_its_sync_and_one_outside_syncs_at_commit(tmp_path: Path):
+@pytest.fixture
+def answers(tmp_path: Path) -> Iterator[tuple[Engine, GroupCommit, list[str]]]:
+    """A SQLite database of one table on one connection, its group commit, and what happened:
+    "synced" after each real fdatasync of its -wal file."""
     engine = make_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}", pool_size=1,
                          max_overflow=0)
     try:
@@ -34,22 +32,33 @@ def test_a_write_in_a_run_defers_its_sync_and_one_outside_syncs_at_commit(tmp_pa
             conn.execute(text("CREATE TABLE answers (n INTEGER)"))
         group = durability(engine)
         assert isinstance(group, GroupCommit)
-        synced: list[int] = []
+        happened: list[str] = []
         wal_sync = group._sync
 
         def sync() -> None:
-            wal_sync()  # the real fdatasync of the -wal file
-            synced.append(1)
+            wal_sync()
+            happened.append("synced")
 
         group._sync = sync
-        assert asyncio.run(group.run(lambda: write_and_read_synchronous(engine))) == 1  # NORMAL
-        assert synced == [1]
-        assert write_and_read_synchronous(engine) == 2  # FULL again on the same connection
-        assert synced == [1]
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
+        yield engine, group, happened
     finally:
         engine.dispose()
+
+
+def write_and_read_synchronous(engine) -> int:
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        conn.execute(text("INSERT INTO answers VALUES (1)"))
+        return conn.execute(text("PRAGMA synchronous")).scalar_one()
+
+
+def test_a_write_in_a_run_defers_its_sync_and_one_outside_syncs_at_commit(answers):
+    engine, group, happened = answers
+    assert asyncio.run(group.run(lambda: write_and_read_synchronous(engine))) == 1  # NORMAL
+    assert happened == ["synced"]
+    assert write_and_read_synchronous(engine) == 2  # FULL again on the same connection
+    assert happened == ["synced"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
 
 
 def read_synchronous(engine) -> int:
@@ -75,29 +84,18 @@ def read_then_write(engine) -> int:
     return written_under
 
 
-def test_only_an_answer_that_began_writing_waits_for_a_sync(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}", pool_size=1,
-                         max_overflow=0)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE answers (n INTEGER)"))
-        group = durability(engine)
-        assert isinstance(group, GroupCommit)
-        synced: list[int] = []
-        group._sync = lambda: synced.append(1)
-
-        assert asyncio.run(group.run(lambda: read_synchronous(engine))) == 2  # FULL
-        assert synced == []
-        assert asyncio.run(group.run(lambda: read_then_write(engine))) == 1  # NORMAL
-        assert synced == [1]
-        assert asyncio.run(group.run(lambda: read_synchronous(engine))) == 2
-        # A write in a deferred transaction owes no sync: it is synced at its commit.
-        assert asyncio.run(group.run(lambda: write_deferred_and_read_synchronous(engine))) == 2
-        assert synced == [1]
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
-    finally:
-        engine.dispose()
+def test_only_an_answer_that_began_writing_waits_for_a_sync(answers):
+    engine, group, happened = answers
+    assert asyncio.run(group.run(lambda: read_synchronous(engine))) == 2  # FULL
+    assert happened == []
+    assert asyncio.run(group.run(lambda: read_then_write(engine))) == 1  # NORMAL
+    assert happened == ["synced"]
+    assert asyncio.run(group.run(lambda: read_synchronous(engine))) == 2
+    # A write in a deferred transaction owes no sync: it is synced at its commit.
+    assert asyncio.run(group.run(lambda: write_deferred_and_read_synchronous(engine))) == 2
+    assert happened == ["synced"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM answers")).scalar_one() == 2
 
 
 def test_a_request_that_only_read_waits_for_no_sync_and_a_refused_one_does(sqlite_url, clock):
@@ -146,36 +144,20 @@ def test_a_read_only_database_and_postgresql_wait_for_nothing(tmp_path: Path, po
         server.dispose()
 
 
-def test_what_waits_for_durability_runs_after_the_answers_sync_or_at_once_outside(
-        tmp_path: Path):
+def test_what_waits_for_durability_runs_after_the_answers_sync_or_at_once_outside(answers):
     """Deliveries claimed at a report's intake are handed to a worker only once the report
     is on disk (services/intake_claims.py): inside a run, after its sync."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}", pool_size=1,
-                         max_overflow=0)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE answers (n INTEGER)"))
-        group = durability(engine)
-        assert isinstance(group, GroupCommit)
-        happened: list[str] = []
-        wal_sync = group._sync
+    engine, group, happened = answers
 
-        def sync() -> None:
-            wal_sync()
-            happened.append("synced")
+    def work() -> None:
+        write_and_read_synchronous(engine)
+        group.after_durable(lambda: happened.append("handed over"))
+        happened.append("committed")
 
-        def work() -> None:
-            write_and_read_synchronous(engine)
-            group.after_durable(lambda: happened.append("handed over"))
-            happened.append("committed")
-
-        group._sync = sync
-        asyncio.run(group.run(work))
-        assert happened == ["committed", "synced", "handed over"]
-        group.after_durable(lambda: happened.append("at once"))  # outside a run: FULL
-        assert happened[-1] == "at once"
-        done: list[int] = []
-        AtCommit().after_durable(lambda: done.append(1))
-        assert done == [1]
-    finally:
-        engine.dispose()
+    asyncio.run(group.run(work))
+    assert happened == ["committed", "synced", "handed over"]
+    group.after_durable(lambda: happened.append("at once"))  # outside a run: FULL
+    assert happened[-1] == "at once"
+    done: list[int] = []
+    AtCommit().after_durable(lambda: done.append(1))
+    assert done == [1]
