@@ -165,6 +165,23 @@ def wait_for_outcomes(exchange: Exchange, report_id: str, count: int,
         time.sleep(0.001)
 
 
+def receivers_listening(exchange: Exchange, world: World, base: str, stack: ExitStack
+                        ) -> tuple[Arrivals, str]:
+    """The seven receivers of a death (the demo's, over their own stores) serving in this
+    process and subscribed, and a delivery worker of the exchange's process started: what
+    arrives, and the receivers' address."""
+    stores = open_stores(connector_configs(exchange.engine), stack)
+    arrivals = Arrivals(receiver_app(stores, WebhookKeys(base)))
+    receivers = stack.enter_context(running(arrivals))
+    guardians = {a.label: a.principal for a in world.accounts}
+    for org in DEATH_RECEIVERS:
+        exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
+                                          f"{receivers}/receivers/{org}")
+    worker = WorkerThread(exchange.delivery).start()
+    stack.callback(worker.stop)
+    return arrivals, receivers
+
+
 def end_to_end(report: Report, backend: str, reports: int, population: int) -> None:
     with BACKENDS[backend]() as (url, _prefix), ExitStack() as stack:
         exchange = bootstrap(url)
@@ -174,15 +191,7 @@ def end_to_end(report: Report, backend: str, reports: int, population: int) -> N
         people = itertools.cycle(list(linked_people(exchange.engine, population,
                                                     TOLD_OF_A_DEATH)))
         base = stack.enter_context(running(create_app(exchange)))
-        stores = open_stores(connector_configs(exchange.engine), stack)
-        arrivals = Arrivals(receiver_app(stores, WebhookKeys(base)))
-        receivers = stack.enter_context(running(arrivals))
-        guardians = {a.label: a.principal for a in world.accounts}
-        for org in DEATH_RECEIVERS:
-            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
-                                              f"{receivers}/receivers/{org}")
-        worker = WorkerThread(exchange.delivery).start()
-        stack.callback(worker.stop)
+        arrivals, receivers = receivers_listening(exchange, world, base, stack)
         client = stack.enter_context(httpx.Client(base_url=base, timeout=30, headers={
             "Authorization": f"Bearer {world.token('officer:GOV/GRO')}"}))
         direct = stack.enter_context(httpx.Client(timeout=30))

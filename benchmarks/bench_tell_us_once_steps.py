@@ -33,11 +33,9 @@ from onceonly.adapters.db.migrate import upgrade
 from onceonly.adapters.doorbell import InProcessDoorbell
 from onceonly.bootstrap import bootstrap
 from onceonly.demo.seed import build_world
-from onceonly.demo.stores import TOLD_OF_A_DEATH, connector_configs, linked_people, open_stores
+from onceonly.demo.stores import TOLD_OF_A_DEATH, linked_people
 from onceonly.entrypoints.api.app import create_app
 from onceonly.entrypoints.api.server import running
-from onceonly.entrypoints.demo.receivers import WebhookKeys, receiver_app
-from onceonly.entrypoints.worker import WorkerThread
 from onceonly.services.delivery import DeliveryService
 from onceonly.services.life_events import LifeEventService
 
@@ -133,15 +131,7 @@ def run(backend: str, reports: int) -> None:
                                                     TOLD_OF_A_DEATH)))
         timed_transactions(exchange.life_events, "intake")
         base = stack.enter_context(running(create_app(exchange)))
-        stores = open_stores(connector_configs(exchange.engine), stack)
-        arrivals = bench.Arrivals(receiver_app(stores, WebhookKeys(base)))
-        receivers = stack.enter_context(running(arrivals))
-        guardians = {a.label: a.principal for a in world.accounts}
-        for org in bench.DEATH_RECEIVERS:
-            exchange.life_events.set_endpoint(guardians[f"guardian:{org}"],
-                                              f"{receivers}/receivers/{org}")
-        worker = WorkerThread(exchange.delivery).start()
-        stack.callback(worker.stop)
+        arrivals, _ = bench.receivers_listening(exchange, world, base, stack)
         client = stack.enter_context(httpx.Client(base_url=base, timeout=30, headers={
             "Authorization": f"Bearer {world.token('officer:GOV/GRO')}"}))
         rows = []
