@@ -33,13 +33,16 @@ note = st.tuples(st.integers(-30, 5),  # seconds from the pass's time: late comm
                  st.booleans())  # refused
 passes = st.lists(st.tuples(st.integers(1, 40), st.lists(note, max_size=12)),
                   min_size=1, max_size=25)
+# The passes, the consumer's threshold and window, officers' own (threshold, window), and
+# the officers kept out.
+WINDOWS = (passes, st.integers(2, 5), st.integers(5, 120),
+           st.dictionaries(st.sampled_from(OFFICERS), st.tuples(st.integers(2, 5),
+                                                                st.integers(5, 120))),
+           st.sets(st.sampled_from(OFFICERS)))
 
 
 @settings(max_examples=300, deadline=None)
-@given(passes, st.integers(2, 5), st.integers(5, 120),
-       st.dictionaries(st.sampled_from(OFFICERS), st.tuples(st.integers(2, 5),
-                                                             st.integers(5, 120))),
-       st.sets(st.sampled_from(OFFICERS)))
+@given(*WINDOWS)
 def test_the_kept_window_finds_what_evaluate_finds(passes, threshold, seconds, own, kept_out):
     consumer = rules(threshold, seconds)
     officer_rules = {officer: rules(*setting) for officer, setting in own.items()}
@@ -116,10 +119,7 @@ def may_fire_exactly(plain: list[Activity], steps: list[Activity], consumer, off
 
 
 @settings(max_examples=300, deadline=None)
-@given(passes, st.integers(2, 5), st.integers(5, 120),
-       st.dictionaries(st.sampled_from(OFFICERS), st.tuples(st.integers(2, 5),
-                                                             st.integers(5, 120))),
-       st.sets(st.sampled_from(OFFICERS)))
+@given(*WINDOWS)
 def test_notes_arriving_in_order_are_counted_exactly(passes, threshold, seconds, own, kept_out):
     """Arriving in time order, what the window counts is exact, not only a bound: a pass
     asks `evaluate` only when a count has reached its threshold, and an officer is kept
